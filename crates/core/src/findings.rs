@@ -1,0 +1,231 @@
+//! Findings and the report that carries them: the JSON contract of
+//! `check --format json` (fields may be added, never renamed or removed).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// Severity, ordered from least to most severe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// Most severe first, as reports list them.
+    pub const ALL_DESCENDING: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL_DESCENDING
+            .into_iter()
+            .find(|sev| sev.as_str() == s)
+            .ok_or_else(|| format!("unknown severity {s:?} (critical, high, medium, low, info)"))
+    }
+}
+
+/// The object a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: &str, namespace: Option<&str>, name: &str) -> Self {
+        ObjectRef {
+            kind: kind.to_string(),
+            namespace: namespace.filter(|n| !n.is_empty()).map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+
+    /// A cluster-scoped or AWS object.
+    pub fn global(kind: &str, name: &str) -> Self {
+        ObjectRef::new(kind, None, name)
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub object: ObjectRef,
+    pub message: String,
+    pub evidence: Vec<String>,
+    /// The fix, as copy-pasteable commands or steps.
+    pub remediation: String,
+    /// Where to read more (`eks-cilium-doctor explain CODE` and upstream docs).
+    pub docs: String,
+}
+
+impl Finding {
+    pub fn with_evidence(mut self, line: impl Into<String>) -> Self {
+        self.evidence.push(line.into());
+        self
+    }
+
+    pub fn with_remediation(mut self, text: impl Into<String>) -> Self {
+        self.remediation = text.into();
+        self
+    }
+}
+
+/// A rule that could not run because an input was missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotEvaluated {
+    pub rule: &'static str,
+    /// The missing input, in words.
+    pub missing: String,
+    /// The command that would provide it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub how_to_provide: Option<String>,
+}
+
+/// An input file (or archive member) that was not used, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedInput {
+    pub path: String,
+    pub reason: String,
+}
+
+/// A finding removed by a suppression, kept for the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppressed {
+    pub rule: &'static str,
+    pub object: ObjectRef,
+    pub reason: String,
+}
+
+/// A suppression entry of the config file that matched no finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnmatchedSuppression {
+    pub rule: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub info: usize,
+}
+
+impl Summary {
+    pub fn of(findings: &[Finding]) -> Summary {
+        let mut s = Summary::default();
+        for f in findings {
+            *match f.severity {
+                Severity::Critical => &mut s.critical,
+                Severity::High => &mut s.high,
+                Severity::Medium => &mut s.medium,
+                Severity::Low => &mut s.low,
+                Severity::Info => &mut s.info,
+            } += 1;
+        }
+        s
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Info => self.info,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Default for ToolInfo {
+    fn default() -> Self {
+        ToolInfo {
+            name: "eks-cilium-doctor",
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClusterInfo {
+    pub name: Option<String>,
+    pub kubernetes_version: Option<String>,
+    pub cilium_version: Option<String>,
+    pub ipam_mode: Option<String>,
+}
+
+/// The result of `check`: what the JSON renderer writes, and what every
+/// other renderer reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub cluster: ClusterInfo,
+    /// The date date-dependent rules were evaluated for (`--as-of`).
+    pub as_of: String,
+    pub findings: Vec<Finding>,
+    pub not_evaluated: Vec<NotEvaluated>,
+    pub skipped_inputs: Vec<SkippedInput>,
+    pub suppressed: Vec<Suppressed>,
+    pub unmatched_suppressions: Vec<UnmatchedSuppression>,
+    pub summary: Summary,
+}
+
+impl Report {
+    /// The most severe finding's severity, if any.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}

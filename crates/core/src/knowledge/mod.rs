@@ -1,0 +1,172 @@
+//! The facts the tool knows: EC2 network limits, the EKS calendar and AMI
+//! kernels, Cilium minors (tested Kubernetes versions, kernels, ENI-mode IAM
+//! actions, Helm keys). They live as data files in `data/` (with their
+//! sources in `data/SOURCES.md`), are embedded in the binary and validated
+//! once on load. Nothing else in the code base hard-codes a version, limit or
+//! IAM action.
+//!
+//! CONTRACT for the rest of the code: the public types and query methods
+//! below. The loader (`load_embedded`, `load_dir`) and validation live in
+//! the submodules.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::version::{Date, KernelVersion, Minor, Version};
+
+mod parse;
+
+pub use parse::KnowledgeError;
+
+/// EC2 hypervisor as EC2 reports it; bare-metal types mostly report none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hypervisor {
+    Nitro,
+    Xen,
+    Unknown,
+}
+
+/// Network limits of one EC2 instance type (default network card only, as
+/// the VPC CNI and Cilium's operator count them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceType {
+    pub name: String,
+    /// ENIs on the default network card.
+    pub enis: u32,
+    /// IPv4 addresses per ENI (including the ENI's own primary address).
+    pub ipv4_per_eni: u32,
+    pub hypervisor: Hypervisor,
+    pub bare_metal: bool,
+    /// `VCpuInfo.DefaultVCpus`; `None` for the few types no source lists.
+    pub vcpus: Option<u32>,
+}
+
+/// One Kubernetes minor on EKS: its support calendar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EksVersion {
+    pub version: Minor,
+    pub eks_release: Date,
+    pub end_of_standard_support: Date,
+    pub end_of_extended_support: Date,
+}
+
+/// EKS-optimised AMI family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum AmiFamily {
+    #[serde(rename = "AL2")]
+    Al2,
+    #[serde(rename = "AL2023")]
+    Al2023,
+    #[serde(rename = "Bottlerocket")]
+    Bottlerocket,
+}
+
+/// The kernel series an AMI family ships for a Kubernetes minor (newest
+/// series seen for that minor).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AmiKernel {
+    pub family: AmiFamily,
+    pub kubernetes: Minor,
+    /// `major.minor` of the kernel, e.g. 6.1 or 6.12.
+    pub kernel_series: Minor,
+}
+
+/// EC2 actions the operator needs only when a feature is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConditionalActions {
+    /// Stable feature id: `eni-gc`, `release-excess-ips`, `instance-tags-filter`, …
+    pub feature: String,
+    /// The condition as Cilium's docs word it.
+    pub condition: String,
+    pub actions: Vec<String>,
+}
+
+/// A Helm value key the chart of a minor no longer has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemovedHelmKey {
+    /// Flattened key, e.g. `tunnel`.
+    pub key: String,
+    /// What replaces it, when the upgrade notes name a replacement.
+    pub replacement: Option<String>,
+    /// Whether the chart aborts (validate.yaml `fail`) when the key is still set.
+    pub chart_fails: bool,
+}
+
+/// Everything known about one Cilium minor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CiliumMinor {
+    pub minor: Minor,
+    /// Kubernetes minors the release e2e-tests (compatibility.rst).
+    pub k8s_tested: Vec<Minor>,
+    pub latest_patch: Version,
+    pub latest_patch_published: Date,
+    pub min_kernel: KernelVersion,
+    /// ENI-mode EC2 actions the docs list as required.
+    pub eni_required_actions: Vec<String>,
+    pub eni_conditional_actions: Vec<ConditionalActions>,
+    /// Keys present in the previous minor's chart values but gone in this one.
+    pub helm_keys_removed: Vec<RemovedHelmKey>,
+}
+
+/// All embedded facts, validated.
+#[derive(Debug, Clone)]
+pub struct Knowledge {
+    pub instances: BTreeMap<String, InstanceType>,
+    /// Sorted by version, oldest first.
+    pub eks_versions: Vec<EksVersion>,
+    pub ami_kernels: Vec<AmiKernel>,
+    /// The last Kubernetes minor with EKS AL2 AMIs.
+    pub al2_last_kubernetes: Minor,
+    /// Sorted by minor, oldest first.
+    pub cilium: Vec<CiliumMinor>,
+}
+
+impl Knowledge {
+    /// The knowledge compiled into the binary.
+    pub fn embedded() -> &'static Knowledge {
+        static EMBEDDED: std::sync::OnceLock<Knowledge> = std::sync::OnceLock::new();
+        EMBEDDED.get_or_init(|| {
+            parse::load_embedded().expect("embedded knowledge is validated by the test suite")
+        })
+    }
+
+    /// Knowledge read from a directory of data files in the embedded format
+    /// (`--knowledge DIR`); files missing there fall back to the embedded ones.
+    pub fn from_dir(dir: &std::path::Path) -> Result<Knowledge, KnowledgeError> {
+        parse::load_dir(dir)
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&InstanceType> {
+        self.instances.get(name)
+    }
+
+    /// Known instance type names closest to `name` (for "did you mean").
+    pub fn closest_instance_types(&self, name: &str, count: usize) -> Vec<&str> {
+        parse::closest_names(self.instances.keys().map(String::as_str), name, count)
+    }
+
+    pub fn eks_version(&self, version: Minor) -> Option<&EksVersion> {
+        self.eks_versions.iter().find(|v| v.version == version)
+    }
+
+    pub fn cilium_minor(&self, minor: Minor) -> Option<&CiliumMinor> {
+        self.cilium.iter().find(|c| c.minor == minor)
+    }
+
+    /// The newest Cilium minor in the data.
+    pub fn newest_cilium(&self) -> &CiliumMinor {
+        self.cilium
+            .last()
+            .expect("validated: cilium list is not empty")
+    }
+
+    /// The kernel series `family` ships for Kubernetes `version`, if known.
+    pub fn ami_kernel(&self, family: AmiFamily, version: Minor) -> Option<Minor> {
+        self.ami_kernels
+            .iter()
+            .find(|a| a.family == family && a.kubernetes == version)
+            .map(|a| a.kernel_series)
+    }
+}

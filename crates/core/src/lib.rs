@@ -1,0 +1,9 @@
+//! eks-cilium-doctor's core: embedded knowledge, the typed cluster model,
+//! the rules and the findings they produce. No network clients live here,
+//! so this crate builds and tests in seconds.
+
+pub mod findings;
+pub mod knowledge;
+pub mod model;
+pub mod rules;
+pub mod version;

@@ -1,0 +1,438 @@
+//! Lean AWS types, deserialised straight from AWS CLI / API JSON: EKS is
+//! camelCase, EC2 and IAM are PascalCase.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::kube::null_default;
+
+// ---------------------------------------------------------------- EKS
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksVpcConfig {
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub subnet_ids: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub security_group_ids: Vec<String>,
+    #[serde(default)]
+    pub cluster_security_group_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksOidc {
+    #[serde(default)]
+    pub issuer: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksIdentity {
+    #[serde(default)]
+    pub oidc: Option<EksOidc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksNetworkConfig {
+    #[serde(default)]
+    pub service_ipv4_cidr: Option<String>,
+    #[serde(default)]
+    pub service_ipv6_cidr: Option<String>,
+    #[serde(default)]
+    pub ip_family: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradePolicy {
+    /// `STANDARD` or `EXTENDED`; AWS's default when absent is EXTENDED.
+    #[serde(default)]
+    pub support_type: Option<String>,
+}
+
+/// `aws eks describe-cluster` → `.cluster`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksCluster {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub arn: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub platform_version: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub resources_vpc_config: EksVpcConfig,
+    #[serde(default)]
+    pub kubernetes_network_config: EksNetworkConfig,
+    #[serde(default)]
+    pub identity: Option<EksIdentity>,
+    #[serde(default)]
+    pub upgrade_policy: Option<UpgradePolicy>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl EksCluster {
+    pub fn oidc_issuer(&self) -> Option<&str> {
+        self.identity
+            .as_ref()
+            .and_then(|i| i.oidc.as_ref())
+            .and_then(|o| o.issuer.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingConfig {
+    #[serde(default)]
+    pub min_size: Option<u32>,
+    #[serde(default)]
+    pub max_size: Option<u32>,
+    #[serde(default)]
+    pub desired_size: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodegroupTaint {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    /// `NO_SCHEDULE`, `NO_EXECUTE` or `PREFER_NO_SCHEDULE`.
+    #[serde(default)]
+    pub effect: String,
+}
+
+/// `aws eks describe-nodegroup` → `.nodegroup`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Nodegroup {
+    #[serde(default)]
+    pub nodegroup_name: String,
+    #[serde(default)]
+    pub cluster_name: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub release_version: Option<String>,
+    #[serde(default)]
+    pub ami_type: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub instance_types: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub scaling_config: ScalingConfig,
+    #[serde(default, deserialize_with = "null_default")]
+    pub taints: Vec<NodegroupTaint>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub node_role: Option<String>,
+}
+
+/// `aws eks describe-addon` → `.addon` (list-addons gives names only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Addon {
+    #[serde(default)]
+    pub addon_name: String,
+    #[serde(default)]
+    pub addon_version: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub service_account_role_arn: Option<String>,
+    #[serde(default)]
+    pub configuration_values: Option<String>,
+}
+
+// ---------------------------------------------------------------- EC2
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Subnet {
+    #[serde(default)]
+    pub subnet_id: String,
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub cidr_block: Option<String>,
+    #[serde(default)]
+    pub available_ip_address_count: Option<u32>,
+    #[serde(default)]
+    pub availability_zone: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CidrBlockAssociation {
+    #[serde(default)]
+    pub cidr_block: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Vpc {
+    #[serde(default)]
+    pub vpc_id: String,
+    #[serde(default)]
+    pub cidr_block: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cidr_block_association_set: Vec<CidrBlockAssociation>,
+}
+
+impl Vpc {
+    /// Every IPv4 CIDR of the VPC (primary and secondary), deduplicated.
+    pub fn cidrs(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self
+            .cidr_block
+            .iter()
+            .map(String::as_str)
+            .chain(
+                self.cidr_block_association_set
+                    .iter()
+                    .filter_map(|a| a.cidr_block.as_deref()),
+            )
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Route {
+    #[serde(default)]
+    pub destination_cidr_block: Option<String>,
+    #[serde(default)]
+    pub gateway_id: Option<String>,
+    #[serde(default)]
+    pub vpc_peering_connection_id: Option<String>,
+    #[serde(default)]
+    pub transit_gateway_id: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RouteTable {
+    #[serde(default)]
+    pub route_table_id: String,
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IpRange {
+    #[serde(default)]
+    pub cidr_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UserIdGroupPair {
+    #[serde(default)]
+    pub group_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IpPermission {
+    /// `tcp`, `udp`, `icmp` or `-1` (all).
+    #[serde(default)]
+    pub ip_protocol: Option<String>,
+    #[serde(default)]
+    pub from_port: Option<i32>,
+    #[serde(default)]
+    pub to_port: Option<i32>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub ip_ranges: Vec<IpRange>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub user_id_group_pairs: Vec<UserIdGroupPair>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecurityGroup {
+    #[serde(default)]
+    pub group_id: String,
+    #[serde(default)]
+    pub group_name: Option<String>,
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub ip_permissions: Vec<IpPermission>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GroupIdentifier {
+    #[serde(default)]
+    pub group_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Ec2Instance {
+    #[serde(default)]
+    pub instance_id: String,
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub private_dns_name: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub security_groups: Vec<GroupIdentifier>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PrivateIpAddress {
+    #[serde(default)]
+    pub private_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkInterfaceAttachment {
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    #[serde(default)]
+    pub device_index: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkInterface {
+    #[serde(default)]
+    pub network_interface_id: String,
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+    #[serde(default)]
+    pub interface_type: Option<String>,
+    #[serde(default)]
+    pub attachment: Option<NetworkInterfaceAttachment>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub private_ip_addresses: Vec<PrivateIpAddress>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub groups: Vec<GroupIdentifier>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub tag_set: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PeeringVpcInfo {
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub cidr_block: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PeeringStatus {
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VpcPeeringConnection {
+    #[serde(default)]
+    pub vpc_peering_connection_id: String,
+    #[serde(default)]
+    pub requester_vpc_info: PeeringVpcInfo,
+    #[serde(default)]
+    pub accepter_vpc_info: PeeringVpcInfo,
+    #[serde(default)]
+    pub status: PeeringStatus,
+}
+
+/// EC2 DescribeInstanceTypes entry, reduced to network limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Ec2InstanceType {
+    pub instance_type: String,
+    pub enis: u32,
+    pub ipv4_per_eni: u32,
+    pub hypervisor: Option<String>,
+    pub bare_metal: bool,
+    pub vcpus: Option<u32>,
+}
+
+// ---------------------------------------------------------------- IAM
+
+/// One IAM policy statement, normalised: single strings become lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Statement {
+    pub effect_allow: bool,
+    pub actions: Vec<String>,
+    pub not_actions: Vec<String>,
+    pub resources: Vec<String>,
+    /// Principal values by type (`Federated`, `AWS`, `Service`, or `*`).
+    pub principals: BTreeMap<String, Vec<String>>,
+    /// operator → condition key → values (e.g. `StringEquals` → `…:sub` → […]).
+    pub conditions: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+}
+
+/// A parsed IAM policy document (URL-decoded where it came encoded).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PolicyDocument {
+    pub statements: Vec<Statement>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InlinePolicy {
+    pub name: String,
+    pub document: PolicyDocument,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IamRole {
+    pub name: String,
+    pub arn: String,
+    pub trust_policy: Option<PolicyDocument>,
+    pub inline_policies: Vec<InlinePolicy>,
+    /// ARNs of attached managed policies.
+    pub attached_policy_arns: Vec<String>,
+}
+
+/// A managed policy with its default version's document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ManagedPolicy {
+    pub name: String,
+    pub arn: String,
+    pub document: Option<PolicyDocument>,
+}

@@ -1,0 +1,693 @@
+//! Lean Kubernetes object types: only the fields rules read, deserialised
+//! straight from kubectl / API JSON (camelCase), unknown fields ignored.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Annotation prefixes worth keeping; the rest (e.g. multi-KB
+/// `last-applied-configuration`) are dropped while parsing.
+const KEPT_ANNOTATION_PREFIXES: &[&str] = &[
+    "eks-cilium-doctor.io/",
+    "eks.amazonaws.com/",
+    "vpc.amazonaws.com/",
+    "service.beta.kubernetes.io/",
+    "io.cilium/",
+    "service.cilium.io/",
+];
+
+fn kept_annotations<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let all: Option<BTreeMap<String, String>> = Option::deserialize(d)?;
+    Ok(all
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| KEPT_ANNOTATION_PREFIXES.iter().any(|p| k.starts_with(p)))
+        .collect())
+}
+
+/// `null` → default (kubectl writes `null` for empty maps and lists).
+pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerReference {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "kept_annotations")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub owner_references: Vec<OwnerReference>,
+    #[serde(default)]
+    pub creation_timestamp: Option<String>,
+}
+
+impl Meta {
+    pub fn namespace(&self) -> &str {
+        self.namespace.as_deref().unwrap_or("")
+    }
+}
+
+// ---------------------------------------------------------------- Node
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Taint {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub effect: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeSpec {
+    #[serde(default, deserialize_with = "null_default")]
+    pub taints: Vec<Taint>,
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    #[serde(default, rename = "podCIDR")]
+    pub pod_cidr: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeInfo {
+    #[serde(default)]
+    pub kernel_version: String,
+    #[serde(default)]
+    pub kubelet_version: String,
+    #[serde(default)]
+    pub os_image: String,
+    #[serde(default)]
+    pub architecture: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type", default)]
+    pub type_: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeStatus {
+    /// `status.capacity.pods` (kubelet `--max-pods`), as a quantity string.
+    #[serde(default, deserialize_with = "null_default")]
+    pub capacity: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub allocatable: BTreeMap<String, String>,
+    #[serde(default)]
+    pub node_info: NodeInfo,
+    #[serde(default, deserialize_with = "null_default")]
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Node {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub spec: NodeSpec,
+    #[serde(default)]
+    pub status: NodeStatus,
+}
+
+impl Node {
+    /// `node.kubernetes.io/instance-type` (or the beta label).
+    pub fn instance_type(&self) -> Option<&str> {
+        let l = &self.metadata.labels;
+        l.get("node.kubernetes.io/instance-type")
+            .or_else(|| l.get("beta.kubernetes.io/instance-type"))
+            .map(String::as_str)
+    }
+
+    /// kubelet max pods from `status.capacity.pods`.
+    pub fn max_pods(&self) -> Option<u32> {
+        self.status
+            .capacity
+            .get("pods")
+            .and_then(|p| p.parse().ok())
+    }
+
+    /// EKS managed node group name (`eks.amazonaws.com/nodegroup`).
+    pub fn nodegroup(&self) -> Option<&str> {
+        self.metadata
+            .labels
+            .get("eks.amazonaws.com/nodegroup")
+            .map(String::as_str)
+    }
+}
+
+// ---------------------------------------------------------------- Pod
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resources {
+    #[serde(default, deserialize_with = "null_default")]
+    pub requests: BTreeMap<String, serde_json::Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub limits: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub image: String,
+    #[serde(default)]
+    pub resources: Resources,
+    #[serde(default, deserialize_with = "null_default")]
+    pub args: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub command: Vec<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub env: Vec<EnvVar>,
+}
+
+/// A container env var with a literal value (`valueFrom` is not followed:
+/// it may point at a Secret).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct EnvVar {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSpec {
+    #[serde(default)]
+    pub node_name: Option<String>,
+    #[serde(default)]
+    pub host_network: bool,
+    #[serde(default)]
+    pub service_account_name: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub containers: Vec<Container>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub init_containers: Vec<Container>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStateWaiting {
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerState {
+    #[serde(default)]
+    pub waiting: Option<ContainerStateWaiting>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStatus {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub ready: bool,
+    #[serde(default)]
+    pub restart_count: u32,
+    #[serde(default)]
+    pub image: String,
+    #[serde(default)]
+    pub state: ContainerState,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodStatus {
+    #[serde(default)]
+    pub phase: Option<String>,
+    #[serde(default, rename = "podIP")]
+    pub pod_ip: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub conditions: Vec<Condition>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub container_statuses: Vec<ContainerStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Pod {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub spec: PodSpec,
+    #[serde(default)]
+    pub status: PodStatus,
+}
+
+// ---------------------------------------------------------------- Workloads
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodTemplate {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub spec: PodSpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadSpec {
+    #[serde(default)]
+    pub replicas: Option<u32>,
+    #[serde(default)]
+    pub template: PodTemplate,
+}
+
+/// DaemonSet / Deployment / StatefulSet / ReplicaSet status (union of fields).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadStatus {
+    #[serde(default)]
+    pub desired_number_scheduled: Option<u32>,
+    #[serde(default)]
+    pub current_number_scheduled: Option<u32>,
+    #[serde(default)]
+    pub number_ready: Option<u32>,
+    #[serde(default)]
+    pub number_available: Option<u32>,
+    #[serde(default)]
+    pub replicas: Option<u32>,
+    #[serde(default)]
+    pub ready_replicas: Option<u32>,
+}
+
+/// A DaemonSet, Deployment, StatefulSet or ReplicaSet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Workload {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub spec: WorkloadSpec,
+    #[serde(default)]
+    pub status: WorkloadStatus,
+}
+
+// ---------------------------------------------------------------- Misc objects
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ServiceAccount {
+    #[serde(default)]
+    pub metadata: Meta,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePort {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub port: u32,
+    #[serde(default)]
+    pub protocol: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpec {
+    #[serde(rename = "type", default)]
+    pub type_: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub selector: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub ports: Vec<ServicePort>,
+    #[serde(default, rename = "clusterIP")]
+    pub cluster_ip: Option<String>,
+    #[serde(default)]
+    pub load_balancer_class: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Service {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub spec: ServiceSpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ConfigMap {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "null_default")]
+    pub data: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceReference {
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub port: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookClientConfig {
+    #[serde(default)]
+    pub service: Option<ServiceReference>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub client_config: WebhookClientConfig,
+    #[serde(default)]
+    pub failure_policy: Option<String>,
+}
+
+/// A Validating- or MutatingWebhookConfiguration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct WebhookConfiguration {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "null_default")]
+    pub webhooks: Vec<Webhook>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectReference {
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub involved_object: ObjectReference,
+    /// events.k8s.io/v1 spells it `regarding`.
+    #[serde(default)]
+    pub regarding: Option<ObjectReference>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    /// events.k8s.io/v1 spells it `note`.
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(rename = "type", default)]
+    pub type_: Option<String>,
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+impl Event {
+    pub fn object(&self) -> &ObjectReference {
+        self.regarding.as_ref().unwrap_or(&self.involved_object)
+    }
+    pub fn text(&self) -> &str {
+        self.message
+            .as_deref()
+            .or(self.note.as_deref())
+            .unwrap_or("")
+    }
+}
+
+// ---------------------------------------------------------------- Policies
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelSelectorRequirement {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub operator: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelSelector {
+    #[serde(default, deserialize_with = "null_default")]
+    pub match_labels: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub match_expressions: Vec<LabelSelectorRequirement>,
+}
+
+impl LabelSelector {
+    /// Kubernetes label-selector semantics (an empty selector matches all).
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && self.match_expressions.iter().all(|e| {
+                let value = labels.get(&e.key);
+                match e.operator.as_str() {
+                    "In" => value.is_some_and(|v| e.values.contains(v)),
+                    "NotIn" => value.is_none_or(|v| !e.values.contains(v)),
+                    "Exists" => value.is_some(),
+                    "DoesNotExist" => value.is_none(),
+                    _ => false,
+                }
+            })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityGroupPolicySpec {
+    #[serde(default)]
+    pub pod_selector: Option<LabelSelector>,
+    #[serde(default)]
+    pub service_account_selector: Option<LabelSelector>,
+    #[serde(default)]
+    pub security_groups: Option<SecurityGroupIds>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityGroupIds {
+    #[serde(default, deserialize_with = "null_default")]
+    pub group_ids: Vec<String>,
+}
+
+/// vpcresources.k8s.aws/v1beta1 SecurityGroupPolicy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SecurityGroupPolicy {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub spec: SecurityGroupPolicySpec,
+}
+
+/// A NetworkPolicy, CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy,
+/// reduced to what selects pods.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NetworkPolicy {
+    pub kind: String,
+    pub metadata: Meta,
+    /// `spec.podSelector` (NetworkPolicy) or `spec.endpointSelector` (Cilium).
+    pub selector: LabelSelector,
+}
+
+// ---------------------------------------------------------------- Cilium CRDs
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CiliumEndpointStatus {
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct CiliumEndpoint {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub status: CiliumEndpointStatus,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CiliumNodeEniSpec {
+    #[serde(default)]
+    pub first_interface_index: Option<u32>,
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub subnet_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub use_primary_address: Option<bool>,
+    #[serde(default)]
+    pub disable_prefix_delegation: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CiliumNodeIpamSpec {
+    /// Allocatable addresses (keys are the IPs).
+    #[serde(default, deserialize_with = "null_default")]
+    pub pool: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub pre_allocate: Option<u32>,
+    #[serde(default)]
+    pub max_allocate: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct CiliumNodeSpec {
+    #[serde(default)]
+    pub eni: CiliumNodeEniSpec,
+    #[serde(default)]
+    pub ipam: CiliumNodeIpamSpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct OperatorStatus {
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CiliumNodeIpamStatus {
+    #[serde(default, deserialize_with = "null_default")]
+    pub used: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub operator_status: Option<OperatorStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct CiliumNodeStatus {
+    #[serde(default)]
+    pub ipam: CiliumNodeIpamStatus,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct CiliumNode {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub spec: CiliumNodeSpec,
+    #[serde(default)]
+    pub status: CiliumNodeStatus,
+}
+
+// ---------------------------------------------------------------- Karpenter
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodePoolTemplateSpec {
+    #[serde(default, deserialize_with = "null_default")]
+    pub taints: Vec<Taint>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub startup_taints: Vec<Taint>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct NodePoolTemplate {
+    #[serde(default)]
+    pub spec: NodePoolTemplateSpec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct NodePoolSpec {
+    #[serde(default)]
+    pub template: NodePoolTemplate,
+}
+
+/// karpenter.sh NodePool.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct NodePool {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub spec: NodePoolSpec,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_bulky_annotations_and_reads_nulls() {
+        let node: Node = serde_json::from_str(
+            r#"{"metadata":{"name":"n1","labels":null,"annotations":{
+                "kubectl.kubernetes.io/last-applied-configuration":"{...}",
+                "eks-cilium-doctor.io/ignore":"CAP001"}},
+               "spec":{"taints":null},
+               "status":{"capacity":{"pods":"17"},"nodeInfo":{"kernelVersion":"5.10.1"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(node.metadata.annotations.len(), 1);
+        assert_eq!(node.max_pods(), Some(17));
+        assert!(node.spec.taints.is_empty());
+    }
+
+    #[test]
+    fn label_selector_semantics() {
+        let sel: LabelSelector = serde_json::from_str(
+            r#"{"matchLabels":{"app":"db"},"matchExpressions":[{"key":"tier","operator":"NotIn","values":["web"]}]}"#,
+        )
+        .unwrap();
+        let mut labels = BTreeMap::from([("app".to_string(), "db".to_string())]);
+        assert!(sel.matches(&labels));
+        labels.insert("tier".into(), "web".into());
+        assert!(!sel.matches(&labels));
+        assert!(LabelSelector::default().matches(&labels));
+    }
+}

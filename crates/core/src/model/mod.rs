@@ -1,0 +1,200 @@
+//! The cluster as rules see it: one typed model that every loader (files,
+//! archives, live APIs) fills and every rule reads.
+//!
+//! Each collection is an `Option`: `None` means "this input was not
+//! provided" (the rules that need it report *not evaluated*), `Some(vec![])`
+//! means "provided and empty". Derived facts (Cilium version, IPAM mode, …)
+//! are computed once by [`Cluster::finish`] after loading.
+
+pub mod aws;
+pub mod cilium;
+pub mod kube;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+pub use aws::*;
+pub use cilium::CiliumSettings;
+pub use kube::*;
+
+use crate::version::Version;
+
+/// Kind + namespace + name of an object that exists in the snapshot, for
+/// presence checks of objects the model does not otherwise type
+/// (ClusterRoles, CRDs, ConfigMaps, …).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectKey {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectKey {
+    pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
+        ObjectKey {
+            kind: kind.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+/// One Prometheus sample.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricSample {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub value: f64,
+    /// Where it came from (file or archive member), for evidence.
+    pub source: String,
+}
+
+/// One line of `cilium status` (`Kubernetes: Ok 1.34 …`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusComponent {
+    pub name: String,
+    /// The first word of the value (`Ok`, `Warning`, `Failure`, `Disabled`, …).
+    pub state: String,
+    pub detail: String,
+}
+
+/// A parsed `cilium status` output (one agent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CiliumStatusReport {
+    /// File or archive member it came from (names the agent pod in a sysdump).
+    pub source: String,
+    pub components: Vec<StatusComponent>,
+    /// `Cluster health: 1/3 reachable` → (1, 3).
+    pub cluster_health: Option<(u32, u32)>,
+    /// Nodes listed as not fully reachable under `Cluster health`.
+    pub unreachable_nodes: Vec<String>,
+}
+
+/// A parsed `cilium-health status` output (one agent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CiliumHealthReport {
+    pub source: String,
+    pub unreachable_nodes: Vec<String>,
+    pub unreachable_endpoints: Vec<String>,
+}
+
+/// Kubernetes `kubectl version -o json` → serverVersion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerVersion {
+    pub git_version: String,
+    pub version: Version,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Cluster {
+    /// Cluster name (EKS describe-cluster, kubeconfig context, or Cilium `cluster-name`).
+    pub name: Option<String>,
+    pub server_version: Option<ServerVersion>,
+
+    // Kubernetes objects.
+    pub nodes: Option<Vec<Node>>,
+    pub pods: Option<Vec<Pod>>,
+    pub daemonsets: Option<Vec<Workload>>,
+    /// Deployments, StatefulSets and ReplicaSets.
+    pub deployments: Option<Vec<Workload>>,
+    pub service_accounts: Option<Vec<ServiceAccount>>,
+    pub services: Option<Vec<Service>>,
+    pub config_maps: Option<Vec<ConfigMap>>,
+    pub webhook_configurations: Option<Vec<WebhookConfiguration>>,
+    pub events: Option<Vec<Event>>,
+    pub security_group_policies: Option<Vec<SecurityGroupPolicy>>,
+    pub network_policies: Option<Vec<NetworkPolicy>>,
+    pub cilium_endpoints: Option<Vec<CiliumEndpoint>>,
+    pub cilium_nodes: Option<Vec<CiliumNode>>,
+    pub node_pools: Option<Vec<NodePool>>,
+    /// Every object seen, by kind/namespace/name (presence checks).
+    pub objects: BTreeSet<ObjectKey>,
+    /// Kubernetes kinds whose lists were provided (even when empty), e.g.
+    /// `ClusterRole`, `CustomResourceDefinition`.
+    pub kinds_listed: BTreeSet<String>,
+
+    // Cilium.
+    pub helm_values: Option<serde_json::Value>,
+    pub metrics: Option<Vec<MetricSample>>,
+    pub cilium_status: Option<Vec<CiliumStatusReport>>,
+    pub cilium_health: Option<Vec<CiliumHealthReport>>,
+
+    // AWS.
+    pub eks: Option<EksCluster>,
+    pub nodegroups: Option<Vec<Nodegroup>>,
+    /// Names from `list-addons`.
+    pub addon_names: Option<Vec<String>>,
+    pub addons: Option<Vec<Addon>>,
+    pub subnets: Option<Vec<Subnet>>,
+    pub vpcs: Option<Vec<Vpc>>,
+    pub route_tables: Option<Vec<RouteTable>>,
+    pub security_groups: Option<Vec<SecurityGroup>>,
+    pub instances: Option<Vec<Ec2Instance>>,
+    pub network_interfaces: Option<Vec<NetworkInterface>>,
+    pub peering_connections: Option<Vec<VpcPeeringConnection>>,
+    pub instance_types: Option<Vec<Ec2InstanceType>>,
+    pub iam_roles: Option<Vec<IamRole>>,
+    pub managed_policies: Option<Vec<ManagedPolicy>>,
+    /// OIDC provider ARNs.
+    pub oidc_providers: Option<Vec<String>>,
+
+    /// Derived Cilium facts, computed by [`Cluster::finish`].
+    pub cilium: CiliumSettings,
+}
+
+/// Append `items` to an optional collection, marking it provided.
+pub fn extend<T>(slot: &mut Option<Vec<T>>, items: impl IntoIterator<Item = T>) {
+    slot.get_or_insert_with(Vec::new).extend(items);
+}
+
+impl Cluster {
+    /// Compute the derived facts; call once after all inputs are loaded.
+    pub fn finish(&mut self) {
+        self.cilium = CiliumSettings::derive(self);
+        if self.name.is_none() {
+            self.name = self
+                .eks
+                .as_ref()
+                .map(|e| e.name.clone())
+                .filter(|n| !n.is_empty())
+                .or_else(|| self.cilium.get("cluster-name").map(str::to_string));
+        }
+    }
+
+    /// The Kubernetes minor of the control plane: `kubectl version`, else
+    /// EKS describe-cluster.
+    pub fn kubernetes_version(&self) -> Option<Version> {
+        self.server_version.as_ref().map(|v| v.version).or_else(|| {
+            self.eks
+                .as_ref()
+                .and_then(|e| e.version.as_deref())
+                .and_then(|v| v.parse().ok())
+        })
+    }
+
+    pub fn daemonset(&self, namespace: &str, name: &str) -> Option<&Workload> {
+        self.daemonsets
+            .as_deref()?
+            .iter()
+            .find(|d| d.metadata.namespace() == namespace && d.metadata.name == name)
+    }
+
+    pub fn config_map(&self, namespace: &str, name: &str) -> Option<&ConfigMap> {
+        self.config_maps
+            .as_deref()?
+            .iter()
+            .find(|c| c.metadata.namespace() == namespace && c.metadata.name == name)
+    }
+
+    pub fn has_object(&self, kind: &str, namespace: &str, name: &str) -> bool {
+        self.objects
+            .contains(&ObjectKey::new(kind, namespace, name))
+    }
+
+    /// Cilium is the primary CNI: an agent DaemonSet exists and the config
+    /// does not chain onto the VPC CNI.
+    pub fn cilium_is_primary(&self) -> bool {
+        self.cilium.agent_daemonset.is_some() && !self.cilium.chains_aws_cni()
+    }
+}

@@ -1,0 +1,198 @@
+//! The rule registry. Each rule lives in its own file (or a small family),
+//! carries its code, name, severity and documentation, and is a pure
+//! function of the typed cluster model and the knowledge: no I/O.
+
+use serde::Serialize;
+
+use crate::findings::{ClusterInfo, Finding, NotEvaluated, ObjectRef, Report, Severity, Summary};
+use crate::knowledge::Knowledge;
+use crate::model::Cluster;
+use crate::version::{Date, Minor};
+
+/// Rule area, the prefix of its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Area {
+    #[serde(rename = "CNI")]
+    Cni,
+    #[serde(rename = "CAP")]
+    Cap,
+    #[serde(rename = "IAM")]
+    Iam,
+    #[serde(rename = "VER")]
+    Ver,
+    #[serde(rename = "SGP")]
+    Sgp,
+    #[serde(rename = "MESH")]
+    Mesh,
+    #[serde(rename = "OPS")]
+    Ops,
+    #[serde(rename = "CFG")]
+    Cfg,
+}
+
+impl Area {
+    pub fn title(self) -> &'static str {
+        match self {
+            Area::Cni => "The VPC CNI next to Cilium",
+            Area::Cap => "Pod IP capacity",
+            Area::Iam => "The operator's AWS access",
+            Area::Ver => "Versions, support windows and upgrades",
+            Area::Sgp => "Security groups for pods",
+            Area::Mesh => "Cluster mesh",
+            Area::Ops => "Running health and observability",
+            Area::Cfg => "Cilium configuration on EKS",
+        }
+    }
+}
+
+/// A rule's identity and documentation. `explain CODE` prints the four
+/// sections; the README's rule table is generated from these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub area: Area,
+    /// One line for tables.
+    pub summary: &'static str,
+    pub what_it_checks: &'static str,
+    pub why_it_matters: &'static str,
+    pub how_to_fix: &'static str,
+    pub known_limits: &'static str,
+    /// Upstream documentation the rule rests on.
+    pub docs_url: &'static str,
+}
+
+impl RuleMeta {
+    /// A finding of this rule at its default severity.
+    pub fn finding(&'static self, object: ObjectRef, message: impl Into<String>) -> Finding {
+        Finding {
+            rule: self.code,
+            name: self.name,
+            severity: self.severity,
+            object,
+            message: message.into(),
+            evidence: Vec::new(),
+            remediation: String::new(),
+            docs: format!(
+                "eks-cilium-doctor explain {} ; {}",
+                self.code, self.docs_url
+            ),
+        }
+    }
+
+    /// "Not evaluated" for this rule.
+    pub fn missing(&'static self, missing: impl Into<String>, how: impl Into<String>) -> Outcome {
+        let how = how.into();
+        Outcome::NotEvaluated(NotEvaluated {
+            rule: self.code,
+            missing: missing.into(),
+            how_to_provide: (!how.is_empty()).then_some(how),
+        })
+    }
+}
+
+/// Options that change what rules evaluate.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Date-dependent rules evaluate as of this day (`--as-of`).
+    pub as_of: Date,
+    /// A planned Kubernetes target (`--target-k8s`), for VER002/VER010 and kernel checks.
+    pub target_kubernetes: Option<Minor>,
+    /// A planned Cilium target (`--target-cilium`), for VER008.
+    pub target_cilium: Option<Minor>,
+    /// Container restarts above this fire OPS003.
+    pub restart_threshold: u32,
+    /// Days before end of support that VER003 warns.
+    pub support_warning_days: i64,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            as_of: Date::today(),
+            target_kubernetes: None,
+            target_cilium: None,
+            restart_threshold: 3,
+            support_warning_days: 90,
+        }
+    }
+}
+
+/// What a rule sees.
+pub struct Context<'a> {
+    pub cluster: &'a Cluster,
+    pub knowledge: &'a Knowledge,
+    pub options: &'a CheckOptions,
+}
+
+/// The result of evaluating one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The rule ran; the findings may be empty.
+    Evaluated(Vec<Finding>),
+    /// An input the rule needs is absent.
+    NotEvaluated(NotEvaluated),
+}
+
+impl From<Vec<Finding>> for Outcome {
+    fn from(findings: Vec<Finding>) -> Self {
+        Outcome::Evaluated(findings)
+    }
+}
+
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, cx: &Context) -> Outcome;
+}
+
+/// Every rule, once, in code order.
+pub fn registry() -> &'static [&'static dyn Rule] {
+    &[]
+}
+
+/// Look a rule up by code (case-insensitive).
+pub fn find(code: &str) -> Option<&'static dyn Rule> {
+    registry()
+        .iter()
+        .copied()
+        .find(|r| r.meta().code.eq_ignore_ascii_case(code))
+}
+
+/// Evaluate every rule and assemble the report (before suppressions).
+pub fn evaluate(cx: &Context) -> Report {
+    let mut findings = Vec::new();
+    let mut not_evaluated = Vec::new();
+    for rule in registry() {
+        match rule.check(cx) {
+            Outcome::Evaluated(mut f) => findings.append(&mut f),
+            Outcome::NotEvaluated(n) => not_evaluated.push(n),
+        }
+    }
+    // Most severe first, then by code and object, so output is stable.
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule.cmp(b.rule))
+            .then_with(|| a.object.cmp(&b.object))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    let c = cx.cluster;
+    Report {
+        schema_version: 1,
+        tool: Default::default(),
+        cluster: ClusterInfo {
+            name: c.name.clone(),
+            kubernetes_version: c.kubernetes_version().map(|v| v.minor().to_string()),
+            cilium_version: c.cilium.version.map(|v| v.to_string()),
+            ipam_mode: c.cilium.ipam_mode.clone(),
+        },
+        as_of: cx.options.as_of.to_string(),
+        summary: Summary::of(&findings),
+        findings,
+        not_evaluated,
+        skipped_inputs: Vec::new(),
+        suppressed: Vec::new(),
+        unmatched_suppressions: Vec::new(),
+    }
+}
