@@ -4,6 +4,7 @@
 
 pub mod findings;
 pub mod knowledge;
+pub mod load;
 pub mod model;
 pub mod rules;
 pub mod version;

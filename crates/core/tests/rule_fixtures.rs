@@ -1,0 +1,105 @@
+//! Every registered rule has fixtures under `tests/fixtures/<CODE>/`:
+//! `fires/` must produce at least one finding of that rule (snapshotted with
+//! insta), `quiet/` must evaluate and produce none. A fixture directory holds
+//! real kubectl / AWS CLI / Helm / metrics files, loaded by the real loaders.
+//! An optional `_options.json` sets check options (`as_of`, `target_kubernetes`,
+//! `target_cilium`, `helm_values` file names).
+
+use std::path::{Path, PathBuf};
+
+use doctor_core::knowledge::Knowledge;
+use doctor_core::load::{load_paths, LoadOptions};
+use doctor_core::rules::{registry, CheckOptions, Context, Outcome, Rule};
+
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FixtureOptions {
+    as_of: Option<String>,
+    target_kubernetes: Option<String>,
+    target_cilium: Option<String>,
+    #[serde(default)]
+    helm_values: Vec<String>,
+}
+
+fn fixture_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn run_fixture(rule: &dyn Rule, dir: &Path) -> Outcome {
+    let options_path = dir.join("_options.json");
+    let fixture_options: FixtureOptions = match std::fs::read_to_string(&options_path) {
+        Ok(text) => serde_json::from_str(&text).expect("valid _options.json"),
+        Err(_) => FixtureOptions::default(),
+    };
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            !name.starts_with('_') && !fixture_options.helm_values.iter().any(|h| *h == name)
+        })
+        .collect();
+    inputs.sort();
+    let load_options = LoadOptions {
+        helm_values: fixture_options
+            .helm_values
+            .iter()
+            .map(|h| dir.join(h))
+            .collect(),
+        ..LoadOptions::default()
+    };
+    let loaded = load_paths(&inputs, &load_options)
+        .unwrap_or_else(|e| panic!("{}: fixture does not load: {e}", dir.display()));
+    let options = CheckOptions {
+        as_of: fixture_options
+            .as_of
+            .as_deref()
+            .unwrap_or("2026-11-26")
+            .parse()
+            .unwrap(),
+        target_kubernetes: fixture_options
+            .target_kubernetes
+            .map(|v| v.parse().unwrap()),
+        target_cilium: fixture_options.target_cilium.map(|v| v.parse().unwrap()),
+        ..CheckOptions::default()
+    };
+    let cx = Context {
+        cluster: &loaded.cluster,
+        knowledge: Knowledge::embedded(),
+        options: &options,
+    };
+    rule.check(&cx)
+}
+
+#[test]
+fn every_rule_fires_on_its_fixture_and_stays_quiet_on_the_other() {
+    for rule in registry() {
+        let code = rule.meta().code;
+        let base = fixture_root().join(code);
+        assert!(
+            base.join("fires").is_dir() && base.join("quiet").is_dir(),
+            "{code}: fixtures missing: want {}/fires and {}/quiet",
+            base.display(),
+            base.display()
+        );
+        match run_fixture(*rule, &base.join("fires")) {
+            Outcome::Evaluated(findings) => {
+                assert!(!findings.is_empty(), "{code}: fires/ produced no finding");
+                assert!(
+                    findings.iter().all(|f| f.rule == code),
+                    "{code}: finding with another code"
+                );
+                insta::with_settings!({snapshot_suffix => code, prepend_module_to_snapshot => false}, {
+                    insta::assert_json_snapshot!("fires", findings);
+                });
+            }
+            Outcome::NotEvaluated(n) => panic!("{code}: fires/ not evaluated: {}", n.missing),
+        }
+        match run_fixture(*rule, &base.join("quiet")) {
+            Outcome::Evaluated(findings) => {
+                assert!(findings.is_empty(), "{code}: quiet/ fired: {findings:#?}")
+            }
+            Outcome::NotEvaluated(n) => panic!("{code}: quiet/ not evaluated: {}", n.missing),
+        }
+    }
+}
