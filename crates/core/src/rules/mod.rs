@@ -2,6 +2,17 @@
 //! carries its code, name, severity and documentation, and is a pure
 //! function of the typed cluster model and the knowledge: no I/O.
 
+mod cap;
+mod cfg;
+mod cni;
+mod iam;
+mod mesh;
+mod ops;
+mod sgp;
+mod ver;
+
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 use crate::findings::{ClusterInfo, Finding, NotEvaluated, ObjectRef, Report, Severity, Summary};
@@ -148,7 +159,20 @@ pub trait Rule: Sync {
 
 /// Every rule, once, in code order.
 pub fn registry() -> &'static [&'static dyn Rule] {
-    &[]
+    static REGISTRY: OnceLock<Vec<&'static dyn Rule>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let areas: [&[&dyn Rule]; 8] = [
+            cni::RULES,
+            cap::RULES,
+            iam::RULES,
+            ver::RULES,
+            sgp::RULES,
+            mesh::RULES,
+            ops::RULES,
+            cfg::RULES,
+        ];
+        areas.into_iter().flatten().copied().collect()
+    })
 }
 
 /// Look a rule up by code (case-insensitive).
