@@ -67,6 +67,9 @@ pub struct EksCluster {
     pub version: Option<String>,
     #[serde(default)]
     pub platform_version: Option<String>,
+    /// API server endpoint (`https://….eks.amazonaws.com`).
+    #[serde(default)]
+    pub endpoint: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]

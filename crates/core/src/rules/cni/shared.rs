@@ -1,0 +1,504 @@
+//! Helpers shared by the CNI, SGP, MESH and CFG rules: whether and how
+//! Cilium runs, DaemonSet scheduling, pod owners, policy selection and the
+//! command lines the remediations print.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Cluster, LabelSelector, NetworkPolicy, Node, Pod, Workload};
+use crate::rules::{Outcome, RuleMeta};
+
+pub(crate) const DAEMONSETS_HOW: &str = "kubectl get daemonsets -A -o json > daemonsets.json";
+pub(crate) const CILIUM_CONFIG_HOW: &str =
+    "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json";
+pub(crate) const PODS_HOW: &str = "kubectl get pods -A -o json > pods.json";
+pub(crate) const NODES_HOW: &str = "kubectl get nodes -o json > nodes.json";
+pub(crate) const ADDONS_HOW: &str =
+    "aws eks list-addons --cluster-name <cluster-name> --output json > addons.json";
+
+/// How Cilium runs in the cluster, as far as the CNI rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CiliumRole {
+    /// No Cilium agent DaemonSet among the DaemonSets provided.
+    Absent,
+    /// Cilium is the primary CNI (no `cni-chaining-mode: aws-cni`).
+    Primary,
+    /// Cilium chains onto the VPC CNI (`cni-chaining-mode: aws-cni`).
+    Chaining,
+}
+
+/// Whether Cilium is absent, primary or chained. Needs the DaemonSets (to
+/// see the agent) and the Cilium config or Helm values (to see chaining):
+/// without them the rule is not evaluated.
+pub(crate) fn cilium_role(meta: &'static RuleMeta, c: &Cluster) -> Result<CiliumRole, Outcome> {
+    if c.cilium.agent_daemonset.is_none() {
+        return match c.daemonsets {
+            Some(_) => Ok(CiliumRole::Absent),
+            None => Err(meta.missing(
+                "no DaemonSets (needed to see the Cilium agent and aws-node)",
+                DAEMONSETS_HOW,
+            )),
+        };
+    }
+    if c.cilium.config.is_none() && c.helm_values.is_none() {
+        return Err(meta.missing(
+            "no cilium-config ConfigMap or Cilium Helm values (needed to tell chaining from primary mode)",
+            CILIUM_CONFIG_HOW,
+        ));
+    }
+    Ok(if c.cilium.chains_aws_cni() {
+        CiliumRole::Chaining
+    } else {
+        CiliumRole::Primary
+    })
+}
+
+/// Whether Cilium is installed at all: an agent DaemonSet or a
+/// cilium-config says yes; DaemonSets without an agent say no.
+pub(crate) fn cilium_installed(meta: &'static RuleMeta, c: &Cluster) -> Result<bool, Outcome> {
+    if c.cilium.agent_daemonset.is_some() || c.cilium.config.is_some() {
+        return Ok(true);
+    }
+    match c.daemonsets {
+        Some(_) => Ok(false),
+        None => Err(meta.missing(
+            "no DaemonSets (needed to see whether the Cilium agent runs)",
+            DAEMONSETS_HOW,
+        )),
+    }
+}
+
+/// For configuration rules: `Ok(true)` when the Cilium configuration is
+/// known (cilium-config or Helm values), `Ok(false)` when the DaemonSets
+/// prove Cilium is not installed, else not evaluated.
+pub(crate) fn cilium_config_known(meta: &'static RuleMeta, c: &Cluster) -> Result<bool, Outcome> {
+    if c.cilium.config.is_some() || c.helm_values.is_some() {
+        return Ok(true);
+    }
+    if c.cilium.agent_daemonset.is_none() && c.daemonsets.is_some() {
+        return Ok(false);
+    }
+    Err(meta.missing(
+        "no cilium-config ConfigMap or Cilium Helm values",
+        CILIUM_CONFIG_HOW,
+    ))
+}
+
+/// The namespace Cilium runs in (the agent DaemonSet's), default kube-system.
+pub(crate) fn cilium_namespace(c: &Cluster) -> &str {
+    c.cilium
+        .agent_daemonset
+        .as_ref()
+        .map(|k| k.namespace.as_str())
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or("kube-system")
+}
+
+/// `helm upgrade` of the Cilium release keeping its values, pinned to the
+/// running version when known.
+pub(crate) fn helm_upgrade(c: &Cluster, sets: &[&str]) -> String {
+    let mut cmd = format!(
+        "helm upgrade cilium cilium/cilium --namespace {} --reuse-values",
+        cilium_namespace(c)
+    );
+    if let Some(v) = c.cilium.version {
+        cmd.push_str(&format!(" --version {v}"));
+    }
+    for s in sets {
+        cmd.push_str(&format!(" \\\n  {s}"));
+    }
+    cmd
+}
+
+/// The cluster name for AWS CLI commands, or a placeholder.
+pub(crate) fn cluster_name(c: &Cluster) -> String {
+    c.eks
+        .as_ref()
+        .map(|e| e.name.clone())
+        .filter(|n| !n.is_empty())
+        .or_else(|| c.name.clone())
+        .unwrap_or_else(|| "<cluster-name>".to_string())
+}
+
+/// `a, b, c and 7 more` (at most `max` names).
+pub(crate) fn sample_list<S: AsRef<str>>(items: &[S], max: usize) -> String {
+    let shown: Vec<&str> = items.iter().take(max).map(AsRef::as_ref).collect();
+    let mut text = shown.join(", ");
+    if items.len() > max {
+        text.push_str(&format!(" and {} more", items.len() - max));
+    }
+    text
+}
+
+/// `k=v,k2=v2`, or `(none)`.
+pub(crate) fn format_labels(map: &BTreeMap<String, String>) -> String {
+    if map.is_empty() {
+        return "(none)".to_string();
+    }
+    map.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A `nodeSelector` (all pairs must be labels of the node).
+pub(crate) fn node_selector_matches(
+    selector: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+) -> bool {
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Labels every Linux EKS node carries: a selector made only of these does
+/// not keep a DaemonSet off the nodes.
+const GENERIC_NODE_LABELS: &[&str] = &[
+    "kubernetes.io/os",
+    "beta.kubernetes.io/os",
+    "kubernetes.io/arch",
+    "beta.kubernetes.io/arch",
+];
+
+/// Where a DaemonSet can run, from its status, nodeSelector and the nodes.
+#[derive(Debug, Clone)]
+pub(crate) struct Scheduling<'a> {
+    pub desired: Option<u32>,
+    pub ready: Option<u32>,
+    pub selector: &'a BTreeMap<String, String>,
+    /// Names of the nodes the selector matches, when nodes were provided.
+    pub matching_nodes: Option<Vec<&'a str>>,
+    pub total_nodes: Option<usize>,
+}
+
+impl Scheduling<'_> {
+    /// The DaemonSet has pods or will get them: `desiredNumberScheduled`
+    /// > 0, or its nodeSelector matches a node (nodes known), or it has no
+    /// selector that could keep it off the nodes (nodes unknown).
+    pub fn can_schedule(&self) -> bool {
+        if self.desired.is_some_and(|d| d > 0) {
+            return true;
+        }
+        match (&self.matching_nodes, self.total_nodes) {
+            (Some(matching), Some(total)) if total > 0 => !matching.is_empty(),
+            _ => self
+                .selector
+                .keys()
+                .all(|k| GENERIC_NODE_LABELS.contains(&k.as_str())),
+        }
+    }
+
+    pub fn evidence(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        match self.desired {
+            Some(d) => lines.push(format!(
+                "status.desiredNumberScheduled: {d}, numberReady: {}",
+                self.ready.map_or("unknown".to_string(), |r| r.to_string())
+            )),
+            None => lines.push("status.desiredNumberScheduled: not in the snapshot".to_string()),
+        }
+        lines.push(format!(
+            "spec.template.spec.nodeSelector: {}",
+            format_labels(self.selector)
+        ));
+        match (&self.matching_nodes, self.total_nodes) {
+            (Some(matching), Some(total)) => {
+                if matching.is_empty() {
+                    lines.push(format!("the nodeSelector matches none of the {total} nodes"));
+                } else {
+                    lines.push(format!(
+                        "the nodeSelector matches {} of {total} nodes: {}",
+                        matching.len(),
+                        sample_list(matching, 5)
+                    ));
+                }
+            }
+            _ => lines.push("nodes not provided: node matching not checked".to_string()),
+        }
+        lines
+    }
+}
+
+pub(crate) fn daemonset_scheduling<'a>(
+    ds: &'a Workload,
+    nodes: Option<&'a [Node]>,
+) -> Scheduling<'a> {
+    let selector = &ds.spec.template.spec.node_selector;
+    let matching_nodes = nodes.map(|nodes| {
+        nodes
+            .iter()
+            .filter(|n| node_selector_matches(selector, &n.metadata.labels))
+            .map(|n| n.metadata.name.as_str())
+            .collect()
+    });
+    Scheduling {
+        desired: ds.status.desired_number_scheduled,
+        ready: ds.status.number_ready,
+        selector,
+        matching_nodes,
+        total_nodes: nodes.map(<[Node]>::len),
+    }
+}
+
+/// The image of a container of a workload (by name, else the first).
+pub(crate) fn container_image<'a>(w: &'a Workload, name: &str) -> Option<&'a str> {
+    let containers = &w.spec.template.spec.containers;
+    containers
+        .iter()
+        .find(|c| c.name == name)
+        .or_else(|| containers.first())
+        .map(|c| c.image.as_str())
+}
+
+/// The controller to restart for a pod: a ReplicaSet with the pod's
+/// `pod-template-hash` belongs to the Deployment named before the hash.
+pub(crate) fn owner_of(pod: &Pod) -> (String, String) {
+    let Some(owner) = pod.metadata.owner_references.first() else {
+        return ("Pod".to_string(), pod.metadata.name.clone());
+    };
+    if owner.kind == "ReplicaSet" {
+        if let Some(hash) = pod.metadata.labels.get("pod-template-hash") {
+            if let Some(deployment) = owner
+                .name
+                .strip_suffix(hash.as_str())
+                .and_then(|n| n.strip_suffix('-'))
+                .filter(|n| !n.is_empty())
+            {
+                return ("Deployment".to_string(), deployment.to_string());
+            }
+        }
+    }
+    (owner.kind.clone(), owner.name.clone())
+}
+
+/// The command that recreates the pods of one owner.
+pub(crate) fn restart_command(namespace: &str, kind: &str, name: &str, pods: &[&str]) -> String {
+    match kind {
+        "Deployment" | "StatefulSet" | "DaemonSet" => format!(
+            "kubectl -n {namespace} rollout restart {}/{name}",
+            kind.to_ascii_lowercase()
+        ),
+        _ => format!("kubectl -n {namespace} delete pod {}", pods.join(" ")),
+    }
+}
+
+/// The ServiceAccount a pod runs as (`default` when unset).
+pub(crate) fn pod_service_account(pod: &Pod) -> &str {
+    pod.spec
+        .service_account_name
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("default")
+}
+
+/// A Cilium selector key without its source prefix (`k8s:app` → `app`).
+fn strip_cilium_source(key: &str) -> &str {
+    key.strip_prefix("k8s:")
+        .or_else(|| key.strip_prefix("any:"))
+        .unwrap_or(key)
+}
+
+/// Does a NetworkPolicy / CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy
+/// select this pod? Namespaced kinds select pods of their own namespace only;
+/// Cilium selectors may carry `k8s:`/`any:` prefixes and the
+/// `io.kubernetes.pod.namespace` / `io.cilium.k8s.policy.serviceaccount` labels.
+pub(crate) fn policy_selects(policy: &NetworkPolicy, pod: &Pod) -> bool {
+    let namespaced = policy.kind != "CiliumClusterwideNetworkPolicy";
+    if namespaced && policy.metadata.namespace() != pod.metadata.namespace() {
+        return false;
+    }
+    if policy.kind == "NetworkPolicy" {
+        return policy.selector.matches(&pod.metadata.labels);
+    }
+    let selector = LabelSelector {
+        match_labels: policy
+            .selector
+            .match_labels
+            .iter()
+            .map(|(k, v)| (strip_cilium_source(k).to_string(), v.clone()))
+            .collect(),
+        match_expressions: policy
+            .selector
+            .match_expressions
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                e.key = strip_cilium_source(&e.key).to_string();
+                e
+            })
+            .collect(),
+    };
+    let mut labels = pod.metadata.labels.clone();
+    labels.insert(
+        "io.kubernetes.pod.namespace".to_string(),
+        pod.metadata.namespace().to_string(),
+    );
+    labels.insert(
+        "io.cilium.k8s.policy.serviceaccount".to_string(),
+        pod_service_account(pod).to_string(),
+    );
+    selector.matches(&labels)
+}
+
+/// A pod that runs on EKS Fargate (its own micro-VM with the VPC CNI; no
+/// Cilium agent runs there).
+pub(crate) fn on_fargate(pod: &Pod, fargate_nodes: &std::collections::HashSet<&str>) -> bool {
+    pod.spec
+        .node_name
+        .as_deref()
+        .is_some_and(|n| n.starts_with("fargate-") || fargate_nodes.contains(n))
+}
+
+/// Names of the nodes labelled `eks.amazonaws.com/compute-type: fargate`.
+pub(crate) fn fargate_nodes(c: &Cluster) -> std::collections::HashSet<&str> {
+    c.nodes
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|n| {
+            n.metadata
+                .labels
+                .get("eks.amazonaws.com/compute-type")
+                .is_some_and(|t| t == "fargate")
+        })
+        .map(|n| n.metadata.name.as_str())
+        .collect()
+}
+
+/// Test helpers: build a model through the real loaders and run one rule.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::findings::{Finding, NotEvaluated};
+    use crate::knowledge::Knowledge;
+    use crate::load::{load_paths, LoadOptions};
+    use crate::model::Cluster;
+    use crate::rules::{CheckOptions, Context, Outcome, Rule};
+
+    /// Load these JSON documents (Kubernetes objects/Lists, AWS CLI outputs)
+    /// as if they were files of a snapshot.
+    pub(crate) fn cluster(documents: &[serde_json::Value]) -> Cluster {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "doctor-rules-a-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (i, doc) in documents.iter().enumerate() {
+            std::fs::write(dir.join(format!("{i:03}.json")), doc.to_string()).unwrap();
+        }
+        let loaded = load_paths(std::slice::from_ref(&dir), &LoadOptions::default());
+        std::fs::remove_dir_all(&dir).unwrap();
+        loaded.unwrap().cluster
+    }
+
+    /// The same, plus Helm values (set directly: the YAML loader is separate).
+    pub(crate) fn cluster_with_helm(
+        documents: &[serde_json::Value],
+        helm: serde_json::Value,
+    ) -> Cluster {
+        let mut c = cluster(documents);
+        c.helm_values = Some(helm);
+        c.finish();
+        c
+    }
+
+    pub(crate) fn check(rule: &dyn Rule, c: &Cluster) -> Result<Vec<Finding>, NotEvaluated> {
+        let options = CheckOptions {
+            as_of: "2026-11-26".parse().unwrap(),
+            ..CheckOptions::default()
+        };
+        let cx = Context {
+            cluster: c,
+            knowledge: Knowledge::embedded(),
+            options: &options,
+        };
+        match rule.check(&cx) {
+            Outcome::Evaluated(f) => Ok(f),
+            Outcome::NotEvaluated(n) => Err(n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(v: serde_json::Value) -> Pod {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn owner_of_strips_the_template_hash() {
+        let p = pod(json!({"metadata": {"name": "web-5d8f7c9b4-x2k9p", "namespace": "shop",
+            "labels": {"pod-template-hash": "5d8f7c9b4"},
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d8f7c9b4"}]}}));
+        assert_eq!(owner_of(&p), ("Deployment".into(), "web".into()));
+        let bare = pod(json!({"metadata": {"name": "debug", "namespace": "shop"}}));
+        assert_eq!(owner_of(&bare), ("Pod".into(), "debug".into()));
+        let orphan_rs = pod(json!({"metadata": {"name": "x-abc", "namespace": "shop",
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "x"}]}}));
+        assert_eq!(owner_of(&orphan_rs), ("ReplicaSet".into(), "x".into()));
+    }
+
+    #[test]
+    fn cilium_policy_selectors_and_scoping() {
+        let p = pod(json!({"metadata": {"name": "db-0", "namespace": "shop", "labels": {"app": "db"}},
+            "spec": {"serviceAccountName": "db"}}));
+        let sel = |v: serde_json::Value| -> LabelSelector { serde_json::from_value(v).unwrap() };
+        let policy = |kind: &str, ns: Option<&str>, s: LabelSelector| NetworkPolicy {
+            kind: kind.to_string(),
+            metadata: crate::model::Meta {
+                name: "p".into(),
+                namespace: ns.map(str::to_string),
+                ..Default::default()
+            },
+            selector: s,
+        };
+        assert!(policy_selects(
+            &policy("CiliumNetworkPolicy", Some("shop"), sel(json!({"matchLabels": {"k8s:app": "db"}}))),
+            &p
+        ));
+        assert!(!policy_selects(
+            &policy("CiliumNetworkPolicy", Some("other"), sel(json!({}))),
+            &p
+        ));
+        assert!(policy_selects(
+            &policy(
+                "CiliumClusterwideNetworkPolicy",
+                None,
+                sel(json!({"matchLabels": {"k8s:io.kubernetes.pod.namespace": "shop"}}))
+            ),
+            &p
+        ));
+        assert!(policy_selects(
+            &policy("NetworkPolicy", Some("shop"), sel(json!({}))),
+            &p
+        ));
+        assert!(!policy_selects(
+            &policy("NetworkPolicy", Some("shop"), sel(json!({"matchLabels": {"app": "web"}}))),
+            &p
+        ));
+    }
+
+    #[test]
+    fn scheduling_rules() {
+        let ds: Workload = serde_json::from_value(json!({
+            "spec": {"template": {"spec": {"nodeSelector": {"io.cilium/aws-node-enabled": "true"}}}},
+            "status": {"desiredNumberScheduled": 0}})).unwrap();
+        let s = daemonset_scheduling(&ds, None);
+        assert!(!s.can_schedule());
+        let generic: Workload = serde_json::from_value(json!({
+            "spec": {"template": {"spec": {"nodeSelector": {"kubernetes.io/os": "linux"}}}}})).unwrap();
+        assert!(daemonset_scheduling(&generic, None).can_schedule());
+        let nodes: Vec<Node> = vec![serde_json::from_value(json!({"metadata": {"name": "n1",
+            "labels": {"io.cilium/aws-node-enabled": "true"}}})).unwrap()];
+        assert!(daemonset_scheduling(&ds, Some(&nodes)).can_schedule());
+    }
+
+    #[test]
+    fn samples() {
+        assert_eq!(sample_list(&["a", "b", "c"], 2), "a, b and 1 more");
+        assert_eq!(sample_list(&["a"], 2), "a");
+    }
+}
