@@ -2,4 +2,18 @@
 
 use super::Rule;
 
-pub static RULES: &[&dyn Rule] = &[];
+mod cfg001_eni_mode_needs_native_routing;
+mod cfg002_eni_mode_half_configured;
+mod cfg003_kpr_without_api_server_host;
+mod cfg004_kpr_with_kube_proxy;
+mod cfg005_eni_needs_aws_operator;
+mod cfg006_overlay_webhooks_unreachable;
+
+pub static RULES: &[&dyn Rule] = &[
+    &cfg001_eni_mode_needs_native_routing::EniModeNeedsNativeRouting,
+    &cfg002_eni_mode_half_configured::EniModeHalfConfigured,
+    &cfg003_kpr_without_api_server_host::KprWithoutApiServerHost,
+    &cfg004_kpr_with_kube_proxy::KprWithKubeProxy,
+    &cfg005_eni_needs_aws_operator::EniNeedsAwsOperator,
+    &cfg006_overlay_webhooks_unreachable::OverlayWebhooksUnreachable,
+];

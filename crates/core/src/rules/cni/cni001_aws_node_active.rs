@@ -18,7 +18,8 @@ static META: RuleMeta = RuleMeta {
     name: "aws-node-active",
     severity: Severity::Critical,
     area: Area::Cni,
-    summary: "The VPC CNI's aws-node DaemonSet still schedules pods while Cilium is the primary CNI",
+    summary:
+        "The VPC CNI's aws-node DaemonSet still schedules pods while Cilium is the primary CNI",
     what_it_checks: "When Cilium is the primary CNI (a Cilium agent DaemonSet exists and \
 cilium-config does not set `cni-chaining-mode: aws-cni`), the DaemonSet kube-system/aws-node \
 must not run anywhere. The rule fires when aws-node can still schedule pods: its \
@@ -101,9 +102,7 @@ impl Rule for AwsNodeActive {
                 "\n# The EKS add-on vpc-cni is installed: an add-on update would undo the patch (see CNI002).",
             );
         }
-        fix.push_str(
-            "\n# Then restart pods that still have a VPC CNI address (see CNI003).",
-        );
+        fix.push_str("\n# Then restart pods that still have a VPC CNI address (see CNI003).");
         Outcome::Evaluated(vec![finding.with_remediation(fix)])
     }
 }
@@ -136,7 +135,11 @@ mod tests {
 
     #[test]
     fn fires_when_desired_above_zero() {
-        let c = cluster(&[cilium_ds(), config(json!({"ipam": "eni"})), aws_node(json!({}), 3)]);
+        let c = cluster(&[
+            cilium_ds(),
+            config(json!({"ipam": "eni"})),
+            aws_node(json!({}), 3),
+        ]);
         let f = check(&AwsNodeActive, &c).unwrap();
         assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("v1.19.2-eksbuild.1"));
@@ -179,7 +182,8 @@ mod tests {
 
     #[test]
     fn missing_inputs() {
-        let nothing = cluster(&[json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})]);
+        let nothing =
+            cluster(&[json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})]);
         assert!(check(&AwsNodeActive, &nothing).is_err());
         let no_config = cluster(&[cilium_ds(), aws_node(json!({}), 3)]);
         assert!(check(&AwsNodeActive, &no_config).is_err());

@@ -81,7 +81,10 @@ re-patches aws-node back onto the nodes",
                 addon.addon_version.as_deref().unwrap_or("unknown"),
                 addon.status.as_deref().unwrap_or("unknown")
             ));
-            if let Some(config) = addon.configuration_values.as_deref().filter(|v| !v.is_empty())
+            if let Some(config) = addon
+                .configuration_values
+                .as_deref()
+                .filter(|v| !v.is_empty())
             {
                 finding = finding.with_evidence(format!("configurationValues: {config}"));
             }
@@ -145,10 +148,14 @@ mod tests {
     fn quiet_without_the_addon_or_in_chaining() {
         let mut docs = cilium(None);
         docs.push(json!({"addons": ["coredns"]}));
-        assert!(check(&VpcCniAddonManaged, &cluster(&docs)).unwrap().is_empty());
+        assert!(check(&VpcCniAddonManaged, &cluster(&docs))
+            .unwrap()
+            .is_empty());
         let mut chained = cilium(Some("aws-cni"));
         chained.push(json!({"addons": ["vpc-cni"]}));
-        assert!(check(&VpcCniAddonManaged, &cluster(&chained)).unwrap().is_empty());
+        assert!(check(&VpcCniAddonManaged, &cluster(&chained))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -159,10 +159,8 @@ impl Rule for PodsNotManagedByCilium {
                 commands.push(shared::restart_command(ns, kind, name, &names));
             }
             if owners.len() > MAX_OWNERS {
-                finding = finding.with_evidence(format!(
-                    "and {} more owners",
-                    owners.len() - MAX_OWNERS
-                ));
+                finding =
+                    finding.with_evidence(format!("and {} more owners", owners.len() - MAX_OWNERS));
             }
             let mut fix = String::from(
                 "# First make sure aws-node no longer runs (CNI001), then recreate the pods so Cilium gives them their address:\n",
@@ -223,11 +221,19 @@ mod tests {
         // skipped: hostNetwork, not running, Fargate
         docs.push(pod("shop", "web-7d9c8-d", "Running", true, "n1"));
         docs.push(pod("shop", "web-7d9c8-e", "Pending", false, "n1"));
-        docs.push(pod("shop", "web-7d9c8-f", "Running", false, "fargate-ip-10-0-3-4.eu-west-1.compute.internal"));
+        docs.push(pod(
+            "shop",
+            "web-7d9c8-f",
+            "Running",
+            false,
+            "fargate-ip-10-0-3-4.eu-west-1.compute.internal",
+        ));
         let f = check(&PodsNotManagedByCilium, &cluster(&docs)).unwrap();
         assert_eq!(f.len(), 1);
         assert!(f[0].message.starts_with("2 running pods in namespace shop"));
-        assert!(f[0].remediation.contains("kubectl -n shop rollout restart deployment/web"));
+        assert!(f[0]
+            .remediation
+            .contains("kubectl -n shop rollout restart deployment/web"));
     }
 
     #[test]
@@ -235,7 +241,9 @@ mod tests {
         let mut docs = base();
         docs.push(pod("shop", "web-7d9c8-a", "Running", false, "n1"));
         docs.push(cep("shop", "web-7d9c8-a"));
-        assert!(check(&PodsNotManagedByCilium, &cluster(&docs)).unwrap().is_empty());
+        assert!(check(&PodsNotManagedByCilium, &cluster(&docs))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

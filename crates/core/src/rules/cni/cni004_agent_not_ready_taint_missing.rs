@@ -155,7 +155,11 @@ impl Rule for AgentNotReadyTaintMissing {
 
         for pool in c.node_pools.as_deref().unwrap_or_default() {
             let spec = &pool.spec.template.spec;
-            let startup: Vec<&Taint> = spec.startup_taints.iter().filter(|t| t.key == key).collect();
+            let startup: Vec<&Taint> = spec
+                .startup_taints
+                .iter()
+                .filter(|t| t.key == key)
+                .collect();
             if startup.iter().any(|t| t.effect == K8S_NO_EXECUTE) {
                 continue;
             }
@@ -178,7 +182,14 @@ impl Rule for AgentNotReadyTaintMissing {
                     return "(none)".to_string();
                 }
                 ts.iter()
-                    .map(|t| format!("{}={}:{}", t.key, t.value.as_deref().unwrap_or(""), t.effect))
+                    .map(|t| {
+                        format!(
+                            "{}={}:{}",
+                            t.key,
+                            t.value.as_deref().unwrap_or(""),
+                            t.effect
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             };
@@ -219,7 +230,10 @@ impl Rule for AgentNotReadyTaintMissing {
                     "spec.template.spec.startupTaints: {}",
                     render(&spec.startup_taints)
                 ))
-                .with_evidence(format!("spec.template.spec.taints: {}", render(&spec.taints)))
+                .with_evidence(format!(
+                    "spec.template.spec.taints: {}",
+                    render(&spec.taints)
+                ))
                 .with_remediation(format!(
                     "kubectl patch nodepools.karpenter.sh {name} --type=merge -p '{patch}'\n\
 # Keep the NodePool manifest in Git in step with this change."
@@ -252,9 +266,15 @@ mod tests {
     fn node_groups() {
         let docs = vec![
             cilium(),
-            nodegroup("good", json!([{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}])),
+            nodegroup(
+                "good",
+                json!([{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}]),
+            ),
             nodegroup("none", json!([])),
-            nodegroup("soft", json!([{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_SCHEDULE"}])),
+            nodegroup(
+                "soft",
+                json!([{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_SCHEDULE"}]),
+            ),
         ];
         let f = check(&AgentNotReadyTaintMissing, &cluster(&docs)).unwrap();
         assert_eq!(f.len(), 2);
@@ -271,9 +291,18 @@ mod tests {
         };
         let docs = vec![
             cilium(),
-            pool("ok", json!({"startupTaints": [{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NoExecute"}]})),
-            pool("permanent", json!({"taints": [{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NoExecute"}]})),
-            pool("bare", json!({"startupTaints": [{"key": "example.com/init", "effect": "NoSchedule"}]})),
+            pool(
+                "ok",
+                json!({"startupTaints": [{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NoExecute"}]}),
+            ),
+            pool(
+                "permanent",
+                json!({"taints": [{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NoExecute"}]}),
+            ),
+            pool(
+                "bare",
+                json!({"startupTaints": [{"key": "example.com/init", "effect": "NoSchedule"}]}),
+            ),
         ];
         let f = check(&AgentNotReadyTaintMissing, &cluster(&docs)).unwrap();
         assert_eq!(f.len(), 2);
@@ -288,13 +317,22 @@ mod tests {
             cilium(),
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cilium-config", "namespace": "kube-system"},
                 "data": {"agent-not-ready-taint-key": "ignore-taint.cluster-autoscaler.kubernetes.io/cilium-agent-not-ready"}}),
-            nodegroup("ca", json!([{"key": "ignore-taint.cluster-autoscaler.kubernetes.io/cilium-agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}])),
+            nodegroup(
+                "ca",
+                json!([{"key": "ignore-taint.cluster-autoscaler.kubernetes.io/cilium-agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}]),
+            ),
         ];
-        assert!(check(&AgentNotReadyTaintMissing, &cluster(&docs)).unwrap().is_empty());
+        assert!(check(&AgentNotReadyTaintMissing, &cluster(&docs))
+            .unwrap()
+            .is_empty());
         assert!(check(&AgentNotReadyTaintMissing, &cluster(&[cilium()])).is_err());
-        let no_cilium = vec![json!({"apiVersion": "v1", "kind": "List", "items": [
+        let no_cilium = vec![
+            json!({"apiVersion": "v1", "kind": "List", "items": [
             {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "kube-proxy", "namespace": "kube-system"}}]}),
-            nodegroup("none", json!([]))];
-        assert!(check(&AgentNotReadyTaintMissing, &cluster(&no_cilium)).unwrap().is_empty());
+            nodegroup("none", json!([])),
+        ];
+        assert!(check(&AgentNotReadyTaintMissing, &cluster(&no_cilium))
+            .unwrap()
+            .is_empty());
     }
 }

@@ -119,7 +119,7 @@ impl Rule for VpcCniLeftovers {
 kubectl {ns_flag}get {kind_l} {name} -o yaml > {file}.yaml\n\
 kubectl {ns_flag}delete {kind_l} {name}",
                 kind_l = plural(kind),
-                file = format!("{}-{name}", plural(kind)),
+                file = plural(kind).to_string() + "-" + name,
             );
             if *kind == "CustomResourceDefinition" {
                 fix.push_str(
@@ -179,7 +179,9 @@ mod tests {
             "metadata": {"name": "aws-node", "namespace": "kube-system"}}));
         assert!(check(&VpcCniLeftovers, &cluster(&docs)).unwrap().is_empty());
         // Only the cilium-config ConfigMap: ConfigMaps were provided, nothing left over.
-        assert!(check(&VpcCniLeftovers, &cluster(&cilium())).unwrap().is_empty());
+        assert!(check(&VpcCniLeftovers, &cluster(&cilium()))
+            .unwrap()
+            .is_empty());
         // Helm values instead of cilium-config: no list of any leftover kind.
         let helm_only = cluster_with_helm(&cilium()[..1], json!({"eni": {"enabled": true}}));
         assert!(check(&VpcCniLeftovers, &helm_only).is_err());

@@ -12,7 +12,8 @@ static META: RuleMeta = RuleMeta {
     name: "chaining-without-aws-node",
     severity: Severity::Critical,
     area: Area::Cni,
-    summary: "cni-chaining-mode is aws-cni but aws-node is absent or cannot schedule: no pod gets an IP",
+    summary:
+        "cni-chaining-mode is aws-cni but aws-node is absent or cannot schedule: no pod gets an IP",
     what_it_checks: "When cilium-config (or the Helm values) sets `cni-chaining-mode: aws-cni`, \
 Cilium only adds policy and observability on top of the VPC CNI, which still assigns every pod \
 address. The rule fires when the DaemonSet kube-system/aws-node is missing, or cannot schedule \

@@ -11,7 +11,6 @@ pub(crate) const DAEMONSETS_HOW: &str = "kubectl get daemonsets -A -o json > dae
 pub(crate) const CILIUM_CONFIG_HOW: &str =
     "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json";
 pub(crate) const PODS_HOW: &str = "kubectl get pods -A -o json > pods.json";
-pub(crate) const NODES_HOW: &str = "kubectl get nodes -o json > nodes.json";
 pub(crate) const ADDONS_HOW: &str =
     "aws eks list-addons --cluster-name <cluster-name> --output json > addons.json";
 
@@ -170,8 +169,8 @@ pub(crate) struct Scheduling<'a> {
 
 impl Scheduling<'_> {
     /// The DaemonSet has pods or will get them: `desiredNumberScheduled`
-    /// > 0, or its nodeSelector matches a node (nodes known), or it has no
-    /// selector that could keep it off the nodes (nodes unknown).
+    /// above 0, or its nodeSelector matches a node (nodes known), or it has
+    /// no selector that could keep it off the nodes (nodes unknown).
     pub fn can_schedule(&self) -> bool {
         if self.desired.is_some_and(|d| d > 0) {
             return true;
@@ -201,7 +200,9 @@ impl Scheduling<'_> {
         match (&self.matching_nodes, self.total_nodes) {
             (Some(matching), Some(total)) => {
                 if matching.is_empty() {
-                    lines.push(format!("the nodeSelector matches none of the {total} nodes"));
+                    lines.push(format!(
+                        "the nodeSelector matches none of the {total} nodes"
+                    ));
                 } else {
                     lines.push(format!(
                         "the nodeSelector matches {} of {total} nodes: {}",
@@ -337,6 +338,32 @@ pub(crate) fn policy_selects(policy: &NetworkPolicy, pod: &Pod) -> bool {
     selector.matches(&labels)
 }
 
+/// `app=db,tier In (a,b)`, or `(empty: all pods)`.
+pub(crate) fn format_selector(selector: &LabelSelector) -> String {
+    let mut parts: Vec<String> = selector
+        .match_labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for e in &selector.match_expressions {
+        if e.values.is_empty() {
+            parts.push(format!("{} {}", e.key, e.operator));
+        } else {
+            parts.push(format!("{} {} ({})", e.key, e.operator, e.values.join(",")));
+        }
+    }
+    if parts.is_empty() {
+        "(empty: matches every pod)".to_string()
+    } else {
+        parts.join(",")
+    }
+}
+
+/// A pod that still exists as a workload (not Succeeded/Failed).
+pub(crate) fn is_live(pod: &Pod) -> bool {
+    !matches!(pod.status.phase.as_deref(), Some("Succeeded" | "Failed"))
+}
+
 /// A pod that runs on EKS Fargate (its own micro-VM with the VPC CNI; no
 /// Cilium agent runs there).
 pub(crate) fn on_fargate(pod: &Pod, fargate_nodes: &std::collections::HashSet<&str>) -> bool {
@@ -430,9 +457,11 @@ mod tests {
 
     #[test]
     fn owner_of_strips_the_template_hash() {
-        let p = pod(json!({"metadata": {"name": "web-5d8f7c9b4-x2k9p", "namespace": "shop",
+        let p = pod(
+            json!({"metadata": {"name": "web-5d8f7c9b4-x2k9p", "namespace": "shop",
             "labels": {"pod-template-hash": "5d8f7c9b4"},
-            "ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d8f7c9b4"}]}}));
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d8f7c9b4"}]}}),
+        );
         assert_eq!(owner_of(&p), ("Deployment".into(), "web".into()));
         let bare = pod(json!({"metadata": {"name": "debug", "namespace": "shop"}}));
         assert_eq!(owner_of(&bare), ("Pod".into(), "debug".into()));
@@ -443,8 +472,10 @@ mod tests {
 
     #[test]
     fn cilium_policy_selectors_and_scoping() {
-        let p = pod(json!({"metadata": {"name": "db-0", "namespace": "shop", "labels": {"app": "db"}},
-            "spec": {"serviceAccountName": "db"}}));
+        let p = pod(
+            json!({"metadata": {"name": "db-0", "namespace": "shop", "labels": {"app": "db"}},
+            "spec": {"serviceAccountName": "db"}}),
+        );
         let sel = |v: serde_json::Value| -> LabelSelector { serde_json::from_value(v).unwrap() };
         let policy = |kind: &str, ns: Option<&str>, s: LabelSelector| NetworkPolicy {
             kind: kind.to_string(),
@@ -456,7 +487,11 @@ mod tests {
             selector: s,
         };
         assert!(policy_selects(
-            &policy("CiliumNetworkPolicy", Some("shop"), sel(json!({"matchLabels": {"k8s:app": "db"}}))),
+            &policy(
+                "CiliumNetworkPolicy",
+                Some("shop"),
+                sel(json!({"matchLabels": {"k8s:app": "db"}}))
+            ),
             &p
         ));
         assert!(!policy_selects(
@@ -476,7 +511,11 @@ mod tests {
             &p
         ));
         assert!(!policy_selects(
-            &policy("NetworkPolicy", Some("shop"), sel(json!({"matchLabels": {"app": "web"}}))),
+            &policy(
+                "NetworkPolicy",
+                Some("shop"),
+                sel(json!({"matchLabels": {"app": "web"}}))
+            ),
             &p
         ));
     }
@@ -489,10 +528,12 @@ mod tests {
         let s = daemonset_scheduling(&ds, None);
         assert!(!s.can_schedule());
         let generic: Workload = serde_json::from_value(json!({
-            "spec": {"template": {"spec": {"nodeSelector": {"kubernetes.io/os": "linux"}}}}})).unwrap();
+            "spec": {"template": {"spec": {"nodeSelector": {"kubernetes.io/os": "linux"}}}}}))
+        .unwrap();
         assert!(daemonset_scheduling(&generic, None).can_schedule());
         let nodes: Vec<Node> = vec![serde_json::from_value(json!({"metadata": {"name": "n1",
-            "labels": {"io.cilium/aws-node-enabled": "true"}}})).unwrap()];
+            "labels": {"io.cilium/aws-node-enabled": "true"}}}))
+        .unwrap()];
         assert!(daemonset_scheduling(&ds, Some(&nodes)).can_schedule());
     }
 

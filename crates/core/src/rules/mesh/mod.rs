@@ -2,4 +2,10 @@
 
 use super::Rule;
 
-pub static RULES: &[&dyn Rule] = &[];
+mod mesh001_clustermesh_apiserver_public;
+mod mesh002_cluster_identity_invalid;
+
+pub static RULES: &[&dyn Rule] = &[
+    &mesh001_clustermesh_apiserver_public::ClustermeshApiserverPublic,
+    &mesh002_cluster_identity_invalid::ClusterIdentityInvalid,
+];

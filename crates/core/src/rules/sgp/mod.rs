@@ -2,4 +2,10 @@
 
 use super::Rule;
 
-pub static RULES: &[&dyn Rule] = &[];
+mod sgp001_security_group_policy_ignored;
+mod sgp002_pods_request_branch_eni;
+
+pub static RULES: &[&dyn Rule] = &[
+    &sgp001_security_group_policy_ignored::SecurityGroupPolicyIgnored,
+    &sgp002_pods_request_branch_eni::PodsRequestBranchEni,
+];

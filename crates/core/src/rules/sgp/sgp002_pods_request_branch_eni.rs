@@ -1,0 +1,297 @@
+//! SGP002: pods that request a branch ENI (security groups for pods) while
+//! Cilium is the primary CNI.
+
+use std::collections::BTreeMap;
+
+use crate::findings::{ObjectRef, Severity};
+use crate::model::{Container, Pod, Workload};
+use crate::rules::cni::shared::{self, CiliumRole};
+use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
+
+pub struct PodsRequestBranchEni;
+
+/// The branch-ENI extended resource and pod annotation of the VPC resource
+/// controller (/work/shared/data/aws/sgp.json
+/// `node_and_pod_markers.extended_resource_branch_eni`).
+const POD_ENI: &str = "vpc.amazonaws.com/pod-eni";
+const MAX_OWNERS: usize = 10;
+
+static META: RuleMeta = RuleMeta {
+    code: "SGP002",
+    name: "pods-request-branch-eni",
+    severity: Severity::Medium,
+    area: Area::Sgp,
+    summary: "Pods request vpc.amazonaws.com/pod-eni or carry branch-ENI annotations while Cilium is the primary CNI",
+    what_it_checks: "When Cilium is the primary CNI, no pod should request the extended \
+resource `vpc.amazonaws.com/pod-eni` (in a container's requests or limits) or carry the \
+`vpc.amazonaws.com/pod-eni` annotation the VPC resource controller writes when it attaches a \
+branch ENI. Finished pods (Succeeded/Failed) are ignored. One finding per namespace, grouped by \
+owner, saying whether the owner's template asks for the resource itself or it was added at \
+admission by the resource controller's webhook.",
+    why_it_matters: "The resource is advertised only by nodes with a trunk ENI, which aws-node \
+sets up when `ENABLE_POD_ENI=true`. With Cilium as the primary CNI the pods either stay \
+Pending (no node has the resource) or land on a node that still has a trunk ENI and get a \
+branch ENI address Cilium does not manage. Either way the security groups the pod asked for do \
+not protect it.",
+    how_to_fix: "Find where the request comes from: a SecurityGroupPolicy selecting the pods \
+(the webhook injects the request; see SGP001) or the workload template itself. Delete or \
+replace the SecurityGroupPolicy, remove the resource from the template, then recreate the pods.",
+    known_limits: "The annotation is only visible when the pods were dumped with their \
+annotations. Pods whose owner is not in the snapshot are reported with the owner's name only.",
+    docs_url: "https://docs.aws.amazon.com/eks/latest/userguide/security-groups-for-pods.html",
+};
+
+fn requests_pod_eni(containers: &[Container]) -> bool {
+    containers.iter().any(|c| {
+        c.resources.requests.contains_key(POD_ENI) || c.resources.limits.contains_key(POD_ENI)
+    })
+}
+
+fn pod_asks(pod: &Pod) -> bool {
+    requests_pod_eni(&pod.spec.containers)
+        || requests_pod_eni(&pod.spec.init_containers)
+        || pod.metadata.annotations.contains_key(POD_ENI)
+}
+
+fn find_workload<'a>(
+    list: Option<&'a [Workload]>,
+    kind: &str,
+    ns: &str,
+    name: &str,
+) -> Option<&'a Workload> {
+    list?
+        .iter()
+        .find(|w| w.kind == kind && w.metadata.namespace() == ns && w.metadata.name == name)
+}
+
+impl Rule for PodsRequestBranchEni {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context) -> Outcome {
+        let c = cx.cluster;
+        match shared::cilium_role(&META, c) {
+            Err(not_evaluated) => return not_evaluated,
+            Ok(CiliumRole::Primary) => {}
+            Ok(CiliumRole::Absent | CiliumRole::Chaining) => return Outcome::Evaluated(vec![]),
+        }
+        let Some(pods) = c.pods.as_deref() else {
+            return META.missing("no Pod objects", shared::PODS_HOW);
+        };
+        let mut by_ns: BTreeMap<&str, BTreeMap<(String, String), Vec<&Pod>>> = BTreeMap::new();
+        for pod in pods.iter().filter(|p| shared::is_live(p) && pod_asks(p)) {
+            by_ns
+                .entry(pod.metadata.namespace())
+                .or_default()
+                .entry(shared::owner_of(pod))
+                .or_default()
+                .push(pod);
+        }
+        let nodes_with_resource: Option<Vec<&str>> = c.nodes.as_deref().map(|nodes| {
+            nodes
+                .iter()
+                .filter(|n| {
+                    n.status
+                        .allocatable
+                        .get(POD_ENI)
+                        .or_else(|| n.status.capacity.get(POD_ENI))
+                        .is_some_and(|q| q != "0")
+                })
+                .map(|n| n.metadata.name.as_str())
+                .collect()
+        });
+        let sgps_in = |ns: &str| -> Option<Vec<&str>> {
+            c.security_group_policies.as_deref().map(|list| {
+                list.iter()
+                    .filter(|s| s.metadata.namespace() == ns)
+                    .map(|s| s.metadata.name.as_str())
+                    .collect()
+            })
+        };
+
+        let mut findings = Vec::new();
+        for (ns, owners) in by_ns {
+            let total: usize = owners.values().map(Vec::len).sum();
+            let pending = owners
+                .values()
+                .flatten()
+                .filter(|p| p.status.phase.as_deref() == Some("Pending"))
+                .count();
+            let mut finding = META.finding(
+                ObjectRef::global("Namespace", ns),
+                format!(
+                    "{total} pod{} in namespace {ns} ask{} for a branch ENI ({POD_ENI}), which Cilium does not provide{}",
+                    if total == 1 { "" } else { "s" },
+                    if total == 1 { "s" } else { "" },
+                    if pending > 0 {
+                        format!(": {pending} Pending")
+                    } else {
+                        String::new()
+                    }
+                ),
+            );
+            let mut commands = Vec::new();
+            let mut template_owned = Vec::new();
+            for ((kind, name), list) in owners.iter().take(MAX_OWNERS) {
+                let requested = list
+                    .iter()
+                    .filter(|p| {
+                        requests_pod_eni(&p.spec.containers)
+                            || requests_pod_eni(&p.spec.init_containers)
+                    })
+                    .count();
+                let annotated = list
+                    .iter()
+                    .filter(|p| p.metadata.annotations.contains_key(POD_ENI))
+                    .count();
+                let workload = find_workload(
+                    if kind == "DaemonSet" {
+                        c.daemonsets.as_deref()
+                    } else {
+                        c.deployments.as_deref()
+                    },
+                    kind,
+                    ns,
+                    name,
+                );
+                let source = match workload {
+                    Some(w) if requests_pod_eni(&w.spec.template.spec.containers) => {
+                        template_owned.push(format!("{kind} {name}"));
+                        "the template itself requests it"
+                    }
+                    Some(_) => "not in the template: added at admission by the VPC resource controller webhook",
+                    None => "owner not in the snapshot",
+                };
+                let names: Vec<String> = list
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{} ({})",
+                            p.metadata.name,
+                            p.status.phase.as_deref().unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                finding = finding.with_evidence(format!(
+                    "{kind} {name}: {} pod{} ({requested} requesting {POD_ENI}, {annotated} with the {POD_ENI} annotation; {source}): {}",
+                    list.len(),
+                    if list.len() == 1 { "" } else { "s" },
+                    shared::sample_list(&names, 3)
+                ));
+                let pod_names: Vec<&str> = list.iter().map(|p| p.metadata.name.as_str()).collect();
+                commands.push(shared::restart_command(ns, kind, name, &pod_names));
+            }
+            if owners.len() > MAX_OWNERS {
+                finding =
+                    finding.with_evidence(format!("and {} more owners", owners.len() - MAX_OWNERS));
+            }
+            match &nodes_with_resource {
+                Some(list) if list.is_empty() => {
+                    finding = finding.with_evidence(format!("no node advertises {POD_ENI}"))
+                }
+                Some(list) => {
+                    finding = finding.with_evidence(format!(
+                        "{} node{} still advertise {POD_ENI} (trunk ENI attached): {}",
+                        list.len(),
+                        if list.len() == 1 { "" } else { "s" },
+                        shared::sample_list(list, 5)
+                    ))
+                }
+                None => {}
+            }
+            let sgps = sgps_in(ns);
+            if let Some(list) = &sgps {
+                if !list.is_empty() {
+                    finding = finding.with_evidence(format!(
+                        "SecurityGroupPolicies in {ns}: {}",
+                        shared::sample_list(list, 5)
+                    ));
+                }
+            }
+            let mut fix = String::from(
+                "# 1. Remove the source of the request: the SecurityGroupPolicies that select these pods (see SGP001)\n",
+            );
+            match &sgps {
+                Some(list) if !list.is_empty() => {
+                    for s in list {
+                        fix.push_str(&format!(
+                            "kubectl -n {ns} delete securitygrouppolicy {s}   # after replacing it with a CiliumNetworkPolicy\n"
+                        ));
+                    }
+                }
+                _ => fix.push_str(&format!("kubectl -n {ns} get securitygrouppolicies\n")),
+            }
+            if !template_owned.is_empty() {
+                fix.push_str(&format!(
+                    "#    and delete `{POD_ENI}` from the container resources of: {}\n",
+                    template_owned.join(", ")
+                ));
+            }
+            fix.push_str("# 2. Recreate the pods without the request:\n");
+            fix.push_str(&commands.join("\n"));
+            findings.push(finding.with_remediation(fix));
+        }
+        Outcome::Evaluated(findings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::cni::shared::test_support::{check, cluster};
+    use serde_json::json;
+
+    fn base() -> Vec<serde_json::Value> {
+        vec![
+            json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+                "metadata": {"name": "cilium", "namespace": "kube-system", "labels": {"k8s-app": "cilium"}},
+                "spec": {"template": {"spec": {"containers": [
+                    {"name": "cilium-agent", "image": "quay.io/cilium/cilium:v1.16.19"}]}}}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "cilium-config", "namespace": "kube-system"}, "data": {"ipam": "eni"}}),
+        ]
+    }
+
+    fn pod(name: &str, phase: &str, request: bool, annotation: bool) -> serde_json::Value {
+        let mut p = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "payments", "labels": {"pod-template-hash": "6f7d9"},
+                "ownerReferences": [{"kind": "ReplicaSet", "name": "ledger-6f7d9"}]},
+            "spec": {"containers": [{"name": "app", "image": "ledger:1"}]},
+            "status": {"phase": phase}});
+        if request {
+            p["spec"]["containers"][0]["resources"] = json!({"requests": {"vpc.amazonaws.com/pod-eni": "1"}, "limits": {"vpc.amazonaws.com/pod-eni": "1"}});
+        }
+        if annotation {
+            p["metadata"]["annotations"] = json!({"vpc.amazonaws.com/pod-eni":
+                "[{\"eniId\":\"eni-0b1c2d3e4f5a6b7c8\",\"ifAddress\":\"02:1f:2e:3d:4c:5b\",\"privateIp\":\"10.0.2.41\",\"vlanId\":1,\"subnetCidr\":\"10.0.2.0/24\"}]"});
+        }
+        p
+    }
+
+    #[test]
+    fn groups_requesting_pods() {
+        let mut docs = base();
+        docs.push(pod("ledger-6f7d9-a", "Pending", true, false));
+        docs.push(pod("ledger-6f7d9-b", "Running", false, true));
+        docs.push(pod("ledger-6f7d9-c", "Succeeded", true, false));
+        let f = check(&PodsRequestBranchEni, &cluster(&docs)).unwrap();
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.starts_with("2 pods in namespace payments ask"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].message.ends_with("1 Pending"));
+    }
+
+    #[test]
+    fn quiet_and_missing() {
+        let mut docs = base();
+        docs.push(pod("ledger-6f7d9-a", "Running", false, false));
+        assert!(check(&PodsRequestBranchEni, &cluster(&docs))
+            .unwrap()
+            .is_empty());
+        assert!(check(&PodsRequestBranchEni, &cluster(&base())).is_err());
+    }
+}
