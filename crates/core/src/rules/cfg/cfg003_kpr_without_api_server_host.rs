@@ -80,7 +80,7 @@ impl Rule for KprWithoutApiServerHost {
                 finding = finding.with_evidence(format!("EKS API server endpoint: https://{h}"));
                 h.clone()
             }
-            None => "<endpoint host>".to_string(),
+            None => "'<endpoint host>'".to_string(),
         };
         let mut fix = String::new();
         if endpoint.is_none() {

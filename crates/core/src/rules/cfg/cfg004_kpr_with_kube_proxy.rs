@@ -98,7 +98,7 @@ impl Rule for KprWithKubeProxy {
             );
         if let Some((ds, sched)) = &ds {
             for line in sched.evidence() {
-                finding = finding.with_evidence(format!("kube-proxy {line}"));
+                finding = finding.with_evidence(format!("kube-proxy DaemonSet: {line}"));
             }
             if let Some(image) = shared::container_image(ds, KUBE_PROXY) {
                 finding = finding.with_evidence(format!(

@@ -114,8 +114,9 @@ impl Rule for EniNeedsAwsOperator {
         let fix = format!(
             "# The chart selects the operator-aws image when eni.enabled is set:\n{}\n\
 kubectl -n {ns} rollout status deployment/{dname}\n\
-# If operator.image.override is set, point it at quay.io/cilium/operator-aws:<same version> instead.",
+# If operator.image.override is set, point it at quay.io/cilium/operator-aws:{tag} instead.",
             shared::helm_upgrade(c, &["--set eni.enabled=true", "--set ipam.mode=eni"]),
+            tag = crate::model::cilium::image_tag(image).unwrap_or("<same tag as today>"),
         );
         Outcome::Evaluated(vec![finding.with_remediation(fix)])
     }

@@ -61,7 +61,7 @@ impl Rule for AgentNotReadyTaintMissing {
         if c.nodegroups.is_none() && c.node_pools.is_none() {
             return META.missing(
                 "no EKS node groups or Karpenter NodePools",
-                "aws eks describe-nodegroup --cluster-name <cluster-name> --nodegroup-name <name> --output json > nodegroup-<name>.json (each node group); kubectl get nodepools.karpenter.sh -o json > nodepools.json",
+                "aws eks describe-nodegroup --cluster-name CLUSTER_NAME --nodegroup-name NODEGROUP --output json > nodegroup-NODEGROUP.json (each node group); kubectl get nodepools.karpenter.sh -o json > nodepools.json",
             );
         }
         match shared::cilium_installed(&META, c) {
@@ -104,7 +104,7 @@ impl Rule for AgentNotReadyTaintMissing {
                     )
                 })
                 .collect();
-            let mut payload = json!({"addOrUpdateTaints": [
+            let add = json!({"addOrUpdateTaints": [
                 {"key": key, "value": TAINT_VALUE, "effect": EKS_NO_EXECUTE}
             ]});
             let wrong: Vec<serde_json::Value> = same_key
@@ -117,9 +117,25 @@ impl Rule for AgentNotReadyTaintMissing {
                     v
                 })
                 .collect();
+            let ng_name = &ng.nodegroup_name;
+            let update = |payload: &serde_json::Value| {
+                format!(
+                    "aws eks update-nodegroup-config --cluster-name {cluster} --nodegroup-name {ng_name} \\\n  --taints '{payload}'"
+                )
+            };
+            let mut fix = String::new();
             if !wrong.is_empty() {
-                payload["removeTaints"] = json!(wrong);
+                // Remove first, then add: correct whether EKS identifies a taint by key or by key and effect.
+                fix.push_str(&format!(
+                    "# Replace the taint with the weaker effect: remove it, wait for the update, add the NO_EXECUTE one.\n{}\n\
+aws eks wait nodegroup-active --cluster-name {cluster} --nodegroup-name {ng_name}\n",
+                    update(&json!({"removeTaints": wrong}))
+                ));
             }
+            fix.push_str(&update(&add));
+            fix.push_str(
+                "\n# Add the same taint (effect NoExecute) to the node group in eksctl/Terraform/CloudFormation so the next apply keeps it.",
+            );
             let finding = META
                 .finding(ObjectRef::global("Nodegroup", &ng.nodegroup_name), message)
                 .with_evidence(format!(
@@ -145,11 +161,7 @@ impl Rule for AgentNotReadyTaintMissing {
                         .max_size
                         .map_or("?".to_string(), |n| n.to_string())
                 ))
-                .with_remediation(format!(
-                    "aws eks update-nodegroup-config --cluster-name {cluster} --nodegroup-name {} \\\n  --taints '{payload}'\n\
-# Add the same taint (effect NoExecute) to the node group in eksctl/Terraform/CloudFormation so the next apply keeps it.",
-                    ng.nodegroup_name
-                ));
+                .with_remediation(fix);
             findings.push(finding);
         }
 

@@ -113,20 +113,22 @@ impl Rule for VpcCniLeftovers {
                 Some(n) => format!("{kind} {n}/{name}"),
                 None => format!("{kind} {name}"),
             };
-            let mut fix = format!(
+            let mut fix = String::from(
                 "# These objects are the rollback path to the VPC CNI: run `eks-cilium-doctor plan rollback` and keep them while a rollback is possible.\n\
-# When you are sure, back up and delete:\n\
-kubectl {ns_flag}get {kind_l} {name} -o yaml > {file}.yaml\n\
-kubectl {ns_flag}delete {kind_l} {name}",
-                kind_l = plural(kind),
-                file = plural(kind).to_string() + "-" + name,
+# When you are sure, back up and delete:\n",
             );
             if *kind == "CustomResourceDefinition" {
                 fix.push_str(
-                    "\n# Deleting the CRD deletes every ENIConfig with it; back them up first:\n\
-kubectl get eniconfigs.crd.k8s.amazonaws.com -o yaml > eniconfigs.yaml",
+                    "# Deleting the CRD deletes every ENIConfig with it; back them up too:\n\
+kubectl get eniconfigs.crd.k8s.amazonaws.com -o yaml > eniconfigs.yaml\n",
                 );
             }
+            fix.push_str(&format!(
+                "kubectl {ns_flag}get {kind_l} {name} -o yaml > {file}.yaml\n\
+kubectl {ns_flag}delete {kind_l} {name}",
+                kind_l = plural(kind),
+                file = plural(kind).to_string() + "-" + name,
+            ));
             findings.push(
                 META.finding(
                     ObjectRef::new(kind, ns_opt, name),

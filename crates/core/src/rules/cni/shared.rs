@@ -12,7 +12,7 @@ pub(crate) const CILIUM_CONFIG_HOW: &str =
     "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json";
 pub(crate) const PODS_HOW: &str = "kubectl get pods -A -o json > pods.json";
 pub(crate) const ADDONS_HOW: &str =
-    "aws eks list-addons --cluster-name <cluster-name> --output json > addons.json";
+    "aws eks list-addons --cluster-name CLUSTER_NAME --output json > addons.json";
 
 /// How Cilium runs in the cluster, as far as the CNI rules care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,14 +108,23 @@ pub(crate) fn helm_upgrade(c: &Cluster, sets: &[&str]) -> String {
     cmd
 }
 
-/// The cluster name for AWS CLI commands, or a placeholder.
+/// The EKS cluster name for AWS CLI commands (describe-cluster, else a
+/// node group's `clusterName`), or a placeholder. `Cluster::name` is not
+/// used: it may be Cilium's `cluster-name`, which is not the EKS name.
 pub(crate) fn cluster_name(c: &Cluster) -> String {
     c.eks
         .as_ref()
         .map(|e| e.name.clone())
         .filter(|n| !n.is_empty())
-        .or_else(|| c.name.clone())
-        .unwrap_or_else(|| "<cluster-name>".to_string())
+        .or_else(|| {
+            c.nodegroups
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .find_map(|ng| ng.cluster_name.clone())
+                .filter(|n| !n.is_empty())
+        })
+        .unwrap_or_else(|| "'<cluster-name>'".to_string())
 }
 
 /// `a, b, c and 7 more` (at most `max` names).

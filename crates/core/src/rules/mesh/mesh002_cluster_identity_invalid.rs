@@ -218,24 +218,27 @@ impl Rule for ClusterIdentityInvalid {
         if guarded {
             finding = finding.with_evidence(format!("{UNSAFE_OVERRIDE}: not set"));
         }
-        let suggested_name = c
-            .eks
-            .as_ref()
-            .map(|e| e.name.to_ascii_lowercase())
-            .filter(|n| n != DEFAULT_NAME && valid_cluster_name(n))
-            .unwrap_or_else(|| "<unique-name>".to_string());
+        let mut sets = Vec::new();
+        if name == DEFAULT_NAME {
+            let suggested = c
+                .eks
+                .as_ref()
+                .map(|e| e.name.to_ascii_lowercase())
+                .filter(|n| n != DEFAULT_NAME && valid_cluster_name(n))
+                .unwrap_or_else(|| "'<unique-name>'".to_string());
+            sets.push(format!("--set cluster.name={suggested}"));
+        }
+        let id_ok = matches!(id, Some(n) if n != 0) && !guarded;
+        if !id_ok {
+            sets.push("--set 'cluster.id=<1-127, unique in the mesh>'".to_string());
+        }
+        let set_refs: Vec<&str> = sets.iter().map(String::as_str).collect();
         let fix = format!(
-            "# Pick a name and an id unique across the mesh (ids 1-127 avoid the ENI-mode range):\n{}\n\
+            "# Pick values unique across the mesh (ids 1-127 avoid the ENI-mode range):\n{}\n\
 # New identities take effect after the agents and operator restart; restart workloads in a maintenance window:\n\
 kubectl -n {ns} rollout restart daemonset/cilium deployment/cilium-operator\n\
-# Re-connect the peers afterwards, e.g. cilium clustermesh connect --destination-context <peer-context>",
-            shared::helm_upgrade(
-                c,
-                &[
-                    &format!("--set cluster.name={suggested_name}"),
-                    "--set cluster.id=<1-127, unique in the mesh>",
-                ]
-            ),
+# Re-connect the peers afterwards, e.g. cilium clustermesh connect --destination-context PEER_CONTEXT",
+            shared::helm_upgrade(c, &set_refs),
             ns = shared::cilium_namespace(c),
         );
         Outcome::Evaluated(vec![finding.with_remediation(fix)])

@@ -182,23 +182,41 @@ fn cnp_skeleton(sgp: &SecurityGroupPolicy, selected: Option<&[&Pod]>) -> String 
         .as_ref()
         .map(|g| g.group_ids.join(" "))
         .unwrap_or_default();
-    format!(
-        "# 1. Read what the security groups allowed:\n\
-aws ec2 describe-security-groups --group-ids {groups} --query 'SecurityGroups[].[GroupId,IpPermissions,IpPermissionsEgress]'\n\
-# 2. Express it as a CiliumNetworkPolicy for the same pods (fill in the rules, then apply):\n\
-kubectl apply -f - <<'EOF'\n\
-apiVersion: cilium.io/v2\n\
-kind: CiliumNetworkPolicy\n\
-metadata:\n  name: {name}-from-sgp\n  namespace: {ns}\n\
-spec:\n  endpointSelector: {selector}\n\
-  ingress:\n  - fromEndpoints:\n    - matchLabels: {{}}   # replace: who may connect, per the inbound rules of {groups}\n\
-  egress:\n  - toCIDR:\n    - 0.0.0.0/0            # replace: where the pods may connect, per the outbound rules\n\
-EOF\n\
-# 3. Remove the policy that no longer does anything:\n\
-kubectl -n {ns} delete securitygrouppolicy {name}",
-        name = sgp.metadata.name,
-        ns = sgp.metadata.namespace(),
-    )
+    let name = &sgp.metadata.name;
+    let ns = sgp.metadata.namespace();
+    let file = format!("{name}-cnp.yaml");
+    // Written line by line: YAML indentation matters.
+    let lines = [
+        "# 1. Read what the security groups allowed:".to_string(),
+        format!(
+            "aws ec2 describe-security-groups --group-ids {groups} --query 'SecurityGroups[].[GroupId,IpPermissions,IpPermissionsEgress]'"
+        ),
+        "# 2. Write those rules as a CiliumNetworkPolicy for the same pods (edit the example rule), then apply it:".to_string(),
+        format!("cat > {file} <<'EOF'"),
+        "apiVersion: cilium.io/v2".to_string(),
+        "kind: CiliumNetworkPolicy".to_string(),
+        "metadata:".to_string(),
+        format!("  name: {name}-from-sgp"),
+        format!("  namespace: {ns}"),
+        "spec:".to_string(),
+        format!("  endpointSelector: {selector}"),
+        "  ingress:".to_string(),
+        "  - fromEndpoints:".to_string(),
+        "    - matchLabels:".to_string(),
+        format!("        <label>: <value>      # example: the clients the inbound rules of {groups} allowed"),
+        "    toPorts:".to_string(),
+        "    - ports:".to_string(),
+        "      - port: \"<port>\"".to_string(),
+        "        protocol: TCP".to_string(),
+        "EOF".to_string(),
+        format!("kubectl apply -f {file}"),
+        format!(
+            "# 3. Resources whose security groups admitted {groups} as a source (databases, caches) now see the pods with the node's security groups: allow those instead."
+        ),
+        "# 4. Remove the policy that no longer does anything:".to_string(),
+        format!("kubectl -n {ns} delete securitygrouppolicy {name}"),
+    ];
+    lines.join("\n")
 }
 
 impl Rule for SecurityGroupPolicyIgnored {
