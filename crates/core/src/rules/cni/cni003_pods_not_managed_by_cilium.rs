@@ -22,8 +22,9 @@ static META: RuleMeta = RuleMeta {
     summary: "Running pods have no CiliumEndpoint: another CNI gave them their address",
     what_it_checks: "When Cilium is the primary CNI, every running pod that is not \
 hostNetwork should have a CiliumEndpoint of the same namespace and name. The rule lists the \
-running, non-hostNetwork pods without one. Pods on EKS Fargate (nodes named `fargate-…` or \
-labelled `eks.amazonaws.com/compute-type: fargate`) are skipped: Cilium does not run there. \
+running, non-hostNetwork pods without one. Pods on nodes where Cilium does not run are skipped: \
+EKS Fargate (nodes named `fargate-…` or labelled `eks.amazonaws.com/compute-type: fargate`), \
+EKS Auto Mode (`compute-type: auto`) and Windows nodes (`kubernetes.io/os: windows`). \
 One finding per namespace, with the pods grouped by the Deployment, StatefulSet, DaemonSet or \
 other owner that would have to be restarted, so a large cluster gives a short report.",
     why_it_matters: "A pod without a CiliumEndpoint got its network from another CNI (usually \
@@ -90,7 +91,7 @@ impl Rule for PodsNotManagedByCilium {
             .iter()
             .map(|e| (e.metadata.namespace(), e.metadata.name.as_str()))
             .collect();
-        let fargate = shared::fargate_nodes(c);
+        let skipped_nodes = shared::nodes_without_cilium(c);
 
         // namespace -> (running pod-network pods, owner -> unmanaged pods)
         type Owners<'a> = BTreeMap<(String, String), Vec<Unmanaged<'a>>>;
@@ -98,7 +99,7 @@ impl Rule for PodsNotManagedByCilium {
         for pod in pods {
             if pod.status.phase.as_deref() != Some("Running")
                 || pod.spec.host_network
-                || shared::on_fargate(pod, &fargate)
+                || shared::on_node_without_cilium(pod, &skipped_nodes)
             {
                 continue;
             }
@@ -234,6 +235,20 @@ mod tests {
         assert!(f[0]
             .remediation
             .contains("kubectl -n shop rollout restart deployment/web"));
+    }
+
+    #[test]
+    fn skips_windows_and_auto_mode_nodes() {
+        let mut docs = base();
+        docs.push(json!({"apiVersion": "v1", "kind": "NodeList", "items": [
+            {"metadata": {"name": "win-1", "labels": {"kubernetes.io/os": "windows"}}},
+            {"metadata": {"name": "auto-1", "labels": {"eks.amazonaws.com/compute-type": "auto"}}}]}));
+        docs.push(pod("shop", "web-7d9c8-a", "Running", false, "win-1"));
+        docs.push(pod("shop", "web-7d9c8-b", "Running", false, "auto-1"));
+        docs.push(json!({"apiVersion": "cilium.io/v2", "kind": "CiliumEndpointList", "items": []}));
+        assert!(check(&PodsNotManagedByCilium, &cluster(&docs))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

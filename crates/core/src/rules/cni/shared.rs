@@ -2,7 +2,7 @@
 //! Cilium runs, DaemonSet scheduling, pod owners, policy selection and the
 //! command lines the remediations print.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::model::{Cluster, LabelSelector, NetworkPolicy, Node, Pod, Workload};
 use crate::rules::{Outcome, RuleMeta};
@@ -373,26 +373,27 @@ pub(crate) fn is_live(pod: &Pod) -> bool {
     !matches!(pod.status.phase.as_deref(), Some("Succeeded" | "Failed"))
 }
 
-/// A pod that runs on EKS Fargate (its own micro-VM with the VPC CNI; no
-/// Cilium agent runs there).
-pub(crate) fn on_fargate(pod: &Pod, fargate_nodes: &std::collections::HashSet<&str>) -> bool {
+/// A pod on a node where Cilium does not run: EKS Fargate (`fargate-…`
+/// nodes), EKS Auto Mode, or Windows nodes (they keep the VPC CNI).
+pub(crate) fn on_node_without_cilium(pod: &Pod, nodes: &HashSet<&str>) -> bool {
     pod.spec
         .node_name
         .as_deref()
-        .is_some_and(|n| n.starts_with("fargate-") || fargate_nodes.contains(n))
+        .is_some_and(|n| n.starts_with("fargate-") || nodes.contains(n))
 }
 
-/// Names of the nodes labelled `eks.amazonaws.com/compute-type: fargate`.
-pub(crate) fn fargate_nodes(c: &Cluster) -> std::collections::HashSet<&str> {
+/// Nodes labelled `eks.amazonaws.com/compute-type: fargate|auto` or
+/// `kubernetes.io/os: windows`.
+pub(crate) fn nodes_without_cilium(c: &Cluster) -> HashSet<&str> {
     c.nodes
         .as_deref()
         .unwrap_or_default()
         .iter()
         .filter(|n| {
-            n.metadata
-                .labels
-                .get("eks.amazonaws.com/compute-type")
-                .is_some_and(|t| t == "fargate")
+            let l = &n.metadata.labels;
+            l.get("eks.amazonaws.com/compute-type")
+                .is_some_and(|t| t == "fargate" || t == "auto")
+                || l.get("kubernetes.io/os").is_some_and(|os| os == "windows")
         })
         .map(|n| n.metadata.name.as_str())
         .collect()

@@ -1,10 +1,10 @@
 //! SGP002: pods that request a branch ENI (security groups for pods) while
 //! Cilium is the primary CNI.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::findings::{ObjectRef, Severity};
-use crate::model::{Container, Pod, Workload};
+use crate::model::{Cluster, Container, Pod, Workload};
 use crate::rules::cni::shared::{self, CiliumRole};
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
@@ -53,15 +53,26 @@ fn pod_asks(pod: &Pod) -> bool {
         || pod.metadata.annotations.contains_key(POD_ENI)
 }
 
-fn find_workload<'a>(
-    list: Option<&'a [Workload]>,
-    kind: &str,
-    ns: &str,
-    name: &str,
-) -> Option<&'a Workload> {
-    list?
+/// Workloads by (kind, namespace, name), built once per check.
+type WorkloadIndex<'a> = HashMap<(&'a str, &'a str, &'a str), &'a Workload>;
+
+fn workload_index(c: &Cluster) -> WorkloadIndex<'_> {
+    c.deployments
+        .as_deref()
+        .unwrap_or_default()
         .iter()
-        .find(|w| w.kind == kind && w.metadata.namespace() == ns && w.metadata.name == name)
+        .chain(c.daemonsets.as_deref().unwrap_or_default())
+        .map(|w| {
+            (
+                (
+                    w.kind.as_str(),
+                    w.metadata.namespace(),
+                    w.metadata.name.as_str(),
+                ),
+                w,
+            )
+        })
+        .collect()
 }
 
 impl Rule for PodsRequestBranchEni {
@@ -110,6 +121,7 @@ impl Rule for PodsRequestBranchEni {
             })
         };
 
+        let workloads = workload_index(c);
         let mut findings = Vec::new();
         for (ns, owners) in by_ns {
             let total: usize = owners.values().map(Vec::len).sum();
@@ -145,16 +157,7 @@ impl Rule for PodsRequestBranchEni {
                     .iter()
                     .filter(|p| p.metadata.annotations.contains_key(POD_ENI))
                     .count();
-                let workload = find_workload(
-                    if kind == "DaemonSet" {
-                        c.daemonsets.as_deref()
-                    } else {
-                        c.deployments.as_deref()
-                    },
-                    kind,
-                    ns,
-                    name,
-                );
+                let workload = workloads.get(&(kind.as_str(), ns, name.as_str())).copied();
                 let source = match workload {
                     Some(w) if requests_pod_eni(&w.spec.template.spec.containers) => {
                         template_owned.push(format!("{kind} {name}"));
