@@ -338,9 +338,19 @@ def removed_keys(changes, notes, helm_keys):
 
 def helm_key_sets(helm):
     return {
-        minor: sorted(set(v["values_keys"]) | set(v["template_only_refs"]))
+        minor: set(v["values_keys"]) | set(v["template_only_refs"])
         for minor, v in helm["versions"].items()
     }
+
+
+def accepted_keys(keys, removed):
+    """Drop the keys a chart reads only to refuse them (validate.yaml fail)."""
+    refused = set()
+    accepted = {}
+    for minor in CILIUM_MINORS:
+        refused |= {r["key"] for r in removed[minor] if r["chart_fails"]}
+        accepted[minor] = sorted(keys[minor] - refused)
+    return accepted
 
 
 def build_cilium(src):
@@ -353,7 +363,8 @@ def build_cilium(src):
     keys = helm_key_sets(helm)
     require(sorted(compat, key=minor_key) == CILIUM_MINORS, "compatibility.json minors changed")
     require(sorted(keys, key=minor_key) == CILIUM_MINORS, "helm_keys.json minors changed")
-    removed = removed_keys(changes, notes, {m: set(k) for m, k in keys.items()})
+    removed = removed_keys(changes, notes, keys)
+    keys = accepted_keys(keys, removed)
     pd_fact = " ".join(eni["prefix_delegation"]["code_facts"])
     require("(1.19: or bare metal)" in pd_fact, "prefix delegation bare-metal fact moved")
     minors = []
@@ -569,12 +580,15 @@ was not readable); 1.17/1.18/1.19 docs are older than their newest patches.
 
 ## helm-keys/<minor>.txt
 
-Every flattened Helm value key of the chart of that minor, one per line,
-sorted: `values_keys` plus `template_only_refs` (keys the templates read
-although values.yaml only shows them as commented-out examples, such as
+Every flattened Helm value key the chart of that minor accepts, one per
+line, sorted: `values_keys` plus `template_only_refs` (keys the templates
+read although values.yaml only shows them as commented-out examples, such as
 `kubeProxyReplacement` before 1.18) of `cilium/helm_keys.json`, from
 cilium/charts@009b5e9582173785abfdedb3fda7a26d85ab7aca:cilium-<version>.tgz.
-Lists and empty maps are leaves, so keys below them are not listed.
+Decision: a removed key the templates read only to fail on it (`chart_fails`,
+e.g. `tunnel` from 1.15 on) is not listed, since the chart refuses it;
+removed keys still read as fallbacks (`hubble.export.fileMaxBackups` in 1.18+)
+stay. Lists and empty maps are leaves, so keys below them are not listed.
 """
 
 
