@@ -226,14 +226,6 @@ fn per_eni(instance: &InstanceType, prefixes: bool) -> (String, String, u32) {
     }
 }
 
-fn hypervisor_name(instance: &InstanceType) -> &'static str {
-    match instance.hypervisor {
-        Hypervisor::Nitro => "nitro",
-        Hypervisor::Xen => "xen",
-        Hypervisor::Unknown => "unknown",
-    }
-}
-
 fn vpc_cni(instance: &InstanceType, options: &CapacityOptions, out: &mut Capacity) {
     let (mut eni_words, mut eni_numbers) = ("ENIs".to_string(), instance.enis.to_string());
     let mut enis = instance.enis;
@@ -252,8 +244,7 @@ fn vpc_cni(instance: &InstanceType, options: &CapacityOptions, out: &mut Capacit
         out.notes.push(format!(
             "prefix delegation needs a nitro hypervisor and {} reports {}: the VPC CNI \
              assigns secondary IPs, so the secondary-IP formula applies",
-            instance.name,
-            hypervisor_name(instance)
+            instance.name, instance.hypervisor
         ));
     }
     let (ip_words, ip_numbers, per_eni) = per_eni(instance, prefixes);
@@ -271,21 +262,32 @@ fn vpc_cni(instance: &InstanceType, options: &CapacityOptions, out: &mut Capacit
     match (calculator, out.max_pods_cap) {
         (true, Some(cap)) => {
             out.max_pods = raw.min(cap);
-            out.formula_in_words += ", at most 110 (<= 30 vCPUs) or 250";
+            out.formula_in_words += &format!(
+                ", at most {SMALL_NODE_MAX_PODS} (<= {SMALL_NODE_MAX_VCPUS} vCPUs) or {LARGE_NODE_MAX_PODS}"
+            );
             out.formula += &format!("; min({raw}, {cap}) = {}", out.max_pods);
         }
         (true, None) => out.notes.push(format!(
-            "the vCPU count of {} is unknown, so the 110/250 cap is not applied",
+            "the vCPU count of {} is unknown, so the {SMALL_NODE_MAX_PODS}/{LARGE_NODE_MAX_PODS} \
+             cap is not applied",
             instance.name
-        )),
-        (false, Some(cap)) if raw > cap => out.notes.push(format!(
-            "{raw} is above the {cap} pods Kubernetes guidance allows for {} vCPUs: \
-             max-pods-calculator.sh recommends {cap} and managed node groups cap maxPods there",
-            instance.vcpus.unwrap_or_default()
         )),
         (false, _) => {}
     }
-    compare_with_eks_default(out, out.max_pods, "this setup supports");
+    if let Some(cap) = out
+        .max_pods_cap
+        .filter(|cap| out.eks_default_max_pods > *cap)
+    {
+        out.notes.push(format!(
+            "the EKS AMI default of {} max pods is above the {cap} pods Kubernetes guidance \
+             allows for {} vCPUs: max-pods-calculator.sh recommends at most {cap} and managed \
+             node groups cap maxPods there",
+            out.eks_default_max_pods,
+            instance.vcpus.unwrap_or_default()
+        ));
+    }
+    // Over-scheduling is about IPs: compare with the uncapped bound.
+    compare_with_eks_default(out, raw, out.max_pods, "pods this setup gives IPs to");
 }
 
 fn cilium_eni(instance: &InstanceType, options: &CapacityOptions, out: &mut Capacity) {
@@ -305,13 +307,13 @@ fn cilium_eni(instance: &InstanceType, options: &CapacityOptions, out: &mut Capa
         let where_ = if options.prefix_delegation_on_bare_metal {
             "nitro and bare-metal instances"
         } else {
-            "nitro instances (bare metal too from Cilium 1.19)"
+            "nitro instances in this Cilium version"
         };
         out.notes.push(format!(
             "Cilium's operator delegates prefixes only on {where_}; {} reports hypervisor {}{}, \
              so it assigns secondary IPs",
             instance.name,
-            hypervisor_name(instance),
+            instance.hypervisor,
             if instance.bare_metal {
                 ", bare metal"
             } else {
@@ -333,60 +335,60 @@ fn cilium_eni(instance: &InstanceType, options: &CapacityOptions, out: &mut Capa
         "({} - {first}) * {ip_numbers} = {pod_ips}; {pod_ips} + {host_pods} = {}",
         instance.enis, out.max_pods
     );
+    let mut recommended = out.max_pods;
     if let Some(cap) = out.max_pods_cap.filter(|cap| out.max_pods > *cap) {
+        recommended = cap;
         out.notes.push(format!(
             "Kubernetes guidance allows {cap} pods for {} vCPUs: keep kubelet max-pods at {cap} or below",
             instance.vcpus.unwrap_or_default()
         ));
     }
     let supported =
-        format!("this node can give IPs to ({pod_ips} pod IPs + {host_pods} host-network pods)");
-    compare_with_eks_default(out, out.max_pods, &supported);
+        format!("pods this node gives IPs to ({pod_ips} pod IPs + {host_pods} host-network pods)");
+    compare_with_eks_default(out, out.max_pods, recommended, &supported);
 }
 
 fn overlay(instance: &InstanceType, out: &mut Capacity) {
     let default = out.eks_default_max_pods;
     out.max_pods = default;
-    out.formula_in_words = format!(
-        "ENIs * (IPv4 per ENI - 1) + {EKS_HOST_NETWORK_PODS} (the EKS AMI default; ENIs do not bound overlay pods)"
-    );
+    out.formula_in_words = format!("ENIs * (IPv4 per ENI - 1) + {EKS_HOST_NETWORK_PODS}");
     out.formula = format!(
         "{} * ({} - 1) + {EKS_HOST_NETWORK_PODS} = {default}",
         instance.enis, instance.ipv4_per_eni
     );
     let guidance = match out.max_pods_cap {
         Some(cap) if default > cap => format!(
-            "; it is already above the {cap} pods Kubernetes guidance allows for {} vCPUs",
+            ", which is already above the {cap} pods Kubernetes guidance allows for {} vCPUs",
             instance.vcpus.unwrap_or_default()
         ),
         Some(cap) => format!(
-            "; raise it up to the {cap} pods Kubernetes guidance allows for {} vCPUs",
+            ": raise it up to the {cap} pods Kubernetes guidance allows for {} vCPUs",
             instance.vcpus.unwrap_or_default()
         ),
         None => String::new(),
     };
     out.notes.push(format!(
-        "pod IPs come from the overlay pool, yet the EKS AMI still sets kubelet max-pods to \
-         {default} from the ENI formula until you change it{guidance}"
+        "ENIs do not bound pods in overlay mode, yet the EKS AMI still sets kubelet max-pods \
+         to {default} from the ENI formula until you change it{guidance}"
     ));
 }
 
-/// Notes (and `over_schedules`) comparing the AMI default with what the
-/// setup supports.
-fn compare_with_eks_default(out: &mut Capacity, supported: u32, what: &str) {
+/// `over_schedules` and a note comparing the AMI default with `ip_bound`,
+/// the pods that can get an IP, and the max-pods value to set instead.
+fn compare_with_eks_default(out: &mut Capacity, ip_bound: u32, recommended: u32, what: &str) {
     let default = out.eks_default_max_pods;
-    out.over_schedules = Some(default > supported);
-    if default > supported {
+    out.over_schedules = Some(default > ip_bound);
+    if default > ip_bound {
         out.notes.push(format!(
-            "the EKS AMI default of {default} max pods is above the {supported} {what}: kubelet \
+            "the EKS AMI default of {default} max pods is above the {ip_bound} {what}: kubelet \
              would admit {} pods that wait in ContainerCreating without an IP; set kubelet \
-             max-pods to {supported}",
-            default - supported
+             max-pods to {recommended}",
+            default - ip_bound
         ));
-    } else if supported > default {
+    } else if recommended > default {
         out.notes.push(format!(
             "the EKS AMI default of {default} max pods stays in force until you raise kubelet \
-             max-pods to {supported}"
+             max-pods to {recommended}"
         ));
     }
 }

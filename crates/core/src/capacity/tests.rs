@@ -32,7 +32,11 @@ fn the_default_stays_uncapped_like_the_table() {
     // c5.24xlarge: 15 ENIs * 49 + 2 = 737, well above 250.
     let c = vpc_cni("c5.24xlarge", |_| {});
     assert_eq!((c.max_pods, c.max_pods_cap), (737, Some(250)));
-    assert!(c.notes[0].contains("above the 250 pods"), "{:?}", c.notes);
+    assert!(
+        c.notes[0].contains("default of 737 max pods is above the 250 pods"),
+        "{:?}",
+        c.notes
+    );
 }
 
 #[test]
@@ -129,7 +133,7 @@ fn cilium_eni_host_network_pods_and_prefixes() {
 fn cilium_eni_prefixes_on_bare_metal_depend_on_the_cilium_minor() {
     let old = cilium("m5.metal", |o| o.prefix_delegation = true);
     assert!(!old.prefix_delegation);
-    assert!(old.notes[0].contains("bare metal too from Cilium 1.19"));
+    assert!(old.notes[0].contains("only on nitro instances in this Cilium version"));
     let new = cilium("m5.metal", |o| {
         o.prefix_delegation = true;
         o.prefix_delegation_on_bare_metal = true;

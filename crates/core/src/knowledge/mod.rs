@@ -28,6 +28,22 @@ pub enum Hypervisor {
     Unknown,
 }
 
+impl Hypervisor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hypervisor::Nitro => "nitro",
+            Hypervisor::Xen => "xen",
+            Hypervisor::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for Hypervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Network limits of one EC2 instance type (default network card only, as
 /// the VPC CNI and Cilium's operator count them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
