@@ -2,8 +2,12 @@
 //! the rules and the findings they produce. No network clients live here,
 //! so this crate builds and tests in seconds.
 
+pub mod exit;
 pub mod findings;
 pub mod knowledge;
 pub mod model;
+pub mod output;
+pub mod report;
 pub mod rules;
+pub mod suppress;
 pub mod version;
