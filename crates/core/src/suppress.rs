@@ -489,3 +489,307 @@ fn unmatched(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{NotEvaluated, Severity};
+    use crate::model::{Node, Workload};
+
+    fn parse(text: &str) -> Result<SuppressionConfig, String> {
+        SuppressionConfig::parse(text, Path::new("cfg.yaml")).map_err(|e| e.to_string())
+    }
+
+    const EXAMPLE: &str = "\
+# Suppressions of the team
+ignore:
+  - rule: CAP004            # code
+    reason: \"we raise max-pods in the launch template\"
+  - rule: cni005
+    objects: [\"kube-system/aws-node*\", \"ClusterRole/aws-node\"]
+    reason: kept as rollback path until Q3
+";
+
+    #[test]
+    fn parses_the_documented_format() {
+        let config = parse(EXAMPLE).unwrap();
+        assert_eq!(
+            config.ignore,
+            [
+                Ignore {
+                    rule: "CAP004".into(),
+                    objects: vec![],
+                    reason: "we raise max-pods in the launch template".into(),
+                    line: 3,
+                },
+                Ignore {
+                    rule: "CNI005".into(),
+                    objects: vec![
+                        "kube-system/aws-node*".into(),
+                        "ClusterRole/aws-node".into()
+                    ],
+                    reason: "kept as rollback path until Q3".into(),
+                    line: 5,
+                },
+            ]
+        );
+        assert_eq!(parse("").unwrap(), SuppressionConfig::default());
+        assert_eq!(
+            parse("# nothing yet\n\n").unwrap(),
+            SuppressionConfig::default()
+        );
+        assert_eq!(parse("ignore: []\n").unwrap(), SuppressionConfig::default());
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let cases = [
+            (
+                "ignore:\n  - rule: CAP04\n    reason: x\n",
+                "cfg.yaml:2: unknown rule code \"CAP04\"",
+            ),
+            (
+                "ignore:\n  - rule: CAP004\n",
+                "cfg.yaml:2: CAP004: a suppression needs a `reason`",
+            ),
+            (
+                "ignore:\n  - rule: CAP004\n    reason: \" \"\n",
+                "cfg.yaml:2: CAP004: a suppression needs",
+            ),
+            (
+                "ignore:\n  - rule: CAP004\n    reason: x\n    object: [a]\n",
+                "cfg.yaml:4: unknown field `object`",
+            ),
+            (
+                "ignore:\n  - reason: x\n",
+                "cfg.yaml:2: missing field `rule`",
+            ),
+            ("ignores: []\n", "cfg.yaml:1: unknown field `ignores`"),
+            (
+                "ignore:\n  - rule: CAP004\n    reason: [x\n",
+                "cfg.yaml:3: ",
+            ),
+            (
+                "ignore:\n  - rule: CNI005\n    reason: y\n    objects: []\n",
+                "cfg.yaml:2: CNI005: `objects` is empty",
+            ),
+            (
+                "ignore:\n  - rule: CNI005\n    reason: y\n    objects: [\"\"]\n",
+                "cfg.yaml:2: CNI005: an object pattern is empty",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = parse(text).unwrap_err();
+            assert!(err.starts_with(expected), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn aliases_are_budgeted() {
+        let within = format!(
+            "ignore:\n  - rule: CNI005\n    reason: &r x\n    objects: [{}]\n",
+            ["*r"; 5].join(", ")
+        );
+        assert_eq!(parse(&within).unwrap().ignore[0].objects.len(), 5);
+        let beyond = within.replace("[*r", &format!("[{}", ["*r"; 150].join(", ")));
+        let err = parse(&beyond).unwrap_err();
+        assert!(err.contains("budget"), "{err}");
+    }
+
+    #[test]
+    fn discovers_the_default_file_only_when_present() {
+        let dir = std::env::temp_dir().join(format!("doctor-suppress-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(
+            SuppressionConfig::discover(None, &dir),
+            Ok(SuppressionConfig::default())
+        );
+        let missing = dir.join("nope.yaml");
+        let err = SuppressionConfig::discover(Some(&missing), &dir).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&missing.display().to_string()),
+            "{err}"
+        );
+        std::fs::write(dir.join(DEFAULT_CONFIG_FILE), EXAMPLE).unwrap();
+        assert_eq!(
+            SuppressionConfig::discover(None, &dir)
+                .unwrap()
+                .ignore
+                .len(),
+            2
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("kube-system/aws-node*", "kube-system/aws-node"));
+        assert!(glob_match(
+            "kube-system/aws-node*",
+            "kube-system/aws-node-xyz12"
+        ));
+        assert!(glob_match("*/aws-node", "kube-system/aws-node"));
+        assert!(glob_match("Node/ip-10-0-?-1", "Node/ip-10-0-3-1"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "aXXbYYbc"));
+        assert!(!glob_match(
+            "kube-system/aws-node",
+            "kube-system/aws-node-1"
+        ));
+        assert!(!glob_match("a*b*c", "aXXbYYb"));
+        assert!(!glob_match("?", ""));
+        // Pathological patterns stay fast.
+        let text = "a".repeat(5000);
+        assert!(!glob_match(&format!("{}b", "*a".repeat(50)), &text));
+    }
+
+    fn finding(rule: &'static str, severity: Severity, object: ObjectRef) -> Finding {
+        Finding {
+            rule,
+            name: "test-rule",
+            severity,
+            object,
+            message: format!("{rule} fired"),
+            evidence: Vec::new(),
+            remediation: String::new(),
+            docs: String::new(),
+        }
+    }
+
+    fn report(findings: Vec<Finding>) -> Report {
+        Report {
+            schema_version: 1,
+            tool: Default::default(),
+            cluster: Default::default(),
+            as_of: "2025-06-01".into(),
+            summary: Summary::of(&findings),
+            findings,
+            evaluated_rules: Vec::new(),
+            not_evaluated: Vec::new(),
+            skipped_inputs: Vec::new(),
+            suppressed: Vec::new(),
+            unmatched_suppressions: Vec::new(),
+        }
+    }
+
+    fn annotated(meta_name: &str, namespace: Option<&str>, value: &str) -> Meta {
+        Meta {
+            name: meta_name.into(),
+            namespace: namespace.map(str::to_string),
+            annotations: [(IGNORE_ANNOTATION.to_string(), value.to_string())].into(),
+            ..Meta::default()
+        }
+    }
+
+    #[test]
+    fn indexes_annotations_of_typed_objects() {
+        let cluster = Cluster {
+            nodes: Some(vec![Node {
+                metadata: annotated("n1", None, "cap001, CAP004 nope9"),
+                ..Node::default()
+            }]),
+            daemonsets: Some(vec![Workload {
+                kind: String::new(),
+                metadata: annotated("aws-node", Some("kube-system"), "CNI001"),
+                ..Workload::default()
+            }]),
+            ..Cluster::default()
+        };
+        let index = AnnotationIndex::from_cluster(&cluster);
+        let node = ObjectRef::global("Node", "n1");
+        let ds = ObjectRef::new("DaemonSet", Some("kube-system"), "aws-node");
+        assert!(index.ignores(&node, "CAP001") && index.ignores(&node, "CAP004"));
+        assert!(!index.ignores(&node, "CNI001"));
+        assert!(index.ignores(&ds, "CNI001"));
+        assert!(!index.ignores(
+            &ObjectRef::new("DaemonSet", Some("default"), "aws-node"),
+            "CNI001"
+        ));
+        assert_eq!(index.unknown, [(node, "NOPE9".to_string())]);
+    }
+
+    #[test]
+    fn apply_moves_suppressed_findings_and_reports_unmatched_entries() {
+        let aws_node = ObjectRef::new("DaemonSet", Some("kube-system"), "aws-node");
+        let role = ObjectRef::global("ClusterRole", "aws-node");
+        let cm = ObjectRef::new("ConfigMap", Some("kube-system"), "amazon-vpc-cni");
+        let node = ObjectRef::global("Node", "n1");
+        let mut report = report(vec![
+            finding("CNI001", Severity::Critical, aws_node.clone()),
+            finding("CNI005", Severity::Info, role.clone()),
+            finding("CNI005", Severity::Info, cm.clone()),
+            finding("CAP004", Severity::Medium, node.clone()),
+            finding("CAP001", Severity::High, node.clone()),
+        ]);
+        report.not_evaluated.push(NotEvaluated {
+            rule: "IAM003",
+            missing: "IAM role data".into(),
+            how_to_provide: None,
+        });
+        let config = parse(
+            "ignore:
+  - rule: CAP004
+    reason: raised in the launch template
+  - rule: CNI005
+    objects: [ClusterRole/aws-node, \"kube-system/aws-node*\", \"*/amazon-vpc-cni\"]
+    reason: rollback path
+  - rule: CNI002
+    reason: stale
+  - rule: IAM003
+    reason: not run, so not stale
+",
+        )
+        .unwrap();
+        let cluster = Cluster {
+            nodes: Some(vec![Node {
+                metadata: annotated("n1", None, "CAP001,CAP004,XYZ001"),
+                ..Node::default()
+            }]),
+            ..Cluster::default()
+        };
+        apply(
+            &mut report,
+            &config,
+            &AnnotationIndex::from_cluster(&cluster),
+        );
+
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(report.findings[0].object, aws_node);
+        assert_eq!(report.summary, Summary::of(&report.findings));
+        assert_eq!(report.summary.critical, 1);
+        let suppressed: Vec<(&str, &ObjectRef, &str)> = report
+            .suppressed
+            .iter()
+            .map(|s| (s.rule, &s.object, s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            suppressed,
+            [
+                ("CNI005", &role, "rollback path"),
+                ("CNI005", &cm, "rollback path"),
+                // The config wins over the annotation when both apply.
+                ("CAP004", &node, "raised in the launch template"),
+                (
+                    "CAP001",
+                    &node,
+                    "object annotation eks-cilium-doctor.io/ignore"
+                ),
+            ]
+        );
+        assert_eq!(report.suppressed[3].severity, Severity::High);
+        assert_eq!(report.suppressed[3].message, "CAP001 fired");
+        let unmatched: Vec<(&str, Option<&str>)> = report
+            .unmatched_suppressions
+            .iter()
+            .map(|u| (u.rule.as_str(), u.object.as_deref()))
+            .collect();
+        assert_eq!(
+            unmatched,
+            [
+                ("CNI005", Some("kube-system/aws-node*")),
+                ("CNI002", None),
+                ("XYZ001", Some("Node/n1")),
+            ]
+        );
+    }
+}

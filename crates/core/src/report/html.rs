@@ -244,8 +244,11 @@ fn not_evaluated(out: &mut String, report: &Report) {
         .not_evaluated
         .iter()
         .map(|n| {
-            let how = n.how_to_provide.as_deref().map(esc).unwrap_or_default();
-            vec![esc(n.rule), esc(&n.missing), format!("<code>{how}</code>")]
+            let how = n.how_to_provide.as_deref();
+            let how = how
+                .map(|h| format!("<code>{}</code>", esc(h)))
+                .unwrap_or_default();
+            vec![esc(n.rule), esc(&n.missing), how]
         })
         .collect();
     let columns = ["Rule", "Missing input", "How to provide it"];

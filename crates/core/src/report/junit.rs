@@ -103,23 +103,21 @@ fn cases(report: &Report, opts: &RenderOptions) -> Vec<Case> {
 }
 
 fn failure(f: &Finding) -> Outcome {
-    let mut body = f.message.clone();
+    let mut sections = vec![f.message.clone()];
     if !f.evidence.is_empty() {
-        body.push_str("\n\nEvidence:\n");
-        for line in &f.evidence {
-            let _ = writeln!(body, "- {line}");
-        }
+        let lines: Vec<String> = f.evidence.iter().map(|l| format!("- {l}")).collect();
+        sections.push(format!("Evidence:\n{}", lines.join("\n")));
     }
     if !f.remediation.is_empty() {
-        let _ = write!(body, "\n\nFix:\n{}", f.remediation);
+        sections.push(format!("Fix:\n{}", f.remediation));
     }
     if !f.docs.is_empty() {
-        let _ = write!(body, "\n\nDocs: {}", f.docs);
+        sections.push(format!("Docs: {}", f.docs));
     }
     Outcome::Failed {
         message: f.message.clone(),
         kind: f.severity.as_str(),
-        body,
+        body: sections.join("\n\n"),
     }
 }
 
@@ -192,7 +190,7 @@ fn escape(s: &str) -> String {
     escape_xml(s, true)
 }
 
-/// Escape for element text, where newlines and tabs may stay as they are.
+/// Escape for element text, where quotes, newlines and tabs may stay.
 fn escape_text(s: &str) -> String {
     escape_xml(s, false)
 }
@@ -206,8 +204,8 @@ fn escape_xml(s: &str, attribute: bool) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
+            '"' if attribute => out.push_str("&quot;"),
+            '\'' if attribute => out.push_str("&apos;"),
             // A raw CR would be read back as a newline.
             '\r' => out.push_str("&#13;"),
             '\n' | '\t' if !attribute => out.push(c),
@@ -240,6 +238,6 @@ mod tests {
             "a&#10;b\u{FFFD}c\u{FFFD}\u{FFFD}"
         );
         assert_eq!(escape("ünïcödé ✓"), "ünïcödé ✓");
-        assert_eq!(escape_text("a\n\tb\r"), "a\n\tb&#13;");
+        assert_eq!(escape_text("'a'\n\t\"b\"\r<"), "'a'\n\t\"b\"&#13;&lt;");
     }
 }
