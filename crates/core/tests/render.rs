@@ -481,6 +481,6 @@ fn text_colours_only_when_asked_and_neutralises_escapes() {
     assert!(plain.contains("last state: \\u{1b}[31mOOMKilled"));
     assert!(!colour.contains("\u{1b}[31mOOMKilled"));
     assert!(plain.ends_with(
-        "Summary: 1 critical, 2 high, 1 medium, 0 low, 1 info · 2 not evaluated · 1 skipped inputs · 1 suppressed\n"
+        "Summary: 1 critical, 2 high, 1 medium, 0 low, 1 info · 2 not evaluated · 1 skipped input · 1 suppressed\n"
     ));
 }

@@ -4,7 +4,9 @@
 
 use std::fmt::Write;
 
-use super::{area_of, area_prefix, by_severity, cluster_facts, printable, RenderOptions};
+use super::{
+    area_of, area_prefix, by_severity, cluster_facts, printable, side_counts, RenderOptions,
+};
 use crate::findings::{Finding, Report, Severity};
 use crate::rules::Area;
 
@@ -94,12 +96,7 @@ fn summary(out: &mut String, report: &Report) {
             report.summary.count(sev)
         );
     }
-    let extras = [
-        (report.not_evaluated.len(), "not evaluated"),
-        (report.skipped_inputs.len(), "skipped inputs"),
-        (report.suppressed.len(), "suppressed"),
-    ];
-    for (count, what) in extras {
+    for (count, what) in side_counts(report) {
         let _ = writeln!(out, "<span class=\"badge\"><b>{count}</b> {what}</span>");
     }
     out.push_str("</section>\n");

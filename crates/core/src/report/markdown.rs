@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{by_severity, cluster_facts, printable, summary_counts, RenderOptions};
+use super::{by_severity, cluster_facts, printable, side_counts, summary_counts, RenderOptions};
 use crate::findings::{Finding, Report, Severity};
 
 pub(super) fn render(report: &Report, _opts: &RenderOptions) -> String {
@@ -102,14 +102,9 @@ fn summary(out: &mut String, report: &Report) {
     for sev in Severity::ALL_DESCENDING {
         let _ = writeln!(out, "| {sev} | {} |", report.summary.count(sev));
     }
-    let _ = writeln!(
-        out,
-        "\n**{}** · {} not evaluated · {} skipped inputs · {} suppressed\n",
-        summary_counts(report),
-        report.not_evaluated.len(),
-        report.skipped_inputs.len(),
-        report.suppressed.len(),
-    );
+    let mut parts = vec![format!("**{}**", summary_counts(report))];
+    parts.extend(side_counts(report).map(|(n, what)| format!("{n} {what}")));
+    let _ = writeln!(out, "\n{}\n", parts.join(" · "));
 }
 
 fn findings(out: &mut String, report: &Report) {

@@ -225,6 +225,24 @@ fn summary_counts(report: &Report) -> String {
         .join(", ")
 }
 
+/// How many rules were not evaluated, inputs skipped and findings
+/// suppressed, each with its label (`1 skipped input`, `2 skipped inputs`).
+fn side_counts(report: &Report) -> [(usize, &'static str); 3] {
+    let skipped = report.skipped_inputs.len();
+    [
+        (report.not_evaluated.len(), "not evaluated"),
+        (
+            skipped,
+            if skipped == 1 {
+                "skipped input"
+            } else {
+                "skipped inputs"
+            },
+        ),
+        (report.suppressed.len(), "suppressed"),
+    ]
+}
+
 /// Untrusted text made inert for a terminal or a document: control
 /// characters (except newline and tab) and bidirectional overrides become
 /// visible `\u{..}` escapes, so cluster data cannot move the cursor, change

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{by_severity, cluster_facts, printable, summary_counts, RenderOptions};
+use super::{by_severity, cluster_facts, printable, side_counts, summary_counts, RenderOptions};
 use crate::findings::{Finding, Report, Severity};
 
 /// ANSI styling that is a no-op when colour is off.
@@ -171,13 +171,8 @@ fn suppressed(out: &mut String, report: &Report, paint: &Paint) {
 
 fn summary(out: &mut String, report: &Report, paint: &Paint) {
     let mut parts = vec![summary_counts(report)];
-    let extras = [
-        (report.not_evaluated.len(), "not evaluated"),
-        (report.skipped_inputs.len(), "skipped inputs"),
-        (report.suppressed.len(), "suppressed"),
-    ];
     parts.extend(
-        extras
+        side_counts(report)
             .into_iter()
             .filter(|(n, _)| *n > 0)
             .map(|(n, what)| format!("{n} {what}")),
