@@ -111,7 +111,6 @@ impl std::error::Error for ConfigError {}
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    #[serde(default)]
     ignore: Option<Vec<RawIgnore>>,
 }
 
