@@ -74,8 +74,16 @@ impl Rule for EniModeNeedsNativeRouting {
         if routing != "tunnel" {
             return Outcome::Evaluated(vec![]);
         }
-        // Which Helm key this chart knows: the running config tells the era.
-        let old_chart = c.cilium.get("tunnel").is_some() && c.cilium.get("routing-mode").is_none();
+        // Which Helm key the running chart knows: the knowledge's chart keys
+        // for the running minor, else the era the running config shows.
+        let keys = c
+            .cilium
+            .version
+            .and_then(|v| cx.knowledge.helm_keys(v.minor()));
+        let old_chart = match keys {
+            Some(keys) => !keys.contains("routingMode") && keys.contains("tunnel"),
+            None => c.cilium.get("tunnel").is_some() && c.cilium.get("routing-mode").is_none(),
+        };
         let set = if old_chart {
             "--set tunnel=disabled"
         } else {
@@ -145,6 +153,23 @@ mod tests {
         )
         .unwrap();
         assert!(old[0].remediation.contains("tunnel=disabled"));
+        // A 1.13 agent: the 1.13 chart has `tunnel` and no `routingMode`.
+        let mut docs = config(json!({"ipam": "eni", "tunnel": "vxlan"}));
+        docs.push(json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": "cilium", "namespace": "kube-system", "labels": {"k8s-app": "cilium"}},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "cilium-agent", "image": "quay.io/cilium/cilium:v1.13.18"}]}}}}));
+        let f = check(&EniModeNeedsNativeRouting, &cluster(&docs)).unwrap();
+        assert!(f[0].remediation.contains("--version 1.13.18"));
+        assert!(f[0].remediation.contains("tunnel=disabled"));
+        // A 1.16 agent whose config still has the old key: the 1.16 chart only knows routingMode.
+        let mut docs = config(json!({"ipam": "eni", "tunnel": "vxlan"}));
+        docs.push(json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": "cilium", "namespace": "kube-system", "labels": {"k8s-app": "cilium"}},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "cilium-agent", "image": "quay.io/cilium/cilium:v1.16.19"}]}}}}));
+        let f = check(&EniModeNeedsNativeRouting, &cluster(&docs)).unwrap();
+        assert!(f[0].remediation.contains("routingMode=native"));
         let unset = check(
             &EniModeNeedsNativeRouting,
             &cluster(&config(json!({"ipam": "eni"}))),
