@@ -131,6 +131,7 @@ impl Rule for OverlayWebhooksUnreachable {
                 .push(w);
         }
 
+        let owners_index = shared::OwnerIndex::new(c);
         let pod_cidr = c
             .cilium
             .get("cluster-pool-ipv4-cidr")
@@ -164,7 +165,7 @@ impl Rule for OverlayWebhooksUnreachable {
                         .filter(|p| !p.spec.host_network)
                         .collect();
                     for p in &on_pod_net {
-                        let (kind, name) = shared::owner_of(p);
+                        let (kind, name) = owners_index.owner_of(p);
                         *owners.entry((kind, ns.to_string(), name)).or_default() += 1;
                     }
                     let sample = on_pod_net

@@ -92,6 +92,7 @@ impl Rule for PodsNotManagedByCilium {
             .map(|e| (e.metadata.namespace(), e.metadata.name.as_str()))
             .collect();
         let skipped_nodes = shared::nodes_without_cilium(c);
+        let owners_index = shared::OwnerIndex::new(c);
 
         // namespace -> (running pod-network pods, owner -> unmanaged pods)
         type Owners<'a> = BTreeMap<(String, String), Vec<Unmanaged<'a>>>;
@@ -109,7 +110,7 @@ impl Rule for PodsNotManagedByCilium {
             if !with_endpoint.contains(&(ns, pod.metadata.name.as_str())) {
                 entry
                     .1
-                    .entry(shared::owner_of(pod))
+                    .entry(owners_index.owner_of(pod))
                     .or_default()
                     .push(Unmanaged { pod });
             }

@@ -2,7 +2,7 @@
 //! Cilium runs, DaemonSet scheduling, pod owners, policy selection and the
 //! command lines the remediations print.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::model::{Cluster, LabelSelector, NetworkPolicy, Node, Pod, Workload};
 use crate::rules::{Outcome, RuleMeta};
@@ -257,25 +257,61 @@ pub(crate) fn container_image<'a>(w: &'a Workload, name: &str) -> Option<&'a str
         .map(|c| c.image.as_str())
 }
 
-/// The controller to restart for a pod: a ReplicaSet with the pod's
-/// `pod-template-hash` belongs to the Deployment named before the hash.
-pub(crate) fn owner_of(pod: &Pod) -> (String, String) {
-    let Some(owner) = pod.metadata.owner_references.first() else {
-        return ("Pod".to_string(), pod.metadata.name.clone());
-    };
-    if owner.kind == "ReplicaSet" {
-        if let Some(hash) = pod.metadata.labels.get("pod-template-hash") {
-            if let Some(deployment) = owner
-                .name
-                .strip_suffix(hash.as_str())
-                .and_then(|n| n.strip_suffix('-'))
-                .filter(|n| !n.is_empty())
+/// The controller to restart for a pod: a ReplicaSet belongs to the
+/// Deployment that owns it (from the ReplicaSets in the snapshot), or, without
+/// them, to the Deployment named before the pod's `pod-template-hash`.
+#[derive(Default)]
+pub(crate) struct OwnerIndex<'a> {
+    replica_sets: HashMap<(&'a str, &'a str), &'a str>,
+}
+
+impl<'a> OwnerIndex<'a> {
+    pub fn new(c: &'a Cluster) -> Self {
+        let replica_sets = c
+            .deployments
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|w| w.kind == "ReplicaSet")
+            .filter_map(|rs| {
+                let owner = rs
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .find(|o| o.kind == "Deployment")?;
+                Some((
+                    (rs.metadata.namespace(), rs.metadata.name.as_str()),
+                    owner.name.as_str(),
+                ))
+            })
+            .collect();
+        OwnerIndex { replica_sets }
+    }
+
+    pub fn owner_of(&self, pod: &Pod) -> (String, String) {
+        let Some(owner) = pod.metadata.owner_references.first() else {
+            return ("Pod".to_string(), pod.metadata.name.clone());
+        };
+        if owner.kind == "ReplicaSet" {
+            if let Some(deployment) = self
+                .replica_sets
+                .get(&(pod.metadata.namespace(), owner.name.as_str()))
             {
-                return ("Deployment".to_string(), deployment.to_string());
+                return ("Deployment".to_string(), (*deployment).to_string());
+            }
+            if let Some(hash) = pod.metadata.labels.get("pod-template-hash") {
+                if let Some(deployment) = owner
+                    .name
+                    .strip_suffix(hash.as_str())
+                    .and_then(|n| n.strip_suffix('-'))
+                    .filter(|n| !n.is_empty())
+                {
+                    return ("Deployment".to_string(), deployment.to_string());
+                }
             }
         }
+        (owner.kind.clone(), owner.name.clone())
     }
-    (owner.kind.clone(), owner.name.clone())
 }
 
 /// The command that recreates the pods of one owner.
@@ -472,12 +508,28 @@ mod tests {
             "labels": {"pod-template-hash": "5d8f7c9b4"},
             "ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d8f7c9b4"}]}}),
         );
-        assert_eq!(owner_of(&p), ("Deployment".into(), "web".into()));
+        assert_eq!(
+            OwnerIndex::default().owner_of(&p),
+            ("Deployment".into(), "web".into())
+        );
         let bare = pod(json!({"metadata": {"name": "debug", "namespace": "shop"}}));
-        assert_eq!(owner_of(&bare), ("Pod".into(), "debug".into()));
+        assert_eq!(
+            OwnerIndex::default().owner_of(&bare),
+            ("Pod".into(), "debug".into())
+        );
         let orphan_rs = pod(json!({"metadata": {"name": "x-abc", "namespace": "shop",
             "ownerReferences": [{"kind": "ReplicaSet", "name": "x"}]}}));
-        assert_eq!(owner_of(&orphan_rs), ("ReplicaSet".into(), "x".into()));
+        assert_eq!(
+            OwnerIndex::default().owner_of(&orphan_rs),
+            ("ReplicaSet".into(), "x".into())
+        );
+        let c = test_support::cluster(&[json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "x", "namespace": "shop",
+                "ownerReferences": [{"kind": "Deployment", "name": "reports"}]}})]);
+        assert_eq!(
+            OwnerIndex::new(&c).owner_of(&orphan_rs),
+            ("Deployment".into(), "reports".into())
+        );
     }
 
     #[test]

@@ -90,12 +90,13 @@ impl Rule for PodsRequestBranchEni {
         let Some(pods) = c.pods.as_deref() else {
             return META.missing("no Pod objects", shared::PODS_HOW);
         };
+        let owners_index = shared::OwnerIndex::new(c);
         let mut by_ns: BTreeMap<&str, BTreeMap<(String, String), Vec<&Pod>>> = BTreeMap::new();
         for pod in pods.iter().filter(|p| shared::is_live(p) && pod_asks(p)) {
             by_ns
                 .entry(pod.metadata.namespace())
                 .or_default()
-                .entry(shared::owner_of(pod))
+                .entry(owners_index.owner_of(pod))
                 .or_default()
                 .push(pod);
         }
