@@ -1,24 +1,66 @@
-//! Loaders: turn files, directories and archives into the one cluster
-//! model, recognising every input by its content, never by its name.
+//! Loaders: turn files, directories, archives and standard input into the
+//! one cluster model, recognising every input by its content, never by its
+//! name.
 //!
 //! API CONTRACT used by the CLI and tests: [`load_paths`], [`LoadOptions`],
 //! [`Loaded`], [`LoadError`].
+//!
+//! Policies, the same for every format:
+//! - An input (file, stdin, archive member) of no recognised shape, or whose
+//!   content the rules do not use, is listed in [`Loaded::skipped`] with the
+//!   reason, never dropped silently.
+//! - A syntax error in JSON/YAML (or Prometheus text) is [`LoadError::Malformed`]
+//!   naming the file and line: the command cannot run as asked.
+//! - A recognised object with a wrong field type (`"replicas": "three"`) is
+//!   skipped with a reason naming the object and the field path; the rest of
+//!   the input still loads (one odd object must not hide a whole cluster).
+//! - Limits ([`LoadOptions`]) turn hostile input into a skip or an error with
+//!   a clear message, never into unbounded memory or a panic.
 
+mod archive;
+mod cilium_text;
+mod detect;
+mod helm;
+mod iam;
 mod json;
+mod kube;
+mod limits;
+mod prometheus;
+mod shapes;
+mod yaml;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::findings::SkippedInput;
-use crate::model::Cluster;
+use crate::model::{self, Cluster};
 
 /// Limits and extra inputs for one load.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// Helm values files (`--helm-values`), merged in order, later wins.
     pub helm_values: Vec<PathBuf>,
-    /// Largest single input file accepted, in bytes.
+    /// Largest single input file accepted, in bytes (larger: skipped).
     pub max_file_bytes: u64,
+    /// Deepest YAML nesting (sequences + mappings) accepted.
+    pub yaml_max_depth: usize,
+    /// Alias expansion budget: YAML events replayed from `*alias` references
+    /// across one YAML text (alias bombs fail fast).
+    pub yaml_max_alias_expansion: usize,
+    /// Largest YAML text (file or archive member) parsed, in bytes.
+    pub yaml_max_document_bytes: usize,
+    /// Most members read from one archive (nested archives included).
+    pub archive_max_members: usize,
+    /// Largest uncompressed archive member, in bytes.
+    pub archive_max_member_bytes: u64,
+    /// Most uncompressed bytes read from one archive (nested included).
+    pub archive_max_total_bytes: u64,
+    /// Largest uncompressed/compressed ratio of a member over 1 MiB (zip bombs).
+    pub archive_max_ratio: u64,
+    /// How deep archives inside archives are opened (a sysdump's bugtool
+    /// `.tar.gz` members are at depth 1).
+    pub archive_max_nesting: u32,
 }
 
 impl Default for LoadOptions {
@@ -26,6 +68,14 @@ impl Default for LoadOptions {
         LoadOptions {
             helm_values: Vec::new(),
             max_file_bytes: 2 * 1024 * 1024 * 1024,
+            yaml_max_depth: 100,
+            yaml_max_alias_expansion: 100_000,
+            yaml_max_document_bytes: 512 * 1024 * 1024,
+            archive_max_members: 100_000,
+            archive_max_member_bytes: 1024 * 1024 * 1024,
+            archive_max_total_bytes: 4 * 1024 * 1024 * 1024,
+            archive_max_ratio: 200,
+            archive_max_nesting: 1,
         }
     }
 }
@@ -73,30 +123,143 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Load every path (files, directories walked recursively) into one model.
+fn malformed(path: &str, location: Option<String>, message: impl Into<String>) -> LoadError {
+    LoadError::Malformed {
+        path: path.to_string(),
+        location,
+        message: message.into(),
+    }
+}
+
+/// Load every path (files, directories walked recursively in sorted order,
+/// `-` for standard input) into one model.
 pub fn load_paths(paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, LoadError> {
     if paths.is_empty() {
         return Err(LoadError::NoInput("no input paths given".into()));
     }
-    let mut loader = Loader::default();
+    let mut loader = Loader::new(options);
     for path in paths {
-        loader.load_path(path, options)?;
+        if path.as_os_str() == "-" {
+            loader.load_stdin()?;
+        } else {
+            loader.load_path(path, true)?;
+        }
     }
-    let mut loaded = Loaded {
-        cluster: loader.cluster,
-        skipped: loader.skipped,
-    };
-    loaded.cluster.finish();
-    Ok(loaded)
+    if loader.inputs_seen == 0 {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(LoadError::NoInput(format!(
+            "no input files: {} holds no files",
+            shown.join(", ")
+        )));
+    }
+    for file in &options.helm_values {
+        let shown = file.display().to_string();
+        let bytes = loader.read_file(file, &shown)?;
+        let layer = helm::parse_values(&shown, &bytes, options)?;
+        loader.helm_layers.push(layer);
+    }
+    Ok(loader.finish())
 }
 
-#[derive(Default)]
-struct Loader {
+/// What one input (file, stdin or archive member) contributed, so an input
+/// that gave the model nothing is reported once, with every reason.
+#[derive(Debug, Default)]
+struct Tally {
+    used: usize,
+    invalid: usize,
+    /// Objects without a `kind` (and none from their List or selfLink).
+    no_kind: usize,
+    /// List/array items that are not objects at all.
+    not_objects: usize,
+    unused_kinds: BTreeMap<String, usize>,
+    notes: Vec<String>,
+}
+
+impl Tally {
+    fn unused_kind(&mut self, kind: &str) {
+        *self.unused_kinds.entry(kind.to_string()).or_default() += 1;
+    }
+
+    fn note(&mut self, reason: impl Into<String>) {
+        self.notes.push(reason.into());
+    }
+
+    /// The skip reason when nothing was used.
+    fn reason(&self) -> Option<String> {
+        if self.used > 0 || self.invalid > 0 {
+            return None;
+        }
+        let mut parts = self.notes.clone();
+        if self.no_kind > 0 {
+            parts.push(format!(
+                "{} object(s) without a `kind` (not Kubernetes objects)",
+                self.no_kind
+            ));
+        }
+        if self.not_objects > 0 {
+            parts.push(format!(
+                "{} array item(s) that are not objects",
+                self.not_objects
+            ));
+        }
+        if !self.unused_kinds.is_empty() {
+            let kinds: Vec<String> = self
+                .unused_kinds
+                .iter()
+                .map(|(k, n)| match k.as_str() {
+                    "Secret" => format!("Secret ×{n} (never read)"),
+                    _ => format!("{k} ×{n}"),
+                })
+                .collect();
+            parts.push(format!("no object the rules use ({})", kinds.join(", ")));
+        }
+        if parts.is_empty() {
+            parts.push("nothing recognised".into());
+        }
+        Some(parts.join("; "))
+    }
+}
+
+struct Loader<'o> {
+    options: &'o LoadOptions,
     cluster: Cluster,
     skipped: Vec<SkippedInput>,
+    iam: iam::IamParts,
+    /// Helm values in precedence order (sysdump first, `--helm-values` last).
+    helm_layers: Vec<serde_json::Value>,
+    tally: Tally,
+    inputs_seen: usize,
 }
 
-impl Loader {
+impl<'o> Loader<'o> {
+    fn new(options: &'o LoadOptions) -> Self {
+        Loader {
+            options,
+            cluster: Cluster::default(),
+            skipped: Vec::new(),
+            iam: iam::IamParts::default(),
+            helm_layers: Vec::new(),
+            tally: Tally::default(),
+            inputs_seen: 0,
+        }
+    }
+
+    fn finish(mut self) -> Loaded {
+        self.iam.finish(&mut self.cluster, &mut self.skipped);
+        if !self.helm_layers.is_empty() {
+            let merged = self
+                .helm_layers
+                .into_iter()
+                .fold(serde_json::Value::Object(Default::default()), helm::merge);
+            self.cluster.helm_values = Some(merged);
+        }
+        self.cluster.finish();
+        Loaded {
+            cluster: self.cluster,
+            skipped: self.skipped,
+        }
+    }
+
     fn skip(&mut self, path: &str, reason: impl Into<String>) {
         self.skipped.push(SkippedInput {
             path: path.to_string(),
@@ -104,54 +267,174 @@ impl Loader {
         });
     }
 
-    fn load_path(&mut self, path: &Path, options: &LoadOptions) -> Result<(), LoadError> {
+    /// Load a path; `explicit` paths (given by the user) are followed even
+    /// when they are pipes (`<(kubectl …)`) or symbolic links to directories.
+    fn load_path(&mut self, path: &Path, explicit: bool) -> Result<(), LoadError> {
         let shown = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|e| LoadError::Io {
+        let io = |e: std::io::Error| LoadError::Io {
             path: shown.clone(),
             message: e.to_string(),
-        })?;
+        };
+        let link = std::fs::symlink_metadata(path).map_err(io)?;
+        let meta = std::fs::metadata(path).map_err(io)?;
         if meta.is_dir() {
+            if link.file_type().is_symlink() && !explicit {
+                // Not followed: a link back up the tree would loop forever.
+                self.skip(&shown, "symbolic link to a directory: not followed");
+                return Ok(());
+            }
             let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| LoadError::Io {
-                    path: shown.clone(),
-                    message: e.to_string(),
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .collect();
+                .map_err(io)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()
+                .map_err(io)?;
             entries.sort();
             for entry in entries {
-                self.load_path(&entry, options)?;
+                self.load_path(&entry, false)?;
             }
             return Ok(());
         }
-        if meta.len() > options.max_file_bytes {
+        if !meta.is_file() && !explicit {
+            self.skip(&shown, "not a regular file (device, socket or pipe)");
+            return Ok(());
+        }
+        if meta.is_file() && meta.len() > self.options.max_file_bytes {
+            self.inputs_seen += 1;
             self.skip(
                 &shown,
                 format!(
                     "file is {} bytes, over the {} byte limit",
                     meta.len(),
-                    options.max_file_bytes
+                    self.options.max_file_bytes
                 ),
             );
             return Ok(());
         }
-        let bytes = std::fs::read(path).map_err(|e| LoadError::Io {
-            path: shown.clone(),
-            message: e.to_string(),
-        })?;
+        let bytes = self.read_file(path, &shown)?;
+        self.inputs_seen += 1;
         self.load_bytes(&shown, &bytes)
     }
 
-    fn load_bytes(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            self.skip(source, "not UTF-8 text and not a recognised archive");
-            return Ok(());
+    /// One read per file; pipes are read up to the size limit.
+    fn read_file(&self, path: &Path, shown: &str) -> Result<Vec<u8>, LoadError> {
+        let io = |e: std::io::Error| LoadError::Io {
+            path: shown.to_string(),
+            message: e.to_string(),
         };
-        let trimmed = text.trim_start();
-        if trimmed.starts_with('{') || trimmed.starts_with('[') {
-            return json::load_json(&mut self.cluster, &mut self.skipped, source, text);
+        let file = std::fs::File::open(path).map_err(io)?;
+        let hint = file.metadata().map(|m| m.len()).unwrap_or(0);
+        match limits::read_capped(file, self.options.max_file_bytes, hint).map_err(io)? {
+            limits::Capped::Read(bytes) => Ok(bytes),
+            limits::Capped::Over(_) => Err(LoadError::Io {
+                path: shown.to_string(),
+                message: format!("larger than the {} byte limit", self.options.max_file_bytes),
+            }),
         }
-        self.skip(source, "not a recognised input (expected JSON)");
+    }
+
+    fn load_stdin(&mut self) -> Result<(), LoadError> {
+        let source = "<stdin>";
+        let stdin = std::io::stdin().lock();
+        let capped = limits::read_capped(stdin, self.options.max_file_bytes, 0).map_err(|e| {
+            LoadError::Io {
+                path: source.into(),
+                message: e.to_string(),
+            }
+        })?;
+        self.inputs_seen += 1;
+        match capped {
+            limits::Capped::Read(bytes) => self.load_bytes(source, &bytes),
+            limits::Capped::Over(_) => {
+                self.skip(
+                    source,
+                    format!("over the {} byte limit", self.options.max_file_bytes),
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// A whole input: an archive (by magic bytes) or one content.
+    fn load_bytes(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
+        if archive::is_archive(bytes) {
+            return archive::load(self, source, bytes);
+        }
+        self.load_content(source, bytes)
+    }
+
+    /// One non-archive input, recognised by its content.
+    fn load_content(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
+        let outer = std::mem::take(&mut self.tally);
+        let result = self.dispatch(source, bytes);
+        let tally = std::mem::replace(&mut self.tally, outer);
+        result?;
+        if let Some(reason) = tally.reason() {
+            self.skip(source, reason);
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
+        let text = match detect::text(bytes) {
+            Ok(text) => text,
+            Err(why) => {
+                self.tally.note(why);
+                return Ok(());
+            }
+        };
+        match detect::content(text) {
+            detect::Content::Empty => self.tally.note("empty"),
+            detect::Content::Json => json::load(self, source, text)?,
+            detect::Content::GoVersionInfo => {
+                let set = match cilium_text::parse_go_version_info(text) {
+                    Some(version) => self.set_server_version(version),
+                    None => Err("Go `version.Info{…}` text without a GitVersion".into()),
+                };
+                if let Err(why) = set {
+                    self.tally.note(why);
+                }
+            }
+            detect::Content::CiliumStatus => {
+                let report = cilium_text::parse_status(source, text);
+                model::extend(&mut self.cluster.cilium_status, [report]);
+                self.tally.used += 1;
+            }
+            detect::Content::CiliumHealth => {
+                let report = cilium_text::parse_health(source, text);
+                model::extend(&mut self.cluster.cilium_health, [report]);
+                self.tally.used += 1;
+            }
+            detect::Content::FailedCommand(line) => self
+                .tally
+                .note(format!("capture of a failed command ({line})")),
+            detect::Content::Prometheus => {
+                let samples = prometheus::parse(source, text)
+                    .map_err(|e| malformed(source, Some(format!("line {}", e.line)), e.message))?;
+                if samples.kept.is_empty() {
+                    self.tally.note(format!(
+                        "Prometheus text without cilium_*/hubble_* samples ({} other samples)",
+                        samples.dropped
+                    ));
+                } else {
+                    model::extend(&mut self.cluster.metrics, samples.kept);
+                    self.tally.used += 1;
+                }
+            }
+            detect::Content::Text { kube_like } => yaml::load(self, source, text, kube_like)?,
+        }
+        Ok(())
+    }
+
+    /// `kubectl version` (any spelling) → the control plane version.
+    fn set_server_version(&mut self, git_version: String) -> Result<(), String> {
+        let version = git_version
+            .parse()
+            .map_err(|e| format!("Kubernetes gitVersion {git_version:?}: {e}"))?;
+        self.cluster.server_version = Some(model::ServerVersion {
+            git_version,
+            version,
+        });
+        self.tally.used += 1;
         Ok(())
     }
 }

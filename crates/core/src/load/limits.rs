@@ -1,0 +1,74 @@
+//! Resource limits: every input is untrusted, so each parser runs under an
+//! explicit budget (file size, YAML depth/aliases/size, archive members,
+//! sizes and compression ratio). Breaching one is reported, never a crash.
+
+use std::io::Read;
+
+use super::LoadOptions;
+
+/// Members smaller than this are never rejected for their compression ratio:
+/// tiny highly repetitive files (a YAML list of identical events) compress
+/// far better than the ratio, and are harmless.
+pub(super) const RATIO_FLOOR_BYTES: u64 = 1024 * 1024;
+
+/// serde-saphyr options for one YAML text of `len` bytes.
+///
+/// Event, node and document budgets scale with the input (a YAML node needs
+/// at least one byte), so a 3,000-pod List loads while amplification can
+/// only come from aliases, which have their own small budget.
+pub(super) fn yaml_options(options: &LoadOptions, len: usize) -> serde_saphyr::Options {
+    let alias = options.yaml_max_alias_expansion;
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_reader_input_bytes = Some(options.yaml_max_document_bytes);
+    budget.max_depth = options.yaml_max_depth;
+    budget.max_events = len
+        .saturating_mul(2)
+        .saturating_add(alias)
+        .saturating_add(4096);
+    budget.max_nodes = len.saturating_add(alias).saturating_add(4096);
+    budget.max_documents = len / 4 + 16;
+    budget.max_total_scalar_bytes = len.saturating_add(alias).saturating_add(4096);
+    budget.max_aliases = alias;
+    budget.max_recorded_anchor_events = alias;
+
+    let mut yaml = serde_saphyr::Options::default();
+    yaml.budget = Some(budget);
+    yaml.alias_limits.max_total_replayed_events = alias;
+    // YAML forbids duplicate keys and kubectl rejects them: so do we (with the line).
+    yaml.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    yaml.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
+    yaml.with_snippet = false;
+    yaml
+}
+
+/// Per-archive running totals (nested archives share their parent's).
+#[derive(Debug, Default)]
+pub(super) struct ArchiveBudget {
+    pub members: usize,
+    pub bytes: u64,
+}
+
+/// Why a member was not read.
+pub(super) enum Capped {
+    Read(Vec<u8>),
+    /// More than the cap: the number of bytes read before stopping.
+    Over(u64),
+}
+
+/// Read at most `cap` bytes; a longer stream is reported, not read further.
+pub(super) fn read_capped(reader: impl Read, cap: u64, size_hint: u64) -> std::io::Result<Capped> {
+    let mut bytes = Vec::with_capacity(size_hint.min(cap).min(64 * 1024 * 1024) as usize);
+    let read = reader.take(cap.saturating_add(1)).read_to_end(&mut bytes)? as u64;
+    Ok(if read > cap {
+        Capped::Over(read)
+    } else {
+        Capped::Read(bytes)
+    })
+}
+
+/// The largest uncompressed size accepted for `compressed` bytes.
+pub(super) fn ratio_cap(options: &LoadOptions, compressed: u64) -> u64 {
+    compressed
+        .saturating_mul(options.archive_max_ratio)
+        .max(RATIO_FLOOR_BYTES)
+}
