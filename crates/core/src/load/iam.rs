@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::shapes::{Doc, Fail};
+use super::shapes::{aws_shape, Doc, Fail};
 use super::Loader;
 use crate::findings::SkippedInput;
 use crate::model::kube::null_default;
@@ -241,16 +241,19 @@ impl IamParts {
 /// Recognise an IAM output; false when the document is none of them.
 pub(super) fn recognise<D: Doc>(loader: &mut Loader, source: &str, doc: &D) -> Result<bool, Fail> {
     let iam = &mut loader.iam;
-    if doc.has("Role") {
+    if aws_shape(doc, &["Role"]) {
         let role: Role = doc
             .field("Role")?
             .ok_or_else(|| invalid("get-role", "Role is null".into()))?;
         iam.add_role(role, "get-role")?;
-    } else if doc.has("PolicyDocument") && doc.has("RoleName") && doc.has("PolicyName") {
+    } else if doc.has("PolicyDocument")
+        && doc.has("RoleName")
+        && aws_shape(doc, &["RoleName", "PolicyName", "PolicyDocument"])
+    {
         let role: String = doc.field("RoleName")?.unwrap_or_default();
         let inline: Inline = doc.parse()?;
         iam.add_inline(&role, inline, "get-role-policy")?;
-    } else if doc.has("AttachedPolicies") {
+    } else if doc.has("AttachedPolicies") && aws_shape(doc, &["AttachedPolicies", "RoleName"]) {
         let attached: Option<Vec<Attached>> = doc.field("AttachedPolicies")?;
         let arns = attached
             .into_iter()
@@ -261,7 +264,7 @@ pub(super) fn recognise<D: Doc>(loader: &mut Loader, source: &str, doc: &D) -> R
             Some(role) => iam.attach(&role, arns),
             None => iam.unowned_attachments.push((source.to_string(), arns)),
         }
-    } else if doc.has("PolicyVersion") {
+    } else if doc.has("PolicyVersion") && aws_shape(doc, &["PolicyVersion", "PolicyArn"]) {
         let version: Version = doc
             .field("PolicyVersion")?
             .ok_or_else(|| invalid("get-policy-version", "PolicyVersion is null".into()))?;
@@ -293,7 +296,7 @@ pub(super) fn recognise<D: Doc>(loader: &mut Loader, source: &str, doc: &D) -> R
     .any(|k| doc.has(k))
     {
         authorization_details(iam, doc)?;
-    } else if doc.has("OpenIDConnectProviderList") {
+    } else if aws_shape(doc, &["OpenIDConnectProviderList"]) {
         let providers: Option<Vec<Provider>> = doc.field("OpenIDConnectProviderList")?;
         iam.oidc
             .get_or_insert_with(BTreeSet::new)

@@ -43,23 +43,65 @@ pub(super) trait Source {
     fn parse<T: DeserializeOwned>(&self) -> Result<T, Fail>;
 }
 
+fn parse_raw<T: DeserializeOwned>(raw: &RawValue) -> Result<T, Fail> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let why = describe(e.path(), e.inner());
+        match e.inner().classify() {
+            serde_json::error::Category::Data => Fail::Invalid(why),
+            _ => Fail::Malformed(why),
+        }
+    })
+}
+
+fn parse_value<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, Fail> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| Fail::Invalid(describe(e.path(), e.inner())))
+}
+
+/// An explicit `null` means "absent", as when Kubernetes decodes it: Go
+/// dumpers marshal nil structs as `null`, trimmed test data writes
+/// `spec: null`. Only tried after a parse failed on a null, so the common
+/// case pays nothing.
+fn failed_on_null(fail: &Fail) -> bool {
+    matches!(fail, Fail::Invalid(why) if why.contains("invalid type: null"))
+}
+
+fn strip_nulls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
 impl Source for RawValue {
     fn parse<T: DeserializeOwned>(&self) -> Result<T, Fail> {
-        let mut de = serde_json::Deserializer::from_str(self.get());
-        serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let why = describe(e.path(), e.inner());
-            match e.inner().classify() {
-                serde_json::error::Category::Data => Fail::Invalid(why),
-                _ => Fail::Malformed(why),
+        match parse_raw(self) {
+            Err(fail) if failed_on_null(&fail) => {
+                let mut value: serde_json::Value =
+                    serde_json::from_str(self.get()).map_err(|e| Fail::Malformed(e.to_string()))?;
+                strip_nulls(&mut value);
+                parse_value(&value)
             }
-        })
+            result => result,
+        }
     }
 }
 
 impl Source for serde_json::Value {
     fn parse<T: DeserializeOwned>(&self) -> Result<T, Fail> {
-        serde_path_to_error::deserialize(self)
-            .map_err(|e| Fail::Invalid(describe(e.path(), e.inner())))
+        match parse_value(self) {
+            Err(fail) if failed_on_null(&fail) => {
+                let mut value = self.clone();
+                strip_nulls(&mut value);
+                parse_value(&value)
+            }
+            result => result,
+        }
     }
 }
 
@@ -187,6 +229,26 @@ pub(super) fn recognise<D: Doc>(
     }
 }
 
+/// Keys any AWS response may carry besides its payload.
+const AWS_ENVELOPE: &[&str] = &[
+    "ResponseMetadata",
+    "NextToken",
+    "nextToken",
+    "IsTruncated",
+    "Marker",
+];
+
+/// The document is exactly this AWS output: one of `payload` is present and
+/// every key is a payload or envelope key. Helm values have a `cluster:` key
+/// too, but never only that.
+pub(super) fn aws_shape<D: Doc>(doc: &D, payload: &[&str]) -> bool {
+    payload.iter().any(|k| doc.has(k))
+        && doc
+            .keys()
+            .iter()
+            .all(|k| payload.contains(k) || AWS_ENVELOPE.contains(k))
+}
+
 fn required<T>(value: Option<T>, key: &str) -> Result<T, Fail> {
     value.ok_or_else(|| Fail::Invalid(format!("field {key} missing")))
 }
@@ -207,27 +269,27 @@ fn shape<D: Doc>(loader: &mut Loader, source: &str, what: &str, doc: &D) -> Resu
         return loader.set_server_version(version).map_err(Fail::Invalid);
     }
     let cluster = &mut loader.cluster;
-    let used = if doc.has("cluster") {
+    let used = if aws_shape(doc, &["cluster"]) {
         cluster.eks = Some(required(doc.field("cluster")?, "cluster")?);
         true
-    } else if doc.has("nodegroup") {
+    } else if aws_shape(doc, &["nodegroup"]) {
         let nodegroup = required(doc.field("nodegroup")?, "nodegroup")?;
         extend(&mut cluster.nodegroups, [nodegroup]);
         true
-    } else if doc.has("addons") {
+    } else if aws_shape(doc, &["addons"]) {
         let names: Option<Vec<String>> = doc.field("addons")?;
         extend(&mut cluster.addon_names, names.unwrap_or_default());
         true
-    } else if doc.has("addon") {
+    } else if aws_shape(doc, &["addon"]) {
         extend(
             &mut cluster.addons,
             [required(doc.field("addon")?, "addon")?],
         );
         true
-    } else if let Some(key) = EC2_KEYS.iter().copied().find(|k| doc.has(k)) {
+    } else if let Some(key) = EC2_KEYS.iter().copied().find(|k| aws_shape(doc, &[k])) {
         ec2(cluster, doc, key)?;
         true
-    } else if doc.has("TransitGatewayAttachments") {
+    } else if aws_shape(doc, &["TransitGatewayAttachments"]) {
         loader
             .tally
             .note("EC2 TransitGatewayAttachments: no rule reads them");

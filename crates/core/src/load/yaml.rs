@@ -202,7 +202,9 @@ pub(super) fn describe(e: &serde_saphyr::Error) -> (Option<String>, String) {
     let location = e
         .location()
         .map(|l| format!("line {} column {}", l.line(), l.column()));
-    let text = e.to_string();
+    let text = e
+        .to_string()
+        .replace(", set DuplicateKeyPolicy in Options if acceptable", "");
     let text = match text.find(" at line ") {
         Some(at) => text[..at].to_string(),
         None => text,
