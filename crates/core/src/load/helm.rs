@@ -5,8 +5,8 @@
 
 use serde_json::{Map, Value};
 
-use super::yaml::describe;
-use super::{detect, limits, malformed, LoadError, LoadOptions};
+use super::yaml::parse_stream;
+use super::{detect, malformed, LoadError, LoadOptions};
 
 /// Parse one values file into a mapping.
 ///
@@ -39,11 +39,8 @@ pub(super) fn parse_values(
                 ),
             ));
         }
-        serde_saphyr::from_multiple_with_options(text, limits::yaml_options(options, text.len()))
-            .map_err(|e| {
-                let (location, message) = describe(&e);
-                malformed(source, location, message)
-            })?
+        parse_stream(source, text, options)?
+            .map_err(|e| malformed(source, e.location, e.message))?
     };
     let mut values = Value::Object(Map::new());
     for doc in docs {

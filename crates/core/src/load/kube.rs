@@ -133,10 +133,10 @@ pub(super) fn convert<S: Source + ?Sized>(
         Ok(Some(object)) => object,
         Ok(None) => return Ok(Converted::Unused(kind.to_string())),
         Err(Fail::Invalid(why)) => {
-            let at = if key.namespace.is_empty() {
-                key.name.clone()
-            } else {
-                format!("{}/{}", key.namespace, key.name)
+            let at = match (key.namespace.as_str(), key.name.as_str()) {
+                (_, "") => "(unnamed)".to_string(),
+                ("", name) => name.to_string(),
+                (namespace, name) => format!("{namespace}/{name}"),
             };
             return Ok(Converted::Invalid(format!("{kind} {at}: {why}")));
         }

@@ -41,6 +41,25 @@ pub(super) fn yaml_options(options: &LoadOptions, len: usize) -> serde_saphyr::O
     yaml
 }
 
+/// Run a YAML parse on a thread whose stack fits `yaml_max_depth`: the
+/// serde-saphyr deserializer recurses once per nesting level (tens of KiB a
+/// level in debug builds), more than a 2 MiB test or worker thread holds.
+pub(super) fn with_yaml_stack<T: Send>(
+    options: &LoadOptions,
+    parse: impl FnOnce() -> T + Send,
+) -> std::io::Result<T> {
+    let stack = (8 << 20) + options.yaml_max_depth.saturating_mul(128 << 10);
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("yaml".into())
+            .stack_size(stack)
+            .spawn_scoped(scope, parse)?;
+        Ok(handle
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
+}
+
 /// Per-archive running totals (nested archives share their parent's).
 #[derive(Debug, Default)]
 pub(super) struct ArchiveBudget {

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::kube::{self, Converted};
 use super::shapes::{self, Fail, ValueDoc};
-use super::{limits, malformed, LoadError, Loader};
+use super::{limits, malformed, LoadError, LoadOptions, Loader};
 
 /// One item of a List or top-level sequence.
 enum Slot {
@@ -196,9 +196,34 @@ impl<'de> Visitor<'de> for DocVisitor {
     }
 }
 
-/// A YAML error as (line/column, message), the message made for humans
-/// when a limit was hit.
-pub(super) fn describe(e: &serde_saphyr::Error) -> (Option<String>, String) {
+/// A YAML parse failure, made for humans.
+pub(super) struct YamlError {
+    pub location: Option<String>,
+    pub message: String,
+    /// A budget or alias limit was hit (hostile or oversized input).
+    pub limit: bool,
+}
+
+/// Parse a YAML stream (on a thread with room for the nesting budget).
+pub(super) fn parse_stream<T>(
+    source: &str,
+    text: &str,
+    options: &LoadOptions,
+) -> Result<Result<Vec<T>, YamlError>, LoadError>
+where
+    T: for<'de> Deserialize<'de> + Send,
+{
+    limits::with_yaml_stack(options, || {
+        let yaml = limits::yaml_options(options, text.len());
+        serde_saphyr::from_multiple_with_options(text, yaml).map_err(|e| describe(&e))
+    })
+    .map_err(|e| LoadError::Io {
+        path: source.to_string(),
+        message: format!("cannot start the YAML parser: {e}"),
+    })
+}
+
+fn describe(e: &serde_saphyr::Error) -> YamlError {
     let location = e
         .location()
         .map(|l| format!("line {} column {}", l.line(), l.column()));
@@ -209,12 +234,17 @@ pub(super) fn describe(e: &serde_saphyr::Error) -> (Option<String>, String) {
         Some(at) => text[..at].to_string(),
         None => text,
     };
-    let message = if is_limit(e) {
+    let limit = is_limit(e) || text.contains("recursion limit");
+    let message = if limit {
         format!("YAML over the loader's limits (alias expansion, nesting depth or size): {text}")
     } else {
         format!("invalid YAML: {text}")
     };
-    (location, message)
+    YamlError {
+        location,
+        message,
+        limit,
+    }
 }
 
 /// A budget or alias limit (hostile or oversized input), not a typo.
@@ -248,12 +278,14 @@ pub(super) fn load(
         ));
         return Ok(());
     }
-    let options = limits::yaml_options(loader.options, text.len());
-    let docs: Vec<YamlDoc> = match serde_saphyr::from_multiple_with_options(text, options) {
+    let docs: Vec<YamlDoc> = match parse_stream(source, text, loader.options)? {
         Ok(docs) => docs,
-        Err(e) => {
-            let (location, message) = describe(&e);
-            if kube_like || is_limit(&e) {
+        Err(YamlError {
+            location,
+            message,
+            limit,
+        }) => {
+            if kube_like || limit {
                 return Err(malformed(source, location, message));
             }
             loader.tally.note(format!(
