@@ -648,3 +648,15 @@ fn malformed_prometheus_names_the_line() {
     ));
     assert!(text.contains(": line 3:"), "{text}");
 }
+
+#[test]
+fn empty_archives_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = load_ok(&write(dir.path(), "empty.zip", zip_of(&[])));
+    assert_eq!(skip_reason(&loaded, "empty.zip"), "archive holds no files");
+    let loaded = load_ok(&write(dir.path(), "empty.tar.gz", tar_gz_of(&[])));
+    assert_eq!(
+        skip_reason(&loaded, "empty.tar.gz"),
+        "archive holds no files"
+    );
+}

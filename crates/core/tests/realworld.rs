@@ -282,3 +282,75 @@ fn the_sysdump_zip_is_read_in_memory() {
         status.reason
     );
 }
+
+#[test]
+fn real_cilium_status_outputs_parse() {
+    let dir = corpus().join("cilium");
+    let files = [
+        dir.join(
+            "daithang59__NT531_EKS-Cilium-Kubeproxy-Benchmark__cilium_status_eks134_eni_kpr.txt",
+        ),
+        dir.join(
+            "daithang59__NT531_EKS-Cilium-Kubeproxy-Benchmark__cilium_status_eks134_pilot_0of3.txt",
+        ),
+    ];
+    let loaded = load_paths(&files, &LoadOptions::default()).unwrap();
+    let reports = loaded.cluster.cilium_status.unwrap();
+    assert!(reports[0]
+        .source
+        .ends_with("cilium_status_eks134_eni_kpr.txt"));
+    assert_eq!(reports[0].cluster_health, Some((1, 3)));
+    assert_eq!(
+        reports[0].unreachable_nodes,
+        [
+            "ip-10-0-10-244.ap-southeast-1.compute.internal",
+            "ip-10-0-10-72.ap-southeast-1.compute.internal"
+        ]
+    );
+    let component = |r: usize, name: &str| {
+        reports[r]
+            .components
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .clone()
+    };
+    assert_eq!(component(0, "KubeProxyReplacement").state, "True");
+    assert_eq!(component(0, "Cilium").detail, "1.18.7 (v1.18.7-2adae214)");
+    assert_eq!(component(0, "Routing").detail, "Native   Host: BPF");
+    assert_eq!(component(0, "Controller Status").state, "38/38");
+    assert_eq!(reports[1].cluster_health, Some((0, 3)));
+    assert_eq!(
+        reports[1].unreachable_nodes.len(),
+        3,
+        "localhost too: its endpoint is 0/1"
+    );
+    assert_eq!(component(1, "Masquerading").state, "IPTables");
+}
+
+#[test]
+fn real_operator_metrics_parse() {
+    let file = corpus().join("metrics/DataDog__integrations-core__cilium_operator_metrics.txt");
+    let loaded = load_paths(&[file], &LoadOptions::default()).unwrap();
+    let metrics = loaded.cluster.metrics.unwrap();
+    let find = |name: &str, label: (&str, &str)| {
+        metrics
+            .iter()
+            .find(|m| m.name == name && m.labels.get(label.0).map(String::as_str) == Some(label.1))
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let available = find(
+        "cilium_operator_eni_available_ips_per_subnet",
+        ("subnetId", "subnet-4ffde32b"),
+    );
+    assert_eq!(available.value, 11.0);
+    assert_eq!(available.labels["availabilityZone"], "us-east-1a");
+    let bucket = find(
+        "cilium_operator_ec2_api_duration_seconds_bucket",
+        ("response_code", "503 Service Unavailable"),
+    );
+    assert_eq!(bucket.labels["le"], "0.005");
+    assert!(metrics
+        .iter()
+        .all(|m| m.source.ends_with("cilium_operator_metrics.txt")));
+}

@@ -43,11 +43,15 @@ fn walk(
     depth: u32,
     budget: &mut ArchiveBudget,
 ) -> Result<(), LoadError> {
-    if is_zip(bytes) {
-        walk_zip(loader, source, bytes, depth, budget)
+    let files = if is_zip(bytes) {
+        walk_zip(loader, source, bytes, depth, budget)?
     } else {
-        walk_gzip(loader, source, bytes, depth, budget)
+        walk_gzip(loader, source, bytes, depth, budget)?
+    };
+    if files == 0 {
+        loader.skip(source, "archive holds no files");
     }
+    Ok(())
 }
 
 /// Why a member path is refused (it would escape the archive's root).
@@ -145,15 +149,17 @@ fn admit(loader: &mut Loader, source: &str, budget: &mut ArchiveBudget) -> bool 
     true
 }
 
+/// Returns how many files (not directories) the archive lists.
 fn walk_zip(
     loader: &mut Loader,
     source: &str,
     bytes: &[u8],
     depth: u32,
     budget: &mut ArchiveBudget,
-) -> Result<(), LoadError> {
+) -> Result<usize, LoadError> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| malformed(source, None, format!("unreadable zip archive: {e}")))?;
+    let mut files = 0;
     for index in 0..zip.len() {
         let shown = zip
             .name_for_index(index)
@@ -177,6 +183,7 @@ fn walk_zip(
         if file.is_dir() {
             continue;
         }
+        files += 1;
         if let Some(why) = unsafe_path(&shown) {
             loader.skip(&member_source, format!("{why}: member refused"));
             continue;
@@ -209,7 +216,7 @@ fn walk_zip(
         budget.bytes += data.len() as u64;
         member(loader, &member_source, &shown, &data, depth, budget)?;
     }
-    Ok(())
+    Ok(files)
 }
 
 /// A reader that stops at `left` bytes: the total and ratio limits of a
@@ -247,7 +254,7 @@ fn walk_gzip(
     bytes: &[u8],
     depth: u32,
     budget: &mut ArchiveBudget,
-) -> Result<(), LoadError> {
+) -> Result<usize, LoadError> {
     let o = loader.options;
     let remaining = o.archive_max_total_bytes.saturating_sub(budget.bytes);
     let cap = limits::ratio_cap(o, bytes.len() as u64).min(remaining);
@@ -258,16 +265,18 @@ fn walk_gzip(
         hit: hit.clone(),
     };
     let corrupt = |e: std::io::Error| malformed(source, None, format!("corrupt gzip stream: {e}"));
-    // The first block tells a tar stream (`ustar` at byte 257) from one gzipped file.
+    // The first block tells a tar stream (`ustar` at byte 257, or the zero
+    // block that ends an empty tar) from one gzipped file.
     let mut head = Vec::with_capacity(512);
     if let Err(e) = (&mut stream).take(512).read_to_end(&mut head) {
         if hit.get() {
             loader.skip(source, over_limit(cap));
-            return Ok(());
+            return Ok(1);
         }
         return Err(corrupt(e));
     }
-    let is_tar = head.get(257..262) == Some(b"ustar");
+    let is_tar =
+        head.get(257..262) == Some(b"ustar") || (head.len() == 512 && head.iter().all(|b| *b == 0));
     let mut whole = Cursor::new(head).chain(stream);
     if is_tar {
         return walk_tar(loader, source, whole, depth, budget, (&hit, cap));
@@ -276,22 +285,16 @@ fn walk_gzip(
     if let Err(e) = whole.read_to_end(&mut data) {
         if hit.get() {
             loader.skip(source, over_limit(cap));
-            return Ok(());
+            return Ok(1);
         }
         return Err(corrupt(e));
     }
-    if !admit(loader, source, budget) {
-        return Ok(());
+    if admit(loader, source, budget) {
+        budget.bytes += data.len() as u64;
+        let name = format!("{source}!(gunzipped)");
+        member(loader, &name, "", &data, depth, budget)?;
     }
-    budget.bytes += data.len() as u64;
-    member(
-        loader,
-        &format!("{source}!(gunzipped)"),
-        "",
-        &data,
-        depth,
-        budget,
-    )
+    Ok(1)
 }
 
 /// `limit`: whether the stream hit its cap, and the cap (for the message).
@@ -302,8 +305,9 @@ fn walk_tar(
     depth: u32,
     budget: &mut ArchiveBudget,
     limit: (&Cell<bool>, u64),
-) -> Result<(), LoadError> {
+) -> Result<usize, LoadError> {
     let (hit, cap) = limit;
+    let mut files = 0;
     let mut tar = tar::Archive::new(stream);
     let corrupt = |at: &str, e: std::io::Error| {
         malformed(at, None, format!("corrupt or truncated tar.gz: {e}"))
@@ -314,7 +318,7 @@ fn walk_tar(
             Ok(entry) => entry,
             Err(_) if hit.get() => {
                 loader.skip(source, over_limit(cap));
-                return Ok(());
+                return Ok(files + 1);
             }
             Err(e) => return Err(corrupt(source, e)),
         };
@@ -324,6 +328,7 @@ fn walk_tar(
         if kind.is_dir() {
             continue;
         }
+        files += 1;
         if let Some(why) = unsafe_path(&name) {
             loader.skip(&member_source, format!("{why}: member refused"));
             continue;
@@ -356,12 +361,12 @@ fn walk_tar(
             }
             Err(_) if hit.get() => {
                 loader.skip(source, over_limit(cap));
-                return Ok(());
+                return Ok(files);
             }
             Err(e) => return Err(corrupt(&member_source, e)),
         };
         budget.bytes += data.len() as u64;
         member(loader, &member_source, &name, &data, depth, budget)?;
     }
-    Ok(())
+    Ok(files)
 }

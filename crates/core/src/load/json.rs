@@ -116,3 +116,50 @@ fn load_items(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::LoadOptions;
+
+    fn run(text: &str) -> Result<crate::load::Loaded, LoadError> {
+        let options = LoadOptions::default();
+        let mut loader = Loader::new(&options);
+        loader.load_content("t.json", text.as_bytes())?;
+        Ok(loader.finish())
+    }
+
+    #[test]
+    fn json_lines_and_concatenated_documents() {
+        let loaded = run("{\"kind\":\"Node\",\"metadata\":{\"name\":\"a\"}}\n{\"kind\":\"Node\",\"metadata\":{\"name\":\"b\"}}{\"kind\":\"Service\"}\n").unwrap();
+        assert_eq!(loaded.cluster.nodes.unwrap().len(), 2);
+        assert_eq!(loaded.cluster.services.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn json_then_plain_text_is_read_up_to_the_text() {
+        let loaded =
+            run("[{\"kind\":\"Node\",\"metadata\":{\"name\":\"a\"}}]\nRevision: 11\n").unwrap();
+        assert_eq!(loaded.cluster.nodes.unwrap().len(), 1);
+        let loaded = run("[    0.000000] Booting Linux\n").unwrap();
+        assert!(
+            loaded.skipped[0].reason.contains("not JSON (line 1)"),
+            "{:?}",
+            loaded.skipped
+        );
+        assert!(loaded.skipped[0].reason.contains("not objects"));
+    }
+
+    #[test]
+    fn lists_without_kind_or_with_null_items() {
+        let loaded = run(r#"{"items":[{"kind":"Pod","metadata":{"name":"p"}}]}"#).unwrap();
+        assert_eq!(loaded.cluster.pods.unwrap().len(), 1);
+        let loaded = run(r#"{"kind":"PodList","items":null}"#).unwrap();
+        assert_eq!(
+            loaded.cluster.pods.unwrap().len(),
+            0,
+            "an empty PodList says: no pods"
+        );
+        assert!(loaded.skipped.is_empty());
+    }
+}

@@ -173,15 +173,28 @@ struct Tally {
     not_objects: usize,
     unused_kinds: BTreeMap<String, usize>,
     notes: Vec<String>,
+    more_notes: usize,
 }
+
+const MAX_NOTES: usize = 5;
 
 impl Tally {
     fn unused_kind(&mut self, kind: &str) {
         *self.unused_kinds.entry(kind.to_string()).or_default() += 1;
     }
 
+    /// Distinct reasons only, and a few of them: a JSON Lines file of 10,000
+    /// unrecognised records must give one short reason, not 10,000.
     fn note(&mut self, reason: impl Into<String>) {
-        self.notes.push(reason.into());
+        let reason = reason.into();
+        if self.notes.contains(&reason) {
+            return;
+        }
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(reason);
+        } else {
+            self.more_notes += 1;
+        }
     }
 
     /// The skip reason when nothing was used.
@@ -212,6 +225,9 @@ impl Tally {
                 })
                 .collect();
             parts.push(format!("no object the rules use ({})", kinds.join(", ")));
+        }
+        if self.more_notes > 0 {
+            parts.push(format!("{} other reasons", self.more_notes));
         }
         if parts.is_empty() {
             parts.push("nothing recognised".into());
@@ -333,9 +349,12 @@ impl<'o> Loader<'o> {
     }
 
     fn load_stdin(&mut self) -> Result<(), LoadError> {
-        let source = "<stdin>";
-        let stdin = std::io::stdin().lock();
-        let capped = limits::read_capped(stdin, self.options.max_file_bytes, 0).map_err(|e| {
+        self.load_reader("<stdin>", std::io::stdin().lock())
+    }
+
+    /// A stream (standard input): read up to the file size limit.
+    fn load_reader(&mut self, source: &str, reader: impl std::io::Read) -> Result<(), LoadError> {
+        let capped = limits::read_capped(reader, self.options.max_file_bytes, 0).map_err(|e| {
             LoadError::Io {
                 path: source.into(),
                 message: e.to_string(),
@@ -436,5 +455,46 @@ impl<'o> Loader<'o> {
         });
         self.tally.used += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_input_is_content_recognised_like_a_file() {
+        let options = LoadOptions::default();
+        let mut loader = Loader::new(&options);
+        let pods = br#"{"kind":"PodList","items":[{"metadata":{"name":"a"}}]}"#;
+        loader.load_reader("<stdin>", &pods[..]).unwrap();
+        loader.load_reader("<stdin>", &b""[..]).unwrap();
+        assert_eq!(loader.inputs_seen, 2);
+        let loaded = loader.finish();
+        assert_eq!(loaded.cluster.pods.unwrap().len(), 1);
+        assert_eq!(loaded.skipped[0].path, "<stdin>");
+        assert_eq!(loaded.skipped[0].reason, "empty");
+
+        let small = LoadOptions {
+            max_file_bytes: 4,
+            ..LoadOptions::default()
+        };
+        let mut loader = Loader::new(&small);
+        loader.load_reader("<stdin>", &pods[..]).unwrap();
+        assert!(loader.finish().skipped[0].reason.contains("byte limit"));
+    }
+
+    #[test]
+    fn reasons_are_deduplicated_and_bounded() {
+        let mut tally = Tally::default();
+        for i in 0..20 {
+            tally.note("JSON of no recognised shape (top-level keys: flow)");
+            tally.note(format!("reason {i}"));
+        }
+        let reason = tally.reason().unwrap();
+        assert_eq!(reason.matches("no recognised shape").count(), 1);
+        assert!(reason.ends_with("16 other reasons"), "{reason}");
+        tally.used = 1;
+        assert_eq!(tally.reason(), None);
     }
 }

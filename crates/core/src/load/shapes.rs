@@ -305,8 +305,10 @@ fn shape<D: Doc>(loader: &mut Loader, source: &str, what: &str, doc: &D) -> Resu
     } else {
         let keys = doc.keys();
         let shown: Vec<&str> = keys.iter().take(8).copied().collect();
+        // The format only (`JSON`, not `JSON value 7`): one reason for a whole stream.
+        let format = what.split(' ').next().unwrap_or(what);
         loader.tally.note(format!(
-            "{what} of no recognised shape (top-level keys: {}{})",
+            "{format} of no recognised shape (top-level keys: {}{})",
             shown.join(", "),
             if keys.len() > shown.len() {
                 ", …"

@@ -339,3 +339,53 @@ fn apply_items(loader: &mut Loader, source: &str, list_kind: Option<&str>, items
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> Result<crate::load::Loaded, LoadError> {
+        let options = LoadOptions::default();
+        let mut loader = Loader::new(&options);
+        loader.load_content("t.yaml", text.as_bytes())?;
+        Ok(loader.finish())
+    }
+
+    #[test]
+    fn items_before_kind_and_items_that_are_not_a_list() {
+        let loaded = run("items:\n- metadata:\n    name: a\nkind: ServiceList\n").unwrap();
+        assert_eq!(loaded.cluster.services.unwrap().len(), 1);
+        // `items:` of another shape is an ordinary key.
+        let loaded = run("kind: ConfigMap\nmetadata:\n  name: c\nitems:\n  a: b\n").unwrap();
+        assert_eq!(loaded.cluster.config_maps.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn top_level_sequences_and_scalars() {
+        let loaded = run("- kind: Node\n  metadata:\n    name: a\n- 3\n").unwrap();
+        assert_eq!(loaded.cluster.nodes.unwrap().len(), 1);
+        let loaded = run("just words\n").unwrap();
+        assert!(loaded.skipped[0].reason.starts_with("plain text"));
+    }
+
+    #[test]
+    fn text_that_is_not_yaml_is_skipped_unless_it_claims_to_be_kubernetes() {
+        let loaded = run("level=info msg=\"a: b\" x: y: z\n").unwrap();
+        assert!(
+            loaded.skipped[0].reason.contains("not YAML"),
+            "{:?}",
+            loaded.skipped
+        );
+        let err = run("kind: Pod\nmetadata: [\n").unwrap_err().to_string();
+        assert!(err.starts_with("t.yaml: line "), "{err}");
+    }
+
+    #[test]
+    fn non_string_keys_become_strings() {
+        let loaded =
+            run("kind: ConfigMap\nmetadata:\n  name: c\ndata:\n  5: a\n  true: b\n").unwrap();
+        let data = &loaded.cluster.config_maps.unwrap()[0].data;
+        assert_eq!(data["5"], "a");
+        assert_eq!(data["true"], "b");
+    }
+}
