@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::shapes::{aws_shape, Doc, Fail};
+use super::aws::aws_shape;
+use super::shapes::{Doc, Fail};
 use super::Loader;
 use crate::findings::SkippedInput;
 use crate::model::kube::null_default;
