@@ -354,3 +354,72 @@ fn real_operator_metrics_parse() {
         .iter()
         .all(|m| m.source.ends_with("cilium_operator_metrics.txt")));
 }
+
+#[test]
+fn real_iam_outputs_parse() {
+    let dir = corpus().join("aws");
+    let loaded = load_paths(
+        &[dir.join("cloud-custodian__cloud-custodian__iam_get_role_placebo.json")],
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let role = &loaded.cluster.iam_roles.unwrap()[0];
+    assert_eq!(
+        role.arn,
+        "arn:aws:iam::644160558196:role/CloudCustodianRole"
+    );
+    let trust = &role.trust_policy.as_ref().unwrap().statements[0];
+    assert_eq!(
+        trust.actions,
+        ["sts:AssumeRole"],
+        "URL-encoded trust policy decoded"
+    );
+    assert_eq!(trust.principals["Service"].len(), 5);
+    assert_eq!(
+        trust.principals["AWS"][1],
+        "arn:aws:iam::644160558196:user/pratyush.mishra@capitalone.com"
+    );
+
+    let loaded = load_paths(
+        &[dir.join("duo-labs__cloudmapper__iam_get_account_authorization_details_small.json")],
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let roles = loaded.cluster.iam_roles.unwrap();
+    let bad = roles.iter().find(|r| r.name == "bad_role").unwrap();
+    assert_eq!(
+        bad.attached_policy_arns,
+        ["arn:aws:iam::aws:policy/service-role/AmazonEC2RoleforSSM"]
+    );
+    assert_eq!(bad.inline_policies[0].name, "dostuff");
+    assert!(bad.trust_policy.is_some());
+    let policies = loaded.cluster.managed_policies.unwrap();
+    let ssm = policies
+        .iter()
+        .find(|p| p.name == "AmazonEC2RoleforSSM")
+        .unwrap();
+    assert!(!ssm.document.as_ref().unwrap().statements.is_empty());
+
+    // A URL-encoded get-policy-version whose file names its policy.
+    let tmp = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(dir.join(
+            "cloud-custodian__cloud-custodian__iam_get_policy_version_urlencoded_placebo.json",
+        ))
+        .unwrap()
+        .replacen(
+            "\"PolicyVersion\"",
+            "\"PolicyArn\": \"arn:aws:iam::1:policy/Everything\", \"PolicyVersion\"",
+            1,
+        );
+    let named = tmp.path().join("named.json");
+    std::fs::write(&named, text).unwrap();
+    let loaded = load_paths(&[named], &LoadOptions::default()).unwrap();
+    let policy = &loaded.cluster.managed_policies.unwrap()[0];
+    assert_eq!(policy.name, "Everything");
+    let statement = &policy.document.as_ref().unwrap().statements[0];
+    assert_eq!(
+        (statement.actions.as_slice(), statement.resources.as_slice()),
+        (&["*".to_string()][..], &["*".to_string()][..])
+    );
+}

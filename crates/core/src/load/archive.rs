@@ -353,7 +353,8 @@ fn walk_tar(
             );
             continue;
         }
-        let data = match limits::read_capped(&mut entry, member_limit, size) {
+        // The header's size is untrusted: the gzip stream's own cap bounds it.
+        let data = match limits::read_capped(&mut entry, member_limit, size.min(cap)) {
             Ok(Capped::Read(data)) => data,
             Ok(Capped::Over(_)) => {
                 loader.skip(&member_source, "over the per-member size limit");

@@ -42,16 +42,19 @@ pub(super) fn content(text: &str) -> Content {
     if trimmed.starts_with("version.Info{") {
         return Content::GoVersionInfo;
     }
-    if let Some(line) = text
+    // Text formats announce themselves in their first lines: looking only
+    // there keeps recognition of a 500 MB file to one short scan.
+    let head = head(text, 100);
+    if let Some(line) = head
         .lines()
         .find(|l| l.starts_with("> Error while running '"))
     {
         return Content::FailedCommand(line.trim_start_matches("> ").trim().to_string());
     }
-    if cilium_text::is_status(text) {
+    if cilium_text::is_status(head) {
         return Content::CiliumStatus;
     }
-    if cilium_text::is_health(text) {
+    if cilium_text::is_health(head) {
         return Content::CiliumHealth;
     }
     if prometheus::looks_like(text) {
@@ -59,6 +62,14 @@ pub(super) fn content(text: &str) -> Content {
     }
     Content::Text {
         kube_like: kube_like(text),
+    }
+}
+
+/// The first `lines` lines of `text`.
+fn head(text: &str, lines: usize) -> &str {
+    match text.match_indices('\n').nth(lines) {
+        Some((end, _)) => &text[..end],
+        None => text,
     }
 }
 

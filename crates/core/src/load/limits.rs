@@ -75,8 +75,11 @@ pub(super) enum Capped {
 }
 
 /// Read at most `cap` bytes; a longer stream is reported, not read further.
-pub(super) fn read_capped(reader: impl Read, cap: u64, size_hint: u64) -> std::io::Result<Capped> {
-    let mut bytes = Vec::with_capacity(size_hint.min(cap).min(64 * 1024 * 1024) as usize);
+/// `expected` (a file's length, a member's declared size) sizes the buffer
+/// so a big file is read in one go; it never exceeds `cap`, so a lying
+/// archive header cannot make it allocate more than the limits allow.
+pub(super) fn read_capped(reader: impl Read, cap: u64, expected: u64) -> std::io::Result<Capped> {
+    let mut bytes = Vec::with_capacity(usize::try_from(expected.min(cap)).unwrap_or(0));
     let read = reader.take(cap.saturating_add(1)).read_to_end(&mut bytes)? as u64;
     Ok(if read > cap {
         Capped::Over(read)
