@@ -11,7 +11,6 @@
 
 use std::cell::Cell;
 use std::io::{Cursor, Read};
-use std::path::{Component, Path};
 use std::rc::Rc;
 
 use flate2::read::MultiGzDecoder;
@@ -54,7 +53,8 @@ fn walk(
     Ok(())
 }
 
-/// Why a member path is refused (it would escape the archive's root).
+/// Why a member path is refused (it would escape the archive's root):
+/// `/x`, `C:\x`, `..` anywhere (even `a/../b`, which no tool writes).
 fn unsafe_path(name: &str) -> Option<&'static str> {
     let normalized = name.replace('\\', "/");
     if normalized.starts_with('/')
@@ -67,12 +67,6 @@ fn unsafe_path(name: &str) -> Option<&'static str> {
     }
     if normalized.split('/').any(|c| c == "..") {
         return Some("path with `..`");
-    }
-    if Path::new(&normalized)
-        .components()
-        .any(|c| matches!(c, Component::RootDir | Component::Prefix(_)))
-    {
-        return Some("absolute path");
     }
     None
 }
@@ -204,10 +198,10 @@ fn walk_zip(
             .map_err(|e| malformed(&member_source, None, format!("corrupt zip member: {e}")))?;
         let data = match read {
             Capped::Read(data) => data,
-            Capped::Over(n) => {
+            Capped::Over(_) => {
                 loader.skip(
                     &member_source,
-                    format!("more than {n} bytes uncompressed: {why}"),
+                    format!("more than {cap} bytes uncompressed: {why}"),
                 );
                 continue;
             }
@@ -230,6 +224,10 @@ struct LimitedStream<R> {
 impl<R: Read> Read for LimitedStream<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.left == 0 && !buf.is_empty() {
+            // Exactly at the cap is fine if the stream ends there.
+            if self.inner.read(&mut [0u8])? == 0 {
+                return Ok(0);
+            }
             self.hit.set(true);
             return Err(std::io::Error::other("archive size limit reached"));
         }
