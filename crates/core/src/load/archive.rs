@@ -198,7 +198,7 @@ fn walk_zip(
             .map_err(|e| malformed(&member_source, None, format!("corrupt zip member: {e}")))?;
         let data = match read {
             Capped::Read(data) => data,
-            Capped::Over(_) => {
+            Capped::Over => {
                 loader.skip(
                     &member_source,
                     format!("more than {cap} bytes uncompressed: {why}"),
@@ -354,7 +354,7 @@ fn walk_tar(
         // The header's size is untrusted: the gzip stream's own cap bounds it.
         let data = match limits::read_capped(&mut entry, member_limit, size.min(cap)) {
             Ok(Capped::Read(data)) => data,
-            Ok(Capped::Over(_)) => {
+            Ok(Capped::Over) => {
                 loader.skip(&member_source, "over the per-member size limit");
                 continue;
             }

@@ -70,8 +70,8 @@ pub(super) struct ArchiveBudget {
 /// Why a member was not read.
 pub(super) enum Capped {
     Read(Vec<u8>),
-    /// More than the cap: the number of bytes read before stopping.
-    Over(u64),
+    /// More than the cap (reading stopped there).
+    Over,
 }
 
 /// Read at most `cap` bytes; a longer stream is reported, not read further.
@@ -82,7 +82,7 @@ pub(super) fn read_capped(reader: impl Read, cap: u64, expected: u64) -> std::io
     let mut bytes = Vec::with_capacity(usize::try_from(expected.min(cap)).unwrap_or(0));
     let read = reader.take(cap.saturating_add(1)).read_to_end(&mut bytes)? as u64;
     Ok(if read > cap {
-        Capped::Over(read)
+        Capped::Over
     } else {
         Capped::Read(bytes)
     })

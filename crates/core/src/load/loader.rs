@@ -192,7 +192,7 @@ impl<'o> Loader<'o> {
         let hint = file.metadata().map(|m| m.len()).unwrap_or(0);
         match limits::read_capped(file, self.options.max_file_bytes, hint).map_err(io)? {
             limits::Capped::Read(bytes) => Ok(bytes),
-            limits::Capped::Over(_) => Err(LoadError::Io {
+            limits::Capped::Over => Err(LoadError::Io {
                 path: shown.to_string(),
                 message: format!("larger than the {} byte limit", self.options.max_file_bytes),
             }),
@@ -218,7 +218,7 @@ impl<'o> Loader<'o> {
         self.inputs_seen += 1;
         match capped {
             limits::Capped::Read(bytes) => self.load_bytes(source, &bytes),
-            limits::Capped::Over(_) => {
+            limits::Capped::Over => {
                 self.skip(
                     source,
                     format!("over the {} byte limit", self.options.max_file_bytes),
