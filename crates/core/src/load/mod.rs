@@ -1,24 +1,75 @@
-//! Loaders: turn files, directories and archives into the one cluster
-//! model, recognising every input by its content, never by its name.
+//! Loaders: turn files, directories, archives and standard input into the
+//! one cluster model, recognising every input by its content, never by its
+//! name.
 //!
 //! API CONTRACT used by the CLI and tests: [`load_paths`], [`LoadOptions`],
 //! [`Loaded`], [`LoadError`].
+//!
+//! Policies, the same for every format:
+//! - An input (file, stdin, archive member) of no recognised shape, or whose
+//!   content the rules do not use, is listed in [`Loaded::skipped`] with the
+//!   reason, never dropped silently.
+//! - A syntax error in JSON/YAML (or Prometheus text) is [`LoadError::Malformed`]
+//!   naming the file and line: the command cannot run as asked.
+//! - A recognised object with a wrong field type (`"replicas": "three"`) is
+//!   skipped with a reason naming the object and the field path; the rest of
+//!   the input still loads (one odd object must not hide a whole cluster).
+//! - An explicit `null` means "absent" (Go dumpers marshal nil structs as
+//!   `null`), as Kubernetes itself decodes it.
+//! - Duplicate YAML keys are malformed (kubectl rejects them too).
+//! - Limits ([`LoadOptions`]) turn hostile input into a skip or an error with
+//!   a clear message, never into unbounded memory or a panic.
+//! - The one name-based exception: inside an archive, cilium-cli's
+//!   `cilium-helm-values-<ts>.yaml` is read as Helm values, which have no
+//!   content marker of their own; elsewhere Helm values come from
+//!   [`LoadOptions::helm_values`].
 
+mod archive;
+mod aws;
+mod cilium_text;
+mod detect;
+mod helm;
+mod iam;
 mod json;
+mod kube;
+mod limits;
+mod loader;
+mod prometheus;
+mod shapes;
+mod yaml;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::findings::SkippedInput;
 use crate::model::Cluster;
+use loader::Loader;
 
 /// Limits and extra inputs for one load.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// Helm values files (`--helm-values`), merged in order, later wins.
     pub helm_values: Vec<PathBuf>,
-    /// Largest single input file accepted, in bytes.
+    /// Largest single input file accepted, in bytes (larger: skipped).
     pub max_file_bytes: u64,
+    /// Deepest YAML nesting (sequences + mappings) accepted.
+    pub yaml_max_depth: usize,
+    /// Alias expansion budget: YAML events replayed from `*alias` references
+    /// across one YAML text (alias bombs fail fast).
+    pub yaml_max_alias_expansion: usize,
+    /// Largest YAML text (file or archive member) parsed, in bytes.
+    pub yaml_max_document_bytes: usize,
+    /// Most members read from one archive (nested archives included).
+    pub archive_max_members: usize,
+    /// Largest uncompressed archive member, in bytes.
+    pub archive_max_member_bytes: u64,
+    /// Most uncompressed bytes read from one archive (nested included).
+    pub archive_max_total_bytes: u64,
+    /// Largest uncompressed/compressed ratio of a member over 1 MiB (zip bombs).
+    pub archive_max_ratio: u64,
+    /// How deep archives inside archives are opened (a sysdump's bugtool
+    /// `.tar.gz` members are at depth 1).
+    pub archive_max_nesting: u32,
 }
 
 impl Default for LoadOptions {
@@ -26,6 +77,14 @@ impl Default for LoadOptions {
         LoadOptions {
             helm_values: Vec::new(),
             max_file_bytes: 2 * 1024 * 1024 * 1024,
+            yaml_max_depth: 100,
+            yaml_max_alias_expansion: 100_000,
+            yaml_max_document_bytes: 512 * 1024 * 1024,
+            archive_max_members: 100_000,
+            archive_max_member_bytes: 1024 * 1024 * 1024,
+            archive_max_total_bytes: 4 * 1024 * 1024 * 1024,
+            archive_max_ratio: 200,
+            archive_max_nesting: 1,
         }
     }
 }
@@ -73,85 +132,40 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Load every path (files, directories walked recursively) into one model.
+fn malformed(path: &str, location: Option<String>, message: impl Into<String>) -> LoadError {
+    LoadError::Malformed {
+        path: path.to_string(),
+        location,
+        message: message.into(),
+    }
+}
+
+/// Load every path (files, directories walked recursively in sorted order,
+/// `-` for standard input) into one model.
 pub fn load_paths(paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, LoadError> {
     if paths.is_empty() {
         return Err(LoadError::NoInput("no input paths given".into()));
     }
-    let mut loader = Loader::default();
+    let mut loader = Loader::new(options);
     for path in paths {
-        loader.load_path(path, options)?;
-    }
-    let mut loaded = Loaded {
-        cluster: loader.cluster,
-        skipped: loader.skipped,
-    };
-    loaded.cluster.finish();
-    Ok(loaded)
-}
-
-#[derive(Default)]
-struct Loader {
-    cluster: Cluster,
-    skipped: Vec<SkippedInput>,
-}
-
-impl Loader {
-    fn skip(&mut self, path: &str, reason: impl Into<String>) {
-        self.skipped.push(SkippedInput {
-            path: path.to_string(),
-            reason: reason.into(),
-        });
-    }
-
-    fn load_path(&mut self, path: &Path, options: &LoadOptions) -> Result<(), LoadError> {
-        let shown = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|e| LoadError::Io {
-            path: shown.clone(),
-            message: e.to_string(),
-        })?;
-        if meta.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| LoadError::Io {
-                    path: shown.clone(),
-                    message: e.to_string(),
-                })?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .collect();
-            entries.sort();
-            for entry in entries {
-                self.load_path(&entry, options)?;
-            }
-            return Ok(());
+        if path.as_os_str() == "-" {
+            loader.load_stdin()?;
+        } else {
+            loader.load_path(path, true)?;
         }
-        if meta.len() > options.max_file_bytes {
-            self.skip(
-                &shown,
-                format!(
-                    "file is {} bytes, over the {} byte limit",
-                    meta.len(),
-                    options.max_file_bytes
-                ),
-            );
-            return Ok(());
-        }
-        let bytes = std::fs::read(path).map_err(|e| LoadError::Io {
-            path: shown.clone(),
-            message: e.to_string(),
-        })?;
-        self.load_bytes(&shown, &bytes)
     }
-
-    fn load_bytes(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            self.skip(source, "not UTF-8 text and not a recognised archive");
-            return Ok(());
-        };
-        let trimmed = text.trim_start();
-        if trimmed.starts_with('{') || trimmed.starts_with('[') {
-            return json::load_json(&mut self.cluster, &mut self.skipped, source, text);
-        }
-        self.skip(source, "not a recognised input (expected JSON)");
-        Ok(())
+    if loader.inputs_seen == 0 {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(LoadError::NoInput(format!(
+            "no input files: {} holds no files",
+            shown.join(", ")
+        )));
     }
+    for file in &options.helm_values {
+        let shown = file.display().to_string();
+        let bytes = loader.read_file(file, &shown)?;
+        let layer = helm::parse_values(&shown, &bytes, options)?;
+        loader.helm_layers.push(layer);
+    }
+    Ok(loader.finish())
 }

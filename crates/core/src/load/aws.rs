@@ -1,0 +1,201 @@
+//! EKS and EC2 outputs (`aws eks describe-*`, `aws ec2 describe-*`), from
+//! the AWS CLI, boto3 or the Go SDK, recognised by their top-level keys.
+
+use serde::Deserialize;
+
+use super::shapes::{Doc, Fail};
+use super::Loader;
+use crate::model::{self, extend};
+
+/// Keys any AWS response may carry besides its payload.
+const AWS_ENVELOPE: &[&str] = &[
+    "ResponseMetadata",
+    "NextToken",
+    "nextToken",
+    "IsTruncated",
+    "Marker",
+];
+
+/// The document is exactly this AWS output: one of `payload` is present and
+/// every key is a payload or envelope key. Helm values have a `cluster:` key
+/// too, but never only that.
+pub(super) fn aws_shape<D: Doc>(doc: &D, payload: &[&str]) -> bool {
+    payload.iter().any(|k| doc.has(k))
+        && doc
+            .keys()
+            .iter()
+            .all(|k| payload.contains(k) || AWS_ENVELOPE.contains(k))
+}
+
+fn required<T>(value: Option<T>, key: &str) -> Result<T, Fail> {
+    value.ok_or_else(|| Fail::Invalid(format!("field {key} missing")))
+}
+
+/// Recognise an EKS or EC2 output; false when the document is none of them.
+pub(super) fn recognise<D: Doc>(loader: &mut Loader, doc: &D) -> Result<bool, Fail> {
+    let cluster = &mut loader.cluster;
+    if aws_shape(doc, &["cluster"]) {
+        cluster.eks = Some(required(doc.field("cluster")?, "cluster")?);
+    } else if aws_shape(doc, &["nodegroup"]) {
+        let nodegroup = required(doc.field("nodegroup")?, "nodegroup")?;
+        extend(&mut cluster.nodegroups, [nodegroup]);
+    } else if aws_shape(doc, &["addons"]) {
+        let names: Option<Vec<String>> = doc.field("addons")?;
+        extend(&mut cluster.addon_names, names.unwrap_or_default());
+    } else if aws_shape(doc, &["addon"]) {
+        let addon = required(doc.field("addon")?, "addon")?;
+        extend(&mut cluster.addons, [addon]);
+    } else if let Some(key) = EC2_KEYS.iter().copied().find(|k| aws_shape(doc, &[k])) {
+        ec2(cluster, doc, key)?;
+    } else if aws_shape(doc, &["TransitGatewayAttachments"]) {
+        loader
+            .tally
+            .note("EC2 TransitGatewayAttachments: no rule reads them");
+        return Ok(true);
+    } else {
+        return Ok(false);
+    }
+    loader.tally.used += 1;
+    Ok(true)
+}
+
+const EC2_KEYS: &[&str] = &[
+    "Subnets",
+    "Vpcs",
+    "RouteTables",
+    "SecurityGroups",
+    "NetworkInterfaces",
+    "VpcPeeringConnections",
+    "Reservations",
+    "InstanceTypes",
+];
+
+/// `aws ec2 describe-*` outputs, by their top-level key.
+fn ec2<D: Doc>(cluster: &mut model::Cluster, doc: &D, key: &str) -> Result<(), Fail> {
+    match key {
+        "Subnets" => list(&mut cluster.subnets, doc.field(key)?),
+        "Vpcs" => list(&mut cluster.vpcs, doc.field(key)?),
+        "RouteTables" => list(&mut cluster.route_tables, doc.field(key)?),
+        "SecurityGroups" => list(&mut cluster.security_groups, doc.field(key)?),
+        "NetworkInterfaces" => list(&mut cluster.network_interfaces, doc.field(key)?),
+        "VpcPeeringConnections" => list(&mut cluster.peering_connections, doc.field(key)?),
+        "Reservations" => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "PascalCase")]
+            struct Reservation {
+                #[serde(default, deserialize_with = "model::kube::null_default")]
+                instances: Vec<model::Ec2Instance>,
+            }
+            let reservations: Option<Vec<Reservation>> = doc.field(key)?;
+            extend(
+                &mut cluster.instances,
+                reservations.into_iter().flatten().flat_map(|r| r.instances),
+            );
+        }
+        _ => {
+            let types: Option<Vec<InstanceType>> = doc.field(key)?;
+            extend(
+                &mut cluster.instance_types,
+                types.into_iter().flatten().map(InstanceType::lean),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn list<T>(slot: &mut Option<Vec<T>>, items: Option<Vec<T>>) {
+    extend(slot, items.unwrap_or_default());
+}
+
+/// EC2 DescribeInstanceTypes entry (Go SDK dumps write absent structs as null).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct InstanceType {
+    #[serde(default)]
+    instance_type: String,
+    #[serde(default)]
+    network_info: Option<NetworkInfo>,
+    #[serde(default)]
+    hypervisor: Option<String>,
+    #[serde(default)]
+    bare_metal: Option<bool>,
+    #[serde(default)]
+    v_cpu_info: Option<VCpuInfo>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct NetworkInfo {
+    #[serde(default)]
+    maximum_network_interfaces: Option<u32>,
+    #[serde(default)]
+    ipv4_addresses_per_interface: Option<u32>,
+    #[serde(default)]
+    default_network_card_index: Option<u32>,
+    #[serde(default, deserialize_with = "model::kube::null_default")]
+    network_cards: Vec<NetworkCard>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct NetworkCard {
+    #[serde(default)]
+    network_card_index: Option<u32>,
+    #[serde(default)]
+    maximum_network_interfaces: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct VCpuInfo {
+    #[serde(default)]
+    default_v_cpus: Option<u32>,
+}
+
+impl InstanceType {
+    /// ENIs usable by pods are those of the default network card: on
+    /// multi-card types `MaximumNetworkInterfaces` counts every card.
+    fn lean(self) -> model::Ec2InstanceType {
+        let net = self.network_info.unwrap_or_default();
+        let default_card = net.default_network_card_index.unwrap_or(0);
+        let card_enis = net
+            .network_cards
+            .iter()
+            .find(|c| c.network_card_index.unwrap_or(0) == default_card)
+            .and_then(|c| c.maximum_network_interfaces);
+        model::Ec2InstanceType {
+            instance_type: self.instance_type,
+            enis: card_enis.or(net.maximum_network_interfaces).unwrap_or(0),
+            ipv4_per_eni: net.ipv4_addresses_per_interface.unwrap_or(0),
+            hypervisor: self.hypervisor,
+            bare_metal: self.bare_metal.unwrap_or(false),
+            vcpus: self.v_cpu_info.and_then(|v| v.default_v_cpus),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_type_prefers_default_network_card() {
+        let raw = r#"{"InstanceType":"p4d.24xlarge","Hypervisor":"nitro","BareMetal":false,
+            "VCpuInfo":{"DefaultVCpus":96},
+            "NetworkInfo":{"MaximumNetworkInterfaces":60,"Ipv4AddressesPerInterface":50,
+              "DefaultNetworkCardIndex":0,
+              "NetworkCards":[{"NetworkCardIndex":0,"MaximumNetworkInterfaces":15},
+                              {"NetworkCardIndex":1,"MaximumNetworkInterfaces":15}]}}"#;
+        let t: InstanceType = serde_json::from_str(raw).unwrap();
+        let lean = t.lean();
+        assert_eq!(
+            (lean.enis, lean.ipv4_per_eni, lean.vcpus),
+            (15, 50, Some(96))
+        );
+        let bare: InstanceType = serde_json::from_str(
+            r#"{"InstanceType":"m1.small","NetworkInfo":null,"VCpuInfo":null}"#,
+        )
+        .unwrap();
+        assert_eq!(bare.lean().enis, 0);
+    }
+}

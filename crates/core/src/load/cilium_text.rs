@@ -1,0 +1,255 @@
+//! Text outputs found in sysdumps (and saved by hand): `cilium status`
+//! (agent, `cilium-dbg status [--verbose]`), `cilium-health status`, and the
+//! Go `version.Info{…}` text of a sysdump's `k8s-version-<ts>.txt`.
+
+use crate::model::{CiliumHealthReport, CiliumStatusReport, StatusComponent};
+
+/// Component names `cilium status` prints at the start of a line.
+const STATUS_NAMES: &[&str] = &[
+    "KVStore:",
+    "Kubernetes:",
+    "Kubernetes APIs:",
+    "KubeProxyReplacement:",
+    "Cilium:",
+    "NodeMonitor:",
+    "Cilium health daemon:",
+    "IPAM:",
+    "Controller Status:",
+    "Proxy Status:",
+    "Cluster health:",
+];
+
+pub(super) fn is_status(text: &str) -> bool {
+    let starts = |name: &str| text.lines().any(|l| l.starts_with(name));
+    (starts("KVStore:") || starts("Cilium health daemon:"))
+        && STATUS_NAMES.iter().filter(|n| starts(n)).count() >= 3
+}
+
+pub(super) fn is_health(text: &str) -> bool {
+    let mut lines = text.lines().map(str::trim_end);
+    lines.clone().any(|l| l.starts_with("Probe time:")) && lines.any(|l| l == "Nodes:")
+}
+
+/// `x/y` with x < y, or `unreachable`: not fully reachable.
+fn degraded(status: &str) -> bool {
+    if status.eq_ignore_ascii_case("unreachable") {
+        return true;
+    }
+    match status.split_once('/') {
+        Some((ok, total)) => match (ok.parse::<u32>(), total.parse::<u32>()) {
+            (Ok(ok), Ok(total)) => ok < total,
+            _ => false,
+        },
+        None => false,
+    }
+}
+
+/// `  name [(localhost)]   IP   node-status   endpoints-status`: the node
+/// name when not fully reachable.
+fn health_row(line: &str) -> Option<String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (name, rest) = words.split_first()?;
+    let statuses = match rest.first() {
+        Some(&"(localhost)") => rest.get(2..)?,
+        _ => rest.get(1..)?,
+    };
+    statuses
+        .iter()
+        .any(|s| degraded(s))
+        .then(|| name.to_string())
+}
+
+pub(super) fn parse_status(source: &str, text: &str) -> CiliumStatusReport {
+    let mut report = CiliumStatusReport {
+        source: source.to_string(),
+        ..CiliumStatusReport::default()
+    };
+    let mut in_health_table = false;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            continue;
+        }
+        let indented = line.starts_with([' ', '\t']);
+        let table_header = line.trim_start().starts_with("Name") && line.contains(" IP ");
+        if in_health_table && (indented || table_header) {
+            if !table_header {
+                report.unreachable_nodes.extend(health_row(line));
+            }
+            continue;
+        }
+        in_health_table = false;
+        // Indented lines detail a section (addresses, controllers, maps…).
+        if indented {
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        let (state, detail) = value
+            .split_once(char::is_whitespace)
+            .map_or((value, ""), |(s, d)| (s, d.trim()));
+        if name.trim() == "Cluster health" {
+            in_health_table = true;
+            report.cluster_health = state
+                .split_once('/')
+                .and_then(|(ok, total)| Some((ok.parse().ok()?, total.parse().ok()?)));
+        }
+        report.components.push(StatusComponent {
+            name: name.trim().to_string(),
+            state: state.to_string(),
+            detail: detail.to_string(),
+        });
+    }
+    report
+}
+
+/// Nodes whose host (`unreachable_nodes`) or health endpoint
+/// (`unreachable_endpoints`) failed a probe; both list node names.
+pub(super) fn parse_health(source: &str, text: &str) -> CiliumHealthReport {
+    #[derive(PartialEq)]
+    enum Section {
+        None,
+        Host,
+        Endpoint,
+    }
+    let mut report = CiliumHealthReport {
+        source: source.to_string(),
+        ..CiliumHealthReport::default()
+    };
+    let mut in_nodes = false;
+    let mut node = String::new();
+    let mut section = Section::None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if !line.starts_with([' ', '\t']) {
+            in_nodes = trimmed == "Nodes:";
+            continue;
+        }
+        if !in_nodes {
+            continue;
+        }
+        if let Some(head) = trimmed.strip_suffix(':') {
+            if head.starts_with("Host connectivity to") {
+                section = Section::Host;
+            } else if head.starts_with("Endpoint connectivity to") {
+                section = Section::Endpoint;
+            } else if !head.contains(" to ") {
+                node = head.trim_end_matches("(localhost)").trim().to_string();
+                section = Section::None;
+            }
+            continue;
+        }
+        let Some((_, status)) = trimmed.split_once(':') else {
+            continue;
+        };
+        if status.trim().starts_with("OK") || section == Section::None {
+            continue;
+        }
+        let list = if section == Section::Host {
+            &mut report.unreachable_nodes
+        } else {
+            &mut report.unreachable_endpoints
+        };
+        if !list.contains(&node) {
+            list.push(node.clone());
+        }
+    }
+    report
+}
+
+/// `version.Info{Major:"1", …, GitVersion:"v1.25.3+k3s1", …}` → `v1.25.3+k3s1`.
+pub(super) fn parse_go_version_info(text: &str) -> Option<String> {
+    let after = text.split_once("GitVersion:\"")?.1;
+    let version = after.split_once('"')?.0;
+    (!version.is_empty()).then(|| version.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUS: &str = "\
+KVStore:                 Disabled   
+Kubernetes:              Ok         1.34 (v1.34.4-eks-f69f56f) [linux/amd64]
+Cilium:                  Ok   1.18.7 (v1.18.7-2adae214)
+Cilium health daemon:    Ok   
+IPAM:                    IPv4: 6/14 allocated, 
+Controller Status:       38/38 healthy
+  Name                   Last success   Last error   Count   Message
+  cilium-health-ep       17s ago        never        0       no error
+Hubble:                  Ok              Current/Max Flows: 4095/4095 (100.00%)
+Cluster health:          1/3 reachable   (2026-04-13T11:45:41Z)
+Name                     IP              Node                     Endpoints
+  ip-10-0-10-244 (localhost)   10.0.10.244     1/1          0/1
+  ip-10-0-10-72            10.0.10.72      0/1                      0/1
+  ip-10-0-10-9             10.0.10.9       reachable                reachable
+  ip-10-0-10-8             10.0.10.8       unreachable              reachable
+Modules Health:          Stopped(12) Degraded(0) OK(77)
+";
+
+    #[test]
+    fn status_components_and_cluster_health() {
+        assert!(is_status(STATUS));
+        let r = parse_status("agent-1", STATUS);
+        assert_eq!(r.source, "agent-1");
+        assert_eq!(r.cluster_health, Some((1, 3)));
+        assert_eq!(
+            r.unreachable_nodes,
+            ["ip-10-0-10-244", "ip-10-0-10-72", "ip-10-0-10-8"]
+        );
+        let get = |n: &str| r.components.iter().find(|c| c.name == n).unwrap();
+        assert_eq!(get("KVStore").state, "Disabled");
+        assert_eq!(get("Kubernetes").state, "Ok");
+        assert_eq!(
+            get("Kubernetes").detail,
+            "1.34 (v1.34.4-eks-f69f56f) [linux/amd64]"
+        );
+        assert_eq!(
+            get("Hubble").detail,
+            "Current/Max Flows: 4095/4095 (100.00%)"
+        );
+        assert_eq!(get("Modules Health").state, "Stopped(12)");
+        assert!(r
+            .components
+            .iter()
+            .all(|c| c.name != "Name" && !c.name.starts_with(' ')));
+        assert!(!is_status(
+            "Error: Get \"http:///var/run/cilium/cilium.sock/v1/healthz\"\n"
+        ));
+    }
+
+    #[test]
+    fn health_probes() {
+        let text = "\
+Probe time:   2020-12-29T15:17:02Z
+Nodes:
+  cluster1/node1 (localhost):
+    Host connectivity to 10.5.6.60:
+      ICMP to stack:   OK, RTT=9.557967ms
+      HTTP to agent:   OK, RTT=405.072µs
+    Endpoint connectivity to 10.6.2.213:
+      ICMP to stack:   OK, RTT=9.951333ms
+      HTTP to agent:   Get \"http://10.6.2.213:4240/hello\": context deadline exceeded
+  cluster1/node2:
+    Host connectivity to 10.5.6.61:
+      ICMP to stack:   Connection timed out
+      HTTP to agent:   Connection timed out
+";
+        assert!(is_health(text));
+        let r = parse_health("h", text);
+        assert_eq!(r.unreachable_nodes, ["cluster1/node2"]);
+        assert_eq!(r.unreachable_endpoints, ["cluster1/node1"]);
+    }
+
+    #[test]
+    fn go_version_info() {
+        let text = r#"version.Info{Major:"1", Minor:"25", GitVersion:"v1.25.3+k3s1", GitCommit:"f2585c1"}"#;
+        assert_eq!(parse_go_version_info(text).as_deref(), Some("v1.25.3+k3s1"));
+        assert_eq!(parse_go_version_info("version.Info{Major:\"1\"}"), None);
+    }
+}

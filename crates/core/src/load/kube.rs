@@ -1,0 +1,327 @@
+//! Kubernetes objects, from any format: one object is parsed straight into
+//! its lean model type (never kept as a JSON tree), then added to the model.
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::shapes::{Fail, Source};
+use super::Loader;
+use crate::model::{self, extend, Cluster, ObjectKey};
+
+/// One object, parsed into the model type of its kind.
+pub(super) enum Object {
+    Node(model::Node),
+    Pod(model::Pod),
+    DaemonSet(model::Workload),
+    /// Deployment, StatefulSet or ReplicaSet.
+    Deployment(model::Workload),
+    ServiceAccount(model::ServiceAccount),
+    Service(model::Service),
+    ConfigMap(model::ConfigMap),
+    Webhook(model::WebhookConfiguration),
+    Event(model::Event),
+    SecurityGroupPolicy(model::SecurityGroupPolicy),
+    NetworkPolicy(model::NetworkPolicy),
+    CiliumEndpoint(model::CiliumEndpoint),
+    CiliumNode(model::CiliumNode),
+    NodePool(model::NodePool),
+    /// Kinds whose presence is all the rules need (e.g. VPC CNI leftovers).
+    Presence,
+}
+
+/// What one item of a List (or one single object) turned out to be.
+pub(super) enum Converted {
+    Used {
+        kind: String,
+        key: ObjectKey,
+        object: Box<Object>,
+    },
+    /// A kind the rules have no use for (Secrets are never parsed).
+    Unused(String),
+    /// No `kind`, none from the List, none from `selfLink`.
+    NoKind,
+    /// A recognised object with a wrong field type: skipped with this reason.
+    Invalid(String),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ProbeMeta {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    self_link: Option<String>,
+}
+
+/// The identity of an object; parsed first so that later errors can name it.
+#[derive(Deserialize, Default)]
+struct Probe {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "model::kube::null_default")]
+    metadata: ProbeMeta,
+}
+
+/// The kind from a `selfLink` (`/api/v1/namespaces/ns/pods/name` → `Pod`):
+/// old dumps (sonobuoy, `kubectl get -o json` of k8s < 1.20 via the API)
+/// have bare arrays whose items carry no `kind` but do carry a selfLink.
+fn kind_from_self_link(link: &str) -> Option<&'static str> {
+    let mut parts = link.trim_end_matches('/').rsplit('/');
+    parts.next()?;
+    Some(match parts.next()? {
+        "nodes" => "Node",
+        "pods" => "Pod",
+        "daemonsets" => "DaemonSet",
+        "deployments" => "Deployment",
+        "statefulsets" => "StatefulSet",
+        "replicasets" => "ReplicaSet",
+        "serviceaccounts" => "ServiceAccount",
+        "services" => "Service",
+        "configmaps" => "ConfigMap",
+        "events" => "Event",
+        "networkpolicies" => "NetworkPolicy",
+        "ciliumnetworkpolicies" => "CiliumNetworkPolicy",
+        "ciliumclusterwidenetworkpolicies" => "CiliumClusterwideNetworkPolicy",
+        "ciliumendpoints" => "CiliumEndpoint",
+        "ciliumnodes" => "CiliumNode",
+        "securitygrouppolicies" => "SecurityGroupPolicy",
+        "validatingwebhookconfigurations" => "ValidatingWebhookConfiguration",
+        "mutatingwebhookconfigurations" => "MutatingWebhookConfiguration",
+        "customresourcedefinitions" => "CustomResourceDefinition",
+        "clusterroles" => "ClusterRole",
+        "clusterrolebindings" => "ClusterRoleBinding",
+        "namespaces" => "Namespace",
+        "secrets" => "Secret",
+        _ => return None,
+    })
+}
+
+/// Parse one object. `list_kind` is the item kind a typed List implies
+/// (`PodList` → `Pod`); the object's own `kind` wins over it.
+pub(super) fn convert<S: Source + ?Sized>(
+    src: &S,
+    list_kind: Option<&str>,
+) -> Result<Converted, Fail> {
+    let probe: Probe = match src.parse() {
+        Ok(p) => p,
+        Err(Fail::Invalid(why)) => return Ok(Converted::Invalid(format!("object: {why}"))),
+        Err(e) => return Err(e),
+    };
+    let kind = probe
+        .kind
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .or(list_kind)
+        .or_else(|| {
+            probe
+                .metadata
+                .self_link
+                .as_deref()
+                .and_then(kind_from_self_link)
+        });
+    let Some(kind) = kind else {
+        return Ok(Converted::NoKind);
+    };
+    let key = ObjectKey::new(
+        kind,
+        probe.metadata.namespace.as_deref().unwrap_or(""),
+        probe.metadata.name.as_deref().unwrap_or(""),
+    );
+    let object = match parse_kind(src, kind) {
+        Ok(Some(object)) => object,
+        Ok(None) => return Ok(Converted::Unused(kind.to_string())),
+        Err(Fail::Invalid(why)) => {
+            let at = match (key.namespace.as_str(), key.name.as_str()) {
+                (_, "") => "(unnamed)".to_string(),
+                ("", name) => name.to_string(),
+                (namespace, name) => format!("{namespace}/{name}"),
+            };
+            return Ok(Converted::Invalid(format!("{kind} {at}: {why}")));
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(Converted::Used {
+        kind: kind.to_string(),
+        key,
+        object: Box::new(object),
+    })
+}
+
+fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>, Fail> {
+    fn p<T: DeserializeOwned, S: Source + ?Sized>(src: &S) -> Result<T, Fail> {
+        src.parse()
+    }
+    fn workload<S: Source + ?Sized>(src: &S, kind: &str) -> Result<model::Workload, Fail> {
+        let mut w: model::Workload = src.parse()?;
+        w.kind = kind.to_string();
+        Ok(w)
+    }
+    Ok(Some(match kind {
+        "Node" => Object::Node(p(src)?),
+        "Pod" => Object::Pod(p(src)?),
+        "DaemonSet" => Object::DaemonSet(workload(src, kind)?),
+        "Deployment" | "StatefulSet" | "ReplicaSet" => Object::Deployment(workload(src, kind)?),
+        "ServiceAccount" => Object::ServiceAccount(p(src)?),
+        "Service" => Object::Service(p(src)?),
+        "ConfigMap" => Object::ConfigMap(p(src)?),
+        "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => {
+            let mut w: model::WebhookConfiguration = p(src)?;
+            w.kind = kind.to_string();
+            Object::Webhook(w)
+        }
+        "Event" => Object::Event(p(src)?),
+        "SecurityGroupPolicy" => Object::SecurityGroupPolicy(p(src)?),
+        "NetworkPolicy" | "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" => {
+            #[derive(Deserialize, Default)]
+            #[serde(rename_all = "camelCase")]
+            struct Spec {
+                #[serde(default)]
+                pod_selector: Option<model::LabelSelector>,
+                #[serde(default)]
+                endpoint_selector: Option<model::LabelSelector>,
+            }
+            #[derive(Deserialize)]
+            struct Policy {
+                #[serde(default)]
+                metadata: model::Meta,
+                #[serde(default, deserialize_with = "model::kube::null_default")]
+                spec: Spec,
+            }
+            let policy: Policy = p(src)?;
+            Object::NetworkPolicy(model::NetworkPolicy {
+                kind: kind.to_string(),
+                metadata: policy.metadata,
+                selector: policy
+                    .spec
+                    .pod_selector
+                    .or(policy.spec.endpoint_selector)
+                    .unwrap_or_default(),
+            })
+        }
+        "CiliumEndpoint" => Object::CiliumEndpoint(p(src)?),
+        "CiliumNode" => Object::CiliumNode(p(src)?),
+        "NodePool" => Object::NodePool(p(src)?),
+        "ClusterRole" | "ClusterRoleBinding" | "CustomResourceDefinition" | "Namespace" => {
+            Object::Presence
+        }
+        // Secrets and every other kind are never kept.
+        _ => return Ok(None),
+    }))
+}
+
+/// A provided list (even empty) marks its typed collection as present;
+/// false when the rules use no collection or presence of that kind.
+pub(super) fn mark_listed(cluster: &mut Cluster, kind: &str) -> bool {
+    cluster.kinds_listed.insert(kind.to_string());
+    match kind {
+        "Node" => extend(&mut cluster.nodes, []),
+        "Pod" => extend(&mut cluster.pods, []),
+        "DaemonSet" => extend(&mut cluster.daemonsets, []),
+        "Deployment" | "StatefulSet" | "ReplicaSet" => extend(&mut cluster.deployments, []),
+        "ServiceAccount" => extend(&mut cluster.service_accounts, []),
+        "Service" => extend(&mut cluster.services, []),
+        "ConfigMap" => extend(&mut cluster.config_maps, []),
+        "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => {
+            extend(&mut cluster.webhook_configurations, [])
+        }
+        "Event" => extend(&mut cluster.events, []),
+        "SecurityGroupPolicy" => extend(&mut cluster.security_group_policies, []),
+        "NetworkPolicy" | "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" => {
+            extend(&mut cluster.network_policies, [])
+        }
+        "CiliumEndpoint" => extend(&mut cluster.cilium_endpoints, []),
+        "CiliumNode" => extend(&mut cluster.cilium_nodes, []),
+        "NodePool" => extend(&mut cluster.node_pools, []),
+        "ClusterRole" | "ClusterRoleBinding" | "CustomResourceDefinition" | "Namespace" => {}
+        _ => return false,
+    }
+    true
+}
+
+fn add(cluster: &mut Cluster, kind: &str, key: ObjectKey, object: Object) {
+    match object {
+        Object::Node(o) => extend(&mut cluster.nodes, [o]),
+        Object::Pod(o) => extend(&mut cluster.pods, [o]),
+        Object::DaemonSet(o) => extend(&mut cluster.daemonsets, [o]),
+        Object::Deployment(o) => extend(&mut cluster.deployments, [o]),
+        Object::ServiceAccount(o) => extend(&mut cluster.service_accounts, [o]),
+        Object::Service(o) => extend(&mut cluster.services, [o]),
+        Object::ConfigMap(o) => extend(&mut cluster.config_maps, [o]),
+        Object::Webhook(o) => extend(&mut cluster.webhook_configurations, [o]),
+        Object::Event(o) => extend(&mut cluster.events, [o]),
+        Object::SecurityGroupPolicy(o) => extend(&mut cluster.security_group_policies, [o]),
+        Object::NetworkPolicy(o) => extend(&mut cluster.network_policies, [o]),
+        Object::CiliumEndpoint(o) => extend(&mut cluster.cilium_endpoints, [o]),
+        Object::CiliumNode(o) => extend(&mut cluster.cilium_nodes, [o]),
+        Object::NodePool(o) => extend(&mut cluster.node_pools, [o]),
+        Object::Presence => {}
+    }
+    mark_listed(cluster, kind);
+    cluster.objects.insert(key);
+}
+
+/// Add one converted object; `what` names it in a skip reason
+/// (`item 3`, `document 2`).
+pub(super) fn apply(loader: &mut Loader, source: &str, what: &str, converted: Converted) {
+    match converted {
+        Converted::Used { kind, key, object } => {
+            add(&mut loader.cluster, &kind, key, *object);
+            loader.tally.used += 1;
+        }
+        Converted::Unused(kind) => loader.tally.unused_kind(&kind),
+        Converted::NoKind => loader.tally.no_kind += 1,
+        Converted::Invalid(why) => {
+            loader.tally.invalid += 1;
+            loader.skip(source, format!("{what}: {why}; object skipped"));
+        }
+    }
+}
+
+/// The item kind a List implies: `PodList` → `Pod`, `List` → none.
+pub(super) fn item_kind(list_kind: Option<&str>) -> Option<&str> {
+    list_kind
+        .and_then(|k| k.strip_suffix("List"))
+        .filter(|k| !k.is_empty())
+}
+
+/// Start a List: a typed List marks its collection as provided even when
+/// empty (an empty `PodList` tells the rules there are no pods).
+pub(super) fn begin_list(loader: &mut Loader, list_kind: Option<&str>, len: usize) {
+    let used = item_kind(list_kind).is_some_and(|kind| mark_listed(&mut loader.cluster, kind));
+    if len == 0 {
+        if used {
+            loader.tally.used += 1;
+        } else {
+            loader
+                .tally
+                .note(format!("empty {} (no items)", list_kind.unwrap_or("List")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_from_self_links() {
+        assert_eq!(
+            kind_from_self_link("/api/v1/nodes/ip-10-0-1-1"),
+            Some("Node")
+        );
+        assert_eq!(
+            kind_from_self_link("/api/v1/namespaces/kube-system/pods/calico-1"),
+            Some("Pod")
+        );
+        assert_eq!(
+            kind_from_self_link("/apis/apps/v1beta2/namespaces/kube-system/daemonsets/kube-proxy"),
+            Some("DaemonSet")
+        );
+        assert_eq!(kind_from_self_link("/apis/foo/v1/widgets/w"), None);
+        assert_eq!(kind_from_self_link(""), None);
+        assert_eq!(item_kind(Some("PodList")), Some("Pod"));
+        assert_eq!(item_kind(Some("List")), None);
+    }
+}

@@ -1,0 +1,355 @@
+//! The walk over inputs and what each one contributed: paths, directories
+//! (sorted, symbolic links to directories not followed), standard input,
+//! then content recognition of every non-archive input.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{
+    archive, cilium_text, detect, helm, iam, json, limits, malformed, prometheus, yaml, LoadError,
+    LoadOptions, Loaded,
+};
+use crate::findings::SkippedInput;
+use crate::model::{self, Cluster};
+
+/// What one input (file, stdin or archive member) contributed, so an input
+/// that gave the model nothing is reported once, with every reason.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    pub(super) used: usize,
+    pub(super) invalid: usize,
+    /// Objects without a `kind` (and none from their List or selfLink).
+    pub(super) no_kind: usize,
+    /// List/array items that are not objects at all.
+    pub(super) not_objects: usize,
+    unused_kinds: BTreeMap<String, usize>,
+    notes: Vec<String>,
+    more_notes: usize,
+}
+
+const MAX_NOTES: usize = 5;
+
+impl Tally {
+    pub(super) fn unused_kind(&mut self, kind: &str) {
+        *self.unused_kinds.entry(kind.to_string()).or_default() += 1;
+    }
+
+    /// Distinct reasons only, and a few of them: a JSON Lines file of 10,000
+    /// unrecognised records must give one short reason, not 10,000.
+    pub(super) fn note(&mut self, reason: impl Into<String>) {
+        let reason = reason.into();
+        if self.notes.contains(&reason) {
+            return;
+        }
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(reason);
+        } else {
+            self.more_notes += 1;
+        }
+    }
+
+    /// The skip reason when nothing was used.
+    pub(super) fn reason(&self) -> Option<String> {
+        if self.used > 0 || self.invalid > 0 {
+            return None;
+        }
+        let mut parts = self.notes.clone();
+        if self.no_kind > 0 {
+            parts.push(format!(
+                "{} object(s) without a `kind` (not Kubernetes objects)",
+                self.no_kind
+            ));
+        }
+        if self.not_objects > 0 {
+            parts.push(format!(
+                "{} array item(s) that are not objects",
+                self.not_objects
+            ));
+        }
+        if !self.unused_kinds.is_empty() {
+            let kinds: Vec<String> = self
+                .unused_kinds
+                .iter()
+                .map(|(k, n)| match k.as_str() {
+                    "Secret" => format!("Secret ×{n} (never read)"),
+                    _ => format!("{k} ×{n}"),
+                })
+                .collect();
+            parts.push(format!("no object the rules use ({})", kinds.join(", ")));
+        }
+        if self.more_notes > 0 {
+            parts.push(format!("{} other reasons", self.more_notes));
+        }
+        if parts.is_empty() {
+            parts.push("nothing recognised".into());
+        }
+        Some(parts.join("; "))
+    }
+}
+
+pub(super) struct Loader<'o> {
+    pub(super) options: &'o LoadOptions,
+    pub(super) cluster: Cluster,
+    pub(super) skipped: Vec<SkippedInput>,
+    pub(super) iam: iam::IamParts,
+    /// Helm values in precedence order (sysdump first, `--helm-values` last).
+    pub(super) helm_layers: Vec<serde_json::Value>,
+    pub(super) tally: Tally,
+    pub(super) inputs_seen: usize,
+}
+
+impl<'o> Loader<'o> {
+    pub(super) fn new(options: &'o LoadOptions) -> Self {
+        Loader {
+            options,
+            cluster: Cluster::default(),
+            skipped: Vec::new(),
+            iam: iam::IamParts::default(),
+            helm_layers: Vec::new(),
+            tally: Tally::default(),
+            inputs_seen: 0,
+        }
+    }
+
+    pub(super) fn finish(mut self) -> Loaded {
+        self.iam.finish(&mut self.cluster, &mut self.skipped);
+        if !self.helm_layers.is_empty() {
+            let merged = self
+                .helm_layers
+                .into_iter()
+                .fold(serde_json::Value::Object(Default::default()), helm::merge);
+            self.cluster.helm_values = Some(merged);
+        }
+        self.cluster.finish();
+        Loaded {
+            cluster: self.cluster,
+            skipped: self.skipped,
+        }
+    }
+
+    pub(super) fn skip(&mut self, path: &str, reason: impl Into<String>) {
+        self.skipped.push(SkippedInput {
+            path: path.to_string(),
+            reason: reason.into(),
+        });
+    }
+
+    /// Load a path; `explicit` paths (given by the user) are followed even
+    /// when they are pipes (`<(kubectl …)`) or symbolic links to directories.
+    pub(super) fn load_path(&mut self, path: &Path, explicit: bool) -> Result<(), LoadError> {
+        let shown = path.display().to_string();
+        let io = |e: std::io::Error| LoadError::Io {
+            path: shown.clone(),
+            message: e.to_string(),
+        };
+        let link = std::fs::symlink_metadata(path).map_err(io)?;
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if meta.is_dir() {
+            if link.file_type().is_symlink() && !explicit {
+                // Not followed: a link back up the tree would loop forever.
+                self.skip(&shown, "symbolic link to a directory: not followed");
+                return Ok(());
+            }
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(io)?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()
+                .map_err(io)?;
+            entries.sort();
+            for entry in entries {
+                self.load_path(&entry, false)?;
+            }
+            return Ok(());
+        }
+        if !meta.is_file() && !explicit {
+            self.skip(&shown, "not a regular file (device, socket or pipe)");
+            return Ok(());
+        }
+        if meta.is_file() && meta.len() > self.options.max_file_bytes {
+            self.inputs_seen += 1;
+            self.skip(
+                &shown,
+                format!(
+                    "file is {} bytes, over the {} byte limit",
+                    meta.len(),
+                    self.options.max_file_bytes
+                ),
+            );
+            return Ok(());
+        }
+        let bytes = self.read_file(path, &shown)?;
+        self.inputs_seen += 1;
+        self.load_bytes(&shown, &bytes)
+    }
+
+    /// One read per file; pipes are read up to the size limit.
+    pub(super) fn read_file(&self, path: &Path, shown: &str) -> Result<Vec<u8>, LoadError> {
+        let io = |e: std::io::Error| LoadError::Io {
+            path: shown.to_string(),
+            message: e.to_string(),
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let hint = file.metadata().map(|m| m.len()).unwrap_or(0);
+        match limits::read_capped(file, self.options.max_file_bytes, hint).map_err(io)? {
+            limits::Capped::Read(bytes) => Ok(bytes),
+            limits::Capped::Over => Err(LoadError::Io {
+                path: shown.to_string(),
+                message: format!("larger than the {} byte limit", self.options.max_file_bytes),
+            }),
+        }
+    }
+
+    pub(super) fn load_stdin(&mut self) -> Result<(), LoadError> {
+        self.load_reader("<stdin>", std::io::stdin().lock())
+    }
+
+    /// A stream (standard input): read up to the file size limit.
+    pub(super) fn load_reader(
+        &mut self,
+        source: &str,
+        reader: impl std::io::Read,
+    ) -> Result<(), LoadError> {
+        let capped = limits::read_capped(reader, self.options.max_file_bytes, 0).map_err(|e| {
+            LoadError::Io {
+                path: source.into(),
+                message: e.to_string(),
+            }
+        })?;
+        self.inputs_seen += 1;
+        match capped {
+            limits::Capped::Read(bytes) => self.load_bytes(source, &bytes),
+            limits::Capped::Over => {
+                self.skip(
+                    source,
+                    format!("over the {} byte limit", self.options.max_file_bytes),
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// A whole input: an archive (by magic bytes) or one content.
+    pub(super) fn load_bytes(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
+        if archive::is_archive(bytes) {
+            return archive::load(self, source, bytes);
+        }
+        self.load_content(source, bytes)
+    }
+
+    /// One non-archive input, recognised by its content.
+    pub(super) fn load_content(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
+        let outer = std::mem::take(&mut self.tally);
+        let result = self.dispatch(source, bytes);
+        let tally = std::mem::replace(&mut self.tally, outer);
+        result?;
+        if let Some(reason) = tally.reason() {
+            self.skip(source, reason);
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
+        let text = match detect::text(bytes) {
+            Ok(text) => text,
+            Err(why) => {
+                self.tally.note(why);
+                return Ok(());
+            }
+        };
+        match detect::content(text) {
+            detect::Content::Empty => self.tally.note("empty"),
+            detect::Content::Json => json::load(self, source, text)?,
+            detect::Content::GoVersionInfo => {
+                let set = match cilium_text::parse_go_version_info(text) {
+                    Some(version) => self.set_server_version(version),
+                    None => Err("Go `version.Info{…}` text without a GitVersion".into()),
+                };
+                if let Err(why) = set {
+                    self.tally.note(why);
+                }
+            }
+            detect::Content::CiliumStatus => {
+                let report = cilium_text::parse_status(source, text);
+                model::extend(&mut self.cluster.cilium_status, [report]);
+                self.tally.used += 1;
+            }
+            detect::Content::CiliumHealth => {
+                let report = cilium_text::parse_health(source, text);
+                model::extend(&mut self.cluster.cilium_health, [report]);
+                self.tally.used += 1;
+            }
+            detect::Content::FailedCommand(line) => self
+                .tally
+                .note(format!("capture of a failed command ({line})")),
+            detect::Content::Prometheus => {
+                let samples = prometheus::parse(source, text)
+                    .map_err(|e| malformed(source, Some(format!("line {}", e.line)), e.message))?;
+                if samples.kept.is_empty() {
+                    self.tally.note(format!(
+                        "Prometheus text without cilium_*/hubble_* samples ({} other samples)",
+                        samples.dropped
+                    ));
+                } else {
+                    model::extend(&mut self.cluster.metrics, samples.kept);
+                    self.tally.used += 1;
+                }
+            }
+            detect::Content::Text { kube_like } => yaml::load(self, source, text, kube_like)?,
+        }
+        Ok(())
+    }
+
+    /// `kubectl version` (any spelling) → the control plane version.
+    pub(super) fn set_server_version(&mut self, git_version: String) -> Result<(), String> {
+        let version = git_version
+            .parse()
+            .map_err(|e| format!("Kubernetes gitVersion {git_version:?}: {e}"))?;
+        self.cluster.server_version = Some(model::ServerVersion {
+            git_version,
+            version,
+        });
+        self.tally.used += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_input_is_content_recognised_like_a_file() {
+        let options = LoadOptions::default();
+        let mut loader = Loader::new(&options);
+        let pods = br#"{"kind":"PodList","items":[{"metadata":{"name":"a"}}]}"#;
+        loader.load_reader("<stdin>", &pods[..]).unwrap();
+        loader.load_reader("<stdin>", &b""[..]).unwrap();
+        assert_eq!(loader.inputs_seen, 2);
+        let loaded = loader.finish();
+        assert_eq!(loaded.cluster.pods.unwrap().len(), 1);
+        assert_eq!(loaded.skipped[0].path, "<stdin>");
+        assert_eq!(loaded.skipped[0].reason, "empty");
+
+        let small = LoadOptions {
+            max_file_bytes: 4,
+            ..LoadOptions::default()
+        };
+        let mut loader = Loader::new(&small);
+        loader.load_reader("<stdin>", &pods[..]).unwrap();
+        assert!(loader.finish().skipped[0].reason.contains("byte limit"));
+    }
+
+    #[test]
+    fn reasons_are_deduplicated_and_bounded() {
+        let mut tally = Tally::default();
+        for i in 0..20 {
+            tally.note("JSON of no recognised shape (top-level keys: flow)");
+            tally.note(format!("reason {i}"));
+        }
+        let reason = tally.reason().unwrap();
+        assert_eq!(reason.matches("no recognised shape").count(), 1);
+        assert!(reason.ends_with("16 other reasons"), "{reason}");
+        tally.used = 1;
+        assert_eq!(tally.reason(), None);
+    }
+}
