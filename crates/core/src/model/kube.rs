@@ -84,7 +84,8 @@ pub struct Taint {
 pub struct NodeSpec {
     #[serde(default, deserialize_with = "null_default")]
     pub taints: Vec<Taint>,
-    #[serde(default)]
+    /// `spec.providerID` (`aws:///eu-west-1a/i-0abc…`).
+    #[serde(default, alias = "providerID")]
     pub provider_id: Option<String>,
     #[serde(default, rename = "podCIDR")]
     pub pod_cidr: Option<String>,

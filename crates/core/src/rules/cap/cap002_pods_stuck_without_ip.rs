@@ -9,6 +9,9 @@ use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct PodsStuckWithoutIp;
 
+/// (namespace, name) of a pod and the lines that show its IP failure.
+type PodEvidence<'a> = ((&'a str, &'a str), Vec<String>);
+
 static META: RuleMeta = RuleMeta {
     code: "CAP002",
     name: "pods-stuck-without-ip",
@@ -163,8 +166,7 @@ impl Rule for PodsStuckWithoutIp {
         }
 
         // Group per node (the node ran out of addresses), unscheduled pods alone.
-        let mut per_node: BTreeMap<Option<&str>, Vec<((&str, &str), Vec<String>)>> =
-            BTreeMap::new();
+        let mut per_node: BTreeMap<Option<&str>, Vec<PodEvidence>> = BTreeMap::new();
         for (key, lines) in evidence {
             let node = stuck.get(&key).and_then(|p| p.spec.node_name.as_deref());
             per_node.entry(node).or_default().push((key, lines));
@@ -236,6 +238,7 @@ kubectl -n kube-system logs $(kubectl -n kube-system get pods -l k8s-app=cilium 
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
     use crate::knowledge::Knowledge;

@@ -272,6 +272,7 @@ helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.awsEna
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
     use crate::knowledge::Knowledge;

@@ -9,6 +9,9 @@ use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct OverlayMaxPodsLeftAtEniDefault;
 
+/// Nodes, max pods, recommended max pods, vCPUs, limits source.
+type Group = (Vec<String>, u32, u32, Option<u32>, &'static str);
+
 static META: RuleMeta = RuleMeta {
     code: "CAP004",
     name: "overlay-max-pods-left-at-eni-default",
@@ -51,10 +54,7 @@ impl Rule for OverlayMaxPodsLeftAtEniDefault {
         let mut unknown: BTreeSet<String> = BTreeSet::new();
         let mut checked = 0usize;
         // (group kind, group, type) → (nodes, max pods, recommended, vcpus, source)
-        let mut groups: BTreeMap<
-            (&str, String, String),
-            (Vec<String>, u32, u32, Option<u32>, &'static str),
-        > = BTreeMap::new();
+        let mut groups: BTreeMap<(&str, String, String), Group> = BTreeMap::new();
         for node in nodes {
             let cn = cilium_nodes.get(node.metadata.name.as_str()).copied();
             let (Some(t), Some(max_pods)) = (common::instance_type(node, cn), node.max_pods())
@@ -159,6 +159,7 @@ max-pods = {recommended}\n\
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
     use crate::knowledge::Knowledge;

@@ -12,7 +12,7 @@ pub const HOW_CILIUM_CONFIG: &str =
 pub const HOW_DAEMONSETS: &str = "kubectl get daemonsets -A -o json > daemonsets.json";
 pub const HOW_NODES: &str = "kubectl get nodes -o json > nodes.json";
 pub const HOW_PODS: &str = "kubectl get pods -A -o json > pods.json";
-pub const HOW_CILIUM_NODES: &str = "kubectl get ciliumnodes -o json > ciliumnodes.json";
+
 pub const HOW_NODEGROUPS: &str =
     "aws eks describe-nodegroup --cluster-name CLUSTER --nodegroup-name NODEGROUP --output json > nodegroup-NODEGROUP.json (one per node group)";
 pub const HOW_SUBNETS: &str =
@@ -124,7 +124,7 @@ pub fn pod_is_live(pod: &Pod) -> bool {
 }
 
 /// Live host-network pods per node name.
-pub fn host_network_pods_per_node<'a>(pods: &'a [Pod]) -> HashMap<&'a str, u32> {
+pub fn host_network_pods_per_node(pods: &[Pod]) -> HashMap<&str, u32> {
     let mut out: HashMap<&str, u32> = HashMap::new();
     for p in pods {
         if p.spec.host_network && pod_is_live(p) {
