@@ -1,0 +1,59 @@
+//! Helpers shared by the OPS rules.
+
+use crate::findings::ObjectRef;
+use crate::model::{Cluster, Pod};
+use crate::rules::Context;
+use crate::version::Minor;
+
+pub const HOW_CILIUM_CONFIG: &str =
+    "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json";
+pub const HOW_DAEMONSETS: &str = "kubectl get daemonsets -A -o json > daemonsets.json";
+pub const HOW_AGENT_METRICS: &str = "kubectl get --raw \"/api/v1/namespaces/kube-system/pods/CILIUM_AGENT_POD:9962/proxy/metrics\" > cilium-agent-metrics.txt (one per agent; needs prometheus.enabled), or a `cilium sysdump`";
+
+/// The agent DaemonSet as a finding object (kube-system/cilium when unknown).
+pub fn agent_object(c: &Cluster) -> ObjectRef {
+    match &c.cilium.agent_daemonset {
+        Some(k) => ObjectRef::new("DaemonSet", Some(&k.namespace), &k.name),
+        None => ObjectRef::new("DaemonSet", Some("kube-system"), "cilium"),
+    }
+}
+
+/// Cilium is provably absent: the DaemonSets were provided, none is
+/// Cilium's agent, and there is no Cilium config or Helm values.
+pub fn cilium_absent(c: &Cluster) -> bool {
+    c.daemonsets.is_some()
+        && c.cilium.agent_daemonset.is_none()
+        && c.cilium.config.is_none()
+        && c.helm_values.is_none()
+        && c.cilium.agent_images.is_empty()
+}
+
+/// An agent pod: label `k8s-app=cilium`.
+pub fn is_agent_pod(p: &Pod) -> bool {
+    p.metadata.labels.get("k8s-app").map(String::as_str) == Some("cilium")
+}
+
+/// An operator pod: label `io.cilium/app=operator`, or named `cilium-operator-…`.
+pub fn is_operator_pod(p: &Pod) -> bool {
+    p.metadata.labels.get("io.cilium/app").map(String::as_str) == Some("operator")
+        || p.metadata.name.starts_with("cilium-operator-")
+}
+
+/// The in-pod debug CLI: `cilium-dbg` from 1.15, `cilium` before
+/// (conntrack.json log_lines: "'cilium-dbg monitor' ('cilium monitor' before 1.15)").
+pub fn agent_cli(cx: &Context) -> &'static str {
+    match cx.cluster.cilium.version {
+        Some(v) if v.minor() < Minor::new(1, 15) => "cilium",
+        _ => "cilium-dbg",
+    }
+}
+
+/// Evidence lines, at most `max`, then "… and N more".
+pub fn capped(lines: Vec<String>, max: usize) -> Vec<String> {
+    let total = lines.len();
+    let mut out: Vec<String> = lines.into_iter().take(max).collect();
+    if total > max {
+        out.push(format!("… and {} more", total - max));
+    }
+    out
+}
