@@ -158,7 +158,7 @@ fn finding(gkind: &str, gname: &str, itype: &str, rows: Vec<Row>) -> Finding {
     let place = if gkind.is_empty() {
         String::new()
     } else {
-        format!(" in {} {}", gkind.to_ascii_lowercase(), gname)
+        format!(" in {} {}", common::group_words(gkind), gname)
     };
     let message = if rows.len() == 1 {
         format!(
@@ -203,18 +203,13 @@ fn finding(gkind: &str, gname: &str, itype: &str, rows: Vec<Row>) -> Finding {
         f = f.with_evidence(l);
     }
     f.with_remediation(format!(
-        "Cap the kubelet at what Cilium can address ({safe} = pod-IP capacity + host-network pods on the tightest node), then roll the nodes:\n\
+        "Cap the kubelet at what Cilium can address ({safe} = pod-IP capacity + host-network pods on the tightest node), then roll the nodes.\n\
 # AL2023 (nodeadm), in the launch template user data of the node group:\n\
----\n\
-apiVersion: node.eks.aws/v1alpha1\n\
-kind: NodeConfig\n\
-spec:\n\
-  kubelet:\n\
-    config:\n\
-      maxPods: {safe}\n\
+{}\n\
 # Karpenter: set spec.kubelet.maxPods: {safe} in the EC2NodeClass.\n\
 # Or raise the capacity on nitro instances (new nodes pick it up):\n\
-helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.awsEnablePrefixDelegation=true"
+helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.awsEnablePrefixDelegation=true",
+        common::nodeconfig_max_pods(safe)
     ))
 }
 

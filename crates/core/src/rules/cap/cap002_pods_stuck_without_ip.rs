@@ -70,12 +70,35 @@ fn is_stuck(pod: &Pod) -> bool {
         })
 }
 
+/// The message on one line, at most ~300 characters, keeping the part that
+/// says why the allocation failed.
 fn short(text: &str) -> String {
+    const MAX: usize = 300;
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 300 {
-        format!("{}…", one_line.chars().take(300).collect::<String>())
+    if one_line.chars().count() <= MAX {
+        return one_line;
+    }
+    // ASCII lower-casing keeps byte offsets, so the match position is valid here.
+    let lower = one_line.to_ascii_lowercase();
+    let hit = IP_FAILURE_PATTERNS
+        .iter()
+        .filter_map(|p| lower.find(p))
+        .min()
+        .unwrap_or(0);
+    let mut start = hit.saturating_sub(60);
+    while !one_line.is_char_boundary(start) {
+        start -= 1;
+    }
+    let tail: String = one_line[start..].chars().take(MAX).collect();
+    let more = if one_line[start..].chars().count() > MAX {
+        "…"
     } else {
-        one_line
+        ""
+    };
+    if start == 0 {
+        format!("{tail}{more}")
+    } else {
+        format!("…{tail}{more}")
     }
 }
 
@@ -302,6 +325,22 @@ mod tests {
         assert!(f[0].message.contains("shop/web-1"));
         assert!(!f[0].message.contains("web-2"));
         assert!(f[0].evidence[0].contains("FailedCreatePodSandBox ×12"));
+    }
+
+    #[test]
+    fn long_messages_keep_the_reason() {
+        let long = format!(
+            "Failed to create pod sandbox: {} plugin type=\"cilium-cni\" failed (add): unable to allocate IP via local cilium agent: [POST /ipam][502] postIpamFailure \"no IPs currently available on the node\"",
+            "x".repeat(400)
+        );
+        let s = short(&long);
+        assert!(s.starts_with('…'));
+        assert!(s.contains("no IPs currently available on the node"), "{s}");
+        assert!(s.chars().count() <= 302);
+        assert_eq!(short("a\n  b"), "a b");
+        // Multi-byte text before the match stays valid.
+        let uni = format!("{} unable to allocate IP", "é".repeat(300));
+        assert!(short(&uni).contains("unable to allocate IP"));
     }
 
     #[test]

@@ -235,7 +235,7 @@ impl Rule for NodegroupIpCapacityShort {
                 ),
             )
             .with_evidence(format!(
-                "demand: {replicas} workload replicas + {ds_count} DaemonSets × {total_nodes} nodes at maximum size = {demand} (host-network workloads excluded)"
+                "demand: {replicas} workload replicas + {ds_count} DaemonSet(s) × {total_nodes} nodes at maximum size = {demand} (host-network workloads excluded)"
             ));
         for l in &lines {
             f = f.with_evidence(l.clone());

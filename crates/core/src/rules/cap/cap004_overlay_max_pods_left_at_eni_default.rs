@@ -113,7 +113,7 @@ impl Rule for OverlayMaxPodsLeftAtEniDefault {
                 } else if gk.is_empty() {
                     format!("{} {t} nodes", names.len())
                 } else {
-                    format!("{} {t} nodes in {} {gn}", names.len(), gk.to_ascii_lowercase())
+                    format!("{} {t} nodes in {} {gn}", names.len(), common::group_words(gk))
                 };
                 let mut f = META
                     .finding(
@@ -140,17 +140,12 @@ impl Rule for OverlayMaxPodsLeftAtEniDefault {
                 f.with_remediation(format!(
                     "Set max pods explicitly in the node bootstrap and roll the nodes.\n\
 # AL2023 (nodeadm), in the launch template user data:\n\
----\n\
-apiVersion: node.eks.aws/v1alpha1\n\
-kind: NodeConfig\n\
-spec:\n\
-  kubelet:\n\
-    config:\n\
-      maxPods: {recommended}\n\
+{}\n\
 # Bottlerocket user data (TOML):\n\
 [settings.kubernetes]\n\
 max-pods = {recommended}\n\
-# Karpenter: set spec.kubelet.maxPods: {recommended} in the EC2NodeClass."
+# Karpenter: set spec.kubelet.maxPods: {recommended} in the EC2NodeClass.",
+                    common::nodeconfig_max_pods(recommended)
                 ))
             })
             .collect();

@@ -75,6 +75,7 @@ impl Rule for PrefixDelegationUnsupportedInstance {
             }
         }
         let version = c.cilium.version;
+        let fii = common::first_interface_index(cx, None).0;
         let mut unknown = BTreeSet::new();
         let mut findings = Vec::new();
         for (t, (nodes, groups)) in uses {
@@ -91,12 +92,10 @@ impl Rule for PrefixDelegationUnsupportedInstance {
                     None => "bare metal, prefix-delegated by Cilium only from 1.19 (running version unknown)".to_string(),
                 }
             } else {
-                let hv = match l.it.hypervisor {
-                    Hypervisor::Xen => "xen",
-                    Hypervisor::Unknown => "no nitro",
-                    Hypervisor::Nitro => "nitro",
-                };
-                format!("hypervisor {hv}, and Cilium allocates prefixes only on nitro instances")
+                format!(
+                    "hypervisor {}, and Cilium allocates prefixes only on nitro instances",
+                    hypervisor_name(l.it.hypervisor)
+                )
             };
             let object = match (nodes.as_slice(), groups.len()) {
                 (_, 1) => {
@@ -119,15 +118,15 @@ impl Rule for PrefixDelegationUnsupportedInstance {
                     ),
                 )
                 .with_evidence(format!(
-                    "{t}: hypervisor {:?}, bare metal {} ({})",
-                    l.it.hypervisor,
+                    "{t}: hypervisor {}, bare metal {} ({})",
+                    hypervisor_name(l.it.hypervisor),
                     l.it.bare_metal,
                     l.source.describe()
                 ))
                 .with_evidence(format!(
-                    "pod IPs per node without prefixes: {} instead of {}",
-                    ip_capacity::cilium_eni_pod_ips(&l.it, 0, false),
-                    ip_capacity::cilium_eni_pod_ips(&l.it, 0, true)
+                    "pod IPs per node without prefixes: {} instead of {} (first-interface-index {fii})",
+                    ip_capacity::cilium_eni_pod_ips(&l.it, fii, false),
+                    ip_capacity::cilium_eni_pod_ips(&l.it, fii, true)
                 ))
                 .with_evidence(
                     "Cilium IsPrefixDelegated(): prefix allocation only on instances with hypervisor 'nitro' (1.19: or bare metal) — eni_iam.json prefix_delegation",
@@ -152,6 +151,14 @@ impl Rule for PrefixDelegationUnsupportedInstance {
             );
         }
         Outcome::Evaluated(findings)
+    }
+}
+
+fn hypervisor_name(h: Hypervisor) -> &'static str {
+    match h {
+        Hypervisor::Nitro => "nitro",
+        Hypervisor::Xen => "xen",
+        Hypervisor::Unknown => "unknown",
     }
 }
 

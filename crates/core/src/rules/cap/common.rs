@@ -153,3 +153,26 @@ pub fn how_instance_types(names: &BTreeSet<String>) -> String {
         names.iter().cloned().collect::<Vec<_>>().join(" ")
     )
 }
+
+/// How a node-group kind reads in a sentence.
+pub fn group_words(kind: &str) -> &'static str {
+    match kind {
+        "Nodegroup" => "node group",
+        "NodePool" => "Karpenter NodePool",
+        _ => "group",
+    }
+}
+
+/// An AL2023 nodeadm `NodeConfig` that sets the kubelet's max pods.
+pub fn nodeconfig_max_pods(max_pods: u32) -> String {
+    [
+        "---".to_string(),
+        "apiVersion: node.eks.aws/v1alpha1".to_string(),
+        "kind: NodeConfig".to_string(),
+        "spec:".to_string(),
+        "  kubelet:".to_string(),
+        "    config:".to_string(),
+        format!("      maxPods: {max_pods}"),
+    ]
+    .join("\n")
+}

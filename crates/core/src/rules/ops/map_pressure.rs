@@ -178,7 +178,7 @@ fn remediation(cx: &Context, table: Table) -> String {
     }
     let set_args: Vec<String> = sets.iter().map(|(k, v)| format!("--set {k}={v}")).collect();
     format!(
-        "# {}; double it. Changing map sizes disrupts tracked connections at the next agent restart (cilium-config comment), so roll the agents in a quiet window.\n\
+        "# Now: {}. Double it; changing map sizes disrupts tracked connections at the next agent restart (cilium-config comment), so roll the agents in a quiet window.\n\
 helm upgrade cilium cilium/cilium -n kube-system --reuse-values {}\n\
 kubectl -n kube-system rollout restart daemonset/cilium",
         notes.join("; "),

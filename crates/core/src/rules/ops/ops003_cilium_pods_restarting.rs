@@ -125,7 +125,7 @@ impl Rule for CiliumPodsRestarting {
                 format!(
                     "kubectl -n kube-system logs {} -c cilium-agent --previous --tail=100\n\
 kubectl -n kube-system describe pod {}\n\
-# On a running agent of that node:\n\
+# While the agent is up between restarts:\n\
 kubectl -n kube-system exec {} -c cilium-agent -- {cli} status --verbose",
                     pod_name(&agents[0].pod),
                     pod_name(&agents[0].pod),

@@ -151,7 +151,8 @@ fn not_ready(cx: &Context, ready: u32, desired: u32, cli: &str) -> Finding {
             object.namespace.as_deref().unwrap_or(""),
             object.name
         ));
-    let mut first_bad: Option<String> = None;
+    // The first bad pod, its failing container, whether it restarted, whether it runs.
+    let mut first_bad: Option<(String, String, bool, bool)> = None;
     let lines: Vec<String> = c
         .pods
         .as_deref()
@@ -164,16 +165,34 @@ fn not_ready(cx: &Context, ready: u32, desired: u32, cli: &str) -> Finding {
                 || p.status.container_statuses.iter().any(|s| !s.ready)
         })
         .map(|p| {
-            if first_bad.is_none() {
-                first_bad = Some(p.metadata.name.clone());
-            }
-            let waiting: Vec<&str> = p
-                .status
-                .init_container_statuses
-                .iter()
-                .chain(&p.status.container_statuses)
-                .filter_map(|s| s.state.waiting.as_ref()?.reason.as_deref())
+            let all = || {
+                p.status
+                    .init_container_statuses
+                    .iter()
+                    .chain(&p.status.container_statuses)
+            };
+            let waiting: Vec<String> = all()
+                .filter_map(|s| {
+                    let r = s.state.waiting.as_ref()?.reason.as_deref()?;
+                    Some(format!("{} {r}", s.name))
+                })
                 .collect();
+            if first_bad.is_none() {
+                let culprit = all()
+                    .find(|s| {
+                        s.state.waiting.as_ref().and_then(|w| w.reason.as_deref())
+                            == Some("CrashLoopBackOff")
+                    })
+                    .or_else(|| all().find(|s| !s.ready && s.state.waiting.is_none()))
+                    .map(|s| (s.name.clone(), s.restart_count > 0))
+                    .unwrap_or_else(|| ("cilium-agent".into(), false));
+                first_bad = Some((
+                    p.metadata.name.clone(),
+                    culprit.0,
+                    culprit.1,
+                    p.status.phase.as_deref() == Some("Running"),
+                ));
+            }
             format!(
                 "pod {} on {}: phase {}{}",
                 p.metadata.name,
@@ -182,7 +201,7 @@ fn not_ready(cx: &Context, ready: u32, desired: u32, cli: &str) -> Finding {
                 if waiting.is_empty() {
                     String::new()
                 } else {
-                    format!(", waiting {}", waiting.join(", "))
+                    format!(", waiting: {}", waiting.join(", "))
                 }
             )
         })
@@ -190,13 +209,20 @@ fn not_ready(cx: &Context, ready: u32, desired: u32, cli: &str) -> Finding {
     for l in common::capped(lines, 15) {
         f = f.with_evidence(l);
     }
-    let pod = first_bad.unwrap_or_else(|| "CILIUM_POD".into());
-    f.with_remediation(format!(
+    let (pod, container, restarted, running) =
+        first_bad.unwrap_or_else(|| ("CILIUM_POD".into(), "cilium-agent".into(), false, true));
+    let mut fix = format!(
         "kubectl -n kube-system get pods -l k8s-app=cilium -o wide | grep -v ' Running '\n\
 kubectl -n kube-system describe pod {pod}\n\
-kubectl -n kube-system logs {pod} -c cilium-agent --tail=100\n\
-kubectl -n kube-system exec {pod} -c cilium-agent -- {cli} status --verbose"
-    ))
+kubectl -n kube-system logs {pod} -c {container}{} --tail=100",
+        if restarted { " --previous" } else { "" }
+    );
+    if running {
+        fix.push_str(&format!(
+            "\nkubectl -n kube-system exec {pod} -c cilium-agent -- {cli} status --verbose"
+        ));
+    }
+    f.with_remediation(fix)
 }
 
 #[cfg(test)]

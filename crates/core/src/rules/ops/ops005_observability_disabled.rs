@@ -96,11 +96,7 @@ impl Rule for ObservabilityDisabled {
         let what: Vec<&str> = off.iter().map(|(w, _, _)| *w).collect();
         let mut f = META.finding(
             ObjectRef::new("ConfigMap", Some("kube-system"), "cilium-config"),
-            format!(
-                "Cilium {} {} off",
-                what.join(", "),
-                if off.len() == 1 { "is" } else { "are" }
-            ),
+            format!("Cilium observability is switched off: {}", what.join(", ")),
         );
         for (w, why, _) in &off {
             f = f.with_evidence(format!("{w}: {why} (cilium-config)"));
@@ -109,10 +105,19 @@ impl Rule for ObservabilityDisabled {
             .iter()
             .map(|(_, _, k)| format!("--set {k}=true"))
             .collect();
+        // The agents read prometheus-serve-addr and enable-hubble, the operator its metrics options.
+        let mut restart = Vec::new();
+        if off.iter().any(|(w, _, _)| *w != "operator metrics") {
+            restart.push("daemonset/cilium");
+        }
+        if off.iter().any(|(w, _, _)| *w == "operator metrics") {
+            restart.push("deployment/cilium-operator");
+        }
         let mut fix = format!(
             "helm upgrade cilium cilium/cilium -n kube-system --reuse-values {}\n\
-kubectl -n kube-system rollout restart daemonset/cilium deployment/cilium-operator",
-            sets.join(" ")
+kubectl -n kube-system rollout restart {}",
+            sets.join(" "),
+            restart.join(" ")
         );
         if off.iter().any(|(w, _, _)| w.ends_with("metrics")) {
             fix.push_str("\n# Then scrape the agents on port 9962 and the operator on port 9963 (e.g. --set prometheus.serviceMonitor.enabled=true with the Prometheus operator).");
@@ -167,7 +172,7 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(
             f[0].message,
-            "Cilium agent metrics, operator metrics are off"
+            "Cilium observability is switched off: agent metrics, operator metrics"
         );
         assert!(f[0]
             .remediation
