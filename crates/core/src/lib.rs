@@ -2,9 +2,14 @@
 //! the rules and the findings they produce. No network clients live here,
 //! so this crate builds and tests in seconds.
 
+pub mod capacity;
+pub mod exit;
 pub mod findings;
 pub mod knowledge;
 pub mod load;
 pub mod model;
+pub mod output;
+pub mod report;
 pub mod rules;
+pub mod suppress;
 pub mod version;

@@ -186,10 +186,14 @@ pub fn find(code: &str) -> Option<&'static dyn Rule> {
 /// Evaluate every rule and assemble the report (before suppressions).
 pub fn evaluate(cx: &Context) -> Report {
     let mut findings = Vec::new();
+    let mut evaluated_rules = Vec::new();
     let mut not_evaluated = Vec::new();
     for rule in registry() {
         match rule.check(cx) {
-            Outcome::Evaluated(mut f) => findings.append(&mut f),
+            Outcome::Evaluated(mut f) => {
+                evaluated_rules.push(rule.meta().code);
+                findings.append(&mut f);
+            }
             Outcome::NotEvaluated(n) => not_evaluated.push(n),
         }
     }
@@ -214,6 +218,7 @@ pub fn evaluate(cx: &Context) -> Report {
         as_of: cx.options.as_of.to_string(),
         summary: Summary::of(&findings),
         findings,
+        evaluated_rules,
         not_evaluated,
         skipped_inputs: Vec::new(),
         suppressed: Vec::new(),
