@@ -75,7 +75,6 @@ impl Rule for MaxPodsExceedsIpCapacity {
         };
         let cilium_nodes = common::cilium_nodes_by_name(cx);
         let host_pods = common::host_network_pods_per_node(pods);
-        let version = cx.cluster.cilium.version;
         let pd_on = cx.cluster.cilium.prefix_delegation;
 
         let mut unknown_types: BTreeSet<String> = BTreeSet::new();
@@ -98,10 +97,9 @@ impl Rule for MaxPodsExceedsIpCapacity {
             checked += 1;
             let (fii, fii_source) = common::first_interface_index(cx, cn);
             let node_pd_off = cn.and_then(|c| c.spec.eni.disable_prefix_delegation) == Some(true);
-            let pd = pd_on
-                && !node_pd_off
-                && ip_capacity::prefix_delegation_supported(&limits.it, version);
-            let capacity = ip_capacity::cilium_eni_pod_ips(&limits.it, fii, pd);
+            let cap = ip_capacity::cilium_eni(cx, &limits.it, fii, pd_on && !node_pd_off);
+            let capacity = cap.pod_ips.unwrap_or(0);
+            let pd = cap.prefix_delegation;
             let host = host_pods.get(name).copied().unwrap_or(0);
             if max_pods.saturating_sub(host) <= capacity {
                 continue;
@@ -131,15 +129,25 @@ impl Rule for MaxPodsExceedsIpCapacity {
             );
         }
 
+        let pd_key = common::helm_key_exists(cx, "eni.awsEnablePrefixDelegation");
         let findings = groups
             .into_iter()
-            .map(|((gkind, gname, itype), rows)| finding(gkind, &gname, &itype, rows))
+            .map(|((gkind, gname, itype), rows)| {
+                finding(gkind, &gname, &itype, rows, pd_key, pd_on)
+            })
             .collect();
         Outcome::Evaluated(findings)
     }
 }
 
-fn finding(gkind: &str, gname: &str, itype: &str, rows: Vec<Row>) -> Finding {
+fn finding(
+    gkind: &str,
+    gname: &str,
+    itype: &str,
+    rows: Vec<Row>,
+    pd_key: bool,
+    pd_on: bool,
+) -> Finding {
     let object = match rows.as_slice() {
         [one] => ObjectRef::global("Node", &one.node),
         _ if !gkind.is_empty() => ObjectRef::global(gkind, gname),
@@ -202,15 +210,20 @@ fn finding(gkind: &str, gname: &str, itype: &str, rows: Vec<Row>) -> Finding {
     for l in common::capped(lines, 10) {
         f = f.with_evidence(l);
     }
-    f.with_remediation(format!(
+    let mut fix = format!(
         "Cap the kubelet at what Cilium can address ({safe} = pod-IP capacity + host-network pods on the tightest node), then roll the nodes.\n\
 # AL2023 (nodeadm), in the launch template user data of the node group:\n\
 {}\n\
-# Karpenter: set spec.kubelet.maxPods: {safe} in the EC2NodeClass.\n\
-# Or raise the capacity on nitro instances (new nodes pick it up):\n\
-helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.awsEnablePrefixDelegation=true",
+# Karpenter: set spec.kubelet.maxPods: {safe} in the EC2NodeClass.",
         common::nodeconfig_max_pods(safe)
-    ))
+    );
+    if pd_key && !pd_on {
+        fix.push_str(
+            "\n# Or raise the capacity on nitro instances (new nodes pick it up):\n\
+helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.awsEnablePrefixDelegation=true",
+        );
+    }
+    f.with_remediation(fix)
 }
 
 #[cfg(test)]

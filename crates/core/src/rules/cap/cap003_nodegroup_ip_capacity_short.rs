@@ -73,7 +73,6 @@ impl Rule for NodegroupIpCapacityShort {
         };
         let nodes = c.nodes.as_deref().unwrap_or_default();
         let cilium_nodes = common::cilium_nodes_by_name(cx);
-        let version = c.cilium.version;
         let pd_on = c.cilium.prefix_delegation;
 
         // ---- demand
@@ -159,8 +158,8 @@ impl Rule for NodegroupIpCapacityShort {
                     unknown.insert(t.clone());
                     continue;
                 };
-                let pd = pd_on && ip_capacity::prefix_delegation_supported(&l.it, version);
-                let cap = ip_capacity::cilium_eni_pod_ips(&l.it, fii, pd);
+                let node_cap = ip_capacity::cilium_eni(cx, &l.it, fii, pd_on);
+                let (cap, pd) = (node_cap.pod_ips.unwrap_or(0), node_cap.prefix_delegation);
                 if smallest.as_ref().is_none_or(|(c, _)| cap < *c) {
                     smallest = Some((cap, ip_capacity::cilium_eni_formula(&l.it, fii, pd)));
                 }
@@ -208,8 +207,7 @@ impl Rule for NodegroupIpCapacityShort {
                 continue;
             };
             let fii = common::first_interface_index(cx, cn).0;
-            let pd = pd_on && ip_capacity::prefix_delegation_supported(&l.it, version);
-            let cap = ip_capacity::cilium_eni_pod_ips(&l.it, fii, pd);
+            let cap = ip_capacity::cilium_eni_pod_ips(cx, &l.it, fii, pd_on);
             total_nodes += 1;
             capacity += u64::from(cap);
             lines.push(format!(
@@ -263,11 +261,13 @@ impl Rule for NodegroupIpCapacityShort {
 aws eks update-nodegroup-config --cluster-name {cluster_name} --nodegroup-name {ng} --scaling-config maxSize={new_max}\n"
             ));
         }
-        fix.push_str(
-            "# Or raise the per-node capacity on nitro instances (new nodes):\n\
+        if !pd_on && common::helm_key_exists(cx, "eni.awsEnablePrefixDelegation") {
+            fix.push_str(
+                "# Or raise the per-node capacity on nitro instances (new nodes):\n\
 helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.awsEnablePrefixDelegation=true",
-        );
-        Outcome::Evaluated(vec![f.with_remediation(fix)])
+            );
+        }
+        Outcome::Evaluated(vec![f.with_remediation(fix.trim_end().to_string())])
     }
 }
 

@@ -94,7 +94,6 @@ impl Rule for SubnetIpExhaustion {
             subnets.iter().map(|s| (s.subnet_id.as_str(), s)).collect();
         let nodes = c.nodes.as_deref().unwrap_or_default();
         let cilium_nodes = common::cilium_nodes_by_name(cx);
-        let version = c.cilium.version;
         let pd_on = c.cilium.prefix_delegation;
 
         // Pod subnets configured for Cilium (CiliumNode spec.eni.subnet-ids, operator filter).
@@ -174,7 +173,7 @@ impl Rule for SubnetIpExhaustion {
                     unknown_types.insert(t.clone());
                     continue;
                 };
-                let pd = pd_on && ip_capacity::prefix_delegation_supported(&l.it, version);
+                let pd = pd_on && ip_capacity::prefix_delegation_supported(cx, &l.it);
                 let (eth0, rest) = node_claim(&l.it, fii, pd);
                 if largest.as_ref().is_none_or(|(a, b, _)| eth0 + rest > a + b) {
                     largest = Some((eth0, rest, t.clone()));
@@ -381,14 +380,23 @@ fn remediation(cx: &Context, subnet: &Subnet) -> String {
     } else {
         format!("'{} NEW_SUBNET_ID'", subnet.subnet_id)
     };
-    format!(
+    let mut fix = format!(
         "# Add address space in {az} (a secondary VPC CIDR if the VPC has none left), then let Cilium use it:\n\
 aws ec2 associate-vpc-cidr-block --vpc-id {vpc} --cidr-block NEW_VPC_CIDR\n\
-aws ec2 create-subnet --vpc-id {vpc} --availability-zone {az} --cidr-block NEW_SUBNET_CIDR\n\
-helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.subnetIDsFilter={filter}\n\
-# Also consider releasing addresses pods do not use:\n\
-helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.awsReleaseExcessIPs=true"
-    )
+aws ec2 create-subnet --vpc-id {vpc} --availability-zone {az} --cidr-block NEW_SUBNET_CIDR"
+    );
+    if common::helm_key_exists(cx, "eni.subnetIDsFilter") {
+        fix.push_str(&format!(
+            "\nhelm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.subnetIDsFilter={filter}"
+        ));
+    }
+    if common::helm_key_exists(cx, "eni.awsReleaseExcessIPs") {
+        fix.push_str(
+            "\n# Also consider releasing addresses pods do not use:\n\
+helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.awsReleaseExcessIPs=true",
+        );
+    }
+    fix
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::common::{self, Ipam};
 use super::ip_capacity;
 use crate::findings::{ObjectRef, Severity};
-use crate::knowledge::Hypervisor;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct PrefixDelegationUnsupportedInstance;
@@ -75,6 +74,13 @@ impl Rule for PrefixDelegationUnsupportedInstance {
             }
         }
         let version = c.cilium.version;
+        // The first Cilium minor that delegates prefixes on bare metal (knowledge).
+        let bare_metal_from = cx
+            .knowledge
+            .cilium
+            .iter()
+            .find(|m| m.prefix_delegation_on_bare_metal)
+            .map(|m| m.minor);
         let fii = common::first_interface_index(cx, None).0;
         let mut unknown = BTreeSet::new();
         let mut findings = Vec::new();
@@ -83,18 +89,24 @@ impl Rule for PrefixDelegationUnsupportedInstance {
                 unknown.insert(t);
                 continue;
             };
-            if ip_capacity::prefix_delegation_supported(&l.it, version) {
+            if ip_capacity::prefix_delegation_supported(cx, &l.it) {
                 continue;
             }
             let why = if l.it.bare_metal {
+                let from = bare_metal_from
+                    .map(|m| format!("bare metal only from {m}"))
+                    .unwrap_or_else(|| "no Cilium version in the data does bare metal".into());
                 match version {
-                    Some(v) => format!("bare metal, which Cilium {} does not prefix-delegate (bare metal only from 1.19)", v.minor()),
-                    None => "bare metal, prefix-delegated by Cilium only from 1.19 (running version unknown)".to_string(),
+                    Some(v) => format!(
+                        "bare metal, which Cilium {} does not prefix-delegate ({from})",
+                        v.minor()
+                    ),
+                    None => format!("bare metal, not prefix-delegated by every Cilium version ({from}; running version unknown)"),
                 }
             } else {
                 format!(
                     "hypervisor {}, and Cilium allocates prefixes only on nitro instances",
-                    hypervisor_name(l.it.hypervisor)
+                    l.it.hypervisor
                 )
             };
             let object = match (nodes.as_slice(), groups.len()) {
@@ -119,25 +131,28 @@ impl Rule for PrefixDelegationUnsupportedInstance {
                 )
                 .with_evidence(format!(
                     "{t}: hypervisor {}, bare metal {} ({})",
-                    hypervisor_name(l.it.hypervisor),
+                    l.it.hypervisor,
                     l.it.bare_metal,
                     l.source.describe()
                 ))
                 .with_evidence(format!(
                     "pod IPs per node without prefixes: {} instead of {} (first-interface-index {fii})",
-                    ip_capacity::cilium_eni_pod_ips(&l.it, fii, false),
-                    ip_capacity::cilium_eni_pod_ips(&l.it, fii, true)
+                    ip_capacity::cilium_eni_pod_ips(cx, &l.it, fii, false),
+                    ip_capacity::cilium_eni_pod_ips(cx, &l.it, fii, false) * ip_capacity::IPS_PER_PREFIX
                 ))
                 .with_evidence(
-                    "Cilium IsPrefixDelegated(): prefix allocation only on instances with hypervisor 'nitro' (1.19: or bare metal) — eni_iam.json prefix_delegation",
+                    "Cilium IsPrefixDelegated() (pkg/aws/eni/node.go): prefixes only on instances with hypervisor nitro, and on bare metal from the minor the knowledge names",
                 );
             for l in common::capped(nodes.iter().map(|n| format!("node {n}")).collect(), 10) {
                 f = f.with_evidence(l);
             }
             let fix = if l.it.bare_metal {
-                "Upgrade Cilium to 1.19 or later (bare metal prefix delegation), one minor at a time, or move these nodes to nitro instance types; until then size their kubelet maxPods for secondary IPs."
+                match bare_metal_from {
+                    Some(m) => format!("Upgrade Cilium to {m} or later, one minor at a time (bare metal prefix delegation), or move these nodes to nitro instance types; until then size their kubelet maxPods for secondary IPs (CAP001 shows the number)."),
+                    None => "Move these nodes to nitro instance types, or size their kubelet maxPods for secondary IPs (CAP001 shows the number).".to_string(),
+                }
             } else {
-                "Move these node groups to nitro instance types (e.g. the current generation of the same family), or size their kubelet maxPods for secondary IPs (CAP001 shows the number)."
+                "Move these node groups to nitro instance types (e.g. the current generation of the same family), or size their kubelet maxPods for secondary IPs (CAP001 shows the number).".to_string()
             };
             findings.push(f.with_remediation(fix));
         }
@@ -151,14 +166,6 @@ impl Rule for PrefixDelegationUnsupportedInstance {
             );
         }
         Outcome::Evaluated(findings)
-    }
-}
-
-fn hypervisor_name(h: Hypervisor) -> &'static str {
-    match h {
-        Hypervisor::Nitro => "nitro",
-        Hypervisor::Xen => "xen",
-        Hypervisor::Unknown => "unknown",
     }
 }
 

@@ -192,7 +192,7 @@ impl Rule for PodCidrOverlapsVpc {
                 for (what, o) in &hits {
                     f = f.with_evidence(format!("{what}: {o}"));
                 }
-                f = f.with_remediation(remediation(&mode, &others));
+                f = f.with_remediation(remediation(cx, &mode, &others));
                 findings.push(f);
             }
         }
@@ -215,7 +215,7 @@ fn suggestion(others: &[(String, Ipv4Cidr)]) -> Option<Ipv4Cidr> {
     .find(|c| others.iter().all(|(_, o)| !c.overlaps(*o)))
 }
 
-fn remediation(mode: &str, others: &[(String, Ipv4Cidr)]) -> String {
+fn remediation(cx: &Context, mode: &str, others: &[(String, Ipv4Cidr)]) -> String {
     let new =
         suggestion(others).map_or_else(|| "NON_OVERLAPPING_CIDR".to_string(), |c| c.to_string());
     if mode == "kubernetes" {
@@ -223,11 +223,22 @@ fn remediation(mode: &str, others: &[(String, Ipv4Cidr)]) -> String {
             "Node pod CIDRs come from the kube-controller-manager's --cluster-cidr; choose a range such as {new} that overlaps neither the VPC nor the service CIDR, or move to cluster-pool IPAM with that range, then replace the nodes."
         );
     }
-    let key = if mode == "multi-pool" {
-        "ipam.operator.autoCreateCiliumPodIPPools.default.ipv4.cidrs"
+    let (key, parent) = if mode == "multi-pool" {
+        (
+            "ipam.operator.autoCreateCiliumPodIPPools.default.ipv4.cidrs",
+            "ipam.operator.autoCreateCiliumPodIPPools",
+        )
     } else {
-        "ipam.operator.clusterPoolIPv4PodCIDRList"
+        (
+            "ipam.operator.clusterPoolIPv4PodCIDRList",
+            "ipam.operator.clusterPoolIPv4PodCIDRList",
+        )
     };
+    if !common::helm_key_exists(cx, parent) {
+        return format!(
+            "Set the {mode} pod CIDRs in cilium-config to a range such as {new} that overlaps neither the VPC nor the service CIDR, restart the operator, then drain and replace the nodes."
+        );
+    }
     format!(
         "# Pod CIDRs already handed to nodes do not change: set a non-overlapping range, then drain and replace the nodes.\n\
 helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set {key}='{{{new}}}'\n\

@@ -1,25 +1,16 @@
-//! Pod-IP capacity arithmetic per EC2 instance type. A SMALL private stand-in
-//! for the shared `capacity` module (being written in parallel); the lead
-//! replaces it at merge time. Formulas, exactly as the sources state them:
-//!
-//! - Cilium ENI mode: `(ENIs - first-interface-index) * max(IPv4 per ENI - 1, 0)`,
-//!   `* 16` when the node is prefix-delegated (`GetMaximumAllocatableIPv4`,
-//!   `ENIPDBlockSizeIPv4 = 16`; `/work/shared/data/cilium/eni_iam.json`
-//!   `first_interface_index.code_max_allocatable_ipv4`).
-//! - EKS default kubelet max pods (the eni-max-pods value):
-//!   `ENIs * (IPv4 per ENI - 1) + 2` (`/work/shared/data/aws/max_pods_formula.md` §1).
-//! - The 110 / 250 max-pods guidance (≤ 30 vCPUs → 110, else 250;
-//!   `max_pods_formula.md` §3, CALC uses `-gt 30`).
+//! The CAP rules' view of pod-IP capacity: where an instance type's limits
+//! come from (the snapshot's DescribeInstanceTypes wins over the embedded
+//! table), and thin wrappers over the shared [`crate::capacity`] formulas
+//! with the running Cilium version's facts filled in.
 
 use std::borrow::Cow;
 
+use crate::capacity::{self, CapacityOptions, Mode};
 use crate::knowledge::{Hypervisor, InstanceType};
 use crate::model::Ec2InstanceType;
 use crate::rules::Context;
-use crate::version::{Minor, Version};
 
-/// Addresses per /28 prefix (`ENIPDBlockSizeIPv4`, eni_iam.json `prefix_delegation`).
-pub const IPS_PER_PREFIX: u32 = 16;
+pub use crate::capacity::IPS_PER_PREFIX;
 
 /// Where an instance type's limits came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,68 +80,94 @@ pub fn instance_limits<'a>(cx: &Context<'a>, name: &str) -> Option<Limits<'a>> {
     })
 }
 
-/// Cilium ENI mode pod IPs of one node.
-pub fn cilium_eni_pod_ips(
-    it: &InstanceType,
-    first_interface_index: u32,
-    prefix_delegated: bool,
-) -> u32 {
-    let enis = it.enis.saturating_sub(first_interface_index);
-    let per_eni = it.ipv4_per_eni.saturating_sub(1);
-    let ips = enis.saturating_mul(per_eni);
-    if prefix_delegated {
-        ips.saturating_mul(IPS_PER_PREFIX)
-    } else {
-        ips
+/// Whether the running Cilium minor delegates prefixes on bare metal
+/// (knowledge `CiliumMinor::prefix_delegation_on_bare_metal`; a minor newer
+/// than the data takes the newest minor's answer, an unknown version: no).
+pub fn prefix_delegation_on_bare_metal(cx: &Context) -> bool {
+    let Some(running) = cx.cluster.cilium.version.map(|v| v.minor()) else {
+        return false;
+    };
+    match cx.knowledge.cilium_minor(running) {
+        Some(m) => m.prefix_delegation_on_bare_metal,
+        None => {
+            cx.knowledge.cilium.last().is_some_and(|newest| {
+                running > newest.minor && newest.prefix_delegation_on_bare_metal
+            })
+        }
     }
 }
 
-/// The formula text behind [`cilium_eni_pod_ips`], for evidence.
-pub fn cilium_eni_formula(
+/// Cilium's operator delegates prefixes only on nitro instances, and on bare
+/// metal from the minor the knowledge names (`IsPrefixDelegated()`).
+pub fn prefix_delegation_supported(cx: &Context, it: &InstanceType) -> bool {
+    it.hypervisor == Hypervisor::Nitro || (it.bare_metal && prefix_delegation_on_bare_metal(cx))
+}
+
+/// Cilium ENI-mode capacity of one node: pod IPs, and whether prefixes
+/// really apply to this type (`Capacity::prefix_delegation`).
+pub fn cilium_eni(
+    cx: &Context,
     it: &InstanceType,
     first_interface_index: u32,
-    prefix_delegated: bool,
-) -> String {
+    prefix_delegation_on: bool,
+) -> capacity::Capacity {
+    let mut o = CapacityOptions::new(Mode::CiliumEni);
+    o.prefix_delegation = prefix_delegation_on;
+    o.first_interface_index = Some(first_interface_index);
+    o.prefix_delegation_on_bare_metal = prefix_delegation_on_bare_metal(cx);
+    capacity::capacity(it, &o)
+}
+
+/// Pod IPs of one node in Cilium ENI mode.
+pub fn cilium_eni_pod_ips(
+    cx: &Context,
+    it: &InstanceType,
+    first_interface_index: u32,
+    prefix_delegation_on: bool,
+) -> u32 {
+    cilium_eni(cx, it, first_interface_index, prefix_delegation_on)
+        .pod_ips
+        .unwrap_or(0)
+}
+
+/// The pod-IP formula with the node's numbers, for evidence.
+pub fn cilium_eni_formula(it: &InstanceType, first_interface_index: u32, prefixes: bool) -> String {
+    let per_eni = it.ipv4_per_eni.saturating_sub(1);
+    let ips = it.enis.saturating_sub(first_interface_index)
+        * per_eni
+        * if prefixes { IPS_PER_PREFIX } else { 1 };
     format!(
         "({} ENIs - first-interface-index {}) × ({} IPv4 per ENI - 1){} = {}",
         it.enis,
         first_interface_index,
         it.ipv4_per_eni,
-        if prefix_delegated {
+        if prefixes {
             " × 16 (prefix delegation)"
         } else {
             ""
         },
-        cilium_eni_pod_ips(it, first_interface_index, prefix_delegated)
+        ips
     )
 }
 
-/// The EKS default kubelet max pods for the type (eni-max-pods value).
+/// The EKS default kubelet max pods for the type (the eni-max-pods value).
 pub fn eks_default_max_pods(it: &InstanceType) -> u32 {
-    it.enis
-        .saturating_mul(it.ipv4_per_eni.saturating_sub(1))
-        .saturating_add(2)
+    capacity::eks_default_max_pods(it)
 }
 
-/// The max-pods ceiling EKS recommends: 110 up to 30 vCPUs, 250 above
-/// (max_pods_formula.md §3). Unknown vCPUs → the lower 110.
+/// The max-pods ceiling EKS recommends: 110 up to 30 vCPUs, 250 above;
+/// unknown vCPUs → the lower 110.
 pub fn recommended_max_pods(it: &InstanceType) -> u32 {
-    match it.vcpus {
-        Some(v) if v > 30 => 250,
-        _ => 110,
-    }
-}
-
-/// Cilium allocates prefixes only on nitro instances, and from 1.19 also on
-/// bare metal (eni_iam.json `prefix_delegation.code_facts`, `IsPrefixDelegated`).
-pub fn prefix_delegation_supported(it: &InstanceType, cilium: Option<Version>) -> bool {
-    it.hypervisor == Hypervisor::Nitro
-        || (it.bare_metal && cilium.is_some_and(|v| v.minor() >= Minor::new(1, 19)))
+    capacity::max_pods_cap(it.vcpus).unwrap_or(capacity::SMALL_NODE_MAX_PODS)
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
+    use crate::knowledge::Knowledge;
+    use crate::model::Cluster;
+    use crate::rules::CheckOptions;
 
     pub(crate) fn it(
         name: &str,
@@ -170,32 +187,49 @@ mod tests {
         }
     }
 
+    fn with_version(image: Option<&str>, f: impl FnOnce(&Context)) {
+        let mut c = Cluster::default();
+        if let Some(image) = image {
+            let mut ds: crate::model::Workload = serde_json::from_value(serde_json::json!({
+                "metadata":{"name":"cilium","namespace":"kube-system"},
+                "spec":{"template":{"spec":{"containers":[{"name":"cilium-agent","image":image}]}}}}))
+            .unwrap();
+            ds.kind = "DaemonSet".into();
+            c.daemonsets = Some(vec![ds]);
+        }
+        c.finish();
+        let o = CheckOptions::default();
+        f(&Context {
+            cluster: &c,
+            knowledge: Knowledge::embedded(),
+            options: &o,
+        })
+    }
+
     #[test]
     fn formulas_match_the_sources() {
-        // m5.large: 3 ENIs, 10 IPv4 (instance_limits.csv); eni-max-pods 29.
-        let m5 = it("m5.large", 3, 10, Hypervisor::Nitro, false, 2);
-        assert_eq!(eks_default_max_pods(&m5), 29);
-        assert_eq!(cilium_eni_pod_ips(&m5, 0, false), 27);
-        assert_eq!(cilium_eni_pod_ips(&m5, 1, false), 18);
-        assert_eq!(cilium_eni_pod_ips(&m5, 1, true), 288);
-        assert_eq!(recommended_max_pods(&m5), 110);
-        // t3.medium: 3 ENIs, 6 IPv4; eni-max-pods 17.
-        let t3 = it("t3.medium", 3, 6, Hypervisor::Nitro, false, 2);
-        assert_eq!(eks_default_max_pods(&t3), 17);
-        // Edge cases: index beyond the ENIs, one address per ENI.
-        assert_eq!(cilium_eni_pod_ips(&m5, 5, true), 0);
-        assert_eq!(
-            cilium_eni_pod_ips(&it("x", 2, 1, Hypervisor::Nitro, false, 1), 0, false),
-            0
-        );
-        assert_eq!(
-            cilium_eni_pod_ips(&it("x", 0, 0, Hypervisor::Nitro, false, 1), 0, false),
-            0
-        );
-        assert_eq!(
-            cilium_eni_formula(&m5, 1, false),
-            "(3 ENIs - first-interface-index 1) × (10 IPv4 per ENI - 1) = 18"
-        );
+        with_version(None, |cx| {
+            // m5.large: 3 ENIs, 10 IPv4 (instance_limits.csv); eni-max-pods 29.
+            let m5 = it("m5.large", 3, 10, Hypervisor::Nitro, false, 2);
+            assert_eq!(eks_default_max_pods(&m5), 29);
+            assert_eq!(cilium_eni_pod_ips(cx, &m5, 0, false), 27);
+            assert_eq!(cilium_eni_pod_ips(cx, &m5, 1, false), 18);
+            assert_eq!(cilium_eni_pod_ips(cx, &m5, 1, true), 288);
+            assert_eq!(recommended_max_pods(&m5), 110);
+            let t3 = it("t3.medium", 3, 6, Hypervisor::Nitro, false, 2);
+            assert_eq!(eks_default_max_pods(&t3), 17);
+            // Edge cases: index beyond the ENIs, one address per ENI.
+            assert_eq!(cilium_eni_pod_ips(cx, &m5, 5, true), 0);
+            let one = it("x", 2, 1, Hypervisor::Nitro, false, 1);
+            assert_eq!(cilium_eni_pod_ips(cx, &one, 0, false), 0);
+            assert_eq!(
+                cilium_eni_formula(&m5, 1, false),
+                "(3 ENIs - first-interface-index 1) × (10 IPv4 per ENI - 1) = 18"
+            );
+            // Xen falls back to secondary IPs even with prefix delegation on.
+            let m4 = it("m4.large", 2, 10, Hypervisor::Xen, false, 2);
+            assert_eq!(cilium_eni_pod_ips(cx, &m4, 0, true), 18);
+        });
     }
 
     #[test]
@@ -214,16 +248,22 @@ mod tests {
     }
 
     #[test]
-    fn prefix_delegation_support() {
-        let v118 = Some(Version::new(1, 18, 7));
-        let v119 = Some(Version::new(1, 19, 1));
-        let nitro = it("m5.large", 3, 10, Hypervisor::Nitro, false, 2);
-        let xen = it("m4.large", 2, 10, Hypervisor::Xen, false, 2);
+    fn prefix_delegation_on_bare_metal_follows_the_knowledge() {
         let metal = it("m5.metal", 15, 50, Hypervisor::Unknown, true, 96);
-        assert!(prefix_delegation_supported(&nitro, v118));
-        assert!(!prefix_delegation_supported(&xen, v119));
-        assert!(!prefix_delegation_supported(&metal, v118));
-        assert!(prefix_delegation_supported(&metal, v119));
-        assert!(!prefix_delegation_supported(&metal, None));
+        let xen = it("m4.large", 2, 10, Hypervisor::Xen, false, 2);
+        with_version(Some("quay.io/cilium/cilium:v1.18.7"), |cx| {
+            assert!(!prefix_delegation_supported(cx, &metal));
+            assert_eq!(cilium_eni_pod_ips(cx, &metal, 0, true), 15 * 49);
+        });
+        with_version(Some("quay.io/cilium/cilium:v1.19.1"), |cx| {
+            assert!(prefix_delegation_supported(cx, &metal));
+            assert!(!prefix_delegation_supported(cx, &xen));
+            assert_eq!(cilium_eni_pod_ips(cx, &metal, 0, true), 15 * 49 * 16);
+        });
+        // A minor newer than the data takes the newest minor's answer.
+        with_version(Some("quay.io/cilium/cilium:v1.99.0"), |cx| {
+            assert!(prefix_delegation_supported(cx, &metal));
+        });
+        with_version(None, |cx| assert!(!prefix_delegation_supported(cx, &metal)));
     }
 }

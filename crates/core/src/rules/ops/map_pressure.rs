@@ -12,8 +12,8 @@
 //!   entry cannot be created (`snat_v4_new_mapping`: map update failed or no
 //!   free port after the retries).
 //! - Helm keys `bpf.ctTcpMax`, `bpf.ctAnyMax`, `bpf.natMax`,
-//!   `bpf.mapDynamicSizeRatio` exist in the charts 1.12–1.20
-//!   (`helm_keys.json`; template-only in 1.12); config keys
+//!   `bpf.mapDynamicSizeRatio` (checked against the running minor's chart in
+//!   the knowledge before they are named); config keys
 //!   `bpf-ct-global-tcp-max`, `bpf-ct-global-any-max`, `bpf-nat-global-max`,
 //!   `bpf-map-dynamic-size-ratio` (`conntrack.json` chart_defaults).
 //! - Ratio default 0.0025; LimitTableMax 1 << 24 = 16777216 entries
@@ -79,18 +79,6 @@ fn sample_line(s: &MetricSample) -> String {
         format!(" [{}]", s.source)
     };
     format!("{}{{{}}} = {}{source}", s.name, labels.join(","), s.value)
-}
-
-/// Whether a Helm key is gone in the running minor (or any earlier one).
-fn key_removed(cx: &Context, key: &str) -> bool {
-    let Some(running) = cx.cluster.cilium.version.map(|v| v.minor()) else {
-        return false;
-    };
-    cx.knowledge
-        .cilium
-        .iter()
-        .filter(|m| m.minor <= running)
-        .any(|m| m.helm_keys_removed.iter().any(|r| r.key == key))
 }
 
 fn config_u64(cx: &Context, key: &str) -> Option<u64> {
@@ -166,7 +154,7 @@ fn remediation(cx: &Context, table: Table) -> String {
     }
     let removed: Vec<String> = sets
         .iter()
-        .filter(|(k, _)| key_removed(cx, k))
+        .filter(|(k, _)| !common::helm_key_exists(cx, k))
         .map(|(k, _)| k.clone())
         .collect();
     if !removed.is_empty() {

@@ -103,6 +103,7 @@ impl Rule for ObservabilityDisabled {
         }
         let sets: Vec<String> = off
             .iter()
+            .filter(|(_, _, k)| common::helm_key_exists(cx, k))
             .map(|(_, _, k)| format!("--set {k}=true"))
             .collect();
         // The agents read prometheus-serve-addr and enable-hubble, the operator its metrics options.
@@ -113,14 +114,24 @@ impl Rule for ObservabilityDisabled {
         if off.iter().any(|(w, _, _)| *w == "operator metrics") {
             restart.push("deployment/cilium-operator");
         }
-        let mut fix = format!(
-            "helm upgrade cilium cilium/cilium -n kube-system --reuse-values {}\n\
-kubectl -n kube-system rollout restart {}",
-            sets.join(" "),
+        let mut fix = if sets.is_empty() {
+            "# The chart of this Cilium version has none of the usual keys: set prometheus-serve-addr, enable-metrics and enable-hubble in cilium-config.\n".to_string()
+        } else {
+            format!(
+                "helm upgrade cilium cilium/cilium -n kube-system --reuse-values {}\n",
+                sets.join(" ")
+            )
+        };
+        fix.push_str(&format!(
+            "kubectl -n kube-system rollout restart {}",
             restart.join(" ")
-        );
+        ));
         if off.iter().any(|(w, _, _)| w.ends_with("metrics")) {
-            fix.push_str("\n# Then scrape the agents on port 9962 and the operator on port 9963 (e.g. --set prometheus.serviceMonitor.enabled=true with the Prometheus operator).");
+            fix.push_str("\n# Then scrape the agents on port 9962 and the operator on port 9963");
+            if common::helm_key_exists(cx, "prometheus.serviceMonitor.enabled") {
+                fix.push_str(" (e.g. --set prometheus.serviceMonitor.enabled=true with the Prometheus operator)");
+            }
+            fix.push('.');
         }
         Outcome::Evaluated(vec![f.with_remediation(fix)])
     }
