@@ -81,3 +81,35 @@ pub fn helm_key_exists(cx: &Context, key: &str) -> bool {
         None => cx.knowledge.helm_keys.values().any(has),
     }
 }
+
+/// An input's name for evidence: the file name without its directory (so
+/// findings do not depend on where the snapshot was unpacked), keeping the
+/// archive member path after `!` (`sysdump.zip!cilium-sysdump-…/x.txt`).
+pub fn display_source(source: &str) -> String {
+    let base = |p: &str| p.rsplit(['/', '\\']).next().unwrap_or(p).to_string();
+    match source.split_once('!') {
+        Some((file, member)) => format!("{}!{member}", base(file)),
+        None => base(source),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_source;
+
+    #[test]
+    fn sources_lose_their_directory_but_keep_archive_members() {
+        assert_eq!(
+            display_source("/tmp/x/cilium-metrics.txt"),
+            "cilium-metrics.txt"
+        );
+        assert_eq!(
+            display_source(
+                "/home/a/sysdump.zip!cilium-sysdump-20261126/cilium-status-cilium-4xk2p.txt"
+            ),
+            "sysdump.zip!cilium-sysdump-20261126/cilium-status-cilium-4xk2p.txt"
+        );
+        assert_eq!(display_source("-"), "-");
+        assert_eq!(display_source(r"C:\\dump\\m.txt"), "m.txt");
+    }
+}

@@ -76,7 +76,7 @@ fn sample_line(s: &MetricSample) -> String {
     let source = if s.source.is_empty() {
         String::new()
     } else {
-        format!(" [{}]", s.source)
+        format!(" [{}]", common::display_source(&s.source))
     };
     format!("{}{{{}}} = {}{source}", s.name, labels.join(","), s.value)
 }

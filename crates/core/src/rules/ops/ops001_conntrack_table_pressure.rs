@@ -53,7 +53,7 @@ mod tests {
             name: name.into(),
             labels: [(label.0.to_string(), label.1.to_string())].into(),
             value,
-            source: "cilium-abcde/metrics".into(),
+            source: "/tmp/dump/sysdump.zip!cilium-sysdump-20261126/cilium-abcde-metrics.txt".into(),
         }
     }
 
@@ -87,7 +87,7 @@ mod tests {
             panic!()
         };
         assert_eq!(f.len(), 1);
-        assert!(f[0].evidence[0].contains("map_name=\"ct4_global\"} = 0.9 [cilium-abcde/metrics]"));
+        assert!(f[0].evidence[0].contains("map_name=\"ct4_global\"} = 0.9 [sysdump.zip!cilium-sysdump-20261126/cilium-abcde-metrics.txt]"));
         // Dynamic sizing in force: double the ratio.
         assert!(
             f[0].remediation

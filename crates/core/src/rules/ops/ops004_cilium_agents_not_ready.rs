@@ -107,9 +107,9 @@ impl Rule for CiliumAgentsNotReady {
             }
             agents += 1;
             let source = if report.source.is_empty() {
-                "cilium status"
+                "cilium status".to_string()
             } else {
-                report.source.as_str()
+                common::display_source(&report.source)
             };
             for b in bad {
                 lines.push(format!("{source}: {b}"));
@@ -370,8 +370,7 @@ mod tests {
             panic!()
         };
         assert_eq!(f.len(), 1);
-        assert!(f[0].evidence[0]
-            .starts_with("cilium-sysdump/cilium-status-cilium-4xk2p.txt: Kubernetes: Failure"));
+        assert!(f[0].evidence[0].starts_with("cilium-status-cilium-4xk2p.txt: Kubernetes: Failure"));
     }
 
     #[test]

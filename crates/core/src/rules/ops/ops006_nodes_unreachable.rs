@@ -64,9 +64,9 @@ impl Rule for NodesUnreachable {
         let mut endpoints = 0usize;
         for r in c.cilium_status.as_deref().unwrap_or_default() {
             let source = if r.source.is_empty() {
-                "cilium status"
+                "cilium status".to_string()
             } else {
-                r.source.as_str()
+                common::display_source(&r.source)
             };
             let short = r.cluster_health.filter(|(ok, total)| ok < total);
             if short.is_none() && r.unreachable_nodes.is_empty() {
@@ -90,9 +90,9 @@ impl Rule for NodesUnreachable {
                 continue;
             }
             let source = if r.source.is_empty() {
-                "cilium-health status"
+                "cilium-health status".to_string()
             } else {
-                r.source.as_str()
+                common::display_source(&r.source)
             };
             nodes.extend(r.unreachable_nodes.iter().cloned());
             endpoints += r.unreachable_endpoints.len();
@@ -119,7 +119,7 @@ impl Rule for NodesUnreachable {
                 if s.source.is_empty() {
                     String::new()
                 } else {
-                    format!(" [{}]", s.source)
+                    format!(" [{}]", common::display_source(&s.source))
                 }
             ));
         }
