@@ -135,8 +135,22 @@ kubectl -n kube-system exec {} -c cilium-agent -- {cli} status --verbose",
         }
         if !operators.is_empty() {
             let ns = operators[0].pod.split('/').next().unwrap_or("kube-system");
+            // The operator Deployment when the snapshot has it, else its usual name.
+            let deployment = c
+                .deployments
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .find(|d| {
+                    d.kind == "Deployment"
+                        && d.metadata.namespace() == ns
+                        && (d.metadata.name == "cilium-operator"
+                            || d.metadata.labels.get("io.cilium/app").map(String::as_str)
+                                == Some("operator"))
+                })
+                .map_or("cilium-operator", |d| d.metadata.name.as_str());
             findings.push(finding(
-                ObjectRef::new("Deployment", Some(ns), "cilium-operator"),
+                ObjectRef::new("Deployment", Some(ns), deployment),
                 "operator",
                 &operators,
                 threshold,
