@@ -329,6 +329,13 @@ pub struct PrivateIpAddress {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
+pub struct Ipv4PrefixSpecification {
+    #[serde(default)]
+    pub ipv4_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct NetworkInterfaceAttachment {
     #[serde(default)]
     pub instance_id: Option<String>,
@@ -349,6 +356,9 @@ pub struct NetworkInterface {
     pub attachment: Option<NetworkInterfaceAttachment>,
     #[serde(default, deserialize_with = "null_default")]
     pub private_ip_addresses: Vec<PrivateIpAddress>,
+    /// /28 prefixes assigned with prefix delegation (16 addresses each).
+    #[serde(default, deserialize_with = "null_default")]
+    pub ipv4_prefixes: Vec<Ipv4PrefixSpecification>,
     #[serde(default, deserialize_with = "null_default")]
     pub groups: Vec<GroupIdentifier>,
     #[serde(default, deserialize_with = "null_default")]

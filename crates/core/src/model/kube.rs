@@ -84,7 +84,8 @@ pub struct Taint {
 pub struct NodeSpec {
     #[serde(default, deserialize_with = "null_default")]
     pub taints: Vec<Taint>,
-    #[serde(default)]
+    /// `spec.providerID` (`aws:///eu-west-1a/i-0abc…`).
+    #[serde(default, alias = "providerID")]
     pub provider_id: Option<String>,
     #[serde(default, rename = "podCIDR")]
     pub pod_cidr: Option<String>,
@@ -235,6 +236,20 @@ pub struct ContainerStateWaiting {
 pub struct ContainerState {
     #[serde(default)]
     pub waiting: Option<ContainerStateWaiting>,
+    #[serde(default)]
+    pub terminated: Option<ContainerStateTerminated>,
+}
+
+/// `state.terminated` / `lastState.terminated` (e.g. `OOMKilled`, exit code 137).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStateTerminated {
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -250,6 +265,9 @@ pub struct ContainerStatus {
     pub image: String,
     #[serde(default)]
     pub state: ContainerState,
+    /// The previous run's state (why the last restart happened).
+    #[serde(default)]
+    pub last_state: ContainerState,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -263,6 +281,8 @@ pub struct PodStatus {
     pub conditions: Vec<Condition>,
     #[serde(default, deserialize_with = "null_default")]
     pub container_statuses: Vec<ContainerStatus>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub init_container_statuses: Vec<ContainerStatus>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

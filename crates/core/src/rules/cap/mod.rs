@@ -1,5 +1,27 @@
 //! CAP rules. One file per rule; list each once in `RULES`, in code order.
 
+mod cidr;
+mod common;
+mod ip_capacity;
+
+mod cap001_max_pods_exceeds_ip_capacity;
+mod cap002_pods_stuck_without_ip;
+mod cap003_nodegroup_ip_capacity_short;
+mod cap004_overlay_max_pods_left_at_eni_default;
+mod cap005_subnet_ip_exhaustion;
+mod cap006_ciliumnode_ipam_exhausted;
+mod cap007_prefix_delegation_unsupported_instance;
+mod cap008_pod_cidr_overlaps_vpc;
+
 use super::Rule;
 
-pub static RULES: &[&dyn Rule] = &[];
+pub static RULES: &[&dyn Rule] = &[
+    &cap001_max_pods_exceeds_ip_capacity::MaxPodsExceedsIpCapacity,
+    &cap002_pods_stuck_without_ip::PodsStuckWithoutIp,
+    &cap003_nodegroup_ip_capacity_short::NodegroupIpCapacityShort,
+    &cap004_overlay_max_pods_left_at_eni_default::OverlayMaxPodsLeftAtEniDefault,
+    &cap005_subnet_ip_exhaustion::SubnetIpExhaustion,
+    &cap006_ciliumnode_ipam_exhausted::CiliumNodeIpamExhausted,
+    &cap007_prefix_delegation_unsupported_instance::PrefixDelegationUnsupportedInstance,
+    &cap008_pod_cidr_overlaps_vpc::PodCidrOverlapsVpc,
+];

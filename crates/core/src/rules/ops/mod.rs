@@ -1,5 +1,22 @@
 //! OPS rules. One file per rule; list each once in `RULES`, in code order.
 
+mod common;
+mod map_pressure;
+
+mod ops001_conntrack_table_pressure;
+mod ops002_nat_table_pressure;
+mod ops003_cilium_pods_restarting;
+mod ops004_cilium_agents_not_ready;
+mod ops005_observability_disabled;
+mod ops006_nodes_unreachable;
+
 use super::Rule;
 
-pub static RULES: &[&dyn Rule] = &[];
+pub static RULES: &[&dyn Rule] = &[
+    &ops001_conntrack_table_pressure::ConntrackTablePressure,
+    &ops002_nat_table_pressure::NatTablePressure,
+    &ops003_cilium_pods_restarting::CiliumPodsRestarting,
+    &ops004_cilium_agents_not_ready::CiliumAgentsNotReady,
+    &ops005_observability_disabled::ObservabilityDisabled,
+    &ops006_nodes_unreachable::NodesUnreachable,
+];

@@ -1,0 +1,202 @@
+//! Helpers shared by the CAP rules: which IPAM the cluster runs, per-node
+//! facts (instance type, node group, first-interface-index, host-network
+//! pods) and evidence formatting.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::model::{CiliumNode, Node, Pod};
+use crate::rules::{Context, Outcome, RuleMeta};
+
+pub const HOW_CILIUM_CONFIG: &str =
+    "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json";
+pub const HOW_DAEMONSETS: &str = "kubectl get daemonsets -A -o json > daemonsets.json";
+pub const HOW_NODES: &str = "kubectl get nodes -o json > nodes.json";
+pub const HOW_PODS: &str = "kubectl get pods -A -o json > pods.json";
+
+pub const HOW_NODEGROUPS: &str =
+    "aws eks describe-nodegroup --cluster-name CLUSTER --nodegroup-name NODEGROUP --output json > nodegroup-NODEGROUP.json (one per node group)";
+pub const HOW_SUBNETS: &str =
+    "aws ec2 describe-subnets --filters Name=vpc-id,Values=VPC_ID --output json > ec2-subnets.json";
+
+/// How pod IPs are handed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ipam {
+    /// Cilium ENI mode: pod IPs are VPC addresses on ENIs.
+    Eni,
+    /// Cilium overlay IPAM (cluster-pool, multi-pool, kubernetes): pod IPs
+    /// come from a CIDR outside the ENI limits.
+    Overlay(String),
+    /// Chaining onto the VPC CNI: the VPC CNI assigns the IPs.
+    ChainedVpcCni,
+    /// Another Cilium IPAM (crd, delegated-plugin, …).
+    Other(String),
+}
+
+/// Cilium IPAM modes whose pod IPs do not come from ENIs (rules.md CAP:
+/// "Overlay (cluster-pool, multi-pool, kubernetes IPAM)").
+const OVERLAY_MODES: &[&str] = &[
+    "cluster-pool",
+    "cluster-pool-v2beta",
+    "multi-pool",
+    "kubernetes",
+];
+
+/// The IPAM in force. `Ok(None)`: Cilium is provably not installed (the
+/// DaemonSets were provided and none is Cilium's, and there is no Cilium
+/// config), so Cilium-specific rules do not apply. `Err`: not evaluable.
+pub fn ipam(cx: &Context, meta: &'static RuleMeta) -> Result<Option<Ipam>, Outcome> {
+    let c = cx.cluster;
+    let s = &c.cilium;
+    let installed = s.agent_daemonset.is_some() || s.config.is_some() || !s.agent_images.is_empty();
+    if !installed {
+        if c.daemonsets.is_none() && c.helm_values.is_none() {
+            return Err(meta.missing(
+                "no DaemonSets and no Cilium configuration: cannot tell whether Cilium runs",
+                HOW_DAEMONSETS,
+            ));
+        }
+        if s.ipam_mode.is_none() {
+            return Ok(None);
+        }
+    }
+    if s.chains_aws_cni() {
+        return Ok(Some(Ipam::ChainedVpcCni));
+    }
+    match s.ipam_mode.as_deref() {
+        Some("eni") => Ok(Some(Ipam::Eni)),
+        Some(m) if OVERLAY_MODES.contains(&m) => Ok(Some(Ipam::Overlay(m.to_string()))),
+        Some(m) => Ok(Some(Ipam::Other(m.to_string()))),
+        None => Err(meta.missing(
+            "the Cilium IPAM mode (no `ipam` in cilium-config, no ipam.mode in Helm values)",
+            HOW_CILIUM_CONFIG,
+        )),
+    }
+}
+
+/// CiliumNodes by name (a CiliumNode is named after its Kubernetes node).
+pub fn cilium_nodes_by_name<'a>(cx: &Context<'a>) -> HashMap<&'a str, &'a CiliumNode> {
+    cx.cluster
+        .cilium_nodes
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|n| (n.metadata.name.as_str(), n))
+        .collect()
+}
+
+/// The node's EC2 instance type: its label, else the CiliumNode's `spec.eni.instance-type`.
+pub fn instance_type<'a>(node: &'a Node, cn: Option<&'a CiliumNode>) -> Option<&'a str> {
+    node.instance_type()
+        .or_else(|| cn.and_then(|c| c.spec.eni.instance_type.as_deref()))
+        .filter(|t| !t.is_empty())
+}
+
+/// The group a node belongs to, for grouping findings: EKS managed node
+/// group, else Karpenter NodePool (`karpenter.sh/nodepool`, older
+/// `karpenter.sh/provisioner-name`).
+pub fn node_group(node: &Node) -> Option<(&'static str, &str)> {
+    let l = &node.metadata.labels;
+    if let Some(ng) = node.nodegroup() {
+        return Some(("Nodegroup", ng));
+    }
+    l.get("karpenter.sh/nodepool")
+        .or_else(|| l.get("karpenter.sh/provisioner-name"))
+        .map(|p| ("NodePool", p.as_str()))
+}
+
+/// first-interface-index of a node and where it came from. Default 0: "If
+/// unspecified, this value defaults to 0 which means that eth0 will be used
+/// for pod IPs" (eni_iam.json `ciliumnode_spec_eni_fields`,
+/// `first_interface_index.code_default`).
+pub fn first_interface_index(cx: &Context, cn: Option<&CiliumNode>) -> (u32, &'static str) {
+    if let Some(i) = cn.and_then(|c| c.spec.eni.first_interface_index) {
+        return (i, "CiliumNode spec.eni.first-interface-index");
+    }
+    if let Some(i) = cx.cluster.cilium.first_interface_index {
+        return (i, "Cilium config");
+    }
+    (0, "Cilium default (unset)")
+}
+
+/// Whether a pod still holds (or will hold) its node slot.
+pub fn pod_is_live(pod: &Pod) -> bool {
+    !matches!(pod.status.phase.as_deref(), Some("Succeeded" | "Failed"))
+}
+
+/// Live host-network pods per node name.
+pub fn host_network_pods_per_node(pods: &[Pod]) -> HashMap<&str, u32> {
+    let mut out: HashMap<&str, u32> = HashMap::new();
+    for p in pods {
+        if p.spec.host_network && pod_is_live(p) {
+            if let Some(n) = p.spec.node_name.as_deref() {
+                *out.entry(n).or_default() += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Evidence lines, at most `max`, then "… and N more".
+pub fn capped(lines: Vec<String>, max: usize) -> Vec<String> {
+    let total = lines.len();
+    let mut out: Vec<String> = lines.into_iter().take(max).collect();
+    if total > max {
+        out.push(format!("… and {} more", total - max));
+    }
+    out
+}
+
+/// `aws ec2 describe-instance-types` for the given names.
+pub fn how_instance_types(names: &BTreeSet<String>) -> String {
+    format!(
+        "aws ec2 describe-instance-types --instance-types {} --output json > ec2-instance-types.json",
+        names.iter().cloned().collect::<Vec<_>>().join(" ")
+    )
+}
+
+/// How a node-group kind reads in a sentence.
+pub fn group_words(kind: &str) -> &'static str {
+    match kind {
+        "Nodegroup" => "node group",
+        "NodePool" => "Karpenter NodePool",
+        _ => "group",
+    }
+}
+
+/// An AL2023 nodeadm `NodeConfig` that sets the kubelet's max pods.
+pub fn nodeconfig_max_pods(max_pods: u32) -> String {
+    [
+        "---".to_string(),
+        "apiVersion: node.eks.aws/v1alpha1".to_string(),
+        "kind: NodeConfig".to_string(),
+        "spec:".to_string(),
+        "  kubelet:".to_string(),
+        "    config:".to_string(),
+        format!("      maxPods: {max_pods}"),
+    ]
+    .join("\n")
+}
+
+/// Whether the Cilium chart knows the Helm value `key` (knowledge: the
+/// flattened keys of the running minor's chart; a map-valued key counts
+/// through its children). Running minor unknown or not in the data: any
+/// minor in the data.
+pub fn helm_key_exists(cx: &Context, key: &str) -> bool {
+    let child = format!("{key}.");
+    let has = |keys: &std::collections::BTreeSet<String>| {
+        keys.contains(key)
+            || keys
+                .range(child.clone()..)
+                .next()
+                .is_some_and(|k| k.starts_with(&child))
+    };
+    match cx
+        .cluster
+        .cilium
+        .version
+        .and_then(|v| cx.knowledge.helm_keys(v.minor()))
+    {
+        Some(keys) => has(keys),
+        None => cx.knowledge.helm_keys.values().any(has),
+    }
+}

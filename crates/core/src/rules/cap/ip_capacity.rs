@@ -1,0 +1,269 @@
+//! The CAP rules' view of pod-IP capacity: where an instance type's limits
+//! come from (the snapshot's DescribeInstanceTypes wins over the embedded
+//! table), and thin wrappers over the shared [`crate::capacity`] formulas
+//! with the running Cilium version's facts filled in.
+
+use std::borrow::Cow;
+
+use crate::capacity::{self, CapacityOptions, Mode};
+use crate::knowledge::{Hypervisor, InstanceType};
+use crate::model::Ec2InstanceType;
+use crate::rules::Context;
+
+pub use crate::capacity::IPS_PER_PREFIX;
+
+/// Where an instance type's limits came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitsSource {
+    /// `aws ec2 describe-instance-types` in the snapshot (live truth).
+    Ec2Api,
+    /// The embedded knowledge (VPC CNI limits table).
+    Knowledge,
+}
+
+impl LimitsSource {
+    pub fn describe(self) -> &'static str {
+        match self {
+            LimitsSource::Ec2Api => "EC2 DescribeInstanceTypes in the snapshot",
+            LimitsSource::Knowledge => "embedded instance limits (VPC CNI table)",
+        }
+    }
+}
+
+/// Network limits of one instance type and where they came from.
+#[derive(Debug, Clone)]
+pub struct Limits<'a> {
+    pub it: Cow<'a, InstanceType>,
+    pub source: LimitsSource,
+}
+
+fn from_ec2(t: &Ec2InstanceType) -> InstanceType {
+    let hypervisor = match t
+        .hypervisor
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("nitro") => Hypervisor::Nitro,
+        Some("xen") => Hypervisor::Xen,
+        _ => Hypervisor::Unknown,
+    };
+    InstanceType {
+        name: t.instance_type.clone(),
+        enis: t.enis,
+        ipv4_per_eni: t.ipv4_per_eni,
+        hypervisor,
+        bare_metal: t.bare_metal,
+        vcpus: t.vcpus,
+    }
+}
+
+/// The limits of `name`: the snapshot's DescribeInstanceTypes wins (live
+/// truth), else the embedded knowledge.
+pub fn instance_limits<'a>(cx: &Context<'a>, name: &str) -> Option<Limits<'a>> {
+    let live = cx
+        .cluster
+        .instance_types
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|t| t.instance_type == name && t.enis > 0);
+    if let Some(t) = live {
+        return Some(Limits {
+            it: Cow::Owned(from_ec2(t)),
+            source: LimitsSource::Ec2Api,
+        });
+    }
+    cx.knowledge.instance(name).map(|it| Limits {
+        it: Cow::Borrowed(it),
+        source: LimitsSource::Knowledge,
+    })
+}
+
+/// Whether the running Cilium minor delegates prefixes on bare metal
+/// (knowledge `CiliumMinor::prefix_delegation_on_bare_metal`; a minor newer
+/// than the data takes the newest minor's answer, an unknown version: no).
+pub fn prefix_delegation_on_bare_metal(cx: &Context) -> bool {
+    let Some(running) = cx.cluster.cilium.version.map(|v| v.minor()) else {
+        return false;
+    };
+    match cx.knowledge.cilium_minor(running) {
+        Some(m) => m.prefix_delegation_on_bare_metal,
+        None => {
+            cx.knowledge.cilium.last().is_some_and(|newest| {
+                running > newest.minor && newest.prefix_delegation_on_bare_metal
+            })
+        }
+    }
+}
+
+/// Cilium's operator delegates prefixes only on nitro instances, and on bare
+/// metal from the minor the knowledge names (`IsPrefixDelegated()`).
+pub fn prefix_delegation_supported(cx: &Context, it: &InstanceType) -> bool {
+    it.hypervisor == Hypervisor::Nitro || (it.bare_metal && prefix_delegation_on_bare_metal(cx))
+}
+
+/// Cilium ENI-mode capacity of one node: pod IPs, and whether prefixes
+/// really apply to this type (`Capacity::prefix_delegation`).
+pub fn cilium_eni(
+    cx: &Context,
+    it: &InstanceType,
+    first_interface_index: u32,
+    prefix_delegation_on: bool,
+) -> capacity::Capacity {
+    let mut o = CapacityOptions::new(Mode::CiliumEni);
+    o.prefix_delegation = prefix_delegation_on;
+    o.first_interface_index = Some(first_interface_index);
+    o.prefix_delegation_on_bare_metal = prefix_delegation_on_bare_metal(cx);
+    capacity::capacity(it, &o)
+}
+
+/// Pod IPs of one node in Cilium ENI mode.
+pub fn cilium_eni_pod_ips(
+    cx: &Context,
+    it: &InstanceType,
+    first_interface_index: u32,
+    prefix_delegation_on: bool,
+) -> u32 {
+    cilium_eni(cx, it, first_interface_index, prefix_delegation_on)
+        .pod_ips
+        .unwrap_or(0)
+}
+
+/// The pod-IP formula with the node's numbers, for evidence.
+pub fn cilium_eni_formula(it: &InstanceType, first_interface_index: u32, prefixes: bool) -> String {
+    let per_eni = it.ipv4_per_eni.saturating_sub(1);
+    let ips = it.enis.saturating_sub(first_interface_index)
+        * per_eni
+        * if prefixes { IPS_PER_PREFIX } else { 1 };
+    format!(
+        "({} ENIs - first-interface-index {}) × ({} IPv4 per ENI - 1){} = {}",
+        it.enis,
+        first_interface_index,
+        it.ipv4_per_eni,
+        if prefixes {
+            " × 16 (prefix delegation)"
+        } else {
+            ""
+        },
+        ips
+    )
+}
+
+/// The EKS default kubelet max pods for the type (the eni-max-pods value).
+pub fn eks_default_max_pods(it: &InstanceType) -> u32 {
+    capacity::eks_default_max_pods(it)
+}
+
+/// The max-pods ceiling EKS recommends: 110 up to 30 vCPUs, 250 above;
+/// unknown vCPUs → the lower 110.
+pub fn recommended_max_pods(it: &InstanceType) -> u32 {
+    capacity::max_pods_cap(it.vcpus).unwrap_or(capacity::SMALL_NODE_MAX_PODS)
+}
+
+#[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
+mod tests {
+    use super::*;
+    use crate::knowledge::Knowledge;
+    use crate::model::Cluster;
+    use crate::rules::CheckOptions;
+
+    pub(crate) fn it(
+        name: &str,
+        enis: u32,
+        ipv4: u32,
+        hv: Hypervisor,
+        metal: bool,
+        vcpus: u32,
+    ) -> InstanceType {
+        InstanceType {
+            name: name.into(),
+            enis,
+            ipv4_per_eni: ipv4,
+            hypervisor: hv,
+            bare_metal: metal,
+            vcpus: Some(vcpus),
+        }
+    }
+
+    fn with_version(image: Option<&str>, f: impl FnOnce(&Context)) {
+        let mut c = Cluster::default();
+        if let Some(image) = image {
+            let mut ds: crate::model::Workload = serde_json::from_value(serde_json::json!({
+                "metadata":{"name":"cilium","namespace":"kube-system"},
+                "spec":{"template":{"spec":{"containers":[{"name":"cilium-agent","image":image}]}}}}))
+            .unwrap();
+            ds.kind = "DaemonSet".into();
+            c.daemonsets = Some(vec![ds]);
+        }
+        c.finish();
+        let o = CheckOptions::default();
+        f(&Context {
+            cluster: &c,
+            knowledge: Knowledge::embedded(),
+            options: &o,
+        })
+    }
+
+    #[test]
+    fn formulas_match_the_sources() {
+        with_version(None, |cx| {
+            // m5.large: 3 ENIs, 10 IPv4 (instance_limits.csv); eni-max-pods 29.
+            let m5 = it("m5.large", 3, 10, Hypervisor::Nitro, false, 2);
+            assert_eq!(eks_default_max_pods(&m5), 29);
+            assert_eq!(cilium_eni_pod_ips(cx, &m5, 0, false), 27);
+            assert_eq!(cilium_eni_pod_ips(cx, &m5, 1, false), 18);
+            assert_eq!(cilium_eni_pod_ips(cx, &m5, 1, true), 288);
+            assert_eq!(recommended_max_pods(&m5), 110);
+            let t3 = it("t3.medium", 3, 6, Hypervisor::Nitro, false, 2);
+            assert_eq!(eks_default_max_pods(&t3), 17);
+            // Edge cases: index beyond the ENIs, one address per ENI.
+            assert_eq!(cilium_eni_pod_ips(cx, &m5, 5, true), 0);
+            let one = it("x", 2, 1, Hypervisor::Nitro, false, 1);
+            assert_eq!(cilium_eni_pod_ips(cx, &one, 0, false), 0);
+            assert_eq!(
+                cilium_eni_formula(&m5, 1, false),
+                "(3 ENIs - first-interface-index 1) × (10 IPv4 per ENI - 1) = 18"
+            );
+            // Xen falls back to secondary IPs even with prefix delegation on.
+            let m4 = it("m4.large", 2, 10, Hypervisor::Xen, false, 2);
+            assert_eq!(cilium_eni_pod_ips(cx, &m4, 0, true), 18);
+        });
+    }
+
+    #[test]
+    fn max_pods_guidance_boundary() {
+        assert_eq!(
+            recommended_max_pods(&it("a", 8, 30, Hypervisor::Nitro, false, 30)),
+            110
+        );
+        assert_eq!(
+            recommended_max_pods(&it("b", 8, 30, Hypervisor::Nitro, false, 32)),
+            250
+        );
+        let mut unknown = it("c", 8, 30, Hypervisor::Nitro, false, 64);
+        unknown.vcpus = None;
+        assert_eq!(recommended_max_pods(&unknown), 110);
+    }
+
+    #[test]
+    fn prefix_delegation_on_bare_metal_follows_the_knowledge() {
+        let metal = it("m5.metal", 15, 50, Hypervisor::Unknown, true, 96);
+        let xen = it("m4.large", 2, 10, Hypervisor::Xen, false, 2);
+        with_version(Some("quay.io/cilium/cilium:v1.18.7"), |cx| {
+            assert!(!prefix_delegation_supported(cx, &metal));
+            assert_eq!(cilium_eni_pod_ips(cx, &metal, 0, true), 15 * 49);
+        });
+        with_version(Some("quay.io/cilium/cilium:v1.19.1"), |cx| {
+            assert!(prefix_delegation_supported(cx, &metal));
+            assert!(!prefix_delegation_supported(cx, &xen));
+            assert_eq!(cilium_eni_pod_ips(cx, &metal, 0, true), 15 * 49 * 16);
+        });
+        // A minor newer than the data takes the newest minor's answer.
+        with_version(Some("quay.io/cilium/cilium:v1.99.0"), |cx| {
+            assert!(prefix_delegation_supported(cx, &metal));
+        });
+        with_version(None, |cx| assert!(!prefix_delegation_supported(cx, &metal)));
+    }
+}

@@ -1,0 +1,115 @@
+//! Helpers shared by the OPS rules.
+
+use crate::findings::ObjectRef;
+use crate::model::{Cluster, Pod};
+use crate::rules::Context;
+use crate::version::Minor;
+
+pub const HOW_CILIUM_CONFIG: &str =
+    "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json";
+pub const HOW_DAEMONSETS: &str = "kubectl get daemonsets -A -o json > daemonsets.json";
+pub const HOW_AGENT_METRICS: &str = "kubectl get --raw \"/api/v1/namespaces/kube-system/pods/CILIUM_AGENT_POD:9962/proxy/metrics\" > cilium-agent-metrics.txt (one per agent; needs prometheus.enabled), or a `cilium sysdump`";
+
+/// The agent DaemonSet as a finding object (kube-system/cilium when unknown).
+pub fn agent_object(c: &Cluster) -> ObjectRef {
+    match &c.cilium.agent_daemonset {
+        Some(k) => ObjectRef::new("DaemonSet", Some(&k.namespace), &k.name),
+        None => ObjectRef::new("DaemonSet", Some("kube-system"), "cilium"),
+    }
+}
+
+/// Cilium is provably absent: the DaemonSets were provided, none is
+/// Cilium's agent, and there is no Cilium config or Helm values.
+pub fn cilium_absent(c: &Cluster) -> bool {
+    c.daemonsets.is_some()
+        && c.cilium.agent_daemonset.is_none()
+        && c.cilium.config.is_none()
+        && c.helm_values.is_none()
+        && c.cilium.agent_images.is_empty()
+}
+
+/// An agent pod: label `k8s-app=cilium`.
+pub fn is_agent_pod(p: &Pod) -> bool {
+    p.metadata.labels.get("k8s-app").map(String::as_str) == Some("cilium")
+}
+
+/// An operator pod: label `io.cilium/app=operator`, or named `cilium-operator-…`.
+pub fn is_operator_pod(p: &Pod) -> bool {
+    p.metadata.labels.get("io.cilium/app").map(String::as_str) == Some("operator")
+        || p.metadata.name.starts_with("cilium-operator-")
+}
+
+/// The in-pod debug CLI: `cilium-dbg` from 1.15, `cilium` before
+/// (conntrack.json log_lines: "'cilium-dbg monitor' ('cilium monitor' before 1.15)").
+pub fn agent_cli(cx: &Context) -> &'static str {
+    match cx.cluster.cilium.version {
+        Some(v) if v.minor() < Minor::new(1, 15) => "cilium",
+        _ => "cilium-dbg",
+    }
+}
+
+/// Evidence lines, at most `max`, then "… and N more".
+pub fn capped(lines: Vec<String>, max: usize) -> Vec<String> {
+    let total = lines.len();
+    let mut out: Vec<String> = lines.into_iter().take(max).collect();
+    if total > max {
+        out.push(format!("… and {} more", total - max));
+    }
+    out
+}
+
+/// Whether the Cilium chart knows the Helm value `key` (knowledge: the
+/// flattened keys of the running minor's chart; a map-valued key counts
+/// through its children). Running minor unknown or not in the data: any
+/// minor in the data.
+pub fn helm_key_exists(cx: &Context, key: &str) -> bool {
+    let child = format!("{key}.");
+    let has = |keys: &std::collections::BTreeSet<String>| {
+        keys.contains(key)
+            || keys
+                .range(child.clone()..)
+                .next()
+                .is_some_and(|k| k.starts_with(&child))
+    };
+    match cx
+        .cluster
+        .cilium
+        .version
+        .and_then(|v| cx.knowledge.helm_keys(v.minor()))
+    {
+        Some(keys) => has(keys),
+        None => cx.knowledge.helm_keys.values().any(has),
+    }
+}
+
+/// An input's name for evidence: the file name without its directory (so
+/// findings do not depend on where the snapshot was unpacked), keeping the
+/// archive member path after `!` (`sysdump.zip!cilium-sysdump-…/x.txt`).
+pub fn display_source(source: &str) -> String {
+    let base = |p: &str| p.rsplit(['/', '\\']).next().unwrap_or(p).to_string();
+    match source.split_once('!') {
+        Some((file, member)) => format!("{}!{member}", base(file)),
+        None => base(source),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_source;
+
+    #[test]
+    fn sources_lose_their_directory_but_keep_archive_members() {
+        assert_eq!(
+            display_source("/tmp/x/cilium-metrics.txt"),
+            "cilium-metrics.txt"
+        );
+        assert_eq!(
+            display_source(
+                "/home/a/sysdump.zip!cilium-sysdump-20261126/cilium-status-cilium-4xk2p.txt"
+            ),
+            "sysdump.zip!cilium-sysdump-20261126/cilium-status-cilium-4xk2p.txt"
+        );
+        assert_eq!(display_source("-"), "-");
+        assert_eq!(display_source(r"C:\\dump\\m.txt"), "m.txt");
+    }
+}
