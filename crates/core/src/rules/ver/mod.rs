@@ -43,8 +43,7 @@ pub static RULES: &[&dyn Rule] = &[
     &ver010_node_image_change_on_upgrade::Ver010,
 ];
 
-const HOW_WORKLOADS: &str =
-    "kubectl get daemonsets,deployments,pods -A -o json > workloads.json";
+const HOW_WORKLOADS: &str = "kubectl get daemonsets,deployments,pods -A -o json > workloads.json";
 const HOW_K8S_VERSION: &str =
     "kubectl version -o json > version.json (or aws eks describe-cluster --name CLUSTER > cluster.json)";
 const HOW_NODES: &str = "kubectl get nodes -o json > nodes.json";
@@ -87,10 +86,7 @@ pub(super) fn running_kubernetes(cx: &Context, meta: &'static RuleMeta) -> Resul
         .ok_or_else(|| meta.missing("the Kubernetes version", HOW_K8S_VERSION))
 }
 
-pub(super) fn nodes<'a>(
-    cx: &'a Context,
-    meta: &'static RuleMeta,
-) -> Result<&'a [Node], Outcome> {
+pub(super) fn nodes<'a>(cx: &'a Context, meta: &'static RuleMeta) -> Result<&'a [Node], Outcome> {
     cx.cluster
         .nodes
         .as_deref()
@@ -294,7 +290,10 @@ pub(super) fn group_nodes<'a, T>(
 ) -> BTreeMap<NodeSet, Vec<(&'a Node, T)>> {
     let mut groups: BTreeMap<NodeSet, Vec<(&'a Node, T)>> = BTreeMap::new();
     for (node, extra) in items {
-        groups.entry(NodeSet::of(node)).or_default().push((node, extra));
+        groups
+            .entry(NodeSet::of(node))
+            .or_default()
+            .push((node, extra));
     }
     groups
 }

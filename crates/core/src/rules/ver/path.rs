@@ -214,7 +214,10 @@ mod tests {
         assert_eq!(p.cilium_to, m("1.18"));
         assert_eq!(render(&p), "c1.17 c1.18 k1.31 k1.32 k1.33");
         assert_eq!(p.untested_steps(), 0);
-        assert_eq!(p.cilium_steps().collect::<Vec<_>>(), vec![m("1.17"), m("1.18")]);
+        assert_eq!(
+            p.cilium_steps().collect::<Vec<_>>(),
+            vec![m("1.17"), m("1.18")]
+        );
     }
 
     #[test]

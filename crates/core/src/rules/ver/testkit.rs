@@ -159,7 +159,11 @@ pub(crate) fn knowledge() -> Knowledge {
             "5.4.0",
             false,
             vec![
-                removed("containerRuntime.integration", Some("bpf.autoMount.enabled"), true),
+                removed(
+                    "containerRuntime.integration",
+                    Some("bpf.autoMount.enabled"),
+                    true,
+                ),
                 removed("encryption.keyFile", Some("encryption.ipsec.keyFile"), true),
                 removed("etcd.annotations", None, false),
             ],
@@ -181,7 +185,11 @@ pub(crate) fn knowledge() -> Knowledge {
             "5.10.0",
             true,
             vec![
-                removed("enableCiliumEndpointSlice", Some("ciliumEndpointSlice.enabled"), true),
+                removed(
+                    "enableCiliumEndpointSlice",
+                    Some("ciliumEndpointSlice.enabled"),
+                    true,
+                ),
                 removed("eni.updateEC2AdapterLimitViaAPI", None, false),
             ],
         ),
@@ -192,7 +200,11 @@ pub(crate) fn knowledge() -> Knowledge {
             "2026-07-16",
             "5.10.0",
             true,
-            vec![removed("nodePort.enabled", Some("kubeProxyReplacement"), false)],
+            vec![removed(
+                "nodePort.enabled",
+                Some("kubeProxyReplacement"),
+                false,
+            )],
         ),
         minor(
             "1.20",
@@ -341,8 +353,15 @@ pub(crate) fn config_map(data: Value) -> Value {
     })
 }
 
-pub(crate) fn node(name: &str, kubelet: &str, kernel: &str, os_image: &str, nodegroup: Option<&str>) -> Value {
-    let mut labels = json!({"kubernetes.io/hostname": name, "node.kubernetes.io/instance-type": "m5.large"});
+pub(crate) fn node(
+    name: &str,
+    kubelet: &str,
+    kernel: &str,
+    os_image: &str,
+    nodegroup: Option<&str>,
+) -> Value {
+    let mut labels =
+        json!({"kubernetes.io/hostname": name, "node.kubernetes.io/instance-type": "m5.large"});
     if let Some(ng) = nodegroup {
         labels["eks.amazonaws.com/nodegroup"] = json!(ng);
     }

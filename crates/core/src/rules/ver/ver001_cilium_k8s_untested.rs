@@ -58,10 +58,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
     let kubernetes = running_kubernetes(cx, &META)?;
     let c = cilium.minor();
     let Some(data) = cx.knowledge.cilium_minor(c) else {
-        return Err(META.missing(
-            format!("compatibility data for Cilium {c}"),
-            HOW_KNOWLEDGE,
-        ));
+        return Err(META.missing(format!("compatibility data for Cilium {c}"), HOW_KNOWLEDGE));
     };
     if data.k8s_tested.contains(&kubernetes) {
         return Ok(Vec::new());
@@ -128,14 +125,19 @@ mod tests {
     #[test]
     fn fires_when_kubernetes_is_newer_than_tested() {
         let k = knowledge();
-        let c = cluster(vec![agent_ds("1.16.5"), server_version("v1.32.3-eks-4096722")]);
+        let c = cluster(vec![
+            agent_ds("1.16.5"),
+            server_version("v1.32.3-eks-4096722"),
+        ]);
         let f = fired(run(&Ver001, &c, &k, &options("2026-11-26")));
         assert_eq!(f.len(), 1);
         assert_eq!(
             f[0].message,
             "Cilium 1.16.5 is not e2e-tested with Kubernetes 1.32 (Cilium 1.16 tests 1.27–1.30)"
         );
-        assert!(f[0].evidence.iter().any(|e| e.contains("Lowest Cilium minor tested with Kubernetes 1.32: 1.17 (latest patch 1.17.18)")));
+        assert!(f[0].evidence.iter().any(|e| e.contains(
+            "Lowest Cilium minor tested with Kubernetes 1.32: 1.17 (latest patch 1.17.18)"
+        )));
         assert!(f[0].remediation.contains("--version 1.17.18"));
         assert!(!f[0].remediation.contains("update-cluster-version"));
     }
@@ -147,7 +149,10 @@ mod tests {
         let f = fired(run(&Ver001, &c, &k, &options("2026-11-26")));
         assert_eq!(f.len(), 1);
         assert!(f[0].remediation.contains("--kubernetes-version 1.30"));
-        assert!(f[0].evidence.iter().any(|e| e.contains("older than every version")));
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("older than every version")));
     }
 
     #[test]
@@ -169,9 +174,13 @@ mod tests {
         let c = cluster(vec![server_version("v1.31.1")]);
         assert!(missing(run(&Ver001, &c, &k, &options("2026-11-26"))).contains("DaemonSets"));
         let c = cluster(vec![agent_ds("1.17.2")]);
-        assert!(missing(run(&Ver001, &c, &k, &options("2026-11-26"))).contains("Kubernetes version"));
+        assert!(
+            missing(run(&Ver001, &c, &k, &options("2026-11-26"))).contains("Kubernetes version")
+        );
         let c = cluster(vec![agent_ds("1.17.2"), server_version("v1.31.1")]);
-        assert!(missing(run(&Ver001, &c, &empty_knowledge(), &options("2026-11-26")))
-            .contains("compatibility data for Cilium 1.17"));
+        assert!(
+            missing(run(&Ver001, &c, &empty_knowledge(), &options("2026-11-26")))
+                .contains("compatibility data for Cilium 1.17")
+        );
     }
 }

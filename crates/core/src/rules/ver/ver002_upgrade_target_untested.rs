@@ -63,10 +63,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
     let kubernetes = running_kubernetes(cx, &META)?;
     let c = cilium.minor();
     let Some(data) = cx.knowledge.cilium_minor(c) else {
-        return Err(META.missing(
-            format!("compatibility data for Cilium {c}"),
-            HOW_KNOWLEDGE,
-        ));
+        return Err(META.missing(format!("compatibility data for Cilium {c}"), HOW_KNOWLEDGE));
     };
     if target < kubernetes {
         return Err(META.missing(
@@ -163,10 +160,9 @@ mod tests {
         let f = fired(run(&Ver002, &c, &k, &with_target("1.33")));
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity, Severity::Critical);
-        assert!(f[0]
-            .evidence
-            .iter()
-            .any(|e| e.starts_with("Lowest Cilium minor tested with Kubernetes 1.33: 1.18 (latest patch 1.18.12")));
+        assert!(f[0].evidence.iter().any(|e| e.starts_with(
+            "Lowest Cilium minor tested with Kubernetes 1.33: 1.18 (latest patch 1.18.12"
+        )));
         let r = &f[0].remediation;
         let p17 = r.find("--version 1.17.18").unwrap();
         let p18 = r.find("--version 1.18.12").unwrap();
@@ -181,8 +177,12 @@ mod tests {
         let k = knowledge();
         let c = cluster(vec![agent_ds("1.18.1"), server_version("v1.31.3")]);
         assert!(fired(run(&Ver002, &c, &k, &with_target("1.33"))).is_empty());
-        assert!(missing(run(&Ver002, &c, &k, &with_target("1.30"))).contains("EKS cannot downgrade"));
+        assert!(
+            missing(run(&Ver002, &c, &k, &with_target("1.30"))).contains("EKS cannot downgrade")
+        );
         let f = fired(run(&Ver002, &c, &k, &with_target("1.40")));
-        assert!(f[0].remediation.starts_with("Do not upgrade to Kubernetes 1.40 yet"));
+        assert!(f[0]
+            .remediation
+            .starts_with("Do not upgrade to Kubernetes 1.40 yet"));
     }
 }

@@ -196,15 +196,25 @@ mod tests {
     fn extended_default_fires_on_the_deadline_and_combines_with_cilium() {
         let k = knowledge();
         // 1.31 extended support ends 2026-11-26.
-        let c = cluster(vec![eks("1.31", None), agent_ds("1.16.5"), server_version("v1.31.4-eks-1")]);
+        let c = cluster(vec![
+            eks("1.31", None),
+            agent_ds("1.16.5"),
+            server_version("v1.31.4-eks-1"),
+        ]);
         let f = fired(run(&Ver003, &c, &k, &options("2026-11-26")));
         assert_eq!(f.len(), 1);
         assert_eq!(
             f[0].message,
             "EKS extended support for Kubernetes 1.31 ends today (2026-11-26): then EKS upgrades the control plane to 1.32 on its own"
         );
-        assert!(f[0].evidence.iter().any(|e| e.contains("AWS default EXTENDED")));
-        assert!(f[0].evidence.iter().any(|e| e.contains("NOT e2e-tested with Kubernetes 1.32")));
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("AWS default EXTENDED")));
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("NOT e2e-tested with Kubernetes 1.32")));
         assert!(f[0].remediation.contains("--version 1.17.18"));
         assert!(f[0].remediation.contains("--kubernetes-version 1.32"));
         assert!(!f[0].remediation.contains("supportType=EXTENDED"));
@@ -217,9 +227,15 @@ mod tests {
         let c = cluster(vec![eks("1.34", Some("STANDARD"))]);
         let f = fired(run(&Ver003, &c, &k, &options("2026-11-26")));
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.contains("standard support for Kubernetes 1.34 ends on 2026-12-02, in 6 days"));
-        assert!(f[0].remediation.contains("aws eks update-cluster-config --name prod --upgrade-policy supportType=EXTENDED"));
-        assert!(f[0].remediation.contains("aws eks update-cluster-version --name prod --kubernetes-version 1.35"));
+        assert!(f[0]
+            .message
+            .contains("standard support for Kubernetes 1.34 ends on 2026-12-02, in 6 days"));
+        assert!(f[0].remediation.contains(
+            "aws eks update-cluster-config --name prod --upgrade-policy supportType=EXTENDED"
+        ));
+        assert!(f[0]
+            .remediation
+            .contains("aws eks update-cluster-version --name prod --kubernetes-version 1.35"));
         // The same cluster with EXTENDED is a year away.
         let c = cluster(vec![eks("1.34", Some("EXTENDED"))]);
         assert!(fired(run(&Ver003, &c, &k, &options("2026-11-26"))).is_empty());
@@ -229,7 +245,7 @@ mod tests {
     fn window_boundaries_and_past_deadline() {
         let k = knowledge();
         let c = cluster(vec![eks("1.32", None)]); // extended ends 2027-03-23
-        // 2026-12-23 → 90 days: fires; 2026-12-22 → 91 days: quiet.
+                                                  // 2026-12-23 → 90 days: fires; 2026-12-22 → 91 days: quiet.
         assert_eq!(fired(run(&Ver003, &c, &k, &options("2026-12-23"))).len(), 1);
         assert!(fired(run(&Ver003, &c, &k, &options("2026-12-22"))).is_empty());
         let c = cluster(vec![eks("1.29", None)]); // extended ended 2026-03-23
@@ -243,6 +259,7 @@ mod tests {
         let c = cluster(vec![agent_ds("1.16.5")]);
         assert!(missing(run(&Ver003, &c, &k, &options("2026-11-26"))).contains("describe-cluster"));
         let c = cluster(vec![eks("1.22", None)]);
-        assert!(missing(run(&Ver003, &c, &k, &options("2026-11-26"))).contains("calendar for Kubernetes 1.22"));
+        assert!(missing(run(&Ver003, &c, &k, &options("2026-11-26")))
+            .contains("calendar for Kubernetes 1.22"));
     }
 }

@@ -2,8 +2,8 @@
 //! three newest minors in the data.
 
 use super::{
-    agent_object, helm_upgrade, helm_values_backup, cilium_namespace, render_path,
-    running_cilium, upgrade_path, HOW_KNOWLEDGE,
+    agent_object, cilium_namespace, helm_upgrade, helm_values_backup, render_path, running_cilium,
+    upgrade_path, HOW_KNOWLEDGE,
 };
 use crate::findings::{Finding, Severity};
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
@@ -68,7 +68,12 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
     let newest: Vec<String> = maintained
         .iter()
         .rev()
-        .map(|m| format!("{} (latest {}, {})", m.minor, m.latest_patch, m.latest_patch_published))
+        .map(|m| {
+            format!(
+                "{} (latest {}, {})",
+                m.minor, m.latest_patch, m.latest_patch_published
+            )
+        })
         .collect();
     let mut finding = META
         .finding(
@@ -145,7 +150,10 @@ mod tests {
             "Cilium 1.17.3 is older than the 3 newest minors (1.20, 1.19, 1.18): it no longer gets patch releases"
         );
         assert!(f[0].remediation.contains("--version 1.18.12"));
-        assert!(f[0].evidence.iter().any(|e| e == "Last patch of 1.17: 1.17.18 published 2026-07-16"));
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e == "Last patch of 1.17: 1.17.18 published 2026-07-16"));
     }
 
     #[test]
@@ -172,7 +180,9 @@ mod tests {
         let c = cluster(vec![agent_ds("1.21.0")]);
         assert!(fired(run(&Ver004, &c, &k, &options("2026-11-26"))).is_empty());
         let c = cluster(vec![agent_ds("1.16.0")]);
-        assert!(missing(run(&Ver004, &c, &empty_knowledge(), &options("2026-11-26")))
-            .contains("Cilium release data"));
+        assert!(
+            missing(run(&Ver004, &c, &empty_knowledge(), &options("2026-11-26")))
+                .contains("Cilium release data")
+        );
     }
 }

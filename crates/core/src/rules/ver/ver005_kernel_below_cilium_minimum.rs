@@ -3,7 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use super::{family_name, family_of_os_image, group_nodes, nodes, running_cilium, sample_names, HOW_KNOWLEDGE};
+use super::{
+    family_name, family_of_os_image, group_nodes, nodes, running_cilium, sample_names,
+    HOW_KNOWLEDGE,
+};
 use crate::findings::{Finding, Severity};
 use crate::knowledge::AmiFamily;
 use crate::model::Node;
@@ -81,11 +84,11 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         .knowledge
         .cilium_minor(c)
         .map(|m| Against::Running(c, m.min_kernel));
-    let target = cx
-        .options
-        .target_cilium
-        .filter(|t| *t != c)
-        .and_then(|t| cx.knowledge.cilium_minor(t).map(|m| Against::Target(t, m.min_kernel)));
+    let target = cx.options.target_cilium.filter(|t| *t != c).and_then(|t| {
+        cx.knowledge
+            .cilium_minor(t)
+            .map(|m| Against::Target(t, m.min_kernel))
+    });
     if running.is_none() && target.is_none() {
         return Err(META.missing(
             format!("the kernel requirement of Cilium {c}"),
@@ -233,9 +236,27 @@ mod tests {
         let c = cluster(vec![
             agent_ds("1.16.5"),
             server_version("v1.30.4"),
-            node("ip-10-0-1-10.eu-west-1.compute.internal", "v1.30.4-eks-1", "4.14.355-275.570.amzn2.x86_64", "Amazon Linux 2", Some("old")),
-            node("ip-10-0-1-11.eu-west-1.compute.internal", "v1.30.4-eks-1", "4.14.355-275.570.amzn2.x86_64", "Amazon Linux 2", Some("old")),
-            node("ip-10-0-2-10.eu-west-1.compute.internal", "v1.30.4-eks-1", "6.1.115-126.197.amzn2023.x86_64", "Amazon Linux 2023.6.20241111", Some("new")),
+            node(
+                "ip-10-0-1-10.eu-west-1.compute.internal",
+                "v1.30.4-eks-1",
+                "4.14.355-275.570.amzn2.x86_64",
+                "Amazon Linux 2",
+                Some("old"),
+            ),
+            node(
+                "ip-10-0-1-11.eu-west-1.compute.internal",
+                "v1.30.4-eks-1",
+                "4.14.355-275.570.amzn2.x86_64",
+                "Amazon Linux 2",
+                Some("old"),
+            ),
+            node(
+                "ip-10-0-2-10.eu-west-1.compute.internal",
+                "v1.30.4-eks-1",
+                "6.1.115-126.197.amzn2023.x86_64",
+                "Amazon Linux 2023.6.20241111",
+                Some("new"),
+            ),
         ]);
         let f = fired(run(&Ver005, &c, &k, &options("2026-11-26")));
         assert_eq!(f.len(), 1);
@@ -245,7 +266,10 @@ mod tests {
             "Node group old: 2 node(s) run kernel 4.14.355 below the 5.4.0 minimum of the running Cilium 1.16"
         );
         assert!(f[0].remediation.contains("aws eks update-nodegroup-version --cluster-name <cluster-name> --nodegroup-name old --kubernetes-version 1.30"));
-        assert!(f[0].evidence.iter().any(|e| e.contains("AL2023 (kernel 6.1)")));
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("AL2023 (kernel 6.1)")));
     }
 
     #[test]
@@ -254,7 +278,13 @@ mod tests {
         let c = cluster(vec![
             agent_ds("1.17.0"),
             // Exactly the 1.17 minimum (5.4.0): fine for 1.17, short for 1.18 (5.10).
-            node("n1", "v1.31.0", "5.4.0-1000-aws", "Ubuntu 20.04.6 LTS", None),
+            node(
+                "n1",
+                "v1.31.0",
+                "5.4.0-1000-aws",
+                "Ubuntu 20.04.6 LTS",
+                None,
+            ),
             node("n2", "v1.31.0", "5.10.0", "Amazon Linux 2", None),
             node("n3", "v1.31.0", "garbage", "", None),
         ]);
@@ -267,9 +297,14 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].object.kind, "Node");
         assert_eq!(f[0].object.name, "n1");
-        assert!(f[0].message.contains("below the 5.10.0 minimum of the target Cilium 1.18"));
+        assert!(f[0]
+            .message
+            .contains("below the 5.10.0 minimum of the target Cilium 1.18"));
         assert!(f[0].remediation.contains("before upgrading Cilium to 1.18"));
-        assert!(f[0].evidence.iter().any(|e| e.contains("not parsed on: n3")));
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("not parsed on: n3")));
     }
 
     #[test]
@@ -277,8 +312,13 @@ mod tests {
         let k = knowledge();
         let c = cluster(vec![agent_ds("1.17.0")]);
         assert!(missing(run(&Ver005, &c, &k, &options("2026-11-26"))).contains("Node"));
-        let c = cluster(vec![agent_ds("1.17.0"), node("n1", "v1.31.0", "5.4.0", "", None)]);
-        assert!(missing(run(&Ver005, &c, &empty_knowledge(), &options("2026-11-26")))
-            .contains("kernel requirement of Cilium 1.17"));
+        let c = cluster(vec![
+            agent_ds("1.17.0"),
+            node("n1", "v1.31.0", "5.4.0", "", None),
+        ]);
+        assert!(
+            missing(run(&Ver005, &c, &empty_knowledge(), &options("2026-11-26")))
+                .contains("kernel requirement of Cilium 1.17")
+        );
     }
 }

@@ -109,7 +109,10 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         let Some(skew) = members.iter().map(|(_, (s, _))| *s).min() else {
             continue;
         };
-        let members: Vec<_> = members.into_iter().filter(|(_, (s, _))| *s == skew).collect();
+        let members: Vec<_> = members
+            .into_iter()
+            .filter(|(_, (s, _))| *s == skew)
+            .collect();
         let kubelets: BTreeSet<Minor> = members.iter().map(|(_, (_, k))| *k).collect();
         let Some(oldest) = kubelets.iter().next().copied() else {
             continue;
@@ -201,16 +204,36 @@ mod tests {
         let k = knowledge();
         let c = cluster(vec![
             server_version("v1.31.4-eks-2d5f260"),
-            node("a1", "v1.28.15-eks-aeac579", "5.10.1", "Amazon Linux 2", Some("legacy")),
-            node("a2", "v1.28.15-eks-aeac579", "5.10.1", "Amazon Linux 2", Some("legacy")),
+            node(
+                "a1",
+                "v1.28.15-eks-aeac579",
+                "5.10.1",
+                "Amazon Linux 2",
+                Some("legacy"),
+            ),
+            node(
+                "a2",
+                "v1.28.15-eks-aeac579",
+                "5.10.1",
+                "Amazon Linux 2",
+                Some("legacy"),
+            ),
             node("b1", "v1.27.16-eks-1", "5.10.1", "Amazon Linux 2", None),
-            node("c1", "v1.31.4-eks-1", "6.1.1", "Amazon Linux 2023", Some("current")),
+            node(
+                "c1",
+                "v1.31.4-eks-1",
+                "6.1.1",
+                "Amazon Linux 2023",
+                Some("current"),
+            ),
         ]);
         let f = fired(run(&Ver006, &c, &k, &options("2026-11-26")));
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].object.name, "legacy");
         assert!(f[0].message.starts_with("Node group legacy: 2 kubelet(s) at 1.28 are 3 minors behind the control plane 1.31, the most"));
-        assert!(f[0].remediation.contains("--nodegroup-name legacy --kubernetes-version 1.31"));
+        assert!(f[0]
+            .remediation
+            .contains("--nodegroup-name legacy --kubernetes-version 1.31"));
         assert_eq!(f[1].object.name, "b1");
         assert!(f[1].message.contains("4 minors behind"));
     }
@@ -218,10 +241,15 @@ mod tests {
     #[test]
     fn quiet_and_missing() {
         let k = knowledge();
-        let c = cluster(vec![server_version("v1.31.4"), node("c1", "v1.30.4", "6.1.1", "", None)]);
+        let c = cluster(vec![
+            server_version("v1.31.4"),
+            node("c1", "v1.30.4", "6.1.1", "", None),
+        ]);
         assert!(fired(run(&Ver006, &c, &k, &options("2026-11-26"))).is_empty());
         let c = cluster(vec![node("c1", "v1.30.4", "6.1.1", "", None)]);
-        assert!(missing(run(&Ver006, &c, &k, &options("2026-11-26"))).contains("Kubernetes version"));
+        assert!(
+            missing(run(&Ver006, &c, &k, &options("2026-11-26"))).contains("Kubernetes version")
+        );
         let c = cluster(vec![server_version("v1.31.4")]);
         assert!(missing(run(&Ver006, &c, &k, &options("2026-11-26"))).contains("Node"));
     }

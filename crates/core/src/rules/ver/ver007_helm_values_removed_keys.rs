@@ -107,7 +107,9 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         (None, Some(t)) => t,
         (None, None) => return Ok(Vec::new()),
     };
-    if !cx.knowledge.cilium.iter().any(|m| m.minor <= limit) || cx.knowledge.cilium_minor(limit).is_none() {
+    if !cx.knowledge.cilium.iter().any(|m| m.minor <= limit)
+        || cx.knowledge.cilium_minor(limit).is_none()
+    {
         return Err(META.missing(
             format!("the Helm chart data for Cilium {limit}"),
             HOW_KNOWLEDGE,
@@ -185,9 +187,9 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         let mut steps = vec![format!("yq -i 'del(.{removed_key})' cilium-values.yaml")];
         if let Some(r) = &info.replacement {
             match tunnel_translation(removed_key, set.first().map(|(_, v)| *v)) {
-                Some(sets) => steps.push(format!(
-                    "Set the replacement in cilium-values.yaml: {sets}"
-                )),
+                Some(sets) => {
+                    steps.push(format!("Set the replacement in cilium-values.yaml: {sets}"))
+                }
                 None => steps.push(format!(
                     "Set the replacement ({r}) in cilium-values.yaml to the value you meant"
                 )),
@@ -227,7 +229,10 @@ mod tests {
     use crate::rules::CheckOptions;
     use serde_json::json;
 
-    fn with_values(items: Vec<serde_json::Value>, values: serde_json::Value) -> crate::model::Cluster {
+    fn with_values(
+        items: Vec<serde_json::Value>,
+        values: serde_json::Value,
+    ) -> crate::model::Cluster {
         let mut c = cluster(items);
         c.helm_values = Some(values);
         c.finish();
@@ -264,7 +269,9 @@ mod tests {
             f[1].message,
             "Helm value `tunnel` was removed in Cilium 1.15: the running Cilium 1.16 chart fails (validate.yaml) while it is set; replacement: routingMode, tunnelProtocol"
         );
-        assert!(f[1].remediation.contains("yq -i 'del(.tunnel)' cilium-values.yaml"));
+        assert!(f[1]
+            .remediation
+            .contains("yq -i 'del(.tunnel)' cilium-values.yaml"));
         assert!(f[1].remediation.contains("routingMode: native"));
         assert!(f[1].remediation.contains("--version 1.16.19"));
     }
@@ -284,9 +291,21 @@ mod tests {
             ..options("2026-11-26")
         };
         let f = fired(run(&Ver007, &c, &k, &o));
-        let keys: Vec<&str> = f.iter().map(|f| f.message.split('`').nth(1).unwrap()).collect();
-        assert_eq!(keys, vec!["enableCiliumEndpointSlice", "eni.updateEC2AdapterLimitViaAPI", "nodePort.enabled"]);
-        assert!(f[2].message.contains("the target Cilium 1.19 chart ignores it; replacement: kubeProxyReplacement"));
+        let keys: Vec<&str> = f
+            .iter()
+            .map(|f| f.message.split('`').nth(1).unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                "enableCiliumEndpointSlice",
+                "eni.updateEC2AdapterLimitViaAPI",
+                "nodePort.enabled"
+            ]
+        );
+        assert!(f[2].message.contains(
+            "the target Cilium 1.19 chart ignores it; replacement: kubeProxyReplacement"
+        ));
     }
 
     #[test]
@@ -295,9 +314,12 @@ mod tests {
         let c = cluster(vec![agent_ds("1.16.5")]);
         assert!(missing(run(&Ver007, &c, &k, &options("2026-11-26"))).contains("Helm values"));
         let c = with_values(vec![agent_ds("1.16.5")], json!({"tunnel": "vxlan"}));
-        assert!(missing(run(&Ver007, &c, &empty_knowledge(), &options("2026-11-26")))
-            .contains("chart data for Cilium 1.16"));
+        assert!(
+            missing(run(&Ver007, &c, &empty_knowledge(), &options("2026-11-26")))
+                .contains("chart data for Cilium 1.16")
+        );
         let c = with_values(vec![agent_ds("1.14.5")], json!({"tunnel": "vxlan"}));
-        assert!(missing(run(&Ver007, &c, &k, &options("2026-11-26"))).contains("chart data for Cilium 1.14"));
+        assert!(missing(run(&Ver007, &c, &k, &options("2026-11-26")))
+            .contains("chart data for Cilium 1.14"));
     }
 }

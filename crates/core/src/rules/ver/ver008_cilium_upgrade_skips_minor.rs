@@ -88,7 +88,10 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         let tested = cx.knowledge.cilium_minor(step).map(|d| &d.k8s_tested);
         let mut line = helm_upgrade(cx.knowledge, &ns, step);
         if let Some(list) = tested {
-            line.push_str(&format!("   # {step} tests Kubernetes {}", minor_range(list)));
+            line.push_str(&format!(
+                "   # {step} tests Kubernetes {}",
+                minor_range(list)
+            ));
             if let Some(k) = kubernetes {
                 if !list.contains(&k) {
                     line.push_str(&format!(" (not {k}: see VER001/VER002)"));
@@ -131,7 +134,9 @@ mod tests {
         );
         let r = &f[0].remediation;
         assert!(r.find("--version 1.16.19").unwrap() < r.find("--version 1.17.18").unwrap());
-        assert!(r.contains("--version 1.18.12 -f cilium-values.yaml   # 1.18 tests Kubernetes 1.30–1.33 (not 1.29"));
+        assert!(r.contains(
+            "--version 1.18.12 -f cilium-values.yaml   # 1.18 tests Kubernetes 1.30–1.33 (not 1.29"
+        ));
     }
 
     #[test]

@@ -90,7 +90,12 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         if pod.metadata.labels.get("k8s-app").map(String::as_str) != Some("cilium") {
             continue;
         }
-        if let Some(agent) = pod.spec.containers.iter().find(|x| x.name == "cilium-agent") {
+        if let Some(agent) = pod
+            .spec
+            .containers
+            .iter()
+            .find(|x| x.name == "cilium-agent")
+        {
             seen.entry(identity(&agent.image))
                 .or_default()
                 .0
@@ -128,10 +133,8 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
             ));
         for (id, (pods, _)) in &seen {
             if !pods.is_empty() {
-                finding = finding.with_evidence(format!(
-                    "{id}: {}",
-                    sample_names(pods.iter().copied(), 5)
-                ));
+                finding = finding
+                    .with_evidence(format!("{id}: {}", sample_names(pods.iter().copied(), 5)));
             }
         }
         let ds = agent_object(cx);
@@ -221,9 +224,14 @@ mod tests {
             f[0].message,
             "Cilium agents run 2 different versions: 1.16.3 (1 pod(s)), 1.16.5 (2 pod(s), DaemonSet template)"
         );
-        assert!(f[0].remediation.contains("kubectl -n kube-system delete pod cilium-ccccc"));
+        assert!(f[0]
+            .remediation
+            .contains("kubectl -n kube-system delete pod cilium-ccccc"));
         assert_eq!(f[1].object.kind, "Deployment");
-        assert_eq!(f[1].message, "The cilium-operator runs 1.16.3 while the agents run 1.16.5");
+        assert_eq!(
+            f[1].message,
+            "The cilium-operator runs 1.16.3 while the agents run 1.16.5"
+        );
     }
 
     #[test]
@@ -238,6 +246,9 @@ mod tests {
             operator_deploy("quay.io/cilium/operator-aws:v1.16.5", "cilium-operator"),
         ]);
         assert!(fired(run(&Ver009, &c, &k, &options("2026-11-26"))).is_empty());
-        assert!(missing(run(&Ver009, &cluster(vec![]), &k, &options("2026-11-26"))).contains("DaemonSets"));
+        assert!(
+            missing(run(&Ver009, &cluster(vec![]), &k, &options("2026-11-26")))
+                .contains("DaemonSets")
+        );
     }
 }

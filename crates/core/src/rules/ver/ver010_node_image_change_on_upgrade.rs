@@ -206,10 +206,15 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
                         }
                     );
                     if !ng.instance_types.is_empty() {
-                        create.push_str(&format!(" --instance-types {}", ng.instance_types.join(" ")));
+                        create.push_str(&format!(
+                            " --instance-types {}",
+                            ng.instance_types.join(" ")
+                        ));
                     }
                     let s = &ng.scaling_config;
-                    if let (Some(min), Some(max), Some(desired)) = (s.min_size, s.max_size, s.desired_size) {
+                    if let (Some(min), Some(max), Some(desired)) =
+                        (s.min_size, s.max_size, s.desired_size)
+                    {
                         create.push_str(&format!(
                             " --scaling-config minSize={min},maxSize={max},desiredSize={desired}"
                         ));
@@ -224,7 +229,8 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
                     set.roll_command(cx, Some(target))
                 ),
             };
-            META.finding(g.set.object(), message).with_remediation(remediation)
+            META.finding(g.set.object(), message)
+                .with_remediation(remediation)
         } else {
             let Some(to) = cx.knowledge.ami_kernel(family, target) else {
                 continue;
@@ -291,7 +297,13 @@ mod tests {
             ng("legacy", "AL2_x86_64", "1.32"),
             ng("general", "AL2023_x86_64_STANDARD", "1.32"),
             ng("bottle", "BOTTLEROCKET_x86_64", "1.32"),
-            node("n1", "v1.32.9-eks-1", "6.1.150-174.273.amzn2023.x86_64", "Amazon Linux 2023.8.20250915", Some("general")),
+            node(
+                "n1",
+                "v1.32.9-eks-1",
+                "6.1.150-174.273.amzn2023.x86_64",
+                "Amazon Linux 2023.8.20250915",
+                Some("general"),
+            ),
         ]);
         c.name = Some("prod".into());
         let f = fired(run(&Ver010, &c, &k, &target("1.33")));
@@ -316,11 +328,19 @@ mod tests {
         // No target: opt-in.
         assert!(fired(run(&Ver010, &c, &k, &options("2026-11-26"))).is_empty());
         // Nodes from the os image only; AL2 at 1.31 → 1.32 is still AL2 5.10.
-        let c = cluster(vec![node("n1", "v1.31.2-eks-1", "5.10.228-219.884.amzn2.x86_64", "Amazon Linux 2", None)]);
+        let c = cluster(vec![node(
+            "n1",
+            "v1.31.2-eks-1",
+            "5.10.228-219.884.amzn2.x86_64",
+            "Amazon Linux 2",
+            None,
+        )]);
         assert!(fired(run(&Ver010, &c, &k, &target("1.32"))).is_empty());
         let f = fired(run(&Ver010, &c, &k, &target("1.33")));
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].object.kind, "Node");
-        assert!(missing(run(&Ver010, &cluster(vec![]), &k, &target("1.33"))).contains("node groups"));
+        assert!(
+            missing(run(&Ver010, &cluster(vec![]), &k, &target("1.33"))).contains("node groups")
+        );
     }
 }
