@@ -1,21 +1,44 @@
 //! The `eks-cilium-doctor` command line: argument parsing and wiring only.
 
+mod cmd_capacity;
+mod cmd_rules;
+mod error;
+mod output;
+
+use std::borrow::Cow;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
+use doctor_core::knowledge::Knowledge;
+
+use error::CliError;
 
 /// Find the traps of running Cilium as the CNI on Amazon EKS, explain each
 /// with its fix, and plan upgrades and rollbacks.
 #[derive(Debug, Parser)]
 #[command(name = "eks-cilium-doctor", version, about, long_about = None)]
 struct Cli {
+    /// Read the knowledge data files (instances.csv, eks.json, cilium.json,
+    /// helm-keys/<minor>.txt) from DIR instead of the built-in copies; files
+    /// missing there stay built in.
+    #[arg(long, global = true, value_name = "DIR")]
+    knowledge: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Pods per node for EC2 instance types: VPC CNI, Cilium ENI or overlay
+    /// IPAM, and whether the EKS default max pods over-schedules.
+    Capacity(cmd_capacity::CapacityArgs),
+    /// List the rules the doctor checks.
+    Rules(cmd_rules::RulesArgs),
+    /// Explain a rule: what it checks, why it matters, how to fix it, known limits.
+    Explain(cmd_rules::ExplainArgs),
     /// Print a shell completion script.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -24,16 +47,38 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "eks-cilium-doctor",
-                &mut std::io::stdout(),
-            );
-            ExitCode::SUCCESS
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Nothing more to do if even stderr is gone.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::from(2)
         }
     }
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let dir = cli.knowledge.as_deref();
+    // Commands that do not use the knowledge still load it, so that a bad
+    // --knowledge DIR is reported rather than silently ignored.
+    match cli.command {
+        Command::Capacity(args) => cmd_capacity::run(&args, &*load_knowledge(dir)?),
+        Command::Rules(args) => load_knowledge(dir).and_then(|_| cmd_rules::list(&args)),
+        Command::Explain(args) => load_knowledge(dir).and_then(|_| cmd_rules::explain(&args)),
+        Command::Completions { shell } => completions(shell),
+    }
+}
+
+/// The built-in knowledge, or the one `--knowledge DIR` points at.
+fn load_knowledge(dir: Option<&Path>) -> Result<Cow<'static, Knowledge>, CliError> {
+    match dir {
+        Some(dir) => Ok(Cow::Owned(Knowledge::from_dir(dir)?)),
+        None => Ok(Cow::Borrowed(Knowledge::embedded())),
+    }
+}
+
+fn completions(shell: Shell) -> Result<(), CliError> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "eks-cilium-doctor", &mut script);
+    output::emit(&String::from_utf8_lossy(&script))
 }

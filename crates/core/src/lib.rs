@@ -2,6 +2,7 @@
 //! the rules and the findings they produce. No network clients live here,
 //! so this crate builds and tests in seconds.
 
+pub mod capacity;
 pub mod findings;
 pub mod knowledge;
 pub mod load;

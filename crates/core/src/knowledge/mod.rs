@@ -9,15 +9,15 @@
 //! below. The loader (`load_embedded`, `load_dir`) and validation live in
 //! the submodules.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::version::{Date, KernelVersion, Minor, Version};
 
 mod parse;
 
-pub use parse::KnowledgeError;
+pub use parse::{closest_names, KnowledgeError};
 
 /// EC2 hypervisor as EC2 reports it; bare-metal types mostly report none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,6 +26,22 @@ pub enum Hypervisor {
     Nitro,
     Xen,
     Unknown,
+}
+
+impl Hypervisor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hypervisor::Nitro => "nitro",
+            Hypervisor::Xen => "xen",
+            Hypervisor::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for Hypervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Network limits of one EC2 instance type (default network card only, as
@@ -44,7 +60,8 @@ pub struct InstanceType {
 }
 
 /// One Kubernetes minor on EKS: its support calendar.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EksVersion {
     pub version: Minor,
     pub eks_release: Date,
@@ -53,7 +70,7 @@ pub struct EksVersion {
 }
 
 /// EKS-optimised AMI family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum AmiFamily {
     #[serde(rename = "AL2")]
     Al2,
@@ -65,7 +82,8 @@ pub enum AmiFamily {
 
 /// The kernel series an AMI family ships for a Kubernetes minor (newest
 /// series seen for that minor).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AmiKernel {
     pub family: AmiFamily,
     pub kubernetes: Minor,
@@ -74,17 +92,22 @@ pub struct AmiKernel {
 }
 
 /// EC2 actions the operator needs only when a feature is on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConditionalActions {
     /// Stable feature id: `eni-gc`, `release-excess-ips`, `instance-tags-filter`, …
     pub feature: String,
     /// The condition as Cilium's docs word it.
     pub condition: String,
     pub actions: Vec<String>,
+    /// Whether the feature is on unless configured off (ENI GC is; the chart
+    /// default decides for the Helm-backed ones).
+    pub enabled_by_default: bool,
 }
 
 /// A Helm value key the chart of a minor no longer has.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RemovedHelmKey {
     /// Flattened key, e.g. `tunnel`.
     pub key: String,
@@ -95,7 +118,8 @@ pub struct RemovedHelmKey {
 }
 
 /// Everything known about one Cilium minor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CiliumMinor {
     pub minor: Minor,
     /// Kubernetes minors the release e2e-tests (compatibility.rst).
@@ -106,6 +130,9 @@ pub struct CiliumMinor {
     /// ENI-mode EC2 actions the docs list as required.
     pub eni_required_actions: Vec<String>,
     pub eni_conditional_actions: Vec<ConditionalActions>,
+    /// Whether the operator also delegates prefixes on bare-metal types
+    /// (it always does on `nitro`).
+    pub prefix_delegation_on_bare_metal: bool,
     /// Keys present in the previous minor's chart values but gone in this one.
     pub helm_keys_removed: Vec<RemovedHelmKey>,
 }
@@ -121,6 +148,8 @@ pub struct Knowledge {
     pub al2_last_kubernetes: Minor,
     /// Sorted by minor, oldest first.
     pub cilium: Vec<CiliumMinor>,
+    /// Every flattened Helm value key of each Cilium minor's chart.
+    pub helm_keys: BTreeMap<Minor, BTreeSet<String>>,
 }
 
 impl Knowledge {
@@ -160,6 +189,12 @@ impl Knowledge {
         self.cilium
             .last()
             .expect("validated: cilium list is not empty")
+    }
+
+    /// Every flattened Helm value key the chart of Cilium `minor` knows
+    /// (`data/helm-keys/<minor>.txt`).
+    pub fn helm_keys(&self, minor: Minor) -> Option<&BTreeSet<String>> {
+        self.helm_keys.get(&minor)
     }
 
     /// The kernel series `family` ships for Kubernetes `version`, if known.

@@ -1,10 +1,24 @@
-//! Loading and validating the knowledge data files. (Filled in by the knowledge work.)
+//! Loading and validating the knowledge data files of `data/`.
+//!
+//! The files are embedded at build time; `--knowledge DIR` reads any of them
+//! from DIR instead (same names, same format). Every error names the file it
+//! is about, so a bad override is easy to find.
+
+mod files;
+mod formats;
+mod suggest;
+mod validate;
 
 use std::fmt;
 use std::path::Path;
 
 use super::Knowledge;
+use files::Files;
 
+pub use suggest::closest_names;
+
+/// A data file that is missing, unreadable, malformed or inconsistent. The
+/// message starts with the file's name.
 #[derive(Debug)]
 pub struct KnowledgeError(pub String);
 
@@ -16,25 +30,42 @@ impl fmt::Display for KnowledgeError {
 
 impl std::error::Error for KnowledgeError {}
 
-// Temporary until the data files land: an empty knowledge base.
 pub(super) fn load_embedded() -> Result<Knowledge, KnowledgeError> {
+    load(&Files::embedded())
+}
+
+pub(super) fn load_dir(dir: &Path) -> Result<Knowledge, KnowledgeError> {
+    load(&Files::overridden_by(dir)?)
+}
+
+fn load(files: &Files) -> Result<Knowledge, KnowledgeError> {
+    let instances = files.get(files::INSTANCES)?;
+    let eks = files.get(files::EKS)?;
+    let cilium = files.get(files::CILIUM)?;
+    let instance_map = validate::instances(&instances.name, formats::instances(&instances)?)?;
+    let eks_file = formats::eks(&eks)?;
+    let cilium_file = formats::cilium(&cilium)?;
+    validate::eks(&eks.name, &eks_file)?;
+    validate::cilium(&cilium.name, &cilium_file)?;
+
+    let minors: Vec<_> = cilium_file.minors.iter().map(|c| c.minor).collect();
+    let mut helm_keys = std::collections::BTreeMap::new();
+    for minor in &minors {
+        let file = files.get(&files::helm_keys(*minor))?;
+        helm_keys.insert(*minor, formats::helm_keys(&file)?);
+    }
+    files.reject_unknown_helm_keys(&minors)?;
+    validate::removed_keys(&cilium.name, &cilium_file.minors, &helm_keys)?;
+
     Ok(Knowledge {
-        instances: Default::default(),
-        eks_versions: Vec::new(),
-        ami_kernels: Vec::new(),
-        al2_last_kubernetes: crate::version::Minor::new(1, 32),
-        cilium: Vec::new(),
+        instances: instance_map,
+        eks_versions: eks_file.versions,
+        ami_kernels: eks_file.ami_kernels,
+        al2_last_kubernetes: eks_file.al2_last_kubernetes,
+        cilium: cilium_file.minors,
+        helm_keys,
     })
 }
 
-pub(super) fn load_dir(_dir: &Path) -> Result<Knowledge, KnowledgeError> {
-    load_embedded()
-}
-
-pub(super) fn closest_names<'a>(
-    names: impl Iterator<Item = &'a str>,
-    _wanted: &str,
-    count: usize,
-) -> Vec<&'a str> {
-    names.take(count).collect()
-}
+#[cfg(test)]
+mod tests;

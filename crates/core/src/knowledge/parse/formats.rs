@@ -1,0 +1,146 @@
+//! The file formats: two JSON documents, a CSV table and plain key lists.
+//! Parsing only; the checks across rows live in `validate`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::files::Source;
+use super::KnowledgeError;
+use crate::knowledge::{AmiKernel, CiliumMinor, EksVersion, Hypervisor, InstanceType};
+use crate::version::Minor;
+
+/// `data/eks.json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EksFile {
+    /// Fact -> where it was read (`repo@commit:path`).
+    pub sources: BTreeMap<String, String>,
+    pub versions: Vec<EksVersion>,
+    pub al2_last_kubernetes: Minor,
+    pub ami_kernels: Vec<AmiKernel>,
+}
+
+/// `data/cilium.json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiliumFile {
+    pub sources: BTreeMap<String, String>,
+    pub minors: Vec<CiliumMinor>,
+}
+
+pub fn eks(src: &Source) -> Result<EksFile, KnowledgeError> {
+    json(src)
+}
+
+pub fn cilium(src: &Source) -> Result<CiliumFile, KnowledgeError> {
+    json(src)
+}
+
+fn json<T: DeserializeOwned>(src: &Source) -> Result<T, KnowledgeError> {
+    serde_json::from_str(&src.text).map_err(|e| KnowledgeError(format!("{}: {e}", src.name)))
+}
+
+pub const INSTANCE_HEADER: &str = "instance_type,enis,ipv4_per_eni,hypervisor,bare_metal,vcpus";
+
+/// One instance row with its 1-based line number, in file order.
+pub struct InstanceRow {
+    pub line: usize,
+    pub instance: InstanceType,
+}
+
+pub fn instances(src: &Source) -> Result<Vec<InstanceRow>, KnowledgeError> {
+    let mut lines = src.text.lines().enumerate();
+    let header = lines.next().map(|(_, l)| l.trim_end_matches('\r'));
+    if header != Some(INSTANCE_HEADER) {
+        return Err(KnowledgeError(format!(
+            "{}: line 1: header must be `{INSTANCE_HEADER}`",
+            src.name
+        )));
+    }
+    lines
+        .map(|(index, line)| {
+            let line_no = index + 1;
+            instance_row(line.trim_end_matches('\r'))
+                .map(|instance| InstanceRow {
+                    line: line_no,
+                    instance,
+                })
+                .map_err(|e| KnowledgeError(format!("{}: line {line_no}: {e}", src.name)))
+        })
+        .collect()
+}
+
+fn instance_row(line: &str) -> Result<InstanceType, String> {
+    let fields: Vec<&str> = line.split(',').collect();
+    let [name, enis, ipv4, hypervisor, bare_metal, vcpus] = fields[..] else {
+        return Err(format!(
+            "want 6 comma-separated fields, found {}",
+            fields.len()
+        ));
+    };
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return Err(format!("bad instance type name {name:?}"));
+    }
+    Ok(InstanceType {
+        name: name.to_string(),
+        enis: number("enis", enis)?,
+        ipv4_per_eni: number("ipv4_per_eni", ipv4)?,
+        hypervisor: match hypervisor {
+            "nitro" => Hypervisor::Nitro,
+            "xen" => Hypervisor::Xen,
+            "unknown" => Hypervisor::Unknown,
+            other => {
+                return Err(format!(
+                    "hypervisor: want nitro, xen or unknown, not {other:?}"
+                ))
+            }
+        },
+        bare_metal: match bare_metal {
+            "true" => true,
+            "false" => false,
+            other => return Err(format!("bare_metal: want true or false, not {other:?}")),
+        },
+        vcpus: match vcpus {
+            "" => None,
+            text => Some(number("vcpus", text)?),
+        },
+    })
+}
+
+fn number(column: &str, text: &str) -> Result<u32, String> {
+    text.parse()
+        .map_err(|_| format!("{column}: not a whole number: {text:?}"))
+}
+
+/// A helm-keys file: one key per line, sorted, no duplicates or blanks.
+pub fn helm_keys(src: &Source) -> Result<BTreeSet<String>, KnowledgeError> {
+    let err =
+        |line: usize, what: String| KnowledgeError(format!("{}: line {line}: {what}", src.name));
+    let mut keys = BTreeSet::new();
+    let mut previous: Option<&str> = None;
+    for (index, raw) in src.text.lines().enumerate() {
+        let key = raw.trim_end_matches('\r');
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            return Err(err(index + 1, format!("not a Helm key: {key:?}")));
+        }
+        if let Some(prev) = previous {
+            if key == prev {
+                return Err(err(index + 1, format!("{key} is listed twice")));
+            }
+            if key < prev {
+                return Err(err(
+                    index + 1,
+                    format!("{key} comes after {prev} (keys must be sorted)"),
+                ));
+            }
+        }
+        previous = Some(key);
+        keys.insert(key.to_string());
+    }
+    if keys.is_empty() {
+        return Err(KnowledgeError(format!("{}: no keys", src.name)));
+    }
+    Ok(keys)
+}

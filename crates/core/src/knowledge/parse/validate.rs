@@ -1,0 +1,271 @@
+//! The checks that make `Knowledge::embedded()` safe to trust: sorted,
+//! non-empty lists, sane numbers and dates, well-formed IAM actions, and
+//! cross-references that agree.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Display;
+
+use super::formats::{CiliumFile, EksFile, InstanceRow};
+use super::KnowledgeError;
+use crate::knowledge::{AmiFamily, CiliumMinor, InstanceType};
+use crate::version::Minor;
+
+fn fail(file: &str, what: impl Display) -> KnowledgeError {
+    KnowledgeError(format!("{file}: {what}"))
+}
+
+/// `items` must be non-empty and strictly ascending.
+fn ascending<T: Ord + Display>(
+    file: &str,
+    what: &str,
+    items: impl IntoIterator<Item = T>,
+) -> Result<(), KnowledgeError> {
+    let mut previous: Option<T> = None;
+    for item in items {
+        if let Some(prev) = &previous {
+            if item == *prev {
+                return Err(fail(file, format!("{what}: {item} is listed twice")));
+            }
+            if item < *prev {
+                return Err(fail(
+                    file,
+                    format!("{what}: {item} comes after {prev} (must be sorted, oldest first)"),
+                ));
+            }
+        }
+        previous = Some(item);
+    }
+    match previous {
+        Some(_) => Ok(()),
+        None => Err(fail(file, format!("{what}: empty list"))),
+    }
+}
+
+fn sources(file: &str, sources: &BTreeMap<String, String>) -> Result<(), KnowledgeError> {
+    if sources.is_empty() || sources.values().any(|s| s.trim().is_empty()) {
+        return Err(fail(file, "sources: every fact needs its origin"));
+    }
+    Ok(())
+}
+
+/// Rows sorted by name without duplicates, with positive limits.
+pub fn instances(
+    file: &str,
+    rows: Vec<InstanceRow>,
+) -> Result<BTreeMap<String, InstanceType>, KnowledgeError> {
+    if rows.is_empty() {
+        return Err(fail(file, "no instance types"));
+    }
+    let mut map = BTreeMap::new();
+    let mut previous: Option<(usize, String)> = None;
+    for InstanceRow { line, instance } in rows {
+        let at = |what: String| fail(file, format!("line {line}: {what}"));
+        if let Some((prev_line, prev)) = &previous {
+            if instance.name == *prev {
+                return Err(at(format!(
+                    "duplicate instance type {} (also on line {prev_line})",
+                    instance.name
+                )));
+            }
+            if instance.name < *prev {
+                return Err(at(format!(
+                    "{} comes after {prev} (rows must be sorted by name)",
+                    instance.name
+                )));
+            }
+        }
+        if instance.enis == 0 || instance.ipv4_per_eni == 0 {
+            return Err(at(format!(
+                "{}: enis and ipv4_per_eni must be > 0",
+                instance.name
+            )));
+        }
+        if instance.vcpus == Some(0) {
+            return Err(at(format!("{}: vcpus must be > 0 or empty", instance.name)));
+        }
+        previous = Some((line, instance.name.clone()));
+        map.insert(instance.name.clone(), instance);
+    }
+    Ok(map)
+}
+
+pub fn eks(file: &str, eks: &EksFile) -> Result<(), KnowledgeError> {
+    sources(file, &eks.sources)?;
+    ascending(file, "versions", eks.versions.iter().map(|v| v.version))?;
+    for v in &eks.versions {
+        if !(v.eks_release < v.end_of_standard_support
+            && v.end_of_standard_support < v.end_of_extended_support)
+        {
+            return Err(fail(
+                file,
+                format!(
+                    "versions: {}: want eks_release < end_of_standard_support < \
+                     end_of_extended_support, have {} / {} / {}",
+                    v.version, v.eks_release, v.end_of_standard_support, v.end_of_extended_support
+                ),
+            ));
+        }
+    }
+    ascending(
+        file,
+        "ami_kernels (by family, then kubernetes)",
+        eks.ami_kernels
+            .iter()
+            .map(|a| FamilyMinor(a.family, a.kubernetes)),
+    )?;
+    let last_al2 = eks
+        .ami_kernels
+        .iter()
+        .filter(|a| a.family == AmiFamily::Al2)
+        .map(|a| a.kubernetes)
+        .max();
+    if last_al2 != Some(eks.al2_last_kubernetes) {
+        return Err(fail(
+            file,
+            format!(
+                "al2_last_kubernetes is {} but the newest AL2 entry of ami_kernels is {}",
+                eks.al2_last_kubernetes,
+                last_al2.map_or("missing".to_string(), |m| m.to_string())
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// (family, Kubernetes minor) ordered and shown as one key.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct FamilyMinor(AmiFamily, Minor);
+
+impl Display for FamilyMinor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} {}", self.0, self.1)
+    }
+}
+
+pub fn cilium(file: &str, cilium: &CiliumFile) -> Result<(), KnowledgeError> {
+    sources(file, &cilium.sources)?;
+    ascending(file, "minors", cilium.minors.iter().map(|c| c.minor))?;
+    cilium.minors.iter().try_for_each(|c| cilium_minor(file, c))
+}
+
+fn cilium_minor(file: &str, c: &CiliumMinor) -> Result<(), KnowledgeError> {
+    let m = c.minor;
+    ascending(file, &format!("{m}: k8s_tested"), c.k8s_tested.iter())?;
+    if c.latest_patch.minor() != m {
+        return Err(fail(
+            file,
+            format!("{m}: latest_patch {} is not a {m} release", c.latest_patch),
+        ));
+    }
+    if c.min_kernel.major == 0 {
+        return Err(fail(
+            file,
+            format!("{m}: min_kernel {} is not a kernel", c.min_kernel),
+        ));
+    }
+    actions(
+        file,
+        &format!("{m}: eni_required_actions"),
+        &c.eni_required_actions,
+    )?;
+    ascending(
+        file,
+        &format!("{m}: eni_conditional_actions (by feature)"),
+        c.eni_conditional_actions.iter().map(|a| a.feature.as_str()),
+    )?;
+    for cond in &c.eni_conditional_actions {
+        let what = format!("{m}: eni_conditional_actions {}", cond.feature);
+        if !is_feature_id(&cond.feature) {
+            return Err(fail(file, format!("{what}: feature ids are kebab-case")));
+        }
+        if cond.condition.trim().is_empty() {
+            return Err(fail(file, format!("{what}: condition is empty")));
+        }
+        actions(file, &format!("{what}: actions"), &cond.actions)?;
+    }
+    let keys = c.helm_keys_removed.iter().map(|k| k.key.as_str());
+    if c.helm_keys_removed.is_empty() {
+        Ok(())
+    } else {
+        ascending(file, &format!("{m}: helm_keys_removed"), keys)
+    }
+}
+
+/// Sorted, unique `ec2:Name` actions.
+fn actions(file: &str, what: &str, actions: &[String]) -> Result<(), KnowledgeError> {
+    ascending(file, what, actions.iter())?;
+    match actions.iter().find(|a| !is_ec2_action(a)) {
+        Some(bad) => Err(fail(
+            file,
+            format!("{what}: {bad:?} is not an `ec2:Name` action"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn is_ec2_action(action: &str) -> bool {
+    action.strip_prefix("ec2:").is_some_and(|name| {
+        name.starts_with(|c: char| c.is_ascii_uppercase())
+            && name.chars().all(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+fn is_feature_id(id: &str) -> bool {
+    !id.is_empty()
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A removed key must exist in the previous minor's chart, and not in its
+/// own when the chart refuses it; a named replacement must exist in its own.
+pub fn removed_keys(
+    file: &str,
+    minors: &[CiliumMinor],
+    helm_keys: &BTreeMap<Minor, BTreeSet<String>>,
+) -> Result<(), KnowledgeError> {
+    let mut previous: Option<&CiliumMinor> = None;
+    for c in minors {
+        let own = &helm_keys[&c.minor];
+        for removed in &c.helm_keys_removed {
+            let what = format!("{}: helm_keys_removed {}", c.minor, removed.key);
+            match previous {
+                Some(p) if !helm_keys[&p.minor].contains(&removed.key) => {
+                    return Err(fail(
+                        file,
+                        format!("{what}: not a key of the {} chart", p.minor),
+                    ));
+                }
+                None => {
+                    return Err(fail(
+                        file,
+                        format!("{what}: no earlier minor to remove it from"),
+                    ));
+                }
+                Some(_) => {}
+            }
+            // The chart may still read a removed key as a fallback, but not
+            // one it refuses.
+            if removed.chart_fails && own.contains(&removed.key) {
+                return Err(fail(
+                    file,
+                    format!("{what}: the {} chart refuses it yet lists it", c.minor),
+                ));
+            }
+            let replacements = removed.replacement.iter().flat_map(|r| r.split(", "));
+            if let Some(unknown) = replacements.into_iter().find(|r| !own.contains(*r)) {
+                return Err(fail(
+                    file,
+                    format!(
+                        "{what}: replacement {unknown} is not a key of the {} chart",
+                        c.minor
+                    ),
+                ));
+            }
+        }
+        previous = Some(c);
+    }
+    Ok(())
+}

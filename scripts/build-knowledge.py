@@ -1,0 +1,658 @@
+#!/usr/bin/env python3
+"""Build the compact knowledge files in data/ from the shared ground truth.
+
+Usage:
+    python3 scripts/build-knowledge.py [SOURCE_DIR] [--check]
+
+SOURCE_DIR defaults to ../shared/data relative to the repository root.
+--check writes nothing: it exits 1 (listing the files) when data/ differs
+from what this script would write.
+
+Every fact written here comes from a file in SOURCE_DIR; the few decisions
+the sources leave open are made in this script, in one place each, and
+recorded in data/SOURCES.md (written by this script too).
+"""
+
+import argparse
+import csv
+import json
+import re
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "data"
+
+CILIUM_MINORS = ["1.12", "1.13", "1.14", "1.15", "1.16", "1.17", "1.18", "1.19", "1.20"]
+
+
+class SourceError(Exception):
+    """The shared data does not look the way this script expects."""
+
+
+def require(condition, message):
+    if not condition:
+        raise SourceError(message)
+
+
+def minor_key(text):
+    return tuple(int(part) for part in text.split("."))
+
+
+def load_json(src, rel):
+    with open(src / rel, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def dump_json(value):
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+# --------------------------------------------------------------------------
+# data/instances.csv
+
+INSTANCE_COLUMNS = ["instance_type", "enis", "ipv4_per_eni", "hypervisor", "bare_metal", "vcpus"]
+
+
+def build_instances(src):
+    with open(src / "aws/instance_limits.csv", encoding="utf-8", newline="") as f:
+        limits = list(csv.DictReader(f))
+    with open(src / "aws/instance_vcpus.csv", encoding="utf-8", newline="") as f:
+        vcpus = {row["instance_type"]: row["vcpus"] for row in csv.DictReader(f)}
+    names = [row["instance_type"] for row in limits]
+    require(len(names) == len(set(names)), "instance_limits.csv has duplicate types")
+    require(set(vcpus) <= set(names), "instance_vcpus.csv lists types instance_limits.csv lacks")
+    lines = [",".join(INSTANCE_COLUMNS)]
+    for row in sorted(limits, key=lambda r: r["instance_type"]):
+        require(row["HypervisorType"] in ("nitro", "xen", "unknown"), f"hypervisor {row}")
+        require(row["IsBareMetal"] in ("true", "false"), f"bare metal {row}")
+        lines.append(",".join([
+            row["instance_type"],
+            row["ENILimit"],
+            row["IPv4Limit"],
+            row["HypervisorType"],
+            row["IsBareMetal"],
+            vcpus.get(row["instance_type"], ""),
+        ]))
+    missing = sorted(set(names) - set(vcpus))
+    return "\n".join(lines) + "\n", missing
+
+
+# --------------------------------------------------------------------------
+# data/eks.json
+
+AL2_VARIANT = "AL2_x86_64"
+AL2023_VARIANT = "AL2023_x86_64_STANDARD"
+
+
+def newest_series(series):
+    return max(series, key=minor_key)
+
+
+def ami_kernels(amis):
+    rows = []
+    for minor, variants in amis["amazon_linux_2"]["detail"].items():
+        if AL2_VARIANT in variants:
+            rows.append(("AL2", minor, newest_series(variants[AL2_VARIANT])))
+    for minor, variants in amis["amazon_linux_2023"]["detail"].items():
+        if AL2023_VARIANT in variants:
+            rows.append(("AL2023", minor, newest_series(variants[AL2023_VARIANT])))
+    for minor, variant in amis["bottlerocket"]["kernel_by_k8s_variant"].items():
+        # The 1.37 variant is flagged as "not evidence that EKS offers 1.37".
+        if "not evidence" in variant.get("note", ""):
+            continue
+        package = variant["kernel_package"]
+        require(package.startswith("kernel-"), f"bottlerocket kernel package {package}")
+        rows.append(("Bottlerocket", minor, package[len("kernel-"):]))
+    rows.sort(key=lambda r: (r[0], minor_key(r[1])))
+    return [{"family": f, "kubernetes": k, "kernel_series": s} for f, k, s in rows]
+
+
+def source_ref(s):
+    return f"{s['repo']}@{s['commit']}:{s['path']}"
+
+
+def build_eks(src):
+    versions = load_json(src, "aws/eks_versions.json")
+    amis = load_json(src, "aws/amis.json")
+    calendar = sorted(versions["calendar"], key=lambda r: minor_key(r["kubernetes_version"]))
+    cal_sources = versions["calendar_sources"]
+    al2_last = amis["amazon_linux_2"]["last_k8s_version_with_al2_amis"]
+    changelog = source_ref(amis["amazon_linux_2023"]["source"])
+    bottlerocket = sorted({
+        v["source"]["repo"] + "@" + v["source"]["commit"]
+        for v in amis["bottlerocket"]["kernel_by_k8s_variant"].values()
+    })
+    sources = {
+        "versions": "; ".join(
+            f"{key}: " + (source_ref(s) if "repo" in s else s["url"])
+            for key, s in sorted(cal_sources.items())
+        ),
+        "ami_kernels.AL2": f"{changelog} ({AL2_VARIANT} package rows, newest kernel series per Kubernetes minor)",
+        "ami_kernels.AL2023": f"{changelog} ({AL2023_VARIANT} package rows, newest kernel series per Kubernetes minor)",
+        "ami_kernels.Bottlerocket": "variants/aws-k8s-<minor>/Cargo.toml kernel package at "
+        + ", ".join(bottlerocket),
+        "al2_last_kubernetes": "; ".join(dict.fromkeys(
+            source_ref(s["source"]) for s in amis["amazon_linux_2"]["end_of_al2_publishing"]["statements"]
+        )),
+    }
+    doc = {
+        "sources": sources,
+        "versions": [
+            {
+                "version": row["kubernetes_version"],
+                "eks_release": row["eks_release"],
+                "end_of_standard_support": row["end_of_standard_support"],
+                "end_of_extended_support": row["end_of_extended_support"],
+            }
+            for row in calendar
+        ],
+        "al2_last_kubernetes": al2_last,
+        "ami_kernels": ami_kernels(amis),
+    }
+    return dump_json(doc), calendar
+
+
+# --------------------------------------------------------------------------
+# data/cilium.json
+
+def parse_min_kernel(text):
+    match = re.match(r"\s*>=\s*(\d+)\.(\d+)(?:\.(\d+))?", text)
+    require(match, f"unparsable minimum kernel {text!r}")
+    major, minor, patch = match.groups()
+    return f"{major}.{minor}.{patch or 0}"
+
+
+# Stable ids for the conditions eni.rst words; an unknown wording stops the
+# build so that a new condition gets a deliberate id.
+CONDITION_IDS = [
+    ("ENI GC is enabled", "eni-gc"),
+    ("release excess IP", "release-excess-ips"),
+    ("--instance-tags-filter", "instance-tags-filter"),
+]
+
+
+def condition_id(condition):
+    for needle, feature in CONDITION_IDS:
+        if needle in condition:
+            return feature
+    raise SourceError(f"no feature id for ENI IAM condition {condition!r}")
+
+
+def condition_default(feature, minor, helm_values):
+    if feature == "eni-gc":
+        return True  # eni.rst: "If ENI GC is enabled (which is the default)"
+    if feature == "release-excess-ips":
+        return bool(helm_values[minor]["values"]["eni.awsReleaseExcessIPs"])
+    return False  # --instance-tags-filter is empty unless set
+
+
+def eni_actions(eni, minor):
+    """Required and conditional EC2 actions for one minor (see SOURCES.md)."""
+    required = set(eni["documented_required_privileges"][minor]["actions"])
+    helm = eni["helm_values_eni"]
+    conditional = []
+    for c in eni["documented_conditional_privileges"][minor]["conditions"]:
+        feature = condition_id(c["condition"])
+        conditional.append({
+            "feature": feature,
+            "condition": c["condition"],
+            "actions": sorted(c["actions"]),
+            "enabled_by_default": condition_default(feature, minor, helm),
+        })
+    limits_doc = eni["describe_instance_types"][minor]["doc_text"]
+    require("DescribeInstanceTypes" in limits_doc, f"{minor}: limits doc names no DescribeInstanceTypes")
+    if "only fetched from the EC2 API dynamically" in limits_doc:
+        # 1.18+: the operator always calls DescribeInstanceTypes.
+        required.add("ec2:DescribeInstanceTypes")
+    else:
+        require("--update-ec2-adapter-limit-via-api" in limits_doc, f"{minor}: limits doc wording")
+        conditional.append({
+            "feature": "ec2-adapter-limit-via-api",
+            "condition": "If ``--update-ec2-adapter-limit-via-api`` is used "
+            "(Helm ``eni.updateEC2AdapterLimitViaAPI``)",
+            "actions": ["ec2:DescribeInstanceTypes"],
+            "enabled_by_default": bool(helm[minor]["values"]["eni.updateEC2AdapterLimitViaAPI"]),
+        })
+    static_ip = {"ec2:AssociateAddress", "ec2:DescribeAddresses"}
+    calls = eni["code_ec2_api_calls"]
+    checked = [m for m in calls if not m.startswith("_") and minor_key(m) <= minor_key(minor)]
+    if checked and static_ip <= set(calls[max(checked, key=minor_key)]["calls"]):
+        conditional.append({
+            "feature": "static-ip",
+            "condition": "If a CiliumNode sets ``spec.ipam.static-ip-tags`` "
+            "(operator code; not in the documented privileges)",
+            "actions": sorted(static_ip),
+            "enabled_by_default": False,
+        })
+    conditional.sort(key=lambda c: c["feature"])
+    return sorted(required), conditional
+
+
+# Replacements the upgrade notes name, with the words that name them.
+# key: (minor the key disappears in, key) -> (replacement, note minor, evidence)
+REPLACEMENTS = {
+    ("1.13", "securityContext.extraCapabilities"): (
+        "securityContext.capabilities.ciliumAgent", "1.13",
+        ["securityContext.extraCapabilities replaced by securityContext.capabilities.cilium_agent"]),
+    ("1.13", "bpf.clockProbe"): (
+        "bpfClockProbe", "1.13", ["bpf.clockProbe was misnamed (correct: bpfClockProbe)"]),
+    ("1.14", "hubble.tls.ca.cert"): ("tls.ca.cert", "1.12", ["hubble.tls.ca.cert/key (use tls.ca.*)"]),
+    ("1.14", "hubble.tls.ca.key"): ("tls.ca.key", "1.12", ["hubble.tls.ca.cert/key (use tls.ca.*)"]),
+    ("1.14", "ipam.operator.clusterPoolIPv4PodCIDR"): (
+        "ipam.operator.clusterPoolIPv4PodCIDRList", "1.14",
+        ["ipam.operator.clusterPoolIPv4PodCIDR / clusterPoolIPv6PodCIDR (use ...PodCIDRList)"]),
+    ("1.14", "ipam.operator.clusterPoolIPv6PodCIDR"): (
+        "ipam.operator.clusterPoolIPv6PodCIDRList", "1.14",
+        ["ipam.operator.clusterPoolIPv4PodCIDR / clusterPoolIPv6PodCIDR (use ...PodCIDRList)"]),
+    ("1.15", "tunnel"): (
+        "routingMode, tunnelProtocol", "1.14",
+        ["Helm value tunnel deprecated in favor of routingMode and tunnelProtocol"]),
+    ("1.16", "encryption.keyFile"): (
+        "encryption.ipsec.keyFile", "1.14",
+        ["encryption.keyFile/mountPath/secretName/interface deprecated for encryption.ipsec.*"]),
+    ("1.16", "encryption.mountPath"): (
+        "encryption.ipsec.mountPath", "1.14",
+        ["encryption.keyFile/mountPath/secretName/interface deprecated for encryption.ipsec.*"]),
+    ("1.16", "encryption.secretName"): (
+        "encryption.ipsec.secretName", "1.14",
+        ["encryption.keyFile/mountPath/secretName/interface deprecated for encryption.ipsec.*"]),
+    ("1.16", "encryption.interface"): (
+        "encryption.ipsec.interface", "1.14",
+        ["encryption.keyFile/mountPath/secretName/interface deprecated for encryption.ipsec.*"]),
+    ("1.16", "containerRuntime.integration"): (
+        "bpf.autoMount.enabled", "1.14", ["containerRuntime.integration deprecated (bpf.autoMount.enabled)"]),
+    ("1.16", "proxy.prometheus.enabled"): (
+        "envoy.prometheus.enabled", "1.14", ["proxy.prometheus.* deprecated for envoy.prometheus.*"]),
+    ("1.16", "proxy.prometheus.port"): (
+        "envoy.prometheus.port", "1.14", ["proxy.prometheus.* deprecated for envoy.prometheus.*"]),
+    ("1.18", "enableCiliumEndpointSlice"): (
+        "ciliumEndpointSlice.enabled", "1.18", ["enableCiliumEndpointSlice (use ciliumEndpointSlice.enabled)"]),
+    ("1.19", "nodePort.enabled"): (
+        "kubeProxyReplacement", "1.18",
+        ["(Helm nodePort.enabled)", "KPR features only via kube-proxy-replacement=true"]),
+}
+
+
+def check_replacements(notes, helm_keys, removed):
+    for (minor, key), (replacement, note_minor, evidence) in REPLACEMENTS.items():
+        require(key in removed.get(minor, []), f"replacement for {key} in {minor}: key not removed there")
+        texts = [n["text"] for n in notes[note_minor]]
+        require(any(all(e in t for e in evidence) for t in texts),
+                f"replacement for {key}: evidence not in {note_minor} upgrade notes")
+        for part in replacement.split(", "):
+            require(part in helm_keys[minor], f"replacement {part} is not a {minor} chart key")
+
+
+KEY_TOKEN = re.compile(r"(?:\.Values\.)?([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)*)")
+REMOVAL_WORDS = re.compile(r"^\s+(?:was|were|has been)\s+(?:deprecated|removed)")
+
+
+def expand_braces(message):
+    """`encryption.{keyFile,mountPath}` -> `encryption.keyFile encryption.mountPath`."""
+    def expand(m):
+        return " ".join(m.group(1) + part for part in m.group(2).split(","))
+    return re.sub(r"([A-Za-z0-9.]+\.)\{([A-Za-z0-9,]+)\}", expand, message)
+
+
+def fail_names(message):
+    """Keys a validate.yaml fail message names: exactly, or as a removed parent."""
+    exact, parents = set(), set()
+    text = expand_braces(message)
+    for m in KEY_TOKEN.finditer(text):
+        exact.add(m.group(1))
+        if REMOVAL_WORDS.match(text[m.end():]):
+            parents.add(m.group(1))
+    return exact, parents
+
+
+def chart_fails(key, messages):
+    for exact, parents in messages:
+        if key in exact or any(key.startswith(p + ".") for p in parents):
+            return True
+    return False
+
+
+def removed_keys(changes, notes, helm_keys):
+    removed = {}
+    fails_from = {}
+    for transition, change in changes["transitions"].items():
+        old, new = transition.split("->")
+        require(minor_key(new) > minor_key(old), f"transition {transition}")
+        removed[new] = change["removed"]
+        fails_from[new] = [fail_names(m) for m in change["validate_fail_messages_new_or_reworded"]]
+    check_replacements(notes, helm_keys, removed)
+    result = {}
+    for minor in CILIUM_MINORS:
+        later = [msg for m, msgs in fails_from.items() if minor_key(m) >= minor_key(minor) for msg in msgs]
+        result[minor] = [
+            {
+                "key": key,
+                "replacement": REPLACEMENTS.get((minor, key), (None,))[0],
+                "chart_fails": chart_fails(key, later),
+            }
+            for key in sorted(removed.get(minor, []))
+        ]
+    return result
+
+
+def helm_key_sets(helm):
+    return {
+        minor: set(v["values_keys"]) | set(v["template_only_refs"])
+        for minor, v in helm["versions"].items()
+    }
+
+
+def accepted_keys(keys, removed):
+    """Drop the keys a chart reads only to refuse them (validate.yaml fail)."""
+    refused = set()
+    accepted = {}
+    for minor in CILIUM_MINORS:
+        refused |= {r["key"] for r in removed[minor] if r["chart_fails"]}
+        accepted[minor] = sorted(keys[minor] - refused)
+    return accepted
+
+
+def build_cilium(src):
+    compat = load_json(src, "cilium/compatibility.json")["cilium"]
+    kernels = load_json(src, "cilium/kernel_requirements.json")["cilium"]
+    eni = load_json(src, "cilium/eni_iam.json")
+    changes = load_json(src, "cilium/helm_key_changes.json")
+    notes = load_json(src, "cilium/upgrade_notes.json")["cilium"]
+    helm = load_json(src, "cilium/helm_keys.json")
+    keys = helm_key_sets(helm)
+    require(sorted(compat, key=minor_key) == CILIUM_MINORS, "compatibility.json minors changed")
+    require(sorted(keys, key=minor_key) == CILIUM_MINORS, "helm_keys.json minors changed")
+    removed = removed_keys(changes, notes, keys)
+    keys = accepted_keys(keys, removed)
+    pd_fact = " ".join(eni["prefix_delegation"]["code_facts"])
+    require("(1.19: or bare metal)" in pd_fact, "prefix delegation bare-metal fact moved")
+    minors = []
+    for minor in CILIUM_MINORS:
+        c = compat[minor]
+        required, conditional = eni_actions(eni, minor)
+        latest = c["latest_patch_release"]
+        minors.append({
+            "minor": minor,
+            "k8s_tested": sorted(c["k8s_tested"], key=minor_key),
+            "latest_patch": latest["version"],
+            "latest_patch_published": latest["chart_published"][:10],
+            "min_kernel": parse_min_kernel(kernels[minor]["min_kernel"]),
+            "eni_required_actions": required,
+            "eni_conditional_actions": conditional,
+            # eni_iam.json prefix_delegation: nitro only; "1.19: or bare metal".
+            "prefix_delegation_on_bare_metal": minor_key(minor) >= (1, 19),
+            "helm_keys_removed": removed[minor],
+        })
+    sources = {
+        "k8s_tested": "cilium/cilium@<minor ref>:Documentation/{concepts,network}/kubernetes/compatibility.rst "
+        "(per-minor refs in SOURCES.md)",
+        "latest_patch": compat["1.12"]["latest_patch_release"]["source"],
+        "min_kernel": "cilium/cilium@<minor ref>:Documentation/operations/system_requirements.rst",
+        "eni_actions": "cilium/cilium@<minor ref>:Documentation/network/concepts/ipam/eni.rst "
+        "(1.12: Documentation/concepts/networking/ipam/eni.rst); operator code for static-ip",
+        "prefix_delegation_on_bare_metal": "cilium/cilium@v1.19.1(d0d0c8792c3420b3a6739fa21e3a182827a0bbc6)"
+        ":pkg/aws/eni/node.go IsPrefixDelegated",
+        "helm_keys_removed": "cilium/charts@009b5e9582173785abfdedb3fda7a26d85ab7aca:cilium-<version>.tgz "
+        "values.yaml and templates/validate.yaml; cilium/cilium@<minor ref>:Documentation/operations/upgrade.rst",
+    }
+    return dump_json({"sources": sources, "minors": minors}), keys, compat, minors
+
+
+# --------------------------------------------------------------------------
+# data/SOURCES.md
+
+def doc_refs_table(compat):
+    rows = ["| minor | docs read at | commit |", "|---|---|---|"]
+    for minor in CILIUM_MINORS:
+        ref = compat[minor]["doc_ref"]
+        shown = "main (2026-06-25, 1.20.0-dev)" if ref["ref"] == ref["commit"] else ref["ref"]
+        rows.append(f"| {minor} | {shown} | {ref['commit']} |")
+    return "\n".join(rows)
+
+
+def conditional_table(minors):
+    rows = ["| minor | feature | actions | on by default |", "|---|---|---|---|"]
+    for m in minors:
+        for c in m["eni_conditional_actions"]:
+            rows.append(f"| {m['minor']} | {c['feature']} | {', '.join(c['actions'])} | "
+                        f"{'yes' if c['enabled_by_default'] else 'no'} |")
+    return "\n".join(rows)
+
+
+def replacements_table():
+    rows = ["| removed in | key | replacement | named by (upgrade notes of) |", "|---|---|---|---|"]
+    for (minor, key), (replacement, note_minor, evidence) in REPLACEMENTS.items():
+        rows.append(f"| {minor} | `{key}` | `{replacement}` | {note_minor}: \"{' ... '.join(evidence)}\" |")
+    return "\n".join(rows)
+
+
+def build_sources(instance_count, missing_vcpus, calendar, compat, minors):
+    one_source = [r["kubernetes_version"] for r in calendar if r["sources"] == ["D"]]
+    return f"""# Sources of data/
+
+Generated by `scripts/build-knowledge.py` from the shared ground truth
+(`../shared/data`); do not edit by hand. Re-run
+`python3 scripts/build-knowledge.py [SOURCE_DIR]` after the sources change,
+`--check` verifies that data/ is current. Each fact below names where it was
+read as `repo@commit:path`; the shared READMEs (`aws/README.md`,
+`aws/max_pods_formula.md`, `cilium/README.md`) describe how it was read.
+
+## instances.csv
+
+`instance_type,enis,ipv4_per_eni,hypervisor,bare_metal,vcpus`, one row per
+EC2 instance type ({instance_count} rows, sorted by name).
+
+- `enis`, `ipv4_per_eni`, `hypervisor`, `bare_metal`: `ENILimit`, `IPv4Limit`,
+  `HypervisorType`, `IsBareMetal` of
+  aws/amazon-vpc-cni-k8s@b52188387f2e2f10bf289ace929d6a63b176a4fa:pkg/vpc/vpc_ip_resource_limit.go
+  (file last changed in 6152e01c83bb8f04fdc8690e99134ebe1445db29, 2026-08-11).
+  `enis` counts the default network card only, as the VPC CNI and Cilium's
+  operator do.
+- `vcpus`: `VCpuInfo.DefaultVCpus`, from
+  aws/karpenter-provider-aws@1d927085dd81a9df9301e613f371dac5b4d16bfe:website/content/en/preview/reference/instance-types.md
+  and, for 14 types Karpenter does not list,
+  kubernetes/autoscaler@55c37cd5eb550756c5ccc5a89e9068d77797e575:cluster-autoscaler/cloudprovider/aws/ec2_instance_types.go.
+  Empty for the {len(missing_vcpus)} types neither lists: {', '.join(missing_vcpus)}.
+
+## upstream/eni-max-pods.txt
+
+Verbatim copy of
+aws/amazon-vpc-cni-k8s@b52188387f2e2f10bf289ace929d6a63b176a4fa:misc/eni-max-pods.txt.
+Not embedded in the binary: the test suite checks that the default max-pods
+formula over `instances.csv` reproduces every one of its lines.
+
+## Max-pods formulas (used by `capacity`)
+
+From `aws/max_pods_formula.md`, which cites
+awslabs/amazon-eks-ami@0ab842803d827b8087d78dd2eff0bc408caec771:templates/al2/runtime/max-pods-calculator.sh
+(CALC), aws/amazon-vpc-cni-k8s@b52188387f:scripts/gen_vpc_ip_limits.go and
+awsdocs/amazon-eks-user-guide@4d52b4d05e3478582e7d10a73cbd9ba9194dd5f7:latest/ug/nodes/choosing-instance-type.adoc.
+
+- Default: `ENIs * (IPv4 per ENI - 1) + 2`. The eni-max-pods table and
+  nodeadm's value are this number UNCAPPED; `capacity` reports it uncapped
+  as the EKS AMI default.
+- Prefix delegation: `ENIs * ((IPv4 per ENI - 1) * 16) + 2`, only on `nitro`
+  hypervisors (else CALC falls back to the default formula), then capped by
+  CALC at 110, or 250 when vCPUs > 30.
+- **30-vCPU boundary**: CALC tests `-gt 30` (30 vCPUs -> 110) while the EKS
+  docs say "less than 30" (30 vCPUs -> 250). `capacity` follows CALC. No
+  type in `instances.csv` has exactly 30 vCPUs, so no result depends on it.
+- Custom networking: one ENI fewer; `--max-enis N` first limits ENIs to
+  `min(N, ENIs)` (CALC lines 132-140). CALC caps these results too.
+- Bare metal types mostly report hypervisor `unknown`, so CALC's nitro test
+  fails for them and prefix delegation falls back to the default formula
+  (an under-report the shared notes call an inference).
+
+## eks.json
+
+- `versions`: the EKS release calendar from `aws/eks_versions.json`
+  (awsdocs/amazon-eks-user-guide@013856044148d6eeed4723027a45aa2180536bcb:latest/ug/versioning/kubernetes-versions.adoc,
+  …@4d52b4d05e3478582e7d10a73cbd9ba9194dd5f7:latest/ug/clusters/kubernetes-versions.adoc,
+  …@96b802f8957be13c6dc8a7e713261fe8b245e156:doc_source/kubernetes-versions.md).
+  Caveat: the {', '.join(one_source)} row comes only from a stored rendering of
+  docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.md (no
+  repo@commit). 1.36 has EKS AMIs but no verified calendar dates, so it is
+  not in `versions`.
+- `ami_kernels`: newest kernel series per Kubernetes minor, from
+  awslabs/amazon-eks-ami@81fec2e895854f599974fe4d3d72f61c0a9aaffa:CHANGELOG.md
+  (releases v20231106..v20260714). Decision: AL2 uses the `{AL2_VARIANT}`
+  rows and AL2023 the `{AL2023_VARIANT}` rows (GPU/Neuron/ARM variants
+  sometimes move earlier, e.g. AL2023_ARM_64_NVIDIA to 6.12 at 1.26).
+  Bottlerocket: the kernel package of
+  bottlerocket-os/bottlerocket variants/aws-k8s-<minor>/Cargo.toml (commits
+  listed in `aws/amis.json`; 1.32+ read from index versions). The 1.37
+  Bottlerocket variant is left out: the source says it is no evidence that
+  EKS offers 1.37.
+- `al2_last_kubernetes`: 1.32, per
+  awsdocs/amazon-eks-user-guide@0657cd08b3fccc6bf4dbfd217b20d46ec99698d5:latest/ug/nodes/eks-ami-deprecation-faqs.adoc
+  and awslabs/amazon-eks-ami@81fec2e895:README.md. Caveat: AL2 publishing
+  stopped on 2025-11-26 per the docs, yet the CHANGELOG lists AL2 AMIs in
+  v20251209.
+
+## cilium.json
+
+Per Cilium minor, docs and code read at (see `cilium/README.md`):
+
+{doc_refs_table(compat)}
+
+Caveat: 1.20 was read from `main` before the v1.20 branch (the v1.20.0 tag
+was not readable); 1.17/1.18/1.19 docs are older than their newest patches.
+
+- `k8s_tested`: `k8s_tested` of `cilium/compatibility.json`
+  (Documentation/{{concepts,network}}/kubernetes/compatibility.rst at the ref
+  above). Caveat: on the v1.19 branch the list later moved to 1.32-1.35
+  (not at a tag); the 1.19.1 list is used.
+- `latest_patch`, `latest_patch_published` (date of `created`):
+  cilium/charts@009b5e9582173785abfdedb3fda7a26d85ab7aca:index.yaml.
+- `min_kernel`: the version of "Linux kernel >= X" in
+  Documentation/operations/system_requirements.rst ("or equivalent" and
+  RHEL exceptions dropped; a missing patch is 0).
+- `eni_required_actions`: "Required Privileges" of
+  Documentation/network/concepts/ipam/eni.rst. Decision: from 1.18 on,
+  `ec2:DescribeInstanceTypes` is added, because the same page says the
+  instance limits are "only fetched from the EC2 API dynamically from 1.18
+  onwards. This requires ... DescribeInstanceTypes" (it points to
+  AmazonEKSWorkerNodePolicy, which an operator with its own IRSA role does
+  not have).
+- `eni_conditional_actions`: the conditional privileges of eni.rst with a
+  stable feature id (`eni-gc`, `release-excess-ips`,
+  `instance-tags-filter`), plus two deliberate additions:
+  - `ec2-adapter-limit-via-api` (1.12-1.17): eni.rst's "EC2 instance types
+    ENI limits" section says `--update-ec2-adapter-limit-via-api` "will
+    require an additional EC2 IAM permission: DescribeInstanceTypes". The
+    1.14 upgrade notes say `ec2:DescribeInstances` instead; eni.rst and the
+    operator code say DescribeInstanceTypes, which is used.
+  - `static-ip` (1.18+): `ec2:AssociateAddress` and `ec2:DescribeAddresses`
+    are called by the operator code (pkg/aws/ec2/ec2.go at v1.18.7 and
+    v1.19.1, pkg/aws/api/api.go on main) for `spec.ipam.static-ip-tags`, but
+    not documented. 1.17 code was not checked, so the feature starts at the
+    first checked minor that has the calls.
+  - Left out: `ec2:AssignIpv6Addresses` (in main's code only; the docs say
+    ENI mode does not support IPv6).
+  - `enabled_by_default`: `eni-gc` per eni.rst ("which is the default");
+    `release-excess-ips` and `ec2-adapter-limit-via-api` from the chart
+    defaults `eni.awsReleaseExcessIPs` / `eni.updateEC2AdapterLimitViaAPI`
+    (`eni_iam.json` `helm_values_eni`); the others are off unless set.
+
+{conditional_table(minors)}
+
+- `prefix_delegation_on_bare_metal`: Cilium's operator delegates prefixes
+  only on `nitro` instances, and from 1.19 also on bare metal
+  (cilium/cilium@v1.19.1(d0d0c8792c3420b3a6739fa21e3a182827a0bbc6):pkg/aws/eni/node.go
+  IsPrefixDelegated; 1.12/1.14/1.16: "supported only on nitro instances").
+  Decision: true from 1.19 on (1.20 from main is assumed to keep it); 1.17
+  and 1.18 were not checked and stay false.
+- `helm_keys_removed`: for each transition "X->Y" of
+  `cilium/helm_key_changes.json`, the keys of the X chart missing from the Y
+  chart (structure changes leaf<->map are not removals).
+  - `chart_fails`: a `templates/validate.yaml` fail message of Y or a later
+    chart names the key, exactly or as a removed parent (`endpointStatus
+    has been removed` covers `endpointStatus.enabled`; braces such as
+    `encryption.{{keyFile,...}}` are expanded). Caveat: the 1.20 message
+    "The support for providing Cluster Mesh certs and keys as helm values has
+    been removed" names no key, so those keys are not marked.
+  - `replacement`: only where the upgrade notes
+    (Documentation/operations/upgrade.rst, `cilium/upgrade_notes.json`) name
+    one; the script checks each against the note text and the Y chart keys:
+
+{replacements_table()}
+
+## helm-keys/<minor>.txt
+
+Every flattened Helm value key the chart of that minor accepts, one per
+line, sorted: `values_keys` plus `template_only_refs` (keys the templates
+read although values.yaml only shows them as commented-out examples, such as
+`kubeProxyReplacement` before 1.18) of `cilium/helm_keys.json`, from
+cilium/charts@009b5e9582173785abfdedb3fda7a26d85ab7aca:cilium-<version>.tgz.
+Decision: a removed key the templates read only to fail on it (`chart_fails`,
+e.g. `tunnel` from 1.15 on) is not listed, since the chart refuses it;
+removed keys still read as fallbacks (`hubble.export.fileMaxBackups` in 1.18+)
+stay. Lists and empty maps are leaves, so keys below them are not listed.
+"""
+
+
+# --------------------------------------------------------------------------
+
+def build(src):
+    """All generated files, as {relative path: text}."""
+    instances, missing_vcpus = build_instances(src)
+    eks, calendar = build_eks(src)
+    cilium, helm_keys, compat, minors = build_cilium(src)
+    with open(src / "aws/eni-max-pods.txt", encoding="utf-8", newline="") as f:
+        upstream = f.read()
+    files = {
+        "instances.csv": instances,
+        "eks.json": eks,
+        "cilium.json": cilium,
+        "upstream/eni-max-pods.txt": upstream,
+        "SOURCES.md": build_sources(instances.count("\n") - 1, missing_vcpus, calendar, compat, minors),
+    }
+    for minor, keys in helm_keys.items():
+        files[f"helm-keys/{minor}.txt"] = "\n".join(keys) + "\n"
+    return files
+
+
+def stale_files(files):
+    present = {p.relative_to(DATA).as_posix() for p in DATA.rglob("*") if p.is_file()} if DATA.exists() else set()
+    differ = [rel for rel, text in files.items()
+              if not (DATA / rel).exists() or (DATA / rel).read_text(encoding="utf-8") != text]
+    extra = sorted(present - set(files))
+    return sorted(differ), extra
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", nargs="?", default=str(REPO / ".." / "shared" / "data"),
+                        help="the shared ground-truth directory (default: ../shared/data)")
+    parser.add_argument("--check", action="store_true", help="only check that data/ is current")
+    args = parser.parse_args()
+    src = Path(args.source)
+    if not (src / "aws").is_dir() or not (src / "cilium").is_dir():
+        print(f"error: {src} has no aws/ and cilium/ folders", file=sys.stderr)
+        return 2
+    try:
+        files = build(src)
+    except (SourceError, OSError, KeyError, ValueError) as e:
+        print(f"error: {src}: {e}", file=sys.stderr)
+        return 2
+    differ, extra = stale_files(files)
+    if args.check:
+        for rel in differ:
+            print(f"data/{rel} is out of date", file=sys.stderr)
+        for rel in extra:
+            print(f"data/{rel} is not generated by this script", file=sys.stderr)
+        return 1 if differ or extra else 0
+    for rel, text in files.items():
+        path = DATA / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    for rel in extra:
+        (DATA / rel).unlink()
+    print(f"wrote {len(files)} files to {DATA} ({len(differ)} changed, {len(extra)} removed)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
