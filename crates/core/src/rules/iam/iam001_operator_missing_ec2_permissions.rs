@@ -2,13 +2,12 @@
 //! cilium-operator uses do not allow every EC2 action the running Cilium
 //! version needs in ENI mode.
 
+use super::eni_actions::{allow_policy_document, free_policy_name, wanted_actions};
 use super::policy_eval::missing_actions;
 use super::{
     cluster_name, eni_mode, operator, operator_roles, role_policies, Credentials, HOW_IAM,
 };
 use crate::findings::{Finding, ObjectRef, Severity};
-use crate::knowledge::ConditionalActions;
-use crate::model::cilium::helm_get;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct Iam001;
@@ -45,7 +44,7 @@ static META: RuleMeta = RuleMeta {
         get-account-authorization-details` includes the default version of attached policies); \
         an attached policy without its document makes the rule not evaluated. With EKS Pod \
         Identity the role is not visible in a snapshot. Settings the snapshot does not show \
-        (e.g. `update-ec2-adapter-limit-via-api` left at its default) are listed as not checked.",
+        are taken at the running minor's default (chart default; ENI GC is on by default).",
     docs_url: "https://docs.cilium.io/en/stable/network/concepts/ipam/eni/#required-privileges",
 };
 
@@ -58,114 +57,6 @@ impl Rule for Iam001 {
         match evaluate(cx) {
             Ok(findings) => Outcome::Evaluated(findings),
             Err(outcome) => outcome,
-        }
-    }
-}
-
-/// Whether a conditional feature is on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Feature {
-    On(String),
-    Off,
-    Unknown(String),
-}
-
-/// A Cilium setting: the `cilium-config` key wins, then the Helm value.
-fn setting(cx: &Context, config_key: &str, helm_path: &str) -> Option<(String, String)> {
-    if let Some(v) = cx.cluster.cilium.get(config_key) {
-        return Some((
-            v.trim().to_string(),
-            format!("cilium-config {config_key}: {v:?}"),
-        ));
-    }
-    let v = helm_get(cx.cluster.helm_values.as_ref()?, helm_path)?;
-    let text = match v {
-        serde_json::Value::String(s) => s.trim().to_string(),
-        serde_json::Value::Array(a) if a.is_empty() => String::new(),
-        serde_json::Value::Object(o) if o.is_empty() => String::new(),
-        other => other.to_string(),
-    };
-    Some((text, format!("Helm {helm_path}: {v}")))
-}
-
-fn truthy(v: &str) -> bool {
-    v.eq_ignore_ascii_case("true")
-}
-
-/// `0`, `0s`, `0m0s`: a disabled interval.
-fn zero_duration(v: &str) -> bool {
-    v.chars().any(|c| c.is_ascii_digit())
-        && v.chars().filter(char::is_ascii_digit).all(|c| c == '0')
-}
-
-fn feature(cx: &Context, cond: &ConditionalActions) -> Feature {
-    match cond.feature.as_str() {
-        "eni-gc" => {
-            if let Some((v, _)) = setting(cx, "eni-gc-interval", "eni.gcInterval") {
-                if zero_duration(&v) {
-                    return Feature::Off;
-                }
-            }
-            // eni.rst: DescribeTags is needed while --cluster-name and
-            // --eni-gc-tags are not set to custom values.
-            if let Some((name, _)) = setting(cx, "cluster-name", "cluster.name") {
-                if !name.is_empty() && name != "default" {
-                    return Feature::Off;
-                }
-            }
-            if let Some((tags, _)) = setting(cx, "eni-gc-tags", "eni.gcTags") {
-                if !tags.is_empty() && tags != "{}" {
-                    return Feature::Off;
-                }
-            }
-            Feature::On(
-                "ENI garbage collection is on (the default) and neither cluster-name nor eni-gc-tags is customised"
-                    .to_string(),
-            )
-        }
-        "release-excess-ips" => {
-            match setting(cx, "aws-release-excess-ips", "eni.awsReleaseExcessIPs") {
-                Some((v, src)) if truthy(&v) => Feature::On(src),
-                _ => Feature::Off,
-            }
-        }
-        "instance-tags-filter" => {
-            match setting(cx, "instance-tags-filter", "eni.instanceTagsFilter") {
-                Some((v, src)) if !v.is_empty() && v != "{}" && v != "[]" => Feature::On(src),
-                _ => Feature::Off,
-            }
-        }
-        "ec2-adapter-limit-via-api" => {
-            match setting(cx, "update-ec2-adapter-limit-via-api", "eni.updateEC2AdapterLimitViaAPI") {
-                Some((v, src)) if truthy(&v) => Feature::On(src),
-                Some(_) => Feature::Off,
-                None => Feature::Unknown(
-                    "update-ec2-adapter-limit-via-api is not in the cilium-config or Helm values given; its default differs between minors".to_string(),
-                ),
-            }
-        }
-        "static-ip" => {
-            let node = cx
-                .cluster
-                .cilium_nodes
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .find(|n| !n.spec.ipam.static_ip_tags.is_empty());
-            match node {
-                Some(n) => Feature::On(format!(
-                    "CiliumNode {} sets spec.ipam.static-ip-tags",
-                    n.metadata.name
-                )),
-                None => Feature::Off,
-            }
-        }
-        other => {
-            if cond.condition.contains("which is the default") {
-                Feature::On(format!("{other}: on by default ({})", cond.condition))
-            } else {
-                Feature::Unknown(format!("feature {other} ({})", cond.condition))
-            }
         }
     }
 }
@@ -200,38 +91,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         ));
     };
 
-    // Wanted actions with why; first reason wins.
-    let mut wanted: Vec<(String, String)> = Vec::new();
-    let push = |action: &str, why: String, wanted: &mut Vec<(String, String)>| {
-        if !wanted.iter().any(|(a, _)| a.eq_ignore_ascii_case(action)) {
-            wanted.push((action.to_string(), why));
-        }
-    };
-    for a in &data.eni_required_actions {
-        push(
-            a,
-            format!("required by Cilium {c} in ENI mode (eni.rst)"),
-            &mut wanted,
-        );
-    }
-    let mut unchecked: Vec<String> = Vec::new();
-    for cond in &data.eni_conditional_actions {
-        match feature(cx, cond) {
-            Feature::On(reason) => {
-                for a in &cond.actions {
-                    push(a, reason.clone(), &mut wanted);
-                }
-            }
-            Feature::Off => {}
-            Feature::Unknown(reason) => {
-                for a in &cond.actions {
-                    if !wanted.iter().any(|(w, _)| w.eq_ignore_ascii_case(a)) {
-                        unchecked.push(format!("{a} ({reason})"));
-                    }
-                }
-            }
-        }
-    }
+    let wanted = wanted_actions(cx, data);
 
     let mut findings = Vec::new();
     for role in roles {
@@ -295,13 +155,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
             };
             finding = finding.with_evidence(format!("{action}: {state}; {why}"));
         }
-        if !unchecked.is_empty() {
-            finding = finding.with_evidence(format!("Not checked: {}", unchecked.join("; ")));
-        }
-        let policy_json = serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": names, "Resource": "*"}]
-        });
+        let policy_name = free_policy_name(role, "cilium-operator-eni-missing");
         let mut remediation = Vec::new();
         if !denies.is_empty() {
             remediation.push(format!(
@@ -315,8 +169,8 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
             );
         }
         remediation.push(format!(
-            "cat > cilium-operator-eni.json <<'EOF'\n{}\nEOF\naws iam put-role-policy --role-name {} --policy-name cilium-operator-eni --policy-document file://cilium-operator-eni.json\nkubectl -n {} rollout restart deployment/cilium-operator",
-            serde_json::to_string_pretty(&policy_json).unwrap_or_default(),
+            "cat > {policy_name}.json <<'EOF'\n{}\nEOF\naws iam put-role-policy --role-name {} --policy-name {policy_name} --policy-document file://{policy_name}.json\nkubectl -n {} rollout restart deployment/cilium-operator",
+            allow_policy_document(&names),
             role.name,
             op.namespace
         ));
@@ -362,16 +216,17 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(
             f[0].message,
-            "Role prod-cilium-operator (IRSA role of the cilium-operator) lacks 2 EC2 action(s) Cilium 1.16 needs in ENI mode: ec2:CreateTags, ec2:DescribeTags"
+            "Role prod-cilium-operator (IRSA role of the cilium-operator) lacks 3 EC2 action(s) Cilium 1.16 needs in ENI mode: ec2:CreateTags, ec2:DescribeInstanceTypes, ec2:DescribeTags"
         );
         assert!(f[0].evidence.iter().any(|e| e.starts_with(
             "ec2:DescribeTags: not allowed by any statement; ENI garbage collection is on"
         )));
-        assert!(f[0]
-            .evidence
-            .iter()
-            .any(|e| e.starts_with("Not checked: ec2:DescribeInstanceTypes")));
-        assert!(f[0].remediation.contains("aws iam put-role-policy --role-name prod-cilium-operator --policy-name cilium-operator-eni --policy-document file://cilium-operator-eni.json"));
+        // 1.16 defaults update-ec2-adapter-limit-via-api on: DescribeInstanceTypes is needed too.
+        assert!(f[0].evidence.iter().any(|e| e.starts_with(
+            "ec2:DescribeInstanceTypes: not allowed by any statement; update-ec2-adapter-limit-via-api is not set: on by default in Cilium 1.16"
+        )));
+        // The role's inline policy is called "eni": the new one does not replace it.
+        assert!(f[0].remediation.contains("aws iam put-role-policy --role-name prod-cilium-operator --policy-name cilium-operator-eni-missing --policy-document file://cilium-operator-eni-missing.json"));
     }
 
     #[test]
@@ -450,9 +305,6 @@ mod tests {
             .evidence
             .iter()
             .any(|e| e.contains("cilium-config aws-release-excess-ips")));
-        assert!(
-            zero_duration("0s") && zero_duration("0") && !zero_duration("5m") && !zero_duration("")
-        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! IAM007 operator-policy-wildcard: the operator's policy grants `ec2:*` or `*`.
 
+use super::eni_actions::{allow_policy_document, free_policy_name, wanted_actions};
 use super::policy_eval::whole_service_grant;
 use super::{cluster_name, eni_mode, operator, operator_roles, role_policies, HOW_IAM};
 use crate::findings::{Finding, ObjectRef, Severity};
@@ -58,21 +59,15 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
             ),
         ));
     };
-    // The replacement: documented actions of the running minor, when known.
+    // The replacement: the actions the running minor and configuration need (IAM001).
     let documented: Option<Vec<String>> = cx
         .cluster
         .cilium
         .version
         .and_then(|v| cx.knowledge.cilium_minor(v.minor()))
         .map(|m| {
-            let mut a: Vec<String> = m
-                .eni_required_actions
-                .iter()
-                .chain(m.eni_conditional_actions.iter().flat_map(|c| &c.actions))
-                .cloned()
-                .collect();
+            let mut a: Vec<String> = wanted_actions(cx, m).into_iter().map(|(a, _)| a).collect();
             a.sort();
-            a.dedup();
             a
         });
 
@@ -115,13 +110,10 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         }
         let mut steps = Vec::new();
         if let Some(actions) = &documented {
-            let doc = serde_json::json!({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]
-            });
+            let name = free_policy_name(role, "cilium-operator-eni");
             steps.push(format!(
-                "Grant the documented actions instead (drop the conditional ones you do not use; see IAM001):\ncat > cilium-operator-eni.json <<'EOF'\n{}\nEOF\naws iam put-role-policy --role-name {} --policy-name cilium-operator-eni --policy-document file://cilium-operator-eni.json",
-                serde_json::to_string_pretty(&doc).unwrap_or_default(),
+                "Grant the actions Cilium documents for this version and configuration instead (IAM001):\ncat > {name}.json <<'EOF'\n{}\nEOF\naws iam put-role-policy --role-name {} --policy-name {name} --policy-document file://{name}.json",
+                allow_policy_document(actions),
                 role.name
             ));
         } else {

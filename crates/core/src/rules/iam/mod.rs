@@ -6,6 +6,7 @@
 //! role), and the policy documents of an IAM role. Policy evaluation lives
 //! in [`policy_eval`], IRSA trust policies in [`trust`].
 
+pub(crate) mod eni_actions;
 mod iam001_operator_missing_ec2_permissions;
 mod iam002_operator_on_node_role;
 mod iam003_irsa_trust_too_broad;
@@ -358,10 +359,19 @@ pub(crate) fn irsa_role<'a>(
 }
 
 pub(crate) fn cluster_name(cx: &Context) -> String {
+    // The EKS name first; `default` is Cilium's placeholder `cluster-name`,
+    // not an EKS cluster name.
     cx.cluster
-        .name
-        .clone()
+        .eks
+        .as_ref()
+        .map(|e| e.name.clone())
         .filter(|n| !n.is_empty())
+        .or_else(|| {
+            cx.cluster
+                .name
+                .clone()
+                .filter(|n| !n.is_empty() && n != "default")
+        })
         .unwrap_or_else(|| "<cluster-name>".to_string())
 }
 

@@ -113,10 +113,19 @@ pub(super) fn cilium_namespace(cx: &Context) -> String {
 }
 
 pub(super) fn cluster_name(cx: &Context) -> String {
+    // The EKS name first; `default` is Cilium's placeholder `cluster-name`,
+    // not an EKS cluster name.
     cx.cluster
-        .name
-        .clone()
+        .eks
+        .as_ref()
+        .map(|e| e.name.clone())
         .filter(|n| !n.is_empty())
+        .or_else(|| {
+            cx.cluster
+                .name
+                .clone()
+                .filter(|n| !n.is_empty() && n != "default")
+        })
         .unwrap_or_else(|| "<cluster-name>".to_string())
 }
 

@@ -100,6 +100,10 @@ pub(crate) fn upgrade_path(
     target_kubernetes: Minor,
     min_cilium: Option<Minor>,
 ) -> Result<UpgradePath, PathError> {
+    if target_kubernetes.major != kubernetes.major {
+        // Kubernetes has only ever had major 1; nothing tests another.
+        return Err(PathError::NoCiliumTestsTarget(target_kubernetes));
+    }
     if target_kubernetes < kubernetes {
         return Err(PathError::TargetBelowCurrent {
             current: kubernetes,
@@ -271,6 +275,26 @@ mod tests {
     }
 
     #[test]
+    fn embedded_data_paths() {
+        let k = Knowledge::embedded();
+        let p = upgrade_path(k, m("1.16"), m("1.30"), m("1.33"), None).unwrap();
+        assert_eq!(p.cilium_to, m("1.18"));
+        assert_eq!(p.untested_steps(), 0);
+        // Every Kubernetes minor some Cilium minor tests is reachable from
+        // the oldest Cilium minor on its oldest tested Kubernetes.
+        let first = &k.cilium[0];
+        let start_k8s = first.k8s_tested[0];
+        let newest_k8s = k
+            .cilium
+            .iter()
+            .flat_map(|c| c.k8s_tested.iter().copied())
+            .max()
+            .unwrap();
+        let p = upgrade_path(k, first.minor, start_k8s, newest_k8s, None).unwrap();
+        assert_eq!(p.kubernetes_to, newest_k8s);
+    }
+
+    #[test]
     fn errors() {
         let k = knowledge();
         assert_eq!(
@@ -283,6 +307,10 @@ mod tests {
         assert_eq!(
             upgrade_path(&k, m("1.17"), m("1.31"), m("1.40"), None),
             Err(PathError::NoCiliumTestsTarget(m("1.40")))
+        );
+        assert_eq!(
+            upgrade_path(&k, m("1.17"), m("1.31"), m("2.0"), None),
+            Err(PathError::NoCiliumTestsTarget(m("2.0")))
         );
         assert_eq!(
             upgrade_path(&k, m("1.25"), m("1.31"), m("1.32"), None),

@@ -3,6 +3,8 @@
 //! kernel_requirements.json, eni_iam.json, helm_key_changes.json, amis.json),
 //! and a cluster builder from Kubernetes / AWS JSON snippets.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::{json, Value};
 
 use crate::knowledge::{
@@ -67,6 +69,9 @@ fn conditional(new: bool) -> Vec<ConditionalActions> {
         feature: feature.to_string(),
         condition: condition.to_string(),
         actions: actions(acts),
+        // cilium.json: ENI GC is on by default; 1.14–1.17 charts default
+        // eni.updateEC2AdapterLimitViaAPI to true.
+        enabled_by_default: feature == "eni-gc" || feature == "ec2-adapter-limit-via-api",
     };
     let mut v = vec![
         c(
@@ -122,6 +127,7 @@ fn minor(
         min_kernel: kernel.parse().unwrap(),
         eni_required_actions: actions(if new_iam { REQUIRED_NEW } else { REQUIRED_OLD }),
         eni_conditional_actions: conditional(new_iam),
+        prefix_delegation_on_bare_metal: m(v) >= m("1.19"),
         helm_keys_removed: helm_removed,
     }
 }
@@ -249,12 +255,44 @@ pub(crate) fn knowledge() -> Knowledge {
             kernel_series: m(k),
         });
     }
+    // A few chart keys per minor (data/helm-keys/<minor>.txt): the ones the
+    // tests set, minus what each minor removed.
+    let base = [
+        "cluster.name",
+        "eni.enabled",
+        "eni.iamRole",
+        "extraConfig",
+        "ipam.mode",
+        "kubeProxyReplacement",
+        "routingMode",
+        "tunnelProtocol",
+        "encryption.ipsec.keyFile",
+        "ciliumEndpointSlice.enabled",
+    ];
+    let mut helm_keys = BTreeMap::new();
+    for minor in &cilium {
+        let mut keys: BTreeSet<String> = base.iter().map(|s| s.to_string()).collect();
+        let v = minor.minor;
+        if v < m("1.18") {
+            keys.insert("enableCiliumEndpointSlice".into());
+            keys.insert("eni.updateEC2AdapterLimitViaAPI".into());
+        }
+        if v < m("1.19") {
+            keys.insert("nodePort.enabled".into());
+        }
+        if v < m("1.16") {
+            keys.insert("encryption.keyFile".into());
+            keys.insert("etcd.annotations".into());
+        }
+        helm_keys.insert(v, keys);
+    }
     Knowledge {
         instances: Default::default(),
         eks_versions,
         ami_kernels,
         al2_last_kubernetes: m("1.32"),
         cilium,
+        helm_keys,
     }
 }
 
@@ -265,6 +303,7 @@ pub(crate) fn empty_knowledge() -> Knowledge {
         ami_kernels: Vec::new(),
         al2_last_kubernetes: m("1.32"),
         cilium: Vec::new(),
+        helm_keys: BTreeMap::new(),
     }
 }
 

@@ -179,15 +179,24 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         let family_hint = members
             .iter()
             .find_map(|(n, _)| family_of_os_image(&n.status.node_info.os_image));
-        let mut remediation = format!(
-            "Replace the nodes of {} with a current EKS-optimised AMI{}: {}",
-            set.describe(),
-            match family_hint {
-                Some(f) => format!(" (today {})", family_name(f)),
-                None => String::new(),
-            },
-            set.roll_command(cx, kubernetes)
-        );
+        let mut remediation = match family_hint {
+            Some(f) => format!(
+                "Replace the nodes of {} with a current EKS-optimised AMI (today {}): {}",
+                set.describe(),
+                family_name(f),
+                set.roll_command(cx, kubernetes)
+            ),
+            None => format!(
+                "{} runs {}, not an EKS-optimised AMI: move it to an image with kernel >= {} (e.g. AL2023 or Bottlerocket) through a new launch template version or a new node group, then drain and remove the old nodes",
+                capitalize(&set.describe()),
+                if os_images.is_empty() {
+                    "an unknown image".to_string()
+                } else {
+                    os_images.iter().copied().collect::<Vec<_>>().join(", ")
+                },
+                against.minimum()
+            ),
+        };
         if let Against::Target(t, _) = against {
             remediation.push_str(&format!(
                 "\nDo this before upgrading Cilium to {t}; the running Cilium {c} accepts these kernels."

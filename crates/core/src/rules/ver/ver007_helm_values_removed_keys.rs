@@ -20,7 +20,8 @@ static META: RuleMeta = RuleMeta {
     what_it_checks: "Flattens the Cilium Helm values (`--helm-values`, or the values in a \
         sysdump) to dotted keys and looks each up in the keys every Cilium minor's chart removed \
         (compared with the previous minor's values.yaml), for every minor up to the running one \
-        (or up to `--target-cilium`). Names the replacement where Cilium's upgrade notes give one.",
+        (or up to `--target-cilium`); a key the chart of that minor has again is not reported. \
+        Names the replacement where Cilium's upgrade notes give one.",
     why_it_matters: "A removed key is either rejected (the chart's validate.yaml `fail`s and \
         `helm upgrade` aborts, sometimes halfway through a maintenance window) or silently \
         ignored: the setting you think you run with is not applied, e.g. `tunnel: disabled` no \
@@ -149,6 +150,14 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
             Some(r) if removed_in <= r => r,
             _ => limit,
         };
+        // A key a later chart brought back is known again.
+        if cx
+            .knowledge
+            .helm_keys(chart_minor)
+            .is_some_and(|keys| keys.contains(removed_key))
+        {
+            continue;
+        }
         let which = if Some(chart_minor) == running {
             format!("the running Cilium {chart_minor} chart")
         } else {
@@ -306,6 +315,21 @@ mod tests {
         assert!(f[2].message.contains(
             "the target Cilium 1.19 chart ignores it; replacement: kubeProxyReplacement"
         ));
+    }
+
+    #[test]
+    fn keys_brought_back_are_known() {
+        let mut k = knowledge();
+        if let Some(keys) = k.helm_keys.get_mut(&m("1.17")) {
+            keys.insert("tunnel".into());
+        }
+        let c = with_values(vec![agent_ds("1.17.5")], json!({"tunnel": "vxlan"}));
+        assert!(fired(run(&Ver007, &c, &k, &options("2026-11-26"))).is_empty());
+        let c = with_values(vec![agent_ds("1.16.5")], json!({"tunnel": "vxlan"}));
+        let f = fired(run(&Ver007, &c, &k, &options("2026-11-26")));
+        assert!(f[0]
+            .remediation
+            .contains("routingMode: tunnel, tunnelProtocol: vxlan"));
     }
 
     #[test]

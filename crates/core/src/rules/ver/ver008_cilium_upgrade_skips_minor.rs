@@ -57,11 +57,14 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
     if jump <= 1 {
         return Ok(Vec::new());
     }
+    // Minors in between (same major; a major jump lists none).
     let mut between: Vec<Minor> = Vec::new();
-    let mut m = c.next();
-    while m < target && between.len() < 1000 {
-        between.push(m);
-        m = m.next();
+    if target.major == c.major {
+        let mut m = c.next();
+        while m < target {
+            between.push(m);
+            m = m.next();
+        }
     }
     let between_text = between
         .iter()
@@ -72,10 +75,16 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
     let mut finding = META
         .finding(
             agent_object(cx),
-            format!(
-                "The planned Cilium upgrade {c} → {target} skips {} minor(s) ({between_text}): Cilium upgrades one minor at a time",
-                between.len()
-            ),
+            if between.is_empty() {
+                format!(
+                    "The planned Cilium upgrade {c} → {target} is not a step to the next minor: Cilium upgrades one minor at a time"
+                )
+            } else {
+                format!(
+                    "The planned Cilium upgrade {c} → {target} skips {} minor(s) ({between_text}): Cilium upgrades one minor at a time",
+                    between.len()
+                )
+            },
         )
         .with_evidence(format!(
             "Running Cilium {cilium} (agent image {})",
@@ -147,6 +156,8 @@ mod tests {
         assert!(fired(run(&Ver008, &c, &k, &target("1.15"))).is_empty());
         assert!(fired(run(&Ver008, &c, &k, &target("1.14"))).is_empty());
         assert!(fired(run(&Ver008, &c, &k, &options("2026-11-26"))).is_empty());
+        // A major jump fires without listing minors.
+        assert_eq!(fired(run(&Ver008, &c, &k, &target("2.0"))).len(), 1);
         let c = cluster(vec![]);
         assert!(missing(run(&Ver008, &c, &k, &target("1.18"))).contains("DaemonSets"));
     }
