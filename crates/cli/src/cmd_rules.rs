@@ -6,12 +6,20 @@ use doctor_core::knowledge::closest_names;
 use doctor_core::rules::{self, RuleMeta};
 
 use crate::error::{did_you_mean, CliError};
-use crate::output::{self, Align, Format};
+use crate::output::{self, Align};
+
+/// `rules --format`: the shared text/json plus the README's Markdown table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RulesFormat {
+    Text,
+    Json,
+    Markdown,
+}
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = RulesFormat::Text)]
+    format: RulesFormat,
 }
 
 #[derive(Debug, Args)]
@@ -27,8 +35,9 @@ fn metas() -> Vec<&'static RuleMeta> {
 pub fn list(args: &RulesArgs) -> Result<(), CliError> {
     let metas = metas();
     let text = match args.format {
-        Format::Json => output::json(&metas)?,
-        Format::Text => render_list(&metas),
+        RulesFormat::Json => output::json(&metas)?,
+        RulesFormat::Text => render_list(&metas),
+        RulesFormat::Markdown => rules::markdown_table(),
     };
     output::emit(&text)
 }

@@ -1,6 +1,7 @@
 //! The `eks-cilium-doctor` command line: argument parsing and wiring only.
 
 mod cmd_capacity;
+mod cmd_check;
 mod cmd_rules;
 mod error;
 mod output;
@@ -32,6 +33,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check cluster dumps (kubectl/AWS CLI JSON or YAML, Helm values,
+    /// metrics, cilium sysdumps) for every known trap, each with its fix.
+    Check(cmd_check::CheckArgs),
     /// Pods per node for EC2 instance types: VPC CNI, Cilium ENI or overlay
     /// IPAM, and whether the EKS default max pods over-schedules.
     Capacity(cmd_capacity::CapacityArgs),
@@ -48,7 +52,7 @@ enum Command {
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             // Nothing more to do if even stderr is gone.
             let _ = writeln!(std::io::stderr(), "error: {e}");
@@ -57,16 +61,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), CliError> {
+/// Runs the command; the exit code on success (`check` exits 1 on findings).
+fn run(cli: Cli) -> Result<u8, CliError> {
     let dir = cli.knowledge.as_deref();
     // Commands that do not use the knowledge still load it, so that a bad
     // --knowledge DIR is reported rather than silently ignored.
-    match cli.command {
+    let done = match cli.command {
+        Command::Check(args) => return cmd_check::run(&args, &*load_knowledge(dir)?),
         Command::Capacity(args) => cmd_capacity::run(&args, &*load_knowledge(dir)?),
         Command::Rules(args) => load_knowledge(dir).and_then(|_| cmd_rules::list(&args)),
         Command::Explain(args) => load_knowledge(dir).and_then(|_| cmd_rules::explain(&args)),
         Command::Completions { shell } => completions(shell),
-    }
+    };
+    done.map(|()| 0)
 }
 
 /// The built-in knowledge, or the one `--knowledge DIR` points at.

@@ -137,6 +137,10 @@ pub struct Suppressed {
     pub rule: &'static str,
     pub object: ObjectRef,
     pub reason: String,
+    /// The suppressed finding's severity and message, so reports can say
+    /// what was hidden.
+    pub severity: Severity,
+    pub message: String,
 }
 
 /// A suppression entry of the config file that matched no finding.
@@ -216,6 +220,9 @@ pub struct Report {
     /// The date date-dependent rules were evaluated for (`--as-of`).
     pub as_of: String,
     pub findings: Vec<Finding>,
+    /// Codes of the rules that ran (with or without findings), in registry
+    /// order: lets JUnit report a passing test case per clean rule.
+    pub evaluated_rules: Vec<&'static str>,
     pub not_evaluated: Vec<NotEvaluated>,
     pub skipped_inputs: Vec<SkippedInput>,
     pub suppressed: Vec<Suppressed>,

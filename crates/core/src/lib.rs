@@ -3,9 +3,13 @@
 //! so this crate builds and tests in seconds.
 
 pub mod capacity;
+pub mod exit;
 pub mod findings;
 pub mod knowledge;
 pub mod load;
 pub mod model;
+pub mod output;
+pub mod report;
 pub mod rules;
+pub mod suppress;
 pub mod version;

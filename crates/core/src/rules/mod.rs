@@ -175,6 +175,23 @@ pub fn registry() -> &'static [&'static dyn Rule] {
     })
 }
 
+/// The README's rule table, generated from the registry (a test keeps the
+/// README in sync; `eks-cilium-doctor rules --format markdown` prints it).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| code | name | severity | what it finds |\n|---|---|---|---|\n");
+    for rule in registry() {
+        let m = rule.meta();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            m.code,
+            m.name,
+            m.severity,
+            m.summary.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 /// Look a rule up by code (case-insensitive).
 pub fn find(code: &str) -> Option<&'static dyn Rule> {
     registry()
@@ -186,10 +203,14 @@ pub fn find(code: &str) -> Option<&'static dyn Rule> {
 /// Evaluate every rule and assemble the report (before suppressions).
 pub fn evaluate(cx: &Context) -> Report {
     let mut findings = Vec::new();
+    let mut evaluated_rules = Vec::new();
     let mut not_evaluated = Vec::new();
     for rule in registry() {
         match rule.check(cx) {
-            Outcome::Evaluated(mut f) => findings.append(&mut f),
+            Outcome::Evaluated(mut f) => {
+                evaluated_rules.push(rule.meta().code);
+                findings.append(&mut f);
+            }
             Outcome::NotEvaluated(n) => not_evaluated.push(n),
         }
     }
@@ -214,9 +235,53 @@ pub fn evaluate(cx: &Context) -> Report {
         as_of: cx.options.as_of.to_string(),
         summary: Summary::of(&findings),
         findings,
+        evaluated_rules,
         not_evaluated,
         skipped_inputs: Vec::new(),
         suppressed: Vec::new(),
         unmatched_suppressions: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_lists_each_catalogue_rule_once_with_full_docs() {
+        let mut seen = std::collections::BTreeSet::new();
+        for rule in registry() {
+            let m = rule.meta();
+            assert!(seen.insert(m.code), "{} registered twice", m.code);
+            assert!(
+                crate::suppress::CATALOGUE_CODES.contains(&m.code),
+                "{} is not a catalogue code",
+                m.code
+            );
+            let area = serde_json::to_value(m.area).unwrap();
+            assert!(
+                m.code.starts_with(area.as_str().unwrap()),
+                "{}: area",
+                m.code
+            );
+            assert!(
+                m.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}: name {:?} is not kebab-case",
+                m.code,
+                m.name
+            );
+            for (section, text) in [
+                ("summary", m.summary),
+                ("what_it_checks", m.what_it_checks),
+                ("why_it_matters", m.why_it_matters),
+                ("how_to_fix", m.how_to_fix),
+                ("known_limits", m.known_limits),
+                ("docs_url", m.docs_url),
+            ] {
+                assert!(!text.trim().is_empty(), "{}: empty {section}", m.code);
+            }
+        }
     }
 }

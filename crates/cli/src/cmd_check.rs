@@ -1,0 +1,127 @@
+//! `check`: load dumps → model → rules → suppressions → a report in the
+//! chosen format, on stdout or atomically in `--output FILE`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Args;
+use doctor_core::exit::{exit_code, FailOn};
+use doctor_core::knowledge::Knowledge;
+use doctor_core::load::{load_paths, LoadOptions};
+use doctor_core::report::{render, ColorChoice, Format, RenderOptions};
+use doctor_core::rules::{evaluate, CheckOptions, Context};
+use doctor_core::suppress::{self, AnnotationIndex, SuppressionConfig};
+use doctor_core::version::{Date, Minor};
+
+use crate::error::CliError;
+use crate::output;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files, directories (walked), .zip sysdumps, .tar.gz snapshots, or `-`
+    /// for standard input. Every file is recognised by its content.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    /// Cilium Helm values (`helm get values cilium -n kube-system -o yaml`);
+    /// repeatable, later files win like `helm -f`.
+    #[arg(long, value_name = "FILE")]
+    helm_values: Vec<PathBuf>,
+    /// text, json, sarif, junit, markdown or html.
+    #[arg(long, short = 'f', default_value = "text", value_parser = parse_format)]
+    format: Format,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity
+    /// (critical, high, medium, low, info, or none to never fail).
+    #[arg(long, default_value = "high", value_parser = parse_fail_on)]
+    fail_on: FailOn,
+    /// Evaluate date-dependent rules (support windows) as of this day, YYYY-MM-DD.
+    /// Default: today (UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    as_of: Option<Date>,
+    /// A planned Kubernetes version (X.Y): check Cilium, kernels and node
+    /// images against it (VER002, VER010).
+    #[arg(long = "target-k8s", value_name = "X.Y", value_parser = parse_minor)]
+    target_kubernetes: Option<Minor>,
+    /// A planned Cilium version (X.Y): check the upgrade path (VER008) and kernels.
+    #[arg(long, value_name = "X.Y", value_parser = parse_minor)]
+    target_cilium: Option<Minor>,
+    /// Suppression file; default `.eks-cilium-doctor.yaml` in the working
+    /// directory when it exists.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Container restarts above this count fire OPS003.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    restart_threshold: u32,
+    /// Warn this many days before EKS support ends (VER003).
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    support_warning_days: i64,
+    /// Colour the text report: auto, always or never.
+    #[arg(long, default_value = "auto", value_parser = parse_color)]
+    color: ColorChoice,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    s.parse()
+}
+fn parse_date(s: &str) -> Result<Date, String> {
+    s.parse()
+}
+fn parse_minor(s: &str) -> Result<Minor, String> {
+    s.parse()
+}
+fn parse_color(s: &str) -> Result<ColorChoice, String> {
+    s.parse()
+}
+
+/// Runs the check; returns the process exit code (0 or 1).
+pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
+    let cwd = std::env::current_dir().map_err(|e| CliError(format!("working directory: {e}")))?;
+    // Read the suppressions first: a typo there should fail before any work.
+    let suppressions = SuppressionConfig::discover(args.config.as_deref(), &cwd)
+        .map_err(|e| CliError(e.to_string()))?;
+    let load_options = LoadOptions {
+        helm_values: args.helm_values.clone(),
+        ..LoadOptions::default()
+    };
+    let loaded = load_paths(&args.paths, &load_options).map_err(|e| CliError(e.to_string()))?;
+
+    let options = CheckOptions {
+        as_of: args.as_of.unwrap_or_else(Date::today),
+        target_kubernetes: args.target_kubernetes,
+        target_cilium: args.target_cilium,
+        restart_threshold: args.restart_threshold,
+        support_warning_days: args.support_warning_days,
+    };
+    let cx = Context {
+        cluster: &loaded.cluster,
+        knowledge,
+        options: &options,
+    };
+    let mut report = evaluate(&cx);
+    report.skipped_inputs = loaded.skipped;
+    suppress::apply(
+        &mut report,
+        &suppressions,
+        &AnnotationIndex::from_cluster(&loaded.cluster),
+    );
+
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR");
+    let render_options = RenderOptions {
+        color: args.color.enabled(to_terminal, no_color.as_deref()),
+        ..RenderOptions::default()
+    };
+    let rendered = render(&report, args.format, &render_options);
+    match &args.output {
+        Some(path) => doctor_core::output::write_atomically(path, rendered.as_bytes())
+            .map_err(|e| CliError(format!("writing {}: {e}", path.display())))?,
+        None => output::emit(&rendered)?,
+    }
+    // exit_code is 0 or 1 by contract.
+    Ok(u8::try_from(exit_code(&report, args.fail_on)).unwrap_or(1))
+}

@@ -1,0 +1,203 @@
+//! SARIF 2.1.0 for code-scanning tools: one run, the rules that have
+//! results, one result per finding (suppressed ones carry a `suppressions`
+//! entry), and the rules that were not evaluated as notifications.
+
+use serde_json::{json, Value};
+
+use super::{object_path, RenderOptions};
+use crate::findings::{Finding, ObjectRef, Report, Severity, Suppressed};
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// The project's address, once the manifest declares `repository`.
+const INFORMATION_URI: &str = env!("CARGO_PKG_REPOSITORY");
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+pub(super) fn render(report: &Report, opts: &RenderOptions) -> String {
+    let rules = RuleTable::of(report, opts);
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| finding_result(f, &rules))
+        .chain(
+            report
+                .suppressed
+                .iter()
+                .map(|s| suppressed_result(s, &rules)),
+        )
+        .collect();
+    let log = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": driver(report, rules.descriptors)},
+            "invocations": [invocation(report)],
+            "results": results,
+            "properties": {"cluster": report.cluster, "as_of": report.as_of},
+        }],
+    });
+    let mut out = serde_json::to_string_pretty(&log).expect("a JSON value always serialises");
+    out.push('\n');
+    out
+}
+
+fn driver(report: &Report, rules: Vec<Value>) -> Value {
+    let mut driver = json!({
+        "name": report.tool.name,
+        "version": report.tool.version,
+        "semanticVersion": report.tool.version,
+        "rules": rules,
+    });
+    if !INFORMATION_URI.is_empty() {
+        driver["informationUri"] = json!(INFORMATION_URI);
+    }
+    driver
+}
+
+/// The reporting descriptors of the rules that have results, and each
+/// one's index for `ruleIndex`.
+struct RuleTable {
+    codes: Vec<&'static str>,
+    descriptors: Vec<Value>,
+}
+
+impl RuleTable {
+    fn of(report: &Report, opts: &RenderOptions) -> RuleTable {
+        let mut table = RuleTable {
+            codes: Vec::new(),
+            descriptors: Vec::new(),
+        };
+        let used = report
+            .findings
+            .iter()
+            .map(|f| (f.rule, f.name, f.severity))
+            .chain(report.suppressed.iter().map(|s| (s.rule, "", s.severity)));
+        for (code, name, severity) in used {
+            if !table.codes.contains(&code) {
+                table.codes.push(code);
+                table
+                    .descriptors
+                    .push(descriptor(code, name, severity, opts));
+            }
+        }
+        table
+    }
+
+    fn index(&self, code: &str) -> usize {
+        self.codes
+            .iter()
+            .position(|c| *c == code)
+            .expect("every result's rule is in the table")
+    }
+}
+
+fn descriptor(code: &str, name: &str, severity: Severity, opts: &RenderOptions) -> Value {
+    let Some(meta) = (opts.rules)(code) else {
+        // A code the registry does not document: what the finding says.
+        let mut d = json!({"id": code, "defaultConfiguration": {"level": level(severity)}});
+        if !name.is_empty() {
+            d["name"] = json!(name);
+        }
+        return d;
+    };
+    let mut d = json!({
+        "id": meta.code,
+        "name": meta.name,
+        "shortDescription": {"text": meta.summary},
+        "fullDescription": {"text": meta.what_it_checks},
+        "help": {"text": meta.how_to_fix},
+        "defaultConfiguration": {"level": level(meta.severity)},
+        "properties": {"tags": [super::area_prefix(meta.area)], "severity": meta.severity},
+    });
+    if !meta.docs_url.is_empty() {
+        d["helpUri"] = json!(meta.docs_url);
+    }
+    d
+}
+
+fn location(object: &ObjectRef) -> Value {
+    json!([{
+        "logicalLocations": [{
+            "name": object.name,
+            "fullyQualifiedName": object_path(object),
+            "kind": "resource",
+        }],
+    }])
+}
+
+fn base_result(
+    rule: &str,
+    severity: Severity,
+    message: &str,
+    object: &ObjectRef,
+    rules: &RuleTable,
+) -> Value {
+    json!({
+        "ruleId": rule,
+        "ruleIndex": rules.index(rule),
+        "level": level(severity),
+        "message": {"text": message},
+        "locations": location(object),
+        // Stable identity across runs, since there is no source line to hash.
+        "partialFingerprints": {"ruleObject/v1": format!("{rule}|{}", object_path(object))},
+    })
+}
+
+fn finding_result(f: &Finding, rules: &RuleTable) -> Value {
+    let mut result = base_result(f.rule, f.severity, &f.message, &f.object, rules);
+    result["properties"] = json!({
+        "severity": f.severity,
+        "evidence": f.evidence,
+        "remediation": f.remediation,
+        "docs": f.docs,
+    });
+    result
+}
+
+fn suppressed_result(s: &Suppressed, rules: &RuleTable) -> Value {
+    let mut result = base_result(s.rule, s.severity, &s.message, &s.object, rules);
+    result["suppressions"] = json!([{"kind": "external", "justification": s.reason}]);
+    result["properties"] = json!({"severity": s.severity});
+    result
+}
+
+/// Rules that could not run and inputs that were not used, as notes on the
+/// invocation: they are not results, but a reader must see them.
+fn invocation(report: &Report) -> Value {
+    let not_evaluated = report.not_evaluated.iter().map(|n| {
+        let mut text = format!("{} not evaluated: missing {}", n.rule, n.missing);
+        if let Some(how) = &n.how_to_provide {
+            text.push_str(&format!("; provide it with: {how}"));
+        }
+        json!({"level": "note", "message": {"text": text}, "associatedRule": {"id": n.rule}})
+    });
+    let skipped = report.skipped_inputs.iter().map(|s| {
+        let text = format!("skipped input {}: {}", s.path, s.reason);
+        json!({"level": "warning", "message": {"text": text}})
+    });
+    json!({
+        "executionSuccessful": true,
+        "toolExecutionNotifications": not_evaluated.chain(skipped).collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_follow_severity() {
+        assert_eq!(level(Severity::Critical), "error");
+        assert_eq!(level(Severity::High), "error");
+        assert_eq!(level(Severity::Medium), "warning");
+        assert_eq!(level(Severity::Low), "note");
+        assert_eq!(level(Severity::Info), "note");
+    }
+}
