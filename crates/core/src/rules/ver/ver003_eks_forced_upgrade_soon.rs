@@ -160,9 +160,15 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         }
     }
 
-    let mut remediation = vec![format!(
-        "Upgrade on your own schedule before {deadline}, Cilium first when it does not test {next}:"
-    )];
+    let mut remediation = vec![if days < 0 {
+        format!(
+            "Upgrade now, on your own terms, before EKS does it (it may at any time); Cilium first when it does not test {next}:"
+        )
+    } else {
+        format!(
+            "Upgrade on your own schedule before {deadline}, Cilium first when it does not test {next}:"
+        )
+    }];
     match steps {
         Some(s) => remediation.push(s),
         None => remediation.push(format!(
@@ -251,6 +257,9 @@ mod tests {
         let c = cluster(vec![eks("1.29", None)]); // extended ended 2026-03-23
         let f = fired(run(&Ver003, &c, &k, &options("2026-11-26")));
         assert!(f[0].message.contains("ended on 2026-03-23 (248 days ago): EKS can upgrade the control plane to 1.30 at any time"));
+        assert!(f[0]
+            .remediation
+            .starts_with("Upgrade now, on your own terms"));
     }
 
     #[test]
