@@ -606,6 +606,10 @@ pub struct CiliumNodeIpamSpec {
     pub pre_allocate: Option<u32>,
     #[serde(default)]
     pub max_allocate: Option<u32>,
+    /// `spec.ipam.static-ip-tags`: tags of the Elastic IPs to attach (ENI
+    /// mode; the operator then calls ec2:AssociateAddress).
+    #[serde(default, deserialize_with = "null_default")]
+    pub static_ip_tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -5,11 +5,11 @@
 mod cap;
 mod cfg;
 mod cni;
-mod iam;
+pub(crate) mod iam;
 mod mesh;
 mod ops;
 mod sgp;
-mod ver;
+pub(crate) mod ver;
 
 use std::sync::OnceLock;
 

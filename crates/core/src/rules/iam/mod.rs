@@ -1,5 +1,512 @@
 //! IAM rules. One file per rule; list each once in `RULES`, in code order.
+//!
+//! Shared here: whether the cluster runs Cilium in ENI IPAM mode (the only
+//! mode in which the operator calls EC2), which identity the operator runs
+//! as (IRSA role from its ServiceAccount, EKS Pod Identity, or the node
+//! role), and the policy documents of an IAM role. Policy evaluation lives
+//! in [`policy_eval`], IRSA trust policies in [`trust`].
 
-use super::Rule;
+pub(crate) mod eni_actions;
+mod iam001_operator_missing_ec2_permissions;
+mod iam002_operator_on_node_role;
+mod iam003_irsa_trust_too_broad;
+mod iam004_irsa_trust_wrong_subject;
+mod iam005_oidc_provider_missing;
+mod iam006_node_role_keeps_cni_policy;
+mod iam007_operator_policy_wildcard;
+pub(crate) mod policy_eval;
+#[cfg(test)]
+mod testkit;
+pub(crate) mod trust;
 
-pub static RULES: &[&dyn Rule] = &[];
+use super::{Context, Outcome, Rule, RuleMeta};
+use crate::model::cilium::helm_get;
+use crate::model::{IamRole, ManagedPolicy, PolicyDocument};
+use policy_eval::NamedPolicy;
+
+pub static RULES: &[&dyn Rule] = &[
+    &iam001_operator_missing_ec2_permissions::Iam001,
+    &iam002_operator_on_node_role::Iam002,
+    &iam003_irsa_trust_too_broad::Iam003,
+    &iam004_irsa_trust_wrong_subject::Iam004,
+    &iam005_oidc_provider_missing::Iam005,
+    &iam006_node_role_keeps_cni_policy::Iam006,
+    &iam007_operator_policy_wildcard::Iam007,
+];
+
+/// The IRSA annotation on a ServiceAccount (irsa.json `service_account_annotation`).
+pub(crate) const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+/// Env var the EKS Pod Identity webhook injects into pods (irsa.json `eks_pod_identity.pod_env_injected`).
+const POD_IDENTITY_ENV: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
+/// Env var the IRSA webhook injects (irsa.json `irsa.pod_env_injected`).
+const IRSA_ENV: &str = "AWS_ROLE_ARN";
+
+pub(crate) const HOW_IAM: &str =
+    "aws iam get-account-authorization-details --output json > iam.json";
+const HOW_CONFIG: &str =
+    "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json";
+const HOW_SA: &str =
+    "kubectl -n kube-system get serviceaccounts,deployments,pods -o json > kube-system.json";
+
+/// `Ok(true)`: Cilium runs ENI IPAM and the IAM rules apply; `Ok(false)`:
+/// the snapshot proves they do not; `Err`: the IPAM mode is unknown.
+pub(crate) fn eni_mode(cx: &Context, meta: &'static RuleMeta) -> Result<bool, Outcome> {
+    let c = cx.cluster;
+    let s = &c.cilium;
+    match s.ipam_mode.as_deref() {
+        Some("eni") => return Ok(true),
+        Some(_) => return Ok(false),
+        None => {}
+    }
+    // A provided cilium-config without `ipam` means the agent default (cluster-pool).
+    if s.config.is_some() {
+        return Ok(false);
+    }
+    let cilium_absent = s.agent_daemonset.is_none()
+        && s.agent_images.is_empty()
+        && (c.daemonsets.is_some() || c.pods.is_some());
+    if cilium_absent {
+        return Ok(false);
+    }
+    Err(meta.missing(
+        "the Cilium IPAM mode (ConfigMap kube-system/cilium-config or Helm values)",
+        HOW_CONFIG,
+    ))
+}
+
+/// Where the operator's AWS credentials come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Credentials {
+    /// IRSA: the role ARN and where it was read.
+    Irsa { role_arn: String, source: String },
+    /// EKS Pod Identity env seen on the operator pods (the association itself is not visible).
+    PodIdentity { source: String },
+    /// No IRSA or Pod Identity: the operator uses the node instance role.
+    NodeRole { source: String },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Operator {
+    pub namespace: String,
+    pub service_account: String,
+    pub credentials: Credentials,
+}
+
+impl Operator {
+    pub fn subject(&self) -> String {
+        trust::service_account_subject(&self.namespace, &self.service_account)
+    }
+}
+
+/// Resolve the operator's ServiceAccount and credentials.
+pub(crate) fn operator(cx: &Context, meta: &'static RuleMeta) -> Result<Operator, Outcome> {
+    let c = cx.cluster;
+    let deployment = c
+        .deployments
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|d| {
+            d.kind != "ReplicaSet"
+                && (d.metadata.name == "cilium-operator"
+                    || d.metadata.labels.get("io.cilium/app").map(String::as_str)
+                        == Some("operator"))
+        });
+    let namespace = deployment
+        .map(|d| d.metadata.namespace().to_string())
+        .filter(|n| !n.is_empty())
+        .or_else(|| {
+            c.cilium
+                .agent_daemonset
+                .as_ref()
+                .map(|k| k.namespace.clone())
+                .filter(|n| !n.is_empty())
+        })
+        .unwrap_or_else(|| "kube-system".to_string());
+    let service_account = deployment
+        .and_then(|d| d.spec.template.spec.service_account_name.clone())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "cilium-operator".to_string());
+    let sa_text = format!("ServiceAccount {namespace}/{service_account}");
+
+    // 1. The ServiceAccount's annotation.
+    let sa = c
+        .service_accounts
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|s| s.metadata.namespace() == namespace && s.metadata.name == service_account);
+    if let Some(arn) = sa
+        .and_then(|s| s.metadata.annotations.get(IRSA_ANNOTATION))
+        .filter(|a| !a.trim().is_empty())
+    {
+        return Ok(Operator {
+            namespace,
+            service_account,
+            credentials: Credentials::Irsa {
+                role_arn: arn.trim().to_string(),
+                source: format!("{sa_text} annotation {IRSA_ANNOTATION}"),
+            },
+        });
+    }
+    // 2. What the webhooks injected into the operator pods.
+    let operator_pods = c.pods.as_deref().unwrap_or_default().iter().filter(|p| {
+        p.metadata.namespace() == namespace
+            && (p.metadata.labels.get("io.cilium/app").map(String::as_str) == Some("operator")
+                || p.metadata.labels.get("name").map(String::as_str) == Some("cilium-operator"))
+    });
+    for pod in operator_pods {
+        for env in pod.spec.containers.iter().flat_map(|c| &c.env) {
+            let value = env.value.as_deref().unwrap_or_default();
+            if env.name == IRSA_ENV && !value.is_empty() {
+                return Ok(Operator {
+                    namespace,
+                    service_account,
+                    credentials: Credentials::Irsa {
+                        role_arn: value.to_string(),
+                        source: format!(
+                            "env {IRSA_ENV} of pod {}/{}",
+                            pod.metadata.namespace(),
+                            pod.metadata.name
+                        ),
+                    },
+                });
+            }
+            if env.name == POD_IDENTITY_ENV {
+                return Ok(Operator {
+                    namespace,
+                    service_account,
+                    credentials: Credentials::PodIdentity {
+                        source: format!(
+                            "env {POD_IDENTITY_ENV} of pod {}/{} (EKS Pod Identity)",
+                            pod.metadata.namespace(),
+                            pod.metadata.name
+                        ),
+                    },
+                });
+            }
+        }
+    }
+    // 3. Helm values that annotate the ServiceAccount.
+    if let Some(values) = c.helm_values.as_ref() {
+        let from_helm = helm_get(values, "eni.iamRole")
+            .and_then(serde_json::Value::as_str)
+            .map(|s| (s, "Helm value eni.iamRole"))
+            .or_else(|| {
+                helm_get(values, "serviceAccounts.operator.annotations")
+                    .and_then(|a| a.get(IRSA_ANNOTATION))
+                    .and_then(serde_json::Value::as_str)
+                    .map(|s| (s, "Helm value serviceAccounts.operator.annotations"))
+            })
+            .filter(|(s, _)| !s.trim().is_empty());
+        if let Some((arn, source)) = from_helm {
+            return Ok(Operator {
+                namespace,
+                service_account,
+                credentials: Credentials::Irsa {
+                    role_arn: arn.trim().to_string(),
+                    source: source.to_string(),
+                },
+            });
+        }
+    }
+    // Nothing: proven only when the ServiceAccount itself was seen.
+    if sa.is_some() {
+        return Ok(Operator {
+            namespace,
+            service_account,
+            credentials: Credentials::NodeRole {
+                source: format!("{sa_text} has no {IRSA_ANNOTATION} annotation"),
+            },
+        });
+    }
+    Err(meta.missing(format!("the operator's {sa_text}"), HOW_SA))
+}
+
+/// The name of a role from its ARN (`arn:aws:iam::1:role/path/name` → `name`).
+pub(crate) fn role_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// The account of an IAM ARN.
+pub(crate) fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// Find a role in the IAM data by ARN, else by name.
+pub(crate) fn find_role<'a>(
+    cx: &Context<'a>,
+    meta: &'static RuleMeta,
+    arn: &str,
+) -> Result<&'a IamRole, Outcome> {
+    let Some(roles) = cx.cluster.iam_roles.as_deref() else {
+        return Err(meta.missing("IAM role data", HOW_IAM));
+    };
+    let name = role_name(arn);
+    roles
+        .iter()
+        .find(|r| r.arn == arn)
+        .or_else(|| roles.iter().find(|r| r.name == name))
+        .ok_or_else(|| meta.missing(format!("IAM role {name} ({arn}) in the IAM data"), HOW_IAM))
+}
+
+/// The IAM roles of the managed node groups (`nodeRole`), deduplicated.
+pub(crate) fn node_role_arns<'a>(cx: &Context<'a>) -> Option<Vec<&'a str>> {
+    let groups = cx.cluster.nodegroups.as_deref()?;
+    let mut arns: Vec<&str> = groups
+        .iter()
+        .filter_map(|g| g.node_role.as_deref())
+        .filter(|a| !a.is_empty())
+        .collect();
+    arns.sort_unstable();
+    arns.dedup();
+    Some(arns)
+}
+
+/// A role's policy documents (inline, then attached managed ones with a
+/// known default version) and the attached policies whose document is unknown.
+pub(crate) fn role_policies<'a>(
+    cx: &Context<'a>,
+    role: &'a IamRole,
+) -> (Vec<NamedPolicy<'a>>, Vec<&'a str>) {
+    let managed: &[ManagedPolicy] = cx.cluster.managed_policies.as_deref().unwrap_or_default();
+    let mut docs: Vec<NamedPolicy> = role
+        .inline_policies
+        .iter()
+        .map(|p| NamedPolicy {
+            name: p.name.as_str(),
+            document: &p.document,
+        })
+        .collect();
+    let mut unknown = Vec::new();
+    for arn in &role.attached_policy_arns {
+        match managed
+            .iter()
+            .find(|m| &m.arn == arn)
+            .and_then(|m| m.document.as_ref().map(|d: &PolicyDocument| (m, d)))
+        {
+            Some((m, d)) => docs.push(NamedPolicy {
+                name: m.arn.as_str(),
+                document: d,
+            }),
+            None => unknown.push(arn.as_str()),
+        }
+    }
+    (docs, unknown)
+}
+
+/// The roles whose policies the operator's EC2 calls run under: the IRSA
+/// role, or (without IRSA or Pod Identity) the node roles.
+/// `Ok(None)`: Pod Identity, whose role is not visible in a snapshot.
+pub(crate) fn operator_roles<'a>(
+    cx: &Context<'a>,
+    meta: &'static RuleMeta,
+    op: &Operator,
+) -> Result<Option<(Vec<&'a IamRole>, String)>, Outcome> {
+    match &op.credentials {
+        Credentials::Irsa { role_arn, source } => {
+            let role = find_role(cx, meta, role_arn)?;
+            Ok(Some((
+                vec![role],
+                format!("IRSA role {role_arn} ({source})"),
+            )))
+        }
+        Credentials::PodIdentity { .. } => Ok(None),
+        Credentials::NodeRole { source } => {
+            let Some(arns) = node_role_arns(cx) else {
+                return Err(meta.missing(
+                    "the node role the operator falls back to (no IRSA annotation)",
+                    "aws eks describe-nodegroup --cluster-name CLUSTER --nodegroup-name NAME > nodegroup.json",
+                ));
+            };
+            if arns.is_empty() {
+                return Err(meta.missing(
+                    "the node role the operator falls back to: no node group names a nodeRole",
+                    "aws eks describe-nodegroup --cluster-name CLUSTER --nodegroup-name NAME > nodegroup.json",
+                ));
+            }
+            let mut roles = Vec::new();
+            for arn in arns {
+                roles.push(find_role(cx, meta, arn)?);
+            }
+            Ok(Some((roles, format!("node instance role ({source})"))))
+        }
+    }
+}
+
+/// The operator's IRSA role (with a trust policy) in ENI mode; `Ok(None)`
+/// when the IAM rules do not apply or the operator does not use IRSA.
+pub(crate) fn irsa_role<'a>(
+    cx: &Context<'a>,
+    meta: &'static RuleMeta,
+) -> Result<Option<(Operator, &'a IamRole, String)>, Outcome> {
+    if !eni_mode(cx, meta)? {
+        return Ok(None);
+    }
+    let op = operator(cx, meta)?;
+    let Credentials::Irsa { role_arn, source } = &op.credentials else {
+        return Ok(None);
+    };
+    let role = find_role(cx, meta, role_arn)?;
+    if role.trust_policy.is_none() {
+        return Err(meta.missing(
+            format!("the trust policy of IAM role {}", role.name),
+            HOW_IAM,
+        ));
+    }
+    let source = source.clone();
+    Ok(Some((op, role, source)))
+}
+
+pub(crate) fn cluster_name(cx: &Context) -> String {
+    // The EKS name first; `default` is Cilium's placeholder `cluster-name`,
+    // not an EKS cluster name.
+    cx.cluster
+        .eks
+        .as_ref()
+        .map(|e| e.name.clone())
+        .filter(|n| !n.is_empty())
+        .or_else(|| {
+            cx.cluster
+                .name
+                .clone()
+                .filter(|n| !n.is_empty() && n != "default")
+        })
+        .unwrap_or_else(|| "<cluster-name>".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ver::testkit::*;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn eni_mode_detection() {
+        let meta = iam001_operator_missing_ec2_permissions::Iam001.meta();
+        let k = knowledge();
+        let o = options("2026-11-26");
+        let eni = cluster(vec![agent_ds("1.16.5"), config_map(json!({"ipam": "eni"}))]);
+        let cx = Context {
+            cluster: &eni,
+            knowledge: &k,
+            options: &o,
+        };
+        assert_eq!(eni_mode(&cx, meta), Ok(true));
+        let pool = cluster(vec![
+            agent_ds("1.16.5"),
+            config_map(json!({"ipam": "cluster-pool"})),
+        ]);
+        let cx = Context {
+            cluster: &pool,
+            knowledge: &k,
+            options: &o,
+        };
+        assert_eq!(eni_mode(&cx, meta), Ok(false));
+        let default = cluster(vec![
+            agent_ds("1.16.5"),
+            config_map(json!({"tunnel-protocol": "vxlan"})),
+        ]);
+        let cx = Context {
+            cluster: &default,
+            knowledge: &k,
+            options: &o,
+        };
+        assert_eq!(eni_mode(&cx, meta), Ok(false));
+        let unknown = cluster(vec![agent_ds("1.16.5")]);
+        let cx = Context {
+            cluster: &unknown,
+            knowledge: &k,
+            options: &o,
+        };
+        assert!(eni_mode(&cx, meta).is_err());
+    }
+
+    #[test]
+    fn operator_credentials() {
+        let meta = iam001_operator_missing_ec2_permissions::Iam001.meta();
+        let k = knowledge();
+        let o = options("2026-11-26");
+        let sa = |annotations: serde_json::Value| json!({"kind": "ServiceAccount", "metadata": {"name": "cilium-operator", "namespace": "kube-system", "annotations": annotations}});
+        let c = cluster(vec![sa(
+            json!({IRSA_ANNOTATION: "arn:aws:iam::111122223333:role/cilium-operator"}),
+        )]);
+        let cx = Context {
+            cluster: &c,
+            knowledge: &k,
+            options: &o,
+        };
+        let op = operator(&cx, meta).unwrap();
+        assert!(
+            matches!(op.credentials, Credentials::Irsa { ref role_arn, .. } if role_arn == "arn:aws:iam::111122223333:role/cilium-operator")
+        );
+        assert_eq!(
+            op.subject(),
+            "system:serviceaccount:kube-system:cilium-operator"
+        );
+
+        let c = cluster(vec![sa(json!({}))]);
+        let cx = Context {
+            cluster: &c,
+            knowledge: &k,
+            options: &o,
+        };
+        assert!(matches!(
+            operator(&cx, meta).unwrap().credentials,
+            Credentials::NodeRole { .. }
+        ));
+
+        // Custom ServiceAccount name from the Deployment.
+        let c = cluster(vec![operator_deploy(
+            "quay.io/cilium/operator-aws:v1.16.5",
+            "cilium-op",
+        )]);
+        let cx = Context {
+            cluster: &c,
+            knowledge: &k,
+            options: &o,
+        };
+        assert!(missing(operator(&cx, meta).unwrap_err())
+            .contains("ServiceAccount kube-system/cilium-op"));
+
+        // Pod Identity env on the operator pod.
+        let pod = json!({"kind": "Pod", "metadata": {"name": "cilium-operator-6d9f-abcde", "namespace": "kube-system", "labels": {"io.cilium/app": "operator"}},
+            "spec": {"containers": [{"name": "cilium-operator", "image": "x", "env": [{"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"}]}]}});
+        let c = cluster(vec![pod]);
+        let cx = Context {
+            cluster: &c,
+            knowledge: &k,
+            options: &o,
+        };
+        assert!(matches!(
+            operator(&cx, meta).unwrap().credentials,
+            Credentials::PodIdentity { .. }
+        ));
+
+        // Helm eni.iamRole.
+        let mut c = cluster(vec![]);
+        c.helm_values =
+            Some(json!({"eni": {"enabled": true, "iamRole": "arn:aws:iam::111122223333:role/x"}}));
+        let cx = Context {
+            cluster: &c,
+            knowledge: &k,
+            options: &o,
+        };
+        assert!(
+            matches!(operator(&cx, meta).unwrap().credentials, Credentials::Irsa { ref source, .. } if source == "Helm value eni.iamRole")
+        );
+    }
+
+    #[test]
+    fn arns() {
+        assert_eq!(
+            role_name("arn:aws:iam::111122223333:role/eks/cilium-operator"),
+            "cilium-operator"
+        );
+        assert_eq!(
+            arn_account("arn:aws:iam::111122223333:role/x"),
+            Some("111122223333")
+        );
+        assert_eq!(arn_account("arn:aws:iam:::policy/x"), None);
+    }
+}

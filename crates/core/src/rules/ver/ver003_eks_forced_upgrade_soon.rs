@@ -1,0 +1,274 @@
+//! VER003 eks-forced-upgrade-soon: the EKS support of the cluster's
+//! Kubernetes version (standard, or extended per `upgradePolicy.supportType`)
+//! ends within the warning window or has ended; EKS then upgrades the
+//! control plane to the next minor on its own.
+
+use super::{cluster_name, minor_range, render_path, upgrade_path, HOW_KNOWLEDGE};
+use crate::findings::{Finding, ObjectRef, Severity};
+use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
+use crate::version::Version;
+
+pub struct Ver003;
+
+static META: RuleMeta = RuleMeta {
+    code: "VER003",
+    name: "eks-forced-upgrade-soon",
+    severity: Severity::High,
+    area: Area::Ver,
+    summary: "EKS support for the cluster's version ends within the warning window (or has ended): EKS will upgrade the control plane on its own.",
+    what_it_checks: "Takes the cluster's Kubernetes version and upgrade policy from `aws eks \
+        describe-cluster` (`cluster.upgradePolicy.supportType`; absent means EXTENDED, the AWS \
+        default for new and existing clusters) and the EKS release calendar. With STANDARD the \
+        deadline is the end of standard support; with EXTENDED it is the end of extended \
+        support. Fires when the deadline is within the warning window (90 days by default) of \
+        the evaluation date (`--as-of`, default today) or already past. Also checks whether the \
+        running Cilium is e2e-tested with the version EKS will move to.",
+    why_it_matters: "At the deadline EKS upgrades the control plane to the next minor by itself, \
+        at a time it does not announce, and cannot roll it back. Only the control plane moves: \
+        node groups stay behind, and a Cilium minor that does not test the new version keeps \
+        running against it. Upgrading yourself, Cilium first, keeps the order under your control.",
+    how_to_fix: "Upgrade before the deadline, on your schedule: if the running Cilium does not \
+        test the next Kubernetes minor, upgrade Cilium first (run `eks-cilium-doctor check \
+        --target-k8s 1.Y` for the path, VER002), then `aws eks update-cluster-version --name \
+        CLUSTER --kubernetes-version 1.Y` and the node groups. With the STANDARD policy, while \
+        the version is still in standard support, `aws eks update-cluster-config --name CLUSTER \
+        --upgrade-policy supportType=EXTENDED` buys up to 12 more months (billed per cluster \
+        hour). There is no switch that turns the automatic upgrade off.",
+    known_limits: "Needs `aws eks describe-cluster` output; the calendar is the one known to the \
+        tool (a version not in it is reported as not evaluated). EKS does not give an exact \
+        time for the automatic upgrade: it can happen any time after the deadline. The upgrade \
+        policy can only be changed while the version is in standard support. EKS Auto Mode \
+        nodes may follow the control plane; managed and self-managed nodes do not.",
+    docs_url: "https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html",
+};
+
+impl Rule for Ver003 {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context) -> Outcome {
+        match evaluate(cx) {
+            Ok(findings) => Outcome::Evaluated(findings),
+            Err(outcome) => outcome,
+        }
+    }
+}
+
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
+    let Some(eks) = cx.cluster.eks.as_ref() else {
+        return Err(META.missing(
+            "EKS describe-cluster (version and upgrade policy)",
+            "aws eks describe-cluster --name CLUSTER > cluster.json",
+        ));
+    };
+    let version = eks
+        .version
+        .as_deref()
+        .and_then(|v| v.parse::<Version>().ok())
+        .or_else(|| cx.cluster.kubernetes_version())
+        .map(Version::minor)
+        .ok_or_else(|| {
+            META.missing(
+                "the Kubernetes version",
+                "aws eks describe-cluster --name CLUSTER > cluster.json",
+            )
+        })?;
+    let Some(calendar) = cx.knowledge.eks_version(version) else {
+        return Err(META.missing(
+            format!("the EKS support calendar for Kubernetes {version}"),
+            HOW_KNOWLEDGE,
+        ));
+    };
+    // eks_versions.json upgrade_policy: default EXTENDED; STANDARD = upgraded
+    // at the end of standard support, EXTENDED = at the end of extended support.
+    let declared = eks
+        .upgrade_policy
+        .as_ref()
+        .and_then(|p| p.support_type.as_deref())
+        .map(str::to_ascii_uppercase);
+    let standard = declared.as_deref() == Some("STANDARD");
+    let (deadline, kind) = if standard {
+        (calendar.end_of_standard_support, "standard")
+    } else {
+        (calendar.end_of_extended_support, "extended")
+    };
+    let as_of = cx.options.as_of;
+    let days = as_of.days_until(deadline);
+    if days > cx.options.support_warning_days {
+        return Ok(Vec::new());
+    }
+    let next = version.next();
+    let name = cluster_name(cx);
+    let when = match days {
+        d if d < 0 => format!("ended on {deadline} ({} days ago)", -d),
+        0 => format!("ends today ({deadline})"),
+        1 => format!("ends on {deadline}, tomorrow"),
+        d => format!("ends on {deadline}, in {d} days"),
+    };
+    let consequence = if days < 0 {
+        format!("EKS can upgrade the control plane to {next} at any time")
+    } else {
+        format!("then EKS upgrades the control plane to {next} on its own")
+    };
+    let mut finding = META
+        .finding(
+            ObjectRef::global("Cluster", &name),
+            format!("EKS {kind} support for Kubernetes {version} {when}: {consequence}"),
+        )
+        .with_evidence(format!("Kubernetes {version} (EKS describe-cluster)"))
+        .with_evidence(match &declared {
+            Some(p) => format!("upgradePolicy.supportType: {p}"),
+            None => "upgradePolicy.supportType not set: AWS default EXTENDED".to_string(),
+        })
+        .with_evidence(format!(
+            "EKS calendar for {version}: released {}, end of standard support {}, end of extended support {}",
+            calendar.eks_release, calendar.end_of_standard_support, calendar.end_of_extended_support
+        ))
+        .with_evidence(format!(
+            "Evaluated as of {as_of} with a {}-day warning window",
+            cx.options.support_warning_days
+        ))
+        .with_evidence(
+            "The automatic upgrade moves only the control plane; managed and self-managed node groups stay on their version",
+        );
+
+    // What the forced upgrade means for Cilium (VER002 for the target).
+    let mut steps = None;
+    if let (Some(cilium), Some(kube_now)) = (
+        cx.cluster.cilium.version,
+        cx.cluster.kubernetes_version().map(Version::minor),
+    ) {
+        let c = cilium.minor();
+        if let Some(data) = cx.knowledge.cilium_minor(c) {
+            if data.k8s_tested.contains(&next) {
+                finding = finding.with_evidence(format!(
+                    "Cilium {cilium} e2e-tests Kubernetes {next} (tests {})",
+                    minor_range(&data.k8s_tested)
+                ));
+            } else {
+                finding = finding.with_evidence(format!(
+                    "Cilium {cilium} is NOT e2e-tested with Kubernetes {next} (tests {}): the forced upgrade would leave Cilium on an untested version; see `eks-cilium-doctor check --target-k8s {next}` (VER002)",
+                    minor_range(&data.k8s_tested)
+                ));
+                if kube_now <= next {
+                    steps = upgrade_path(cx.knowledge, c, kube_now, next, None)
+                        .ok()
+                        .map(|p| render_path(cx, (c, kube_now), &p));
+                }
+            }
+        }
+    }
+
+    let mut remediation = vec![if days < 0 {
+        format!(
+            "Upgrade now, on your own terms, before EKS does it (it may at any time); Cilium first when it does not test {next}:"
+        )
+    } else {
+        format!(
+            "Upgrade on your own schedule before {deadline}, Cilium first when it does not test {next}:"
+        )
+    }];
+    match steps {
+        Some(s) => remediation.push(s),
+        None => remediation.push(format!(
+            "aws eks update-cluster-version --name {name} --kubernetes-version {next}\nthen each managed node group: aws eks update-nodegroup-version --cluster-name {name} --nodegroup-name <nodegroup> --kubernetes-version {next}"
+        )),
+    }
+    if standard && as_of < calendar.end_of_standard_support {
+        remediation.push(format!(
+            "Or, while {version} is still in standard support, switch to extended support (billed per cluster hour) to keep {version} until {}:\naws eks update-cluster-config --name {name} --upgrade-policy supportType=EXTENDED",
+            calendar.end_of_extended_support
+        ));
+    }
+    Ok(vec![finding.with_remediation(remediation.join("\n"))])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::*;
+    use super::*;
+    use serde_json::json;
+
+    fn eks(version: &str, policy: Option<&str>) -> serde_json::Value {
+        let mut c = json!({"cluster": {"name": "prod", "version": version, "identity": {"oidc": {"issuer": "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"}}}});
+        if let Some(p) = policy {
+            c["cluster"]["upgradePolicy"] = json!({"supportType": p});
+        }
+        c
+    }
+
+    #[test]
+    fn extended_default_fires_on_the_deadline_and_combines_with_cilium() {
+        let k = knowledge();
+        // 1.31 extended support ends 2026-11-26.
+        let c = cluster(vec![
+            eks("1.31", None),
+            agent_ds("1.16.5"),
+            server_version("v1.31.4-eks-1"),
+        ]);
+        let f = fired(run(&Ver003, &c, &k, &options("2026-11-26")));
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].message,
+            "EKS extended support for Kubernetes 1.31 ends today (2026-11-26): then EKS upgrades the control plane to 1.32 on its own"
+        );
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("AWS default EXTENDED")));
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("NOT e2e-tested with Kubernetes 1.32")));
+        assert!(f[0].remediation.contains("--version 1.17.18"));
+        assert!(f[0].remediation.contains("--kubernetes-version 1.32"));
+        assert!(!f[0].remediation.contains("supportType=EXTENDED"));
+    }
+
+    #[test]
+    fn standard_policy_uses_end_of_standard_and_offers_extended() {
+        let k = knowledge();
+        // 1.34 standard support ends 2026-12-02: 6 days after 2026-11-26.
+        let c = cluster(vec![eks("1.34", Some("STANDARD"))]);
+        let f = fired(run(&Ver003, &c, &k, &options("2026-11-26")));
+        assert_eq!(f.len(), 1);
+        assert!(f[0]
+            .message
+            .contains("standard support for Kubernetes 1.34 ends on 2026-12-02, in 6 days"));
+        assert!(f[0].remediation.contains(
+            "aws eks update-cluster-config --name prod --upgrade-policy supportType=EXTENDED"
+        ));
+        assert!(f[0]
+            .remediation
+            .contains("aws eks update-cluster-version --name prod --kubernetes-version 1.35"));
+        // The same cluster with EXTENDED is a year away.
+        let c = cluster(vec![eks("1.34", Some("EXTENDED"))]);
+        assert!(fired(run(&Ver003, &c, &k, &options("2026-11-26"))).is_empty());
+    }
+
+    #[test]
+    fn window_boundaries_and_past_deadline() {
+        let k = knowledge();
+        let c = cluster(vec![eks("1.32", None)]); // extended ends 2027-03-23
+                                                  // 2026-12-23 → 90 days: fires; 2026-12-22 → 91 days: quiet.
+        assert_eq!(fired(run(&Ver003, &c, &k, &options("2026-12-23"))).len(), 1);
+        assert!(fired(run(&Ver003, &c, &k, &options("2026-12-22"))).is_empty());
+        let c = cluster(vec![eks("1.29", None)]); // extended ended 2026-03-23
+        let f = fired(run(&Ver003, &c, &k, &options("2026-11-26")));
+        assert!(f[0].message.contains("ended on 2026-03-23 (248 days ago): EKS can upgrade the control plane to 1.30 at any time"));
+        assert!(f[0]
+            .remediation
+            .starts_with("Upgrade now, on your own terms"));
+    }
+
+    #[test]
+    fn missing_inputs() {
+        let k = knowledge();
+        let c = cluster(vec![agent_ds("1.16.5")]);
+        assert!(missing(run(&Ver003, &c, &k, &options("2026-11-26"))).contains("describe-cluster"));
+        let c = cluster(vec![eks("1.22", None)]);
+        assert!(missing(run(&Ver003, &c, &k, &options("2026-11-26")))
+            .contains("calendar for Kubernetes 1.22"));
+    }
+}
