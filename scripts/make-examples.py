@@ -47,8 +47,12 @@ def meta(name, namespace=None, labels=None, annotations=None, owner=None, uid=0)
     return m
 
 
-def k8s_list(items):
-    return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
+def k8s_list(items, typed=None):
+    """A kubectl-style `List`. An empty one names its kind (as the API server
+    and `collect` write it, e.g. `EventList`): an empty `kind: List` cannot
+    say what it was a list of."""
+    api_version, kind = typed if typed and not items else ("v1", "List")
+    return {"apiVersion": api_version, "kind": kind, "items": items, "metadata": {"resourceVersion": ""}}
 
 
 class Cluster:
@@ -427,7 +431,7 @@ class Cluster:
 
     def security_group_policies(self):
         if self.healthy:
-            return k8s_list([])
+            return k8s_list([], ("vpcresources.k8s.aws/v1beta1", "SecurityGroupPolicyList"))
         return k8s_list([{
             "apiVersion": "vpcresources.k8s.aws/v1beta1", "kind": "SecurityGroupPolicy",
             "metadata": meta("payments-api-db-access", "payments", uid=self.next_uid()),
@@ -443,7 +447,7 @@ class Cluster:
                 "spec": {"endpointSelector": {"matchLabels": {"app": "payments-api"}},
                          "egress": [{"toCIDR": ["10.20.0.0/24"],
                                      "toPorts": [{"ports": [{"port": "5432", "protocol": "TCP"}]}]}]}})
-        return k8s_list(items)
+        return k8s_list(items, ("cilium.io/v2", "CiliumNetworkPolicyList"))
 
     def metrics(self):
         """An agent's /metrics (trimmed to the families the doctor reads)."""
@@ -504,8 +508,9 @@ def build(healthy):
     write(folder, "k8s-services.json", c.services())
     write(folder, "k8s-securitygrouppolicies.json", c.security_group_policies())
     write(folder, "k8s-networkpolicies.json", c.network_policies())
-    write(folder, "k8s-events.json", k8s_list([]))
-    write(folder, "k8s-webhooks.json", k8s_list([]))
+    write(folder, "k8s-events.json", k8s_list([], ("v1", "EventList")))
+    write(folder, "k8s-webhooks.json",
+          k8s_list([], ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfigurationList")))
     write(folder, "metrics-cilium-agent.txt", c.metrics())
 
 

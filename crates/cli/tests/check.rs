@@ -1,0 +1,255 @@
+//! `check` through the real binary: the bundled demo and healthy snapshots,
+//! every output format, `--output`, `--fail-on`, suppressions, standard
+//! input and bad input (exit 2 with a message naming the file).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const AS_OF: &str = "2026-11-26";
+
+fn examples(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("doctor-check-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `check` (in `cwd`, where suppression files are discovered) and
+/// returns (exit code, stdout, stderr).
+fn check_in(cwd: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut cmd = Command::cargo_bin("eks-cilium-doctor").unwrap();
+    cmd.current_dir(cwd)
+        .arg("check")
+        .args(args)
+        .env("NO_COLOR", "1");
+    if let Some(input) = stdin {
+        cmd.write_stdin(input);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn check(args: &[&str]) -> (i32, String, String) {
+    check_in(&std::env::temp_dir(), args, None)
+}
+
+fn demo_json() -> Value {
+    let (code, stdout, stderr) = check(&[&examples("demo"), "--as-of", AS_OF, "--format", "json"]);
+    assert_eq!(code, 1, "demo has high findings: {stderr}");
+    serde_json::from_str(&stdout).expect("JSON report")
+}
+
+fn rules_of(report: &Value) -> Vec<String> {
+    let mut codes: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+#[test]
+fn demo_shows_the_classic_traps_with_fixes() {
+    let report = demo_json();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["tool"]["name"], "eks-cilium-doctor");
+    assert_eq!(report["cluster"]["name"], "shop-prod");
+    assert_eq!(report["cluster"]["kubernetes_version"], "1.32");
+    assert_eq!(report["cluster"]["cilium_version"], "1.16.5");
+    assert_eq!(report["cluster"]["ipam_mode"], "eni");
+    let codes = rules_of(&report);
+    for expected in [
+        "CNI001", "CNI002", "CNI003", "CNI004", "CAP001", "IAM003", "IAM006", "OPS001", "SGP001",
+        "VER001", "VER003", "VER004",
+    ] {
+        assert!(
+            codes.iter().any(|c| c == expected),
+            "{expected} missing: {codes:?}"
+        );
+    }
+    for finding in report["findings"].as_array().unwrap() {
+        for field in [
+            "rule",
+            "name",
+            "severity",
+            "object",
+            "message",
+            "remediation",
+            "docs",
+        ] {
+            assert!(
+                !finding[field].is_null(),
+                "finding without {field}: {finding}"
+            );
+        }
+        assert!(!finding["remediation"].as_str().unwrap().is_empty());
+        assert!(!finding["evidence"].as_array().unwrap().is_empty());
+    }
+    let summary = &report["summary"];
+    let total: u64 = ["critical", "high", "medium", "low", "info"]
+        .iter()
+        .map(|s| summary[*s].as_u64().unwrap())
+        .sum();
+    assert_eq!(total as usize, report["findings"].as_array().unwrap().len());
+}
+
+#[test]
+fn healthy_has_nothing_at_or_above_low() {
+    let (code, stdout, stderr) =
+        check(&[&examples("healthy"), "--as-of", AS_OF, "--fail-on", "low"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("No findings"), "{stdout}");
+}
+
+#[test]
+fn fail_on_none_never_fails() {
+    let (code, _, stderr) = check(&[&examples("demo"), "--as-of", AS_OF, "--fail-on", "none"]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn every_format_renders_the_demo() {
+    for (format, marker) in [
+        ("text", "CRITICAL"),
+        ("json", "\"schema_version\""),
+        ("sarif", "\"2.1.0\""),
+        ("junit", "<testsuites"),
+        ("markdown", "CNI001"),
+        ("html", "<!DOCTYPE html>"),
+    ] {
+        let (code, stdout, stderr) =
+            check(&[&examples("demo"), "--as-of", AS_OF, "--format", format]);
+        assert_eq!(code, 1, "{format}: {stderr}");
+        assert!(stdout.contains(marker), "{format} output lacks {marker}");
+    }
+}
+
+#[test]
+fn output_file_is_written_whole_and_stdout_stays_empty() {
+    let dir = temp_dir("output");
+    let out = dir.join("report.json");
+    let (code, stdout, stderr) = check(&[
+        &examples("demo"),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty());
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(written, demo_json());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "temporary files left behind");
+}
+
+#[test]
+fn output_into_a_missing_directory_is_an_error_naming_it() {
+    let (code, _, stderr) = check(&[
+        &examples("demo"),
+        "--output",
+        "/nonexistent-dir/report.json",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/nonexistent-dir/report.json"), "{stderr}");
+}
+
+#[test]
+fn suppressions_from_the_config_file_and_unmatched_entries() {
+    let dir = temp_dir("suppress");
+    std::fs::write(
+        dir.join(".eks-cilium-doctor.yaml"),
+        "ignore:\n  - rule: IAM006\n    reason: detached in the next change window\n  - rule: MESH001\n    reason: no mesh here\n",
+    )
+    .unwrap();
+    let (_, stdout, stderr) = check_in(
+        &dir,
+        &[&examples("demo"), "--as-of", AS_OF, "--format", "json"],
+        None,
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
+    assert!(!rules_of(&report).contains(&"IAM006".to_string()));
+    assert_eq!(report["suppressed"][0]["rule"], "IAM006");
+    assert_eq!(report["unmatched_suppressions"][0]["rule"], "MESH001");
+}
+
+#[test]
+fn a_typo_in_the_config_is_an_error_naming_file_and_line() {
+    let dir = temp_dir("typo");
+    let config = dir.join("doctor.yaml");
+    std::fs::write(&config, "ignore:\n  - rule: IAM06\n    reason: typo\n").unwrap();
+    let (code, _, stderr) = check(&[&examples("demo"), "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("doctor.yaml:2"), "{stderr}");
+}
+
+#[test]
+fn standard_input_is_an_input() {
+    let nodes =
+        std::fs::read_to_string(Path::new(&examples("demo")).join("k8s-nodes.json")).unwrap();
+    let (code, stdout, stderr) = check_in(
+        &std::env::temp_dir(),
+        &["-", "--format", "json", "--fail-on", "none"],
+        Some(&nodes),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    // Nodes alone: the rules that need more say what is missing.
+    assert!(!report["not_evaluated"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_file() {
+    let dir = temp_dir("bad");
+    let broken = dir.join("pods.json");
+    std::fs::write(
+        &broken,
+        "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = check(&[broken.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("pods.json"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let (code, _, stderr) = check(&["/no/such/dump"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/no/such/dump"), "{stderr}");
+
+    let empty = temp_dir("empty");
+    let (code, _, stderr) = check(&[empty.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    for args in [
+        vec!["--format", "pdf", "x"],
+        vec!["--fail-on", "severe", "x"],
+        vec!["--as-of", "26-11-2026", "x"],
+        vec!["--target-k8s", "latest", "x"],
+    ] {
+        let (code, _, stderr) = check(&args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+    }
+}
