@@ -23,8 +23,8 @@ use error::CliError;
 #[command(name = "eks-cilium-doctor", version, about, long_about = None)]
 struct Cli {
     /// Read the knowledge data files (instances.csv, eks.json, cilium.json,
-    /// helm-keys/<minor>.txt) from DIR instead of the built-in copies; files
-    /// missing there stay built in.
+    /// metrics.json, cilium-eks.json, helm-keys/<minor>.txt) from DIR instead
+    /// of the built-in copies; files missing there stay built in.
     #[arg(long, global = true, value_name = "DIR")]
     knowledge: Option<PathBuf>,
     #[command(subcommand)]
