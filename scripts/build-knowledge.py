@@ -542,6 +542,34 @@ def build_cilium_eks(src):
 
 
 # --------------------------------------------------------------------------
+# data/eks-iam.json
+
+IRSA_PLACEHOLDERS = ["$account_id", "$oidc_provider", "$namespace", "$service_account"]
+
+
+def build_eks_iam(src):
+    irsa = load_json(src, "aws/irsa.json")
+    template = irsa["irsa"]["trust_policy_template_as_documented"]
+    text = json.dumps(template)
+    for placeholder in IRSA_PLACEHOLDERS:
+        require(placeholder in text, f"IRSA template lost {placeholder}")
+    require(any("{arn-aws}" in n for n in irsa["irsa"]["template_notes"]), "IRSA partition note moved")
+    annotation = irsa["irsa"]["service_account_annotation"].split(":", 1)[0]
+    require(annotation == "eks.amazonaws.com/role-arn", f"IRSA annotation {annotation}")
+    pod_identity = irsa["eks_pod_identity"]
+    doc = {
+        "sources": {
+            "irsa": source_ref(irsa["irsa"]["source"]),
+            "pod_identity": source_ref(pod_identity["source"]),
+        },
+        "irsa_trust_policy_template": template,
+        "irsa_service_account_annotation": annotation,
+        "pod_identity_trust_policy": pod_identity["trust_policy_as_documented"],
+    }
+    return dump_json(doc)
+
+
+# --------------------------------------------------------------------------
 # data/SOURCES.md
 
 def doc_refs_table(compat):
@@ -765,6 +793,21 @@ Used by `generate alerts`.
   the conntrack (`ct*`) and NAT (`snat_*`) maps, from `cilium/conntrack.json`
   `bpf_map_pressure` (read at v1.19.1).
 
+## eks-iam.json
+
+The trust policies of the EKS user guide, verbatim from `aws/irsa.json`
+(awsdocs/amazon-eks-user-guide@4d52b4d05e3478582e7d10a73cbd9ba9194dd5f7:latest/ug/manage-access/aws-access/service-accounts.adoc);
+used by `generate trust-policy`.
+
+- `irsa_trust_policy_template`: the IRSA template with its placeholders
+  `$account_id`, `$oidc_provider` (the issuer without `https://`),
+  `$namespace` and `$service_account`. The guide writes the ARN prefix as
+  `{{arn-aws}}`, the partition's prefix (`arn:aws:` in the template).
+- `irsa_service_account_annotation`: the ServiceAccount annotation that
+  names the role.
+- `pod_identity_trust_policy`: the EKS Pod Identity trust policy
+  (`pods.eks.amazonaws.com`, `sts:AssumeRole` and `sts:TagSession`).
+
 ## cilium-eks.json
 
 What Cilium's EKS install guide says, from `cilium/eks.json` and
@@ -806,6 +849,7 @@ def build(src):
         "cilium.json": cilium,
         "metrics.json": build_metrics(src),
         "cilium-eks.json": cilium_eks,
+        "eks-iam.json": build_eks_iam(src),
         "upstream/eni-max-pods.txt": upstream,
         "SOURCES.md": sources + build_generate_sources(eks_minors),
     }

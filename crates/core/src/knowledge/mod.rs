@@ -230,6 +230,21 @@ pub struct CiliumEks {
     pub minors: Vec<CiliumEksMinor>,
 }
 
+/// The EKS user guide's trust policies (`eks-iam.json`), kept as the guide
+/// writes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EksIam {
+    /// The IRSA trust policy with the placeholders `$account_id`,
+    /// `$oidc_provider`, `$namespace` and `$service_account`; ARNs start
+    /// with `arn:aws:` (the guide's partition placeholder).
+    pub irsa_trust_policy_template: serde_json::Value,
+    /// The ServiceAccount annotation that names an IRSA role.
+    pub irsa_service_account_annotation: String,
+    /// The EKS Pod Identity trust policy.
+    pub pod_identity_trust_policy: serde_json::Value,
+}
+
 /// All embedded facts, validated.
 #[derive(Debug, Clone)]
 pub struct Knowledge {
@@ -245,6 +260,7 @@ pub struct Knowledge {
     pub helm_keys: BTreeMap<Minor, BTreeSet<String>>,
     pub metrics: Metrics,
     pub cilium_eks: CiliumEks,
+    pub eks_iam: EksIam,
 }
 
 impl Knowledge {

@@ -61,6 +61,9 @@ fn load(files: &Files) -> Result<Knowledge, KnowledgeError> {
     let cilium_eks = files.get(files::CILIUM_EKS)?;
     let cilium_eks_file = formats::cilium_eks(&cilium_eks)?;
     validate::cilium_eks(&cilium_eks.name, &cilium_eks_file, &helm_keys)?;
+    let eks_iam = files.get(files::EKS_IAM)?;
+    let eks_iam_file = formats::eks_iam(&eks_iam)?;
+    validate::eks_iam(&eks_iam.name, &eks_iam_file)?;
 
     Ok(Knowledge {
         instances: instance_map,
@@ -71,6 +74,7 @@ fn load(files: &Files) -> Result<Knowledge, KnowledgeError> {
         helm_keys,
         metrics,
         cilium_eks: cilium_eks_file.into_facts(),
+        eks_iam: eks_iam_file.into_facts(),
     })
 }
 

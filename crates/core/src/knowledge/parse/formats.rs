@@ -1,4 +1,4 @@
-//! The file formats: four JSON documents, a CSV table and plain key lists.
+//! The file formats: five JSON documents, a CSV table and plain key lists.
 //! Parsing only; the checks across rows live in `validate`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::files::Source;
 use super::KnowledgeError;
 use crate::knowledge::{
-    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, DropReason, EksVersion,
+    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, DropReason, EksIam, EksVersion,
     Hypervisor, InstanceType, PressureMaps,
 };
 use crate::version::Minor;
@@ -74,6 +74,30 @@ impl CiliumEksFile {
             minors: self.minors,
         }
     }
+}
+
+/// `data/eks-iam.json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EksIamFile {
+    pub sources: BTreeMap<String, String>,
+    pub irsa_trust_policy_template: serde_json::Value,
+    pub irsa_service_account_annotation: String,
+    pub pod_identity_trust_policy: serde_json::Value,
+}
+
+impl EksIamFile {
+    pub fn into_facts(self) -> EksIam {
+        EksIam {
+            irsa_trust_policy_template: self.irsa_trust_policy_template,
+            irsa_service_account_annotation: self.irsa_service_account_annotation,
+            pod_identity_trust_policy: self.pod_identity_trust_policy,
+        }
+    }
+}
+
+pub fn eks_iam(src: &Source) -> Result<EksIamFile, KnowledgeError> {
+    json(src)
 }
 
 pub fn metrics(src: &Source) -> Result<MetricsFile, KnowledgeError> {

@@ -370,3 +370,13 @@ fn bad_cilium_eks_files_are_refused() {
     });
     assert_names(&msg, "cilium-eks.json", &["agent_not_ready_taint"]);
 }
+
+#[test]
+fn bad_eks_iam_files_are_refused() {
+    let msg = error_with_json("eks-iam.json", |d| {
+        d["irsa_trust_policy_template"]["Statement"][0]["Condition"]["StringEquals"] = json!({})
+    });
+    assert_names(&msg, "eks-iam.json", &["no $namespace placeholder"]);
+    let msg = error_with_json("eks-iam.json", |d| d["pod_identity_trust_policy"] = json!({}));
+    assert_names(&msg, "eks-iam.json", &["pod_identity_trust_policy", "Statement"]);
+}

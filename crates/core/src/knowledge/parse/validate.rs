@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 
-use super::formats::{CiliumEksFile, CiliumFile, EksFile, InstanceRow, MetricsFile};
+use super::formats::{CiliumEksFile, CiliumFile, EksFile, EksIamFile, InstanceRow, MetricsFile};
 use super::KnowledgeError;
 use crate::knowledge::{AmiFamily, CiliumMetrics, CiliumMinor, InstanceType, Metrics};
 use crate::version::Minor;
@@ -464,6 +464,44 @@ pub fn cilium_eks(
     }
     if eks.overlay_iptables_flush.trim().is_empty() {
         return Err(fail(file, "overlay_iptables_flush: empty"));
+    }
+    Ok(())
+}
+
+/// The IRSA placeholders `generate trust-policy` fills in.
+pub const IRSA_PLACEHOLDERS: [&str; 4] = [
+    "$account_id",
+    "$oidc_provider",
+    "$namespace",
+    "$service_account",
+];
+
+/// Both trust policies are IAM policy documents; the IRSA template holds
+/// every placeholder.
+pub fn eks_iam(file: &str, iam: &EksIamFile) -> Result<(), KnowledgeError> {
+    sources(file, &iam.sources)?;
+    for (what, policy) in [
+        ("irsa_trust_policy_template", &iam.irsa_trust_policy_template),
+        ("pod_identity_trust_policy", &iam.pod_identity_trust_policy),
+    ] {
+        let document = policy["Version"].is_string()
+            && policy["Statement"].as_array().is_some_and(|s| !s.is_empty());
+        if !document {
+            return Err(fail(
+                file,
+                format!("{what}: want a policy document with Version and Statement"),
+            ));
+        }
+    }
+    let template = iam.irsa_trust_policy_template.to_string();
+    if let Some(missing) = IRSA_PLACEHOLDERS.iter().find(|p| !template.contains(*p)) {
+        return Err(fail(
+            file,
+            format!("irsa_trust_policy_template: no {missing} placeholder"),
+        ));
+    }
+    if iam.irsa_service_account_annotation.trim().is_empty() {
+        return Err(fail(file, "irsa_service_account_annotation: empty"));
     }
     Ok(())
 }
