@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::files::Source;
 use super::KnowledgeError;
 use crate::knowledge::{
-    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, DropReason, EksIam, EksVersion,
-    Hypervisor, InstanceType, PressureMaps,
+    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, DropReason, EksIam,
+    EksVersion, Hypervisor, InstanceType, PressureMaps,
 };
 use crate::version::Minor;
 

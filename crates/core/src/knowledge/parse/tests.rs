@@ -292,9 +292,7 @@ fn embedded_metrics_and_eks_install_facts_load() {
     let m112 = k.metrics(Minor::new(1, 12)).unwrap();
     assert!(m112.has("cilium_policy_import_errors_total"));
     assert!(!m112.has("cilium_operator_ipam_needed_ips"));
-    assert!(m112
-        .disabled_by_default
-        .contains("cilium_bpf_map_pressure"));
+    assert!(m112.disabled_by_default.contains("cilium_bpf_map_pressure"));
     let m120 = k.metrics(Minor::new(1, 20)).unwrap();
     assert!(m120.has("cilium_operator_ipam_needed_ips"));
     assert!(!m120.has("cilium_policy_import_errors_total"));
@@ -333,16 +331,26 @@ fn bad_metrics_files_are_refused() {
     let msg = error_with_json("metrics.json", |d| {
         d["minors"][0]["operator"][0] = json!("cilium_ipam_ips")
     });
-    assert_names(&msg, "metrics.json", &["1.12: operator", "cilium_operator_*"]);
+    assert_names(
+        &msg,
+        "metrics.json",
+        &["1.12: operator", "cilium_operator_*"],
+    );
     let msg = error_with_json("metrics.json", |d| {
         d["minors"][0]["disabled_by_default"] = json!(["cilium_nope"])
     });
-    assert_names(&msg, "metrics.json", &["cilium_nope", "not a metric of 1.12"]);
+    assert_names(
+        &msg,
+        "metrics.json",
+        &["cilium_nope", "not a metric of 1.12"],
+    );
     let msg = error_with_json("metrics.json", |d| {
         d["drop_reasons"].as_array_mut().unwrap().reverse()
     });
     assert_names(&msg, "metrics.json", &["drop_reasons", "sorted"]);
-    let msg = error_with_json("metrics.json", |d| d["drop_reasons"][0]["since"] = json!("1.9"));
+    let msg = error_with_json("metrics.json", |d| {
+        d["drop_reasons"][0]["since"] = json!("1.9")
+    });
     assert_names(&msg, "metrics.json", &["drop_reasons 155", "since"]);
 }
 
@@ -377,6 +385,12 @@ fn bad_eks_iam_files_are_refused() {
         d["irsa_trust_policy_template"]["Statement"][0]["Condition"]["StringEquals"] = json!({})
     });
     assert_names(&msg, "eks-iam.json", &["no $namespace placeholder"]);
-    let msg = error_with_json("eks-iam.json", |d| d["pod_identity_trust_policy"] = json!({}));
-    assert_names(&msg, "eks-iam.json", &["pod_identity_trust_policy", "Statement"]);
+    let msg = error_with_json("eks-iam.json", |d| {
+        d["pod_identity_trust_policy"] = json!({})
+    });
+    assert_names(
+        &msg,
+        "eks-iam.json",
+        &["pod_identity_trust_policy", "Statement"],
+    );
 }

@@ -280,7 +280,12 @@ fn same_minors(
     if have == minors {
         return Ok(());
     }
-    let list = |m: &[Minor]| m.iter().map(Minor::to_string).collect::<Vec<_>>().join(", ");
+    let list = |m: &[Minor]| {
+        m.iter()
+            .map(Minor::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     Err(fail(
         file,
         format!(
@@ -314,11 +319,7 @@ fn metric_names(
 }
 
 /// Metric lists per minor, drop reasons by code, pressure map names.
-pub fn metrics(
-    file: &str,
-    m: MetricsFile,
-    minors: &[Minor],
-) -> Result<Metrics, KnowledgeError> {
+pub fn metrics(file: &str, m: MetricsFile, minors: &[Minor]) -> Result<Metrics, KnowledgeError> {
     sources(file, &m.sources)?;
     same_minors(file, m.minors.iter().map(|x| x.minor), minors)?;
     let mut by_minor = BTreeMap::new();
@@ -452,15 +453,15 @@ pub fn cilium_eks(
     let taint_ok = eks
         .agent_not_ready_taint
         .split_once('=')
-        .and_then(|(key, rest)| rest.split_once(':').map(|(value, effect)| (key, value, effect)))
+        .and_then(|(key, rest)| {
+            rest.split_once(':')
+                .map(|(value, effect)| (key, value, effect))
+        })
         .is_some_and(|(key, value, effect)| {
             !key.is_empty() && !value.is_empty() && !effect.is_empty()
         });
     if !taint_ok {
-        return Err(fail(
-            file,
-            "agent_not_ready_taint: want `key=value:Effect`",
-        ));
+        return Err(fail(file, "agent_not_ready_taint: want `key=value:Effect`"));
     }
     if eks.overlay_iptables_flush.trim().is_empty() {
         return Err(fail(file, "overlay_iptables_flush: empty"));
@@ -481,11 +482,16 @@ pub const IRSA_PLACEHOLDERS: [&str; 4] = [
 pub fn eks_iam(file: &str, iam: &EksIamFile) -> Result<(), KnowledgeError> {
     sources(file, &iam.sources)?;
     for (what, policy) in [
-        ("irsa_trust_policy_template", &iam.irsa_trust_policy_template),
+        (
+            "irsa_trust_policy_template",
+            &iam.irsa_trust_policy_template,
+        ),
         ("pod_identity_trust_policy", &iam.pod_identity_trust_policy),
     ] {
         let document = policy["Version"].is_string()
-            && policy["Statement"].as_array().is_some_and(|s| !s.is_empty());
+            && policy["Statement"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty());
         if !document {
             return Err(fail(
                 file,
