@@ -2,6 +2,7 @@
 
 mod cmd_capacity;
 mod cmd_check;
+mod cmd_generate;
 mod cmd_rules;
 mod error;
 mod output;
@@ -43,6 +44,9 @@ enum Command {
     Rules(cmd_rules::RulesArgs),
     /// Explain a rule: what it checks, why it matters, how to fix it, known limits.
     Explain(cmd_rules::ExplainArgs),
+    /// Generate fixes: the operator's IAM and trust policies, Helm values,
+    /// alerting rules, the aws-node patch.
+    Generate(cmd_generate::GenerateArgs),
     /// Print a shell completion script.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -71,6 +75,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Capacity(args) => cmd_capacity::run(&args, &*load_knowledge(dir)?),
         Command::Rules(args) => load_knowledge(dir).and_then(|_| cmd_rules::list(&args)),
         Command::Explain(args) => load_knowledge(dir).and_then(|_| cmd_rules::explain(&args)),
+        Command::Generate(args) => cmd_generate::run(&args, &*load_knowledge(dir)?),
         Command::Completions { shell } => completions(shell),
     };
     done.map(|()| 0)

@@ -479,7 +479,8 @@ fn notes(cilium: &CiliumMinor, knowledge: &Knowledge, options: &HelmOptions) -> 
             );
             notes.push(format!("  {}", knowledge.cilium_eks.overlay_iptables_flush));
             notes.push(
-                "The EKS control plane cannot reach overlay pod IPs: webhooks must run on the host network (CFG006)."
+                "The EKS control plane cannot reach overlay pod IPs: a webhook must run on the host network \
+                 or be exposed through a Service or Ingress (Cilium's EKS guide; CFG006)."
                     .into(),
             );
         }

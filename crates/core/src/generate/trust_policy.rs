@@ -208,7 +208,7 @@ pub fn setup_commands(
             check_cluster_name(cluster_name)?;
             // aws/addons.json: "The Amazon EKS add-on name is `eks-pod-identity-agent`".
             out.push_str(&format!(
-                "# Pod Identity needs the EKS Pod Identity Agent (add-on eks-pod-identity-agent) on the nodes:\n\
+                "# Pod Identity needs the EKS Pod Identity Agent on the nodes; add it unless it is there:\n\
                  aws eks create-addon --cluster-name {cluster_name} --addon-name eks-pod-identity-agent\n\
                  aws eks create-pod-identity-association --cluster-name {cluster_name} --namespace {ns} \
                  --service-account {sa_name} --role-arn \"$(aws iam get-role --role-name {role_name} --query Role.Arn --output text)\"\n",

@@ -60,24 +60,46 @@ pub fn document(comments: &[String], root: &Yaml) -> String {
     out
 }
 
+/// Comment lines are wrapped at this column, except indented ones
+/// (commands to copy), which stay whole.
+const WIDTH: usize = 100;
+
 fn write_comments(out: &mut String, comments: &[String], indent: usize) {
-    let lines = comments.iter().flat_map(|c| {
-        if c.is_empty() {
-            vec![""]
-        } else {
-            c.lines().collect()
+    let pad = " ".repeat(indent);
+    for comment in comments {
+        if comment.is_empty() {
+            out.push_str(&format!("{pad}#\n"));
         }
-    });
-    for line in lines {
-        out.push_str(&" ".repeat(indent));
-        if line.is_empty() {
-            out.push_str("#\n");
-        } else {
-            out.push_str("# ");
-            out.push_str(line);
-            out.push('\n');
+        for line in comment.lines() {
+            if line.is_empty() {
+                out.push_str(&format!("{pad}#\n"));
+            } else if line.starts_with(' ') {
+                out.push_str(&format!("{pad}# {line}\n"));
+            } else {
+                for wrapped in wrap(line, WIDTH.saturating_sub(indent + 2).max(40)) {
+                    out.push_str(&format!("{pad}# {wrapped}\n"));
+                }
+            }
         }
     }
+}
+
+/// `text` in lines of at most `width` characters, broken between words (a
+/// longer word gets a line of its own).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
 }
 
 /// A value on its own lines at `indent` (the document root).
@@ -240,6 +262,20 @@ mod tests {
             let doc = format!("v: {want}\n");
             assert_eq!(parse(&doc)["v"], serde_json::json!(text), "{text:?}");
         }
+    }
+
+    #[test]
+    fn long_comments_wrap_but_commands_do_not() {
+        let long = "word ".repeat(40);
+        let command = format!("  kubectl {}", "x".repeat(120));
+        let text = document(&[long.trim().to_string(), command.clone()], &Yaml::Int(1));
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.len() > 3, "{text}");
+        assert!(lines
+            .iter()
+            .filter(|l| l.starts_with("# word"))
+            .all(|l| l.len() <= WIDTH));
+        assert!(text.contains(&format!("# {command}\n")));
     }
 
     #[test]

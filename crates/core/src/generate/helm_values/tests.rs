@@ -240,8 +240,15 @@ fn a_key_the_chart_lacks_is_an_error() {
 fn prefix_delegation_names_the_instances_it_works_on() {
     let mut o = HelmOptions::new(Mode::Eni);
     o.prefix_delegation = true;
-    let text = helm_values(k(), Minor::new(1, 19), &o).unwrap().to_yaml();
-    assert!(text.contains("nitro and bare-metal instances"), "{text}");
-    let text = helm_values(k(), Minor::new(1, 16), &o).unwrap().to_yaml();
-    assert!(text.contains("nitro instances only"), "{text}");
+    let comment = |minor| {
+        let values = helm_values(k(), minor, &o).unwrap();
+        let pd = values
+            .values
+            .iter()
+            .find(|v| v.key == "eni.awsEnablePrefixDelegation")
+            .unwrap();
+        pd.comments.join(" ")
+    };
+    assert!(comment(Minor::new(1, 19)).contains("nitro and bare-metal instances"));
+    assert!(comment(Minor::new(1, 16)).contains("nitro instances only"));
 }
