@@ -402,8 +402,8 @@ fn agents_not_ready(cx: &Cx) -> Result<Body, String> {
         for_: Some("10m"),
         summary: "Cilium agents are not ready on every node".into(),
         description: format!(
-            "Only {{{{ $value }}}} pods of the DaemonSet {{{{ $labels.namespace }}}}/{AGENT_DAEMONSET} have been ready \
-             for 10 minutes, fewer than it schedules: pods on the other nodes get no network."
+            "Ready agent pods of the DaemonSet {{{{ $labels.namespace }}}}/{AGENT_DAEMONSET}: {{{{ $value }}}}, fewer than \
+             it schedules, for 10 minutes. Pods on nodes without a ready agent get no network."
         ),
     })
 }
@@ -417,8 +417,8 @@ fn operator_not_available(cx: &Cx) -> Result<Body, String> {
         for_: Some("10m"),
         summary: "The cilium-operator has fewer available replicas than it wants".into(),
         description: format!(
-            "Only {{{{ $value }}}} replicas of {{{{ $labels.namespace }}}}/{OPERATOR} have been available for 10 minutes. \
-             Without the operator no ENI IPs are allocated and new nodes get no pod IPs."
+            "Available replicas of {{{{ $labels.namespace }}}}/{OPERATOR}: {{{{ $value }}}}, fewer than wanted, for 10 \
+             minutes. Without the operator no ENI IPs are allocated and new nodes get no pod IPs."
         ),
     })
 }
@@ -457,7 +457,7 @@ fn drops(cx: &Cx, drop_code: u16, what: &str) -> Result<Body, String> {
         for_: Some("5m"),
         summary: format!("Cilium drops packets: {reason}"),
         description: format!(
-            "{{{{ $labels.instance }}}} has dropped {{{{ $value | humanize }}}} packets/s with reason \
+            "{{{{ $labels.instance }}}} has dropped {{{{ printf \"%.2f\" $value }}}} packets/s with reason \
              \"{reason}\" for 5 minutes: {what}."
         ),
     })
@@ -506,8 +506,8 @@ fn ipam_nodes_at_capacity(cx: &Cx) -> Result<Body, String> {
         for_: Some("15m"),
         summary: "Nodes cannot get more pod IPs".into(),
         description:
-            "{{ $value }} nodes have been unable to allocate more IP addresses for 15 minutes \
-                      (cilium-operator IPAM)."
+            "Nodes unable to allocate more IP addresses: {{ $value }}, for 15 minutes \
+             (cilium-operator IPAM)."
                 .into(),
     })
 }
@@ -532,7 +532,7 @@ fn unreachable(cx: &Cx, metric: &'static str, what: &str) -> Result<Body, String
         for_: Some("10m"),
         summary: format!("{{{{ $labels.instance }}}} cannot reach {what}"),
         description: format!(
-            "Cilium health on {{{{ $labels.instance }}}} has not reached {{{{ $value }}}} {what} for 10 minutes \
+            "Unreachable {what} seen from {{{{ $labels.instance }}}}: {{{{ $value }}}}, for 10 minutes \
              (cilium-health status shows which)."
         ),
     })
