@@ -32,14 +32,20 @@ fn promtool_checks_the_rules_of_every_minor_in_both_formats() {
     let scratch = Scratch::new("promtool-check");
     let mut files = Vec::new();
     for c in &Knowledge::embedded().cilium {
-        files.push(scratch.write(&format!("rules-{}.yaml", c.minor), &yaml(c.minor, Format::Rules)));
+        files.push(scratch.write(
+            &format!("rules-{}.yaml", c.minor),
+            &yaml(c.minor, Format::Rules),
+        ));
         let object: serde_json::Value =
             serde_saphyr::from_str(&yaml(c.minor, Format::PrometheusRule)).unwrap();
         // JSON is YAML: the spec goes to promtool as it is.
         let spec = serde_json::to_string_pretty(&object["spec"]).unwrap();
         files.push(scratch.write(&format!("spec-{}.yaml", c.minor), &spec));
     }
-    let (ok, output) = run(Command::new(&promtool).arg("check").arg("rules").args(&files));
+    let (ok, output) = run(Command::new(&promtool)
+        .arg("check")
+        .arg("rules")
+        .args(&files));
     assert!(ok, "promtool check rules failed:\n{output}");
     assert_eq!(output.matches("SUCCESS").count(), files.len(), "{output}");
 }

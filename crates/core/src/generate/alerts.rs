@@ -279,7 +279,7 @@ fn disabled_notes(alerts: &[Alert], metrics: &CiliumMetrics) -> Vec<String> {
                 .collect();
             (!users.is_empty()).then(|| {
                 format!(
-                    "{metric} is off by default in Cilium {}: enable it in the Helm value prometheus.metrics, \
+                    "{metric} is off by default in Cilium {}: enable it in the Helm value {METRICS_LIST_KEY}, \
                      or {} never fire.",
                     metrics.minor,
                     users.join(" and ")
@@ -351,6 +351,12 @@ impl Cx<'_> {
 /// Drop reason codes of pkg/monitor/api/drop.go (texts from the knowledge).
 const DROP_CT_MAP_INSERTION_FAILED: u16 = 155;
 const DROP_NO_NAT_MAPPING: u16 = 167;
+
+/// The Helm values that turn the agent and operator metrics on, and the
+/// agent's list of extra metrics; the header names them (a test checks
+/// every chart has them).
+const SCRAPE_KEYS: [&str; 2] = ["prometheus.enabled", "operator.prometheus.enabled"];
+const METRICS_LIST_KEY: &str = "prometheus.metrics";
 
 /// rules.md OPS001/OPS002: pressure at or above this fires.
 const MAP_PRESSURE_THRESHOLD: &str = "0.9";
@@ -505,10 +511,9 @@ fn ipam_nodes_at_capacity(cx: &Cx) -> Result<Body, String> {
         expr,
         for_: Some("15m"),
         summary: "Nodes cannot get more pod IPs".into(),
-        description:
-            "Nodes unable to allocate more IP addresses: {{ $value }}, for 15 minutes \
+        description: "Nodes unable to allocate more IP addresses: {{ $value }}, for 15 minutes \
              (cilium-operator IPAM)."
-                .into(),
+            .into(),
     })
 }
 
@@ -625,7 +630,8 @@ impl AlertRules {
             ),
             format!(
                 "Group {GROUP_CILIUM} needs the agent and operator metrics scraped \
-                 (Helm prometheus.enabled, operator.prometheus.enabled; OPS005)."
+                 (Helm {}; OPS005).",
+                SCRAPE_KEYS.join(", ")
             ),
             "Each alert's runbook annotation names the doctor rule that explains it.".to_string(),
         ];

@@ -135,3 +135,13 @@ fn bad_inputs_are_refused() {
         .0
         .starts_with("--cilium-namespace"));
 }
+
+#[test]
+fn the_helm_keys_the_header_names_exist_in_every_chart() {
+    for c in &k().cilium {
+        let keys = k().helm_keys(c.minor).unwrap();
+        for key in SCRAPE_KEYS.iter().chain([&METRICS_LIST_KEY]) {
+            assert!(keys.contains(*key), "{}: {key}", c.minor);
+        }
+    }
+}
