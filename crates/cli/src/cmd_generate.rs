@@ -307,7 +307,6 @@ fn alert_rules(args: &AlertsArgs, knowledge: &Knowledge) -> Result<String, CliEr
             FormatArg::Rules => alerts::Format::Rules,
         },
         namespace: args.namespace.clone(),
-        cilium_namespace: args.cilium_namespace.clone(),
     };
     Ok(rules.to_yaml(&options)?)
 }

@@ -93,7 +93,6 @@ fn alerting_rules() {
     let mut options = AlertOptions {
         format: Format::Rules,
         namespace: "monitoring".into(),
-        cilium_namespace: "kube-system".into(),
     };
     let old = alert_rules(k(), m("1.12"), "kube-system").unwrap();
     insta::assert_snapshot!("alerts_1.12_rules", old.to_yaml(&options).unwrap());

@@ -19,7 +19,6 @@ fn yaml(minor: Minor, format: Format) -> String {
     let options = AlertOptions {
         format,
         namespace: "monitoring".into(),
-        cilium_namespace: "kube-system".into(),
     };
     rules.to_yaml(&options).unwrap()
 }

@@ -24,14 +24,12 @@ pub enum Format {
     Rules,
 }
 
-/// Where the rules come from and go.
+/// How the rules are written out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertOptions {
     pub format: Format,
     /// The PrometheusRule's namespace.
     pub namespace: String,
-    /// Where Cilium runs, for the kube-state-metrics selectors.
-    pub cilium_namespace: String,
 }
 
 /// Which series an alert reads.
@@ -216,7 +214,8 @@ const SPECS: &[Spec] = &[
     ),
 ];
 
-/// The alerting rules for Cilium `minor`.
+/// The alerting rules for Cilium `minor`; `cilium_namespace` is where
+/// Cilium runs (the kube-state-metrics selectors).
 pub fn alert_rules(
     knowledge: &Knowledge,
     minor: Minor,

@@ -80,7 +80,6 @@ pub struct Value {
 /// The generated values: header notes and the values in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HelmValues {
-    pub minor: Minor,
     pub notes: Vec<String>,
     pub values: Vec<Value>,
 }
@@ -158,7 +157,6 @@ pub fn helm_values(
         )));
     }
     Ok(HelmValues {
-        minor,
         notes: notes(cilium, knowledge, options),
         values: values.0,
     })

@@ -195,7 +195,7 @@ fn key(k: &str) -> String {
 /// A string scalar: plain when unambiguous, else single-quoted, else (for
 /// control characters) double-quoted with JSON escapes, which YAML reads
 /// the same way.
-pub fn scalar(s: &str) -> String {
+fn scalar(s: &str) -> String {
     if is_plain(s) {
         s.to_string()
     } else if !s.chars().any(char::is_control) {

@@ -104,7 +104,6 @@ fn both_formats_hold_the_same_groups() {
     let mut options = AlertOptions {
         format: Format::Rules,
         namespace: "monitoring".into(),
-        cilium_namespace: "kube-system".into(),
     };
     let plain: serde_json::Value = serde_saphyr::from_str(&r.to_yaml(&options).unwrap()).unwrap();
     options.format = Format::PrometheusRule;
