@@ -400,6 +400,176 @@ def build_cilium(src):
 
 
 # --------------------------------------------------------------------------
+# data/metrics.json
+
+def doc_ref(source):
+    """`cilium/cilium@v1.16.19(011fab...):path` -> `v1.16.19`."""
+    match = re.match(r"cilium/cilium@([^(]+)\(", source)
+    require(match, f"metrics source {source!r}")
+    return match.group(1)
+
+
+def pressure_maps(conntrack):
+    """The CT and NAT map names conntrack.json says report cilium_bpf_map_pressure."""
+    text = conntrack["bpf_map_pressure"]["text"]
+    match = re.search(r"without the 'cilium_' prefix: ([a-z0-9_, ]+)\.", text)
+    require(match, "conntrack.json bpf_map_pressure: map name list moved")
+    names = [n.strip() for n in match.group(1).split(",")]
+    ct = sorted(n for n in names if n.startswith("ct"))
+    nat = sorted(n for n in names if n.startswith("snat_"))
+    require(ct and nat and len(ct) + len(nat) == len(names), f"pressure map names {names}")
+    return {"conntrack": ct, "nat": nat}
+
+
+def drop_reasons(conntrack):
+    reasons = []
+    for r in conntrack["drop_reasons"]:
+        require(isinstance(r["code"], int) and r["reason"].strip(), f"drop reason {r}")
+        reasons.append({"code": r["code"], "reason": r["reason"], "since": r.get("since", CILIUM_MINORS[0])})
+    # conntrack.json: "same strings for 155/163/167/168 at v1.12.19-v1.19.1"; others carry `since`.
+    require("v1.12.19" in conntrack["drop_reasons_source"], "drop reasons no longer checked from 1.12")
+    return sorted(reasons, key=lambda r: r["code"])
+
+
+def build_metrics(src):
+    metrics = load_json(src, "cilium/metrics.json")
+    conntrack = load_json(src, "cilium/conntrack.json")
+    docs = metrics["docs_by_version"]
+    require(sorted(docs, key=minor_key) == CILIUM_MINORS, "metrics.json minors changed")
+    minors = []
+    refs = []
+    for minor in CILIUM_MINORS:
+        entry = {"minor": minor}
+        disabled = set()
+        for component, prefix in (("agent", "cilium_"), ("operator", "cilium_operator_")):
+            names = set()
+            for m in docs[minor][f"cilium-{component}"]:
+                name = m["prometheus_name"]
+                require(name.startswith(prefix), f"{minor}: {component} metric {name}")
+                names.add(name)
+                if m["default"] == "Disabled":
+                    disabled.add(name)
+            entry[component] = sorted(names)
+        entry["disabled_by_default"] = sorted(disabled)
+        minors.append(entry)
+        refs.append(f"{minor}: {doc_ref(docs[minor]['source'])}")
+    sources = {
+        "minors": "cilium/cilium@<minor ref>:Documentation/observability/metrics.rst "
+        "(1.12: Documentation/operations/metrics.rst), the agent and operator tables via "
+        "cilium/metrics.json docs_by_version (" + "; ".join(refs) + ")",
+        "drop_reasons": conntrack["drop_reasons_source"],
+        "pressure_maps": "; ".join(conntrack["bpf_map_pressure"]["sources"]),
+    }
+    doc = {
+        "sources": sources,
+        "drop_reasons": drop_reasons(conntrack),
+        "pressure_maps": pressure_maps(conntrack),
+        "minors": minors,
+    }
+    return dump_json(doc)
+
+
+# --------------------------------------------------------------------------
+# data/cilium-eks.json
+
+KPR_FULL = re.compile(r'enable all features \(will panic if any feature cannot be enabled\) \("(\w+)"\)')
+
+
+def kube_proxy_replacement_full(eni, minor):
+    """The --kube-proxy-replacement value that turns every feature on (cmdref)."""
+    flags = {f["flag"]: f for f in eni["agent_flags"][minor]["flags"]}
+    text = flags["--kube-proxy-replacement"]["text"]
+    match = KPR_FULL.search(text)
+    if match:
+        return match.group(1)
+    # 1.18+: "Enable kube-proxy replacement" (a string defaulting to "false",
+    # a boolean from 1.19), so "true" turns it on.
+    require(re.match(r"(string )?Enable kube-proxy replacement", text), f"{minor}: --kube-proxy-replacement text moved")
+    return "true"
+
+
+def aws_node_patch(eks):
+    guide = eks["aws_node_handling"]["helm_install_guide"]
+    command = guide["command"]
+    match = re.search(r"-p='(\{.*\})'$", command)
+    require(match and "1.12-1.20" in guide["versions"], "aws-node patch command moved")
+    selector = json.loads(match.group(1))["spec"]["template"]["spec"]["nodeSelector"]
+    require(len(selector) == 1, f"aws-node nodeSelector {selector}")
+    (key, value), = selector.items()
+    return {"command": command, "node_selector_key": key, "node_selector_value": value}
+
+
+def eni_install(eks, minor):
+    guide = eks["helm_install_eni_mode"][minor]
+    flags = guide["helm_set_flags"]
+    require(all(re.fullmatch(r"[A-Za-z0-9.]+=[^=\s]+", f) for f in flags), f"{minor}: ENI flags {flags}")
+    note = guide["interface_naming_note"] or ""
+    al2023 = re.search(r"Amazon Linux 2023 uses (\S+?)\.", note)
+    return flags, al2023.group(1) if al2023 else None
+
+
+def build_cilium_eks(src):
+    eks = load_json(src, "cilium/eks.json")
+    eni = load_json(src, "cilium/eni_iam.json")
+    taint = re.search(r"tainted with (\S+=\S+:\w+)", eks["requirements_eks"]["node_taint"])
+    require(taint, "requirements_eks node_taint wording moved")
+    flush = re.search(r"(iptables -t nat -F .*CHAIN-1)$", eks["aws_node_handling"]["overlay_mode_iptables_flush"]["text"])
+    require(flush, "overlay iptables flush wording moved")
+    minors = []
+    for minor in CILIUM_MINORS:
+        flags, al2023 = eni_install(eks, minor)
+        minors.append({
+            "minor": minor,
+            "eni_helm_flags": flags,
+            "al2023_egress_masquerade_interfaces": al2023,
+            "kube_proxy_replacement_full": kube_proxy_replacement_full(eni, minor),
+        })
+    sources = {
+        "aws_node_patch": "; ".join(eks["aws_node_handling"]["helm_install_guide"]["sources"]),
+        "agent_not_ready_taint": "; ".join(eks["requirements_eks"]["sources"]),
+        "overlay_iptables_flush": "; ".join(eks["aws_node_handling"]["overlay_mode_iptables_flush"]["sources"]),
+        "eni_helm_flags": "cilium/cilium@<minor ref>:Documentation/{gettingstarted,installation}/k8s-install-helm.rst (EKS tab)",
+        "kube_proxy_replacement_full": "cilium/cilium@<minor ref>:Documentation/cmdref/cilium-agent.md --kube-proxy-replacement",
+    }
+    doc = {
+        "sources": sources,
+        "aws_node_patch": aws_node_patch(eks),
+        "agent_not_ready_taint": taint.group(1),
+        "overlay_iptables_flush": flush.group(1),
+        "minors": minors,
+    }
+    return dump_json(doc), minors
+
+
+# --------------------------------------------------------------------------
+# data/eks-iam.json
+
+IRSA_PLACEHOLDERS = ["$account_id", "$oidc_provider", "$namespace", "$service_account"]
+
+
+def build_eks_iam(src):
+    irsa = load_json(src, "aws/irsa.json")
+    template = irsa["irsa"]["trust_policy_template_as_documented"]
+    text = json.dumps(template)
+    for placeholder in IRSA_PLACEHOLDERS:
+        require(placeholder in text, f"IRSA template lost {placeholder}")
+    require(any("{arn-aws}" in n for n in irsa["irsa"]["template_notes"]), "IRSA partition note moved")
+    annotation = irsa["irsa"]["service_account_annotation"].split(":", 1)[0]
+    require(annotation == "eks.amazonaws.com/role-arn", f"IRSA annotation {annotation}")
+    pod_identity = irsa["eks_pod_identity"]
+    doc = {
+        "sources": {
+            "irsa": source_ref(irsa["irsa"]["source"]),
+            "pod_identity": source_ref(pod_identity["source"]),
+        },
+        "irsa_trust_policy_template": template,
+        "irsa_service_account_annotation": annotation,
+        "pod_identity_trust_policy": pod_identity["trust_policy_as_documented"],
+    }
+    return dump_json(doc)
+
+
+# --------------------------------------------------------------------------
 # data/SOURCES.md
 
 def doc_refs_table(compat):
@@ -592,6 +762,76 @@ stay. Lists and empty maps are leaves, so keys below them are not listed.
 """
 
 
+def eks_install_table(minors):
+    rows = ["| minor | ENI install flags | AL2023 interfaces | full kube-proxy replacement |", "|---|---|---|---|"]
+    for m in minors:
+        rows.append(f"| {m['minor']} | `{' '.join(m['eni_helm_flags'])}` | "
+                    f"{m['al2023_egress_masquerade_interfaces'] or '-'} | `{m['kube_proxy_replacement_full']}` |")
+    return "\n".join(rows)
+
+
+def build_generate_sources(eks_minors):
+    return f"""
+## metrics.json
+
+Used by `generate alerts`.
+
+- `minors`: every agent (`cilium_*`) and operator (`cilium_operator_*`)
+  metric the metrics tables of the docs list for that minor
+  (Documentation/observability/metrics.rst at the refs above; 1.12:
+  Documentation/operations/metrics.rst), read from `cilium/metrics.json`
+  `docs_by_version`. `disabled_by_default`: the ones the table marks
+  "Disabled" (e.g. `cilium_bpf_map_pressure` in 1.12).
+  Caveat: names are the documented prefix plus the doc name; the few whose
+  registered name differs (docs `ipam_api_duration_seconds`, code
+  `cilium_operator_ec2_api_duration_seconds`) are listed as documented.
+- `drop_reasons`: the CT and NAT drop reason texts of `pkg/monitor/api/drop.go`
+  from `cilium/conntrack.json` (`since`: 1.12 unless the source says
+  otherwise, 190/191 from 1.14). `cilium_drop_count_total{{reason}}` carries
+  these texts.
+- `pressure_maps`: the `map_name` values of `cilium_bpf_map_pressure` for
+  the conntrack (`ct*`) and NAT (`snat_*`) maps, from `cilium/conntrack.json`
+  `bpf_map_pressure` (read at v1.19.1).
+
+## eks-iam.json
+
+The trust policies of the EKS user guide, verbatim from `aws/irsa.json`
+(awsdocs/amazon-eks-user-guide@4d52b4d05e3478582e7d10a73cbd9ba9194dd5f7:latest/ug/manage-access/aws-access/service-accounts.adoc);
+used by `generate trust-policy`.
+
+- `irsa_trust_policy_template`: the IRSA template with its placeholders
+  `$account_id`, `$oidc_provider` (the issuer without `https://`),
+  `$namespace` and `$service_account`. The guide writes the ARN prefix as
+  `{{arn-aws}}`, the partition's prefix (`arn:aws:` in the template).
+- `irsa_service_account_annotation`: the ServiceAccount annotation that
+  names the role.
+- `pod_identity_trust_policy`: the EKS Pod Identity trust policy
+  (`pods.eks.amazonaws.com`, `sts:AssumeRole` and `sts:TagSession`).
+
+## cilium-eks.json
+
+What Cilium's EKS install guide says, from `cilium/eks.json` and
+`cilium/eni_iam.json`; used by `generate helm-values` and
+`generate disable-aws-node`.
+
+- `aws_node_patch`: the documented `kubectl patch` of the aws-node
+  nodeSelector (identical in k8s-install-helm.rst 1.12-1.20), and the
+  selector it sets.
+- `agent_not_ready_taint`: the node taint of requirements-eks.rst.
+- `overlay_iptables_flush`: the commands that flush the VPC CNI's iptables
+  chains before overlay mode.
+- per minor: `eni_helm_flags`, the `--set` flags of the EKS tab of
+  k8s-install-helm.rst; `al2023_egress_masquerade_interfaces`, the
+  interface selector the same page names for Amazon Linux 2023 (1.14-1.17);
+  `kube_proxy_replacement_full`, the `--kube-proxy-replacement` value that
+  enables every feature (cmdref/cilium-agent.md: `strict` to 1.13, `true`
+  from 1.14; from 1.18 the flag reads only "Enable kube-proxy replacement",
+  so `true`).
+
+{eks_install_table(eks_minors)}
+"""
+
+
 # --------------------------------------------------------------------------
 
 def build(src):
@@ -601,12 +841,17 @@ def build(src):
     cilium, helm_keys, compat, minors = build_cilium(src)
     with open(src / "aws/eni-max-pods.txt", encoding="utf-8", newline="") as f:
         upstream = f.read()
+    cilium_eks, eks_minors = build_cilium_eks(src)
+    sources = build_sources(instances.count("\n") - 1, missing_vcpus, calendar, compat, minors)
     files = {
         "instances.csv": instances,
         "eks.json": eks,
         "cilium.json": cilium,
+        "metrics.json": build_metrics(src),
+        "cilium-eks.json": cilium_eks,
+        "eks-iam.json": build_eks_iam(src),
         "upstream/eni-max-pods.txt": upstream,
-        "SOURCES.md": build_sources(instances.count("\n") - 1, missing_vcpus, calendar, compat, minors),
+        "SOURCES.md": sources + build_generate_sources(eks_minors),
     }
     for minor, keys in helm_keys.items():
         files[f"helm-keys/{minor}.txt"] = "\n".join(keys) + "\n"

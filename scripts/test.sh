@@ -16,6 +16,30 @@ else
   echo "skipped: $knowledge_source not found (set KNOWLEDGE_SOURCE)"
 fi
 
+echo "== validators: promtool (generated alerts), parliament (generated IAM policies)"
+# The tests that run them fail when they are missing and CI is set.
+if ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  else
+    echo "promtool missing: install the Debian package prometheus (needs root)"
+  fi
+fi
+validators=target/validators
+if ! command -v parliament >/dev/null 2>&1 && [ ! -x "$validators/bin/parliament" ]; then
+  if python3 -m venv "$validators" >/dev/null 2>&1; then
+    "$validators/bin/pip" install --quiet parliament==1.6.4
+  else
+    python3 -m pip install --quiet --user parliament==1.6.4
+  fi
+fi
+# The tests look for the venv's parliament themselves; `pip --user` puts
+# it in ~/.local/bin.
+export PATH="$PATH:$HOME/.local/bin"
+promtool --version 2>/dev/null | head -1 || true
+"$validators/bin/parliament" --version 2>/dev/null || parliament --version 2>/dev/null || true
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use doctor_core::generate::GenerateError;
 use doctor_core::knowledge::KnowledgeError;
 
 #[derive(Debug)]
@@ -17,6 +18,12 @@ impl fmt::Display for CliError {
 impl From<KnowledgeError> for CliError {
     fn from(e: KnowledgeError) -> Self {
         CliError(e.to_string())
+    }
+}
+
+impl From<GenerateError> for CliError {
+    fn from(e: GenerateError) -> Self {
+        CliError(e.0)
     }
 }
 

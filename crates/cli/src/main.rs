@@ -2,6 +2,7 @@
 
 mod cmd_capacity;
 mod cmd_check;
+mod cmd_generate;
 mod cmd_rules;
 mod error;
 mod output;
@@ -23,8 +24,8 @@ use error::CliError;
 #[command(name = "eks-cilium-doctor", version, about, long_about = None)]
 struct Cli {
     /// Read the knowledge data files (instances.csv, eks.json, cilium.json,
-    /// helm-keys/<minor>.txt) from DIR instead of the built-in copies; files
-    /// missing there stay built in.
+    /// metrics.json, cilium-eks.json, helm-keys/<minor>.txt) from DIR instead
+    /// of the built-in copies; files missing there stay built in.
     #[arg(long, global = true, value_name = "DIR")]
     knowledge: Option<PathBuf>,
     #[command(subcommand)]
@@ -43,6 +44,9 @@ enum Command {
     Rules(cmd_rules::RulesArgs),
     /// Explain a rule: what it checks, why it matters, how to fix it, known limits.
     Explain(cmd_rules::ExplainArgs),
+    /// Generate fixes: the operator's IAM and trust policies, Helm values,
+    /// alerting rules, the aws-node patch.
+    Generate(cmd_generate::GenerateArgs),
     /// Print a shell completion script.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -71,6 +75,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Capacity(args) => cmd_capacity::run(&args, &*load_knowledge(dir)?),
         Command::Rules(args) => load_knowledge(dir).and_then(|_| cmd_rules::list(&args)),
         Command::Explain(args) => load_knowledge(dir).and_then(|_| cmd_rules::explain(&args)),
+        Command::Generate(args) => cmd_generate::run(&args, &*load_knowledge(dir)?),
         Command::Completions { shell } => completions(shell),
     };
     done.map(|()| 0)

@@ -5,6 +5,7 @@
 pub mod capacity;
 pub mod exit;
 pub mod findings;
+pub mod generate;
 pub mod knowledge;
 pub mod load;
 pub mod model;

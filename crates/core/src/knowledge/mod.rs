@@ -1,6 +1,7 @@
 //! The facts the tool knows: EC2 network limits, the EKS calendar and AMI
 //! kernels, Cilium minors (tested Kubernetes versions, kernels, ENI-mode IAM
-//! actions, Helm keys). They live as data files in `data/` (with their
+//! actions, Helm keys, Prometheus metrics, what the EKS install guide sets).
+//! They live as data files in `data/` (with their
 //! sources in `data/SOURCES.md`), are embedded in the binary and validated
 //! once on load. Nothing else in the code base hard-codes a version, limit or
 //! IAM action.
@@ -137,6 +138,113 @@ pub struct CiliumMinor {
     pub helm_keys_removed: Vec<RemovedHelmKey>,
 }
 
+/// The Prometheus metrics the docs of one Cilium minor list (`metrics.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CiliumMetrics {
+    pub minor: Minor,
+    /// `cilium_*` agent metrics.
+    pub agent: BTreeSet<String>,
+    /// `cilium_operator_*` metrics.
+    pub operator: BTreeSet<String>,
+    /// Metrics the docs mark "Disabled" by default.
+    pub disabled_by_default: BTreeSet<String>,
+}
+
+impl CiliumMetrics {
+    /// Whether the agent or the operator of this minor exports `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.agent.contains(name) || self.operator.contains(name)
+    }
+}
+
+/// A datapath drop reason: the `reason` label of `cilium_drop_count_total`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropReason {
+    /// The code of `pkg/monitor/api/drop.go`.
+    pub code: u16,
+    pub reason: String,
+    /// The first Cilium minor with this reason.
+    pub since: Minor,
+}
+
+/// `map_name` values of `cilium_bpf_map_pressure` by table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PressureMaps {
+    pub conntrack: Vec<String>,
+    pub nat: Vec<String>,
+}
+
+/// Metric facts across minors (`metrics.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metrics {
+    pub minors: BTreeMap<Minor, CiliumMetrics>,
+    /// Sorted by code.
+    pub drop_reasons: Vec<DropReason>,
+    pub pressure_maps: PressureMaps,
+}
+
+/// Cilium's documented `kubectl patch` that keeps aws-node off every node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsNodePatch {
+    pub command: String,
+    pub node_selector_key: String,
+    pub node_selector_value: String,
+}
+
+/// What Cilium's EKS install guide of one minor sets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiliumEksMinor {
+    pub minor: Minor,
+    /// The `--set key=value` flags of the guide's ENI-mode `helm install`.
+    pub eni_helm_flags: Vec<String>,
+    /// The egress masquerade interface selector the guide names for Amazon
+    /// Linux 2023 nodes, when it names one.
+    pub al2023_egress_masquerade_interfaces: Option<String>,
+    /// The `kubeProxyReplacement` value that turns every feature on
+    /// (`strict` before 1.14, `true` after).
+    pub kube_proxy_replacement_full: String,
+}
+
+impl CiliumEksMinor {
+    /// The guide's ENI flags as (key, value) pairs.
+    pub fn eni_helm_values(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.eni_helm_flags
+            .iter()
+            .filter_map(|flag| flag.split_once('='))
+    }
+}
+
+/// Cilium's EKS-specific docs (`cilium-eks.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CiliumEks {
+    pub aws_node_patch: AwsNodePatch,
+    /// `key=value:Effect` of the taint EKS node groups need.
+    pub agent_not_ready_taint: String,
+    /// Shell commands that flush the VPC CNI's iptables chains.
+    pub overlay_iptables_flush: String,
+    /// Sorted by minor, the same minors as `cilium`.
+    pub minors: Vec<CiliumEksMinor>,
+}
+
+/// The EKS user guide's trust policies (`eks-iam.json`), kept as the guide
+/// writes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EksIam {
+    /// The IRSA trust policy with the placeholders `$account_id`,
+    /// `$oidc_provider`, `$namespace` and `$service_account`; ARNs start
+    /// with `arn:aws:` (the guide's partition placeholder).
+    pub irsa_trust_policy_template: serde_json::Value,
+    /// The ServiceAccount annotation that names an IRSA role.
+    pub irsa_service_account_annotation: String,
+    /// The EKS Pod Identity trust policy.
+    pub pod_identity_trust_policy: serde_json::Value,
+}
+
 /// All embedded facts, validated.
 #[derive(Debug, Clone)]
 pub struct Knowledge {
@@ -150,6 +258,9 @@ pub struct Knowledge {
     pub cilium: Vec<CiliumMinor>,
     /// Every flattened Helm value key of each Cilium minor's chart.
     pub helm_keys: BTreeMap<Minor, BTreeSet<String>>,
+    pub metrics: Metrics,
+    pub cilium_eks: CiliumEks,
+    pub eks_iam: EksIam,
 }
 
 impl Knowledge {
@@ -195,6 +306,31 @@ impl Knowledge {
     /// (`data/helm-keys/<minor>.txt`).
     pub fn helm_keys(&self, minor: Minor) -> Option<&BTreeSet<String>> {
         self.helm_keys.get(&minor)
+    }
+
+    /// The metrics the docs of Cilium `minor` list.
+    pub fn metrics(&self, minor: Minor) -> Option<&CiliumMetrics> {
+        self.metrics.minors.get(&minor)
+    }
+
+    /// The text of drop reason `code` in Cilium `minor`, if it has it.
+    pub fn drop_reason(&self, minor: Minor, code: u16) -> Option<&str> {
+        self.metrics
+            .drop_reasons
+            .iter()
+            .find(|r| r.code == code && r.since <= minor)
+            .map(|r| r.reason.as_str())
+    }
+
+    /// What the EKS install guide of Cilium `minor` sets.
+    pub fn cilium_eks(&self, minor: Minor) -> Option<&CiliumEksMinor> {
+        self.cilium_eks.minors.iter().find(|m| m.minor == minor)
+    }
+
+    /// The known Cilium minors, for error messages ("1.12, 1.13, ...").
+    pub fn cilium_minors_list(&self) -> String {
+        let minors: Vec<String> = self.cilium.iter().map(|c| c.minor.to_string()).collect();
+        minors.join(", ")
     }
 
     /// The kernel series `family` ships for Kubernetes `version`, if known.

@@ -56,6 +56,14 @@ fn load(files: &Files) -> Result<Knowledge, KnowledgeError> {
     }
     files.reject_unknown_helm_keys(&minors)?;
     validate::removed_keys(&cilium.name, &cilium_file.minors, &helm_keys)?;
+    let metrics = files.get(files::METRICS)?;
+    let metrics = validate::metrics(&metrics.name, formats::metrics(&metrics)?, &minors)?;
+    let cilium_eks = files.get(files::CILIUM_EKS)?;
+    let cilium_eks_file = formats::cilium_eks(&cilium_eks)?;
+    validate::cilium_eks(&cilium_eks.name, &cilium_eks_file, &helm_keys)?;
+    let eks_iam = files.get(files::EKS_IAM)?;
+    let eks_iam_file = formats::eks_iam(&eks_iam)?;
+    validate::eks_iam(&eks_iam.name, &eks_iam_file)?;
 
     Ok(Knowledge {
         instances: instance_map,
@@ -64,6 +72,9 @@ fn load(files: &Files) -> Result<Knowledge, KnowledgeError> {
         al2_last_kubernetes: eks_file.al2_last_kubernetes,
         cilium: cilium_file.minors,
         helm_keys,
+        metrics,
+        cilium_eks: cilium_eks_file.into_facts(),
+        eks_iam: eks_iam_file.into_facts(),
     })
 }
 

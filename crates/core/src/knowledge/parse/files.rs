@@ -10,6 +10,9 @@ use crate::version::Minor;
 pub const INSTANCES: &str = "instances.csv";
 pub const EKS: &str = "eks.json";
 pub const CILIUM: &str = "cilium.json";
+pub const METRICS: &str = "metrics.json";
+pub const CILIUM_EKS: &str = "cilium-eks.json";
+pub const EKS_IAM: &str = "eks-iam.json";
 const HELM_KEYS_DIR: &str = "helm-keys";
 
 /// `helm-keys/<minor>.txt`.
@@ -29,6 +32,9 @@ const EMBEDDED: &[(&str, &str)] = embed![
     "instances.csv",
     "eks.json",
     "cilium.json",
+    "metrics.json",
+    "cilium-eks.json",
+    "eks-iam.json",
     "helm-keys/1.12.txt",
     "helm-keys/1.13.txt",
     "helm-keys/1.14.txt",
@@ -66,11 +72,19 @@ impl Files {
             };
             return Err(KnowledgeError(format!("{shown}: {why}")));
         }
-        let known = [INSTANCES, EKS, CILIUM, HELM_KEYS_DIR];
+        let known = [
+            INSTANCES,
+            EKS,
+            CILIUM,
+            METRICS,
+            CILIUM_EKS,
+            EKS_IAM,
+            HELM_KEYS_DIR,
+        ];
         if !known.iter().any(|rel| dir.join(rel).exists()) {
             return Err(KnowledgeError(format!(
                 "{shown}: holds none of the knowledge files ({INSTANCES}, {EKS}, {CILIUM}, \
-                 {HELM_KEYS_DIR}/<minor>.txt)"
+                 {METRICS}, {CILIUM_EKS}, {EKS_IAM}, {HELM_KEYS_DIR}/<minor>.txt)"
             )));
         }
         Ok(Files {

@@ -1,4 +1,4 @@
-//! The file formats: two JSON documents, a CSV table and plain key lists.
+//! The file formats: five JSON documents, a CSV table and plain key lists.
 //! Parsing only; the checks across rows live in `validate`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,7 +8,10 @@ use serde::Deserialize;
 
 use super::files::Source;
 use super::KnowledgeError;
-use crate::knowledge::{AmiKernel, CiliumMinor, EksVersion, Hypervisor, InstanceType};
+use crate::knowledge::{
+    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, DropReason, EksIam,
+    EksVersion, Hypervisor, InstanceType, PressureMaps,
+};
 use crate::version::Minor;
 
 /// `data/eks.json`.
@@ -28,6 +31,81 @@ pub struct EksFile {
 pub struct CiliumFile {
     pub sources: BTreeMap<String, String>,
     pub minors: Vec<CiliumMinor>,
+}
+
+/// One minor of `data/metrics.json`, lists as written (validated, then
+/// turned into sets).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsMinor {
+    pub minor: Minor,
+    pub agent: Vec<String>,
+    pub operator: Vec<String>,
+    pub disabled_by_default: Vec<String>,
+}
+
+/// `data/metrics.json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsFile {
+    pub sources: BTreeMap<String, String>,
+    pub drop_reasons: Vec<DropReason>,
+    pub pressure_maps: PressureMaps,
+    pub minors: Vec<MetricsMinor>,
+}
+
+/// `data/cilium-eks.json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CiliumEksFile {
+    pub sources: BTreeMap<String, String>,
+    pub aws_node_patch: AwsNodePatch,
+    pub agent_not_ready_taint: String,
+    pub overlay_iptables_flush: String,
+    pub minors: Vec<CiliumEksMinor>,
+}
+
+impl CiliumEksFile {
+    pub fn into_facts(self) -> CiliumEks {
+        CiliumEks {
+            aws_node_patch: self.aws_node_patch,
+            agent_not_ready_taint: self.agent_not_ready_taint,
+            overlay_iptables_flush: self.overlay_iptables_flush,
+            minors: self.minors,
+        }
+    }
+}
+
+/// `data/eks-iam.json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EksIamFile {
+    pub sources: BTreeMap<String, String>,
+    pub irsa_trust_policy_template: serde_json::Value,
+    pub irsa_service_account_annotation: String,
+    pub pod_identity_trust_policy: serde_json::Value,
+}
+
+impl EksIamFile {
+    pub fn into_facts(self) -> EksIam {
+        EksIam {
+            irsa_trust_policy_template: self.irsa_trust_policy_template,
+            irsa_service_account_annotation: self.irsa_service_account_annotation,
+            pod_identity_trust_policy: self.pod_identity_trust_policy,
+        }
+    }
+}
+
+pub fn eks_iam(src: &Source) -> Result<EksIamFile, KnowledgeError> {
+    json(src)
+}
+
+pub fn metrics(src: &Source) -> Result<MetricsFile, KnowledgeError> {
+    json(src)
+}
+
+pub fn cilium_eks(src: &Source) -> Result<CiliumEksFile, KnowledgeError> {
+    json(src)
 }
 
 pub fn eks(src: &Source) -> Result<EksFile, KnowledgeError> {

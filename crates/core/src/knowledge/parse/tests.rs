@@ -285,3 +285,112 @@ fn a_refused_key_cannot_be_a_chart_key() {
         &["1.15", "tunnel", "refuses it yet lists it"],
     );
 }
+
+#[test]
+fn embedded_metrics_and_eks_install_facts_load() {
+    let k = load_embedded().unwrap();
+    let m112 = k.metrics(Minor::new(1, 12)).unwrap();
+    assert!(m112.has("cilium_policy_import_errors_total"));
+    assert!(!m112.has("cilium_operator_ipam_needed_ips"));
+    assert!(m112.disabled_by_default.contains("cilium_bpf_map_pressure"));
+    let m120 = k.metrics(Minor::new(1, 20)).unwrap();
+    assert!(m120.has("cilium_operator_ipam_needed_ips"));
+    assert!(!m120.has("cilium_policy_import_errors_total"));
+    assert_eq!(
+        k.drop_reason(Minor::new(1, 12), 155),
+        Some("CT: Map insertion failed")
+    );
+    assert_eq!(k.drop_reason(Minor::new(1, 13), 190), None);
+    assert_eq!(
+        k.drop_reason(Minor::new(1, 14), 190),
+        Some("No conntrack map found")
+    );
+    assert!(k
+        .metrics
+        .pressure_maps
+        .conntrack
+        .contains(&"ct4_global".to_string()));
+    let e113 = k.cilium_eks(Minor::new(1, 13)).unwrap();
+    assert!(e113.eni_helm_flags.contains(&"tunnel=disabled".to_string()));
+    assert_eq!(e113.kube_proxy_replacement_full, "strict");
+    let e120 = k.cilium_eks(Minor::new(1, 20)).unwrap();
+    assert_eq!(e120.eni_helm_flags, ["eni.enabled=true"]);
+    assert_eq!(e120.kube_proxy_replacement_full, "true");
+    assert_eq!(
+        k.cilium_eks.aws_node_patch.node_selector_key,
+        "io.cilium/aws-node-enabled"
+    );
+}
+
+#[test]
+fn bad_metrics_files_are_refused() {
+    let msg = error_with_json("metrics.json", |d| {
+        d["minors"].as_array_mut().unwrap().pop();
+    });
+    assert_names(&msg, "metrics.json", &["minors", "want the Cilium minors"]);
+    let msg = error_with_json("metrics.json", |d| {
+        d["minors"][0]["operator"][0] = json!("cilium_ipam_ips")
+    });
+    assert_names(
+        &msg,
+        "metrics.json",
+        &["1.12: operator", "cilium_operator_*"],
+    );
+    let msg = error_with_json("metrics.json", |d| {
+        d["minors"][0]["disabled_by_default"] = json!(["cilium_nope"])
+    });
+    assert_names(
+        &msg,
+        "metrics.json",
+        &["cilium_nope", "not a metric of 1.12"],
+    );
+    let msg = error_with_json("metrics.json", |d| {
+        d["drop_reasons"].as_array_mut().unwrap().reverse()
+    });
+    assert_names(&msg, "metrics.json", &["drop_reasons", "sorted"]);
+    let msg = error_with_json("metrics.json", |d| {
+        d["drop_reasons"][0]["since"] = json!("1.9")
+    });
+    assert_names(&msg, "metrics.json", &["drop_reasons 155", "since"]);
+}
+
+#[test]
+fn bad_cilium_eks_files_are_refused() {
+    let msg = error_with_json("cilium-eks.json", |d| {
+        d["minors"][0]["eni_helm_flags"][0] = json!("eni.nope=true")
+    });
+    assert_names(
+        &msg,
+        "cilium-eks.json",
+        &["1.12: eni_helm_flags", "eni.nope=true", "1.12 chart"],
+    );
+    // `tunnel` is no key of the 1.15 chart.
+    let msg = error_with_json("cilium-eks.json", |d| {
+        d["minors"][3]["eni_helm_flags"][3] = json!("tunnel=disabled")
+    });
+    assert_names(&msg, "cilium-eks.json", &["1.15", "tunnel=disabled"]);
+    let msg = error_with_json("cilium-eks.json", |d| {
+        d["aws_node_patch"]["node_selector_value"] = json!("false")
+    });
+    assert_names(&msg, "cilium-eks.json", &["aws_node_patch", "does not set"]);
+    let msg = error_with_json("cilium-eks.json", |d| {
+        d["agent_not_ready_taint"] = json!("node.cilium.io/agent-not-ready")
+    });
+    assert_names(&msg, "cilium-eks.json", &["agent_not_ready_taint"]);
+}
+
+#[test]
+fn bad_eks_iam_files_are_refused() {
+    let msg = error_with_json("eks-iam.json", |d| {
+        d["irsa_trust_policy_template"]["Statement"][0]["Condition"]["StringEquals"] = json!({})
+    });
+    assert_names(&msg, "eks-iam.json", &["no $namespace placeholder"]);
+    let msg = error_with_json("eks-iam.json", |d| {
+        d["pod_identity_trust_policy"] = json!({})
+    });
+    assert_names(
+        &msg,
+        "eks-iam.json",
+        &["pod_identity_trust_policy", "Statement"],
+    );
+}

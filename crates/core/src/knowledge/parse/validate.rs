@@ -1,13 +1,13 @@
 //! The checks that make `Knowledge::embedded()` safe to trust: sorted,
-//! non-empty lists, sane numbers and dates, well-formed IAM actions, and
-//! cross-references that agree.
+//! non-empty lists, sane numbers and dates, well-formed IAM actions and
+//! metric names, and cross-references that agree.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 
-use super::formats::{CiliumFile, EksFile, InstanceRow};
+use super::formats::{CiliumEksFile, CiliumFile, EksFile, EksIamFile, InstanceRow, MetricsFile};
 use super::KnowledgeError;
-use crate::knowledge::{AmiFamily, CiliumMinor, InstanceType};
+use crate::knowledge::{AmiFamily, CiliumMetrics, CiliumMinor, InstanceType, Metrics};
 use crate::version::Minor;
 
 fn fail(file: &str, what: impl Display) -> KnowledgeError {
@@ -266,6 +266,248 @@ pub fn removed_keys(
             }
         }
         previous = Some(c);
+    }
+    Ok(())
+}
+
+/// `have` must be exactly the Cilium minors of cilium.json, in order.
+fn same_minors(
+    file: &str,
+    have: impl Iterator<Item = Minor>,
+    minors: &[Minor],
+) -> Result<(), KnowledgeError> {
+    let have: Vec<Minor> = have.collect();
+    if have == minors {
+        return Ok(());
+    }
+    let list = |m: &[Minor]| {
+        m.iter()
+            .map(Minor::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(fail(
+        file,
+        format!(
+            "minors: want the Cilium minors of cilium.json ({}), have {}",
+            list(minors),
+            list(&have)
+        ),
+    ))
+}
+
+/// Sorted, unique metric names that start with `prefix`.
+fn metric_names(
+    file: &str,
+    what: &str,
+    names: &[String],
+    prefix: &str,
+) -> Result<(), KnowledgeError> {
+    ascending(file, what, names.iter())?;
+    match names.iter().find(|n| {
+        !n.starts_with(prefix)
+            || !n
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    }) {
+        Some(bad) => Err(fail(
+            file,
+            format!("{what}: {bad:?} is not a `{prefix}*` metric name"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Metric lists per minor, drop reasons by code, pressure map names.
+pub fn metrics(file: &str, m: MetricsFile, minors: &[Minor]) -> Result<Metrics, KnowledgeError> {
+    sources(file, &m.sources)?;
+    same_minors(file, m.minors.iter().map(|x| x.minor), minors)?;
+    let mut by_minor = BTreeMap::new();
+    for x in m.minors {
+        let at = x.minor;
+        metric_names(file, &format!("{at}: agent"), &x.agent, "cilium_")?;
+        metric_names(
+            file,
+            &format!("{at}: operator"),
+            &x.operator,
+            "cilium_operator_",
+        )?;
+        let agent: BTreeSet<String> = x.agent.into_iter().collect();
+        let operator: BTreeSet<String> = x.operator.into_iter().collect();
+        if !x.disabled_by_default.is_empty() {
+            ascending(
+                file,
+                &format!("{at}: disabled_by_default"),
+                x.disabled_by_default.iter(),
+            )?;
+        }
+        if let Some(stray) = x
+            .disabled_by_default
+            .iter()
+            .find(|n| !agent.contains(*n) && !operator.contains(*n))
+        {
+            return Err(fail(
+                file,
+                format!("{at}: disabled_by_default: {stray} is not a metric of {at}"),
+            ));
+        }
+        let metrics = CiliumMetrics {
+            minor: at,
+            agent,
+            operator,
+            disabled_by_default: x.disabled_by_default.into_iter().collect(),
+        };
+        by_minor.insert(at, metrics);
+    }
+    ascending(
+        file,
+        "drop_reasons (by code)",
+        m.drop_reasons.iter().map(|r| r.code),
+    )?;
+    for r in &m.drop_reasons {
+        if r.reason.trim().is_empty() || !minors.contains(&r.since) {
+            return Err(fail(
+                file,
+                format!(
+                    "drop_reasons {}: want a reason text and a known Cilium minor as `since`",
+                    r.code
+                ),
+            ));
+        }
+    }
+    for (what, names) in [
+        ("pressure_maps.conntrack", &m.pressure_maps.conntrack),
+        ("pressure_maps.nat", &m.pressure_maps.nat),
+    ] {
+        ascending(file, what, names.iter())?;
+        if let Some(bad) = names.iter().find(|n| !is_map_name(n)) {
+            return Err(fail(file, format!("{what}: {bad:?} is not a map name")));
+        }
+    }
+    Ok(Metrics {
+        minors: by_minor,
+        drop_reasons: m.drop_reasons,
+        pressure_maps: m.pressure_maps,
+    })
+}
+
+fn is_map_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Each minor's install flags must be `key=value` with a key its chart has;
+/// the aws-node patch must set the selector it names.
+pub fn cilium_eks(
+    file: &str,
+    eks: &CiliumEksFile,
+    helm_keys: &BTreeMap<Minor, BTreeSet<String>>,
+) -> Result<(), KnowledgeError> {
+    sources(file, &eks.sources)?;
+    let minors: Vec<Minor> = helm_keys.keys().copied().collect();
+    same_minors(file, eks.minors.iter().map(|m| m.minor), &minors)?;
+    for m in &eks.minors {
+        let at = m.minor;
+        if m.eni_helm_flags.is_empty() {
+            return Err(fail(file, format!("{at}: eni_helm_flags: empty list")));
+        }
+        for flag in &m.eni_helm_flags {
+            let known = flag
+                .split_once('=')
+                .is_some_and(|(key, value)| !value.is_empty() && helm_keys[&at].contains(key));
+            if !known {
+                return Err(fail(
+                    file,
+                    format!("{at}: eni_helm_flags: {flag:?} is not `key=value` with a key of the {at} chart"),
+                ));
+            }
+        }
+        let words = [
+            Some(m.kube_proxy_replacement_full.as_str()),
+            m.al2023_egress_masquerade_interfaces.as_deref(),
+        ];
+        if words
+            .into_iter()
+            .flatten()
+            .any(|w| w.is_empty() || w.contains(char::is_whitespace))
+        {
+            return Err(fail(
+                file,
+                format!("{at}: kube_proxy_replacement_full and al2023_egress_masquerade_interfaces are single words"),
+            ));
+        }
+    }
+    let patch = &eks.aws_node_patch;
+    let selector = format!(
+        "{{\"{}\":\"{}\"}}",
+        patch.node_selector_key, patch.node_selector_value
+    );
+    if !patch.command.contains(&selector) {
+        return Err(fail(
+            file,
+            format!("aws_node_patch: the command does not set {selector}"),
+        ));
+    }
+    let taint_ok = eks
+        .agent_not_ready_taint
+        .split_once('=')
+        .and_then(|(key, rest)| {
+            rest.split_once(':')
+                .map(|(value, effect)| (key, value, effect))
+        })
+        .is_some_and(|(key, value, effect)| {
+            !key.is_empty() && !value.is_empty() && !effect.is_empty()
+        });
+    if !taint_ok {
+        return Err(fail(file, "agent_not_ready_taint: want `key=value:Effect`"));
+    }
+    if eks.overlay_iptables_flush.trim().is_empty() {
+        return Err(fail(file, "overlay_iptables_flush: empty"));
+    }
+    Ok(())
+}
+
+/// The IRSA placeholders `generate trust-policy` fills in.
+pub const IRSA_PLACEHOLDERS: [&str; 4] = [
+    "$account_id",
+    "$oidc_provider",
+    "$namespace",
+    "$service_account",
+];
+
+/// Both trust policies are IAM policy documents; the IRSA template holds
+/// every placeholder.
+pub fn eks_iam(file: &str, iam: &EksIamFile) -> Result<(), KnowledgeError> {
+    sources(file, &iam.sources)?;
+    for (what, policy) in [
+        (
+            "irsa_trust_policy_template",
+            &iam.irsa_trust_policy_template,
+        ),
+        ("pod_identity_trust_policy", &iam.pod_identity_trust_policy),
+    ] {
+        let document = policy["Version"].is_string()
+            && policy["Statement"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty());
+        if !document {
+            return Err(fail(
+                file,
+                format!("{what}: want a policy document with Version and Statement"),
+            ));
+        }
+    }
+    let template = iam.irsa_trust_policy_template.to_string();
+    if let Some(missing) = IRSA_PLACEHOLDERS.iter().find(|p| !template.contains(*p)) {
+        return Err(fail(
+            file,
+            format!("irsa_trust_policy_template: no {missing} placeholder"),
+        ));
+    }
+    if iam.irsa_service_account_annotation.trim().is_empty() {
+        return Err(fail(file, "irsa_service_account_annotation: empty"));
     }
     Ok(())
 }
