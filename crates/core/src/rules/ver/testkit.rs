@@ -293,6 +293,8 @@ pub(crate) fn knowledge() -> Knowledge {
         al2_last_kubernetes: m("1.32"),
         cilium,
         helm_keys,
+        // Facts these tests do not vary come from the embedded data.
+        ..Knowledge::embedded().clone()
     }
 }
 
@@ -304,6 +306,7 @@ pub(crate) fn empty_knowledge() -> Knowledge {
         al2_last_kubernetes: m("1.32"),
         cilium: Vec::new(),
         helm_keys: BTreeMap::new(),
+        ..Knowledge::embedded().clone()
     }
 }
 
