@@ -2,6 +2,7 @@
 
 mod cmd_capacity;
 mod cmd_check;
+mod cmd_plan;
 mod cmd_rules;
 mod error;
 mod output;
@@ -39,6 +40,9 @@ enum Command {
     /// Pods per node for EC2 instance types: VPC CNI, Cilium ENI or overlay
     /// IPAM, and whether the EKS default max pods over-schedules.
     Capacity(cmd_capacity::CapacityArgs),
+    /// Runbooks for this cluster: an upgrade to a Kubernetes version.
+    #[command(subcommand)]
+    Plan(cmd_plan::PlanCommand),
     /// List the rules the doctor checks.
     Rules(cmd_rules::RulesArgs),
     /// Explain a rule: what it checks, why it matters, how to fix it, known limits.
@@ -69,6 +73,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     let done = match cli.command {
         Command::Check(args) => return cmd_check::run(&args, &*load_knowledge(dir)?),
         Command::Capacity(args) => cmd_capacity::run(&args, &*load_knowledge(dir)?),
+        Command::Plan(command) => cmd_plan::run(&command, &*load_knowledge(dir)?),
         Command::Rules(args) => load_knowledge(dir).and_then(|_| cmd_rules::list(&args)),
         Command::Explain(args) => load_knowledge(dir).and_then(|_| cmd_rules::explain(&args)),
         Command::Completions { shell } => completions(shell),

@@ -2,7 +2,7 @@
 //! carries its code, name, severity and documentation, and is a pure
 //! function of the typed cluster model and the knowledge: no I/O.
 
-mod cap;
+pub(crate) mod cap;
 mod cfg;
 mod cni;
 pub(crate) mod iam;
