@@ -2,6 +2,7 @@
 
 mod cmd_capacity;
 mod cmd_check;
+mod cmd_mesh;
 mod cmd_plan;
 mod cmd_rules;
 mod error;
@@ -40,6 +41,9 @@ enum Command {
     /// Pods per node for EC2 instance types: VPC CNI, Cilium ENI or overlay
     /// IPAM, and whether the EKS default max pods over-schedules.
     Capacity(cmd_capacity::CapacityArgs),
+    /// Check several clusters of a cluster mesh together (one snapshot per
+    /// cluster): identities, pod CIDRs, routes and ports between them.
+    Mesh(cmd_mesh::MeshArgs),
     /// Runbooks for this cluster: an upgrade to a Kubernetes version.
     #[command(subcommand)]
     Plan(cmd_plan::PlanCommand),
@@ -72,6 +76,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     // --knowledge DIR is reported rather than silently ignored.
     let done = match cli.command {
         Command::Check(args) => return cmd_check::run(&args, &*load_knowledge(dir)?),
+        Command::Mesh(args) => return cmd_mesh::run(&args, &*load_knowledge(dir)?),
         Command::Capacity(args) => cmd_capacity::run(&args, &*load_knowledge(dir)?),
         Command::Plan(command) => cmd_plan::run(&command, &*load_knowledge(dir)?),
         Command::Rules(args) => load_knowledge(dir).and_then(|_| cmd_rules::list(&args)),
