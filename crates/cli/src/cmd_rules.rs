@@ -29,7 +29,7 @@ pub struct ExplainArgs {
 }
 
 fn metas() -> Vec<&'static RuleMeta> {
-    rules::registry().iter().map(|r| r.meta()).collect()
+    rules::all_metas()
 }
 
 pub fn list(args: &RulesArgs) -> Result<(), CliError> {
@@ -69,7 +69,7 @@ fn render_list(metas: &[&RuleMeta]) -> String {
 }
 
 pub fn explain(args: &ExplainArgs) -> Result<(), CliError> {
-    let Some(rule) = rules::find(&args.code) else {
+    let Some(meta) = rules::find_meta(&args.code) else {
         let codes = metas().into_iter().map(|m| m.code);
         let suggestions = closest_names(codes, &args.code, 3);
         return Err(CliError(format!(
@@ -78,7 +78,7 @@ pub fn explain(args: &ExplainArgs) -> Result<(), CliError> {
             did_you_mean(&suggestions)
         )));
     };
-    output::emit(&render_explain(rule.meta()))
+    output::emit(&render_explain(meta))
 }
 
 fn render_explain(m: &RuleMeta) -> String {

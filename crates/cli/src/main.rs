@@ -3,6 +3,8 @@
 mod cmd_capacity;
 mod cmd_check;
 mod cmd_generate;
+mod cmd_mesh;
+mod cmd_plan;
 mod cmd_rules;
 mod error;
 mod output;
@@ -40,6 +42,12 @@ enum Command {
     /// Pods per node for EC2 instance types: VPC CNI, Cilium ENI or overlay
     /// IPAM, and whether the EKS default max pods over-schedules.
     Capacity(cmd_capacity::CapacityArgs),
+    /// Check several clusters of a cluster mesh together (one snapshot per
+    /// cluster): identities, pod CIDRs, routes and ports between them.
+    Mesh(cmd_mesh::MeshArgs),
+    /// Runbooks for this cluster: an upgrade to a Kubernetes version.
+    #[command(subcommand)]
+    Plan(cmd_plan::PlanCommand),
     /// List the rules the doctor checks.
     Rules(cmd_rules::RulesArgs),
     /// Explain a rule: what it checks, why it matters, how to fix it, known limits.
@@ -72,7 +80,9 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     // --knowledge DIR is reported rather than silently ignored.
     let done = match cli.command {
         Command::Check(args) => return cmd_check::run(&args, &*load_knowledge(dir)?),
+        Command::Mesh(args) => return cmd_mesh::run(&args, &*load_knowledge(dir)?),
         Command::Capacity(args) => cmd_capacity::run(&args, &*load_knowledge(dir)?),
+        Command::Plan(command) => cmd_plan::run(&command, &*load_knowledge(dir)?),
         Command::Rules(args) => load_knowledge(dir).and_then(|_| cmd_rules::list(&args)),
         Command::Explain(args) => load_knowledge(dir).and_then(|_| cmd_rules::explain(&args)),
         Command::Generate(args) => cmd_generate::run(&args, &*load_knowledge(dir)?),

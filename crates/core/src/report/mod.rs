@@ -112,7 +112,7 @@ pub type RuleLookup = fn(&str) -> Option<&'static RuleMeta>;
 
 /// The registry, which is where rule documentation lives outside tests.
 fn registry_lookup(code: &str) -> Option<&'static RuleMeta> {
-    rules::find(code).map(|r| r.meta())
+    rules::find_meta(code)
 }
 
 #[derive(Debug, Clone, Copy)]

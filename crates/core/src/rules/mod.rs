@@ -2,7 +2,7 @@
 //! carries its code, name, severity and documentation, and is a pure
 //! function of the typed cluster model and the knowledge: no I/O.
 
-mod cap;
+pub(crate) mod cap;
 mod cfg;
 mod cni;
 pub(crate) mod iam;
@@ -157,6 +157,57 @@ pub trait Rule: Sync {
     fn check(&self, cx: &Context) -> Outcome;
 }
 
+/// A cluster checked together with others (`mesh`), named after its
+/// EKS name or its snapshot.
+pub struct NamedCluster {
+    pub name: String,
+    pub cluster: Cluster,
+}
+
+/// What a multi-cluster rule sees: every cluster of the mesh.
+pub struct MeshContext<'a> {
+    pub clusters: &'a [NamedCluster],
+    pub knowledge: &'a Knowledge,
+    pub options: &'a CheckOptions,
+}
+
+/// A rule over several clusters at once (cluster mesh).
+pub trait MeshRule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, cx: &MeshContext) -> Outcome;
+}
+
+/// Every multi-cluster rule, once, in code order.
+pub fn mesh_registry() -> &'static [&'static dyn MeshRule] {
+    mesh::MESH_RULES
+}
+
+/// The documentation of every rule, single- and multi-cluster, in code
+/// order (multi-cluster MESH rules follow the single-cluster ones).
+pub fn all_metas() -> Vec<&'static RuleMeta> {
+    let mut out: Vec<&'static RuleMeta> = Vec::new();
+    let mut mesh_done = false;
+    for rule in registry() {
+        let m = rule.meta();
+        if !mesh_done && m.area > Area::Mesh {
+            out.extend(mesh_registry().iter().map(|r| r.meta()));
+            mesh_done = true;
+        }
+        out.push(m);
+    }
+    if !mesh_done {
+        out.extend(mesh_registry().iter().map(|r| r.meta()));
+    }
+    out
+}
+
+/// Look any rule's documentation up by code (case-insensitive).
+pub fn find_meta(code: &str) -> Option<&'static RuleMeta> {
+    all_metas()
+        .into_iter()
+        .find(|m| m.code.eq_ignore_ascii_case(code))
+}
+
 /// Every rule, once, in code order.
 pub fn registry() -> &'static [&'static dyn Rule] {
     static REGISTRY: OnceLock<Vec<&'static dyn Rule>> = OnceLock::new();
@@ -179,8 +230,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
 /// README in sync; `eks-cilium-doctor rules --format markdown` prints it).
 pub fn markdown_table() -> String {
     let mut out = String::from("| code | name | severity | what it finds |\n|---|---|---|---|\n");
-    for rule in registry() {
-        let m = rule.meta();
+    for m in all_metas() {
         out.push_str(&format!(
             "| {} | {} | {} | {} |\n",
             m.code,
@@ -190,14 +240,6 @@ pub fn markdown_table() -> String {
         ));
     }
     out
-}
-
-/// Look a rule up by code (case-insensitive).
-pub fn find(code: &str) -> Option<&'static dyn Rule> {
-    registry()
-        .iter()
-        .copied()
-        .find(|r| r.meta().code.eq_ignore_ascii_case(code))
 }
 
 /// Evaluate every rule and assemble the report (before suppressions).
@@ -214,14 +256,7 @@ pub fn evaluate(cx: &Context) -> Report {
             Outcome::NotEvaluated(n) => not_evaluated.push(n),
         }
     }
-    // Most severe first, then by code and object, so output is stable.
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.rule.cmp(b.rule))
-            .then_with(|| a.object.cmp(&b.object))
-            .then_with(|| a.message.cmp(&b.message))
-    });
+    sort_findings(&mut findings);
     let c = cx.cluster;
     Report {
         schema_version: 1,
@@ -241,6 +276,53 @@ pub fn evaluate(cx: &Context) -> Report {
         suppressed: Vec::new(),
         unmatched_suppressions: Vec::new(),
     }
+}
+
+/// Evaluate every multi-cluster rule over the clusters of a mesh.
+pub fn evaluate_mesh(cx: &MeshContext) -> Report {
+    let mut findings = Vec::new();
+    let mut evaluated_rules = Vec::new();
+    let mut not_evaluated = Vec::new();
+    for rule in mesh_registry() {
+        match rule.check(cx) {
+            Outcome::Evaluated(mut f) => {
+                evaluated_rules.push(rule.meta().code);
+                findings.append(&mut f);
+            }
+            Outcome::NotEvaluated(n) => not_evaluated.push(n),
+        }
+    }
+    sort_findings(&mut findings);
+    let names: Vec<&str> = cx.clusters.iter().map(|c| c.name.as_str()).collect();
+    Report {
+        schema_version: 1,
+        tool: Default::default(),
+        cluster: ClusterInfo {
+            name: Some(names.join(", ")),
+            kubernetes_version: None,
+            cilium_version: None,
+            ipam_mode: None,
+        },
+        as_of: cx.options.as_of.to_string(),
+        summary: Summary::of(&findings),
+        findings,
+        evaluated_rules,
+        not_evaluated,
+        skipped_inputs: Vec::new(),
+        suppressed: Vec::new(),
+        unmatched_suppressions: Vec::new(),
+    }
+}
+
+/// Most severe first, then by code and object, so output is stable.
+fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule.cmp(b.rule))
+            .then_with(|| a.object.cmp(&b.object))
+            .then_with(|| a.message.cmp(&b.message))
+    });
 }
 
 #[cfg(test)]

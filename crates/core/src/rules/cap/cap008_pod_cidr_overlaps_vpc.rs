@@ -59,7 +59,7 @@ fn json_list_text(v: &serde_json::Value) -> String {
 }
 
 /// (where it came from, the CIDR text list)
-fn pod_cidr_sources(cx: &Context, mode: &str) -> Vec<(String, String)> {
+pub(crate) fn pod_cidr_sources(cx: &Context, mode: &str) -> Vec<(String, String)> {
     let c = cx.cluster;
     let s = &c.cilium;
     let mut out = Vec::new();

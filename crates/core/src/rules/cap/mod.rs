@@ -1,7 +1,7 @@
 //! CAP rules. One file per rule; list each once in `RULES`, in code order.
 
-mod cidr;
-mod common;
+pub(crate) mod cidr;
+pub(crate) mod common;
 mod ip_capacity;
 
 mod cap001_max_pods_exceeds_ip_capacity;
@@ -11,7 +11,7 @@ mod cap004_overlay_max_pods_left_at_eni_default;
 mod cap005_subnet_ip_exhaustion;
 mod cap006_ciliumnode_ipam_exhausted;
 mod cap007_prefix_delegation_unsupported_instance;
-mod cap008_pod_cidr_overlaps_vpc;
+pub(crate) mod cap008_pod_cidr_overlaps_vpc;
 
 use super::Rule;
 

@@ -15,7 +15,7 @@ mod ver006_kubelet_version_skew;
 mod ver007_helm_values_removed_keys;
 mod ver008_cilium_upgrade_skips_minor;
 mod ver009_mixed_cilium_versions;
-mod ver010_node_image_change_on_upgrade;
+pub(crate) mod ver010_node_image_change_on_upgrade;
 
 #[cfg(test)]
 pub(in crate::rules) mod testkit;
@@ -29,6 +29,8 @@ use crate::model::Node;
 use crate::version::{Minor, Version};
 
 pub(crate) use path::{upgrade_path, PathError, Step, UpgradePath};
+pub(crate) use ver007_helm_values_removed_keys::{flatten_values, tunnel_translation};
+pub(crate) use ver010_node_image_change_on_upgrade::al2023_nodegroup_command;
 
 pub static RULES: &[&dyn Rule] = &[
     &ver001_cilium_k8s_untested::Ver001,
@@ -102,7 +104,7 @@ pub(super) fn agent_object(cx: &Context) -> ObjectRef {
 }
 
 /// The namespace Cilium (and its Helm release) lives in.
-pub(super) fn cilium_namespace(cx: &Context) -> String {
+pub(crate) fn cilium_namespace(cx: &Context) -> String {
     cx.cluster
         .cilium
         .agent_daemonset
@@ -112,7 +114,7 @@ pub(super) fn cilium_namespace(cx: &Context) -> String {
         .unwrap_or_else(|| "kube-system".to_string())
 }
 
-pub(super) fn cluster_name(cx: &Context) -> String {
+pub(crate) fn cluster_name(cx: &Context) -> String {
     // The EKS name first; `default` is Cilium's placeholder `cluster-name`,
     // not an EKS cluster name.
     cx.cluster
@@ -130,7 +132,7 @@ pub(super) fn cluster_name(cx: &Context) -> String {
 }
 
 /// `1.27, 1.28, 1.29, 1.30` → `1.27–1.30` (the lists are contiguous); otherwise comma-joined.
-pub(super) fn minor_range(minors: &[Minor]) -> String {
+pub(crate) fn minor_range(minors: &[Minor]) -> String {
     match (minors.first(), minors.last()) {
         (None, _) | (_, None) => "none".to_string(),
         (Some(a), Some(b)) if a == b => a.to_string(),
@@ -151,18 +153,18 @@ pub(super) fn minor_range(minors: &[Minor]) -> String {
 
 /// The chart version to install for a Cilium minor: its latest patch from the
 /// knowledge, else a Helm version constraint on the minor.
-pub(super) fn chart_version(k: &Knowledge, minor: Minor) -> String {
+pub(crate) fn chart_version(k: &Knowledge, minor: Minor) -> String {
     k.cilium_minor(minor)
         .map(|m| m.latest_patch.to_string())
         .unwrap_or_else(|| format!("'~{minor}.0'"))
 }
 
 /// Saving the current values before any `helm upgrade` (Cilium upgrade guide).
-pub(super) fn helm_values_backup(namespace: &str) -> String {
+pub(crate) fn helm_values_backup(namespace: &str) -> String {
     format!("helm get values cilium --namespace {namespace} -o yaml > cilium-values.yaml")
 }
 
-pub(super) fn helm_upgrade(k: &Knowledge, namespace: &str, minor: Minor) -> String {
+pub(crate) fn helm_upgrade(k: &Knowledge, namespace: &str, minor: Minor) -> String {
     format!(
         "helm upgrade cilium cilium/cilium --namespace {namespace} --version {} -f cilium-values.yaml",
         chart_version(k, minor)
@@ -325,7 +327,7 @@ pub(super) fn sample_names<'a>(names: impl IntoIterator<Item = &'a str>, shown: 
 /// The AMI family of an EKS managed node group's `amiType`
 /// (`AL2_x86_64`, `AL2023_ARM_64_STANDARD`, `BOTTLEROCKET_x86_64`, …).
 /// `CUSTOM` and Windows types have no family here.
-pub(super) fn family_of_ami_type(ami_type: &str) -> Option<AmiFamily> {
+pub(crate) fn family_of_ami_type(ami_type: &str) -> Option<AmiFamily> {
     let t = ami_type.to_ascii_uppercase();
     if t.starts_with("AL2023") {
         Some(AmiFamily::Al2023)
@@ -340,7 +342,7 @@ pub(super) fn family_of_ami_type(ami_type: &str) -> Option<AmiFamily> {
 
 /// The AMI family of a node from `status.nodeInfo.osImage`
 /// (`Amazon Linux 2`, `Amazon Linux 2023.6.20241010`, `Bottlerocket OS 1.26.1 (aws-k8s-1.31)`).
-pub(super) fn family_of_os_image(os_image: &str) -> Option<AmiFamily> {
+pub(crate) fn family_of_os_image(os_image: &str) -> Option<AmiFamily> {
     let os = os_image.trim();
     if os.starts_with("Amazon Linux 2023") {
         Some(AmiFamily::Al2023)
@@ -353,7 +355,7 @@ pub(super) fn family_of_os_image(os_image: &str) -> Option<AmiFamily> {
     }
 }
 
-pub(super) fn family_name(f: AmiFamily) -> &'static str {
+pub(crate) fn family_name(f: AmiFamily) -> &'static str {
     match f {
         AmiFamily::Al2 => "AL2",
         AmiFamily::Al2023 => "AL2023",

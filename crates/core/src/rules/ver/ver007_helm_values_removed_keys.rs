@@ -220,7 +220,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 /// chart: `disabled` → native routing, `vxlan`/`geneve` → tunnel routing
 /// with that protocol; /work/shared/data/cilium/eni_iam.json
 /// chart_behaviour_eni.routing_mode).
-fn tunnel_translation(key: &str, value: Option<&serde_json::Value>) -> Option<String> {
+pub(crate) fn tunnel_translation(key: &str, value: Option<&serde_json::Value>) -> Option<String> {
     if key != "tunnel" {
         return None;
     }

@@ -79,6 +79,35 @@ fn al2023_ami_type(al2: Option<&str>) -> &'static str {
     }
 }
 
+/// `aws eks create-nodegroup` for the AL2023 replacement of an AL2 managed
+/// node group, with the old group's role, subnets, instance types and scaling.
+pub(crate) fn al2023_nodegroup_command(cluster: &str, ng: &Nodegroup) -> String {
+    let mut create = format!(
+        "aws eks create-nodegroup --cluster-name {cluster} --nodegroup-name {}-al2023 --ami-type {} --node-role {} --subnets {}",
+        ng.nodegroup_name,
+        al2023_ami_type(ng.ami_type.as_deref()),
+        ng.node_role.as_deref().unwrap_or("<node-role-arn>"),
+        if ng.subnets.is_empty() {
+            "<subnet-ids>".to_string()
+        } else {
+            ng.subnets.join(" ")
+        }
+    );
+    if !ng.instance_types.is_empty() {
+        create.push_str(&format!(
+            " --instance-types {}",
+            ng.instance_types.join(" ")
+        ));
+    }
+    let s = &ng.scaling_config;
+    if let (Some(min), Some(max), Some(desired)) = (s.min_size, s.max_size, s.desired_size) {
+        create.push_str(&format!(
+            " --scaling-config minSize={min},maxSize={max},desiredSize={desired}"
+        ));
+    }
+    create
+}
+
 fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
     let Some(target) = cx.options.target_kubernetes else {
         return Ok(Vec::new());
@@ -195,30 +224,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
             );
             let remediation = match (&g.set, g.nodegroup) {
                 (NodeSet::Nodegroup(ng_name), Some(ng)) => {
-                    let mut create = format!(
-                        "aws eks create-nodegroup --cluster-name {name} --nodegroup-name {ng_name}-al2023 --ami-type {} --node-role {} --subnets {}",
-                        al2023_ami_type(ami_type),
-                        ng.node_role.as_deref().unwrap_or("<node-role-arn>"),
-                        if ng.subnets.is_empty() {
-                            "<subnet-ids>".to_string()
-                        } else {
-                            ng.subnets.join(" ")
-                        }
-                    );
-                    if !ng.instance_types.is_empty() {
-                        create.push_str(&format!(
-                            " --instance-types {}",
-                            ng.instance_types.join(" ")
-                        ));
-                    }
-                    let s = &ng.scaling_config;
-                    if let (Some(min), Some(max), Some(desired)) =
-                        (s.min_size, s.max_size, s.desired_size)
-                    {
-                        create.push_str(&format!(
-                            " --scaling-config minSize={min},maxSize={max},desiredSize={desired}"
-                        ));
-                    }
+                    let create = al2023_nodegroup_command(&name, ng);
                     format!(
                         "Before upgrading past {al2_last}, replace the AL2 group with an AL2023 one (custom bootstrap.sh user data must be rewritten for nodeadm; copy labels and taints such as node.cilium.io/agent-not-ready):\n{create}\nthen drain the old nodes and delete the AL2 group: aws eks delete-nodegroup --cluster-name {name} --nodegroup-name {ng_name}"
                     )

@@ -1,0 +1,108 @@
+//! `mesh`: load each snapshot into its own cluster, run the multi-cluster
+//! MESH rules over all of them, and report like `check`.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use doctor_core::exit::{exit_code, FailOn};
+use doctor_core::knowledge::Knowledge;
+use doctor_core::load::{load_paths, LoadOptions};
+use doctor_core::report::{render, ColorChoice, Format, RenderOptions};
+use doctor_core::rules::{evaluate_mesh, CheckOptions, MeshContext, NamedCluster};
+use doctor_core::version::Date;
+
+use crate::error::CliError;
+use crate::output;
+
+#[derive(Debug, Args)]
+pub struct MeshArgs {
+    /// One snapshot per cluster (a directory, .zip sysdump or .tar.gz);
+    /// at least two.
+    #[arg(value_name = "SNAPSHOT", required = true, num_args = 2..)]
+    snapshots: Vec<PathBuf>,
+    /// text, json, sarif, junit, markdown or html.
+    #[arg(long, short = 'f', default_value = "text", value_parser = parse_format)]
+    format: Format,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity
+    /// (critical, high, medium, low, info, or none to never fail).
+    #[arg(long, default_value = "high", value_parser = parse_fail_on)]
+    fail_on: FailOn,
+    /// Evaluate as of this day, YYYY-MM-DD. Default: today (UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    as_of: Option<Date>,
+    /// Colour the text report: auto, always or never.
+    #[arg(long, default_value = "auto", value_parser = parse_color)]
+    color: ColorChoice,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    s.parse()
+}
+fn parse_date(s: &str) -> Result<Date, String> {
+    s.parse()
+}
+fn parse_color(s: &str) -> Result<ColorChoice, String> {
+    s.parse()
+}
+
+/// The EKS name of the cluster, else the snapshot's file name.
+fn cluster_name(cluster: &doctor_core::model::Cluster, path: &Path) -> String {
+    cluster
+        .eks
+        .as_ref()
+        .map(|e| e.name.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| {
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| path.display().to_string())
+        })
+}
+
+/// Runs the mesh check; returns the process exit code (0 or 1).
+pub fn run(args: &MeshArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
+    let mut clusters = Vec::new();
+    for path in &args.snapshots {
+        let loaded = load_paths(std::slice::from_ref(path), &LoadOptions::default())
+            .map_err(|e| CliError(e.to_string()))?;
+        let name = cluster_name(&loaded.cluster, path);
+        if clusters.iter().any(|c: &NamedCluster| c.name == name) {
+            return Err(CliError(format!(
+                "two snapshots are named {name:?}: give each cluster its own snapshot"
+            )));
+        }
+        clusters.push(NamedCluster {
+            name,
+            cluster: loaded.cluster,
+        });
+    }
+    let options = CheckOptions {
+        as_of: args.as_of.unwrap_or_else(Date::today),
+        ..CheckOptions::default()
+    };
+    let report = evaluate_mesh(&MeshContext {
+        clusters: &clusters,
+        knowledge,
+        options: &options,
+    });
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR");
+    let render_options = RenderOptions {
+        color: args.color.enabled(to_terminal, no_color.as_deref()),
+        ..RenderOptions::default()
+    };
+    let rendered = render(&report, args.format, &render_options);
+    match &args.output {
+        Some(path) => doctor_core::output::write_atomically(path, rendered.as_bytes())
+            .map_err(|e| CliError(format!("writing {}: {e}", path.display())))?,
+        None => output::emit(&rendered)?,
+    }
+    Ok(u8::try_from(exit_code(&report, args.fail_on)).unwrap_or(1))
+}

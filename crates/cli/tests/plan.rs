@@ -1,0 +1,103 @@
+//! `plan` through the real binary: the upgrade runbook of the plan fixture
+//! in both formats, and bad input (exit 2 with one `error:` line).
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn fixture(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../core/tests/fixtures/plan")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+fn examples(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// (exit code, stdout, stderr)
+fn plan(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("eks-cilium-doctor")
+        .unwrap()
+        .arg("plan")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn upgrade(to: &str, extra: &[&str]) -> (i32, String, String) {
+    let snapshot = fixture("eks130-cilium115/snapshot");
+    let values = fixture("eks130-cilium115/cilium-values.yaml");
+    let mut args = vec![
+        "upgrade",
+        "--to",
+        to,
+        &snapshot,
+        "--helm-values",
+        &values,
+        "--as-of",
+        "2025-06-01",
+    ];
+    args.extend_from_slice(extra);
+    plan(&args)
+}
+
+#[test]
+fn upgrade_markdown_and_json() {
+    let (code, md, err) = upgrade("1.33", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(md.starts_with("# Upgrade plan: shop-prod to Kubernetes 1.33\n"));
+    assert!(md.contains("helm upgrade cilium cilium/cilium --namespace kube-system --version 1.16.19 -f cilium-values.yaml"));
+    assert!(
+        md.contains("aws eks update-cluster-version --name shop-prod --kubernetes-version 1.33")
+    );
+
+    let (code, json, _) = upgrade("1.33", &["--format", "json"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["to"]["cilium"], "1.18.12");
+    assert_eq!(v["steps"].as_array().unwrap().len(), 6);
+    assert_eq!(v["steps"][0]["kind"], "cilium");
+    assert_eq!(v["steps"][0]["helm_migrations"][1]["key"], "tunnel");
+}
+
+#[test]
+fn upgrade_bad_input_exits_2() {
+    for (to, message) in [
+        ("1.30", "is not above the running Kubernetes 1.30"),
+        ("1.28", "EKS cannot downgrade"),
+        ("1.99", "unknown Kubernetes version 1.99"),
+    ] {
+        let (code, out, err) = upgrade(to, &[]);
+        assert_eq!(code, 2, "--to {to}");
+        assert!(out.is_empty());
+        assert!(err.starts_with("error: ") && err.contains(message), "{err}");
+    }
+    let (code, _, err) = upgrade("one.two", &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a version"), "{err}");
+    let (code, _, err) = upgrade("1.33", &["--format", "sarif"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown plan format"), "{err}");
+    // A snapshot without the versions: only the VPCs of the demo.
+    let vpcs = format!("{}/ec2-vpcs.json", examples("demo"));
+    let (code, _, err) = plan(&["upgrade", "--to", "1.33", &vpcs]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no Kubernetes version"), "{err}");
+    let (code, _, err) = plan(&["upgrade", "--to", "1.33", "/nonexistent/snapshot"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: "), "{err}");
+}

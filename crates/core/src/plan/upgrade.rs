@@ -1,0 +1,756 @@
+//! `plan upgrade --to X.Y`: a runbook that takes Cilium and the EKS control
+//! plane (then add-ons and node groups) one minor at a time to Kubernetes
+//! X.Y, so that every (Cilium, Kubernetes) pair on the way is e2e-tested.
+//!
+//! The order of the steps comes from the shared upgrade path
+//! ([`crate::rules::ver::upgrade_path`]); this module adds what each step
+//! needs: Helm value migrations, Cilium's pre-flight check, kernel and AMI
+//! changes, EKS commands, what to watch and how to roll back. The findings
+//! the check rules report for the target come first.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Action, PlanError};
+use crate::findings::Finding;
+use crate::knowledge::{AmiFamily, Knowledge};
+use crate::model::{Cluster, Nodegroup};
+use crate::rules::ver::{
+    al2023_nodegroup_command, chart_version, cilium_namespace, cluster_name, family_name,
+    family_of_ami_type, flatten_values, helm_upgrade, helm_values_backup, minor_range,
+    tunnel_translation, upgrade_path, Step,
+};
+use crate::rules::{evaluate, CheckOptions, Context};
+use crate::version::{Date, KernelVersion, Minor, Version};
+
+/// Rules whose findings bear on an upgrade: versions and support windows,
+/// the vpc-cni add-on that an add-on update re-applies, and the operator's
+/// IAM actions (they grow with Cilium minors).
+const RELEVANT_RULES: &[&str] = &["CNI002", "IAM001"];
+const RELEVANT_AREA_PREFIX: &str = "VER";
+
+/// The chart keys Cilium's documented pre-flight install sets
+/// (`helm install cilium-preflight ... --set preflight.enabled=true
+/// --set agent=false --set operator.enabled=false`, upgrade guide).
+const PREFLIGHT_KEYS: [&str; 3] = ["preflight.enabled", "agent", "operator.enabled"];
+
+#[derive(Debug, Clone)]
+pub struct UpgradeRequest {
+    pub target_kubernetes: Minor,
+    /// Support windows are evaluated as of this day.
+    pub as_of: Date,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Versions {
+    pub kubernetes: String,
+    pub cilium: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    Cilium,
+    Kubernetes,
+}
+
+/// A Helm value the user sets that the chart of a step no longer has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HelmMigration {
+    /// The removed key as the chart data names it.
+    pub key: String,
+    /// What the user's values set under it (`key=value`).
+    pub set: Vec<String>,
+    pub removed_in: String,
+    pub replacement: Option<String>,
+    /// The chart refuses to render while the key is set.
+    pub chart_fails: bool,
+    /// The edit to make in the values file.
+    pub edit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanStep {
+    pub number: usize,
+    pub kind: StepKind,
+    pub title: String,
+    /// The versions running after this step.
+    pub after: Versions,
+    /// Whether Cilium e2e-tests the pair this step leads to.
+    pub tested: bool,
+    pub tested_note: String,
+    pub helm_migrations: Vec<HelmMigration>,
+    pub before: Vec<Action>,
+    pub run: Vec<Action>,
+    pub verify: Vec<Action>,
+    pub watch: Vec<String>,
+    pub rollback: Vec<Action>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpgradePlan {
+    pub schema_version: u32,
+    pub cluster: String,
+    pub as_of: String,
+    pub from: Versions,
+    pub to: Versions,
+    /// `upgradePolicy.supportType` as the snapshot shows it.
+    pub support_type: String,
+    pub warnings: Vec<String>,
+    /// Findings of the check rules for the target, most severe first.
+    pub findings: Vec<Finding>,
+    pub before_you_start: Vec<Action>,
+    pub steps: Vec<PlanStep>,
+}
+
+/// A node group as the plan moves it (AL2 groups are replaced by AL2023 ones).
+#[derive(Debug, Clone)]
+struct Group<'a> {
+    name: String,
+    family: Option<AmiFamily>,
+    /// The group as described; `None` once replaced by the plan.
+    described: Option<&'a Nodegroup>,
+}
+
+struct Planner<'a> {
+    cluster: &'a Cluster,
+    k: &'a Knowledge,
+    name: String,
+    ns: String,
+    groups: Vec<Group<'a>>,
+    /// The user's flattened Helm values not yet migrated.
+    values: BTreeMap<String, serde_json::Value>,
+    eni: bool,
+}
+
+pub fn plan_upgrade(
+    cluster: &Cluster,
+    knowledge: &Knowledge,
+    request: &UpgradeRequest,
+) -> Result<UpgradePlan, PlanError> {
+    let target = request.target_kubernetes;
+    let kubernetes = cluster.kubernetes_version().map(Version::minor).ok_or_else(|| {
+        PlanError("the snapshot has no Kubernetes version: add `kubectl version -o json` or `aws eks describe-cluster` output".into())
+    })?;
+    let cilium = cluster.cilium.version.ok_or_else(|| {
+        PlanError("the snapshot has no Cilium version: add `kubectl get daemonsets -A -o json` (the cilium agent DaemonSet with a tagged image)".into())
+    })?;
+    if target <= kubernetes {
+        return Err(PlanError(format!(
+            "--to {target} is not above the running Kubernetes {kubernetes}: plan upgrade only moves forward (EKS cannot downgrade)"
+        )));
+    }
+    if knowledge.eks_version(target).is_none() {
+        let known: Vec<String> = knowledge
+            .eks_versions
+            .iter()
+            .map(|v| v.version.to_string())
+            .collect();
+        return Err(PlanError(format!(
+            "unknown Kubernetes version {target}: the EKS calendar has {}",
+            known.join(", ")
+        )));
+    }
+    let path = upgrade_path(knowledge, cilium.minor(), kubernetes, target, None)
+        .map_err(|e| PlanError(format!("no upgrade path to Kubernetes {target}: {e}")))?;
+
+    let options = CheckOptions {
+        as_of: request.as_of,
+        target_kubernetes: Some(target),
+        ..CheckOptions::default()
+    };
+    let cx = Context {
+        cluster,
+        knowledge,
+        options: &options,
+    };
+    let findings: Vec<Finding> = evaluate(&cx)
+        .findings
+        .into_iter()
+        .filter(|f| f.rule.starts_with(RELEVANT_AREA_PREFIX) || RELEVANT_RULES.contains(&f.rule))
+        .collect();
+
+    let mut planner = Planner {
+        cluster,
+        k: knowledge,
+        name: cluster_name(&cx),
+        ns: cilium_namespace(&cx),
+        groups: cluster
+            .nodegroups
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|n| Group {
+                name: n.nodegroup_name.clone(),
+                family: n.ami_type.as_deref().and_then(family_of_ami_type),
+                described: Some(n),
+            })
+            .collect(),
+        values: cluster
+            .helm_values
+            .as_ref()
+            .map(flatten_values)
+            .unwrap_or_default(),
+        eni: cluster.cilium.ipam_is_eni(),
+    };
+
+    let (support_type, warnings) = support_warnings(&planner, kubernetes, &path, request.as_of);
+    let mut before_you_start = vec![Action::run(
+        "Save the Cilium Helm values; every `helm upgrade` below reads this file",
+        helm_values_backup(&planner.ns),
+    )];
+    if planner
+        .addon_names()
+        .is_some_and(|a| a.iter().any(|n| n == "vpc-cni"))
+    {
+        before_you_start.push(Action::run(
+            "The vpc-cni EKS add-on is installed: never update it in the steps below, an update re-applies aws-node's nodeSelector and brings the VPC CNI back next to Cilium (CNI002). Take it out of EKS management, keeping aws-node as it is",
+            format!(
+                "aws eks delete-addon --cluster-name {} --addon-name vpc-cni --preserve",
+                planner.name
+            ),
+        ));
+    }
+    if cluster.helm_values.is_none() {
+        before_you_start.push(Action::note(
+            "The snapshot has no Helm values (`--helm-values FILE`): removed keys could not be checked; re-run the plan with them",
+        ));
+    }
+
+    let mut steps = Vec::new();
+    let (mut c_now, mut k_now) = (cilium, kubernetes);
+    for (i, planned) in path.steps.iter().enumerate() {
+        let number = i + 1;
+        let step = match planned.step {
+            Step::Cilium(to) => {
+                let s = planner.cilium_step(number, c_now, to, k_now, planned.tested);
+                c_now = knowledge
+                    .cilium_minor(to)
+                    .map(|m| m.latest_patch)
+                    .unwrap_or(Version::new(to.major, to.minor, 0));
+                s
+            }
+            Step::Kubernetes(to) => {
+                let s = planner.kubernetes_step(number, k_now, to, c_now, planned.tested);
+                k_now = to;
+                s
+            }
+        };
+        steps.push(step);
+    }
+
+    Ok(UpgradePlan {
+        schema_version: 1,
+        cluster: planner.name.clone(),
+        as_of: request.as_of.to_string(),
+        from: Versions {
+            kubernetes: kubernetes.to_string(),
+            cilium: cilium.to_string(),
+        },
+        to: Versions {
+            kubernetes: target.to_string(),
+            cilium: c_now.to_string(),
+        },
+        support_type,
+        warnings,
+        findings,
+        before_you_start,
+        steps,
+    })
+}
+
+/// What EKS does on its own while the plan runs: the upgrade policy and, for
+/// each Kubernetes minor the plan stays on, when EKS may move it on.
+fn support_warnings(
+    p: &Planner,
+    kubernetes: Minor,
+    path: &crate::rules::ver::UpgradePath,
+    as_of: Date,
+) -> (String, Vec<String>) {
+    let declared = p
+        .cluster
+        .eks
+        .as_ref()
+        .and_then(|e| e.upgrade_policy.as_ref())
+        .and_then(|u| u.support_type.as_deref())
+        .map(str::to_ascii_uppercase);
+    let standard = declared.as_deref() == Some("STANDARD");
+    let support_type = match &declared {
+        Some(s) => s.clone(),
+        None => "EXTENDED (not in the snapshot; the AWS default)".to_string(),
+    };
+    let mut warnings = Vec::new();
+    // The minors the control plane sits on before each of its steps.
+    let mut stays = vec![kubernetes];
+    stays.extend(path.steps.iter().filter_map(|s| match s.step {
+        Step::Kubernetes(k) if k < path.kubernetes_to => Some(k),
+        _ => None,
+    }));
+    for (i, minor) in stays.iter().enumerate() {
+        let Some(cal) = p.k.eks_version(*minor) else {
+            warnings.push(format!(
+                "No EKS support calendar for Kubernetes {minor} in the data: check its end of support before you start"
+            ));
+            continue;
+        };
+        let (deadline, kind) = if standard {
+            (cal.end_of_standard_support, "standard")
+        } else {
+            (cal.end_of_extended_support, "extended")
+        };
+        let days = as_of.days_until(deadline);
+        let next = minor.next();
+        let here = if i == 0 {
+            "The cluster runs"
+        } else {
+            "The plan passes"
+        };
+        if days < 0 {
+            warnings.push(format!(
+                "{here} Kubernetes {minor}, whose EKS {kind} support ended on {deadline}: EKS can upgrade the control plane to {next} at any time, without notice. Do not pause on {minor}; do the Cilium steps before it first."
+            ));
+        } else if days <= 90 {
+            warnings.push(format!(
+                "{here} Kubernetes {minor}: EKS {kind} support ends on {deadline} (in {days} days), then EKS upgrades the control plane to {next} on its own. Finish the steps that leave {minor} before then."
+            ));
+        }
+        if i == 0 && standard && as_of < cal.end_of_standard_support {
+            warnings.push(format!(
+                "upgradePolicy.supportType is STANDARD: EKS upgrades {minor} at the end of standard support ({}). To keep {minor} until {} while the plan runs (billed as extended support), while {minor} is still in standard support: aws eks update-cluster-config --name {} --upgrade-policy supportType=EXTENDED",
+                cal.end_of_standard_support, cal.end_of_extended_support, p.name
+            ));
+        }
+    }
+    (support_type, warnings)
+}
+
+impl Planner<'_> {
+    fn cilium_step(
+        &mut self,
+        number: usize,
+        from: Version,
+        to: Minor,
+        kubernetes: Minor,
+        tested: bool,
+    ) -> PlanStep {
+        let version = chart_version(self.k, to);
+        let data = self.k.cilium_minor(to);
+        let tested_note = match data {
+            Some(d) => format!(
+                "Cilium {to} e2e-tests Kubernetes {}{}",
+                minor_range(&d.k8s_tested),
+                if tested {
+                    String::new()
+                } else {
+                    format!(", not {kubernetes}: do not stay on this pair")
+                }
+            ),
+            None => format!("no data for Cilium {to}"),
+        };
+        let helm_migrations = self.migrations(to);
+        let mut before = Vec::new();
+        for m in &helm_migrations {
+            before.push(Action::run(
+                format!(
+                    "Migrate `{}` (removed in Cilium {}{}): {}",
+                    m.key,
+                    m.removed_in,
+                    if m.chart_fails {
+                        "; the chart refuses to render while it is set"
+                    } else {
+                        "; the chart ignores it"
+                    },
+                    m.edit
+                ),
+                format!("yq -i 'del(.{})' cilium-values.yaml", m.key),
+            ));
+        }
+        before.extend(self.kernel_check(to));
+        before.extend(self.iam_changes(from.minor(), to));
+        before.extend(self.preflight(to, &version));
+
+        let rollout = format!(
+            "kubectl -n {ns} rollout status daemonset/cilium && kubectl -n {ns} rollout status deployment/cilium-operator",
+            ns = self.ns
+        );
+        PlanStep {
+            number,
+            kind: StepKind::Cilium,
+            title: format!("Cilium {from} → {version} on Kubernetes {kubernetes}"),
+            after: Versions {
+                kubernetes: kubernetes.to_string(),
+                cilium: version.clone(),
+            },
+            tested,
+            tested_note,
+            helm_migrations,
+            before,
+            run: vec![Action::run(
+                format!("Upgrade Cilium to {version} with the saved values"),
+                helm_upgrade(self.k, &self.ns, to),
+            )],
+            verify: vec![
+                Action::run("Wait for the agents and the operator to roll out", rollout),
+                Action::run("Every component reports OK", "cilium status --wait"),
+                Action::run(
+                    "Pod-to-pod, pod-to-service and egress still work",
+                    "cilium connectivity test",
+                ),
+            ],
+            watch: vec![
+                format!("Agent restarts or CrashLoopBackOff: kubectl -n {} get pods -l k8s-app=cilium", self.ns),
+                "New pods stuck in ContainerCreating (no IP) while the agents restart".to_string(),
+                format!("The version-specific notes for {to}: https://docs.cilium.io/en/v{to}/operations/upgrade/"),
+            ],
+            rollback: vec![Action::run(
+                format!("Back to Cilium {from} and the values it ran with (the previous Helm revision)"),
+                format!("helm rollback cilium --namespace {}", self.ns),
+            )],
+        }
+    }
+
+    /// Removed keys the values still set, up to the chart of `to` (keys a
+    /// later chart knows again are not removed). Migrated keys are dropped
+    /// so that a later step does not list them again.
+    fn migrations(&mut self, to: Minor) -> Vec<HelmMigration> {
+        let mut removals = BTreeMap::new();
+        for minor in self.k.cilium.iter().filter(|m| m.minor <= to) {
+            for r in &minor.helm_keys_removed {
+                removals.insert(r.key.clone(), (minor.minor, r.clone()));
+            }
+        }
+        let known_again = self.k.helm_keys(to);
+        let mut hits: BTreeMap<String, Vec<(String, serde_json::Value)>> = BTreeMap::new();
+        for (key, value) in &self.values {
+            let mut candidate = key.as_str();
+            loop {
+                if removals.contains_key(candidate)
+                    && !known_again.is_some_and(|keys| keys.contains(candidate))
+                {
+                    hits.entry(candidate.to_string())
+                        .or_default()
+                        .push((key.clone(), value.clone()));
+                    break;
+                }
+                match candidate.rfind('.') {
+                    Some(i) => candidate = &candidate[..i],
+                    None => break,
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (key, set) in hits {
+            let (removed_in, info) = &removals[&key];
+            for (k, _) in &set {
+                self.values.remove(k);
+            }
+            let edit = match (
+                &info.replacement,
+                tunnel_translation(&key, set.first().map(|(_, v)| v)),
+            ) {
+                (_, Some(sets)) => format!("delete it and set {sets}"),
+                (Some(r), None) => {
+                    format!("delete it and set its replacement ({r}) to the value you meant")
+                }
+                (None, None) => "delete it (no replacement)".to_string(),
+            };
+            out.push(HelmMigration {
+                key,
+                set: set
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", value_text(v)))
+                    .collect(),
+                removed_in: removed_in.to_string(),
+                replacement: info.replacement.clone(),
+                chart_fails: info.chart_fails,
+                edit,
+            });
+        }
+        out
+    }
+
+    /// Nodes whose kernel is below the minimum of Cilium `to`.
+    fn kernel_check(&self, to: Minor) -> Option<Action> {
+        let min = self.k.cilium_minor(to)?.min_kernel;
+        let low: Vec<String> = self
+            .cluster
+            .nodes
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| {
+                let info = &n.status.node_info;
+                let kernel: KernelVersion = info.kernel_version.parse().ok()?;
+                (kernel < min).then(|| format!("{} ({})", n.metadata.name, info.kernel_version))
+            })
+            .collect();
+        (!low.is_empty()).then(|| {
+            Action::note(format!(
+                "Cilium {to} needs kernel {min} or newer; replace these nodes first: {}",
+                low.join(", ")
+            ))
+        })
+    }
+
+    /// EC2 actions the operator needs from `to` on that `from` did not.
+    fn iam_changes(&self, from: Minor, to: Minor) -> Option<Action> {
+        if !self.eni {
+            return None;
+        }
+        let old = self.k.cilium_minor(from).map(|m| &m.eni_required_actions);
+        let new = &self.k.cilium_minor(to)?.eni_required_actions;
+        let added: Vec<&str> = new
+            .iter()
+            .filter(|a| old.is_none_or(|o| !o.contains(a)))
+            .map(String::as_str)
+            .collect();
+        (!added.is_empty()).then(|| {
+            Action::note(format!(
+                "ENI mode: add to the cilium-operator's IAM policy the EC2 actions Cilium {to} requires and {from} did not: {}",
+                added.join(", ")
+            ))
+        })
+    }
+
+    /// Cilium's pre-flight check, when the chart of `to` has its keys.
+    fn preflight(&self, to: Minor, version: &str) -> Vec<Action> {
+        let has_keys = self
+            .k
+            .helm_keys(to)
+            .is_some_and(|keys| PREFLIGHT_KEYS.iter().all(|k| keys.contains(*k)));
+        if !has_keys {
+            return vec![];
+        }
+        let ns = &self.ns;
+        vec![
+            Action::run(
+                format!("Pre-flight: pre-pull the {version} image on every node and validate the network policies (Cilium's upgrade guide)"),
+                format!("helm install cilium-preflight cilium/cilium --version {version} --namespace {ns} --set preflight.enabled=true --set agent=false --set operator.enabled=false"),
+            ),
+            Action::run(
+                "Wait until cilium-pre-flight-check is READY on every node",
+                format!("kubectl -n {ns} get daemonset cilium-pre-flight-check"),
+            ),
+            Action::run(
+                "Remove the pre-flight release",
+                format!("helm delete cilium-preflight --namespace {ns}"),
+            ),
+        ]
+    }
+
+    fn kubernetes_step(
+        &mut self,
+        number: usize,
+        from: Minor,
+        to: Minor,
+        cilium: Version,
+        tested: bool,
+    ) -> PlanStep {
+        let name = self.name.clone();
+        let c = cilium.minor();
+        let tested_note = match self.k.cilium_minor(c) {
+            Some(d) if tested => format!(
+                "Cilium {c} e2e-tests Kubernetes {}",
+                minor_range(&d.k8s_tested)
+            ),
+            Some(d) => format!(
+                "Cilium {c} e2e-tests Kubernetes {}, not {to}: do not stay on this pair",
+                minor_range(&d.k8s_tested)
+            ),
+            None => format!("no data for Cilium {c}"),
+        };
+        let mut before = vec![Action::note(format!(
+            "Every managed node group must run {from} before the control plane moves (EKS refuses otherwise)"
+        ))];
+        before.extend(self.node_image_changes(from, to, c));
+
+        let mut run = vec![
+            Action::run(
+                format!("Upgrade the control plane to {to}"),
+                format!("aws eks update-cluster-version --name {name} --kubernetes-version {to}"),
+            ),
+            Action::run(
+                "Wait until the cluster is ACTIVE again",
+                format!("aws eks wait cluster-active --name {name}"),
+            ),
+        ];
+        run.extend(self.addon_actions(to));
+        run.extend(self.nodegroup_actions(to));
+
+        PlanStep {
+            number,
+            kind: StepKind::Kubernetes,
+            title: format!("Kubernetes {from} → {to} with Cilium {cilium}"),
+            after: Versions {
+                kubernetes: to.to_string(),
+                cilium: cilium.to_string(),
+            },
+            tested,
+            tested_note,
+            helm_migrations: vec![],
+            before,
+            run,
+            verify: vec![
+                Action::run(
+                    format!("The control plane reports {to}"),
+                    format!("aws eks describe-cluster --name {name} --query cluster.version"),
+                ),
+                Action::run(format!("Every node runs kubelet {to}"), "kubectl get nodes"),
+                Action::run("Cilium is healthy on the new nodes", "cilium status --wait"),
+            ],
+            watch: vec![
+                format!("Cilium agents on the new nodes become ready: kubectl -n {} get pods -l k8s-app=cilium -o wide", self.ns),
+                "Pods stuck in ContainerCreating or Pending while node groups roll".to_string(),
+                "Removed Kubernetes APIs your manifests still use (the Kubernetes changelog of this minor)".to_string(),
+            ],
+            rollback: vec![
+                Action::note(format!(
+                    "The EKS control plane cannot be downgraded: once {to} is active there is no way back to {from}. Fix forward."
+                )),
+                Action::note(
+                    "Roll node groups one at a time and keep the previous group until the new nodes are healthy, so that a bad AMI hits one group only",
+                ),
+            ],
+        }
+    }
+
+    /// AMI family and kernel changes the node groups go through at `to`,
+    /// and the kernel of the new AMIs against Cilium's minimum.
+    fn node_image_changes(&mut self, from: Minor, to: Minor, cilium: Minor) -> Vec<Action> {
+        let mut out = Vec::new();
+        let min_kernel = self.k.cilium_minor(cilium).map(|m| m.min_kernel);
+        let al2_last = self.k.al2_last_kubernetes;
+        let name = self.name.clone();
+        for g in &mut self.groups {
+            let Some(family) = g.family else { continue };
+            if family == AmiFamily::Al2 && to > al2_last {
+                let kernel = self.k.ami_kernel(AmiFamily::Al2023, to);
+                let create = g.described.map(|ng| al2023_nodegroup_command(&name, ng));
+                out.push(Action {
+                    text: format!(
+                        "Node group {}: EKS has no AL2 AMIs after Kubernetes {al2_last}. Replace it with an AL2023 group{} (copy labels and taints such as node.cilium.io/agent-not-ready; nodeadm replaces bootstrap.sh user data), move the workloads, then delete {}",
+                        g.name,
+                        kernel.map(|k| format!(" (kernel {k})")).unwrap_or_default(),
+                        g.name
+                    ),
+                    command: create.map(|c| {
+                        format!(
+                            "{c}\naws eks delete-nodegroup --cluster-name {name} --nodegroup-name {}",
+                            g.name
+                        )
+                    }),
+                });
+                g.name = format!("{}-al2023", g.name);
+                g.family = Some(AmiFamily::Al2023);
+                g.described = None;
+                continue;
+            }
+            let (Some(old), Some(new)) = (
+                self.k.ami_kernel(family, from),
+                self.k.ami_kernel(family, to),
+            ) else {
+                continue;
+            };
+            if old != new {
+                let below = min_kernel.filter(|m| {
+                    KernelVersion {
+                        major: new.major,
+                        minor: new.minor,
+                        patch: u32::MAX,
+                    } < *m
+                });
+                out.push(Action::note(format!(
+                    "Node group {} ({}): the {to} AMIs move the kernel from {old} to {new}{}",
+                    g.name,
+                    family_name(family),
+                    match below {
+                        Some(m) => format!(", below Cilium {cilium}'s minimum {m}"),
+                        None => "; watch Cilium's datapath on the first new nodes".to_string(),
+                    }
+                )));
+            }
+        }
+        out
+    }
+
+    fn addon_actions(&self, to: Minor) -> Vec<Action> {
+        let name = &self.name;
+        let Some(addons) = self.addon_names() else {
+            return vec![Action::run(
+                format!("Update each EKS add-on to a version for {to} (the snapshot has no add-on list)"),
+                format!("aws eks list-addons --cluster-name {name}"),
+            )];
+        };
+        let mut out = Vec::new();
+        for addon in addons {
+            if addon == "vpc-cni" {
+                // Taken out of EKS management before the plan starts.
+                continue;
+            }
+            out.push(Action::run(
+                format!("Add-on {addon}: pick the version for {to}, then update"),
+                format!(
+                    "aws eks describe-addon-versions --addon-name {addon} --kubernetes-version {to}\naws eks update-addon --cluster-name {name} --addon-name {addon} --addon-version VERSION"
+                ),
+            ));
+        }
+        out
+    }
+
+    fn addon_names(&self) -> Option<Vec<String>> {
+        let c = self.cluster;
+        let mut names: Vec<String> = c.addon_names.clone().unwrap_or_default();
+        names.extend(
+            c.addons
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|a| a.addon_name.clone()),
+        );
+        if c.addon_names.is_none() && c.addons.is_none() {
+            return None;
+        }
+        names.sort();
+        names.dedup();
+        Some(names)
+    }
+
+    fn nodegroup_actions(&self, to: Minor) -> Vec<Action> {
+        let name = &self.name;
+        let mut out: Vec<Action> = if self.groups.is_empty() {
+            vec![Action::run(
+                format!("Upgrade each managed node group to {to} (the snapshot lists none)"),
+                format!("aws eks update-nodegroup-version --cluster-name {name} --nodegroup-name NODEGROUP --kubernetes-version {to}"),
+            )]
+        } else {
+            self.groups
+                .iter()
+                .map(|g| {
+                    Action::run(
+                        format!("Node group {}: roll to the {to} AMI", g.name),
+                        format!("aws eks update-nodegroup-version --cluster-name {name} --nodegroup-name {} --kubernetes-version {to}", g.name),
+                    )
+                })
+                .collect()
+        };
+        if self
+            .cluster
+            .node_pools
+            .as_deref()
+            .is_some_and(|p| !p.is_empty())
+        {
+            out.push(Action::note(format!(
+                "Karpenter NodePools: point their EC2NodeClass AMI selection at the {to} AMIs (e.g. an al2023@latest alias) and let drift replace the nodes"
+            )));
+        }
+        out
+    }
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
