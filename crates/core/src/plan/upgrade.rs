@@ -312,7 +312,7 @@ fn support_warnings(
         };
         if days < 0 {
             warnings.push(format!(
-                "{here} Kubernetes {minor}, whose EKS {kind} support ended on {deadline}: EKS can upgrade the control plane to {next} at any time, without notice. Do not pause on {minor}; do the Cilium steps before it first."
+                "{here} Kubernetes {minor}, whose EKS {kind} support ended on {deadline}: EKS can upgrade the control plane to {next} at any time, without notice. Do not pause on {minor}."
             ));
         } else if days <= 90 {
             warnings.push(format!(
