@@ -8,6 +8,7 @@ use doctor_core::knowledge::Knowledge;
 use doctor_core::load::{load_paths, LoadOptions};
 use doctor_core::model::Cluster;
 use doctor_core::plan::render::{self, PlanFormat};
+use doctor_core::plan::rollback::plan_rollback;
 use doctor_core::plan::upgrade::{plan_upgrade, UpgradeRequest};
 use doctor_core::version::{Date, Minor};
 
@@ -19,6 +20,19 @@ pub enum PlanCommand {
     /// A runbook to Kubernetes X.Y: Cilium and EKS one minor at a time, each
     /// step e2e-tested, with Helm value migrations, checks and rollbacks.
     Upgrade(UpgradeArgs),
+    /// A runbook back to the Amazon VPC CNI: restore aws-node, remove
+    /// Cilium, restart pods, verify.
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The cluster snapshot: files, directories, .zip sysdumps, .tar.gz.
+    #[arg(value_name = "SNAPSHOT", required = true)]
+    paths: Vec<PathBuf>,
+    /// markdown or json.
+    #[arg(long, short = 'f', default_value = "markdown", value_parser = parse_format)]
+    format: PlanFormat,
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +68,7 @@ fn parse_format(s: &str) -> Result<PlanFormat, String> {
 pub fn run(command: &PlanCommand, knowledge: &Knowledge) -> Result<(), CliError> {
     match command {
         PlanCommand::Upgrade(args) => upgrade(args, knowledge),
+        PlanCommand::Rollback(args) => rollback(args),
     }
 }
 
@@ -76,6 +91,15 @@ fn upgrade(args: &UpgradeArgs, knowledge: &Knowledge) -> Result<(), CliError> {
     let plan = plan_upgrade(&cluster, knowledge, &request).map_err(|e| CliError(e.to_string()))?;
     output::emit(&match args.format {
         PlanFormat::Markdown => render::upgrade_markdown(&plan),
+        PlanFormat::Json => render::json(&plan),
+    })
+}
+
+fn rollback(args: &RollbackArgs) -> Result<(), CliError> {
+    let cluster = load(&args.paths, &[])?;
+    let plan = plan_rollback(&cluster).map_err(|e| CliError(e.to_string()))?;
+    output::emit(&match args.format {
+        PlanFormat::Markdown => render::rollback_markdown(&plan),
         PlanFormat::Json => render::json(&plan),
     })
 }

@@ -45,7 +45,8 @@ enum Command {
     /// Check several clusters of a cluster mesh together (one snapshot per
     /// cluster): identities, pod CIDRs, routes and ports between them.
     Mesh(cmd_mesh::MeshArgs),
-    /// Runbooks for this cluster: an upgrade to a Kubernetes version.
+    /// Runbooks for this cluster: an upgrade to a Kubernetes version, or a
+    /// rollback to the VPC CNI.
     #[command(subcommand)]
     Plan(cmd_plan::PlanCommand),
     /// List the rules the doctor checks.

@@ -101,3 +101,26 @@ fn upgrade_bad_input_exits_2() {
     assert_eq!(code, 2);
     assert!(err.starts_with("error: "), "{err}");
 }
+
+#[test]
+fn rollback_markdown_and_json() {
+    let (code, md, err) = plan(&["rollback", &examples("demo")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(md.starts_with("# Rollback plan: shop-prod from Cilium back to the Amazon VPC CNI\n"));
+    let (code, json, _) = plan(&["rollback", &examples("healthy"), "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["steps"][1]["title"], "Bring aws-node back");
+}
+
+#[test]
+fn rollback_bad_input_exits_2() {
+    let vpcs = format!("{}/ec2-vpcs.json", examples("demo"));
+    let (code, out, err) = plan(&["rollback", &vpcs]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("no DaemonSets"), "{err}");
+    let (code, _, _) = plan(&["rollback"]);
+    assert_eq!(code, 2);
+}

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use doctor_core::knowledge::Knowledge;
 use doctor_core::load::{load_paths, LoadOptions};
 use doctor_core::model::Cluster;
-use doctor_core::plan::render::upgrade_markdown;
+use doctor_core::plan::render::{rollback_markdown, upgrade_markdown};
+use doctor_core::plan::rollback::plan_rollback;
 use doctor_core::plan::upgrade::{plan_upgrade, StepKind, UpgradeRequest};
 
 fn fixture(name: &str) -> PathBuf {
@@ -137,4 +138,44 @@ fn bad_targets_are_errors() {
         .unwrap_err()
         .0
         .contains("no Kubernetes version"));
+}
+
+fn example(name: &str) -> Cluster {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    load_paths(&[dir], &LoadOptions::default())
+        .expect("example loads")
+        .cluster
+}
+
+#[test]
+fn rollback_of_the_demo_cluster() {
+    let plan = plan_rollback(&example("demo")).unwrap();
+    let md = rollback_markdown(&plan);
+    // The add-on is installed: OVERWRITE restores aws-node's nodeSelector.
+    assert!(md.contains("aws eks update-addon --cluster-name shop-prod --addon-name vpc-cni --resolve-conflicts OVERWRITE"));
+    assert!(md.contains("helm uninstall cilium --namespace kube-system"));
+    insta::assert_snapshot!("rollback_demo", md);
+}
+
+#[test]
+fn rollback_of_the_healthy_cluster() {
+    // aws-node kept but patched off the nodes, no vpc-cni add-on.
+    let plan = plan_rollback(&example("healthy")).unwrap();
+    insta::assert_snapshot!("rollback_healthy", rollback_markdown(&plan));
+}
+
+#[test]
+fn rollback_needs_cilium_and_daemonsets() {
+    assert!(plan_rollback(&Cluster::default())
+        .unwrap_err()
+        .0
+        .contains("no DaemonSets"));
+    let mut no_cilium = example("demo");
+    no_cilium.cilium.agent_daemonset = None;
+    assert!(plan_rollback(&no_cilium)
+        .unwrap_err()
+        .0
+        .contains("no Cilium agent DaemonSet"));
 }

@@ -4,6 +4,7 @@
 //! turns it into Markdown or JSON.
 
 pub mod render;
+pub mod rollback;
 pub mod upgrade;
 
 use serde::Serialize;

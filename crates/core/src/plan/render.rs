@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::rollback::RollbackPlan;
 use super::upgrade::{PlanStep, StepKind, UpgradePlan};
 use super::Action;
 
@@ -174,4 +175,25 @@ fn step(out: &mut String, s: &PlanStep) {
     }
     out.push_str("### Roll back\n\n");
     actions(out, &s.rollback);
+}
+
+pub fn rollback_markdown(plan: &RollbackPlan) -> String {
+    let mut out = format!(
+        "# Rollback plan: {} from Cilium back to the Amazon VPC CNI\n\n",
+        plan.cluster
+    );
+    out.push_str(&format!(
+        "Cilium {} · IPAM {}\n\n## What the snapshot shows\n\n",
+        plan.cilium.as_deref().unwrap_or("(version unknown)"),
+        plan.ipam_mode.as_deref().unwrap_or("unknown")
+    ));
+    for line in &plan.in_place {
+        out.push_str(&format!("- {line}\n"));
+    }
+    out.push('\n');
+    for s in &plan.steps {
+        out.push_str(&format!("## Step {}: {}\n\n", s.number, s.title));
+        actions(&mut out, &s.actions);
+    }
+    out
 }

@@ -122,6 +122,8 @@ struct Planner<'a> {
     /// The user's flattened Helm values not yet migrated.
     values: BTreeMap<String, serde_json::Value>,
     eni: bool,
+    /// Whether a Kubernetes step has rolled the node groups already.
+    nodes_rolled: bool,
 }
 
 pub fn plan_upgrade(
@@ -193,6 +195,7 @@ pub fn plan_upgrade(
             .map(flatten_values)
             .unwrap_or_default(),
         eni: cluster.cilium.ipam_is_eni(),
+        nodes_rolled: false,
     };
 
     let (support_type, warnings) = support_warnings(&planner, kubernetes, &path, request.as_of);
@@ -233,6 +236,7 @@ pub fn plan_upgrade(
             }
             Step::Kubernetes(to) => {
                 let s = planner.kubernetes_step(number, k_now, to, c_now, planned.tested);
+                planner.nodes_rolled = true;
                 k_now = to;
                 s
             }
@@ -308,7 +312,7 @@ fn support_warnings(
         };
         if days < 0 {
             warnings.push(format!(
-                "{here} Kubernetes {minor}, whose EKS {kind} support ended on {deadline}: EKS can upgrade the control plane to {next} at any time, without notice. Do not pause on {minor}; do the Cilium steps before it first."
+                "{here} Kubernetes {minor}, whose EKS {kind} support ended on {deadline}: EKS can upgrade the control plane to {next} at any time, without notice. Do not pause on {minor}."
             ));
         } else if days <= 90 {
             warnings.push(format!(
@@ -366,7 +370,7 @@ impl Planner<'_> {
                 format!("yq -i 'del(.{})' cilium-values.yaml", m.key),
             ));
         }
-        before.extend(self.kernel_check(to));
+        before.extend(self.kernel_check(to, kubernetes));
         before.extend(self.iam_changes(from.minor(), to));
         before.extend(self.preflight(to, &version));
 
@@ -470,21 +474,37 @@ impl Planner<'_> {
         out
     }
 
-    /// Nodes whose kernel is below the minimum of Cilium `to`.
-    fn kernel_check(&self, to: Minor) -> Option<Action> {
+    /// Kernels below the minimum of Cilium `to`: the snapshot's nodes while
+    /// they still run; once node groups have rolled to `kubernetes`, the
+    /// kernel series of their new AMIs.
+    fn kernel_check(&self, to: Minor, kubernetes: Minor) -> Option<Action> {
         let min = self.k.cilium_minor(to)?.min_kernel;
-        let low: Vec<String> = self
-            .cluster
-            .nodes
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|n| {
-                let info = &n.status.node_info;
-                let kernel: KernelVersion = info.kernel_version.parse().ok()?;
-                (kernel < min).then(|| format!("{} ({})", n.metadata.name, info.kernel_version))
-            })
-            .collect();
+        let low: Vec<String> = if self.nodes_rolled {
+            self.groups
+                .iter()
+                .filter_map(|g| {
+                    let series = self.k.ami_kernel(g.family?, kubernetes)?;
+                    (series_below(series, min)).then(|| {
+                        format!(
+                            "node group {} (AMIs for {kubernetes}: kernel {series})",
+                            g.name
+                        )
+                    })
+                })
+                .collect()
+        } else {
+            self.cluster
+                .nodes
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|n| {
+                    let info = &n.status.node_info;
+                    let kernel: KernelVersion = info.kernel_version.parse().ok()?;
+                    (kernel < min).then(|| format!("{} ({})", n.metadata.name, info.kernel_version))
+                })
+                .collect()
+        };
         (!low.is_empty()).then(|| {
             Action::note(format!(
                 "Cilium {to} needs kernel {min} or newer; replace these nodes first: {}",
@@ -653,13 +673,7 @@ impl Planner<'_> {
                 continue;
             };
             if old != new {
-                let below = min_kernel.filter(|m| {
-                    KernelVersion {
-                        major: new.major,
-                        minor: new.minor,
-                        patch: u32::MAX,
-                    } < *m
-                });
+                let below = min_kernel.filter(|m| series_below(new, *m));
                 out.push(Action::note(format!(
                     "Node group {} ({}): the {to} AMIs move the kernel from {old} to {new}{}",
                     g.name,
@@ -748,9 +762,118 @@ impl Planner<'_> {
     }
 }
 
+/// Whether even the newest kernel of a series (`6.1`) is below `min`.
+fn series_below(series: Minor, min: KernelVersion) -> bool {
+    KernelVersion {
+        major: series.major,
+        minor: series.minor,
+        patch: u32::MAX,
+    } < min
+}
+
 fn value_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::ver::testkit::{agent_ds, cluster, m, node, server_version};
+
+    fn steps(plan: &UpgradePlan) -> String {
+        plan.steps
+            .iter()
+            .map(|s| {
+                let v = match s.kind {
+                    StepKind::Cilium => format!("c{}", s.after.cilium),
+                    StepKind::Kubernetes => format!("k{}", s.after.kubernetes),
+                };
+                if s.tested {
+                    v
+                } else {
+                    format!("{v}!")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn request(to: &str) -> UpgradeRequest {
+        UpgradeRequest {
+            target_kubernetes: m(to),
+            as_of: "2026-11-26".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn interleaves_cilium_and_kubernetes_when_the_windows_force_it() {
+        let k = Knowledge::embedded();
+        let c = cluster(vec![server_version("v1.27.16-eks-1"), agent_ds("1.15.11")]);
+        let plan = plan_upgrade(&c, k, &request("1.33")).unwrap();
+        let patch = |minor: &str| k.cilium_minor(m(minor)).unwrap().latest_patch.to_string();
+        assert_eq!(
+            steps(&plan),
+            format!(
+                "c{} k1.28 k1.29 c{} k1.30 c{} k1.31 k1.32 k1.33",
+                patch("1.16"),
+                patch("1.17"),
+                patch("1.18")
+            )
+        );
+        // No node groups in the snapshot: the generic command, with a placeholder.
+        let k8s = &plan.steps[1];
+        assert!(k8s
+            .run
+            .iter()
+            .any(|a| a.command.as_deref().is_some_and(
+                |c| c.contains("--nodegroup-name NODEGROUP --kubernetes-version 1.28")
+            )));
+        // Without the upgrade policy the AWS default applies and is named.
+        assert!(plan.support_type.starts_with("EXTENDED"));
+    }
+
+    #[test]
+    fn an_untested_running_pair_is_marked() {
+        // Cilium 1.15 does not test 1.31: the first step lands on 1.16, untested too.
+        let c = cluster(vec![server_version("v1.31.1"), agent_ds("1.15.11")]);
+        let plan = plan_upgrade(&c, Knowledge::embedded(), &request("1.32")).unwrap();
+        assert!(!plan.steps[0].tested);
+        assert!(plan.steps[0]
+            .tested_note
+            .contains("do not stay on this pair"));
+    }
+
+    #[test]
+    fn old_kernels_are_named_before_the_cilium_step() {
+        let k = Knowledge::embedded();
+        let min = k.cilium_minor(m("1.16")).unwrap().min_kernel;
+        assert!(min > "4.14.0".parse().unwrap());
+        let c = cluster(vec![
+            server_version("v1.29.1"),
+            agent_ds("1.15.11"),
+            node(
+                "old-1",
+                "v1.29.1",
+                "4.14.355-1.amzn2.x86_64",
+                "Amazon Linux 2",
+                None,
+            ),
+        ]);
+        let plan = plan_upgrade(&c, k, &request("1.30")).unwrap();
+        let first = &plan.steps[0];
+        assert_eq!(first.kind, StepKind::Cilium);
+        assert!(first.before.iter().any(|a| a
+            .text
+            .contains("replace these nodes first: old-1 (4.14.355")));
+    }
+
+    #[test]
+    fn missing_cilium_is_an_error() {
+        let c = cluster(vec![server_version("v1.30.1")]);
+        let e = plan_upgrade(&c, Knowledge::embedded(), &request("1.31")).unwrap_err();
+        assert!(e.0.contains("no Cilium version"), "{e}");
     }
 }

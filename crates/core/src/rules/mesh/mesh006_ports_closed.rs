@@ -203,3 +203,45 @@ fn from(r: &IpPermission, cidrs: &[Ipv4Cidr], groups: &[String]) -> bool {
             .filter_map(|g| g.group_id.as_deref())
             .any(|g| groups.iter().any(|x| x == g))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{IpRange, UserIdGroupPair};
+
+    fn rule(proto: &str, from_port: Option<i32>, to_port: Option<i32>) -> IpPermission {
+        IpPermission {
+            ip_protocol: Some(proto.into()),
+            from_port,
+            to_port,
+            ip_ranges: vec![IpRange {
+                cidr_ip: Some("10.1.0.0/24".into()),
+            }],
+            user_id_group_pairs: vec![UserIdGroupPair {
+                group_id: Some("sg-remote".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn protocols_ranges_and_sources() {
+        assert!(allows(&rule("-1", None, None), 8472, "udp"));
+        assert!(allows(&rule("tcp", Some(4000), Some(4300)), 4240, "tcp"));
+        assert!(allows(&rule("6", Some(4240), Some(4240)), 4240, "tcp"));
+        assert!(!allows(&rule("tcp", Some(2379), Some(2379)), 4240, "tcp"));
+        assert!(!allows(&rule("udp", Some(4240), Some(4240)), 4240, "tcp"));
+        let vpc: Vec<Ipv4Cidr> = vec!["10.1.0.0/16".parse().unwrap()];
+        assert!(from(&rule("-1", None, None), &vpc, &[]));
+        assert!(from(
+            &rule("-1", None, None),
+            &[],
+            &["sg-remote".to_string()]
+        ));
+        let other: Vec<Ipv4Cidr> = vec!["10.2.0.0/16".parse().unwrap()];
+        assert!(!from(
+            &rule("-1", None, None),
+            &other,
+            &["sg-x".to_string()]
+        ));
+    }
+}

@@ -151,3 +151,24 @@ pub(super) fn pod_cidrs(
 pub(super) fn covers(outer: Ipv4Cidr, inner: Ipv4Cidr) -> bool {
     outer.first() <= inner.first() && inner.last() <= outer.last()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pair_orders() {
+        assert_eq!(pairs(3), vec![(0, 1), (0, 2), (1, 2)]);
+        assert_eq!(ordered_pairs(2), vec![(0, 1), (1, 0)]);
+        assert!(pairs(1).is_empty());
+    }
+
+    #[test]
+    fn coverage() {
+        let c = |s: &str| s.parse::<Ipv4Cidr>().unwrap();
+        assert!(covers(c("10.0.0.0/8"), c("10.1.0.0/16")));
+        assert!(covers(c("10.1.0.0/16"), c("10.1.0.0/16")));
+        assert!(!covers(c("10.1.0.0/17"), c("10.1.0.0/16")));
+        assert!(!covers(c("10.2.0.0/16"), c("10.1.0.0/16")));
+    }
+}

@@ -18,7 +18,7 @@ mod ver009_mixed_cilium_versions;
 pub(crate) mod ver010_node_image_change_on_upgrade;
 
 #[cfg(test)]
-pub(in crate::rules) mod testkit;
+pub(crate) mod testkit;
 
 use std::collections::BTreeMap;
 
