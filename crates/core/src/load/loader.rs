@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{
-    archive, cilium_text, detect, helm, iam, json, limits, malformed, prometheus, yaml, LoadError,
-    LoadOptions, Loaded,
+    archive, cilium_text, detect, helm, iam, json, limits, malformed, prometheus, stream, yaml,
+    LoadError, LoadOptions, Loaded,
 };
 use crate::findings::SkippedInput;
 use crate::model::{self, Cluster};
@@ -96,6 +96,8 @@ pub(super) struct Loader<'o> {
     pub(super) helm_layers: Vec<serde_json::Value>,
     pub(super) tally: Tally,
     pub(super) inputs_seen: usize,
+    /// Regular files at least this large are tried as streamed JSON Lists.
+    pub(super) stream_min_bytes: u64,
 }
 
 impl<'o> Loader<'o> {
@@ -108,6 +110,7 @@ impl<'o> Loader<'o> {
             helm_layers: Vec::new(),
             tally: Tally::default(),
             inputs_seen: 0,
+            stream_min_bytes: stream::STREAM_MIN_BYTES,
         }
     }
 
@@ -175,6 +178,9 @@ impl<'o> Loader<'o> {
                     self.options.max_file_bytes
                 ),
             );
+            return Ok(());
+        }
+        if meta.is_file() && stream::load_file(self, path, &shown, meta.len())? {
             return Ok(());
         }
         let bytes = self.read_file(path, &shown)?;

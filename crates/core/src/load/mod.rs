@@ -36,6 +36,7 @@ mod limits;
 mod loader;
 mod prometheus;
 mod shapes;
+mod stream;
 mod yaml;
 
 use std::fmt;
@@ -138,6 +139,27 @@ fn malformed(path: &str, location: Option<String>, message: impl Into<String>) -
         location,
         message: message.into(),
     }
+}
+
+/// Load one in-memory input (a file's bytes, an archive, standard input)
+/// named `name` in messages, recognised by its content like any file.
+/// The fuzz targets and tests use it; the limits of `options` apply.
+pub fn load_bytes(name: &str, bytes: &[u8], options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let mut loader = Loader::new(options);
+    loader.inputs_seen += 1;
+    if bytes.len() as u64 > options.max_file_bytes {
+        loader.skip(
+            name,
+            format!(
+                "input is {} bytes, over the {} byte limit",
+                bytes.len(),
+                options.max_file_bytes
+            ),
+        );
+    } else {
+        loader.load_bytes(name, bytes)?;
+    }
+    Ok(loader.finish())
 }
 
 /// Load every path (files, directories walked recursively in sorted order,

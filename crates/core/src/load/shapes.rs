@@ -43,7 +43,16 @@ pub(super) trait Source {
 }
 
 fn parse_raw<T: DeserializeOwned>(raw: &RawValue) -> Result<T, Fail> {
-    let mut de = serde_json::Deserializer::from_str(raw.get());
+    parse_text(raw.get())
+}
+
+/// Parse JSON text; the field path is only tracked (a second, slower
+/// parse) when the fast parse failed, to name the field in the reason.
+fn parse_text<T: DeserializeOwned>(text: &str) -> Result<T, Fail> {
+    if let Ok(value) = serde_json::from_str(text) {
+        return Ok(value);
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let why = describe(e.path(), e.inner());
         match e.inner().classify() {
@@ -83,6 +92,24 @@ impl Source for RawValue {
             Err(fail) if failed_on_null(&fail) => {
                 let mut value: serde_json::Value =
                     serde_json::from_str(self.get()).map_err(|e| Fail::Malformed(e.to_string()))?;
+                strip_nulls(&mut value);
+                parse_value(&value)
+            }
+            result => result,
+        }
+    }
+}
+
+/// JSON text already split out of a larger document (one List item), known
+/// to be a single value only once it parses.
+pub(super) struct JsonText<'a>(pub &'a str);
+
+impl Source for JsonText<'_> {
+    fn parse<T: DeserializeOwned>(&self) -> Result<T, Fail> {
+        match parse_text(self.0) {
+            Err(fail) if failed_on_null(&fail) => {
+                let mut value: serde_json::Value =
+                    serde_json::from_str(self.0).map_err(|e| Fail::Malformed(e.to_string()))?;
                 strip_nulls(&mut value);
                 parse_value(&value)
             }
