@@ -53,6 +53,9 @@ pub struct LoadOptions {
     pub helm_values: Vec<PathBuf>,
     /// Largest single input file accepted, in bytes (larger: skipped).
     pub max_file_bytes: u64,
+    /// Most bytes read over all inputs of one load (files, standard input;
+    /// archives count their size on disk). Inputs past it are skipped.
+    pub max_total_bytes: u64,
     /// Deepest YAML nesting (sequences + mappings) accepted.
     pub yaml_max_depth: usize,
     /// Alias expansion budget: YAML events replayed from `*alias` references
@@ -78,6 +81,7 @@ impl Default for LoadOptions {
         LoadOptions {
             helm_values: Vec::new(),
             max_file_bytes: 2 * 1024 * 1024 * 1024,
+            max_total_bytes: 16 * 1024 * 1024 * 1024,
             yaml_max_depth: 100,
             yaml_max_alias_expansion: 100_000,
             yaml_max_document_bytes: 512 * 1024 * 1024,

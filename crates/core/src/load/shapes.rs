@@ -29,11 +29,21 @@ fn describe(path: &serde_path_to_error::Path, e: &serde_json::Error) -> String {
         Some(at) if e.line() > 0 => &message[..at],
         _ => &message,
     };
+    let message = explain_depth(message);
     let path = path.to_string();
     if path == "." || path.is_empty() {
-        message.to_string()
+        message
     } else {
         format!("field {path}: {message}")
+    }
+}
+
+/// serde_json stops at 128 nested arrays/objects: say so in words.
+pub(super) fn explain_depth(message: &str) -> String {
+    if message.contains("recursion limit exceeded") {
+        format!("{message} (JSON nested deeper than 128 levels; no Kubernetes or AWS object is)")
+    } else {
+        message.to_string()
     }
 }
 
