@@ -259,3 +259,62 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn version() -> impl Strategy<Value = Version> {
+        (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(a, b, c)| Version::new(a, b, c))
+    }
+
+    proptest! {
+        #[test]
+        fn version_display_parses_back(v in version()) {
+            prop_assert_eq!(v.to_string().parse::<Version>(), Ok(v));
+            prop_assert_eq!(format!("v{v}-eks-7f9249a").parse::<Version>(), Ok(v));
+            prop_assert_eq!(v.minor().to_string().parse::<Minor>(), Ok(v.minor()));
+        }
+
+        #[test]
+        fn ordering_is_numeric_not_textual(a in version(), b in version()) {
+            let key = |v: Version| (v.major, v.minor, v.patch);
+            prop_assert_eq!(a.cmp(&b), key(a).cmp(&key(b)));
+            prop_assert_eq!(a.minor().cmp(&b.minor()), (a.major, a.minor).cmp(&(b.major, b.minor)));
+            if a.minor() < b.minor() {
+                prop_assert!(a < b);
+            }
+        }
+
+        #[test]
+        fn minors_after_agrees_with_ordering(a in 0u32..5, b in 0u32..100, c in 0u32..5, d in 0u32..100) {
+            let (x, y) = (Minor::new(a, b), Minor::new(c, d));
+            prop_assert_eq!(x.minors_after(y).signum(), (x.cmp(&y) as i64).signum());
+            prop_assert_eq!(x.minors_after(y), -y.minors_after(x));
+            prop_assert_eq!(x.next().minors_after(x), 1);
+        }
+
+        #[test]
+        fn kernel_display_parses_back(a in 0u32..100, b in 0u32..1000, c in 0u32..100_000) {
+            let text = format!("{a}.{b}.{c}-219.884.amzn2.x86_64");
+            let k: KernelVersion = text.parse().unwrap();
+            prop_assert_eq!(k.to_string().parse::<KernelVersion>(), Ok(k));
+        }
+
+        #[test]
+        fn dates_round_trip(days in -100_000i64..200_000) {
+            let d = Date::from_days_since_epoch(days);
+            prop_assert_eq!(d.days_since_epoch(), days);
+            prop_assert_eq!(d.to_string().parse::<Date>(), Ok(d));
+            prop_assert_eq!(d.add_days(30).days_until(d), -30);
+        }
+
+        #[test]
+        fn any_text_parses_or_errors(text in ".{0,24}") {
+            let _ = text.parse::<Version>();
+            let _ = text.parse::<KernelVersion>();
+            let _ = text.parse::<Date>();
+        }
+    }
+}

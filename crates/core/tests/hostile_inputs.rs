@@ -325,6 +325,7 @@ fn deep_nesting_is_reported_not_a_crash() {
     );
     let text = malformed(&write(dir.path(), "deep.json", deep));
     assert!(text.contains("recursion limit"), "{text}");
+    assert!(text.contains("nested deeper than 128 levels"), "{text}");
     let text = malformed(&write(dir.path(), "deep2.json", "[".repeat(100_000)));
     assert!(
         text.contains("recursion limit") || text.contains("EOF"),

@@ -15,7 +15,7 @@ fn json_error(source: &str, e: &serde_json::Error) -> LoadError {
     malformed(
         source,
         Some(format!("line {} column {}", e.line(), e.column())),
-        format!("invalid JSON: {message}"),
+        format!("invalid JSON: {}", shapes::explain_depth(message)),
     )
 }
 

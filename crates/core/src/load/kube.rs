@@ -104,11 +104,25 @@ pub(super) fn convert<S: Source + ?Sized>(
     src: &S,
     list_kind: Option<&str>,
 ) -> Result<Converted, Fail> {
+    convert_or_defer(src, list_kind, false).map(|c| c.unwrap_or(Converted::NoKind))
+}
+
+/// [`convert`] for an item of a List whose own `kind` is not known yet
+/// (it follows `items`): `None` when the item has no `kind` of its own, so
+/// it must be converted again once the List's kind is known.
+pub(super) fn convert_or_defer<S: Source + ?Sized>(
+    src: &S,
+    list_kind: Option<&str>,
+    defer_without_kind: bool,
+) -> Result<Option<Converted>, Fail> {
     let probe: Probe = match src.parse() {
         Ok(p) => p,
-        Err(Fail::Invalid(why)) => return Ok(Converted::Invalid(format!("object: {why}"))),
+        Err(Fail::Invalid(why)) => return Ok(Some(Converted::Invalid(format!("object: {why}")))),
         Err(e) => return Err(e),
     };
+    if defer_without_kind && probe.kind.as_deref().is_none_or(str::is_empty) {
+        return Ok(None);
+    }
     let kind = probe
         .kind
         .as_deref()
@@ -122,7 +136,7 @@ pub(super) fn convert<S: Source + ?Sized>(
                 .and_then(kind_from_self_link)
         });
     let Some(kind) = kind else {
-        return Ok(Converted::NoKind);
+        return Ok(Some(Converted::NoKind));
     };
     let key = ObjectKey::new(
         kind,
@@ -131,22 +145,22 @@ pub(super) fn convert<S: Source + ?Sized>(
     );
     let object = match parse_kind(src, kind) {
         Ok(Some(object)) => object,
-        Ok(None) => return Ok(Converted::Unused(kind.to_string())),
+        Ok(None) => return Ok(Some(Converted::Unused(kind.to_string()))),
         Err(Fail::Invalid(why)) => {
             let at = match (key.namespace.as_str(), key.name.as_str()) {
                 (_, "") => "(unnamed)".to_string(),
                 ("", name) => name.to_string(),
                 (namespace, name) => format!("{namespace}/{name}"),
             };
-            return Ok(Converted::Invalid(format!("{kind} {at}: {why}")));
+            return Ok(Some(Converted::Invalid(format!("{kind} {at}: {why}"))));
         }
         Err(e) => return Err(e),
     };
-    Ok(Converted::Used {
+    Ok(Some(Converted::Used {
         kind: kind.to_string(),
         key,
         object: Box::new(object),
-    })
+    }))
 }
 
 fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>, Fail> {

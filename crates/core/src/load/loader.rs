@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{
-    archive, cilium_text, detect, helm, iam, json, limits, malformed, prometheus, yaml, LoadError,
-    LoadOptions, Loaded,
+    archive, cilium_text, detect, helm, iam, json, limits, malformed, prometheus, stream, yaml,
+    LoadError, LoadOptions, Loaded,
 };
 use crate::findings::SkippedInput;
 use crate::model::{self, Cluster};
@@ -96,6 +96,10 @@ pub(super) struct Loader<'o> {
     pub(super) helm_layers: Vec<serde_json::Value>,
     pub(super) tally: Tally,
     pub(super) inputs_seen: usize,
+    /// Regular files at least this large are tried as streamed JSON Lists.
+    pub(super) stream_min_bytes: u64,
+    /// Bytes of input read so far (files and standard input).
+    pub(super) total_bytes: u64,
 }
 
 impl<'o> Loader<'o> {
@@ -108,6 +112,8 @@ impl<'o> Loader<'o> {
             helm_layers: Vec::new(),
             tally: Tally::default(),
             inputs_seen: 0,
+            stream_min_bytes: stream::STREAM_MIN_BYTES,
+            total_bytes: 0,
         }
     }
 
@@ -177,9 +183,37 @@ impl<'o> Loader<'o> {
             );
             return Ok(());
         }
+        if meta.is_file() && !self.within_total(&shown, meta.len()) {
+            return Ok(());
+        }
+        if meta.is_file() && stream::load_file(self, path, &shown, meta.len())? {
+            return Ok(());
+        }
         let bytes = self.read_file(path, &shown)?;
         self.inputs_seen += 1;
+        if !meta.is_file() && !self.within_total(&shown, bytes.len() as u64) {
+            return Ok(());
+        }
         self.load_bytes(&shown, &bytes)
+    }
+
+    /// Count `len` more bytes of input; false (and the input skipped) when
+    /// that would pass [`LoadOptions::max_total_bytes`].
+    fn within_total(&mut self, shown: &str, len: u64) -> bool {
+        let total = self.total_bytes.saturating_add(len);
+        if total > self.options.max_total_bytes {
+            self.inputs_seen += 1;
+            self.skip(
+                shown,
+                format!(
+                    "{len} bytes more would take the inputs over the {} byte total-input limit ({} bytes read before it)",
+                    self.options.max_total_bytes, self.total_bytes
+                ),
+            );
+            return false;
+        }
+        self.total_bytes = total;
+        true
     }
 
     /// One read per file; pipes are read up to the size limit.
@@ -217,7 +251,12 @@ impl<'o> Loader<'o> {
         })?;
         self.inputs_seen += 1;
         match capped {
-            limits::Capped::Read(bytes) => self.load_bytes(source, &bytes),
+            limits::Capped::Read(bytes) => {
+                if !self.within_total(source, bytes.len() as u64) {
+                    return Ok(());
+                }
+                self.load_bytes(source, &bytes)
+            }
             limits::Capped::Over => {
                 self.skip(
                     source,
@@ -337,6 +376,34 @@ mod tests {
         let mut loader = Loader::new(&small);
         loader.load_reader("<stdin>", &pods[..]).unwrap();
         assert!(loader.finish().skipped[0].reason.contains("byte limit"));
+    }
+
+    #[test]
+    fn inputs_past_the_total_limit_are_skipped() {
+        let options = LoadOptions {
+            max_total_bytes: 100,
+            ..LoadOptions::default()
+        };
+        let mut loader = Loader::new(&options);
+        let node = br#"{"kind":"Node","metadata":{"name":"a"}}"#;
+        loader.load_reader("<stdin>", &node[..]).unwrap();
+        loader.load_reader("<stdin>", &node[..]).unwrap();
+        loader.load_reader("<stdin>", &node[..]).unwrap();
+        assert_eq!(loader.total_bytes, 2 * node.len() as u64);
+        let loaded = loader.finish();
+        assert_eq!(
+            loaded.cluster.nodes.unwrap().len(),
+            2,
+            "the third input is skipped"
+        );
+        assert_eq!(loaded.skipped.len(), 1);
+        assert!(
+            loaded.skipped[0]
+                .reason
+                .contains("100 byte total-input limit"),
+            "{:?}",
+            loaded.skipped
+        );
     }
 
     #[test]

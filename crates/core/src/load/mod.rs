@@ -36,6 +36,7 @@ mod limits;
 mod loader;
 mod prometheus;
 mod shapes;
+mod stream;
 mod yaml;
 
 use std::fmt;
@@ -52,6 +53,9 @@ pub struct LoadOptions {
     pub helm_values: Vec<PathBuf>,
     /// Largest single input file accepted, in bytes (larger: skipped).
     pub max_file_bytes: u64,
+    /// Most bytes read over all inputs of one load (files, standard input;
+    /// archives count their size on disk). Inputs past it are skipped.
+    pub max_total_bytes: u64,
     /// Deepest YAML nesting (sequences + mappings) accepted.
     pub yaml_max_depth: usize,
     /// Alias expansion budget: YAML events replayed from `*alias` references
@@ -77,6 +81,7 @@ impl Default for LoadOptions {
         LoadOptions {
             helm_values: Vec::new(),
             max_file_bytes: 2 * 1024 * 1024 * 1024,
+            max_total_bytes: 16 * 1024 * 1024 * 1024,
             yaml_max_depth: 100,
             yaml_max_alias_expansion: 100_000,
             yaml_max_document_bytes: 512 * 1024 * 1024,
@@ -138,6 +143,27 @@ fn malformed(path: &str, location: Option<String>, message: impl Into<String>) -
         location,
         message: message.into(),
     }
+}
+
+/// Load one in-memory input (a file's bytes, an archive, standard input)
+/// named `name` in messages, recognised by its content like any file.
+/// The fuzz targets and tests use it; the limits of `options` apply.
+pub fn load_bytes(name: &str, bytes: &[u8], options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let mut loader = Loader::new(options);
+    loader.inputs_seen += 1;
+    if bytes.len() as u64 > options.max_file_bytes {
+        loader.skip(
+            name,
+            format!(
+                "input is {} bytes, over the {} byte limit",
+                bytes.len(),
+                options.max_file_bytes
+            ),
+        );
+    } else {
+        loader.load_bytes(name, bytes)?;
+    }
+    Ok(loader.finish())
 }
 
 /// Load every path (files, directories walked recursively in sorted order,

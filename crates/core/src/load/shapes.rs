@@ -29,11 +29,21 @@ fn describe(path: &serde_path_to_error::Path, e: &serde_json::Error) -> String {
         Some(at) if e.line() > 0 => &message[..at],
         _ => &message,
     };
+    let message = explain_depth(message);
     let path = path.to_string();
     if path == "." || path.is_empty() {
-        message.to_string()
+        message
     } else {
         format!("field {path}: {message}")
+    }
+}
+
+/// serde_json stops at 128 nested arrays/objects: say so in words.
+pub(super) fn explain_depth(message: &str) -> String {
+    if message.contains("recursion limit exceeded") {
+        format!("{message} (JSON nested deeper than 128 levels; no Kubernetes or AWS object is)")
+    } else {
+        message.to_string()
     }
 }
 
@@ -43,7 +53,16 @@ pub(super) trait Source {
 }
 
 fn parse_raw<T: DeserializeOwned>(raw: &RawValue) -> Result<T, Fail> {
-    let mut de = serde_json::Deserializer::from_str(raw.get());
+    parse_text(raw.get())
+}
+
+/// Parse JSON text; the field path is only tracked (a second, slower
+/// parse) when the fast parse failed, to name the field in the reason.
+fn parse_text<T: DeserializeOwned>(text: &str) -> Result<T, Fail> {
+    if let Ok(value) = serde_json::from_str(text) {
+        return Ok(value);
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let why = describe(e.path(), e.inner());
         match e.inner().classify() {
@@ -83,6 +102,24 @@ impl Source for RawValue {
             Err(fail) if failed_on_null(&fail) => {
                 let mut value: serde_json::Value =
                     serde_json::from_str(self.get()).map_err(|e| Fail::Malformed(e.to_string()))?;
+                strip_nulls(&mut value);
+                parse_value(&value)
+            }
+            result => result,
+        }
+    }
+}
+
+/// JSON text already split out of a larger document (one List item), known
+/// to be a single value only once it parses.
+pub(super) struct JsonText<'a>(pub &'a str);
+
+impl Source for JsonText<'_> {
+    fn parse<T: DeserializeOwned>(&self) -> Result<T, Fail> {
+        match parse_text(self.0) {
+            Err(fail) if failed_on_null(&fail) => {
+                let mut value: serde_json::Value =
+                    serde_json::from_str(self.0).map_err(|e| Fail::Malformed(e.to_string()))?;
                 strip_nulls(&mut value);
                 parse_value(&value)
             }

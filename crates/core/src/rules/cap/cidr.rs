@@ -161,3 +161,49 @@ mod tests {
         assert_eq!(parse_list("").0, vec![]);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cidr() -> impl Strategy<Value = Ipv4Cidr> {
+        (any::<u32>(), 0u8..=32).prop_map(|(addr, len)| {
+            format!("{}/{len}", Ipv4Addr::from(addr))
+                .parse()
+                .expect("valid CIDR")
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn display_parses_back(c in cidr()) {
+            prop_assert_eq!(c.to_string().parse::<Ipv4Cidr>(), Ok(c));
+        }
+
+        #[test]
+        fn overlap_is_symmetric_and_reflexive(a in cidr(), b in cidr()) {
+            prop_assert!(a.overlaps(a));
+            prop_assert_eq!(a.overlaps(b), b.overlaps(a));
+        }
+
+        #[test]
+        fn overlap_means_a_shared_address(a in cidr(), b in cidr()) {
+            // CIDR blocks nest or are disjoint: they overlap exactly when
+            // one holds the other's first address.
+            let holds = |c: Ipv4Cidr, ip: u32| c.first() <= ip && ip <= c.last();
+            prop_assert_eq!(a.overlaps(b), holds(a, b.first()) || holds(b, a.first()));
+        }
+
+        #[test]
+        fn size_matches_first_and_last(c in cidr()) {
+            prop_assert_eq!(u64::from(c.last() - c.first()) + 1, c.size());
+            prop_assert_eq!(c.first() % (c.size().min(1 << 31) as u32).max(1), 0);
+        }
+
+        #[test]
+        fn any_text_parses_or_errors(text in ".{0,24}") {
+            let _ = text.parse::<Ipv4Cidr>();
+        }
+    }
+}

@@ -1,0 +1,10 @@
+#![no_main]
+//! Loader target `sysdump_zip`: any bytes, recognised by content like a file
+//! (the committed seeds in `fuzz/corpus/sysdump_zip/` steer it to this format).
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "common.rs"]
+mod common;
+
+fuzz_target!(|data: &[u8]| common::load("sysdump.zip", data));

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Scale benchmark: `check` on generated snapshots of 500, 2,000 and 5,000
+# nodes (30 pods each), next to the parse floor (serde_json into IgnoredAny,
+# one thread, same files). Release build. Prints a Markdown table.
+#   bash scripts/bench.sh [NODES...]      (default: 500 2000 5000)
+# Snapshots are generated once into ${BENCH_DIR:-target/bench} (~1.9 GB for
+# 5,000 nodes) and reused. Time and peak RSS come from /usr/bin/time; each
+# figure is the best of ${BENCH_RUNS:-3} runs (the machine may be shared).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(500 2000 5000)
+dir="${BENCH_DIR:-target/bench}"
+runs="${BENCH_RUNS:-3}"
+mkdir -p "$dir"
+
+cargo build --release --locked -p eks-cilium-doctor -p doctor-bench >&2
+bin=target/release
+
+best() { # best of $runs: "<seconds> <max RSS KB>" of the fastest run
+  local out best_t="" best_m=""
+  for _ in $(seq "$runs"); do
+    out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    read -r t m <<<"$out"
+    if [ -z "$best_t" ] || awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; best_m=$m; fi
+  done
+  echo "$best_t $best_m"
+}
+
+echo "| nodes | pods | snapshot | parse floor (1 thread) | check | check / floor | throughput | peak RSS | RSS / snapshot |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for n in "${sizes[@]}"; do
+  snap="$dir/n$n"
+  [ -f "$snap/k8s-pods.json" ] || "$bin/gen-snapshot" --nodes "$n" --pods-per-node 30 --out "$snap" >&2
+  bytes=$(du -sb "$snap" | cut -f1)
+  floor_t=$(for _ in $(seq "$runs"); do "$bin/parse-floor" "$snap" | cut -d' ' -f3; done | sort -n | head -1)
+  read -r check_t check_m < <(best "$bin/eks-cilium-doctor" check "$snap" --fail-on none --format json)
+  awk -v n="$n" -v b="$bytes" -v f="$floor_t" -v t="$check_t" -v m="$check_m" 'BEGIN {
+    mb = b / 1e6;
+    printf "| %d | %d | %.0f MB | %.2f s | %.2f s | %.2fx | %.0f MB/s | %.0f MB | %.2f |\n",
+      n, n * 30, mb, f, t, t / f, mb / t, m / 1024, (m * 1024) / b }'
+done
