@@ -487,8 +487,10 @@ mod tests {
     }
 
     fn streams(text: &str) -> bool {
-        let mut options = LoadOptions::default();
-        options.max_file_bytes = 1 << 30;
+        let options = LoadOptions {
+            max_file_bytes: 1 << 30,
+            ..LoadOptions::default()
+        };
         parse(text.as_bytes(), options.max_file_bytes, 2).is_ok()
     }
 
