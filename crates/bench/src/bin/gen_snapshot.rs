@@ -691,12 +691,12 @@ fn main() {
             }
             if !host_network {
                 app_pods += 1;
-                plan.stuck = app_pods % 211 == 0;
+                plan.stuck = app_pods.is_multiple_of(211);
             }
             pods.push(&pod(&plan, &mut rng));
             if plan.stuck {
                 events.push(&event(&plan, &mut rng));
-            } else if !host_network && app_pods % 997 != 0 {
+            } else if !host_network && !app_pods.is_multiple_of(997) {
                 ceps.push(&endpoint(&plan, &mut rng));
             }
         }
