@@ -165,7 +165,10 @@ pub struct Capacity {
 
 /// The kubelet max-pods the EKS AMIs set (the eni-max-pods table, uncapped).
 pub fn eks_default_max_pods(instance: &InstanceType) -> u32 {
-    instance.enis * instance.ipv4_per_eni.saturating_sub(1) + EKS_HOST_NETWORK_PODS
+    instance
+        .enis
+        .saturating_mul(instance.ipv4_per_eni.saturating_sub(1))
+        .saturating_add(EKS_HOST_NETWORK_PODS)
 }
 
 /// 110 up to 30 vCPUs, 250 above; `None` when the vCPU count is unknown.
@@ -215,7 +218,7 @@ fn per_eni(instance: &InstanceType, prefixes: bool) -> (String, String, u32) {
         (
             format!("((IPv4 per ENI - 1) * {IPS_PER_PREFIX})"),
             format!("(({} - 1) * {IPS_PER_PREFIX})", instance.ipv4_per_eni),
-            ips * IPS_PER_PREFIX,
+            ips.saturating_mul(IPS_PER_PREFIX),
         )
     } else {
         (
@@ -248,9 +251,12 @@ fn vpc_cni(instance: &InstanceType, options: &CapacityOptions, out: &mut Capacit
         ));
     }
     let (ip_words, ip_numbers, per_eni) = per_eni(instance, prefixes);
-    let raw = enis * per_eni + EKS_HOST_NETWORK_PODS;
+    // Saturating: limits may come from a hostile describe-instance-types file.
+    let raw = enis
+        .saturating_mul(per_eni)
+        .saturating_add(EKS_HOST_NETWORK_PODS);
     out.enis_for_pods = Some(enis);
-    out.pod_ips = Some(enis * per_eni);
+    out.pod_ips = Some(enis.saturating_mul(per_eni));
     out.prefix_delegation = prefixes;
     out.formula_in_words = format!("{eni_words} * {ip_words} + {EKS_HOST_NETWORK_PODS}");
     out.formula = format!("{eni_numbers} * {ip_numbers} + {EKS_HOST_NETWORK_PODS} = {raw}");
@@ -322,11 +328,11 @@ fn cilium_eni(instance: &InstanceType, options: &CapacityOptions, out: &mut Capa
         ));
     }
     let (ip_words, ip_numbers, per_eni) = per_eni(instance, prefixes);
-    let pod_ips = enis * per_eni;
+    let pod_ips = enis.saturating_mul(per_eni);
     out.enis_for_pods = Some(enis);
     out.pod_ips = Some(pod_ips);
     out.prefix_delegation = prefixes;
-    out.max_pods = pod_ips + host_pods;
+    out.max_pods = pod_ips.saturating_add(host_pods);
     out.formula_in_words = format!(
         "pod IPs = (ENIs - first interface index) * {ip_words}; \
          max pods = pod IPs + host-network pods"

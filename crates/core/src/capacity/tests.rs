@@ -189,3 +189,27 @@ fn unknown_types_get_suggestions() {
     assert!(k.instance("m5.larg").is_none());
     assert_eq!(k.closest_instance_types("m5.larg", 3)[0], "m5.large");
 }
+
+#[test]
+fn absurd_limits_from_a_hostile_file_saturate_instead_of_overflowing() {
+    let huge = InstanceType {
+        name: "x.hostile".into(),
+        enis: u32::MAX,
+        ipv4_per_eni: u32::MAX,
+        hypervisor: Hypervisor::Nitro,
+        bare_metal: false,
+        vcpus: Some(u32::MAX),
+    };
+    for mode in Mode::ALL {
+        let result = capacity(
+            &huge,
+            &options(mode, |o| {
+                if mode != Mode::Overlay {
+                    o.prefix_delegation = true;
+                }
+            }),
+        );
+        assert!(result.max_pods > 0, "{mode}");
+    }
+    assert_eq!(eks_default_max_pods(&huge), u32::MAX);
+}
