@@ -1,14 +1,13 @@
 //! `mesh`: load each snapshot into its own cluster, run the multi-cluster
 //! MESH rules over all of them, and report like `check`.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use doctor_core::exit::{exit_code, FailOn};
 use doctor_core::knowledge::Knowledge;
 use doctor_core::load::{load_paths, LoadOptions};
-use doctor_core::report::{render, ColorChoice, Format, RenderOptions};
+use doctor_core::report::{ColorChoice, Format};
 use doctor_core::rules::{evaluate_mesh, CheckOptions, MeshContext, NamedCluster};
 use doctor_core::version::Date;
 
@@ -92,17 +91,6 @@ pub fn run(args: &MeshArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
         knowledge,
         options: &options,
     });
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let no_color = std::env::var_os("NO_COLOR");
-    let render_options = RenderOptions {
-        color: args.color.enabled(to_terminal, no_color.as_deref()),
-        ..RenderOptions::default()
-    };
-    let rendered = render(&report, args.format, &render_options);
-    match &args.output {
-        Some(path) => doctor_core::output::write_atomically(path, rendered.as_bytes())
-            .map_err(|e| CliError(format!("writing {}: {e}", path.display())))?,
-        None => output::emit(&rendered)?,
-    }
+    output::write_report(&report, args.format, args.color, args.output.as_deref())?;
     Ok(u8::try_from(exit_code(&report, args.fail_on)).unwrap_or(1))
 }

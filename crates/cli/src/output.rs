@@ -1,7 +1,11 @@
 //! Writing results: stdout that tolerates a closed pipe, the shared
 //! `--format` flag and plain-text tables.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use doctor_core::findings::Report;
+use doctor_core::report::{render, ColorChoice, Format as ReportFormat, RenderOptions};
 
 use clap::ValueEnum;
 use serde::Serialize;
@@ -23,6 +27,28 @@ pub fn emit(text: &str) -> Result<(), CliError> {
             Err(CliError(format!("writing output: {e}")))
         }
         _ => Ok(()),
+    }
+}
+
+/// Renders a findings report and writes it atomically to `path`, or to
+/// stdout (coloured per `color` only on a terminal, honouring `NO_COLOR`).
+pub fn write_report(
+    report: &Report,
+    format: ReportFormat,
+    color: ColorChoice,
+    path: Option<&Path>,
+) -> Result<(), CliError> {
+    let to_terminal = path.is_none() && std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR");
+    let options = RenderOptions {
+        color: color.enabled(to_terminal, no_color.as_deref()),
+        ..RenderOptions::default()
+    };
+    let rendered = render(report, format, &options);
+    match path {
+        Some(path) => doctor_core::output::write_atomically(path, rendered.as_bytes())
+            .map_err(|e| CliError(format!("writing {}: {e}", path.display()))),
+        None => emit(&rendered),
     }
 }
 
