@@ -26,25 +26,25 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     helm_values: Vec<PathBuf>,
     /// text, json, sarif, junit, markdown or html.
-    #[arg(long, short = 'f', default_value = "text", value_parser = parse_format)]
+    #[arg(long, short = 'f', default_value = "text", value_parser = str::parse::<Format>)]
     format: Format,
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity
     /// (critical, high, medium, low, info, or none to never fail).
-    #[arg(long, default_value = "high", value_parser = parse_fail_on)]
+    #[arg(long, default_value = "high", value_parser = str::parse::<FailOn>)]
     fail_on: FailOn,
     /// Evaluate date-dependent rules (support windows) as of this day, YYYY-MM-DD.
     /// Default: today (UTC).
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    #[arg(long, value_name = "DATE", value_parser = str::parse::<Date>)]
     as_of: Option<Date>,
     /// A planned Kubernetes version (X.Y): check Cilium, kernels and node
     /// images against it (VER002, VER010).
-    #[arg(long = "target-k8s", value_name = "X.Y", value_parser = parse_minor)]
+    #[arg(long = "target-k8s", value_name = "X.Y", value_parser = str::parse::<Minor>)]
     target_kubernetes: Option<Minor>,
     /// A planned Cilium version (X.Y): check the upgrade path (VER008) and kernels.
-    #[arg(long, value_name = "X.Y", value_parser = parse_minor)]
+    #[arg(long, value_name = "X.Y", value_parser = str::parse::<Minor>)]
     target_cilium: Option<Minor>,
     /// Suppression file; default `.eks-cilium-doctor.yaml` in the working
     /// directory when it exists.
@@ -57,24 +57,8 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 90, value_name = "DAYS")]
     support_warning_days: i64,
     /// Colour the text report: auto, always or never.
-    #[arg(long, default_value = "auto", value_parser = parse_color)]
+    #[arg(long, default_value = "auto", value_parser = str::parse::<ColorChoice>)]
     color: ColorChoice,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse()
-}
-fn parse_fail_on(s: &str) -> Result<FailOn, String> {
-    s.parse()
-}
-fn parse_date(s: &str) -> Result<Date, String> {
-    s.parse()
-}
-fn parse_minor(s: &str) -> Result<Minor, String> {
-    s.parse()
-}
-fn parse_color(s: &str) -> Result<ColorChoice, String> {
-    s.parse()
 }
 
 /// Runs the check; returns the process exit code (0 or 1).

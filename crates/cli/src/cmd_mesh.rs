@@ -21,34 +21,21 @@ pub struct MeshArgs {
     #[arg(value_name = "SNAPSHOT", required = true, num_args = 2..)]
     snapshots: Vec<PathBuf>,
     /// text, json, sarif, junit, markdown or html.
-    #[arg(long, short = 'f', default_value = "text", value_parser = parse_format)]
+    #[arg(long, short = 'f', default_value = "text", value_parser = str::parse::<Format>)]
     format: Format,
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity
     /// (critical, high, medium, low, info, or none to never fail).
-    #[arg(long, default_value = "high", value_parser = parse_fail_on)]
+    #[arg(long, default_value = "high", value_parser = str::parse::<FailOn>)]
     fail_on: FailOn,
     /// Evaluate as of this day, YYYY-MM-DD. Default: today (UTC).
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    #[arg(long, value_name = "DATE", value_parser = str::parse::<Date>)]
     as_of: Option<Date>,
     /// Colour the text report: auto, always or never.
-    #[arg(long, default_value = "auto", value_parser = parse_color)]
+    #[arg(long, default_value = "auto", value_parser = str::parse::<ColorChoice>)]
     color: ColorChoice,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse()
-}
-fn parse_fail_on(s: &str) -> Result<FailOn, String> {
-    s.parse()
-}
-fn parse_date(s: &str) -> Result<Date, String> {
-    s.parse()
-}
-fn parse_color(s: &str) -> Result<ColorChoice, String> {
-    s.parse()
 }
 
 /// The EKS name of the cluster, else the snapshot's file name.
