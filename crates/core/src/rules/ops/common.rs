@@ -58,29 +58,8 @@ pub fn capped(lines: Vec<String>, max: usize) -> Vec<String> {
     out
 }
 
-/// Whether the Cilium chart knows the Helm value `key` (knowledge: the
-/// flattened keys of the running minor's chart; a map-valued key counts
-/// through its children). Running minor unknown or not in the data: any
-/// minor in the data.
-pub fn helm_key_exists(cx: &Context, key: &str) -> bool {
-    let child = format!("{key}.");
-    let has = |keys: &std::collections::BTreeSet<String>| {
-        keys.contains(key)
-            || keys
-                .range(child.clone()..)
-                .next()
-                .is_some_and(|k| k.starts_with(&child))
-    };
-    match cx
-        .cluster
-        .cilium
-        .version
-        .and_then(|v| cx.knowledge.helm_keys(v.minor()))
-    {
-        Some(keys) => has(keys),
-        None => cx.knowledge.helm_keys.values().any(has),
-    }
-}
+/// The one implementation lives with the CAP rules.
+pub use crate::rules::cap::common::helm_key_exists;
 
 /// An input's name for evidence: the file name without its directory (so
 /// findings do not depend on where the snapshot was unpacked), keeping the
