@@ -11,5 +11,6 @@ pub mod model;
 pub mod output;
 pub mod report;
 pub mod rules;
+pub mod snapshot;
 pub mod suppress;
 pub mod version;

@@ -140,6 +140,16 @@ fn malformed(path: &str, location: Option<String>, message: impl Into<String>) -
     }
 }
 
+/// Load one in-memory input (a file's bytes or a whole snapshot archive),
+/// recognised by content like a file: how `check --live` reads what it
+/// collected, through exactly the path `check snapshot.tar.gz` takes.
+pub fn load_bytes(source: &str, bytes: &[u8], options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let mut loader = Loader::new(options);
+    loader.inputs_seen += 1;
+    loader.load_bytes(source, bytes)?;
+    finish(loader, options)
+}
+
 /// Load every path (files, directories walked recursively in sorted order,
 /// `-` for standard input) into one model.
 pub fn load_paths(paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, LoadError> {
@@ -161,6 +171,11 @@ pub fn load_paths(paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, Lo
             shown.join(", ")
         )));
     }
+    finish(loader, options)
+}
+
+/// `--helm-values` files go last: they win over values found in inputs.
+fn finish(mut loader: Loader, options: &LoadOptions) -> Result<Loaded, LoadError> {
     for file in &options.helm_values {
         let shown = file.display().to_string();
         let bytes = loader.read_file(file, &shown)?;

@@ -238,6 +238,7 @@ pub fn evaluate(cx: &Context) -> Report {
         evaluated_rules,
         not_evaluated,
         skipped_inputs: Vec::new(),
+        collection_gaps: c.collection_gaps.clone(),
         suppressed: Vec::new(),
         unmatched_suppressions: Vec::new(),
     }
