@@ -2,8 +2,10 @@
 
 mod cmd_capacity;
 mod cmd_check;
+mod cmd_collect;
 mod cmd_rules;
 mod error;
+mod live;
 mod output;
 
 use std::borrow::Cow;
@@ -36,6 +38,9 @@ enum Command {
     /// Check cluster dumps (kubectl/AWS CLI JSON or YAML, Helm values,
     /// metrics, cilium sysdumps) for every known trap, each with its fix.
     Check(cmd_check::CheckArgs),
+    /// Read the cluster (Kubernetes API) and its AWS account live,
+    /// read-only, into one .tar.gz snapshot that `check` reads.
+    Collect(cmd_collect::CollectArgs),
     /// Pods per node for EC2 instance types: VPC CNI, Cilium ENI or overlay
     /// IPAM, and whether the EKS default max pods over-schedules.
     Capacity(cmd_capacity::CapacityArgs),
@@ -68,6 +73,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     // --knowledge DIR is reported rather than silently ignored.
     let done = match cli.command {
         Command::Check(args) => return cmd_check::run(&args, &*load_knowledge(dir)?),
+        Command::Collect(args) => cmd_collect::run(&args),
         Command::Capacity(args) => cmd_capacity::run(&args, &*load_knowledge(dir)?),
         Command::Rules(args) => load_knowledge(dir).and_then(|_| cmd_rules::list(&args)),
         Command::Explain(args) => load_knowledge(dir).and_then(|_| cmd_rules::explain(&args)),
