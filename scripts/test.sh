@@ -8,6 +8,11 @@ echo "== toolchain"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo --version
 
+echo "== test services: moto (AWS) and kmock (Kubernetes API) emulators"
+# The live tests run them on 127.0.0.1; pip skips what is already installed.
+python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.2,<6' 'kmock>=0.8,<0.9' boto3
+python3 -c "import moto, kmock; print('moto', moto.__version__, '/ kmock', kmock.__version__)"
+
 echo "== data/ matches the shared ground truth"
 knowledge_source="${KNOWLEDGE_SOURCE:-../shared/data}"
 if [ -d "$knowledge_source" ]; then

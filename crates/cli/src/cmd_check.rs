@@ -6,21 +6,32 @@ use std::path::PathBuf;
 use clap::Args;
 use doctor_core::exit::{exit_code, FailOn};
 use doctor_core::knowledge::Knowledge;
-use doctor_core::load::{load_paths, LoadOptions};
+use doctor_core::load::{load_bytes, load_paths, LoadOptions};
 use doctor_core::report::{ColorChoice, Format};
 use doctor_core::rules::{evaluate, CheckOptions, Context};
 use doctor_core::suppress::{self, AnnotationIndex, SuppressionConfig};
 use doctor_core::version::{Date, Minor};
 
 use crate::error::CliError;
+use crate::live::LiveArgs;
 use crate::output;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Files, directories (walked), .zip sysdumps, .tar.gz snapshots, or `-`
     /// for standard input. Every file is recognised by its content.
-    #[arg(value_name = "PATH", required = true)]
+    #[arg(
+        value_name = "PATH",
+        required_unless_present = "live",
+        conflicts_with = "live"
+    )]
     paths: Vec<PathBuf>,
+    /// Read the cluster and its AWS account live instead of files (what
+    /// `collect` would write, loaded in memory).
+    #[arg(long)]
+    live: bool,
+    #[command(flatten)]
+    live_args: LiveArgs,
     /// Cilium Helm values (`helm get values cilium -n kube-system -o yaml`);
     /// repeatable, later files win like `helm -f`.
     #[arg(long, value_name = "FILE")]
@@ -71,10 +82,27 @@ pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
         helm_values: args.helm_values.clone(),
         ..LoadOptions::default()
     };
+    if !args.live && args.live_args != LiveArgs::default() {
+        return Err(CliError(
+            "--cluster, --profile, --region, --context, --kubeconfig, --skip-* and --quiet \
+             need --live"
+                .into(),
+        ));
+    }
     // `EKS_CILIUM_DOCTOR_TIMINGS=1`: phase timings on stderr (scripts/bench.sh).
     let timings = std::env::var_os("EKS_CILIUM_DOCTOR_TIMINGS").is_some();
     let started = std::time::Instant::now();
-    let loaded = load_paths(&args.paths, &load_options).map_err(|e| CliError(e.to_string()))?;
+    let loaded = if args.live {
+        // The same snapshot `collect` writes, through the same loaders.
+        let snapshot = args.live_args.collect()?;
+        let bytes = snapshot
+            .to_tar_gz()
+            .map_err(|e| CliError(format!("building the snapshot: {e}")))?;
+        load_bytes("live", &bytes, &load_options)
+    } else {
+        load_paths(&args.paths, &load_options)
+    };
+    let loaded = loaded.map_err(|e| CliError(e.to_string()))?;
     // The process ends right after the report: freeing a 150,000-pod model
     // object by object would only add a fifth to the run time.
     let mut loaded = std::mem::ManuallyDrop::new(loaded);

@@ -2,11 +2,13 @@
 
 mod cmd_capacity;
 mod cmd_check;
+mod cmd_collect;
 mod cmd_generate;
 mod cmd_mesh;
 mod cmd_plan;
 mod cmd_rules;
 mod error;
+mod live;
 mod output;
 
 use std::borrow::Cow;
@@ -39,6 +41,9 @@ enum Command {
     /// Check cluster dumps (kubectl/AWS CLI JSON or YAML, Helm values,
     /// metrics, cilium sysdumps) for every known trap, each with its fix.
     Check(cmd_check::CheckArgs),
+    /// Read the cluster (Kubernetes API) and its AWS account live,
+    /// read-only, into one .tar.gz snapshot that `check` reads.
+    Collect(cmd_collect::CollectArgs),
     /// Pods per node for EC2 instance types: VPC CNI, Cilium ENI or overlay
     /// IPAM, and whether the EKS default max pods over-schedules.
     Capacity(cmd_capacity::CapacityArgs),
@@ -82,6 +87,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     let done = match cli.command {
         Command::Check(args) => return cmd_check::run(&args, &*load_knowledge(dir)?),
         Command::Mesh(args) => return cmd_mesh::run(&args, &*load_knowledge(dir)?),
+        Command::Collect(args) => cmd_collect::run(&args),
         Command::Capacity(args) => cmd_capacity::run(&args, &*load_knowledge(dir)?),
         Command::Plan(command) => cmd_plan::run(&command, &*load_knowledge(dir)?),
         Command::Rules(args) => load_knowledge(dir).and_then(|_| cmd_rules::list(&args)),

@@ -225,6 +225,8 @@ pub struct Report {
     pub evaluated_rules: Vec<&'static str>,
     pub not_evaluated: Vec<NotEvaluated>,
     pub skipped_inputs: Vec<SkippedInput>,
+    /// Calls of a live collection that were denied or unsupported.
+    pub collection_gaps: Vec<crate::snapshot::CollectionGap>,
     pub suppressed: Vec<Suppressed>,
     pub unmatched_suppressions: Vec<UnmatchedSuppression>,
     pub summary: Summary,

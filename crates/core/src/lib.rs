@@ -13,5 +13,6 @@ pub mod output;
 pub mod plan;
 pub mod report;
 pub mod rules;
+pub mod snapshot;
 pub mod suppress;
 pub mod version;

@@ -666,6 +666,7 @@ ignore:
             evaluated_rules: Vec::new(),
             not_evaluated: Vec::new(),
             skipped_inputs: Vec::new(),
+            collection_gaps: Vec::new(),
             suppressed: Vec::new(),
             unmatched_suppressions: Vec::new(),
         }

@@ -164,6 +164,7 @@ fn sample() -> Report {
             path: "dump/notes.txt".into(),
             reason: "not a recognised input (plain text)".into(),
         }],
+        collection_gaps: Vec::new(),
         suppressed: vec![Suppressed {
             rule: "CAP004",
             object: node,
@@ -193,6 +194,7 @@ fn empty() -> Report {
         evaluated_rules: vec!["CNI001"],
         not_evaluated: Vec::new(),
         skipped_inputs: Vec::new(),
+        collection_gaps: Vec::new(),
         suppressed: Vec::new(),
         unmatched_suppressions: Vec::new(),
     }

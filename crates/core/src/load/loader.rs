@@ -407,6 +407,26 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_manifest_brings_its_collection_gaps() {
+        let options = LoadOptions::default();
+        let mut loader = Loader::new(&options);
+        let manifest = br#"{"eksCiliumDoctorSnapshot": 1, "collectedAt": "2026-11-26T05:00:00Z",
+            "files": [{"file": "eks-cluster.json", "call": "eks:DescribeCluster", "items": 1}],
+            "absent": ["NodePool (karpenter.sh/v1): not installed"],
+            "gaps": [{"source": "aws", "call": "eks:ListAddons", "kind": "denied",
+                      "permission": "eks:ListAddons", "message": "not authorized"}]}"#;
+        loader.load_reader("manifest.json", &manifest[..]).unwrap();
+        let loaded = loader.finish();
+        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+        let gaps = &loaded.cluster.collection_gaps;
+        assert_eq!(gaps.len(), 1);
+        assert_eq!(
+            gaps[0].describe(),
+            "eks:ListAddons (denied; grant eks:ListAddons): not authorized"
+        );
+    }
+
+    #[test]
     fn reasons_are_deduplicated_and_bounded() {
         let mut tally = Tally::default();
         for i in 0..20 {

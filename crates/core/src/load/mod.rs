@@ -145,9 +145,10 @@ fn malformed(path: &str, location: Option<String>, message: impl Into<String>) -
     }
 }
 
-/// Load one in-memory input (a file's bytes, an archive, standard input)
-/// named `name` in messages, recognised by its content like any file.
-/// The fuzz targets and tests use it; the limits of `options` apply.
+/// Load one in-memory input (a file's bytes, a whole snapshot archive,
+/// standard input) named `name` in messages, recognised by its content like
+/// any file: how `check --live` reads what it collected, through exactly the
+/// path `check snapshot.tar.gz` takes. The limits of `options` apply.
 pub fn load_bytes(name: &str, bytes: &[u8], options: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut loader = Loader::new(options);
     loader.inputs_seen += 1;
@@ -163,7 +164,7 @@ pub fn load_bytes(name: &str, bytes: &[u8], options: &LoadOptions) -> Result<Loa
     } else {
         loader.load_bytes(name, bytes)?;
     }
-    Ok(loader.finish())
+    finish(loader, options)
 }
 
 /// Load every path (files, directories walked recursively in sorted order,
@@ -187,6 +188,11 @@ pub fn load_paths(paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, Lo
             shown.join(", ")
         )));
     }
+    finish(loader, options)
+}
+
+/// `--helm-values` files go last: they win over values found in inputs.
+fn finish(mut loader: Loader, options: &LoadOptions) -> Result<Loaded, LoadError> {
     for file in &options.helm_values {
         let shown = file.display().to_string();
         let bytes = loader.read_file(file, &shown)?;

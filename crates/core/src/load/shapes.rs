@@ -272,6 +272,15 @@ fn shape<D: Doc>(loader: &mut Loader, source: &str, what: &str, doc: &D) -> Resu
             return shape(loader, source, what, &data);
         }
     }
+    if doc.has(crate::snapshot::MANIFEST_MARKER) {
+        let manifest: crate::snapshot::Manifest = doc.parse()?;
+        let gaps = &mut loader.cluster.collection_gaps;
+        gaps.extend(manifest.gaps);
+        gaps.sort();
+        gaps.dedup();
+        loader.tally.used += 1;
+        return Ok(());
+    }
     if doc.has("kind") {
         let converted = kube::convert(doc, None)?;
         kube::apply(loader, source, what, converted);

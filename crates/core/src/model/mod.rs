@@ -139,6 +139,11 @@ pub struct Cluster {
     /// OIDC provider ARNs.
     pub oidc_providers: Option<Vec<String>>,
 
+    /// Calls a live collection could not make (from a snapshot's
+    /// `manifest.json`): surfaced in the report, so a denied call is never
+    /// mistaken for an empty cluster.
+    pub collection_gaps: Vec<crate::snapshot::CollectionGap>,
+
     /// Derived Cilium facts, computed by [`Cluster::finish`].
     pub cilium: CiliumSettings,
 }

@@ -2,6 +2,7 @@
 //! tables). Cluster text is escaped so it renders as written and never
 //! turns into markup, links, HTML or the end of a code block.
 
+use crate::snapshot::GapKind;
 use std::fmt::Write;
 
 use super::{by_severity, cluster_facts, printable, side_counts, summary_counts, RenderOptions};
@@ -13,6 +14,7 @@ pub(super) fn render(report: &Report, _opts: &RenderOptions) -> String {
     summary(&mut out, report);
     findings(&mut out, report);
     not_evaluated(&mut out, report);
+    not_collected(&mut out, report);
     skipped(&mut out, report);
     suppressed(&mut out, report);
     let _ = writeln!(out, "_{} {}_", report.tool.name, report.tool.version);
@@ -155,6 +157,27 @@ fn not_evaluated(out: &mut String, report: &Report) {
             .map(|h| code_span(h, true))
             .unwrap_or_default();
         let _ = writeln!(out, "| {} | {} | {how} |", n.rule, text(&n.missing));
+    }
+    out.push('\n');
+}
+
+fn not_collected(out: &mut String, report: &Report) {
+    if report.collection_gaps.is_empty() {
+        return;
+    }
+    out.push_str("## Not collected\n\n| Call | Why | Grant |\n|---|---|---|\n");
+    for gap in &report.collection_gaps {
+        let why = match gap.kind {
+            GapKind::Denied => "denied",
+            GapKind::Unsupported => "not supported by the endpoint",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {why}: {} | {} |",
+            code_span(&gap.call, true),
+            text(&gap.message),
+            code_span(&gap.permission, true)
+        );
     }
     out.push('\n');
 }

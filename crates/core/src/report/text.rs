@@ -55,6 +55,7 @@ pub(super) fn render(report: &Report, opts: &RenderOptions) -> String {
         }
     }
     not_evaluated(&mut out, report, &paint);
+    not_collected(&mut out, report, &paint);
     skipped(&mut out, report, &paint);
     suppressed(&mut out, report, &paint);
     summary(&mut out, report, &paint);
@@ -121,6 +122,17 @@ fn not_evaluated(out: &mut String, report: &Report, paint: &Paint) {
         if let Some(how) = &n.how_to_provide {
             let _ = writeln!(out, "          provide: {}", printable(how));
         }
+    }
+    out.push('\n');
+}
+
+fn not_collected(out: &mut String, report: &Report, paint: &Paint) {
+    if report.collection_gaps.is_empty() {
+        return;
+    }
+    section_title(out, paint, "Not collected", report.collection_gaps.len());
+    for gap in &report.collection_gaps {
+        let _ = writeln!(out, "  {}", printable(&gap.describe()));
     }
     out.push('\n');
 }

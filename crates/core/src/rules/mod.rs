@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::findings::{ClusterInfo, Finding, NotEvaluated, ObjectRef, Report, Severity, Summary};
 use crate::knowledge::Knowledge;
 use crate::model::Cluster;
+use crate::snapshot::CollectionGap;
 use crate::version::{Date, Minor};
 
 /// Rule area, the prefix of its code.
@@ -273,6 +274,7 @@ pub fn evaluate(cx: &Context) -> Report {
         evaluated_rules,
         not_evaluated,
         skipped_inputs: Vec::new(),
+        collection_gaps: c.collection_gaps.clone(),
         suppressed: Vec::new(),
         unmatched_suppressions: Vec::new(),
     }
@@ -309,6 +311,21 @@ pub fn evaluate_mesh(cx: &MeshContext) -> Report {
         evaluated_rules,
         not_evaluated,
         skipped_inputs: Vec::new(),
+        // Each cluster's gaps, the call prefixed with the cluster it belongs to.
+        collection_gaps: cx
+            .clusters
+            .iter()
+            .flat_map(|named| {
+                named
+                    .cluster
+                    .collection_gaps
+                    .iter()
+                    .map(|gap| CollectionGap {
+                        call: format!("{}: {}", named.name, gap.call),
+                        ..gap.clone()
+                    })
+            })
+            .collect(),
         suppressed: Vec::new(),
         unmatched_suppressions: Vec::new(),
     }

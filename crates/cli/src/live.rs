@@ -1,0 +1,157 @@
+//! Options shared by `collect` and `check --live`, and the progress lines
+//! drawn on stderr while collecting.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+use doctor_core::snapshot::{CollectedFile, CollectionGap};
+use doctor_live::aws::AwsOptions;
+use doctor_live::kube::KubeOptions;
+use doctor_live::{LiveOptions, Progress, Quiet, Snapshot};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::error::CliError;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct LiveArgs {
+    /// The EKS cluster name (needed for AWS collection).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// AWS profile (else AWS_PROFILE or the default chain).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (else AWS_REGION or the profile's). AWS_ENDPOINT_URL is honoured.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Kubeconfig context (else the current one).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Kubeconfig file (else KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Do not read AWS.
+    #[arg(long)]
+    pub skip_aws: bool,
+    /// Do not read Kubernetes.
+    #[arg(long)]
+    pub skip_kubernetes: bool,
+    /// No progress lines on stderr (they are drawn only on a terminal anyway).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl LiveArgs {
+    fn options(&self) -> Result<LiveOptions, CliError> {
+        if self.skip_aws && self.skip_kubernetes {
+            return Err(CliError(
+                "--skip-aws and --skip-kubernetes together leave nothing to collect".into(),
+            ));
+        }
+        let aws = if self.skip_aws {
+            None
+        } else {
+            let cluster = self.cluster.clone().ok_or_else(|| {
+                CliError("--cluster NAME is needed to read AWS (or pass --skip-aws)".into())
+            })?;
+            Some(AwsOptions {
+                cluster,
+                profile: self.profile.clone(),
+                region: self.region.clone(),
+            })
+        };
+        let kubernetes = (!self.skip_kubernetes).then(|| KubeOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        });
+        Ok(LiveOptions { kubernetes, aws })
+    }
+
+    /// Collect from every source asked for, drawing progress on a terminal.
+    pub fn collect(&self) -> Result<Snapshot, CliError> {
+        let options = self.options()?;
+        let bars =
+            (!self.quiet && std::io::stderr().is_terminal()).then(|| Arc::new(Bars::default()));
+        let progress: Arc<dyn Progress> = match &bars {
+            Some(bars) => bars.clone(),
+            None => Arc::new(Quiet),
+        };
+        let result = doctor_live::collect_blocking(&options, progress);
+        if let Some(bars) = bars {
+            bars.finish();
+        }
+        result.map_err(|e| CliError(e.to_string()))
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    files: usize,
+    items: usize,
+    gaps: usize,
+}
+
+/// One line per source: `kubernetes  23 files, 1204 items, 1 denied or unsupported`.
+struct Bars {
+    multi: MultiProgress,
+    lines: Mutex<BTreeMap<String, (ProgressBar, Counts)>>,
+}
+
+impl Default for Bars {
+    fn default() -> Self {
+        Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            lines: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl Bars {
+    fn update(&self, source: &str, change: impl FnOnce(&mut Counts), last: &str) {
+        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        let (bar, counts) = lines.entry(source.to_string()).or_insert_with(|| {
+            let bar = self.multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix:<10} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(source.to_string());
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            (bar, Counts::default())
+        });
+        change(counts);
+        bar.set_message(format!(
+            "{} files, {} items, {} denied or unsupported ({last})",
+            counts.files, counts.items, counts.gaps
+        ));
+    }
+
+    fn finish(&self) {
+        let lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        for (bar, counts) in lines.values() {
+            bar.finish_with_message(format!(
+                "{} files, {} items, {} denied or unsupported",
+                counts.files, counts.items, counts.gaps
+            ));
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn collected(&self, source: &str, file: &CollectedFile) {
+        self.update(
+            source,
+            |c| {
+                c.files += 1;
+                c.items += file.items;
+            },
+            &file.call,
+        );
+    }
+
+    fn gap(&self, gap: &CollectionGap) {
+        self.update(&gap.source, |c| c.gaps += 1, &gap.call);
+    }
+}

@@ -1,0 +1,307 @@
+//! EC2: the cluster VPC with its subnets, route tables and security
+//! groups, and the instance types in use, as `aws ec2 describe-*` outputs.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_ec2::types::Filter;
+use doctor_core::model::{
+    CidrBlockAssociation, IpPermission, IpRange, Route, RouteTable, SecurityGroup, Subnet, Tag,
+    UserIdGroupPair, Vpc,
+};
+use serde::Serialize;
+use serde_json::json;
+
+use super::Aws;
+use crate::calls::aws::*;
+use crate::LiveError;
+
+fn s(v: Option<&str>) -> Option<String> {
+    v.map(str::to_string)
+}
+
+fn tags(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<Tag> {
+    tags.iter()
+        .map(|t| Tag {
+            key: t.key().unwrap_or_default().to_string(),
+            value: t.value().unwrap_or_default().to_string(),
+        })
+        .collect()
+}
+
+fn subnet(x: &aws_sdk_ec2::types::Subnet) -> Subnet {
+    Subnet {
+        subnet_id: x.subnet_id().unwrap_or_default().to_string(),
+        vpc_id: s(x.vpc_id()),
+        cidr_block: s(x.cidr_block()),
+        available_ip_address_count: x
+            .available_ip_address_count()
+            .and_then(|n| u32::try_from(n).ok()),
+        availability_zone: s(x.availability_zone()),
+        tags: tags(x.tags()),
+    }
+}
+
+fn vpc(x: &aws_sdk_ec2::types::Vpc) -> Vpc {
+    Vpc {
+        vpc_id: x.vpc_id().unwrap_or_default().to_string(),
+        cidr_block: s(x.cidr_block()),
+        cidr_block_association_set: x
+            .cidr_block_association_set()
+            .iter()
+            .map(|a| CidrBlockAssociation {
+                cidr_block: s(a.cidr_block()),
+            })
+            .collect(),
+    }
+}
+
+fn route_table(x: &aws_sdk_ec2::types::RouteTable) -> RouteTable {
+    RouteTable {
+        route_table_id: x.route_table_id().unwrap_or_default().to_string(),
+        vpc_id: s(x.vpc_id()),
+        routes: x
+            .routes()
+            .iter()
+            .map(|r| Route {
+                destination_cidr_block: s(r.destination_cidr_block()),
+                gateway_id: s(r.gateway_id()),
+                vpc_peering_connection_id: s(r.vpc_peering_connection_id()),
+                transit_gateway_id: s(r.transit_gateway_id()),
+                state: r.state().map(|v| v.as_str().to_string()),
+            })
+            .collect(),
+    }
+}
+
+fn security_group(x: &aws_sdk_ec2::types::SecurityGroup) -> SecurityGroup {
+    SecurityGroup {
+        group_id: x.group_id().unwrap_or_default().to_string(),
+        group_name: s(x.group_name()),
+        vpc_id: s(x.vpc_id()),
+        ip_permissions: x
+            .ip_permissions()
+            .iter()
+            .map(|p| IpPermission {
+                ip_protocol: s(p.ip_protocol()),
+                from_port: p.from_port(),
+                to_port: p.to_port(),
+                ip_ranges: p
+                    .ip_ranges()
+                    .iter()
+                    .map(|r| IpRange {
+                        cidr_ip: s(r.cidr_ip()),
+                    })
+                    .collect(),
+                user_id_group_pairs: p
+                    .user_id_group_pairs()
+                    .iter()
+                    .map(|g| UserIdGroupPair {
+                        group_id: s(g.group_id()),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// DescribeInstanceTypes entry: the model keeps only derived numbers, so
+/// the fields the loader reads are written here in the AWS CLI shape.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InstanceType {
+    instance_type: String,
+    hypervisor: Option<String>,
+    bare_metal: Option<bool>,
+    v_cpu_info: VCpuInfo,
+    network_info: NetworkInfo,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct VCpuInfo {
+    default_v_cpus: Option<i32>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct NetworkInfo {
+    maximum_network_interfaces: Option<i32>,
+    ipv4_addresses_per_interface: Option<i32>,
+    default_network_card_index: Option<i32>,
+    network_cards: Vec<NetworkCard>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct NetworkCard {
+    network_card_index: Option<i32>,
+    maximum_network_interfaces: Option<i32>,
+}
+
+fn instance_type(x: &aws_sdk_ec2::types::InstanceTypeInfo) -> InstanceType {
+    let net = x.network_info();
+    InstanceType {
+        instance_type: x
+            .instance_type()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        hypervisor: x.hypervisor().map(|h| h.as_str().to_string()),
+        bare_metal: x.bare_metal(),
+        v_cpu_info: VCpuInfo {
+            default_v_cpus: x.v_cpu_info().and_then(|v| v.default_v_cpus()),
+        },
+        network_info: NetworkInfo {
+            maximum_network_interfaces: net.and_then(|n| n.maximum_network_interfaces()),
+            ipv4_addresses_per_interface: net.and_then(|n| n.ipv4_addresses_per_interface()),
+            default_network_card_index: net.and_then(|n| n.default_network_card_index()),
+            network_cards: net
+                .map(|n| n.network_cards())
+                .unwrap_or_default()
+                .iter()
+                .map(|c| NetworkCard {
+                    network_card_index: c.network_card_index(),
+                    maximum_network_interfaces: c.maximum_network_interfaces(),
+                })
+                .collect(),
+        },
+    }
+}
+
+fn in_vpc(vpc: &str) -> Filter {
+    Filter::builder().name("vpc-id").values(vpc).build()
+}
+
+impl Aws {
+    /// The cluster VPC, its subnets (those of every node group among
+    /// them), route tables and security groups.
+    pub(super) async fn vpc(&mut self, id: &str) -> Result<(), LiveError> {
+        let pages = self
+            .ec2
+            .describe_vpcs()
+            .vpc_ids(id)
+            .into_paginator()
+            .items()
+            .send();
+        if let Some(found) = self.call(EC2_DESCRIBE_VPCS, pages.try_collect()).await? {
+            let vpcs: Vec<Vpc> = found.iter().map(vpc).collect();
+            self.part.put(
+                "ec2-vpcs.json".into(),
+                EC2_DESCRIBE_VPCS,
+                vpcs.len(),
+                &json!({ "Vpcs": vpcs }),
+            );
+        }
+        let pages = self
+            .ec2
+            .describe_subnets()
+            .filters(in_vpc(id))
+            .into_paginator()
+            .items()
+            .send();
+        if let Some(found) = self.call(EC2_DESCRIBE_SUBNETS, pages.try_collect()).await? {
+            let subnets: Vec<Subnet> = found.iter().map(subnet).collect();
+            let n = subnets.len();
+            self.part.put(
+                "ec2-subnets.json".into(),
+                EC2_DESCRIBE_SUBNETS,
+                n,
+                &json!({ "Subnets": subnets }),
+            );
+        }
+        let pages = self
+            .ec2
+            .describe_route_tables()
+            .filters(in_vpc(id))
+            .into_paginator()
+            .items()
+            .send();
+        if let Some(found) = self
+            .call(EC2_DESCRIBE_ROUTE_TABLES, pages.try_collect())
+            .await?
+        {
+            let tables: Vec<RouteTable> = found.iter().map(route_table).collect();
+            let n = tables.len();
+            let value = json!({ "RouteTables": tables });
+            self.part.put(
+                "ec2-route-tables.json".into(),
+                EC2_DESCRIBE_ROUTE_TABLES,
+                n,
+                &value,
+            );
+        }
+        let pages = self
+            .ec2
+            .describe_security_groups()
+            .filters(in_vpc(id))
+            .into_paginator()
+            .items()
+            .send();
+        if let Some(found) = self
+            .call(EC2_DESCRIBE_SECURITY_GROUPS, pages.try_collect())
+            .await?
+        {
+            let groups: Vec<SecurityGroup> = found.iter().map(security_group).collect();
+            let n = groups.len();
+            let value = json!({ "SecurityGroups": groups });
+            self.part.put(
+                "ec2-security-groups.json".into(),
+                EC2_DESCRIBE_SECURITY_GROUPS,
+                n,
+                &value,
+            );
+        }
+        Ok(())
+    }
+
+    /// The VPC of the cluster's subnets, for endpoints whose DescribeCluster
+    /// omits `vpcId` (emulators).
+    pub(super) async fn vpc_of_subnets(
+        &mut self,
+        subnets: &[String],
+    ) -> Result<Option<String>, LiveError> {
+        if subnets.is_empty() {
+            return Ok(None);
+        }
+        let request = self
+            .ec2
+            .describe_subnets()
+            .set_subnet_ids(Some(subnets.to_vec()))
+            .send();
+        let found = self.call(EC2_DESCRIBE_SUBNETS, request).await?;
+        Ok(found.and_then(|o| {
+            o.subnets()
+                .iter()
+                .find_map(|s| s.vpc_id().map(str::to_string))
+        }))
+    }
+
+    /// The instance types in use (node groups and nodes), one paginated call.
+    pub(super) async fn instance_types(
+        &mut self,
+        types: &BTreeSet<String>,
+    ) -> Result<(), LiveError> {
+        if types.is_empty() {
+            return Ok(());
+        }
+        let mut request = self.ec2.describe_instance_types();
+        for t in types {
+            request = request.instance_types(t.as_str().into());
+        }
+        let pages = request.into_paginator().items().send();
+        if let Some(found) = self
+            .call(EC2_DESCRIBE_INSTANCE_TYPES, pages.try_collect())
+            .await?
+        {
+            let types: Vec<InstanceType> = found.iter().map(instance_type).collect();
+            let n = types.len();
+            let value = json!({ "InstanceTypes": types });
+            self.part.put(
+                "ec2-instance-types.json".into(),
+                EC2_DESCRIBE_INSTANCE_TYPES,
+                n,
+                &value,
+            );
+        }
+        Ok(())
+    }
+}

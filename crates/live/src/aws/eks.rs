@@ -1,0 +1,204 @@
+//! EKS: the cluster, its add-ons and managed node groups, written as
+//! `aws eks describe-*` outputs (the core model types serialise to the
+//! AWS CLI's field names).
+
+use std::collections::BTreeMap;
+
+use doctor_core::model::{Addon, EksCluster, EksIdentity, EksNetworkConfig, EksOidc, EksVpcConfig};
+use doctor_core::model::{Nodegroup, NodegroupTaint, ScalingConfig, UpgradePolicy};
+use serde_json::json;
+
+use super::Aws;
+use crate::calls::aws::*;
+use crate::LiveError;
+
+fn tags(map: Option<&std::collections::HashMap<String, String>>) -> BTreeMap<String, String> {
+    map.into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn cluster(c: &aws_sdk_eks::types::Cluster) -> EksCluster {
+    let vpc = c.resources_vpc_config();
+    let net = c.kubernetes_network_config();
+    EksCluster {
+        name: c.name().unwrap_or_default().to_string(),
+        arn: c.arn().map(str::to_string),
+        version: c.version().map(str::to_string),
+        platform_version: c.platform_version().map(str::to_string),
+        endpoint: c.endpoint().map(str::to_string),
+        status: c.status().map(|s| s.as_str().to_string()),
+        resources_vpc_config: EksVpcConfig {
+            vpc_id: vpc.and_then(|v| v.vpc_id()).map(str::to_string),
+            subnet_ids: vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
+            security_group_ids: vpc
+                .map(|v| v.security_group_ids().to_vec())
+                .unwrap_or_default(),
+            cluster_security_group_id: vpc
+                .and_then(|v| v.cluster_security_group_id())
+                .map(str::to_string),
+        },
+        kubernetes_network_config: EksNetworkConfig {
+            service_ipv4_cidr: net.and_then(|n| n.service_ipv4_cidr()).map(str::to_string),
+            service_ipv6_cidr: net.and_then(|n| n.service_ipv6_cidr()).map(str::to_string),
+            ip_family: net
+                .and_then(|n| n.ip_family())
+                .map(|f| f.as_str().to_string()),
+        },
+        identity: c.identity().map(|i| EksIdentity {
+            oidc: i.oidc().map(|o| EksOidc {
+                issuer: o.issuer().map(str::to_string),
+            }),
+        }),
+        upgrade_policy: c.upgrade_policy().map(|u| UpgradePolicy {
+            support_type: u.support_type().map(|s| s.as_str().to_string()),
+        }),
+        tags: tags(c.tags()),
+    }
+}
+
+fn nodegroup(n: &aws_sdk_eks::types::Nodegroup) -> Nodegroup {
+    let scaling = n.scaling_config();
+    let size = |v: Option<i32>| v.and_then(|v| u32::try_from(v).ok());
+    Nodegroup {
+        nodegroup_name: n.nodegroup_name().unwrap_or_default().to_string(),
+        cluster_name: n.cluster_name().map(str::to_string),
+        version: n.version().map(str::to_string),
+        release_version: n.release_version().map(str::to_string),
+        ami_type: n.ami_type().map(|a| a.as_str().to_string()),
+        instance_types: n.instance_types().to_vec(),
+        subnets: n.subnets().to_vec(),
+        scaling_config: ScalingConfig {
+            min_size: size(scaling.and_then(|s| s.min_size())),
+            max_size: size(scaling.and_then(|s| s.max_size())),
+            desired_size: size(scaling.and_then(|s| s.desired_size())),
+        },
+        taints: n
+            .taints()
+            .iter()
+            .map(|t| NodegroupTaint {
+                key: t.key().unwrap_or_default().to_string(),
+                value: t.value().map(str::to_string),
+                effect: t
+                    .effect()
+                    .map(|e| e.as_str().to_string())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        labels: tags(n.labels()),
+        node_role: n.node_role().map(str::to_string),
+    }
+}
+
+fn addon(a: &aws_sdk_eks::types::Addon) -> Addon {
+    Addon {
+        addon_name: a.addon_name().unwrap_or_default().to_string(),
+        addon_version: a.addon_version().map(str::to_string),
+        status: a.status().map(|s| s.as_str().to_string()),
+        service_account_role_arn: a.service_account_role_arn().map(str::to_string),
+        configuration_values: a.configuration_values().map(str::to_string),
+    }
+}
+
+impl Aws {
+    /// describe-cluster; a cluster that does not exist ends the run (every
+    /// other call would be about nothing).
+    pub(super) async fn describe_cluster(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<EksCluster>, LiveError> {
+        let request = self.eks.describe_cluster().name(name).send();
+        let Some(output) = self.call(EKS_DESCRIBE_CLUSTER, request).await? else {
+            return Ok(None);
+        };
+        let found = output
+            .cluster()
+            .map(cluster)
+            .ok_or_else(|| LiveError::Aws {
+                action: EKS_DESCRIBE_CLUSTER.into(),
+                message: format!("no cluster in the answer for {name:?}"),
+            })?;
+        self.part.put(
+            "eks-cluster.json".into(),
+            EKS_DESCRIBE_CLUSTER,
+            1,
+            &json!({ "cluster": found }),
+        );
+        Ok(Some(found))
+    }
+
+    pub(super) async fn addons(&mut self, cluster: &str) -> Result<(), LiveError> {
+        let pages = self
+            .eks
+            .list_addons()
+            .cluster_name(cluster)
+            .into_paginator()
+            .items()
+            .send();
+        let Some(names) = self.call(EKS_LIST_ADDONS, pages.try_collect()).await? else {
+            return Ok(());
+        };
+        self.part.put(
+            "eks-addons.json".into(),
+            EKS_LIST_ADDONS,
+            names.len(),
+            &json!({ "addons": names }),
+        );
+        for name in names {
+            let request = self
+                .eks
+                .describe_addon()
+                .cluster_name(cluster)
+                .addon_name(&name)
+                .send();
+            if let Some(output) = self.call(EKS_DESCRIBE_ADDON, request).await? {
+                if let Some(found) = output.addon() {
+                    let file = format!("eks-addon-{name}.json");
+                    self.part.put(
+                        file,
+                        EKS_DESCRIBE_ADDON,
+                        1,
+                        &json!({ "addon": addon(found) }),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn nodegroups(&mut self, cluster: &str) -> Result<Vec<Nodegroup>, LiveError> {
+        let pages = self
+            .eks
+            .list_nodegroups()
+            .cluster_name(cluster)
+            .into_paginator()
+            .items()
+            .send();
+        let Some(names) = self.call(EKS_LIST_NODEGROUPS, pages.try_collect()).await? else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for name in names {
+            let request = self
+                .eks
+                .describe_nodegroup()
+                .cluster_name(cluster)
+                .nodegroup_name(&name)
+                .send();
+            if let Some(output) = self.call(EKS_DESCRIBE_NODEGROUP, request).await? {
+                if let Some(group) = output.nodegroup().map(nodegroup) {
+                    let file = format!("eks-nodegroup-{name}.json");
+                    self.part.put(
+                        file,
+                        EKS_DESCRIBE_NODEGROUP,
+                        1,
+                        &json!({ "nodegroup": group }),
+                    );
+                    found.push(group);
+                }
+            }
+        }
+        Ok(found)
+    }
+}

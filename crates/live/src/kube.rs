@@ -1,0 +1,272 @@
+//! Kubernetes collection through kube-rs: `/version`, then every kind of
+//! [`KUBE_KINDS`] (a few at a time), each written as a typed List
+//! (`PodList`, …) so that even an empty list tells the rules "none". A
+//! custom resource that is not installed is *absent*, a 403 is a gap
+//! naming the RBAC permission, and the rest goes on. Secrets are never read.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde_json::{json, Value};
+
+use doctor_core::snapshot::{GapKind, KubernetesSource};
+
+use crate::aws::FromKubernetes;
+use crate::calls::{KubeKind, Read, KUBE_KINDS, KUBE_VERSION_PATH};
+use crate::snapshot::Part;
+use crate::{LiveError, Progress};
+
+/// Items per list page: bounds each response on large clusters.
+const PAGE: u32 = 500;
+/// Kinds read at once: enough to hide latency, few enough for a small API server.
+const CONCURRENT: usize = 4;
+
+const INSTANCE_TYPE_LABELS: &[&str] = &[
+    "node.kubernetes.io/instance-type",
+    "beta.kubernetes.io/instance-type",
+];
+const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+
+/// How to reach the API server.
+#[derive(Debug, Clone, Default)]
+pub struct KubeOptions {
+    /// `--kubeconfig` (else `KUBECONFIG`, `~/.kube/config`, or in-cluster).
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context` (else the current context).
+    pub context: Option<String>,
+}
+
+fn config_error(e: impl std::fmt::Display) -> LiveError {
+    LiveError::Config(format!("Kubernetes configuration: {e}"))
+}
+
+/// A client from the kubeconfig (or the in-cluster service account).
+pub async fn connect(options: &KubeOptions) -> Result<(Client, KubernetesSource), LiveError> {
+    let chosen = KubeConfigOptions {
+        context: options.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    let (config, context) = match (&options.kubeconfig, &options.context) {
+        (Some(path), _) => {
+            let file = Kubeconfig::read_from(path).map_err(config_error)?;
+            let context = options
+                .context
+                .clone()
+                .or_else(|| file.current_context.clone());
+            let config = Config::from_custom_kubeconfig(file, &chosen)
+                .await
+                .map_err(config_error)?;
+            (config, context)
+        }
+        (None, Some(context)) => {
+            let config = Config::from_kubeconfig(&chosen)
+                .await
+                .map_err(config_error)?;
+            (config, Some(context.clone()))
+        }
+        (None, None) => {
+            let config = Config::infer().await.map_err(config_error)?;
+            let context = Kubeconfig::read().ok().and_then(|k| k.current_context);
+            (config, context)
+        }
+    };
+    let source = KubernetesSource {
+        context,
+        server: config.cluster_url.to_string(),
+    };
+    let client = Client::try_from(config).map_err(config_error)?;
+    Ok((client, source))
+}
+
+/// What one failed read means.
+enum Failure {
+    Denied(String),
+    /// 404: the kind's API is not served, or the named object does not exist.
+    NotFound,
+    Fatal(LiveError),
+}
+
+fn failure(call: &str, error: kube::Error) -> Failure {
+    match error {
+        kube::Error::Api(status) if status.code == 403 => Failure::Denied(status.message),
+        kube::Error::Api(status) if status.code == 404 => Failure::NotFound,
+        other => Failure::Fatal(LiveError::Kubernetes {
+            call: call.to_string(),
+            message: other.to_string(),
+        }),
+    }
+}
+
+fn resource(kind: &KubeKind) -> ApiResource {
+    ApiResource {
+        group: kind.group.to_string(),
+        version: kind.version.to_string(),
+        api_version: kind.api_version(),
+        kind: kind.kind.to_string(),
+        plural: kind.plural.to_string(),
+    }
+}
+
+/// Collect `/version` and every kind.
+pub async fn collect(
+    client: Client,
+    progress: Arc<dyn Progress>,
+) -> Result<(Part, FromKubernetes), LiveError> {
+    let mut part = Part::new("kubernetes", progress.clone());
+    match client.apiserver_version().await {
+        Ok(info) => part.put(
+            "version.json".into(),
+            "get /version",
+            1,
+            &json!({ "serverVersion": info }),
+        ),
+        Err(e) => match failure("get /version", e) {
+            Failure::Denied(why) => part.gap(
+                "get /version",
+                GapKind::Denied,
+                &format!("get {KUBE_VERSION_PATH}"),
+                &why,
+            ),
+            Failure::NotFound => part.gap("get /version", GapKind::Unsupported, "", "HTTP 404"),
+            Failure::Fatal(e) => return Err(e),
+        },
+    }
+    let reads = stream::iter(KUBE_KINDS)
+        .map(|kind| read_kind(client.clone(), kind, progress.clone()))
+        .buffered(CONCURRENT)
+        .collect::<Vec<_>>()
+        .await;
+    let mut facts = FromKubernetes::default();
+    for read in reads {
+        let (kind, kind_part, items) = read?;
+        facts.learn(kind, &items);
+        part.append(kind_part);
+    }
+    Ok((part, facts))
+}
+
+/// Items of one kind, with the gap or absence it gave.
+async fn read_kind(
+    client: Client,
+    kind: &'static KubeKind,
+    progress: Arc<dyn Progress>,
+) -> Result<(&'static KubeKind, Part, Vec<Value>), LiveError> {
+    let mut part = Part::new("kubernetes", progress);
+    let call = format!("{} {}", kind.read.verb(), kind.plural);
+    let items = match kind.read {
+        Read::List => list(client, kind, &call).await,
+        Read::Get(names) => get(client, kind, &call, names).await,
+    };
+    let items = match items {
+        Ok(items) => items,
+        Err(Failure::Denied(why)) => {
+            part.gap(&call, GapKind::Denied, &kind.permission(), &why);
+            return Ok((kind, part, Vec::new()));
+        }
+        Err(Failure::NotFound) if kind.optional => {
+            part.absent.push(format!(
+                "{} ({}): not installed",
+                kind.kind,
+                kind.api_version()
+            ));
+            return Ok((kind, part, Vec::new()));
+        }
+        Err(Failure::NotFound) => {
+            part.gap(&call, GapKind::Unsupported, &kind.permission(), "HTTP 404");
+            return Ok((kind, part, Vec::new()));
+        }
+        Err(Failure::Fatal(e)) => return Err(e),
+    };
+    let value = json!({
+        "apiVersion": kind.api_version(),
+        "kind": format!("{}List", kind.kind),
+        "metadata": {},
+        "items": items,
+    });
+    part.put(kind.file.to_string(), &call, items.len(), &value);
+    Ok((kind, part, items))
+}
+
+/// Every page of a list. kube sends `resourceVersion=0` (served from the
+/// API server's cache) only on unpaginated lists: with `limit`, pages come
+/// from etcd with a consistent `continue` token instead.
+async fn list(client: Client, kind: &KubeKind, call: &str) -> Result<Vec<Value>, Failure> {
+    let api: Api<DynamicObject> = Api::all_with(client, &resource(kind));
+    let mut items = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut params = ListParams::default().limit(PAGE);
+        if let Some(token) = &token {
+            params = params.continue_token(token);
+        }
+        let page = api.list(&params).await.map_err(|e| failure(call, e))?;
+        items.extend(page.items.into_iter().map(|o| lean(kind, o)));
+        match page.metadata.continue_ {
+            Some(next) if !next.is_empty() => token = Some(next),
+            _ => return Ok(items),
+        }
+    }
+}
+
+/// Named objects only; one that does not exist is simply not in the list.
+async fn get(
+    client: Client,
+    kind: &KubeKind,
+    call: &str,
+    names: &[(&str, &str)],
+) -> Result<Vec<Value>, Failure> {
+    let mut items = Vec::new();
+    for (namespace, name) in names {
+        let api: Api<DynamicObject> = if namespace.is_empty() {
+            Api::all_with(client.clone(), &resource(kind))
+        } else {
+            Api::namespaced_with(client.clone(), namespace, &resource(kind))
+        };
+        // `get` rather than `get_opt`: some servers' 404 reasons make
+        // `get_opt` fail instead of answering None.
+        match api.get(name).await.map_err(|e| failure(call, e)) {
+            Ok(object) => items.push(lean(kind, object)),
+            Err(Failure::NotFound) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(items)
+}
+
+/// An object as JSON; CRDs keep only their name (their schemas are large
+/// and the rules only ask which CRDs exist).
+fn lean(kind: &KubeKind, object: DynamicObject) -> Value {
+    if kind.kind == "CustomResourceDefinition" {
+        return json!({ "metadata": { "name": object.metadata.name } });
+    }
+    serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
+impl FromKubernetes {
+    /// Node instance types and the cilium-operator's IRSA role.
+    fn learn(&mut self, kind: &KubeKind, items: &[Value]) {
+        for item in items {
+            let meta = &item["metadata"];
+            match kind.kind {
+                "Node" => self.instance_types.extend(
+                    INSTANCE_TYPE_LABELS
+                        .iter()
+                        .filter_map(|l| meta["labels"][l].as_str())
+                        .map(str::to_string),
+                ),
+                "ServiceAccount"
+                    if meta["namespace"] == "kube-system" && meta["name"] == "cilium-operator" =>
+                {
+                    if let Some(arn) = meta["annotations"][IRSA_ANNOTATION].as_str() {
+                        self.role_arns.insert(arn.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
