@@ -19,15 +19,13 @@ use crate::output;
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Files, directories (walked), .zip sysdumps, .tar.gz snapshots, or `-`
-    /// for standard input. Every file is recognised by its content.
-    #[arg(
-        value_name = "PATH",
-        required_unless_present = "live",
-        conflicts_with = "live"
-    )]
+    /// for standard input. Every file is recognised by its content. Without
+    /// a path, the cluster of the kubeconfig context is read live.
+    #[arg(value_name = "PATH", conflicts_with = "live")]
     paths: Vec<PathBuf>,
     /// Read the cluster and its AWS account live instead of files (what
-    /// `collect` would write, loaded in memory).
+    /// `collect` would write, loaded in memory); the default without PATH
+    /// when a kubeconfig context exists.
     #[arg(long)]
     live: bool,
     #[command(flatten)]
@@ -82,17 +80,25 @@ pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
         helm_values: args.helm_values.clone(),
         ..LoadOptions::default()
     };
-    if !args.live && args.live_args != LiveArgs::default() {
+    let live = args.live || args.paths.is_empty();
+    if !live && args.live_args != LiveArgs::default() {
         return Err(CliError(
             "--cluster, --profile, --region, --context, --kubeconfig, --skip-* and --quiet \
              need --live"
                 .into(),
         ));
     }
+    if !args.live && args.paths.is_empty() && args.live_args.kubeconfig_context().is_none() {
+        return Err(CliError(
+            "nothing to check: give files, directories, archives or `-` for standard input, \
+             or --live (no kubeconfig context was found to read the cluster live)"
+                .into(),
+        ));
+    }
     // `EKS_CILIUM_DOCTOR_TIMINGS=1`: phase timings on stderr (scripts/bench.sh).
     let timings = std::env::var_os("EKS_CILIUM_DOCTOR_TIMINGS").is_some();
     let started = std::time::Instant::now();
-    let loaded = if args.live {
+    let loaded = if live {
         // The same snapshot `collect` writes, through the same loaders.
         let snapshot = args.live_args.collect()?;
         let bytes = snapshot

@@ -10,6 +10,7 @@ use clap::Args;
 use doctor_core::snapshot::{CollectedFile, CollectionGap};
 use doctor_live::aws::AwsOptions;
 use doctor_live::kube::KubeOptions;
+use doctor_live::kubeconfig;
 use doctor_live::{LiveOptions, Progress, Quiet, Snapshot};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -53,20 +54,44 @@ impl LiveArgs {
         let aws = if self.skip_aws {
             None
         } else {
-            let cluster = self.cluster.clone().ok_or_else(|| {
-                CliError("--cluster NAME is needed to read AWS (or pass --skip-aws)".into())
-            })?;
+            // `--cluster` and `--region` default to the EKS cluster of the
+            // kubeconfig context (its ARN or its `get-token` arguments).
+            let from_kubeconfig = kubeconfig::eks_cluster(&self.kube_options());
+            let cluster = self
+                .cluster
+                .clone()
+                .or_else(|| from_kubeconfig.as_ref().map(|c| c.name.clone()))
+                .ok_or_else(|| {
+                    CliError(
+                        "--cluster NAME is needed to read AWS: the kubeconfig context does not \
+                         name an EKS cluster (or pass --skip-aws)"
+                            .into(),
+                    )
+                })?;
+            let region = self
+                .region
+                .clone()
+                .or_else(|| from_kubeconfig.and_then(|c| c.region));
             Some(AwsOptions {
                 cluster,
                 profile: self.profile.clone(),
-                region: self.region.clone(),
+                region,
             })
         };
-        let kubernetes = (!self.skip_kubernetes).then(|| KubeOptions {
+        let kubernetes = (!self.skip_kubernetes).then(|| self.kube_options());
+        Ok(LiveOptions { kubernetes, aws })
+    }
+
+    fn kube_options(&self) -> KubeOptions {
+        KubeOptions {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
-        });
-        Ok(LiveOptions { kubernetes, aws })
+        }
+    }
+
+    /// The kubeconfig context a live run would read, if there is one.
+    pub fn kubeconfig_context(&self) -> Option<String> {
+        kubeconfig::selected_context(&self.kube_options())
     }
 
     /// Collect from every source asked for, drawing progress on a terminal.

@@ -174,6 +174,24 @@ fn output_into_a_missing_directory_is_an_error_naming_it() {
 }
 
 #[test]
+fn no_path_without_a_kubeconfig_context_is_an_error() {
+    let dir = temp_dir("no-context");
+    let out = Command::cargo_bin("eks-cilium-doctor")
+        .unwrap()
+        .current_dir(&dir)
+        .arg("check")
+        .env("KUBECONFIG", dir.join("missing-kubeconfig"))
+        .env("HOME", &dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nothing to check"), "{stderr}");
+    assert!(stderr.contains("no kubeconfig context"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn suppressions_from_the_config_file_and_unmatched_entries() {
     let dir = temp_dir("suppress");
     std::fs::write(

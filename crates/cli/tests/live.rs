@@ -455,6 +455,10 @@ fn kubernetes_collection_against_kmock() {
         &["--live", "--skip-aws", "--kubeconfig", kube],
     );
     assert_eq!(live, from_archive);
+    // Without a path, `check` reads the kubeconfig context's cluster live.
+    let mut implicit = doctor(None);
+    implicit.env("KUBECONFIG", &kubeconfig);
+    assert_eq!(report(implicit, &["--skip-aws"]), from_archive);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

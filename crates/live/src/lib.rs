@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod calls;
 pub mod kube;
+pub mod kubeconfig;
 pub mod snapshot;
 
 use std::fmt;
