@@ -8,6 +8,7 @@ use doctor_core::findings::{
 };
 use doctor_core::report::{render, Format, RenderOptions};
 use doctor_core::rules::{Area, RuleMeta};
+use doctor_core::snapshot::{CollectionGap, GapKind};
 use serde_json::Value;
 
 static CNI001: RuleMeta = RuleMeta {
@@ -164,7 +165,14 @@ fn sample() -> Report {
             path: "dump/notes.txt".into(),
             reason: "not a recognised input (plain text)".into(),
         }],
-        collection_gaps: Vec::new(),
+        collection_gaps: vec![CollectionGap {
+            source: "aws".into(),
+            call: "eks:ListAddons".into(),
+            kind: GapKind::Denied,
+            permission: "eks:ListAddons".into(),
+            message: "User: arn:aws:sts::111122223333:assumed-role/ci/doctor is not authorized"
+                .into(),
+        }],
         suppressed: vec![Suppressed {
             rule: "CAP004",
             object: node,
@@ -330,9 +338,13 @@ fn sarif_results_reference_their_rules() {
         .unwrap();
     assert_eq!(
         notes.len(),
-        3,
-        "two rules not evaluated and one skipped input"
+        4,
+        "two rules not evaluated, one skipped input, one call not collected"
     );
+    assert!(notes[3]["message"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("not collected: eks:ListAddons (denied; grant eks:ListAddons)"));
 }
 
 // ------------------------------------------------------------ JUnit
@@ -354,21 +366,23 @@ fn junit_parses_and_counts_add_up() {
     let skipped = cases
         .iter()
         .filter(|c| c.children().any(|n| n.has_tag_name("skipped")));
-    // 5 findings + 1 suppressed + 1 clean rule (CNI002) + 2 not evaluated.
-    assert_eq!(cases.len(), 9);
+    // 5 findings + 1 suppressed + 1 clean rule (CNI002) + 2 not evaluated
+    // + 1 call not collected.
+    assert_eq!(cases.len(), 10);
     assert_eq!(failing.count(), 5);
-    assert_eq!(skipped.count(), 3);
-    assert_eq!(root.attribute("tests"), Some("9"));
+    assert_eq!(skipped.count(), 4);
+    assert_eq!(root.attribute("tests"), Some("10"));
     assert_eq!(root.attribute("failures"), Some("5"));
-    assert_eq!(root.attribute("skipped"), Some("3"));
+    assert_eq!(root.attribute("skipped"), Some("4"));
 
     let suites: Vec<&str> = root
         .children()
         .filter(|n| n.has_tag_name("testsuite"))
         .map(|s| s.attribute("name").unwrap())
         .collect();
-    assert_eq!(suites.len(), 5, "{suites:?}");
+    assert_eq!(suites.len(), 6, "{suites:?}");
     assert!(suites[0].starts_with("CNI"), "{suites:?}");
+    assert_eq!(suites[5], "Other", "calls not collected come last");
 
     // Hostile text comes back exactly as it went in.
     let hostile = cases

@@ -99,6 +99,15 @@ fn cases(report: &Report, opts: &RenderOptions) -> Vec<Case> {
             outcome: Outcome::Skipped { message },
         }
     }));
+    // Calls a live collection could not make: no area, so they sit under "Other".
+    cases.extend(report.collection_gaps.iter().map(|gap| Case {
+        area: None,
+        classname: format!("collect {}", gap.source),
+        name: gap.call.clone(),
+        outcome: Outcome::Skipped {
+            message: format!("not collected: {}", gap.describe()),
+        },
+    }));
     cases
 }
 

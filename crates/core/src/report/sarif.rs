@@ -168,8 +168,8 @@ fn suppressed_result(s: &Suppressed, rules: &RuleTable) -> Value {
     result
 }
 
-/// Rules that could not run and inputs that were not used, as notes on the
-/// invocation: they are not results, but a reader must see them.
+/// Rules that could not run, inputs that were not used and calls a live
+/// collection could not make, as notes on the invocation: they are not results, but a reader must see them.
 fn invocation(report: &Report) -> Value {
     let not_evaluated = report.not_evaluated.iter().map(|n| {
         let mut text = format!("{} not evaluated: missing {}", n.rule, n.missing);
@@ -182,9 +182,16 @@ fn invocation(report: &Report) -> Value {
         let text = format!("skipped input {}: {}", s.path, s.reason);
         json!({"level": "warning", "message": {"text": text}})
     });
+    let not_collected = report.collection_gaps.iter().map(|gap| {
+        let text = format!("not collected: {}", gap.describe());
+        json!({"level": "warning", "message": {"text": text}})
+    });
     json!({
         "executionSuccessful": true,
-        "toolExecutionNotifications": not_evaluated.chain(skipped).collect::<Vec<_>>(),
+        "toolExecutionNotifications": not_evaluated
+            .chain(skipped)
+            .chain(not_collected)
+            .collect::<Vec<_>>(),
     })
 }
 
