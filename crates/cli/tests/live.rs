@@ -162,6 +162,16 @@ fn doctor(aws_endpoint: Option<&str>) -> Command {
     cmd
 }
 
+/// Exit code 0, else fail with what the binary said.
+fn assert_success(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Members of a snapshot: name → bytes.
 fn members(archive: &Path) -> Vec<(String, Vec<u8>)> {
     let bytes = std::fs::read(archive).unwrap();
@@ -229,8 +239,8 @@ fn aws_collection_against_moto() {
         .arg(&snapshot)
         .output()
         .unwrap();
+    assert_success(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
         stderr.contains("not collected: eks:ListAddons (not supported by the endpoint)"),
         "{stderr}"
@@ -405,12 +415,7 @@ fn kubernetes_collection_against_kmock() {
         .arg(&snapshot)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let files = members(&snapshot);
     let manifest = member(&files, "manifest.json");
     assert_eq!(manifest["kubernetes"]["context"], "kmock");
@@ -491,12 +496,7 @@ fn collect_then_check_equals_check_live() {
         .arg(&snapshot)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let files = members(&snapshot);
     let operator = member(&files, "iam-role-shop-prod-cilium-operator.json");
     assert!(operator["Role"]["AssumeRolePolicyDocument"]
@@ -543,12 +543,7 @@ fn report_with(mut cmd: Command) -> Value {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let mut report: Value = serde_json::from_slice(&out.stdout).unwrap();
     report.as_object_mut().unwrap().remove("skipped_inputs");
     report
