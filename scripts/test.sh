@@ -21,6 +21,11 @@ else
   echo "skipped: $knowledge_source not found (set KNOWLEDGE_SOURCE)"
 fi
 
+echo "== chart tools: Helm's engine (helm-python-sdk; no helm binary is in the registries) and kubernetes-validate"
+# deploy/chart is linted and rendered through them (crates/cli/tests/deploy.rs).
+python3 -m pip install --quiet --disable-pip-version-check 'helm-python-sdk==0.2.2' 'kubernetes-validate==1.37.0'
+python3 -c "import helm_python; print('helm engine', helm_python.helm_sdk_version())"
+
 echo "== validators: promtool (generated alerts), parliament (generated IAM policies)"
 # The tests that run them fail when they are missing and CI is set.
 if ! command -v promtool >/dev/null 2>&1; then

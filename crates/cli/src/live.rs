@@ -45,7 +45,7 @@ pub struct LiveArgs {
 }
 
 impl LiveArgs {
-    fn options(&self) -> Result<LiveOptions, CliError> {
+    pub fn options(&self) -> Result<LiveOptions, CliError> {
         if self.skip_aws && self.skip_kubernetes {
             return Err(CliError(
                 "--skip-aws and --skip-kubernetes together leave nothing to collect".into(),

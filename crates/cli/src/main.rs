@@ -7,6 +7,7 @@ mod cmd_generate;
 mod cmd_mesh;
 mod cmd_plan;
 mod cmd_rules;
+mod cmd_serve;
 mod error;
 mod live;
 mod output;
@@ -61,6 +62,10 @@ enum Command {
     /// Generate fixes: the operator's IAM and trust policies, Helm values,
     /// alerting rules, the aws-node patch.
     Generate(cmd_generate::GenerateArgs),
+    /// Audit continuously: keep a live cluster (or files) evaluated and
+    /// serve /metrics (Prometheus), /report (HTML), /api/v1/report (JSON),
+    /// /healthz and /readyz.
+    Serve(cmd_serve::ServeArgs),
     /// Print a shell completion script.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -93,6 +98,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         Command::Rules(args) => load_knowledge(dir).and_then(|_| cmd_rules::list(&args)),
         Command::Explain(args) => load_knowledge(dir).and_then(|_| cmd_rules::explain(&args)),
         Command::Generate(args) => cmd_generate::run(&args, &*load_knowledge(dir)?),
+        Command::Serve(args) => cmd_serve::run(&args, load_knowledge(dir)?.into_owned()),
         Command::Completions { shell } => completions(shell),
     };
     done.map(|()| 0)

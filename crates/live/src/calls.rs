@@ -58,10 +58,20 @@ pub enum Read {
 }
 
 impl Read {
+    /// The verb of a one-off read (`collect`, `check --live`).
     pub fn verb(self) -> &'static str {
         match self {
             Read::List => "list",
             Read::Get(_) => "get",
+        }
+    }
+
+    /// Every verb used on the kind: `serve` also watches what it lists
+    /// (crates/live/src/watch.rs); objects read by name are re-read.
+    pub fn verbs(self) -> &'static [&'static str] {
+        match self {
+            Read::List => &["list", "watch"],
+            Read::Get(_) => &["get"],
         }
     }
 }

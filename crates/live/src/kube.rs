@@ -83,14 +83,14 @@ pub async fn connect(options: &KubeOptions) -> Result<(Client, KubernetesSource)
 }
 
 /// What one failed read means.
-enum Failure {
+pub(crate) enum Failure {
     Denied(String),
     /// 404: the kind's API is not served, or the named object does not exist.
     NotFound,
     Fatal(LiveError),
 }
 
-fn failure(call: &str, error: kube::Error) -> Failure {
+pub(crate) fn failure(call: &str, error: kube::Error) -> Failure {
     match error {
         kube::Error::Api(status) if status.code == 403 => Failure::Denied(status.message),
         kube::Error::Api(status) if status.code == 404 => Failure::NotFound,
@@ -101,7 +101,7 @@ fn failure(call: &str, error: kube::Error) -> Failure {
     }
 }
 
-fn resource(kind: &KubeKind) -> ApiResource {
+pub(crate) fn resource(kind: &KubeKind) -> ApiResource {
     ApiResource {
         group: kind.group.to_string(),
         version: kind.version.to_string(),
@@ -117,6 +117,23 @@ pub async fn collect(
     progress: Arc<dyn Progress>,
 ) -> Result<(Part, FromKubernetes), LiveError> {
     let mut part = Part::new("kubernetes", progress.clone());
+    read_version(&client, &mut part).await?;
+    let reads = stream::iter(KUBE_KINDS)
+        .map(|kind| read_kind(client.clone(), kind, progress.clone()))
+        .buffered(CONCURRENT)
+        .collect::<Vec<_>>()
+        .await;
+    let mut facts = FromKubernetes::default();
+    for read in reads {
+        let (kind, kind_part, items) = read?;
+        facts.learn(kind, &items);
+        part.append(kind_part);
+    }
+    Ok((part, facts))
+}
+
+/// `/version` into `part`, or the gap it gave.
+pub(crate) async fn read_version(client: &Client, part: &mut Part) -> Result<(), LiveError> {
     match client.apiserver_version().await {
         Ok(info) => part.put(
             "version.json".into(),
@@ -135,22 +152,11 @@ pub async fn collect(
             Failure::Fatal(e) => return Err(e),
         },
     }
-    let reads = stream::iter(KUBE_KINDS)
-        .map(|kind| read_kind(client.clone(), kind, progress.clone()))
-        .buffered(CONCURRENT)
-        .collect::<Vec<_>>()
-        .await;
-    let mut facts = FromKubernetes::default();
-    for read in reads {
-        let (kind, kind_part, items) = read?;
-        facts.learn(kind, &items);
-        part.append(kind_part);
-    }
-    Ok((part, facts))
+    Ok(())
 }
 
 /// Items of one kind, with the gap or absence it gave.
-async fn read_kind(
+pub(crate) async fn read_kind(
     client: Client,
     kind: &'static KubeKind,
     progress: Arc<dyn Progress>,
@@ -161,11 +167,23 @@ async fn read_kind(
         Read::List => list(client, kind, &call).await,
         Read::Get(names) => get(client, kind, &call, names).await,
     };
+    let items = settle(kind, &mut part, &call, items)?;
+    Ok((kind, part, items))
+}
+
+/// A kind's read into `part`: its file, or the gap or absence it gave
+/// (then no items).
+pub(crate) fn settle(
+    kind: &KubeKind,
+    part: &mut Part,
+    call: &str,
+    items: Result<Vec<Value>, Failure>,
+) -> Result<Vec<Value>, LiveError> {
     let items = match items {
         Ok(items) => items,
         Err(Failure::Denied(why)) => {
-            part.gap(&call, GapKind::Denied, &kind.permission(), &why);
-            return Ok((kind, part, Vec::new()));
+            part.gap(call, GapKind::Denied, &kind.permission(), &why);
+            return Ok(Vec::new());
         }
         Err(Failure::NotFound) if kind.optional => {
             part.absent.push(format!(
@@ -173,11 +191,11 @@ async fn read_kind(
                 kind.kind,
                 kind.api_version()
             ));
-            return Ok((kind, part, Vec::new()));
+            return Ok(Vec::new());
         }
         Err(Failure::NotFound) => {
-            part.gap(&call, GapKind::Unsupported, &kind.permission(), "HTTP 404");
-            return Ok((kind, part, Vec::new()));
+            part.gap(call, GapKind::Unsupported, &kind.permission(), "HTTP 404");
+            return Ok(Vec::new());
         }
         Err(Failure::Fatal(e)) => return Err(e),
     };
@@ -187,8 +205,8 @@ async fn read_kind(
         "metadata": {},
         "items": items,
     });
-    part.put(kind.file.to_string(), &call, items.len(), &value);
-    Ok((kind, part, items))
+    part.put(kind.file.to_string(), call, items.len(), &value);
+    Ok(items)
 }
 
 /// Every page of a list. kube sends `resourceVersion=0` (served from the
@@ -239,7 +257,7 @@ async fn get(
 
 /// An object as JSON; CRDs keep only their name (their schemas are large
 /// and the rules only ask which CRDs exist).
-fn lean(kind: &KubeKind, object: DynamicObject) -> Value {
+pub(crate) fn lean(kind: &KubeKind, object: DynamicObject) -> Value {
     if kind.kind == "CustomResourceDefinition" {
         return json!({ "metadata": { "name": object.metadata.name } });
     }
@@ -248,7 +266,7 @@ fn lean(kind: &KubeKind, object: DynamicObject) -> Value {
 
 impl FromKubernetes {
     /// Node instance types and the cilium-operator's IRSA role.
-    fn learn(&mut self, kind: &KubeKind, items: &[Value]) {
+    pub(crate) fn learn(&mut self, kind: &KubeKind, items: &[Value]) {
         for item in items {
             let meta = &item["metadata"];
             match kind.kind {

@@ -9,11 +9,12 @@ pub mod calls;
 pub mod kube;
 pub mod kubeconfig;
 pub mod snapshot;
+pub mod watch;
 
 use std::fmt;
 use std::sync::Arc;
 
-use doctor_core::snapshot::{CollectedFile, CollectionGap, Manifest};
+use doctor_core::snapshot::{CollectedFile, CollectionGap};
 
 pub use snapshot::Snapshot;
 
@@ -69,15 +70,7 @@ pub async fn collect(
     options: &LiveOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<Snapshot, LiveError> {
-    let mut snapshot = Snapshot {
-        manifest: Manifest {
-            format: 1,
-            tool: format!("eks-cilium-doctor {}", env!("CARGO_PKG_VERSION")),
-            collected_at: snapshot::now_rfc3339(),
-            ..Manifest::default()
-        },
-        files: Vec::new(),
-    };
+    let mut snapshot = Snapshot::new();
     let mut facts = aws::FromKubernetes::default();
     if let Some(k) = &options.kubernetes {
         let (client, source) = kube::connect(k).await?;

@@ -19,6 +19,7 @@ pub struct Snapshot {
 
 /// What one source (`kubernetes` or `aws`) gathered; progress is told
 /// of every file and gap as it comes.
+#[derive(Clone)]
 pub struct Part {
     source: &'static str,
     progress: Arc<dyn Progress>,
@@ -85,6 +86,19 @@ fn shorten(message: &str) -> String {
 }
 
 impl Snapshot {
+    /// An empty snapshot whose manifest names this tool and the time now.
+    pub fn new() -> Snapshot {
+        Snapshot {
+            manifest: Manifest {
+                format: 1,
+                tool: format!("eks-cilium-doctor {}", env!("CARGO_PKG_VERSION")),
+                collected_at: now_rfc3339(),
+                ..Manifest::default()
+            },
+            files: Vec::new(),
+        }
+    }
+
     pub fn add(&mut self, part: Part) {
         for (entry, bytes) in part.files {
             self.files.push((entry.file.clone(), bytes));
@@ -120,7 +134,12 @@ impl Snapshot {
 
 /// Now as RFC 3339 UTC (`2026-11-26T05:01:51Z`).
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
+    rfc3339(std::time::SystemTime::now())
+}
+
+/// A time as RFC 3339 UTC, to the second.
+pub fn rfc3339(time: std::time::SystemTime) -> String {
+    let secs = time
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let date = doctor_core::version::Date::from_days_since_epoch((secs / 86_400) as i64);

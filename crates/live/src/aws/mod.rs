@@ -36,7 +36,7 @@ pub struct AwsOptions {
 }
 
 /// What the Kubernetes side found that the AWS side must read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FromKubernetes {
     /// Instance types of the nodes (`node.kubernetes.io/instance-type`).
     pub instance_types: BTreeSet<String>,

@@ -1,0 +1,167 @@
+//! `serve`: the continuous audit over HTTP (crates/serve), wired to flags,
+//! signals and an address to listen on.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use doctor_core::knowledge::Knowledge;
+use doctor_core::load::LoadOptions;
+use doctor_core::suppress::SuppressionConfig;
+use doctor_core::version::Minor;
+use doctor_serve::{CheckSettings, Input, Pipeline};
+
+use crate::error::CliError;
+use crate::live::LiveArgs;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one. The bound address is
+    /// printed on standard error (`listening on http://ADDR`).
+    #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDR")]
+    listen: String,
+    /// Serve these files, directories or snapshots (loaded once) instead of
+    /// a live cluster.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    from: Vec<PathBuf>,
+    #[command(flatten)]
+    live_args: LiveArgs,
+    /// How often AWS is re-read: e.g. 15m, 1h, 90s.
+    #[arg(long, default_value = "15m", value_name = "DURATION", value_parser = duration)]
+    aws_interval: Duration,
+    /// Quiet time after a Kubernetes change before re-evaluating, so a
+    /// rollout is one evaluation, not hundreds: e.g. 5s, 500ms.
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = duration)]
+    debounce: Duration,
+    /// Cilium Helm values; repeatable, later files win like `helm -f`.
+    #[arg(long, value_name = "FILE")]
+    helm_values: Vec<PathBuf>,
+    /// A planned Kubernetes version (X.Y), as for `check`.
+    #[arg(long = "target-k8s", value_name = "X.Y", value_parser = str::parse::<Minor>)]
+    target_kubernetes: Option<Minor>,
+    /// A planned Cilium version (X.Y), as for `check`.
+    #[arg(long, value_name = "X.Y", value_parser = str::parse::<Minor>)]
+    target_cilium: Option<Minor>,
+    /// Suppression file; default `.eks-cilium-doctor.yaml` in the working
+    /// directory when it exists.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Container restarts above this count fire OPS003.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    restart_threshold: u32,
+    /// Warn this many days before EKS support ends (VER003).
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    support_warning_days: i64,
+}
+
+/// `90s`, `15m`, `1h`, `500ms`: a positive duration.
+fn duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number and a unit (ms, s, m, h)"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number * 60),
+        "h" => Duration::from_secs(number * 3600),
+        _ => return Err(format!("{text:?}: the unit must be ms, s, m or h")),
+    };
+    if duration.is_zero() {
+        return Err(format!("{text:?}: must be more than zero"));
+    }
+    Ok(duration)
+}
+
+pub fn run(args: &ServeArgs, knowledge: Knowledge) -> Result<(), CliError> {
+    let cwd = std::env::current_dir().map_err(|e| CliError(format!("working directory: {e}")))?;
+    let suppressions = SuppressionConfig::discover(args.config.as_deref(), &cwd)
+        .map_err(|e| CliError(e.to_string()))?;
+    let input = if args.from.is_empty() {
+        Input::Live {
+            options: args.live_args.options()?,
+            aws_interval: args.aws_interval,
+            debounce: args.debounce,
+        }
+    } else if args.live_args != LiveArgs::default() {
+        return Err(CliError(
+            "--from serves files: --cluster, --profile, --region, --context, --kubeconfig \
+             and --skip-* are for a live cluster"
+                .into(),
+        ));
+    } else {
+        Input::Files(args.from.clone())
+    };
+    let pipeline = Pipeline {
+        knowledge,
+        suppressions,
+        load: LoadOptions {
+            helm_values: args.helm_values.clone(),
+            ..LoadOptions::default()
+        },
+        check: CheckSettings {
+            target_kubernetes: args.target_kubernetes,
+            target_cilium: args.target_cilium,
+            restart_threshold: args.restart_threshold,
+            support_warning_days: args.support_warning_days,
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(format!("starting the async runtime: {e}")))?;
+    let served = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| CliError(format!("listening on {}: {e}", args.listen)))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| CliError(format!("listening on {}: {e}", args.listen)))?;
+        eprintln!("listening on http://{address}");
+        doctor_serve::serve(listener, input, pipeline, stop_signal())
+            .await
+            .map_err(|e| CliError(e.to_string()))
+    });
+    // An evaluation still running must not hold the exit.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    served?;
+    eprintln!("stopped");
+    Ok(())
+}
+
+/// SIGTERM (Kubernetes stopping the pod) or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let terminated = async {
+        match &mut term {
+            Some(term) => {
+                term.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = terminated => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_have_units() {
+        assert_eq!(duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("2h"), Ok(Duration::from_secs(7200)));
+        assert!(duration("15").is_err());
+        assert!(duration("0s").is_err());
+        assert!(duration("m").is_err());
+    }
+}

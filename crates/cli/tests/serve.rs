@@ -1,0 +1,366 @@
+//! `serve` as a process, over HTTP: the endpoints on the demo files, its
+//! metrics through promtool, the JSON equal to `check`'s, SIGTERM, and the
+//! watch mode against kmock (a Kubernetes API emulator from PyPI, installed
+//! by scripts/test.sh): a change in the cluster shows in /metrics, and a
+//! dead API server leaves the last report served and marked stale.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Command as Process, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+fn here(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// Whether a tool is installed; under CI its absence fails.
+fn available(program: &str, probe: &[&str]) -> bool {
+    let found = Process::new(program)
+        .args(probe)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{program} is not installed: scripts/test.sh installs it"
+        );
+        eprintln!("SKIPPED: {program} is not installed (bash scripts/test.sh installs it)");
+    }
+    found
+}
+
+/// A child process killed when dropped.
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `serve ARGS --listen 127.0.0.1:0`; its base URL, read from stderr.
+struct Server {
+    child: Service,
+    url: String,
+    /// The rest of stderr, line by line.
+    log: mpsc::Receiver<String>,
+}
+
+fn serve(args: &[&str]) -> Server {
+    let mut child = Process::cargo_bin("eks-cilium-doctor")
+        .unwrap()
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("KUBECONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = lines(child.stderr.take().unwrap());
+    let first = log.recv_timeout(Duration::from_secs(30)).unwrap();
+    let url = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first stderr line: {first:?}"))
+        .to_string();
+    Server {
+        child: Service(child),
+        url,
+        log,
+    }
+}
+
+fn lines(stderr: ChildStderr) -> mpsc::Receiver<String> {
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// Status, content type and body of a GET.
+fn get(url: &str) -> (u16, String, String) {
+    let mut response = agent().get(url).call().unwrap();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = response.body_mut().read_to_string().unwrap();
+    (response.status().as_u16(), content_type, body)
+}
+
+/// Poll `url` until `done` holds for its body; the last body.
+fn wait_for(url: &str, what: &str, done: impl Fn(u16, &str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _, body) = get(url);
+        if done(status, &body) {
+            return body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url}: no {what} within 30 s; last answer {status}:\n{body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn promtool_check_metrics(text: &str) {
+    if !available("promtool", &["--version"]) {
+        return;
+    }
+    let mut child = Process::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool check metrics:\n{}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// SIGTERM, then the exit: status 0 within 5 s.
+fn terminate(server: &mut Server) {
+    let pid = server.child.0.id().to_string();
+    assert!(Process::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let sent = Instant::now();
+    loop {
+        if let Some(status) = server.child.0.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status:?}");
+            break;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn finding_series(metrics: &str) -> Vec<&str> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("eks_cilium_doctor_finding{"))
+        .collect()
+}
+
+#[test]
+fn serves_the_demo_files_on_every_endpoint_and_stops_on_sigterm() {
+    let demo = here("../../examples/demo");
+    let mut server = serve(&["--from", demo.to_str().unwrap()]);
+    let base = server.url.clone();
+    assert_eq!(get(&format!("{base}/healthz")).0, 200);
+    wait_for(&format!("{base}/readyz"), "readiness", |s, _| s == 200);
+
+    let (status, content_type, json) = get(&format!("{base}/api/v1/report"));
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let check = Process::cargo_bin("eks-cilium-doctor")
+        .unwrap()
+        .args(["check", "--format", "json", "--fail-on", "none"])
+        .arg(&demo)
+        .output()
+        .unwrap();
+    assert!(check.status.success());
+    let served: Value = serde_json::from_str(&json).unwrap();
+    let checked: Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert_eq!(served, checked, "/api/v1/report is `check --format json`");
+
+    let (status, content_type, html) = get(&format!("{base}/report"));
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "text/html; charset=utf-8");
+    assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..100]);
+    assert!(html.contains("CNI001"));
+    assert!(!html.contains("stale-sources"), "no source is stale");
+
+    let (status, content_type, metrics) = get(&format!("{base}/metrics"));
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/plain; version=0.0.4"));
+    promtool_check_metrics(&metrics);
+    let series = finding_series(&metrics);
+    let findings = served["findings"].as_array().unwrap();
+    assert!(!series.is_empty() && series.len() <= findings.len());
+    assert!(
+        series.contains(
+            &"eks_cilium_doctor_finding{rule=\"CNI001\",severity=\"critical\",\
+              namespace=\"kube-system\",kind=\"DaemonSet\",name=\"aws-node\"} 1"
+        ),
+        "{metrics}"
+    );
+    let critical = findings
+        .iter()
+        .filter(|f| f["severity"] == "critical")
+        .count();
+    assert!(metrics.contains(&format!(
+        "eks_cilium_doctor_findings{{severity=\"critical\"}} {critical}\n"
+    )));
+    assert!(metrics.contains("eks_cilium_doctor_source_stale{source=\"files\"} 0\n"));
+    assert!(metrics.contains("eks_cilium_doctor_ready 1\n"));
+
+    terminate(&mut server);
+}
+
+#[test]
+fn files_that_do_not_load_end_the_server_with_exit_2() {
+    let missing = here("tests/no-such-dump");
+    let mut server = serve(&["--from", missing.to_str().unwrap()]);
+    let status = server.child.0.wait().unwrap();
+    assert_eq!(status.code(), Some(2));
+    let rest: Vec<String> = server.log.iter().collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("error: ") && l.contains("no-such-dump")),
+        "{rest:?}"
+    );
+}
+
+/// kmock serving the demo cluster; its URL and a kubeconfig for it.
+fn kmock(dir: &Path) -> Option<(Service, String, PathBuf)> {
+    if !available("python3", &["-c", "import kmock"]) {
+        return None;
+    }
+    let mut child = Process::new("python3")
+        .arg(here("tests/live/kmock_server.py"))
+        .arg(here("../../examples/demo"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start kmock");
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let url = url.trim().to_string();
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "kmock printed {url:?}"
+    );
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: kmock\n\
+             clusters:\n- name: kmock\n  cluster:\n    server: {url}\n\
+             users:\n- name: doctor\n  user:\n    token: test-token\n\
+             contexts:\n- name: kmock\n  context:\n    cluster: kmock\n    user: doctor\n"
+        ),
+    )
+    .unwrap();
+    Some((Service(child), url, kubeconfig))
+}
+
+const AWS_NODE_CNI001: &str = "eks_cilium_doctor_finding{rule=\"CNI001\",severity=\"critical\",\
+                               namespace=\"kube-system\",kind=\"DaemonSet\",name=\"aws-node\"} 1";
+
+#[test]
+fn watches_a_cluster_and_keeps_the_last_report_when_it_goes_away() {
+    let dir = std::env::temp_dir().join(format!("doctor-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some((mut kmock, api, kubeconfig)) = kmock(&dir) else {
+        return;
+    };
+    let mut server = serve(&[
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--skip-aws",
+        "--debounce",
+        "200ms",
+    ]);
+    let metrics = format!("{}/metrics", server.url);
+    wait_for(&metrics, "CNI001 for aws-node", |_, m| {
+        m.contains(AWS_NODE_CNI001)
+    });
+
+    // aws-node deleted (Cilium took over), then back after an add-on update.
+    let aws_node = format!("{api}/apis/apps/v1/namespaces/kube-system/daemonsets");
+    let deleted = agent()
+        .delete(&format!("{aws_node}/aws-node"))
+        .call()
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 200);
+    let clean = wait_for(&metrics, "CNI001 gone", |_, m| !m.contains(AWS_NODE_CNI001));
+    promtool_check_metrics(&clean);
+    let mut object = std::fs::read_to_string(here("../../examples/demo/k8s-daemonsets.json"))
+        .map(|t| serde_json::from_str::<Value>(&t).unwrap())
+        .unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["metadata"]["name"] == "aws-node")
+        .unwrap()
+        .clone();
+    object["apiVersion"] = "apps/v1".into();
+    object["kind"] = "DaemonSet".into();
+    let created = agent()
+        .post(&aws_node)
+        .header("Content-Type", "application/json")
+        .send(object.to_string())
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.status());
+    wait_for(&metrics, "CNI001 back", |_, m| m.contains(AWS_NODE_CNI001));
+    assert!(get(&metrics)
+        .2
+        .contains("eks_cilium_doctor_source_stale{source=\"kubernetes\"} 0\n"));
+
+    // The API server goes away: the last report stays, marked stale.
+    let _ = kmock.0.kill();
+    let _ = kmock.0.wait();
+    let stale = wait_for(&metrics, "kubernetes marked stale", |_, m| {
+        m.contains("eks_cilium_doctor_source_stale{source=\"kubernetes\"} 1\n")
+    });
+    promtool_check_metrics(&stale);
+    assert!(stale.contains(AWS_NODE_CNI001), "the last findings stay");
+    let (status, _, json) = get(&format!("{}/api/v1/report", server.url));
+    assert_eq!(status, 200);
+    assert!(json.contains("\"CNI001\""));
+    assert_eq!(get(&format!("{}/readyz", server.url)).0, 200);
+    let (_, _, page) = get(&format!("{}/report", server.url));
+    assert!(
+        page.contains("<strong>kubernetes</strong> is stale"),
+        "the page names the stale source"
+    );
+    terminate(&mut server);
+    let mut rest = String::new();
+    for line in server.log.iter() {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    assert!(rest.contains("serving the last good evaluation"), "{rest}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

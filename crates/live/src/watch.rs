@@ -1,0 +1,270 @@
+//! Watch mode for `serve`: one kube-rs reflector per listed kind of
+//! [`KUBE_KINDS`] keeps the cluster in memory, and [`KubeWatch::part`]
+//! turns the stores into the same files [`crate::kube::collect`] writes,
+//! so that `serve` evaluates exactly what `check --live` would. Objects are
+//! stored without `managedFields` and the last-applied annotation (often
+//! half of an object's bytes), CRDs by name only. A kind that is denied
+//! is a gap, a custom resource that is not installed is absent, as in
+//! `collect`; the watchers retry with backoff, so a CRD installed later
+//! or a permission granted later shows up by itself.
+
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
+use kube::runtime::reflector::{self, store::Writer, Store};
+use kube::runtime::watcher::{self, watcher, Event};
+use kube::runtime::WatchStreamExt;
+use kube::Client;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use doctor_core::snapshot::KubernetesSource;
+
+use crate::aws::FromKubernetes;
+use crate::calls::{KubeKind, Read, KUBE_KINDS};
+use crate::kube::{failure, read_kind, read_version, resource, settle, Failure};
+use crate::snapshot::Part;
+use crate::{LiveError, Quiet};
+
+/// Items per page of a watcher's (re)list, as in `collect`.
+const PAGE: u32 = 500;
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Where one kind's watcher stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KindState {
+    /// No answer yet.
+    Starting,
+    /// The store holds the kind's objects.
+    Synced,
+    /// 403 on list or watch: a gap naming the permission.
+    Denied(String),
+    /// 404: not installed (custom resources) or not served.
+    NotFound,
+    /// Any other error. `synced` tells whether the store still holds an
+    /// earlier, now stale, copy.
+    Failing { error: String, synced: bool },
+}
+
+struct Watched {
+    kind: &'static KubeKind,
+    store: Store<DynamicObject>,
+    state: Arc<Mutex<KindState>>,
+}
+
+/// The watched cluster; cheap to share (`Arc`), the watchers run as tasks
+/// on the runtime that created it and stop when it is dropped.
+pub struct KubeWatch {
+    client: Client,
+    source: KubernetesSource,
+    kinds: Vec<Watched>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    last_event: Arc<Mutex<Option<SystemTime>>>,
+}
+
+impl Drop for KubeWatch {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// The freshness of the Kubernetes side.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WatchHealth {
+    /// Every kind has answered once (synced, denied or absent).
+    pub ready: bool,
+    /// The first error of a kind whose watcher is failing now.
+    pub error: Option<String>,
+    /// When a watcher last heard from the API server.
+    pub last_success: Option<SystemTime>,
+}
+
+impl KubeWatch {
+    /// Start a watcher per listed kind; `changed` is notified on every
+    /// change of objects or of a kind's state.
+    pub fn start(client: Client, source: KubernetesSource, changed: Arc<Notify>) -> KubeWatch {
+        let last_event = Arc::new(Mutex::new(None));
+        let mut kinds = Vec::new();
+        let mut tasks = Vec::new();
+        for kind in KUBE_KINDS.iter().filter(|k| k.read == Read::List) {
+            let writer = Writer::new(resource(kind));
+            let store = writer.as_reader();
+            let state = Arc::new(Mutex::new(KindState::Starting));
+            tasks.push(tokio::spawn(run(
+                client.clone(),
+                kind,
+                writer,
+                state.clone(),
+                changed.clone(),
+                last_event.clone(),
+            )));
+            kinds.push(Watched { kind, store, state });
+        }
+        KubeWatch {
+            client,
+            source,
+            kinds,
+            tasks,
+            last_event,
+        }
+    }
+
+    pub fn source(&self) -> &KubernetesSource {
+        &self.source
+    }
+
+    pub fn health(&self) -> WatchHealth {
+        let mut health = WatchHealth {
+            ready: true,
+            error: None,
+            last_success: *lock(&self.last_event),
+        };
+        for watched in &self.kinds {
+            match &*lock(&watched.state) {
+                KindState::Starting | KindState::Failing { synced: false, .. } => {
+                    health.ready = false;
+                }
+                _ => {}
+            }
+            if let KindState::Failing { error, .. } = &*lock(&watched.state) {
+                health.error.get_or_insert_with(|| error.clone());
+            }
+        }
+        health
+    }
+
+    /// The Kubernetes part of a snapshot: the stores of the watched kinds,
+    /// plus `/version` and the objects read by name (a few small gets), in
+    /// `collect`'s order. Fails when the API server cannot be reached.
+    pub async fn part(&self) -> Result<(Part, FromKubernetes), LiveError> {
+        let mut part = Part::new("kubernetes", Arc::new(Quiet));
+        read_version(&self.client, &mut part).await?;
+        let mut facts = FromKubernetes::default();
+        for kind in KUBE_KINDS {
+            let items = match kind.read {
+                Read::Get(_) => {
+                    let (_, got, items) =
+                        read_kind(self.client.clone(), kind, Arc::new(Quiet)).await?;
+                    part.append(got);
+                    items
+                }
+                Read::List => {
+                    let Some(watched) = self.kinds.iter().find(|w| w.kind == kind) else {
+                        continue;
+                    };
+                    let call = format!("list {}", kind.plural);
+                    let state = lock(&watched.state).clone();
+                    let items = match state {
+                        KindState::Denied(why) => Err(Failure::Denied(why)),
+                        KindState::NotFound => Err(Failure::NotFound),
+                        KindState::Failing {
+                            error,
+                            synced: false,
+                        } => Err(Failure::Fatal(LiveError::Kubernetes {
+                            call: call.clone(),
+                            message: error,
+                        })),
+                        // A failing watcher's store still holds the last
+                        // list: stale, and said so by the health.
+                        _ => Ok(items_of(&watched.store)),
+                    };
+                    settle(kind, &mut part, &call, items)?
+                }
+            };
+            facts.learn(kind, &items);
+        }
+        Ok((part, facts))
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A store's objects as JSON, sorted by namespace and name (stores are
+/// unordered; reports should not be).
+fn items_of(store: &Store<DynamicObject>) -> Vec<Value> {
+    let mut objects = store.state();
+    objects.sort_by(|a, b| {
+        (&a.metadata.namespace, &a.metadata.name).cmp(&(&b.metadata.namespace, &b.metadata.name))
+    });
+    objects
+        .iter()
+        .map(|o| serde_json::to_value(&**o).unwrap_or(Value::Null))
+        .collect()
+}
+
+/// Drop what no rule reads and what makes objects big.
+fn strip(kind: &KubeKind, object: &mut DynamicObject) {
+    object.metadata.managed_fields = None;
+    if let Some(annotations) = &mut object.metadata.annotations {
+        annotations.remove(LAST_APPLIED);
+    }
+    if kind.kind == "CustomResourceDefinition" {
+        object.data = Value::Null;
+        object.metadata = kube::api::ObjectMeta {
+            name: object.metadata.name.take(),
+            ..Default::default()
+        };
+    }
+}
+
+/// One kind's watcher: feeds the store, tracks the state, signals changes.
+async fn run(
+    client: Client,
+    kind: &'static KubeKind,
+    writer: Writer<DynamicObject>,
+    state: Arc<Mutex<KindState>>,
+    changed: Arc<Notify>,
+    last_event: Arc<Mutex<Option<SystemTime>>>,
+) {
+    let api: Api<DynamicObject> = Api::all_with(client, &resource(kind));
+    let events = watcher(api, watcher::Config::default().page_size(PAGE))
+        .map(move |event| event.map(|e| e.modify(|o| strip(kind, o))));
+    let mut events = std::pin::pin!(reflector::reflector(writer, events).default_backoff());
+    while let Some(event) = events.next().await {
+        let next = match event {
+            Ok(Event::InitDone | Event::Apply(_) | Event::Delete(_)) => KindState::Synced,
+            // Objects of a (re)list: the store swaps them in at InitDone.
+            Ok(Event::Init | Event::InitApply(_)) => continue,
+            Err(e) => classify(kind, e, &lock(&state)),
+        };
+        if next == KindState::Synced {
+            *lock(&last_event) = Some(SystemTime::now());
+        }
+        let was = std::mem::replace(&mut *lock(&state), next.clone());
+        // Object changes always count; errors only when the state changes.
+        if next == KindState::Synced || was != next {
+            changed.notify_one();
+        }
+    }
+}
+
+fn classify(kind: &KubeKind, error: watcher::Error, now: &KindState) -> KindState {
+    let call = format!("list {}", kind.plural);
+    let failed = match error {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => failure(&call, e),
+        watcher::Error::WatchError(status) if status.code == 403 => Failure::Denied(status.message),
+        other => Failure::Fatal(LiveError::Kubernetes {
+            call,
+            message: other.to_string(),
+        }),
+    };
+    match failed {
+        Failure::Denied(why) => KindState::Denied(why),
+        Failure::NotFound => KindState::NotFound,
+        Failure::Fatal(e) => KindState::Failing {
+            error: e.to_string(),
+            synced: matches!(
+                now,
+                KindState::Synced | KindState::Failing { synced: true, .. }
+            ),
+        },
+    }
+}

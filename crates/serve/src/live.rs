@@ -1,0 +1,151 @@
+//! Live mode: Kubernetes through reflectors (re-evaluated after a quiet
+//! time following each change), AWS re-read on an interval, both turned
+//! into the snapshot `collect` writes and loaded through the same loaders.
+//! A source that fails keeps its last good part (AWS) or store contents
+//! (Kubernetes) and is marked stale; nothing is published from a
+//! snapshot that could not be built.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::FutureExt;
+use tokio::sync::Notify;
+
+use doctor_core::load::load_bytes;
+use doctor_core::snapshot::AwsSource;
+use doctor_live::aws::{self, FromKubernetes};
+use doctor_live::snapshot::Part;
+use doctor_live::watch::KubeWatch;
+use doctor_live::{kube, LiveOptions, Quiet, Snapshot};
+
+use crate::state::{Published, Shared};
+use crate::{Pipeline, ServeError};
+
+pub async fn run(
+    shared: Arc<Shared>,
+    pipeline: Arc<Pipeline>,
+    options: LiveOptions,
+    aws_interval: Duration,
+    debounce: Duration,
+) -> Result<(), ServeError> {
+    let changed = Arc::new(Notify::new());
+    let watch = match &options.kubernetes {
+        Some(k) => {
+            // A bad kubeconfig is fatal; an unreachable server is not.
+            let (client, source) = kube::connect(k)
+                .await
+                .map_err(|e| ServeError(e.to_string()))?;
+            Some(KubeWatch::start(client, source, changed.clone()))
+        }
+        None => None,
+    };
+    let mut facts: Option<FromKubernetes> = None;
+    let mut aws_part: Option<(Part, AwsSource)> = None;
+    let mut aws_due = Instant::now();
+    let mut first = true;
+    loop {
+        if !first {
+            let aws_timer = async {
+                match options.aws {
+                    Some(_) => tokio::time::sleep_until(aws_due.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = changed.notified() => {
+                    tokio::time::sleep(debounce).await;
+                    // Changes during the quiet time are in this evaluation.
+                    let _ = changed.notified().now_or_never();
+                }
+                () = aws_timer => {}
+            }
+        }
+        first = false;
+
+        let mut kube_part = None;
+        if let Some(watch) = &watch {
+            let health = watch.health();
+            if let Some(error) = &health.error {
+                shared.source_failed("kubernetes", error);
+            }
+            if !health.ready {
+                continue;
+            }
+            match watch.part().await {
+                Ok((part, found)) => {
+                    if health.error.is_none() {
+                        shared.source_ok(
+                            "kubernetes",
+                            health.last_success.unwrap_or_else(SystemTime::now),
+                        );
+                    }
+                    // New instance types or roles: read AWS about them now.
+                    if facts.as_ref() != Some(&found) {
+                        aws_due = Instant::now();
+                    }
+                    facts = Some(found);
+                    kube_part = Some((watch.source().clone(), part));
+                }
+                Err(e) => {
+                    shared.source_failed("kubernetes", &e.to_string());
+                    continue;
+                }
+            }
+        }
+        if let Some(a) = &options.aws {
+            if Instant::now() >= aws_due {
+                aws_due = Instant::now() + aws_interval;
+                let known = facts.clone().unwrap_or_default();
+                match aws::collect(a, &known, Arc::new(Quiet)).await {
+                    Ok(part) => {
+                        shared.source_ok("aws", SystemTime::now());
+                        aws_part = Some(part);
+                    }
+                    Err(e) => shared.source_failed("aws", &e.to_string()),
+                }
+            }
+            if aws_part.is_none() && watch.is_none() {
+                continue;
+            }
+        }
+
+        let mut snapshot = Snapshot::new();
+        if let Some((source, part)) = kube_part {
+            snapshot.manifest.kubernetes = Some(source);
+            snapshot.add(part);
+        }
+        if let Some((part, source)) = &aws_part {
+            snapshot.manifest.aws = Some(source.clone());
+            snapshot.add(part.clone());
+        }
+        evaluate(&shared, &pipeline, snapshot).await;
+    }
+}
+
+/// Load and evaluate a snapshot off the async threads; publish it if it loads.
+async fn evaluate(shared: &Arc<Shared>, pipeline: &Arc<Pipeline>, snapshot: Snapshot) {
+    let started = Instant::now();
+    let at = SystemTime::now();
+    let pipeline = pipeline.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let bytes = snapshot
+            .to_tar_gz()
+            .map_err(|e| format!("building the snapshot: {e}"))?;
+        load_bytes("live", &bytes, &pipeline.load)
+            .map(|loaded| pipeline.evaluate(loaded))
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    match done {
+        Ok(Ok(report)) => {
+            let findings = report.findings.len();
+            shared.publish(Published::new(report, at, started.elapsed()));
+            eprintln!(
+                "evaluated in {:.3} s: {findings} findings",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(Err(why)) => shared.evaluation_failed(&why),
+        Err(e) => shared.evaluation_failed(&e.to_string()),
+    }
+}

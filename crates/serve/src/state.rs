@@ -1,0 +1,145 @@
+//! What the server shows: the last good evaluation (swapped atomically, so
+//! requests never wait for an evaluation) and each data source's status.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use doctor_core::findings::Report;
+use doctor_core::report::{render, Format, RenderOptions};
+
+/// One evaluation, with the forms the endpoints serve, rendered once.
+#[derive(Debug)]
+pub struct Published {
+    pub report: Report,
+    pub json: String,
+    pub html: String,
+    pub evaluated_at: SystemTime,
+    /// Loading plus rules.
+    pub duration: Duration,
+}
+
+impl Published {
+    pub fn new(report: Report, evaluated_at: SystemTime, duration: Duration) -> Published {
+        let options = RenderOptions::default();
+        Published {
+            json: render(&report, Format::Json, &options),
+            html: render(&report, Format::Html, &options),
+            report,
+            evaluated_at,
+            duration,
+        }
+    }
+}
+
+/// A data source (`files`, `kubernetes`, `aws`) as the page and the
+/// metrics show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceStatus {
+    pub name: String,
+    /// The last read failed: what is shown comes from an earlier one.
+    pub stale: bool,
+    /// RFC 3339, UTC.
+    pub last_success: Option<String>,
+    pub last_success_unix: Option<u64>,
+    pub last_error: Option<String>,
+    /// Failed reads since start.
+    pub errors: u64,
+}
+
+impl SourceStatus {
+    fn new(name: &str) -> SourceStatus {
+        SourceStatus {
+            name: name.to_string(),
+            stale: false,
+            last_success: None,
+            last_success_unix: None,
+            last_error: None,
+            errors: 0,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Shared {
+    current: ArcSwapOption<Published>,
+    sources: Mutex<Vec<SourceStatus>>,
+    evaluations: AtomicU64,
+    evaluation_errors: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(sources: &[&str]) -> Shared {
+        Shared {
+            current: ArcSwapOption::empty(),
+            sources: Mutex::new(sources.iter().map(|s| SourceStatus::new(s)).collect()),
+            evaluations: AtomicU64::new(0),
+            evaluation_errors: AtomicU64::new(0),
+        }
+    }
+
+    /// The last good evaluation; `None` before the first.
+    pub fn current(&self) -> Option<Arc<Published>> {
+        self.current.load_full()
+    }
+
+    pub fn publish(&self, published: Published) {
+        self.current.store(Some(Arc::new(published)));
+        self.evaluations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn evaluations(&self) -> u64 {
+        self.evaluations.load(Ordering::Relaxed)
+    }
+
+    pub fn evaluation_failed(&self, why: &str) {
+        self.evaluation_errors.fetch_add(1, Ordering::Relaxed);
+        eprintln!("evaluation failed (the last good one is still served): {why}");
+    }
+
+    pub fn evaluation_errors(&self) -> u64 {
+        self.evaluation_errors.load(Ordering::Relaxed)
+    }
+
+    pub fn sources(&self) -> Vec<SourceStatus> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<SourceStatus>> {
+        self.sources.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn with_source(&self, name: &str, change: impl FnOnce(&mut SourceStatus)) {
+        if let Some(source) = self.lock().iter_mut().find(|s| s.name == name) {
+            change(source);
+        }
+    }
+
+    /// A read of `name` succeeded at `at`.
+    pub fn source_ok(&self, name: &str, at: SystemTime) {
+        self.with_source(name, |s| {
+            if s.stale {
+                eprintln!("{name}: reachable again");
+            }
+            s.stale = false;
+            s.last_success = Some(doctor_live::snapshot::rfc3339(at));
+            s.last_success_unix = at
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_secs());
+        });
+    }
+
+    /// A read of `name` failed: it is stale until the next success.
+    pub fn source_failed(&self, name: &str, error: &str) {
+        self.with_source(name, |s| {
+            if !s.stale || s.last_error.as_deref() != Some(error) {
+                eprintln!("{name}: {error} (serving the last good evaluation)");
+            }
+            s.stale = true;
+            s.errors += 1;
+            s.last_error = Some(error.to_string());
+        });
+    }
+}
