@@ -82,7 +82,13 @@ impl Server {
             .unwrap()
             .port();
         let child = Command::new("python3")
-            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
             .arg("--directory")
             .arg(dir)
             .stdout(Stdio::null())
@@ -192,6 +198,12 @@ fn browser_check_catches_a_script_outside_the_csp() {
     std::fs::write(&page, injected).unwrap();
     let server = Server::start(&dir);
     let (ok, output) = check_page(&b, &server.url("report.html"), &dir.join("hostile.png"));
-    assert!(!ok, "an inline script outside the CSP went unnoticed:\n{output}");
-    assert!(output.contains("Content Security Policy") || output.contains("CSP"), "{output}");
+    assert!(
+        !ok,
+        "an inline script outside the CSP went unnoticed:\n{output}"
+    );
+    assert!(
+        output.contains("Content Security Policy") || output.contains("CSP"),
+        "{output}"
+    );
 }

@@ -303,8 +303,10 @@ fn node_groups(cx: &Context, ipam: Option<&Ipam>) -> Vec<NodeGroup> {
     groups
         .into_iter()
         .map(|((kind, name), mut rows)| {
-            let instance_types: BTreeSet<String> =
-                rows.iter().filter_map(|r| r.instance_type.clone()).collect();
+            let instance_types: BTreeSet<String> = rows
+                .iter()
+                .filter_map(|r| r.instance_type.clone())
+                .collect();
             let known: Vec<u32> = rows.iter().filter_map(|r| r.ip_capacity).collect();
             let node_count = rows.len();
             let group = NodeGroup {
@@ -337,7 +339,9 @@ fn node_groups(cx: &Context, ipam: Option<&Ipam>) -> Vec<NodeGroup> {
 fn usage(r: &NodeCapacity) -> u64 {
     let bound = r
         .ip_capacity
-        .or(r.kubelet_max_pods.map(|m| m.saturating_sub(r.host_network_pods)))
+        .or(r
+            .kubelet_max_pods
+            .map(|m| m.saturating_sub(r.host_network_pods)))
         .unwrap_or(0);
     match bound {
         0 if r.pod_ips_used > 0 => u64::MAX,
@@ -466,9 +470,8 @@ fn cilium_checks(k: &Knowledge, running: Version, kubernetes: Option<Minor>) -> 
         detail: if running >= m.latest_patch {
             "On the latest patch of its minor.".into()
         } else {
-            format!("{} patch release(s) behind within {minor}.", {
-                m.latest_patch.patch.saturating_sub(running.patch)
-            })
+            let behind = m.latest_patch.patch.saturating_sub(running.patch);
+            format!("{behind} patch release(s) behind within {minor}.")
         },
     };
     let maintained: Vec<Minor> = k
@@ -531,10 +534,7 @@ fn kernel_check(nodes: &[Node], minor: Minor, minimum: KernelVersion) -> Version
             Verdict::Warning,
             format!("{unreadable} node(s) report a kernel version that does not parse."),
         ),
-        Some(_) => (
-            Verdict::Ok,
-            "Every node meets the minimum.".to_string(),
-        ),
+        Some(_) => (Verdict::Ok, "Every node meets the minimum.".to_string()),
     };
     VersionCheck {
         subject: "Node kernels",
@@ -574,7 +574,8 @@ fn ami_kernel_check(
             Some(series) => {
                 shipped.push(format!("{} ships kernel {series}", family_name(*f)));
                 // VER005's test: the series against the minimum's major.minor.
-                if minimum.is_some_and(|min| (series.major, series.minor) < (min.major, min.minor)) {
+                if minimum.is_some_and(|min| (series.major, series.minor) < (min.major, min.minor))
+                {
                     verdict = Verdict::Problem;
                 }
             }

@@ -12,8 +12,8 @@ use doctor_core::overview::{
 };
 use doctor_core::report::html::page;
 use doctor_core::report::{render, Format, RenderOptions};
-use doctor_core::snapshot::{CollectionGap, GapKind};
 use doctor_core::rules::{Area, RuleMeta};
+use doctor_core::snapshot::{CollectionGap, GapKind};
 use serde_json::Value;
 
 static CNI001: RuleMeta = RuleMeta {

@@ -1,3 +1,6 @@
+// Clusters are built field by field, as the loaders fill them.
+#![allow(clippy::field_reassign_with_default)]
+
 use serde_json::json;
 
 use super::*;
@@ -146,7 +149,10 @@ fn large_groups_show_the_most_used_nodes() {
     assert_eq!(g.nodes.len(), TOP_NODES_PER_GROUP);
     assert_eq!(g.nodes_not_shown, 5);
     assert_eq!(g.nodes[0].name, format!("n{:02}", TOP_NODES_PER_GROUP + 4));
-    assert!(g.nodes.windows(2).all(|w| w[0].pod_ips_used >= w[1].pod_ips_used));
+    assert!(g
+        .nodes
+        .windows(2)
+        .all(|w| w[0].pod_ips_used >= w[1].pod_ips_used));
     // The group totals count every node, shown or not.
     let all: u64 = (0..TOP_NODES_PER_GROUP as u64 + 5).sum();
     assert_eq!(g.pod_ips_used, all);
@@ -167,13 +173,20 @@ fn version_verdicts_follow_the_knowledge() {
     let m = k.cilium_minor(Minor::new(1, 16)).unwrap();
     let kube = Minor::new(1, 32);
     let o = Overview::build(&cluster("eni", "1.16.5", None, 0, 0), k);
-    assert_eq!(o.versions.kubernetes.as_deref(), Some("v1.32.9-eks-113cf36"));
+    assert_eq!(
+        o.versions.kubernetes.as_deref(),
+        Some("v1.32.9-eks-113cf36")
+    );
     assert_eq!(o.versions.cilium.as_deref(), Some("1.16.5"));
     let compat = check(&o, "Cilium × Kubernetes");
     let tested = m.k8s_tested.contains(&kube);
     assert_eq!(
         compat.verdict,
-        if tested { Verdict::Ok } else { Verdict::Problem }
+        if tested {
+            Verdict::Ok
+        } else {
+            Verdict::Problem
+        }
     );
     let patch = check(&o, "Cilium patch");
     assert!(patch.knowledge.contains(&m.latest_patch.to_string()));
@@ -197,7 +210,11 @@ fn version_verdicts_follow_the_knowledge() {
     let compat = check(&o, "Cilium × Kubernetes");
     assert_eq!(
         compat.verdict,
-        if tested { Verdict::Problem } else { Verdict::Ok }
+        if tested {
+            Verdict::Problem
+        } else {
+            Verdict::Ok
+        }
     );
     assert_eq!(check(&o, "Cilium patch").verdict, Verdict::Ok);
     assert_eq!(check(&o, "Node kernels").verdict, Verdict::Problem);

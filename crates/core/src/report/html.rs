@@ -58,7 +58,6 @@ fn document(report: &Report, overview: Option<&Overview>, opts: &RenderOptions) 
         sources(&mut out, o);
     }
     summary(&mut out, report);
-    filters(&mut out, report, opts);
     findings(&mut out, report, opts);
     if let Some(o) = overview {
         capacity(&mut out, o);
@@ -258,6 +257,8 @@ fn filters(out: &mut String, report: &Report, opts: &RenderOptions) {
 
 fn findings(out: &mut String, report: &Report, opts: &RenderOptions) {
     out.push_str("<section id=\"findings\">\n<h2>Findings</h2>\n");
+    // Inside the section, so the sticky filter bar stays with the findings.
+    filters(out, report, opts);
     if report.findings.is_empty() {
         out.push_str("<p class=\"empty\">No findings.</p>\n");
     }
@@ -432,13 +433,19 @@ fn collection_gaps(out: &mut String, report: &Report) {
         .collect();
     let note = "Calls the live collection could not make: the rules that need them are not \
                 evaluated, so an empty answer is never mistaken for a healthy cluster.";
-    table(out, "Not collected", note, &["Source", "Call", "What happened"], rows);
+    table(
+        out,
+        "Not collected",
+        note,
+        &["Source", "Call", "What happened"],
+        rows,
+    );
 }
 
 // ------------------------------------------------------------ capacity
 
 /// Geometry of the capacity chart (SVG user units; the SVG scales to the page).
-const CHART_WIDTH: u32 = 760;
+const CHART_WIDTH: u32 = 840;
 const LABEL_WIDTH: u32 = 250;
 const BAR_WIDTH: u32 = 360;
 const ROW_HEIGHT: u32 = 24;
@@ -579,7 +586,11 @@ fn group_chart(out: &mut String, i: usize, g: &NodeGroup) {
     // The total has its own scale: beside the nodes it would dwarf them.
     let node_scale = bars[1..]
         .iter()
-        .map(|b| b.used.max(b.capacity.unwrap_or(0)).max(b.kubelet.unwrap_or(0)))
+        .map(|b| {
+            b.used
+                .max(b.capacity.unwrap_or(0))
+                .max(b.kubelet.unwrap_or(0))
+        })
         .max()
         .unwrap_or(0)
         .max(1);
@@ -722,7 +733,14 @@ fn versions(out: &mut String, report: &Report, o: &Overview) {
     let counted = |items: &[crate::overview::Count]| {
         items
             .iter()
-            .map(|c| format!("{} ({} node{})", c.value, c.nodes, if c.nodes == 1 { "" } else { "s" }))
+            .map(|c| {
+                format!(
+                    "{} ({} node{})",
+                    c.value,
+                    c.nodes,
+                    if c.nodes == 1 { "" } else { "s" }
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -742,7 +760,10 @@ fn versions(out: &mut String, report: &Report, o: &Overview) {
         .collect::<Vec<_>>()
         .join(", ");
     let rows: Vec<(&str, String)> = vec![
-        ("Kubernetes control plane", v.kubernetes.clone().unwrap_or_default()),
+        (
+            "Kubernetes control plane",
+            v.kubernetes.clone().unwrap_or_default(),
+        ),
         ("Kubelets", counted(&v.kubelets)),
         ("Cilium", v.cilium.clone().unwrap_or_default()),
         ("Cilium agent images", v.cilium_images.join(", ")),
@@ -752,7 +773,12 @@ fn versions(out: &mut String, report: &Report, o: &Overview) {
     ];
     out.push_str("<dl class=\"versions\">\n");
     for (label, value) in rows.into_iter().filter(|(_, v)| !v.is_empty()) {
-        let _ = writeln!(out, "<div><dt>{}</dt><dd>{}</dd></div>", esc(label), esc(&value));
+        let _ = writeln!(
+            out,
+            "<div><dt>{}</dt><dd>{}</dd></div>",
+            esc(label),
+            esc(&value)
+        );
     }
     out.push_str("</dl>\n");
     let mut checks: Vec<VersionCheck> = v.checks.clone();
