@@ -50,6 +50,30 @@ export PATH="$PATH:$HOME/.local/bin"
 promtool --version 2>/dev/null | head -1 || true
 "$validators/bin/parliament" --version 2>/dev/null || parliament --version 2>/dev/null || true
 
+echo "== browser: Debian chromium, driven by playwright-core from npm (no downloaded browser)"
+# crates/cli/tests/browser.rs fails when they are missing and CI is set.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "chromium missing: install the Debian package chromium (needs root)"
+  fi
+fi
+browser=target/browser-test
+if command -v npm >/dev/null 2>&1; then
+  mkdir -p "$browser"
+  # npm ci only when the pinned lock file changed.
+  if ! cmp -s crates/cli/tests/browser/package-lock.json "$browser/package-lock.json" \
+      || [ ! -d "$browser/node_modules/playwright-core" ]; then
+    cp crates/cli/tests/browser/package.json crates/cli/tests/browser/package-lock.json "$browser/"
+    (cd "$browser" && npm ci --silent --no-audit --no-fund)
+  fi
+else
+  echo "npm missing: install Node.js 20+ with npm"
+fi
+chromium --version 2>/dev/null || true
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

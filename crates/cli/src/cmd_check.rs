@@ -7,7 +7,8 @@ use clap::Args;
 use doctor_core::exit::{exit_code, FailOn};
 use doctor_core::knowledge::Knowledge;
 use doctor_core::load::{load_bytes, load_paths, LoadOptions};
-use doctor_core::report::{ColorChoice, Format};
+use doctor_core::overview::Overview;
+use doctor_core::report::{html, ColorChoice, Format};
 use doctor_core::rules::{evaluate, CheckOptions, Context};
 use doctor_core::suppress::{self, AnnotationIndex, SuppressionConfig};
 use doctor_core::version::{Date, Minor};
@@ -141,7 +142,13 @@ pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
         );
     }
 
-    output::write_report(&report, args.format, args.color, args.output.as_deref())?;
+    if args.format == Format::Html {
+        // The full page: findings plus the capacity and versions views.
+        let overview = Overview::build(&loaded.cluster, knowledge);
+        output::write_output(&html::page(&report, &overview), args.output.as_deref())?;
+    } else {
+        output::write_report(&report, args.format, args.color, args.output.as_deref())?;
+    }
     // exit_code is 0 or 1 by contract.
     Ok(u8::try_from(exit_code(&report, args.fail_on)).unwrap_or(1))
 }

@@ -44,11 +44,15 @@ pub fn write_report(
         color: color.enabled(to_terminal, no_color.as_deref()),
         ..RenderOptions::default()
     };
-    let rendered = render(report, format, &options);
+    write_output(&render(report, format, &options), path)
+}
+
+/// Writes `rendered` atomically to `path`, or to stdout.
+pub fn write_output(rendered: &str, path: Option<&Path>) -> Result<(), CliError> {
     match path {
         Some(path) => doctor_core::output::write_atomically(path, rendered.as_bytes())
             .map_err(|e| CliError(format!("writing {}: {e}", path.display()))),
-        None => emit(&rendered),
+        None => emit(rendered),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod knowledge;
 pub mod load;
 pub mod model;
 pub mod output;
+pub mod overview;
 pub mod plan;
 pub mod report;
 pub mod rules;

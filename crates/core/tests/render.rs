@@ -6,6 +6,11 @@ use doctor_core::findings::{
     ClusterInfo, Finding, NotEvaluated, ObjectRef, Report, Severity, SkippedInput, Summary,
     Suppressed, ToolInfo, UnmatchedSuppression,
 };
+use doctor_core::overview::{
+    Count, IpamView, NodeCapacity, NodeGroup, Overview, SourceStatus, Verdict, VersionCheck,
+    Versions,
+};
+use doctor_core::report::html::page;
 use doctor_core::report::{render, Format, RenderOptions};
 use doctor_core::rules::{Area, RuleMeta};
 use doctor_core::snapshot::{CollectionGap, GapKind};
@@ -436,9 +441,120 @@ fn html_is_self_contained_with_a_strict_csp() {
     }
     assert!(html.contains("prefers-color-scheme: dark"));
     assert!(html.contains("data-severity=\"critical\" data-area=\"CNI\""));
-    assert!(html.contains("<input type=\"checkbox\" name=\"area\" value=\"OPS\" checked>"));
+    assert!(html.contains("<input type=\"radio\" name=\"area\" value=\"OPS\">"));
+    // Areas without findings stay listed, disabled.
+    assert!(html.contains("<input type=\"radio\" name=\"area\" value=\"SGP\" disabled>"));
     assert!(html.contains("<h2>Not evaluated (2)</h2>"));
     assert!(html.contains("<h2>Skipped inputs (1)</h2>"));
+}
+
+const XSS_STYLE: &str = "</style><style>body{display:none}</style>";
+const XSS_ATTR: &str = "\"><svg onload=alert(1)>'";
+const XSS_UNICODE: &str = "n\u{202E}ode-\u{1F600}-\u{0}";
+
+/// An overview where every string from the cluster is hostile.
+fn hostile_overview() -> Overview {
+    let node = NodeCapacity {
+        name: format!("{XSS_NAME}{XSS_UNICODE}"),
+        instance_type: Some(XSS_ATTR.into()),
+        pod_ips_used: 12,
+        host_network_pods: 2,
+        ip_capacity: Some(10),
+        ip_capacity_formula: Some(XSS_STYLE.into()),
+        limits_source: Some("embedded instance limits (VPC CNI table)"),
+        kubelet_max_pods: Some(17),
+        allocatable_pods: Some(17),
+        max_pods_exceeds_ip_capacity: Some(true),
+    };
+    Overview {
+        ipam: IpamView {
+            kind: "eni",
+            mode: Some(XSS_ATTR.into()),
+            prefix_delegation: false,
+            explanation: XSS_STYLE.into(),
+        },
+        node_groups: vec![NodeGroup {
+            kind: "Nodegroup",
+            name: XSS_STYLE.into(),
+            instance_types: vec![XSS_ATTR.into()],
+            node_count: 1,
+            pod_ips_used: 12,
+            ip_capacity: Some(10),
+            nodes_without_ip_capacity: 0,
+            nodes_over_ip_capacity: 1,
+            nodes: vec![node],
+            nodes_not_shown: 0,
+        }],
+        nodes_total: 1,
+        versions: Versions {
+            kubernetes: Some(XSS_NAME.into()),
+            cilium: Some(XSS_ATTR.into()),
+            cilium_images: vec![XSS_STYLE.into()],
+            kubelets: vec![Count {
+                value: XSS_UNICODE.into(),
+                nodes: 1,
+            }],
+            kernels: vec![],
+            os_images: vec![],
+            node_group_amis: vec![],
+            eks_support: None,
+            checks: vec![VersionCheck {
+                subject: "Cilium patch",
+                running: XSS_NAME.into(),
+                knowledge: XSS_ATTR.into(),
+                verdict: Verdict::Warning,
+                detail: XSS_STYLE.into(),
+            }],
+        },
+        sources: vec![SourceStatus {
+            name: XSS_ATTR.into(),
+            stale: true,
+            last_success: Some(XSS_NAME.into()),
+            error: Some(format!("{XSS_STYLE}</script>")),
+        }],
+    }
+}
+
+#[test]
+fn page_escapes_hostile_overview_sources_and_gaps() {
+    let mut report = sample();
+    report.collection_gaps = vec![CollectionGap {
+        source: "kubernetes".into(),
+        call: XSS_NAME.into(),
+        kind: GapKind::Denied,
+        permission: XSS_ATTR.into(),
+        message: XSS_STYLE.into(),
+    }];
+    let html = page(&report, &hostile_overview());
+    for raw in [XSS_NAME, XSS_STYLE, XSS_ATTR, "<svg onload", "</script>\""] {
+        assert!(!html.contains(raw), "{raw} got through");
+    }
+    assert_eq!(html.matches("<script").count(), 1);
+    assert_eq!(html.matches("</script>").count(), 1);
+    assert_eq!(html.matches("<style").count(), 1);
+    assert_eq!(html.matches("</style>").count(), 1);
+    assert!(html.contains("&lt;/style&gt;&lt;style&gt;body{display:none}&lt;/style&gt;"));
+    assert!(html.contains("&quot;&gt;&lt;svg onload=alert(1)&gt;&#39;"));
+    // Bidi overrides and NULs are shown, not obeyed; other unicode stays.
+    assert!(!html.contains('\u{202E}') && !html.contains('\u{0}'));
+    assert!(html.contains("n\\u{202e}ode-\u{1F600}-\\u{0}"));
+    // The stale banner, the not-collected table, the chart and the versions.
+    assert!(html.contains("<div class=\"banner\" role=\"alert\"><strong>Stale data.</strong>"));
+    assert!(html.contains("<h2>Not collected (1)</h2>"));
+    assert!(html.contains("<svg class=\"chart\""));
+    assert!(html.contains("<span class=\"verdict v-warning\">warning</span>"));
+    assert!(html.contains("<span class=\"badge\"><b>1</b> not collected</span>"));
+}
+
+#[test]
+fn page_without_stale_sources_has_no_banner() {
+    let mut o = hostile_overview();
+    o.sources[0].stale = false;
+    let html = page(&sample(), &o);
+    assert!(!html.contains("role=\"alert\""));
+    assert!(html.contains("<span class=\"verdict v-ok\">fresh</span>"));
+    o.sources.clear();
+    assert!(!page(&sample(), &o).contains("<h2>Sources"));
 }
 
 // ------------------------------------------------------------ Markdown

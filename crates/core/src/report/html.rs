@@ -1,6 +1,10 @@
 //! One self-contained HTML page: inline CSS and a small inline script (no
 //! external assets), a Content-Security-Policy that lets only that script
 //! run (by hash), and every string from the report HTML-escaped.
+//!
+//! [`page`] is the full report page (findings, capacity chart, versions,
+//! source freshness); `check --format html` and `serve` both use it.
+//! [`render`] is the findings-only page of `render(.., Format::Html, ..)`.
 
 use std::fmt::Write;
 
@@ -8,13 +12,15 @@ use super::{
     area_of, area_prefix, by_severity, cluster_facts, printable, side_counts, RenderOptions,
 };
 use crate::findings::{Finding, Report, Severity};
+use crate::overview::{NodeCapacity, NodeGroup, Overview, Verdict, VersionCheck};
 use crate::rules::Area;
+use crate::version::Date;
 
 const STYLE: &str = include_str!("html/style.css");
 const SCRIPT: &str = include_str!("html/filter.js");
 /// `sha256-` of [`SCRIPT`], base64: the only script the CSP allows, so even
 /// markup that escaped escaping could not run. A test keeps it in step.
-const SCRIPT_HASH: &str = "sha256-OuibPHnJ+FiwTSxkYfLUANQXNVKkF731YfxzfXIqSwM=";
+const SCRIPT_HASH: &str = "sha256-haRYpoW8I1wOlmLFpf2hiQM+q1fSkn3UexlbS9k73HY=";
 
 /// Escape text for HTML element content and quoted attributes alike.
 fn esc(s: &str) -> String {
@@ -33,14 +39,31 @@ fn esc(s: &str) -> String {
 }
 
 pub(super) fn render(report: &Report, opts: &RenderOptions) -> String {
+    document(report, None, opts)
+}
+
+/// The full report page: [`render`]'s sections plus the stale-source
+/// banner, the capacity chart and the versions table of `overview`.
+pub fn page(report: &Report, overview: &Overview) -> String {
+    document(report, Some(overview), &RenderOptions::default())
+}
+
+fn document(report: &Report, overview: Option<&Overview>, opts: &RenderOptions) -> String {
     let mut out = String::new();
     head(&mut out, report);
     out.push_str("<body>\n");
-    header(&mut out, report);
+    header(&mut out, report, overview);
     out.push_str("<main>\n");
+    if let Some(o) = overview {
+        sources(&mut out, o);
+    }
     summary(&mut out, report);
-    filters(&mut out, report, opts);
     findings(&mut out, report, opts);
+    if let Some(o) = overview {
+        capacity(&mut out, o);
+        versions(&mut out, report, o);
+    }
+    collection_gaps(&mut out, report);
     not_evaluated(&mut out, report);
     skipped(&mut out, report);
     suppressed(&mut out, report);
@@ -69,7 +92,7 @@ fn head(out: &mut String, report: &Report) {
     );
 }
 
-fn header(out: &mut String, report: &Report) {
+fn header(out: &mut String, report: &Report, overview: Option<&Overview>) {
     let _ = writeln!(out, "<header>\n<h1>{} report</h1>", esc(report.tool.name));
     let facts = cluster_facts(report);
     if !facts.is_empty() {
@@ -84,7 +107,61 @@ fn header(out: &mut String, report: &Report) {
         }
         out.push_str("</dl>\n");
     }
+    if overview.is_some() {
+        out.push_str(
+            "<nav aria-label=\"Sections\"><a href=\"#findings\">Findings</a> \
+             <a href=\"#capacity\">Capacity</a> <a href=\"#versions\">Versions</a></nav>\n",
+        );
+    }
     out.push_str("</header>\n");
+}
+
+/// The stale banner and the freshness of each source (`serve` only).
+fn sources(out: &mut String, o: &Overview) {
+    let stale: Vec<_> = o.sources.iter().filter(|s| s.stale).collect();
+    if !stale.is_empty() {
+        out.push_str(
+            "<div class=\"banner\" role=\"alert\"><strong>Stale data.</strong> \
+             The last collection failed for:<ul>\n",
+        );
+        for s in &stale {
+            let since = s
+                .last_success
+                .as_deref()
+                .map_or("never succeeded".to_string(), |t| {
+                    format!("showing the evaluation from {t}")
+                });
+            let _ = writeln!(
+                out,
+                "<li><b>{}</b>: {}{}</li>",
+                esc(&s.name),
+                esc(&since),
+                s.error
+                    .as_deref()
+                    .map(|e| format!(" (error: {})", esc(e)))
+                    .unwrap_or_default()
+            );
+        }
+        out.push_str("</ul>Findings below may no longer match the cluster.</div>\n");
+    }
+    let rows = o
+        .sources
+        .iter()
+        .map(|s| {
+            vec![
+                esc(&s.name),
+                if s.stale {
+                    "<span class=\"verdict v-problem\">stale</span>".to_string()
+                } else {
+                    "<span class=\"verdict v-ok\">fresh</span>".to_string()
+                },
+                esc(s.last_success.as_deref().unwrap_or("never")),
+                esc(s.error.as_deref().unwrap_or("")),
+            ]
+        })
+        .collect();
+    let columns = ["Source", "State", "Last success", "Last error"];
+    table(out, "Sources", "", &columns, rows);
 }
 
 fn summary(out: &mut String, report: &Report) {
@@ -99,6 +176,13 @@ fn summary(out: &mut String, report: &Report) {
     for (count, what) in side_counts(report) {
         let _ = writeln!(out, "<span class=\"badge\"><b>{count}</b> {what}</span>");
     }
+    if !report.collection_gaps.is_empty() {
+        let _ = writeln!(
+            out,
+            "<span class=\"badge\"><b>{}</b> not collected</span>",
+            report.collection_gaps.len()
+        );
+    }
     out.push_str("</section>\n");
 }
 
@@ -107,48 +191,74 @@ fn area_key(code: &str, opts: &RenderOptions) -> &'static str {
     area_of(code, opts).map_or("other", area_prefix)
 }
 
-/// Checkboxes by severity and area, hidden until the script shows them
-/// (without the script they could not work).
+const AREAS: [Area; 8] = [
+    Area::Cni,
+    Area::Cap,
+    Area::Iam,
+    Area::Ver,
+    Area::Sgp,
+    Area::Mesh,
+    Area::Ops,
+    Area::Cfg,
+];
+
+/// Severity checkboxes and one area at a time, hidden until the script
+/// shows them (without the script they could not work).
 fn filters(out: &mut String, report: &Report, opts: &RenderOptions) {
     if report.findings.is_empty() {
         return;
     }
     out.push_str(
-        "<form id=\"filters\" class=\"filters\" hidden>\n<fieldset><legend>Severity</legend>\n",
+        "<form id=\"filters\" class=\"filters\" aria-label=\"Filter findings\" hidden>\n\
+         <fieldset><legend>Severity</legend>\n",
     );
-    for (sev, group) in by_severity(report) {
-        checkbox(out, "severity", sev.as_str(), sev.as_str(), group.len());
+    for sev in Severity::ALL_DESCENDING {
+        let count = report.summary.count(sev);
+        let _ = writeln!(
+            out,
+            "<label><input type=\"checkbox\" name=\"severity\" value=\"{sev}\" checked{}> {sev} ({count})</label>",
+            if count == 0 { " disabled" } else { "" },
+        );
     }
     out.push_str("</fieldset>\n<fieldset><legend>Area</legend>\n");
-    let mut areas: Vec<(Option<Area>, usize)> = Vec::new();
-    for f in &report.findings {
-        let area = area_of(f.rule, opts);
-        match areas.iter_mut().find(|(a, _)| *a == area) {
-            Some((_, n)) => *n += 1,
-            None => areas.push((area, 1)),
-        }
-    }
-    areas.sort_by_key(|(a, _)| (a.is_none(), *a));
-    for (area, count) in areas {
-        let key = area.map_or("other", area_prefix);
-        let label = area.map_or("Other".to_string(), |a| format!("{key}: {}", a.title()));
-        checkbox(out, "area", key, &label, count);
-    }
-    out.push_str("</fieldset>\n</form>\n");
-}
-
-fn checkbox(out: &mut String, name: &str, value: &str, label: &str, count: usize) {
+    let count_of = |key: &str| {
+        report
+            .findings
+            .iter()
+            .filter(|f| area_key(f.rule, opts) == key)
+            .count()
+    };
     let _ = writeln!(
         out,
-        "<label><input type=\"checkbox\" name=\"{}\" value=\"{}\" checked> {} ({count})</label>",
-        esc(name),
-        esc(value),
-        esc(label),
+        "<label><input type=\"radio\" name=\"area\" value=\"all\" checked> All ({})</label>",
+        report.findings.len()
+    );
+    let mut keys: Vec<(&str, String)> = AREAS
+        .iter()
+        .map(|a| (area_prefix(*a), a.title().to_string()))
+        .collect();
+    if count_of("other") > 0 {
+        keys.push(("other", "Other".into()));
+    }
+    for (key, title) in keys {
+        let count = count_of(key);
+        let _ = writeln!(
+            out,
+            "<label title=\"{}\"><input type=\"radio\" name=\"area\" value=\"{key}\"{}> {key} ({count})</label>",
+            esc(&title),
+            if count == 0 { " disabled" } else { "" },
+        );
+    }
+    out.push_str(
+        "</fieldset>\n<button type=\"reset\">Show all</button>\n\
+         <p id=\"filter-status\" class=\"filter-status\" role=\"status\" aria-live=\"polite\"></p>\n</form>\n",
     );
 }
 
 fn findings(out: &mut String, report: &Report, opts: &RenderOptions) {
     out.push_str("<section id=\"findings\">\n<h2>Findings</h2>\n");
+    // Inside the section, so the sticky filter bar stays with the findings.
+    filters(out, report, opts);
     if report.findings.is_empty() {
         out.push_str("<p class=\"empty\">No findings.</p>\n");
     }
@@ -168,15 +278,20 @@ fn findings(out: &mut String, report: &Report, opts: &RenderOptions) {
 }
 
 fn finding(out: &mut String, f: &Finding, opts: &RenderOptions) {
+    let area = area_key(f.rule, opts);
     let _ = writeln!(
         out,
         "<article class=\"finding sev-{}\" data-severity=\"{}\" data-area=\"{}\">\n\
-         <h4><span class=\"code\">{}</span> {}</h4>\n<p class=\"object\">{}</p>\n<p class=\"message\">{}</p>",
+         <h4><span class=\"code\">{}</span> {} <span class=\"tag\">{}</span> <span class=\"tag sev-text-{}\">{}</span></h4>\n\
+         <p class=\"object\">{}</p>\n<p class=\"message\">{}</p>",
         f.severity,
         f.severity,
-        area_key(f.rule, opts),
+        area,
         esc(f.rule),
         esc(f.name),
+        esc(area),
+        f.severity,
+        f.severity,
         esc(&f.object.to_string()),
         esc(&f.message),
     );
@@ -192,6 +307,15 @@ fn finding(out: &mut String, f: &Finding, opts: &RenderOptions) {
             out,
             "<h5>Fix</h5>\n<pre><code>{}</code></pre>",
             esc(&f.remediation)
+        );
+    }
+    if let Some(meta) = (opts.rules)(f.rule) {
+        let _ = writeln!(
+            out,
+            "<details class=\"rule\"><summary>About {}</summary>\n<p><b>Why it matters.</b> {}</p>\n<p><b>How to fix.</b> {}</p></details>",
+            esc(meta.code),
+            esc(meta.why_it_matters),
+            esc(meta.how_to_fix),
         );
     }
     if !f.docs.is_empty() {
@@ -293,6 +417,411 @@ fn suppressed(out: &mut String, report: &Report) {
         &["Rule", "Objects", "Reason"],
         rows,
     );
+}
+
+fn collection_gaps(out: &mut String, report: &Report) {
+    let rows = report
+        .collection_gaps
+        .iter()
+        .map(|g| {
+            vec![
+                esc(&g.source),
+                format!("<code>{}</code>", esc(&g.call)),
+                esc(&g.describe()),
+            ]
+        })
+        .collect();
+    let note = "Calls the live collection could not make: the rules that need them are not \
+                evaluated, so an empty answer is never mistaken for a healthy cluster.";
+    table(
+        out,
+        "Not collected",
+        note,
+        &["Source", "Call", "What happened"],
+        rows,
+    );
+}
+
+// ------------------------------------------------------------ capacity
+
+/// Geometry of the capacity chart (SVG user units; the SVG scales to the page).
+const CHART_WIDTH: u32 = 840;
+const LABEL_WIDTH: u32 = 250;
+const BAR_WIDTH: u32 = 360;
+const ROW_HEIGHT: u32 = 24;
+const BAR_HEIGHT: u32 = 14;
+
+fn capacity(out: &mut String, o: &Overview) {
+    out.push_str("<section id=\"capacity\">\n<h2>Pod IP capacity</h2>\n");
+    let mode = o.ipam.mode.as_deref().unwrap_or("unknown");
+    let _ = writeln!(
+        out,
+        "<p>IPAM <code>{}</code>: {}</p>",
+        esc(mode),
+        esc(&o.ipam.explanation)
+    );
+    if o.node_groups.is_empty() {
+        out.push_str("<p class=\"empty\">No Node objects in the inputs.</p>\n</section>\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<p>{} node(s) in {} group(s). Each chart shows the group's total, then its most used \
+         nodes (at most {}): pod IPs in use (pods not on the host network) against the pod IPs \
+         the node can hold, and the kubelet's max pods less its host-network pods.</p>",
+        o.nodes_total,
+        o.node_groups.len(),
+        crate::overview::TOP_NODES_PER_GROUP
+    );
+    legend(out);
+    for (i, g) in o.node_groups.iter().enumerate() {
+        group_chart(out, i, g);
+    }
+    out.push_str("</section>\n");
+}
+
+fn legend(out: &mut String) {
+    out.push_str(
+        "<ul class=\"legend\" aria-label=\"Chart legend\">\
+         <li><svg width=\"14\" height=\"14\" aria-hidden=\"true\"><rect class=\"used\" width=\"14\" height=\"14\"/></svg> pod IPs in use</li>\
+         <li><svg width=\"14\" height=\"14\" aria-hidden=\"true\"><rect class=\"cap\" width=\"14\" height=\"14\"/></svg> pod IPs available (IP capacity)</li>\
+         <li><svg width=\"14\" height=\"14\" aria-hidden=\"true\"><rect class=\"kubelet\" x=\"5\" width=\"4\" height=\"14\"/></svg> kubelet max pods − host-network pods</li>\
+         <li><svg width=\"14\" height=\"14\" aria-hidden=\"true\"><rect class=\"kubelet over\" x=\"5\" width=\"4\" height=\"14\"/></svg> above the IP capacity</li>\
+         </ul>\n",
+    );
+}
+
+fn group_title(g: &NodeGroup) -> String {
+    match g.kind {
+        "Nodegroup" => format!("Node group {}", g.name),
+        "NodePool" => format!("Karpenter NodePool {}", g.name),
+        _ => "Nodes outside any node group".to_string(),
+    }
+}
+
+/// One bar of the chart: used, capacity, the kubelet's limit for pods
+/// that need an IP.
+struct Bar {
+    label: String,
+    used: u64,
+    capacity: Option<u64>,
+    kubelet: Option<u64>,
+    over: bool,
+    tooltip: String,
+}
+
+fn node_bar(n: &NodeCapacity) -> Bar {
+    let kubelet = n
+        .kubelet_max_pods
+        .map(|m| u64::from(m.saturating_sub(n.host_network_pods)));
+    let mut tooltip = format!("{}: {} pod IPs in use", n.name, n.pod_ips_used);
+    if let Some(c) = n.ip_capacity {
+        tooltip += &format!(" of {c}");
+    }
+    if let Some(m) = n.kubelet_max_pods {
+        tooltip += &format!(
+            "; kubelet max pods {m} with {} host-network pods",
+            n.host_network_pods
+        );
+    }
+    if let Some(t) = &n.instance_type {
+        tooltip += &format!("; {t}");
+    }
+    if let Some(f) = &n.ip_capacity_formula {
+        tooltip += &format!("; {f}");
+    }
+    Bar {
+        label: n.name.clone(),
+        used: u64::from(n.pod_ips_used),
+        capacity: n.ip_capacity.map(u64::from),
+        kubelet,
+        over: n.max_pods_exceeds_ip_capacity == Some(true),
+        tooltip,
+    }
+}
+
+fn group_chart(out: &mut String, i: usize, g: &NodeGroup) {
+    let title = group_title(g);
+    let types = if g.instance_types.is_empty() {
+        "instance type unknown".to_string()
+    } else {
+        g.instance_types.join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "<article class=\"capacity-group\">\n<h3>{}</h3>\n<p class=\"muted\">{} node(s), {}. {} pod IPs in use{}.{}{}</p>",
+        esc(&title),
+        g.node_count,
+        esc(&types),
+        g.pod_ips_used,
+        g.ip_capacity
+            .map(|c| format!(" of {c} available"))
+            .unwrap_or_default(),
+        if g.nodes_over_ip_capacity > 0 {
+            format!(
+                " <strong class=\"sev-text-high\">{} node(s) accept more pods than they have IPs for.</strong>",
+                g.nodes_over_ip_capacity
+            )
+        } else {
+            String::new()
+        },
+        if g.nodes_without_ip_capacity > 0 && g.ip_capacity.is_some() {
+            format!(
+                " IP capacity unknown for {} node(s) (instance type not in the data).",
+                g.nodes_without_ip_capacity
+            )
+        } else {
+            String::new()
+        },
+    );
+    let mut bars = vec![Bar {
+        label: format!("All {} nodes", g.node_count),
+        used: g.pod_ips_used,
+        capacity: g.ip_capacity,
+        kubelet: None,
+        over: g.nodes_over_ip_capacity > 0,
+        tooltip: format!("{title}: {} pod IPs in use", g.pod_ips_used),
+    }];
+    bars.extend(g.nodes.iter().map(node_bar));
+    // The total has its own scale: beside the nodes it would dwarf them.
+    let node_scale = bars[1..]
+        .iter()
+        .map(|b| {
+            b.used
+                .max(b.capacity.unwrap_or(0))
+                .max(b.kubelet.unwrap_or(0))
+        })
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let total_scale = bars[0].used.max(bars[0].capacity.unwrap_or(0)).max(1);
+    let height = ROW_HEIGHT * bars.len() as u32 + 8;
+    let _ = writeln!(
+        out,
+        "<svg class=\"chart\" viewBox=\"0 0 {CHART_WIDTH} {height}\" width=\"100%\" role=\"img\" aria-labelledby=\"chart-{i}-title\">\n<title id=\"chart-{i}-title\">{}: pod IPs in use and available per node</title>",
+        esc(&title)
+    );
+    for (row, bar) in bars.iter().enumerate() {
+        let scale = if row == 0 { total_scale } else { node_scale };
+        draw_bar(out, row as u32, bar, scale);
+    }
+    out.push_str("</svg>\n");
+    if g.nodes_not_shown > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">Showing the {} most used of {} nodes; the total counts all of them.</p>",
+            g.nodes.len(),
+            g.node_count
+        );
+    }
+    node_table(out, g);
+    out.push_str("</article>\n");
+}
+
+/// Width in chart units of `value` on a bar whose full length is `scale`.
+fn width(value: u64, scale: u64) -> u64 {
+    value.min(scale) * u64::from(BAR_WIDTH) / scale
+}
+
+fn draw_bar(out: &mut String, row: u32, bar: &Bar, scale: u64) {
+    let y = row * ROW_HEIGHT + 4;
+    let bar_y = y + (ROW_HEIGHT - BAR_HEIGHT) / 2 - 2;
+    let text_y = y + ROW_HEIGHT / 2 + 2;
+    let x0 = LABEL_WIDTH + 10;
+    let _ = write!(
+        out,
+        "<g class=\"{}\"><title>{}</title><text x=\"{LABEL_WIDTH}\" y=\"{text_y}\" text-anchor=\"end\">{}</text>",
+        if row == 0 { "row total" } else { "row" },
+        esc(&bar.tooltip),
+        esc(&shorten(&bar.label, 34)),
+    );
+    let track = bar.capacity.unwrap_or(0);
+    let _ = write!(
+        out,
+        "<rect class=\"track\" x=\"{x0}\" y=\"{bar_y}\" width=\"{BAR_WIDTH}\" height=\"{BAR_HEIGHT}\"/>"
+    );
+    if track > 0 {
+        let _ = write!(
+            out,
+            "<rect class=\"cap\" x=\"{x0}\" y=\"{bar_y}\" width=\"{}\" height=\"{BAR_HEIGHT}\"/>",
+            width(track, scale)
+        );
+    }
+    let used_over = bar.capacity.is_some_and(|c| bar.used > c);
+    let _ = write!(
+        out,
+        "<rect class=\"used{}\" x=\"{x0}\" y=\"{}\" width=\"{}\" height=\"{}\"/>",
+        if used_over { " over" } else { "" },
+        bar_y + 3,
+        width(bar.used, scale),
+        BAR_HEIGHT - 6
+    );
+    if let Some(k) = bar.kubelet {
+        let _ = write!(
+            out,
+            "<rect class=\"kubelet{}\" x=\"{}\" y=\"{}\" width=\"3\" height=\"{}\"/>",
+            if bar.over { " over" } else { "" },
+            (x0 as u64 + width(k, scale)).saturating_sub(1),
+            bar_y - 3,
+            BAR_HEIGHT + 6
+        );
+    }
+    let numbers = match (bar.capacity, bar.kubelet) {
+        (Some(c), Some(k)) => format!("{} / {c} IPs · max {k}", bar.used),
+        (Some(c), None) => format!("{} / {c} IPs", bar.used),
+        (None, Some(k)) => format!("{} used · max {k}", bar.used),
+        (None, None) => format!("{} used", bar.used),
+    };
+    let _ = writeln!(
+        out,
+        "<text class=\"num{}\" x=\"{}\" y=\"{text_y}\">{}</text></g>",
+        if bar.over { " over" } else { "" },
+        x0 + BAR_WIDTH + 8,
+        esc(&numbers)
+    );
+}
+
+/// `s` cut to `max` characters with an ellipsis (the full name is in the
+/// tooltip and the table).
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut cut: String = s.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
+fn node_table(out: &mut String, g: &NodeGroup) {
+    out.push_str(
+        "<details><summary>Numbers per node</summary>\n<table>\n<thead><tr><th>Node</th>\
+         <th>Instance type</th><th>Pod IPs in use</th><th>IP capacity</th><th>Kubelet max pods</th>\
+         <th>Host-network pods</th><th>How the capacity is computed</th></tr></thead>\n<tbody>\n",
+    );
+    let opt = |v: Option<u32>| v.map_or("unknown".to_string(), |v| v.to_string());
+    for n in &g.nodes {
+        let formula = match (&n.ip_capacity_formula, n.limits_source) {
+            (Some(f), Some(src)) => format!("{f} (limits: {src})"),
+            (Some(f), None) => f.clone(),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            if n.max_pods_exceeds_ip_capacity == Some(true) {
+                " class=\"over\""
+            } else {
+                ""
+            },
+            esc(&n.name),
+            esc(n.instance_type.as_deref().unwrap_or("unknown")),
+            n.pod_ips_used,
+            esc(&opt(n.ip_capacity)),
+            esc(&opt(n.kubelet_max_pods)),
+            n.host_network_pods,
+            esc(&formula),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</details>\n");
+}
+
+// ------------------------------------------------------------ versions
+
+fn versions(out: &mut String, report: &Report, o: &Overview) {
+    let v = &o.versions;
+    out.push_str("<section id=\"versions\">\n<h2>Versions</h2>\n");
+    let counted = |items: &[crate::overview::Count]| {
+        items
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({} node{})",
+                    c.value,
+                    c.nodes,
+                    if c.nodes == 1 { "" } else { "s" }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let amis = v
+        .node_group_amis
+        .iter()
+        .map(|a| {
+            format!(
+                "{}: {} {}",
+                a.node_group,
+                a.ami_type.as_deref().unwrap_or("AMI type unknown"),
+                a.release_version.as_deref().unwrap_or("")
+            )
+            .trim_end()
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<(&str, String)> = vec![
+        (
+            "Kubernetes control plane",
+            v.kubernetes.clone().unwrap_or_default(),
+        ),
+        ("Kubelets", counted(&v.kubelets)),
+        ("Cilium", v.cilium.clone().unwrap_or_default()),
+        ("Cilium agent images", v.cilium_images.join(", ")),
+        ("Kernels", counted(&v.kernels)),
+        ("OS images", counted(&v.os_images)),
+        ("Node group AMIs", amis),
+    ];
+    out.push_str("<dl class=\"versions\">\n");
+    for (label, value) in rows.into_iter().filter(|(_, v)| !v.is_empty()) {
+        let _ = writeln!(
+            out,
+            "<div><dt>{}</dt><dd>{}</dd></div>",
+            esc(label),
+            esc(&value)
+        );
+    }
+    out.push_str("</dl>\n");
+    let mut checks: Vec<VersionCheck> = v.checks.clone();
+    if let Some(c) = report
+        .as_of
+        .parse::<Date>()
+        .ok()
+        .and_then(|d| v.support_check(d))
+    {
+        checks.push(c);
+    } else if let Some(s) = &v.eks_support {
+        checks.push(VersionCheck {
+            subject: "EKS support",
+            running: format!("Kubernetes {}", s.kubernetes),
+            knowledge: format!(
+                "standard support until {}, extended until {}",
+                s.end_of_standard_support, s.end_of_extended_support
+            ),
+            verdict: Verdict::Unknown,
+            detail: "No evaluation date.".into(),
+        });
+    }
+    if checks.is_empty() {
+        out.push_str("<p class=\"empty\">No version is known from the inputs.</p>\n</section>\n");
+        return;
+    }
+    out.push_str(
+        "<table class=\"checks\">\n<caption>Running versions against the tool's compatibility data</caption>\n\
+         <thead><tr><th>Check</th><th>Running</th><th>Compatibility data</th><th>Verdict</th></tr></thead>\n<tbody>\n",
+    );
+    for c in &checks {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><span class=\"verdict v-{}\">{}</span> {}</td></tr>",
+            esc(c.subject),
+            esc(&c.running),
+            esc(&c.knowledge),
+            c.verdict.as_str(),
+            c.verdict.as_str(),
+            esc(&c.detail),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
 #[cfg(test)]

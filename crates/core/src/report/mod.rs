@@ -4,7 +4,7 @@
 //! is a finding. Every string that came from the cluster (object names,
 //! messages, evidence) is untrusted: each renderer escapes it for its format.
 
-mod html;
+pub mod html;
 mod json;
 mod junit;
 mod markdown;

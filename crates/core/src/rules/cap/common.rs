@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::model::{CiliumNode, Node, Pod};
+use crate::model::{CiliumNode, Cluster, Node, Pod};
 use crate::rules::{Context, Outcome, RuleMeta};
 
 pub const HOW_CILIUM_CONFIG: &str =
@@ -45,12 +45,17 @@ const OVERLAY_MODES: &[&str] = &[
 /// DaemonSets were provided and none is Cilium's, and there is no Cilium
 /// config), so Cilium-specific rules do not apply. `Err`: not evaluable.
 pub fn ipam(cx: &Context, meta: &'static RuleMeta) -> Result<Option<Ipam>, Outcome> {
-    let c = cx.cluster;
+    ipam_of(cx.cluster).map_err(|(missing, how)| meta.missing(missing, how))
+}
+
+/// [`ipam`] on the model alone (the report page's capacity view uses it
+/// too); `Err` is (what is missing, how to provide it).
+pub fn ipam_of(c: &Cluster) -> Result<Option<Ipam>, (&'static str, &'static str)> {
     let s = &c.cilium;
     let installed = s.agent_daemonset.is_some() || s.config.is_some() || !s.agent_images.is_empty();
     if !installed {
         if c.daemonsets.is_none() && c.helm_values.is_none() {
-            return Err(meta.missing(
+            return Err((
                 "no DaemonSets and no Cilium configuration: cannot tell whether Cilium runs",
                 HOW_DAEMONSETS,
             ));
@@ -66,7 +71,7 @@ pub fn ipam(cx: &Context, meta: &'static RuleMeta) -> Result<Option<Ipam>, Outco
         Some("eni") => Ok(Some(Ipam::Eni)),
         Some(m) if OVERLAY_MODES.contains(&m) => Ok(Some(Ipam::Overlay(m.to_string()))),
         Some(m) => Ok(Some(Ipam::Other(m.to_string()))),
-        None => Err(meta.missing(
+        None => Err((
             "the Cilium IPAM mode (no `ipam` in cilium-config, no ipam.mode in Helm values)",
             HOW_CILIUM_CONFIG,
         )),

@@ -2,7 +2,7 @@
 
 pub(crate) mod cidr;
 pub(crate) mod common;
-mod ip_capacity;
+pub(crate) mod ip_capacity;
 
 mod cap001_max_pods_exceeds_ip_capacity;
 mod cap002_pods_stuck_without_ip;

@@ -49,6 +49,9 @@ const HOW_WORKLOADS: &str = "kubectl get daemonsets,deployments,pods -A -o json 
 const HOW_K8S_VERSION: &str =
     "kubectl version -o json > version.json (or aws eks describe-cluster --name CLUSTER > cluster.json)";
 const HOW_NODES: &str = "kubectl get nodes -o json > nodes.json";
+/// The Cilium project maintains the three newest minor releases (VER004;
+/// the report page's versions table).
+pub(crate) const MAINTAINED_MINORS: usize = 3;
 pub(super) const HOW_KNOWLEDGE: &str =
     "use a newer eks-cilium-doctor, or pass --knowledge DIR with data that covers it";
 

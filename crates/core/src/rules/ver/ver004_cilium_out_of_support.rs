@@ -3,16 +3,13 @@
 
 use super::{
     agent_object, cilium_namespace, helm_upgrade, helm_values_backup, render_path, running_cilium,
-    upgrade_path, HOW_KNOWLEDGE,
+    upgrade_path, HOW_KNOWLEDGE, MAINTAINED_MINORS,
 };
 use crate::findings::{Finding, Severity};
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 use crate::version::Version;
 
 pub struct Ver004;
-
-/// The Cilium project maintains the three newest minor releases.
-const MAINTAINED_MINORS: usize = 3;
 
 static META: RuleMeta = RuleMeta {
     code: "VER004",
