@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
+mod common;
+
 const AS_OF: &str = "2026-11-26";
 
 fn workspace() -> PathBuf {
@@ -178,6 +180,41 @@ fn report_page_loads_filters_and_draws_in_chromium() {
         "{output}screenshot: {}",
         screenshot.canonicalize().unwrap().display()
     );
+}
+
+/// Acceptance of `serve`: its `/report` passes the same browser check.
+#[test]
+fn serve_report_page_passes_the_browser_check() {
+    let Some(b) = browser() else {
+        return;
+    };
+    let demo = workspace().join("examples/demo");
+    let server = common::serve(&["--from", demo.to_str().unwrap()]);
+    let dir = workspace().join("target/browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    let screenshot = dir.join("serve-report.png");
+    let _ = std::fs::remove_file(&screenshot);
+    // The first evaluation may still run: /readyz says when the page is there.
+    let ready = format!("{}/readyz", server.url);
+    let started = Instant::now();
+    while !Command::new("python3")
+        .args([
+            "-c",
+            "import sys, urllib.request; urllib.request.urlopen(sys.argv[1])",
+        ])
+        .arg(&ready)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "serve never got ready"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (ok, output) = check_page(&b, &format!("{}/report", server.url), &screenshot);
+    assert!(ok, "browser check of serve's /report failed:\n{output}");
+    assert!(std::fs::read(&screenshot).is_ok_and(|png| png.starts_with(b"\x89PNG")));
 }
 
 /// The check is live: a script the CSP does not allow is caught.

@@ -7,31 +7,16 @@
 //! alerts`). `UPDATE_MANIFESTS=1` rewrites deploy/manifests.yaml.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command as Process, Stdio};
+use std::process::Command as Process;
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
 
+mod common;
+use common::available;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Whether a tool is installed; under CI its absence fails.
-fn available(program: &str, probe: &[&str]) -> bool {
-    let found = Process::new(program)
-        .args(probe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{program} {probe:?} failed: scripts/test.sh installs it"
-        );
-        eprintln!("SKIPPED: {program} {probe:?} failed (bash scripts/test.sh installs it)");
-    }
-    found
 }
 
 fn helm_available() -> bool {

@@ -4,21 +4,20 @@
 //! kubeconfig), both from PyPI and installed by `scripts/test.sh`. A missing
 //! service fails the test under CI and is reported as skipped elsewhere.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
+use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+use common::{available, here, kmock, Service};
+
 const CLUSTER: &str = "shop-prod";
 const REGION: &str = "eu-west-1";
-
-fn here(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
 
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("doctor-live-{tag}-{}", std::process::id()));
@@ -27,40 +26,12 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
-/// Whether a service's program is installed; under CI its absence fails.
-fn available(program: &str, probe: &[&str]) -> bool {
-    let found = Process::new(program)
-        .args(probe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{program} is not installed: scripts/test.sh installs it"
-        );
-        eprintln!("SKIPPED: {program} is not installed (bash scripts/test.sh installs it)");
-    }
-    found
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// A child process killed when dropped.
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// A moto server with the AWS-managed policies loaded, and the test cluster in it.
@@ -104,42 +75,6 @@ fn moto() -> Option<(Service, String)> {
         String::from_utf8_lossy(&setup.stderr)
     );
     Some((service, url))
-}
-
-/// kmock serving the demo cluster's Kubernetes objects; a kubeconfig for it.
-fn kmock(dir: &Path, extra: &[&str]) -> Option<(Service, PathBuf)> {
-    if !available("python3", &["-c", "import kmock"]) {
-        return None;
-    }
-    let mut child = Process::new("python3")
-        .arg(here("tests/live/kmock_server.py"))
-        .arg(here("../../examples/demo"))
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start kmock");
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    let url = url.trim().to_string();
-    assert!(
-        url.starts_with("http://127.0.0.1:"),
-        "kmock printed {url:?}"
-    );
-    let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: kmock\n\
-             clusters:\n- name: kmock\n  cluster:\n    server: {url}\n\
-             users:\n- name: doctor\n  user:\n    token: test-token\n\
-             contexts:\n- name: kmock\n  context:\n    cluster: kmock\n    user: doctor\n"
-        ),
-    )
-    .unwrap();
-    Some((Service(child), kubeconfig))
 }
 
 /// The binary with only the test's AWS/Kubernetes settings in effect.
@@ -404,7 +339,7 @@ fn a_dead_aws_endpoint_fails_cleanly_and_writes_nothing() {
 #[test]
 fn kubernetes_collection_against_kmock() {
     let dir = temp_dir("kube");
-    let Some((_kmock, kubeconfig)) = kmock(&dir, &["--deny", "apps/v1/statefulsets"]) else {
+    let Some((_kmock, _, kubeconfig)) = kmock(&dir, &["--deny", "apps/v1/statefulsets"]) else {
         return;
     };
     let snapshot = dir.join("snap.tar.gz");
@@ -476,7 +411,7 @@ fn collect_then_check_equals_check_live() {
     let Some((_moto, endpoint)) = moto() else {
         return;
     };
-    let Some((_kmock, kubeconfig)) = kmock(&dir, &[]) else {
+    let Some((_kmock, _, kubeconfig)) = kmock(&dir, &[]) else {
         return;
     };
     let kube = kubeconfig.to_str().unwrap();

@@ -4,91 +4,15 @@
 //! by scripts/test.sh): a change in the cluster shows in /metrics, and a
 //! dead API server leaves the last report served and marked stale.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, Command as Process, Stdio};
-use std::sync::mpsc;
+use std::io::Write;
+use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
-fn here(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-/// Whether a tool is installed; under CI its absence fails.
-fn available(program: &str, probe: &[&str]) -> bool {
-    let found = Process::new(program)
-        .args(probe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{program} is not installed: scripts/test.sh installs it"
-        );
-        eprintln!("SKIPPED: {program} is not installed (bash scripts/test.sh installs it)");
-    }
-    found
-}
-
-/// A child process killed when dropped.
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `serve ARGS --listen 127.0.0.1:0`; its base URL, read from stderr.
-struct Server {
-    child: Service,
-    url: String,
-    /// The rest of stderr, line by line.
-    log: mpsc::Receiver<String>,
-}
-
-fn serve(args: &[&str]) -> Server {
-    let mut child = Process::cargo_bin("eks-cilium-doctor")
-        .unwrap()
-        .arg("serve")
-        .args(args)
-        .args(["--listen", "127.0.0.1:0"])
-        .env_remove("KUBECONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let log = lines(child.stderr.take().unwrap());
-    let first = log.recv_timeout(Duration::from_secs(30)).unwrap();
-    let url = first
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first stderr line: {first:?}"))
-        .to_string();
-    Server {
-        child: Service(child),
-        url,
-        log,
-    }
-}
-
-fn lines(stderr: ChildStderr) -> mpsc::Receiver<String> {
-    let (send, receive) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if send.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receive
-}
+mod common;
+use common::{available, here, kmock, serve, Server};
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -250,41 +174,6 @@ fn files_that_do_not_load_end_the_server_with_exit_2() {
     );
 }
 
-/// kmock serving the demo cluster; its URL and a kubeconfig for it.
-fn kmock(dir: &Path) -> Option<(Service, String, PathBuf)> {
-    if !available("python3", &["-c", "import kmock"]) {
-        return None;
-    }
-    let mut child = Process::new("python3")
-        .arg(here("tests/live/kmock_server.py"))
-        .arg(here("../../examples/demo"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start kmock");
-    let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .unwrap();
-    let url = url.trim().to_string();
-    assert!(
-        url.starts_with("http://127.0.0.1:"),
-        "kmock printed {url:?}"
-    );
-    let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: kmock\n\
-             clusters:\n- name: kmock\n  cluster:\n    server: {url}\n\
-             users:\n- name: doctor\n  user:\n    token: test-token\n\
-             contexts:\n- name: kmock\n  context:\n    cluster: kmock\n    user: doctor\n"
-        ),
-    )
-    .unwrap();
-    Some((Service(child), url, kubeconfig))
-}
-
 const AWS_NODE_CNI001: &str = "eks_cilium_doctor_finding{rule=\"CNI001\",severity=\"critical\",\
                                namespace=\"kube-system\",kind=\"DaemonSet\",name=\"aws-node\"} 1";
 
@@ -292,7 +181,7 @@ const AWS_NODE_CNI001: &str = "eks_cilium_doctor_finding{rule=\"CNI001\",severit
 fn watches_a_cluster_and_keeps_the_last_report_when_it_goes_away() {
     let dir = std::env::temp_dir().join(format!("doctor-serve-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let Some((mut kmock, api, kubeconfig)) = kmock(&dir) else {
+    let Some((mut kmock, api, kubeconfig)) = kmock(&dir, &[]) else {
         return;
     };
     let mut server = serve(&[
@@ -352,7 +241,7 @@ fn watches_a_cluster_and_keeps_the_last_report_when_it_goes_away() {
     assert_eq!(get(&format!("{}/readyz", server.url)).0, 200);
     let (_, _, page) = get(&format!("{}/report", server.url));
     assert!(
-        page.contains("<strong>kubernetes</strong> is stale"),
+        page.contains("<strong>Stale data.</strong>") && page.contains("<li><b>kubernetes</b>: "),
         "the page names the stale source"
     );
     terminate(&mut server);

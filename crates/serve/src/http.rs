@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::metrics;
-use crate::state::{Shared, SourceStatus};
+use crate::state::Shared;
 
 const NOT_YET: &str = "no evaluation yet: the first one is still running\n";
 
@@ -64,7 +64,7 @@ async fn report_page(State(shared): State<Arc<Shared>>) -> Response {
     with_type(
         StatusCode::OK,
         "text/html; charset=utf-8",
-        with_stale_notice(&current.html, &shared.sources()),
+        current.page(&shared.sources()),
     )
 }
 
@@ -82,52 +82,6 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
             NOT_YET.into(),
         )
     }
-}
-
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The page with a notice, first in its body, naming each stale source:
-/// the findings shown are from its last good read.
-fn with_stale_notice(html: &str, sources: &[SourceStatus]) -> String {
-    let stale: Vec<String> = sources
-        .iter()
-        .filter(|s| s.stale)
-        .map(|s| {
-            format!(
-                "<li><strong>{}</strong> is stale (last read {}): {}</li>",
-                escape_html(&s.name),
-                escape_html(s.last_success.as_deref().unwrap_or("never")),
-                escape_html(s.last_error.as_deref().unwrap_or("unknown error")),
-            )
-        })
-        .collect();
-    if stale.is_empty() {
-        return html.to_string();
-    }
-    let notice = format!(
-        "<div class=\"stale-sources\" role=\"alert\" style=\"border:2px solid #b45309;\
-         background:#fffbeb;padding:0.5em 1em;margin:0.5em\">Showing the last good \
-         evaluation; data sources could not be read:<ul>{}</ul></div>",
-        stale.concat()
-    );
-    let at = html
-        .find("<body")
-        .and_then(|b| html[b..].find('>').map(|e| b + e + 1))
-        .unwrap_or(0);
-    format!("{}{notice}{}", &html[..at], &html[at..])
 }
 
 #[cfg(test)]
@@ -159,32 +113,5 @@ mod tests {
         let (status, metrics) = get(shared, "/metrics").await;
         assert_eq!(status, StatusCode::OK);
         assert!(metrics.contains("eks_cilium_doctor_ready 0"));
-    }
-
-    #[test]
-    fn stale_sources_are_named_escaped_at_the_top_of_the_body() {
-        let sources = vec![SourceStatus {
-            name: "kubernetes".into(),
-            stale: true,
-            last_success: Some("2026-11-26T05:01:51Z".into()),
-            last_success_unix: Some(0),
-            last_error: Some("<script>x</script>".into()),
-            errors: 1,
-        }];
-        let page = with_stale_notice("<html><body class=\"x\"><h1>r</h1></body></html>", &sources);
-        assert!(
-            page.starts_with("<html><body class=\"x\"><div class=\"stale-sources\""),
-            "{page}"
-        );
-        assert!(page.contains("&lt;script&gt;x&lt;/script&gt;"));
-        assert!(!page.contains("<script>"));
-        let fresh = SourceStatus {
-            stale: false,
-            ..sources[0].clone()
-        };
-        assert_eq!(
-            with_stale_notice("<body>x</body>", &[fresh]),
-            "<body>x</body>"
-        );
     }
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use doctor_core::findings::Report;
 use doctor_core::knowledge::Knowledge;
 use doctor_core::load::{load_paths, LoadOptions, Loaded};
+use doctor_core::overview::Overview;
 use doctor_core::rules::{evaluate, CheckOptions, Context};
 use doctor_core::suppress::{self, AnnotationIndex, SuppressionConfig};
 use doctor_core::version::{Date, Minor};
@@ -51,7 +52,8 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn evaluate(&self, mut loaded: Loaded) -> Report {
+    /// The report and the page's overview of one loaded cluster.
+    pub fn evaluate(&self, mut loaded: Loaded) -> (Report, Overview) {
         let options = CheckOptions {
             as_of: Date::today(),
             target_kubernetes: self.check.target_kubernetes,
@@ -71,7 +73,7 @@ impl Pipeline {
             &self.suppressions,
             &AnnotationIndex::from_cluster(&loaded.cluster),
         );
-        report
+        (report, Overview::build(&loaded.cluster, &self.knowledge))
     }
 }
 
@@ -168,7 +170,7 @@ async fn from_files(
 ) -> Result<(), ServeError> {
     let started = Instant::now();
     let at = SystemTime::now();
-    let report = tokio::task::spawn_blocking(move || {
+    let (report, overview) = tokio::task::spawn_blocking(move || {
         load_paths(&paths, &pipeline.load)
             .map(|loaded| pipeline.evaluate(loaded))
             .map_err(|e| ServeError(e.to_string()))
@@ -176,7 +178,7 @@ async fn from_files(
     .await
     .map_err(|e| ServeError(format!("evaluation: {e}")))??;
     shared.source_ok("files", at);
-    shared.publish(Published::new(report, at, started.elapsed()));
+    shared.publish(Published::new(report, overview, at, started.elapsed()));
     eprintln!("evaluated in {:.3} s", started.elapsed().as_secs_f64());
     // The worker has done its part; serving goes on.
     std::future::pending::<()>().await;

@@ -137,9 +137,9 @@ async fn evaluate(shared: &Arc<Shared>, pipeline: &Arc<Pipeline>, snapshot: Snap
     })
     .await;
     match done {
-        Ok(Ok(report)) => {
+        Ok(Ok((report, overview))) => {
             let findings = report.findings.len();
-            shared.publish(Published::new(report, at, started.elapsed()));
+            shared.publish(Published::new(report, overview, at, started.elapsed()));
             eprintln!(
                 "evaluated in {:.3} s: {findings} findings",
                 started.elapsed().as_secs_f64()

@@ -7,29 +7,50 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use doctor_core::findings::Report;
-use doctor_core::report::{render, Format, RenderOptions};
+use doctor_core::overview::{self, Overview};
+use doctor_core::report::{html, render, Format, RenderOptions};
 
-/// One evaluation, with the forms the endpoints serve, rendered once.
+/// One evaluation, with the JSON rendered once; the page is rendered per
+/// request because it also shows the sources' status of that moment.
 #[derive(Debug)]
 pub struct Published {
     pub report: Report,
+    pub overview: Overview,
     pub json: String,
-    pub html: String,
     pub evaluated_at: SystemTime,
     /// Loading plus rules.
     pub duration: Duration,
 }
 
 impl Published {
-    pub fn new(report: Report, evaluated_at: SystemTime, duration: Duration) -> Published {
-        let options = RenderOptions::default();
+    pub fn new(
+        report: Report,
+        overview: Overview,
+        evaluated_at: SystemTime,
+        duration: Duration,
+    ) -> Published {
         Published {
-            json: render(&report, Format::Json, &options),
-            html: render(&report, Format::Html, &options),
+            json: render(&report, Format::Json, &RenderOptions::default()),
             report,
+            overview,
             evaluated_at,
             duration,
         }
+    }
+
+    /// The report page, with `sources` as they are now.
+    pub fn page(&self, sources: &[SourceStatus]) -> String {
+        let mut overview = self.overview.clone();
+        overview.sources = sources
+            .iter()
+            .map(|s| overview::SourceStatus {
+                name: s.name.clone(),
+                stale: s.stale,
+                last_success: s.last_success.clone(),
+                error: s.last_error.clone(),
+            })
+            .collect();
+        html::page(&self.report, &overview)
     }
 }
 
