@@ -4,6 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::one_pass;
 use super::shapes::{Fail, Source};
 use super::Loader;
 use crate::model::{self, extend, Cluster, ObjectKey};
@@ -115,6 +116,12 @@ pub(super) fn convert_or_defer<S: Source + ?Sized>(
     list_kind: Option<&str>,
     defer_without_kind: bool,
 ) -> Result<Option<Converted>, Fail> {
+    if let Some(converted) = src
+        .json_text()
+        .and_then(|text| convert_once(text, list_kind, defer_without_kind))
+    {
+        return Ok(converted);
+    }
     let probe: Probe = match src.parse() {
         Ok(p) => p,
         Err(Fail::Invalid(why)) => return Ok(Some(Converted::Invalid(format!("object: {why}")))),
@@ -157,6 +164,48 @@ pub(super) fn convert_or_defer<S: Source + ?Sized>(
         Err(e) => return Err(e),
     };
     Ok(Some(Converted::Used {
+        kind: kind.to_string(),
+        key,
+        object: Box::new(object),
+    }))
+}
+
+/// The common case in one parse ([`one_pass`]): an object of a kind the
+/// model keeps, parsed without a hitch. `None` leaves the object to the
+/// general path (probe, then typed parse), which gives the same results.
+fn convert_once(
+    text: &str,
+    list_kind: Option<&str>,
+    defer_without_kind: bool,
+) -> Option<Option<Converted>> {
+    let own = one_pass::peek_kind(text)?;
+    let kind = match own.filter(|k| !k.is_empty()) {
+        Some(kind) => kind,
+        None if defer_without_kind => return Some(None),
+        // No kind of its own: the List's, or (general path) the selfLink's.
+        None => list_kind?,
+    };
+    let src = one_pass::Noted { text, kind: own };
+    let object = parse_kind(&src, kind).ok()??;
+    let meta = match &object {
+        Object::Node(o) => &o.metadata,
+        Object::Pod(o) => &o.metadata,
+        Object::DaemonSet(o) | Object::Deployment(o) => &o.metadata,
+        Object::ServiceAccount(o) => &o.metadata,
+        Object::Service(o) => &o.metadata,
+        Object::ConfigMap(o) => &o.metadata,
+        Object::Webhook(o) => &o.metadata,
+        Object::Event(o) => &o.metadata,
+        Object::SecurityGroupPolicy(o) => &o.metadata,
+        Object::NetworkPolicy(o) => &o.metadata,
+        Object::CiliumEndpoint(o) => &o.metadata,
+        Object::CiliumNode(o) => &o.metadata,
+        Object::NodePool(o) => &o.metadata,
+        // Its name is only in the probe.
+        Object::Presence => return None,
+    };
+    let key = ObjectKey::new(kind, meta.namespace(), &meta.name);
+    Some(Some(Converted::Used {
         kind: kind.to_string(),
         key,
         object: Box::new(object),

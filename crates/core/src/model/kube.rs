@@ -58,6 +58,19 @@ pub struct Meta {
     pub owner_references: Vec<OwnerReference>,
     #[serde(default)]
     pub creation_timestamp: Option<String>,
+    /// Not kept, but type-checked as the loader's identity probe checks it,
+    /// so a one-pass parse accepts exactly what the probe accepts.
+    #[serde(
+        default,
+        rename = "selfLink",
+        deserialize_with = "optional_string",
+        skip_serializing
+    )]
+    pub(crate) self_link: (),
+}
+
+fn optional_string<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+    Option::<String>::deserialize(d).map(drop)
 }
 
 impl Meta {
