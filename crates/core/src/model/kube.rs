@@ -185,10 +185,18 @@ impl Node {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Resources {
-    #[serde(default, deserialize_with = "null_default")]
-    pub requests: BTreeMap<String, serde_json::Value>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub limits: BTreeMap<String, serde_json::Value>,
+    #[serde(default, deserialize_with = "resource_names")]
+    pub requests: Vec<String>,
+    #[serde(default, deserialize_with = "resource_names")]
+    pub limits: Vec<String>,
+}
+
+/// The names of the resources (`cpu`, `vpc.amazonaws.com/pod-eni`), sorted:
+/// rules ask which resources a container requests, never how much, and a
+/// map of quantities per container of 150,000 pods weighs hundreds of MB.
+fn resource_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let map: Option<BTreeMap<String, serde::de::IgnoredAny>> = Option::deserialize(d)?;
+    Ok(map.unwrap_or_default().into_keys().collect())
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -290,12 +298,21 @@ pub struct PodStatus {
     pub phase: Option<String>,
     #[serde(default, rename = "podIP")]
     pub pod_ip: Option<String>,
-    #[serde(default, deserialize_with = "null_default")]
+    /// Only the conditions that carry a message (rules read the message;
+    /// a healthy pod's four `True` conditions would be dead weight).
+    #[serde(default, deserialize_with = "conditions_with_message")]
     pub conditions: Vec<Condition>,
     #[serde(default, deserialize_with = "null_default")]
     pub container_statuses: Vec<ContainerStatus>,
     #[serde(default, deserialize_with = "null_default")]
     pub init_container_statuses: Vec<ContainerStatus>,
+}
+
+fn conditions_with_message<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Condition>, D::Error> {
+    let mut all: Vec<Condition> = null_default(d)?;
+    all.retain(|c| c.message.is_some());
+    all.shrink_to_fit();
+    Ok(all)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
