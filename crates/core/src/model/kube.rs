@@ -56,8 +56,6 @@ pub struct Meta {
     pub annotations: BTreeMap<String, String>,
     #[serde(default, deserialize_with = "null_default")]
     pub owner_references: Vec<OwnerReference>,
-    #[serde(default)]
-    pub creation_timestamp: Option<String>,
     /// Not kept, but type-checked as the loader's identity probe checks it,
     /// so a one-pass parse accepts exactly what the probe accepts.
     #[serde(
