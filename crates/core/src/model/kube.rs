@@ -193,7 +193,9 @@ pub struct Resources {
 /// rules ask which resources a container requests, never how much, and a
 /// map of quantities per container of 150,000 pods weighs hundreds of MB.
 fn resource_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let map: Option<BTreeMap<String, serde::de::IgnoredAny>> = Option::deserialize(d)?;
+    // Values are still read as JSON values (not skipped), so input is
+    // accepted or refused (e.g. nesting past the depth limit) as before.
+    let map: Option<BTreeMap<String, serde_json::Value>> = Option::deserialize(d)?;
     Ok(map.unwrap_or_default().into_keys().collect())
 }
 
