@@ -43,6 +43,8 @@ pub struct OwnerReference {
     pub name: String,
 }
 
+// `self_link` is a parse-time type check, not a non-exhaustive marker.
+#[allow(clippy::manual_non_exhaustive)]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
