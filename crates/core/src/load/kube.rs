@@ -4,6 +4,7 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::one_pass;
 use super::shapes::{Fail, Source};
 use super::Loader;
 use crate::model::{self, extend, Cluster, ObjectKey};
@@ -26,14 +27,13 @@ pub(super) enum Object {
     CiliumNode(model::CiliumNode),
     NodePool(model::NodePool),
     /// Kinds whose presence is all the rules need (e.g. VPC CNI leftovers).
-    Presence,
+    Presence(ObjectKey),
 }
 
 /// What one item of a List (or one single object) turned out to be.
 pub(super) enum Converted {
     Used {
         kind: String,
-        key: ObjectKey,
         object: Box<Object>,
     },
     /// A kind the rules have no use for (Secrets are never parsed).
@@ -115,6 +115,12 @@ pub(super) fn convert_or_defer<S: Source + ?Sized>(
     list_kind: Option<&str>,
     defer_without_kind: bool,
 ) -> Result<Option<Converted>, Fail> {
+    if let Some(converted) = src
+        .json_text()
+        .and_then(|text| convert_once(text, list_kind, defer_without_kind))
+    {
+        return Ok(converted);
+    }
     let probe: Probe = match src.parse() {
         Ok(p) => p,
         Err(Fail::Invalid(why)) => return Ok(Some(Converted::Invalid(format!("object: {why}")))),
@@ -138,16 +144,14 @@ pub(super) fn convert_or_defer<S: Source + ?Sized>(
     let Some(kind) = kind else {
         return Ok(Some(Converted::NoKind));
     };
-    let key = ObjectKey::new(
-        kind,
-        probe.metadata.namespace.as_deref().unwrap_or(""),
-        probe.metadata.name.as_deref().unwrap_or(""),
-    );
+    let namespace = probe.metadata.namespace.as_deref().unwrap_or("");
+    let name = probe.metadata.name.as_deref().unwrap_or("");
     let object = match parse_kind(src, kind) {
+        Ok(Some(Object::Presence(_))) => Object::Presence(ObjectKey::new(kind, namespace, name)),
         Ok(Some(object)) => object,
         Ok(None) => return Ok(Some(Converted::Unused(kind.to_string()))),
         Err(Fail::Invalid(why)) => {
-            let at = match (key.namespace.as_str(), key.name.as_str()) {
+            let at = match (namespace, name) {
                 (_, "") => "(unnamed)".to_string(),
                 ("", name) => name.to_string(),
                 (namespace, name) => format!("{namespace}/{name}"),
@@ -158,7 +162,33 @@ pub(super) fn convert_or_defer<S: Source + ?Sized>(
     };
     Ok(Some(Converted::Used {
         kind: kind.to_string(),
-        key,
+        object: Box::new(object),
+    }))
+}
+
+/// The common case in one parse ([`one_pass`]): an object of a kind the
+/// model keeps, parsed without a hitch. `None` leaves the object to the
+/// general path (probe, then typed parse), which gives the same results.
+fn convert_once(
+    text: &str,
+    list_kind: Option<&str>,
+    defer_without_kind: bool,
+) -> Option<Option<Converted>> {
+    let own = one_pass::peek_kind(text)?;
+    let kind = match own.filter(|k| !k.is_empty()) {
+        Some(kind) => kind,
+        None if defer_without_kind => return Some(None),
+        // No kind of its own: the List's, or (general path) the selfLink's.
+        None => list_kind?,
+    };
+    let src = one_pass::Noted { text, kind: own };
+    let object = parse_kind(&src, kind).ok()??;
+    if let Object::Presence(_) = object {
+        // Its name is only in the probe.
+        return None;
+    }
+    Some(Some(Converted::Used {
+        kind: kind.to_string(),
         object: Box::new(object),
     }))
 }
@@ -218,7 +248,7 @@ fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>,
         "CiliumNode" => Object::CiliumNode(p(src)?),
         "NodePool" => Object::NodePool(p(src)?),
         "ClusterRole" | "ClusterRoleBinding" | "CustomResourceDefinition" | "Namespace" => {
-            Object::Presence
+            Object::Presence(ObjectKey::default())
         }
         // Secrets and every other kind are never kept.
         _ => return Ok(None),
@@ -254,7 +284,7 @@ pub(super) fn mark_listed(cluster: &mut Cluster, kind: &str) -> bool {
     true
 }
 
-fn add(cluster: &mut Cluster, kind: &str, key: ObjectKey, object: Object) {
+fn add(cluster: &mut Cluster, kind: &str, object: Object) {
     match object {
         Object::Node(o) => extend(&mut cluster.nodes, [o]),
         Object::Pod(o) => extend(&mut cluster.pods, [o]),
@@ -270,18 +300,20 @@ fn add(cluster: &mut Cluster, kind: &str, key: ObjectKey, object: Object) {
         Object::CiliumEndpoint(o) => extend(&mut cluster.cilium_endpoints, [o]),
         Object::CiliumNode(o) => extend(&mut cluster.cilium_nodes, [o]),
         Object::NodePool(o) => extend(&mut cluster.node_pools, [o]),
-        Object::Presence => {}
+        // Typed objects are found in their collections (`Cluster::has_object`).
+        Object::Presence(key) => {
+            cluster.objects.insert(key);
+        }
     }
     mark_listed(cluster, kind);
-    cluster.objects.insert(key);
 }
 
 /// Add one converted object; `what` names it in a skip reason
 /// (`item 3`, `document 2`).
 pub(super) fn apply(loader: &mut Loader, source: &str, what: &str, converted: Converted) {
     match converted {
-        Converted::Used { kind, key, object } => {
-            add(&mut loader.cluster, &kind, key, *object);
+        Converted::Used { kind, object } => {
+            add(&mut loader.cluster, &kind, *object);
             loader.tally.used += 1;
         }
         Converted::Unused(kind) => loader.tally.unused_kind(&kind),

@@ -34,6 +34,7 @@ mod json;
 mod kube;
 mod limits;
 mod loader;
+mod one_pass;
 mod prometheus;
 mod shapes;
 mod stream;

@@ -50,6 +50,10 @@ pub(super) fn explain_depth(message: &str) -> String {
 /// Something a typed value can be parsed from.
 pub(super) trait Source {
     fn parse<T: DeserializeOwned>(&self) -> Result<T, Fail>;
+    /// The JSON text, when the source is one (for the one-pass parse).
+    fn json_text(&self) -> Option<&str> {
+        None
+    }
 }
 
 fn parse_raw<T: DeserializeOwned>(raw: &RawValue) -> Result<T, Fail> {
@@ -97,6 +101,9 @@ fn strip_nulls(value: &mut serde_json::Value) {
 }
 
 impl Source for RawValue {
+    fn json_text(&self) -> Option<&str> {
+        Some(self.get())
+    }
     fn parse<T: DeserializeOwned>(&self) -> Result<T, Fail> {
         match parse_raw(self) {
             Err(fail) if failed_on_null(&fail) => {
@@ -115,6 +122,9 @@ impl Source for RawValue {
 pub(super) struct JsonText<'a>(pub &'a str);
 
 impl Source for JsonText<'_> {
+    fn json_text(&self) -> Option<&str> {
+        Some(self.0)
+    }
     fn parse<T: DeserializeOwned>(&self) -> Result<T, Fail> {
         match parse_text(self.0) {
             Err(fail) if failed_on_null(&fail) => {
@@ -185,6 +195,9 @@ impl<'a> JsonDoc<'a> {
 }
 
 impl Source for JsonDoc<'_> {
+    fn json_text(&self) -> Option<&str> {
+        Some(self.raw.get())
+    }
     fn parse<T: DeserializeOwned>(&self) -> Result<T, Fail> {
         self.raw.parse()
     }

@@ -43,6 +43,8 @@ pub struct OwnerReference {
     pub name: String,
 }
 
+// `self_link` is a parse-time type check, not a non-exhaustive marker.
+#[allow(clippy::manual_non_exhaustive)]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
@@ -56,8 +58,19 @@ pub struct Meta {
     pub annotations: BTreeMap<String, String>,
     #[serde(default, deserialize_with = "null_default")]
     pub owner_references: Vec<OwnerReference>,
-    #[serde(default)]
-    pub creation_timestamp: Option<String>,
+    /// Not kept, but type-checked as the loader's identity probe checks it,
+    /// so a one-pass parse accepts exactly what the probe accepts.
+    #[serde(
+        default,
+        rename = "selfLink",
+        deserialize_with = "optional_string",
+        skip_serializing
+    )]
+    pub(crate) self_link: (),
+}
+
+fn optional_string<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+    Option::<String>::deserialize(d).map(drop)
 }
 
 impl Meta {
@@ -172,10 +185,20 @@ impl Node {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Resources {
-    #[serde(default, deserialize_with = "null_default")]
-    pub requests: BTreeMap<String, serde_json::Value>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub limits: BTreeMap<String, serde_json::Value>,
+    #[serde(default, deserialize_with = "resource_names")]
+    pub requests: Vec<String>,
+    #[serde(default, deserialize_with = "resource_names")]
+    pub limits: Vec<String>,
+}
+
+/// The names of the resources (`cpu`, `vpc.amazonaws.com/pod-eni`), sorted:
+/// rules ask which resources a container requests, never how much, and a
+/// map of quantities per container of 150,000 pods weighs hundreds of MB.
+fn resource_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    // Values are still read as JSON values (not skipped), so input is
+    // accepted or refused (e.g. nesting past the depth limit) as before.
+    let map: Option<BTreeMap<String, serde_json::Value>> = Option::deserialize(d)?;
+    Ok(map.unwrap_or_default().into_keys().collect())
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -277,12 +300,21 @@ pub struct PodStatus {
     pub phase: Option<String>,
     #[serde(default, rename = "podIP")]
     pub pod_ip: Option<String>,
-    #[serde(default, deserialize_with = "null_default")]
+    /// Only the conditions that carry a message (rules read the message;
+    /// a healthy pod's four `True` conditions would be dead weight).
+    #[serde(default, deserialize_with = "conditions_with_message")]
     pub conditions: Vec<Condition>,
     #[serde(default, deserialize_with = "null_default")]
     pub container_statuses: Vec<ContainerStatus>,
     #[serde(default, deserialize_with = "null_default")]
     pub init_container_statuses: Vec<ContainerStatus>,
+}
+
+fn conditions_with_message<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Condition>, D::Error> {
+    let mut all: Vec<Condition> = null_default(d)?;
+    all.retain(|c| c.message.is_some());
+    all.shrink_to_fit();
+    Ok(all)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -23,7 +23,7 @@ use crate::version::Version;
 /// Kind + namespace + name of an object that exists in the snapshot, for
 /// presence checks of objects the model does not otherwise type
 /// (ClusterRoles, CRDs, ConfigMaps, …).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ObjectKey {
     pub kind: String,
     pub namespace: String,
@@ -108,7 +108,8 @@ pub struct Cluster {
     pub cilium_endpoints: Option<Vec<CiliumEndpoint>>,
     pub cilium_nodes: Option<Vec<CiliumNode>>,
     pub node_pools: Option<Vec<NodePool>>,
-    /// Every object seen, by kind/namespace/name (presence checks).
+    /// Objects of the kinds the model does not type (ClusterRoles, CRDs,
+    /// Namespaces), by kind/namespace/name; see [`Cluster::has_object`].
     pub objects: BTreeSet<ObjectKey>,
     /// Kubernetes kinds whose lists were provided (even when empty), e.g.
     /// `ClusterRole`, `CustomResourceDefinition`.
@@ -192,9 +193,43 @@ impl Cluster {
             .find(|c| c.metadata.namespace() == namespace && c.metadata.name == name)
     }
 
+    /// Whether an object of that kind, namespace and name was loaded.
+    /// Typed kinds are looked up in their collection (a key set beside
+    /// 150,000 pods would cost tens of MB for lookups no rule makes).
     pub fn has_object(&self, kind: &str, namespace: &str, name: &str) -> bool {
-        self.objects
-            .contains(&ObjectKey::new(kind, namespace, name))
+        fn any<T>(items: &Option<Vec<T>>, found: impl Fn(&T) -> bool) -> bool {
+            items.iter().flatten().any(found)
+        }
+        let is = |m: &Meta| m.namespace() == namespace && m.name == name;
+        match kind {
+            "Node" => any(&self.nodes, |o| is(&o.metadata)),
+            "Pod" => any(&self.pods, |o| is(&o.metadata)),
+            "DaemonSet" => any(&self.daemonsets, |o| is(&o.metadata)),
+            "Deployment" | "StatefulSet" | "ReplicaSet" => {
+                any(&self.deployments, |o| o.kind == kind && is(&o.metadata))
+            }
+            "ServiceAccount" => any(&self.service_accounts, |o| is(&o.metadata)),
+            "Service" => any(&self.services, |o| is(&o.metadata)),
+            "ConfigMap" => any(&self.config_maps, |o| is(&o.metadata)),
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => {
+                any(&self.webhook_configurations, |o| {
+                    o.kind == kind && is(&o.metadata)
+                })
+            }
+            "Event" => any(&self.events, |o| is(&o.metadata)),
+            "SecurityGroupPolicy" => any(&self.security_group_policies, |o| is(&o.metadata)),
+            "NetworkPolicy" | "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" => {
+                any(&self.network_policies, |o| {
+                    o.kind == kind && is(&o.metadata)
+                })
+            }
+            "CiliumEndpoint" => any(&self.cilium_endpoints, |o| is(&o.metadata)),
+            "CiliumNode" => any(&self.cilium_nodes, |o| is(&o.metadata)),
+            "NodePool" => any(&self.node_pools, |o| is(&o.metadata)),
+            _ => self
+                .objects
+                .contains(&ObjectKey::new(kind, namespace, name)),
+        }
     }
 
     /// Cilium is the primary CNI: an agent DaemonSet exists and the config

@@ -43,7 +43,8 @@ annotations. Pods whose owner is not in the snapshot are reported with the owner
 
 fn requests_pod_eni(containers: &[Container]) -> bool {
     containers.iter().any(|c| {
-        c.resources.requests.contains_key(POD_ENI) || c.resources.limits.contains_key(POD_ENI)
+        c.resources.requests.iter().any(|r| r == POD_ENI)
+            || c.resources.limits.iter().any(|r| r == POD_ENI)
     })
 }
 
