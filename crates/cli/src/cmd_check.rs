@@ -6,14 +6,15 @@ use std::path::PathBuf;
 use clap::Args;
 use doctor_core::exit::{exit_code, FailOn};
 use doctor_core::knowledge::Knowledge;
-use doctor_core::load::{load_bytes, load_paths, LoadOptions};
+use doctor_core::load::{load_bytes, load_paths};
 use doctor_core::overview::Overview;
 use doctor_core::report::{html, ColorChoice, Format};
-use doctor_core::rules::{evaluate, CheckOptions, Context};
-use doctor_core::suppress::{self, AnnotationIndex, SuppressionConfig};
-use doctor_core::version::{Date, Minor};
+use doctor_core::rules::{evaluate, Context};
+use doctor_core::suppress::{self, AnnotationIndex};
+use doctor_core::version::Date;
 
 use crate::error::CliError;
+use crate::evaluation_args::EvaluationArgs;
 use crate::live::LiveArgs;
 use crate::output;
 
@@ -31,10 +32,8 @@ pub struct CheckArgs {
     live: bool,
     #[command(flatten)]
     live_args: LiveArgs,
-    /// Cilium Helm values (`helm get values cilium -n kube-system -o yaml`);
-    /// repeatable, later files win like `helm -f`.
-    #[arg(long, value_name = "FILE")]
-    helm_values: Vec<PathBuf>,
+    #[command(flatten)]
+    evaluation: EvaluationArgs,
     /// text, json, sarif, junit, markdown or html.
     #[arg(long, short = 'f', default_value = "text", value_parser = str::parse::<Format>)]
     format: Format,
@@ -49,23 +48,6 @@ pub struct CheckArgs {
     /// Default: today (UTC).
     #[arg(long, value_name = "DATE", value_parser = str::parse::<Date>)]
     as_of: Option<Date>,
-    /// A planned Kubernetes version (X.Y): check Cilium, kernels and node
-    /// images against it (VER002, VER010).
-    #[arg(long = "target-k8s", value_name = "X.Y", value_parser = str::parse::<Minor>)]
-    target_kubernetes: Option<Minor>,
-    /// A planned Cilium version (X.Y): check the upgrade path (VER008) and kernels.
-    #[arg(long, value_name = "X.Y", value_parser = str::parse::<Minor>)]
-    target_cilium: Option<Minor>,
-    /// Suppression file; default `.eks-cilium-doctor.yaml` in the working
-    /// directory when it exists.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Container restarts above this count fire OPS003.
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    restart_threshold: u32,
-    /// Warn this many days before EKS support ends (VER003).
-    #[arg(long, default_value_t = 90, value_name = "DAYS")]
-    support_warning_days: i64,
     /// Colour the text report: auto, always or never.
     #[arg(long, default_value = "auto", value_parser = str::parse::<ColorChoice>)]
     color: ColorChoice,
@@ -73,14 +55,9 @@ pub struct CheckArgs {
 
 /// Runs the check; returns the process exit code (0 or 1).
 pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
-    let cwd = std::env::current_dir().map_err(|e| CliError(format!("working directory: {e}")))?;
     // Read the suppressions first: a typo there should fail before any work.
-    let suppressions = SuppressionConfig::discover(args.config.as_deref(), &cwd)
-        .map_err(|e| CliError(e.to_string()))?;
-    let load_options = LoadOptions {
-        helm_values: args.helm_values.clone(),
-        ..LoadOptions::default()
-    };
+    let suppressions = args.evaluation.suppressions()?;
+    let load_options = args.evaluation.load_options();
     let live = args.live || args.paths.is_empty();
     if !live && args.live_args != LiveArgs::default() {
         return Err(CliError(
@@ -115,13 +92,9 @@ pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
     let mut loaded = std::mem::ManuallyDrop::new(loaded);
     let loaded_at = started.elapsed();
 
-    let options = CheckOptions {
-        as_of: args.as_of.unwrap_or_else(Date::today),
-        target_kubernetes: args.target_kubernetes,
-        target_cilium: args.target_cilium,
-        restart_threshold: args.restart_threshold,
-        support_warning_days: args.support_warning_days,
-    };
+    let options = args
+        .evaluation
+        .check_options(args.as_of.unwrap_or_else(Date::today));
     let cx = Context {
         cluster: &loaded.cluster,
         knowledge,

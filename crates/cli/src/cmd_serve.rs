@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use clap::Args;
 use doctor_core::knowledge::Knowledge;
-use doctor_core::load::LoadOptions;
-use doctor_core::suppress::SuppressionConfig;
-use doctor_core::version::Minor;
-use doctor_serve::{CheckSettings, Input, Pipeline};
+use doctor_core::version::Date;
+use doctor_serve::{Input, Pipeline};
 
 use crate::error::CliError;
+use crate::evaluation_args::EvaluationArgs;
 use crate::live::LiveArgs;
 
 #[derive(Debug, Args)]
@@ -33,25 +32,8 @@ pub struct ServeArgs {
     /// rollout is one evaluation, not hundreds: e.g. 5s, 500ms.
     #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = duration)]
     debounce: Duration,
-    /// Cilium Helm values; repeatable, later files win like `helm -f`.
-    #[arg(long, value_name = "FILE")]
-    helm_values: Vec<PathBuf>,
-    /// A planned Kubernetes version (X.Y), as for `check`.
-    #[arg(long = "target-k8s", value_name = "X.Y", value_parser = str::parse::<Minor>)]
-    target_kubernetes: Option<Minor>,
-    /// A planned Cilium version (X.Y), as for `check`.
-    #[arg(long, value_name = "X.Y", value_parser = str::parse::<Minor>)]
-    target_cilium: Option<Minor>,
-    /// Suppression file; default `.eks-cilium-doctor.yaml` in the working
-    /// directory when it exists.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Container restarts above this count fire OPS003.
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    restart_threshold: u32,
-    /// Warn this many days before EKS support ends (VER003).
-    #[arg(long, default_value_t = 90, value_name = "DAYS")]
-    support_warning_days: i64,
+    #[command(flatten)]
+    evaluation: EvaluationArgs,
 }
 
 /// `90s`, `15m`, `1h`, `500ms`: a positive duration.
@@ -77,9 +59,7 @@ fn duration(text: &str) -> Result<Duration, String> {
 }
 
 pub fn run(args: &ServeArgs, knowledge: Knowledge) -> Result<(), CliError> {
-    let cwd = std::env::current_dir().map_err(|e| CliError(format!("working directory: {e}")))?;
-    let suppressions = SuppressionConfig::discover(args.config.as_deref(), &cwd)
-        .map_err(|e| CliError(e.to_string()))?;
+    let suppressions = args.evaluation.suppressions()?;
     let input = if args.from.is_empty() {
         Input::Live {
             options: args.live_args.options()?,
@@ -98,16 +78,9 @@ pub fn run(args: &ServeArgs, knowledge: Knowledge) -> Result<(), CliError> {
     let pipeline = Pipeline {
         knowledge,
         suppressions,
-        load: LoadOptions {
-            helm_values: args.helm_values.clone(),
-            ..LoadOptions::default()
-        },
-        check: CheckSettings {
-            target_kubernetes: args.target_kubernetes,
-            target_cilium: args.target_cilium,
-            restart_threshold: args.restart_threshold,
-            support_warning_days: args.support_warning_days,
-        },
+        load: args.evaluation.load_options(),
+        // The date is set again at each evaluation.
+        check: args.evaluation.check_options(Date::today()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -9,6 +9,7 @@ mod cmd_plan;
 mod cmd_rules;
 mod cmd_serve;
 mod error;
+mod evaluation_args;
 mod live;
 mod output;
 

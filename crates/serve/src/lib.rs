@@ -22,7 +22,7 @@ use doctor_core::load::{load_paths, LoadOptions, Loaded};
 use doctor_core::overview::Overview;
 use doctor_core::rules::{evaluate, CheckOptions, Context};
 use doctor_core::suppress::{self, AnnotationIndex, SuppressionConfig};
-use doctor_core::version::{Date, Minor};
+use doctor_core::version::Date;
 use doctor_live::LiveOptions;
 
 use state::{Published, Shared};
@@ -32,15 +32,6 @@ use state::{Published, Shared};
 /// issue asks for 5 s).
 const DRAIN: Duration = Duration::from_secs(4);
 
-/// The `check` options that apply to every evaluation.
-#[derive(Debug, Clone)]
-pub struct CheckSettings {
-    pub target_kubernetes: Option<Minor>,
-    pub target_cilium: Option<Minor>,
-    pub restart_threshold: u32,
-    pub support_warning_days: i64,
-}
-
 /// Model → rules → suppressions, as `check` does; the date is today's at
 /// each evaluation, so support windows move on in a long-running server.
 #[derive(Debug)]
@@ -48,7 +39,8 @@ pub struct Pipeline {
     pub knowledge: Knowledge,
     pub suppressions: SuppressionConfig,
     pub load: LoadOptions,
-    pub check: CheckSettings,
+    /// `as_of` is replaced by today's date at each evaluation.
+    pub check: CheckOptions,
 }
 
 impl Pipeline {
@@ -56,10 +48,7 @@ impl Pipeline {
     pub fn evaluate(&self, mut loaded: Loaded) -> (Report, Overview) {
         let options = CheckOptions {
             as_of: Date::today(),
-            target_kubernetes: self.check.target_kubernetes,
-            target_cilium: self.check.target_cilium,
-            restart_threshold: self.check.restart_threshold,
-            support_warning_days: self.check.support_warning_days,
+            ..self.check.clone()
         };
         let cx = Context {
             cluster: &loaded.cluster,
