@@ -245,87 +245,78 @@ pub fn markdown_table() -> String {
 
 /// Evaluate every rule and assemble the report (before suppressions).
 pub fn evaluate(cx: &Context) -> Report {
-    let mut findings = Vec::new();
-    let mut evaluated_rules = Vec::new();
-    let mut not_evaluated = Vec::new();
-    for rule in registry() {
-        match rule.check(cx) {
-            Outcome::Evaluated(mut f) => {
-                evaluated_rules.push(rule.meta().code);
-                findings.append(&mut f);
-            }
-            Outcome::NotEvaluated(n) => not_evaluated.push(n),
-        }
-    }
-    sort_findings(&mut findings);
     let c = cx.cluster;
-    Report {
-        schema_version: 1,
-        tool: Default::default(),
-        cluster: ClusterInfo {
-            name: c.name.clone(),
-            kubernetes_version: c.kubernetes_version().map(|v| v.minor().to_string()),
-            cilium_version: c.cilium.version.map(|v| v.to_string()),
-            ipam_mode: c.cilium.ipam_mode.clone(),
-        },
-        as_of: cx.options.as_of.to_string(),
-        summary: Summary::of(&findings),
-        findings,
-        evaluated_rules,
-        not_evaluated,
-        skipped_inputs: Vec::new(),
-        collection_gaps: c.collection_gaps.clone(),
-        suppressed: Vec::new(),
-        unmatched_suppressions: Vec::new(),
-    }
+    let cluster = ClusterInfo {
+        name: c.name.clone(),
+        kubernetes_version: c.kubernetes_version().map(|v| v.minor().to_string()),
+        cilium_version: c.cilium.version.map(|v| v.to_string()),
+        ipam_mode: c.cilium.ipam_mode.clone(),
+    };
+    let outcomes = registry()
+        .iter()
+        .map(|rule| (rule.meta().code, rule.check(cx)));
+    report_of(outcomes, cluster, cx.options, c.collection_gaps.clone())
 }
 
 /// Evaluate every multi-cluster rule over the clusters of a mesh.
 pub fn evaluate_mesh(cx: &MeshContext) -> Report {
+    let names: Vec<&str> = cx.clusters.iter().map(|c| c.name.as_str()).collect();
+    let cluster = ClusterInfo {
+        name: Some(names.join(", ")),
+        ..ClusterInfo::default()
+    };
+    // Each cluster's gaps, the call prefixed with the cluster it belongs to.
+    let gaps = cx
+        .clusters
+        .iter()
+        .flat_map(|named| {
+            named
+                .cluster
+                .collection_gaps
+                .iter()
+                .map(|gap| CollectionGap {
+                    call: format!("{}: {}", named.name, gap.call),
+                    ..gap.clone()
+                })
+        })
+        .collect();
+    let outcomes = mesh_registry()
+        .iter()
+        .map(|rule| (rule.meta().code, rule.check(cx)));
+    report_of(outcomes, cluster, cx.options, gaps)
+}
+
+/// The report of rules' outcomes (code, outcome), findings sorted.
+fn report_of(
+    outcomes: impl Iterator<Item = (&'static str, Outcome)>,
+    cluster: ClusterInfo,
+    options: &CheckOptions,
+    collection_gaps: Vec<CollectionGap>,
+) -> Report {
     let mut findings = Vec::new();
     let mut evaluated_rules = Vec::new();
     let mut not_evaluated = Vec::new();
-    for rule in mesh_registry() {
-        match rule.check(cx) {
+    for (code, outcome) in outcomes {
+        match outcome {
             Outcome::Evaluated(mut f) => {
-                evaluated_rules.push(rule.meta().code);
+                evaluated_rules.push(code);
                 findings.append(&mut f);
             }
             Outcome::NotEvaluated(n) => not_evaluated.push(n),
         }
     }
     sort_findings(&mut findings);
-    let names: Vec<&str> = cx.clusters.iter().map(|c| c.name.as_str()).collect();
     Report {
         schema_version: 1,
         tool: Default::default(),
-        cluster: ClusterInfo {
-            name: Some(names.join(", ")),
-            kubernetes_version: None,
-            cilium_version: None,
-            ipam_mode: None,
-        },
-        as_of: cx.options.as_of.to_string(),
+        cluster,
+        as_of: options.as_of.to_string(),
         summary: Summary::of(&findings),
         findings,
         evaluated_rules,
         not_evaluated,
         skipped_inputs: Vec::new(),
-        // Each cluster's gaps, the call prefixed with the cluster it belongs to.
-        collection_gaps: cx
-            .clusters
-            .iter()
-            .flat_map(|named| {
-                named
-                    .cluster
-                    .collection_gaps
-                    .iter()
-                    .map(|gap| CollectionGap {
-                        call: format!("{}: {}", named.name, gap.call),
-                        ..gap.clone()
-                    })
-            })
-            .collect(),
+        collection_gaps,
         suppressed: Vec::new(),
         unmatched_suppressions: Vec::new(),
     }
