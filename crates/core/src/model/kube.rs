@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::{KeySet, StringMap};
+
 /// Annotation prefixes worth keeping; the rest (e.g. multi-KB
 /// `last-applied-configuration`) are dropped while parsing.
 const KEPT_ANNOTATION_PREFIXES: &[&str] = &[
@@ -16,13 +18,10 @@ const KEPT_ANNOTATION_PREFIXES: &[&str] = &[
     "service.cilium.io/",
 ];
 
-fn kept_annotations<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
-    let all: Option<BTreeMap<String, String>> = Option::deserialize(d)?;
-    Ok(all
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| KEPT_ANNOTATION_PREFIXES.iter().any(|p| k.starts_with(p)))
-        .collect())
+fn kept_annotations<'de, D: Deserializer<'de>>(d: D) -> Result<StringMap, D::Error> {
+    let mut all: StringMap = null_default(d)?;
+    all.retain(|k, _| KEPT_ANNOTATION_PREFIXES.iter().any(|p| k.starts_with(p)));
+    Ok(all)
 }
 
 /// `null` → default (kubectl writes `null` for empty maps and lists).
@@ -53,9 +52,9 @@ pub struct Meta {
     #[serde(default)]
     pub namespace: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
-    pub labels: BTreeMap<String, String>,
+    pub labels: StringMap,
     #[serde(default, deserialize_with = "kept_annotations")]
-    pub annotations: BTreeMap<String, String>,
+    pub annotations: StringMap,
     #[serde(default, deserialize_with = "null_default")]
     pub owner_references: Vec<OwnerReference>,
     /// Not kept, but type-checked as the loader's identity probe checks it,
@@ -135,9 +134,9 @@ pub struct Condition {
 pub struct NodeStatus {
     /// `status.capacity.pods` (kubelet `--max-pods`), as a quantity string.
     #[serde(default, deserialize_with = "null_default")]
-    pub capacity: BTreeMap<String, String>,
+    pub capacity: StringMap,
     #[serde(default, deserialize_with = "null_default")]
-    pub allocatable: BTreeMap<String, String>,
+    pub allocatable: StringMap,
     #[serde(default)]
     pub node_info: NodeInfo,
     #[serde(default, deserialize_with = "null_default")]
@@ -238,7 +237,7 @@ pub struct PodSpec {
     #[serde(default)]
     pub service_account_name: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
-    pub node_selector: BTreeMap<String, String>,
+    pub node_selector: StringMap,
     #[serde(default, deserialize_with = "null_default")]
     pub containers: Vec<Container>,
     #[serde(default, deserialize_with = "null_default")]
@@ -403,7 +402,7 @@ pub struct ServiceSpec {
     #[serde(rename = "type", default)]
     pub type_: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
-    pub selector: BTreeMap<String, String>,
+    pub selector: StringMap,
     #[serde(default, deserialize_with = "null_default")]
     pub ports: Vec<ServicePort>,
     #[serde(default, rename = "clusterIP")]
@@ -533,14 +532,14 @@ pub struct LabelSelectorRequirement {
 #[serde(rename_all = "camelCase")]
 pub struct LabelSelector {
     #[serde(default, deserialize_with = "null_default")]
-    pub match_labels: BTreeMap<String, String>,
+    pub match_labels: StringMap,
     #[serde(default, deserialize_with = "null_default")]
     pub match_expressions: Vec<LabelSelectorRequirement>,
 }
 
 impl LabelSelector {
     /// Kubernetes label-selector semantics (an empty selector matches all).
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: &StringMap) -> bool {
         self.match_labels
             .iter()
             .all(|(k, v)| labels.get(k) == Some(v))
@@ -633,7 +632,7 @@ pub struct CiliumNodeEniSpec {
 pub struct CiliumNodeIpamSpec {
     /// Allocatable addresses (keys are the IPs).
     #[serde(default, deserialize_with = "null_default")]
-    pub pool: BTreeMap<String, serde_json::Value>,
+    pub pool: KeySet,
     #[serde(default)]
     pub pre_allocate: Option<u32>,
     #[serde(default)]
@@ -641,7 +640,7 @@ pub struct CiliumNodeIpamSpec {
     /// `spec.ipam.static-ip-tags`: tags of the Elastic IPs to attach (ENI
     /// mode; the operator then calls ec2:AssociateAddress).
     #[serde(default, deserialize_with = "null_default")]
-    pub static_ip_tags: BTreeMap<String, String>,
+    pub static_ip_tags: StringMap,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -662,7 +661,7 @@ pub struct OperatorStatus {
 #[serde(rename_all = "kebab-case")]
 pub struct CiliumNodeIpamStatus {
     #[serde(default, deserialize_with = "null_default")]
-    pub used: BTreeMap<String, serde_json::Value>,
+    pub used: KeySet,
     #[serde(default)]
     pub operator_status: Option<OperatorStatus>,
 }
@@ -740,7 +739,7 @@ mod tests {
             r#"{"matchLabels":{"app":"db"},"matchExpressions":[{"key":"tier","operator":"NotIn","values":["web"]}]}"#,
         )
         .unwrap();
-        let mut labels = BTreeMap::from([("app".to_string(), "db".to_string())]);
+        let mut labels = StringMap::from([("app".to_string(), "db".to_string())]);
         assert!(sel.matches(&labels));
         labels.insert("tier".into(), "web".into());
         assert!(!sel.matches(&labels));

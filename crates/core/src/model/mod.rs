@@ -9,6 +9,7 @@
 pub mod aws;
 pub mod cilium;
 pub mod kube;
+mod string_map;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +18,7 @@ use serde::Serialize;
 pub use aws::*;
 pub use cilium::CiliumSettings;
 pub use kube::*;
+pub use string_map::{KeySet, StringMap};
 
 use crate::version::Version;
 

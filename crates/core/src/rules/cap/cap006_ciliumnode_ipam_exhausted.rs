@@ -52,7 +52,7 @@ impl Rule for CiliumNodeIpamExhausted {
             let name = cn.metadata.name.as_str();
             let pool = &cn.spec.ipam.pool;
             let used = &cn.status.ipam.used;
-            let free = pool.keys().filter(|ip| !used.contains_key(*ip)).count();
+            let free = pool.iter().filter(|ip| !used.contains(ip)).count();
             let error = cn
                 .status
                 .ipam

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::findings::{ObjectRef, Severity};
-use crate::model::{Pod, Service, Workload};
+use crate::model::{Pod, Service, StringMap, Workload};
 use crate::rules::cni::shared;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
@@ -52,7 +52,7 @@ struct Unreachable {
     sample: Vec<String>,
 }
 
-fn selector_matches(service: &Service, labels: &BTreeMap<String, String>) -> bool {
+fn selector_matches(service: &Service, labels: &StringMap) -> bool {
     !service.spec.selector.is_empty()
         && shared::node_selector_matches(&service.spec.selector, labels)
 }

@@ -2,9 +2,9 @@
 //! Cilium runs, DaemonSet scheduling, pod owners, policy selection and the
 //! command lines the remediations print.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
-use crate::model::{Cluster, LabelSelector, NetworkPolicy, Node, Pod, Workload};
+use crate::model::{Cluster, LabelSelector, NetworkPolicy, Node, Pod, StringMap, Workload};
 use crate::rules::{Outcome, RuleMeta};
 
 pub(crate) const DAEMONSETS_HOW: &str = "kubectl get daemonsets -A -o json > daemonsets.json";
@@ -138,7 +138,7 @@ pub(crate) fn sample_list<S: AsRef<str>>(items: &[S], max: usize) -> String {
 }
 
 /// `k=v,k2=v2`, or `(none)`.
-pub(crate) fn format_labels(map: &BTreeMap<String, String>) -> String {
+pub(crate) fn format_labels(map: &StringMap) -> String {
     if map.is_empty() {
         return "(none)".to_string();
     }
@@ -149,10 +149,7 @@ pub(crate) fn format_labels(map: &BTreeMap<String, String>) -> String {
 }
 
 /// A `nodeSelector` (all pairs must be labels of the node).
-pub(crate) fn node_selector_matches(
-    selector: &BTreeMap<String, String>,
-    labels: &BTreeMap<String, String>,
-) -> bool {
+pub(crate) fn node_selector_matches(selector: &StringMap, labels: &StringMap) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
@@ -170,7 +167,7 @@ const GENERIC_NODE_LABELS: &[&str] = &[
 pub(crate) struct Scheduling<'a> {
     pub desired: Option<u32>,
     pub ready: Option<u32>,
-    pub selector: &'a BTreeMap<String, String>,
+    pub selector: &'a StringMap,
     /// Names of the nodes the selector matches, when nodes were provided.
     pub matching_nodes: Option<Vec<&'a str>>,
     pub total_nodes: Option<usize>,

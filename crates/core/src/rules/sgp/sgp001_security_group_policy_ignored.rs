@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::json;
 
 use crate::findings::{ObjectRef, Severity};
-use crate::model::{NetworkPolicy, Pod, SecurityGroupPolicy};
+use crate::model::{NetworkPolicy, Pod, SecurityGroupPolicy, StringMap};
 use crate::rules::cni::shared::{self, CiliumRole};
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
@@ -99,7 +99,7 @@ fn policy_name(p: &NetworkPolicy) -> String {
 }
 
 /// ServiceAccount labels by (namespace, name).
-type SaLabels<'a> = HashMap<(&'a str, &'a str), &'a BTreeMap<String, String>>;
+type SaLabels<'a> = HashMap<(&'a str, &'a str), &'a StringMap>;
 
 /// Which pods a SecurityGroupPolicy selects; `None` when the ServiceAccount
 /// labels it needs are not in the snapshot.
@@ -119,7 +119,7 @@ fn selected_pods<'a>(
     if spec.service_account_selector.is_some() && sa_labels.is_none() {
         return None;
     }
-    let empty = BTreeMap::new();
+    let empty = StringMap::new();
     Some(
         pods.iter()
             .copied()
