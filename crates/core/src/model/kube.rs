@@ -33,6 +33,20 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A list: `null` → empty, capacity trimmed to the length. serde grows a
+/// vector to four slots at its first element; most lists here have one
+/// (a pod's container, its owner), and 150,000 pods make that waste
+/// hundreds of MB.
+pub(crate) fn seq<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let mut items: Vec<T> = null_default(d)?;
+    items.shrink_to_fit();
+    Ok(items)
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnerReference {
@@ -55,7 +69,7 @@ pub struct Meta {
     pub labels: StringMap,
     #[serde(default, deserialize_with = "kept_annotations")]
     pub annotations: StringMap,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub owner_references: Vec<OwnerReference>,
     /// Not kept, but type-checked as the loader's identity probe checks it,
     /// so a one-pass parse accepts exactly what the probe accepts.
@@ -94,7 +108,7 @@ pub struct Taint {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeSpec {
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub taints: Vec<Taint>,
     /// `spec.providerID` (`aws:///eu-west-1a/i-0abc…`).
     #[serde(default, alias = "providerID")]
@@ -139,7 +153,7 @@ pub struct NodeStatus {
     pub allocatable: StringMap,
     #[serde(default)]
     pub node_info: NodeInfo,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub conditions: Vec<Condition>,
 }
 
@@ -209,11 +223,11 @@ pub struct Container {
     pub image: String,
     #[serde(default)]
     pub resources: Resources,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub args: Vec<String>,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub command: Vec<String>,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub env: Vec<EnvVar>,
 }
 
@@ -238,9 +252,9 @@ pub struct PodSpec {
     pub service_account_name: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub node_selector: StringMap,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub containers: Vec<Container>,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub init_containers: Vec<Container>,
 }
 
@@ -256,10 +270,12 @@ pub struct ContainerStateWaiting {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerState {
+    // Boxed: most containers are running, and an inline empty state would
+    // cost a hundred bytes for each of 150,000 pods.
     #[serde(default)]
-    pub waiting: Option<ContainerStateWaiting>,
+    pub waiting: Option<Box<ContainerStateWaiting>>,
     #[serde(default)]
-    pub terminated: Option<ContainerStateTerminated>,
+    pub terminated: Option<Box<ContainerStateTerminated>>,
 }
 
 /// `state.terminated` / `lastState.terminated` (e.g. `OOMKilled`, exit code 137).
@@ -303,9 +319,9 @@ pub struct PodStatus {
     /// a healthy pod's four `True` conditions would be dead weight).
     #[serde(default, deserialize_with = "conditions_with_message")]
     pub conditions: Vec<Condition>,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub container_statuses: Vec<ContainerStatus>,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub init_container_statuses: Vec<ContainerStatus>,
 }
 
@@ -403,7 +419,7 @@ pub struct ServiceSpec {
     pub type_: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub selector: StringMap,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub ports: Vec<ServicePort>,
     #[serde(default, rename = "clusterIP")]
     pub cluster_ip: Option<String>,
@@ -465,7 +481,7 @@ pub struct WebhookConfiguration {
     pub kind: String,
     #[serde(default)]
     pub metadata: Meta,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub webhooks: Vec<Webhook>,
 }
 
@@ -524,7 +540,7 @@ pub struct LabelSelectorRequirement {
     pub key: String,
     #[serde(default)]
     pub operator: String,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub values: Vec<String>,
 }
 
@@ -533,7 +549,7 @@ pub struct LabelSelectorRequirement {
 pub struct LabelSelector {
     #[serde(default, deserialize_with = "null_default")]
     pub match_labels: StringMap,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub match_expressions: Vec<LabelSelectorRequirement>,
 }
 
@@ -570,7 +586,7 @@ pub struct SecurityGroupPolicySpec {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityGroupIds {
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub group_ids: Vec<String>,
 }
 
@@ -687,9 +703,9 @@ pub struct CiliumNode {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodePoolTemplateSpec {
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub taints: Vec<Taint>,
-    #[serde(default, deserialize_with = "null_default")]
+    #[serde(default, deserialize_with = "seq")]
     pub startup_taints: Vec<Taint>,
 }
 
