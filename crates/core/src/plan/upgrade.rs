@@ -781,7 +781,7 @@ fn value_text(v: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::ver::testkit::{agent_ds, cluster, m, node, server_version};
+    use crate::rules::ver::testkit::{agent_ds, m, node, server_version, typed_cluster};
 
     fn steps(plan: &UpgradePlan) -> String {
         plan.steps
@@ -811,7 +811,7 @@ mod tests {
     #[test]
     fn interleaves_cilium_and_kubernetes_when_the_windows_force_it() {
         let k = Knowledge::embedded();
-        let c = cluster(vec![server_version("v1.27.16-eks-1"), agent_ds("1.15.11")]);
+        let c = typed_cluster(vec![server_version("v1.27.16-eks-1"), agent_ds("1.15.11")]);
         let plan = plan_upgrade(&c, k, &request("1.33")).unwrap();
         let patch = |minor: &str| k.cilium_minor(m(minor)).unwrap().latest_patch.to_string();
         assert_eq!(
@@ -838,7 +838,7 @@ mod tests {
     #[test]
     fn an_untested_running_pair_is_marked() {
         // Cilium 1.15 does not test 1.31: the first step lands on 1.16, untested too.
-        let c = cluster(vec![server_version("v1.31.1"), agent_ds("1.15.11")]);
+        let c = typed_cluster(vec![server_version("v1.31.1"), agent_ds("1.15.11")]);
         let plan = plan_upgrade(&c, Knowledge::embedded(), &request("1.32")).unwrap();
         assert!(!plan.steps[0].tested);
         assert!(plan.steps[0]
@@ -851,7 +851,7 @@ mod tests {
         let k = Knowledge::embedded();
         let min = k.cilium_minor(m("1.16")).unwrap().min_kernel;
         assert!(min > "4.14.0".parse().unwrap());
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             server_version("v1.29.1"),
             agent_ds("1.15.11"),
             node(
@@ -872,7 +872,7 @@ mod tests {
 
     #[test]
     fn missing_cilium_is_an_error() {
-        let c = cluster(vec![server_version("v1.30.1")]);
+        let c = typed_cluster(vec![server_version("v1.30.1")]);
         let e = plan_upgrade(&c, Knowledge::embedded(), &request("1.31")).unwrap_err();
         assert!(e.0.contains("no Cilium version"), "{e}");
     }

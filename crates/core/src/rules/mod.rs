@@ -9,6 +9,8 @@ pub(crate) mod iam;
 mod mesh;
 mod ops;
 mod sgp;
+#[cfg(test)]
+pub(crate) mod testing;
 pub(crate) mod ver;
 
 use std::sync::OnceLock;

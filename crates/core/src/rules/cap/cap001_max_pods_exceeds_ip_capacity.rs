@@ -230,9 +230,8 @@ helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.awsEna
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::{Cluster, Ec2InstanceType};
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
     use serde_json::json;
 
     fn cluster(fii: Option<u32>, host_pods: usize, pd: bool) -> Cluster {
@@ -279,18 +278,10 @@ mod tests {
         c
     }
 
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        MaxPodsExceedsIpCapacity.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
-    }
-
     #[test]
     fn fires_with_first_interface_index_one() {
-        let Outcome::Evaluated(f) = run(&cluster(Some(1), 2, false)) else {
+        let Outcome::Evaluated(f) = outcome(&MaxPodsExceedsIpCapacity, &cluster(Some(1), 2, false))
+        else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -306,9 +297,13 @@ mod tests {
     #[test]
     fn boundary_equal_is_quiet() {
         // 29 - 2 = 27 = (3-0)*(10-1): exactly enough.
-        assert_eq!(run(&cluster(None, 2, false)), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&MaxPodsExceedsIpCapacity, &cluster(None, 2, false)),
+            Outcome::Evaluated(vec![])
+        );
         // One host-network pod fewer: 28 > 27.
-        let Outcome::Evaluated(f) = run(&cluster(None, 1, false)) else {
+        let Outcome::Evaluated(f) = outcome(&MaxPodsExceedsIpCapacity, &cluster(None, 1, false))
+        else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -316,7 +311,10 @@ mod tests {
 
     #[test]
     fn prefix_delegation_lifts_capacity() {
-        assert_eq!(run(&cluster(Some(1), 0, true)), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&MaxPodsExceedsIpCapacity, &cluster(Some(1), 0, true)),
+            Outcome::Evaluated(vec![])
+        );
     }
 
     #[test]
@@ -326,11 +324,17 @@ mod tests {
             .data
             .insert("ipam".into(), "cluster-pool".into());
         c.finish();
-        assert_eq!(run(&c), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&MaxPodsExceedsIpCapacity, &c),
+            Outcome::Evaluated(vec![])
+        );
 
         let mut c = cluster(Some(1), 0, false);
         c.pods = None;
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&MaxPodsExceedsIpCapacity, &c),
+            Outcome::NotEvaluated(_)
+        ));
 
         // A type neither the snapshot nor the knowledge knows.
         let mut c = cluster(Some(1), 0, false);
@@ -339,7 +343,7 @@ mod tests {
             "node.kubernetes.io/instance-type".into(),
             "zz9.nonexistent".into(),
         );
-        match run(&c) {
+        match outcome(&MaxPodsExceedsIpCapacity, &c) {
             Outcome::NotEvaluated(n) => {
                 assert!(n.missing.contains("zz9.nonexistent"));
                 assert!(n

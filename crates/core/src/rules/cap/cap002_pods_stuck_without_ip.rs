@@ -264,19 +264,9 @@ kubectl -n kube-system logs $(kubectl -n kube-system get pods -l k8s-app=cilium 
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::Cluster;
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
     use serde_json::json;
-
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        PodsStuckWithoutIp.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
-    }
 
     fn pod(name: &str, phase: &str) -> Pod {
         serde_json::from_value(json!({
@@ -318,7 +308,7 @@ mod tests {
             .unwrap()
         };
         c.events = Some(vec![ev("web-1"), ev("web-2")]);
-        let Outcome::Evaluated(f) = run(&c) else {
+        let Outcome::Evaluated(f) = outcome(&PodsStuckWithoutIp, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -346,11 +336,17 @@ mod tests {
     #[test]
     fn missing_inputs() {
         let c = Cluster::default();
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&PodsStuckWithoutIp, &c),
+            Outcome::NotEvaluated(_)
+        ));
         let mut c = Cluster::default();
         c.pods = Some(vec![pod("web-1", "Pending")]);
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&PodsStuckWithoutIp, &c),
+            Outcome::NotEvaluated(_)
+        ));
         c.events = Some(vec![]);
-        assert_eq!(run(&c), Outcome::Evaluated(vec![]));
+        assert_eq!(outcome(&PodsStuckWithoutIp, &c), Outcome::Evaluated(vec![]));
     }
 }

@@ -275,9 +275,8 @@ helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.awsEna
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::{Cluster, Ec2InstanceType};
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
     use serde_json::json;
 
     fn workload(
@@ -329,20 +328,14 @@ mod tests {
         c
     }
 
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        NodegroupIpCapacityShort.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
-    }
-
     #[test]
     fn arithmetic_and_boundary() {
         // capacity 3 × (3-1)×(10-1) = 54; demand = web + 3 (db) + 1 DS × 3 nodes.
-        assert_eq!(run(&cluster(48)), Outcome::Evaluated(vec![]));
-        let Outcome::Evaluated(f) = run(&cluster(49)) else {
+        assert_eq!(
+            outcome(&NodegroupIpCapacityShort, &cluster(48)),
+            Outcome::Evaluated(vec![])
+        );
+        let Outcome::Evaluated(f) = outcome(&NodegroupIpCapacityShort, &cluster(49)) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -357,13 +350,22 @@ mod tests {
     fn not_applicable_and_missing() {
         let mut c = cluster(100);
         c.node_pools = Some(vec![Default::default()]);
-        assert_eq!(run(&c), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&NodegroupIpCapacityShort, &c),
+            Outcome::Evaluated(vec![])
+        );
         let mut c = cluster(100);
         c.nodegroups = None;
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&NodegroupIpCapacityShort, &c),
+            Outcome::NotEvaluated(_)
+        ));
         let mut c = cluster(100);
         c.instance_types = None;
         c.nodegroups.as_mut().unwrap()[0].instance_types = vec!["zz9.nonexistent".into()];
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&NodegroupIpCapacityShort, &c),
+            Outcome::NotEvaluated(_)
+        ));
     }
 }

@@ -157,9 +157,8 @@ max-pods = {recommended}\n\
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::{Cluster, Ec2InstanceType};
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
     use serde_json::json;
 
     fn cluster(ipam: &str, max_pods: &str) -> Cluster {
@@ -192,18 +191,12 @@ mod tests {
         c
     }
 
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        OverlayMaxPodsLeftAtEniDefault.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
-    }
-
     #[test]
     fn fires_on_eni_default_in_overlay() {
-        let Outcome::Evaluated(f) = run(&cluster("cluster-pool", "17")) else {
+        let Outcome::Evaluated(f) = outcome(
+            &OverlayMaxPodsLeftAtEniDefault,
+            &cluster("cluster-pool", "17"),
+        ) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -215,16 +208,28 @@ mod tests {
     #[test]
     fn quiet_cases() {
         assert_eq!(
-            run(&cluster("cluster-pool", "110")),
+            outcome(
+                &OverlayMaxPodsLeftAtEniDefault,
+                &cluster("cluster-pool", "110")
+            ),
             Outcome::Evaluated(vec![])
         );
         assert_eq!(
-            run(&cluster("cluster-pool", "18")),
+            outcome(
+                &OverlayMaxPodsLeftAtEniDefault,
+                &cluster("cluster-pool", "18")
+            ),
             Outcome::Evaluated(vec![])
         );
-        assert_eq!(run(&cluster("eni", "17")), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&OverlayMaxPodsLeftAtEniDefault, &cluster("eni", "17")),
+            Outcome::Evaluated(vec![])
+        );
         let mut c = cluster("cluster-pool", "17");
         c.nodes = None;
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&OverlayMaxPodsLeftAtEniDefault, &c),
+            Outcome::NotEvaluated(_)
+        ));
     }
 }

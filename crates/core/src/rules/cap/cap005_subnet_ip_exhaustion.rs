@@ -403,9 +403,9 @@ helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.awsRel
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::{Hypervisor, Knowledge};
+    use crate::knowledge::Hypervisor;
     use crate::model::{Cluster, Ec2InstanceType};
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
     use serde_json::json;
 
     #[test]
@@ -450,21 +450,15 @@ mod tests {
         c
     }
 
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        SubnetIpExhaustion.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
-    }
-
     #[test]
     fn claim_against_free() {
         // 5 nodes × 30 addresses = 150 claim; 200 free (78% of 256): quiet.
-        assert_eq!(run(&cluster(200, 5)), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&SubnetIpExhaustion, &cluster(200, 5)),
+            Outcome::Evaluated(vec![])
+        );
         // 150 claim, 149 free: fires.
-        let Outcome::Evaluated(f) = run(&cluster(149, 5)) else {
+        let Outcome::Evaluated(f) = outcome(&SubnetIpExhaustion, &cluster(149, 5)) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -474,8 +468,11 @@ mod tests {
             f[0].message
         );
         // Boundary of the 10% rule: 26 free of 256 is over 10%, 25 is under.
-        assert_eq!(run(&cluster(26, 0)), Outcome::Evaluated(vec![]));
-        let Outcome::Evaluated(f) = run(&cluster(25, 0)) else {
+        assert_eq!(
+            outcome(&SubnetIpExhaustion, &cluster(26, 0)),
+            Outcome::Evaluated(vec![])
+        );
+        let Outcome::Evaluated(f) = outcome(&SubnetIpExhaustion, &cluster(25, 0)) else {
             panic!()
         };
         assert!(f[0].message.contains("under 10% of its 256"));
@@ -493,7 +490,7 @@ mod tests {
             "Attachment":{"InstanceId":"i-0abc","DeviceIndex":0},
             "PrivateIpAddresses":[{"PrivateIpAddress":"10.0.1.5"},{"PrivateIpAddress":"10.0.1.6"}]}))
         .unwrap()]);
-        assert_eq!(run(&c), Outcome::Evaluated(vec![]));
+        assert_eq!(outcome(&SubnetIpExhaustion, &c), Outcome::Evaluated(vec![]));
     }
 
     #[test]
@@ -503,9 +500,12 @@ mod tests {
             .data
             .insert("ipam".into(), "cluster-pool".into());
         c.finish();
-        assert_eq!(run(&c), Outcome::Evaluated(vec![]));
+        assert_eq!(outcome(&SubnetIpExhaustion, &c), Outcome::Evaluated(vec![]));
         let mut c = cluster(1, 5);
         c.subnets = None;
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&SubnetIpExhaustion, &c),
+            Outcome::NotEvaluated(_)
+        ));
     }
 }

@@ -103,9 +103,8 @@ kubectl -n kube-system logs deployment/cilium-operator --since=1h | grep {name}\
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::Cluster;
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
     use serde_json::json;
 
     fn cluster(ipam: &str, cn: serde_json::Value) -> Cluster {
@@ -119,43 +118,44 @@ mod tests {
         c
     }
 
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        CiliumNodeIpamExhausted.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
-    }
-
     #[test]
     fn full_pool_fires_one_free_does_not() {
         let full = json!({"metadata":{"name":"n1"},
             "spec":{"ipam":{"pool":{"10.0.1.10":{"resource":"eni-1"},"10.0.1.11":{"resource":"eni-1"}}}},
             "status":{"ipam":{"used":{"10.0.1.10":{"owner":"a/b"},"10.0.1.11":{"owner":"a/c"}}}}});
-        let Outcome::Evaluated(f) = run(&cluster("eni", full.clone())) else {
+        let Outcome::Evaluated(f) =
+            outcome(&CiliumNodeIpamExhausted, &cluster("eni", full.clone()))
+        else {
             panic!()
         };
         assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("all 2 addresses"));
         // Same CiliumNode in cluster-pool mode: the pool is not how IPs are handed out.
         assert_eq!(
-            run(&cluster("cluster-pool", full)),
+            outcome(&CiliumNodeIpamExhausted, &cluster("cluster-pool", full)),
             Outcome::Evaluated(vec![])
         );
         let one_free = json!({"metadata":{"name":"n1"},
             "spec":{"ipam":{"pool":{"10.0.1.10":{},"10.0.1.11":{}}}},
             "status":{"ipam":{"used":{"10.0.1.10":{}}}}});
-        assert_eq!(run(&cluster("eni", one_free)), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&CiliumNodeIpamExhausted, &cluster("eni", one_free)),
+            Outcome::Evaluated(vec![])
+        );
         let empty = json!({"metadata":{"name":"n1"}});
-        assert_eq!(run(&cluster("eni", empty)), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&CiliumNodeIpamExhausted, &cluster("eni", empty)),
+            Outcome::Evaluated(vec![])
+        );
     }
 
     #[test]
     fn operator_error_fires_in_any_mode() {
         let err = json!({"metadata":{"name":"n1"},
             "status":{"ipam":{"operator-status":{"error":"unable to create ENI: InsufficientFreeAddressesInSubnet"}}}});
-        let Outcome::Evaluated(f) = run(&cluster("cluster-pool", err)) else {
+        let Outcome::Evaluated(f) =
+            outcome(&CiliumNodeIpamExhausted, &cluster("cluster-pool", err))
+        else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -169,6 +169,9 @@ mod tests {
     fn missing_ciliumnodes() {
         let mut c = cluster("eni", json!({}));
         c.cilium_nodes = None;
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&CiliumNodeIpamExhausted, &c),
+            Outcome::NotEvaluated(_)
+        ));
     }
 }

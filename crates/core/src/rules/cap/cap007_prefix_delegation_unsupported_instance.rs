@@ -173,9 +173,8 @@ impl Rule for PrefixDelegationUnsupportedInstance {
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::{Cluster, Ec2InstanceType};
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
     use serde_json::json;
 
     fn cluster(image: &str, itype: &str, pd: bool) -> Cluster {
@@ -225,44 +224,48 @@ mod tests {
         c
     }
 
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        PrefixDelegationUnsupportedInstance.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
-    }
-
     #[test]
     fn xen_fires_nitro_quiet_pd_off_quiet() {
         let img = "quay.io/cilium/cilium:v1.18.7";
-        let Outcome::Evaluated(f) = run(&cluster(img, "m4.large", true)) else {
+        let Outcome::Evaluated(f) = outcome(
+            &PrefixDelegationUnsupportedInstance,
+            &cluster(img, "m4.large", true),
+        ) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("xen"));
         assert_eq!(
-            run(&cluster(img, "m5.large", true)),
+            outcome(
+                &PrefixDelegationUnsupportedInstance,
+                &cluster(img, "m5.large", true)
+            ),
             Outcome::Evaluated(vec![])
         );
         assert_eq!(
-            run(&cluster(img, "m4.large", false)),
+            outcome(
+                &PrefixDelegationUnsupportedInstance,
+                &cluster(img, "m4.large", false)
+            ),
             Outcome::Evaluated(vec![])
         );
     }
 
     #[test]
     fn bare_metal_depends_on_version() {
-        let Outcome::Evaluated(f) =
-            run(&cluster("quay.io/cilium/cilium:v1.18.7", "m5.metal", true))
-        else {
+        let Outcome::Evaluated(f) = outcome(
+            &PrefixDelegationUnsupportedInstance,
+            &cluster("quay.io/cilium/cilium:v1.18.7", "m5.metal", true),
+        ) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("Cilium 1.18"));
         assert_eq!(
-            run(&cluster("quay.io/cilium/cilium:v1.19.1", "m5.metal", true)),
+            outcome(
+                &PrefixDelegationUnsupportedInstance,
+                &cluster("quay.io/cilium/cilium:v1.19.1", "m5.metal", true)
+            ),
             Outcome::Evaluated(vec![])
         );
     }

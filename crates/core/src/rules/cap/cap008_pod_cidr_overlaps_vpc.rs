@@ -250,9 +250,8 @@ kubectl -n kube-system rollout restart deployment/cilium-operator"
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::Cluster;
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
     use serde_json::json;
 
     fn cluster(data: serde_json::Value) -> Cluster {
@@ -276,20 +275,12 @@ mod tests {
         c
     }
 
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        PodCidrOverlapsVpc.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
-    }
-
     #[test]
     fn default_pool_overlaps_vpc() {
-        let Outcome::Evaluated(f) = run(&cluster(
-            json!({"ipam":"cluster-pool","cluster-pool-ipv4-cidr":"10.0.0.0/8"}),
-        )) else {
+        let Outcome::Evaluated(f) = outcome(
+            &PodCidrOverlapsVpc,
+            &cluster(json!({"ipam":"cluster-pool","cluster-pool-ipv4-cidr":"10.0.0.0/8"})),
+        ) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -304,18 +295,22 @@ mod tests {
 
     #[test]
     fn several_cidrs_secondary_association_and_service() {
-        let Outcome::Evaluated(f) = run(&cluster(json!({"ipam":"cluster-pool",
-            "cluster-pool-ipv4-cidr":"192.168.0.0/17 100.65.128.0/17 172.20.0.0/20 fd00::/104"})))
-        else {
+        let Outcome::Evaluated(f) = outcome(
+            &PodCidrOverlapsVpc,
+            &cluster(json!({"ipam":"cluster-pool",
+            "cluster-pool-ipv4-cidr":"192.168.0.0/17 100.65.128.0/17 172.20.0.0/20 fd00::/104"})),
+        ) else {
             panic!()
         };
         // 192.168/17 only overlaps the other VPC (ignored); 100.65.128/17 does not
         // overlap 100.64.0.0/16; 172.20.0.0/20 overlaps the service CIDR.
         assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("EKS service CIDR 172.20.0.0/16"));
-        let Outcome::Evaluated(f) = run(&cluster(json!({"ipam":"multi-pool",
-            "auto-create-cilium-pod-ip-pools":"default=ipv4-cidrs:100.64.0.0/18,10.200.0.0/16;ipv4-mask-size:24"})))
-        else {
+        let Outcome::Evaluated(f) = outcome(
+            &PodCidrOverlapsVpc,
+            &cluster(json!({"ipam":"multi-pool",
+            "auto-create-cilium-pod-ip-pools":"default=ipv4-cidrs:100.64.0.0/18,10.200.0.0/16;ipv4-mask-size:24"})),
+        ) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -325,22 +320,30 @@ mod tests {
     #[test]
     fn quiet_and_not_applicable() {
         assert_eq!(
-            run(&cluster(
-                json!({"ipam":"cluster-pool","cluster-pool-ipv4-cidr":"100.65.0.0/16"})
-            )),
+            outcome(
+                &PodCidrOverlapsVpc,
+                &cluster(json!({"ipam":"cluster-pool","cluster-pool-ipv4-cidr":"100.65.0.0/16"}))
+            ),
             Outcome::Evaluated(vec![])
         );
         assert_eq!(
-            run(&cluster(
-                json!({"ipam":"eni","cluster-pool-ipv4-cidr":"10.0.0.0/8"})
-            )),
+            outcome(
+                &PodCidrOverlapsVpc,
+                &cluster(json!({"ipam":"eni","cluster-pool-ipv4-cidr":"10.0.0.0/8"}))
+            ),
             Outcome::Evaluated(vec![])
         );
         let mut c = cluster(json!({"ipam":"cluster-pool"}));
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&PodCidrOverlapsVpc, &c),
+            Outcome::NotEvaluated(_)
+        ));
         c.eks = None;
         c.vpcs = None;
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&PodCidrOverlapsVpc, &c),
+            Outcome::NotEvaluated(_)
+        ));
     }
 
     #[test]

@@ -167,6 +167,7 @@ mod tests {
     use super::*;
     use crate::knowledge::Knowledge;
     use crate::model::Cluster;
+    use crate::rules::testing::context;
     use crate::rules::CheckOptions;
 
     pub(crate) fn it(
@@ -198,12 +199,11 @@ mod tests {
             c.daemonsets = Some(vec![ds]);
         }
         c.finish();
-        let o = CheckOptions::default();
-        f(&Context {
-            cluster: &c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
+        f(&context(
+            &c,
+            Knowledge::embedded(),
+            &CheckOptions::default(),
+        ))
     }
 
     #[test]

@@ -128,7 +128,7 @@ impl Rule for EniModeNeedsNativeRouting {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster, cluster_with_helm};
+    use crate::rules::testing::{check, load_cluster, load_cluster_with_helm};
     use serde_json::json;
 
     fn config(data: serde_json::Value) -> Vec<serde_json::Value> {
@@ -140,7 +140,7 @@ mod tests {
     fn fires_on_tunnel_and_unset() {
         let f = check(
             &EniModeNeedsNativeRouting,
-            &cluster(&config(
+            &load_cluster(&config(
                 json!({"ipam": "eni", "routing-mode": "tunnel", "tunnel-protocol": "vxlan"}),
             )),
         )
@@ -149,7 +149,7 @@ mod tests {
         assert!(f[0].remediation.contains("routingMode=native"));
         let old = check(
             &EniModeNeedsNativeRouting,
-            &cluster(&config(json!({"ipam": "eni", "tunnel": "vxlan"}))),
+            &load_cluster(&config(json!({"ipam": "eni", "tunnel": "vxlan"}))),
         )
         .unwrap();
         assert!(old[0].remediation.contains("tunnel=disabled"));
@@ -159,7 +159,7 @@ mod tests {
             "metadata": {"name": "cilium", "namespace": "kube-system", "labels": {"k8s-app": "cilium"}},
             "spec": {"template": {"spec": {"containers": [
                 {"name": "cilium-agent", "image": "quay.io/cilium/cilium:v1.13.18"}]}}}}));
-        let f = check(&EniModeNeedsNativeRouting, &cluster(&docs)).unwrap();
+        let f = check(&EniModeNeedsNativeRouting, &load_cluster(&docs)).unwrap();
         assert!(f[0].remediation.contains("--version 1.13.18"));
         assert!(f[0].remediation.contains("tunnel=disabled"));
         // A 1.16 agent whose config still has the old key: the 1.16 chart only knows routingMode.
@@ -168,11 +168,11 @@ mod tests {
             "metadata": {"name": "cilium", "namespace": "kube-system", "labels": {"k8s-app": "cilium"}},
             "spec": {"template": {"spec": {"containers": [
                 {"name": "cilium-agent", "image": "quay.io/cilium/cilium:v1.16.19"}]}}}}));
-        let f = check(&EniModeNeedsNativeRouting, &cluster(&docs)).unwrap();
+        let f = check(&EniModeNeedsNativeRouting, &load_cluster(&docs)).unwrap();
         assert!(f[0].remediation.contains("routingMode=native"));
         let unset = check(
             &EniModeNeedsNativeRouting,
-            &cluster(&config(json!({"ipam": "eni"}))),
+            &load_cluster(&config(json!({"ipam": "eni"}))),
         )
         .unwrap();
         assert_eq!(unset.len(), 1);
@@ -182,19 +182,19 @@ mod tests {
     fn quiet_on_native_or_overlay_ipam() {
         assert!(check(
             &EniModeNeedsNativeRouting,
-            &cluster(&config(json!({"ipam": "eni", "routing-mode": "native"})))
+            &load_cluster(&config(json!({"ipam": "eni", "routing-mode": "native"})))
         )
         .unwrap()
         .is_empty());
         assert!(check(
             &EniModeNeedsNativeRouting,
-            &cluster(&config(json!({"ipam": "eni", "tunnel": "disabled"})))
+            &load_cluster(&config(json!({"ipam": "eni", "tunnel": "disabled"})))
         )
         .unwrap()
         .is_empty());
         assert!(check(
             &EniModeNeedsNativeRouting,
-            &cluster(&config(
+            &load_cluster(&config(
                 json!({"ipam": "cluster-pool", "routing-mode": "tunnel"})
             ))
         )
@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn helm_only_without_routing_is_not_evaluated() {
-        let c = cluster_with_helm(
+        let c = load_cluster_with_helm(
             &[],
             json!({"eni": {"enabled": true}, "ipam": {"mode": "eni"}}),
         );

@@ -119,7 +119,7 @@ kubectl -n {ns} get configmap cilium-config -o jsonpath='{{.data.enable-endpoint
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster, cluster_with_helm};
+    use crate::rules::testing::{check, load_cluster, load_cluster_with_helm};
     use serde_json::json;
 
     fn config(data: serde_json::Value) -> Vec<serde_json::Value> {
@@ -130,12 +130,12 @@ mod tests {
     #[test]
     fn configmap_keys() {
         let full = json!({"ipam": "eni", "enable-endpoint-routes": "true", "auto-create-cilium-node-resource": "true"});
-        assert!(check(&EniModeHalfConfigured, &cluster(&config(full)))
+        assert!(check(&EniModeHalfConfigured, &load_cluster(&config(full)))
             .unwrap()
             .is_empty());
         let half = check(
             &EniModeHalfConfigured,
-            &cluster(&config(json!({"ipam": "eni"}))),
+            &load_cluster(&config(json!({"ipam": "eni"}))),
         )
         .unwrap();
         assert_eq!(half.len(), 1);
@@ -144,13 +144,13 @@ mod tests {
             .contains("enable-endpoint-routes is missing"));
         let off = json!({"ipam": "eni", "enable-endpoint-routes": "true", "auto-create-cilium-node-resource": "false"});
         assert!(
-            check(&EniModeHalfConfigured, &cluster(&config(off))).unwrap()[0]
+            check(&EniModeHalfConfigured, &load_cluster(&config(off))).unwrap()[0]
                 .message
                 .contains("\"false\"")
         );
         assert!(check(
             &EniModeHalfConfigured,
-            &cluster(&config(json!({"ipam": "cluster-pool"})))
+            &load_cluster(&config(json!({"ipam": "cluster-pool"})))
         )
         .unwrap()
         .is_empty());
@@ -158,9 +158,9 @@ mod tests {
 
     #[test]
     fn helm_values() {
-        let half = cluster_with_helm(&[], json!({"ipam": {"mode": "eni"}}));
+        let half = load_cluster_with_helm(&[], json!({"ipam": {"mode": "eni"}}));
         assert_eq!(check(&EniModeHalfConfigured, &half).unwrap().len(), 1);
-        let full = cluster_with_helm(
+        let full = load_cluster_with_helm(
             &[],
             json!({"ipam": {"mode": "eni"}, "eni": {"enabled": true}}),
         );

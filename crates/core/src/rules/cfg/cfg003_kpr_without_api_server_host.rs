@@ -107,7 +107,7 @@ impl Rule for KprWithoutApiServerHost {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster};
+    use crate::rules::testing::{check, load_cluster};
     use serde_json::json;
 
     fn docs(data: serde_json::Value, env: Option<&str>) -> Vec<serde_json::Value> {
@@ -131,7 +131,7 @@ mod tests {
     fn fires_without_host() {
         let f = check(
             &KprWithoutApiServerHost,
-            &cluster(&docs(json!({"kube-proxy-replacement": "true"}), None)),
+            &load_cluster(&docs(json!({"kube-proxy-replacement": "true"}), None)),
         )
         .unwrap();
         assert_eq!(f.len(), 1);
@@ -146,25 +146,25 @@ mod tests {
             json!({"kube-proxy-replacement": "true"}),
             Some("0A1B2C3D4E5F.gr7.eu-west-1.eks.amazonaws.com"),
         );
-        assert!(check(&KprWithoutApiServerHost, &cluster(&env))
+        assert!(check(&KprWithoutApiServerHost, &load_cluster(&env))
             .unwrap()
             .is_empty());
         let cfg = docs(
             json!({"kube-proxy-replacement": "true", "k8s-service-host": "0A1B2C3D4E5F.gr7.eu-west-1.eks.amazonaws.com"}),
             None,
         );
-        assert!(check(&KprWithoutApiServerHost, &cluster(&cfg))
+        assert!(check(&KprWithoutApiServerHost, &load_cluster(&cfg))
             .unwrap()
             .is_empty());
         let off = docs(json!({"kube-proxy-replacement": "false"}), None);
-        assert!(check(&KprWithoutApiServerHost, &cluster(&off))
+        assert!(check(&KprWithoutApiServerHost, &load_cluster(&off))
             .unwrap()
             .is_empty());
     }
 
     #[test]
     fn config_without_daemonset_is_not_evaluated() {
-        let c = cluster(&docs(json!({"kube-proxy-replacement": "true"}), None)[1..]);
+        let c = load_cluster(&docs(json!({"kube-proxy-replacement": "true"}), None)[1..]);
         assert!(check(&KprWithoutApiServerHost, &c).is_err());
     }
 }

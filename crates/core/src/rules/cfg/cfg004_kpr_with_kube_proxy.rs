@@ -143,7 +143,7 @@ iptables-save | grep -v KUBE | iptables-restore",
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster};
+    use crate::rules::testing::{check, load_cluster};
     use serde_json::json;
 
     fn docs(kpr: &str) -> Vec<serde_json::Value> {
@@ -170,10 +170,13 @@ mod tests {
     fn daemonset_or_addon() {
         let mut d = docs("true");
         d.push(kube_proxy(3));
-        assert_eq!(check(&KprWithKubeProxy, &cluster(&d)).unwrap().len(), 1);
+        assert_eq!(
+            check(&KprWithKubeProxy, &load_cluster(&d)).unwrap().len(),
+            1
+        );
         let mut addon_only = docs("true");
         addon_only.push(json!({"addons": ["coredns", "kube-proxy"]}));
-        let f = check(&KprWithKubeProxy, &cluster(&addon_only)).unwrap();
+        let f = check(&KprWithKubeProxy, &load_cluster(&addon_only)).unwrap();
         assert!(f[0].remediation.contains("--addon-name kube-proxy"));
     }
 
@@ -181,9 +184,11 @@ mod tests {
     fn quiet_cases() {
         let mut off = docs("false");
         off.push(kube_proxy(3));
-        assert!(check(&KprWithKubeProxy, &cluster(&off)).unwrap().is_empty());
+        assert!(check(&KprWithKubeProxy, &load_cluster(&off))
+            .unwrap()
+            .is_empty());
         let gone = docs("true");
-        assert!(check(&KprWithKubeProxy, &cluster(&gone))
+        assert!(check(&KprWithKubeProxy, &load_cluster(&gone))
             .unwrap()
             .is_empty());
     }

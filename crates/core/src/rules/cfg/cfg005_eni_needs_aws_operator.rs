@@ -125,7 +125,7 @@ kubectl -n {ns} rollout status deployment/{dname}\n\
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster};
+    use crate::rules::testing::{check, load_cluster};
     use serde_json::json;
 
     fn docs(ipam: &str, image: &str) -> Vec<serde_json::Value> {
@@ -141,7 +141,7 @@ mod tests {
     #[test]
     fn images() {
         let fires = |ipam: &str, image: &str| {
-            !check(&EniNeedsAwsOperator, &cluster(&docs(ipam, image)))
+            !check(&EniNeedsAwsOperator, &load_cluster(&docs(ipam, image)))
                 .unwrap()
                 .is_empty()
         };
@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn missing_operator() {
-        let c = cluster(&docs("eni", "x")[..1]);
+        let c = load_cluster(&docs("eni", "x")[..1]);
         assert!(check(&EniNeedsAwsOperator, &c).is_err());
     }
 }

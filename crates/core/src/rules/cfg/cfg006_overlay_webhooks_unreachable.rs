@@ -285,7 +285,7 @@ impl Rule for OverlayWebhooksUnreachable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster};
+    use crate::rules::testing::{check, load_cluster};
     use serde_json::json;
 
     fn docs(ipam: &str, host_network: bool, policy: &str) -> Vec<serde_json::Value> {
@@ -318,7 +318,7 @@ mod tests {
     fn fires_on_overlay_pod_backends() {
         let f = check(
             &OverlayWebhooksUnreachable,
-            &cluster(&docs("cluster-pool", false, "Fail")),
+            &load_cluster(&docs("cluster-pool", false, "Fail")),
         )
         .unwrap();
         assert_eq!(f.len(), 1);
@@ -332,13 +332,13 @@ mod tests {
     fn quiet_on_host_network_or_eni() {
         assert!(check(
             &OverlayWebhooksUnreachable,
-            &cluster(&docs("cluster-pool", true, "Fail"))
+            &load_cluster(&docs("cluster-pool", true, "Fail"))
         )
         .unwrap()
         .is_empty());
         assert!(check(
             &OverlayWebhooksUnreachable,
-            &cluster(&docs("eni", false, "Fail"))
+            &load_cluster(&docs("eni", false, "Fail"))
         )
         .unwrap()
         .is_empty());
@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn missing_webhooks() {
-        let c = cluster(&docs("cluster-pool", false, "Fail")[..2]);
+        let c = load_cluster(&docs("cluster-pool", false, "Fail")[..2]);
         assert!(check(&OverlayWebhooksUnreachable, &c).is_err());
     }
 }

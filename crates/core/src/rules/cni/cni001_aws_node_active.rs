@@ -110,7 +110,7 @@ impl Rule for AwsNodeActive {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster};
+    use crate::rules::testing::{check, load_cluster};
     use serde_json::json;
 
     fn cilium_ds() -> serde_json::Value {
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn fires_when_desired_above_zero() {
-        let c = cluster(&[
+        let c = load_cluster(&[
             cilium_ds(),
             config(json!({"ipam": "eni"})),
             aws_node(json!({}), 3),
@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn quiet_when_patched_and_no_node_matches() {
-        let c = cluster(&[
+        let c = load_cluster(&[
             cilium_ds(),
             config(json!({"ipam": "eni"})),
             aws_node(json!({"io.cilium/aws-node-enabled": "true"}), 0),
@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn fires_when_a_node_carries_the_opt_in_label() {
-        let c = cluster(&[
+        let c = load_cluster(&[
             cilium_ds(),
             config(json!({"ipam": "eni"})),
             aws_node(json!({"io.cilium/aws-node-enabled": "true"}), 0),
@@ -170,22 +170,23 @@ mod tests {
 
     #[test]
     fn chaining_and_absent_cilium_do_not_apply() {
-        let chained = cluster(&[
+        let chained = load_cluster(&[
             cilium_ds(),
             config(json!({"cni-chaining-mode": "aws-cni"})),
             aws_node(json!({}), 3),
         ]);
         assert!(check(&AwsNodeActive, &chained).unwrap().is_empty());
-        let no_cilium = cluster(&[aws_node(json!({}), 3)]);
+        let no_cilium = load_cluster(&[aws_node(json!({}), 3)]);
         assert!(check(&AwsNodeActive, &no_cilium).unwrap().is_empty());
     }
 
     #[test]
     fn missing_inputs() {
-        let nothing =
-            cluster(&[json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})]);
+        let nothing = load_cluster(&[
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}}),
+        ]);
         assert!(check(&AwsNodeActive, &nothing).is_err());
-        let no_config = cluster(&[cilium_ds(), aws_node(json!({}), 3)]);
+        let no_config = load_cluster(&[cilium_ds(), aws_node(json!({}), 3)]);
         assert!(check(&AwsNodeActive, &no_config).is_err());
     }
 }

@@ -117,7 +117,7 @@ aws eks list-addons --cluster-name {name}\n\
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster};
+    use crate::rules::testing::{check, load_cluster};
     use serde_json::json;
 
     fn cilium(chaining: Option<&str>) -> Vec<serde_json::Value> {
@@ -139,7 +139,7 @@ mod tests {
     fn fires_on_listed_addon() {
         let mut docs = cilium(None);
         docs.push(json!({"addons": ["coredns", "kube-proxy", "vpc-cni"]}));
-        let f = check(&VpcCniAddonManaged, &cluster(&docs)).unwrap();
+        let f = check(&VpcCniAddonManaged, &load_cluster(&docs)).unwrap();
         assert_eq!(f.len(), 1);
         assert!(f[0].remediation.contains("--preserve"));
     }
@@ -148,18 +148,18 @@ mod tests {
     fn quiet_without_the_addon_or_in_chaining() {
         let mut docs = cilium(None);
         docs.push(json!({"addons": ["coredns"]}));
-        assert!(check(&VpcCniAddonManaged, &cluster(&docs))
+        assert!(check(&VpcCniAddonManaged, &load_cluster(&docs))
             .unwrap()
             .is_empty());
         let mut chained = cilium(Some("aws-cni"));
         chained.push(json!({"addons": ["vpc-cni"]}));
-        assert!(check(&VpcCniAddonManaged, &cluster(&chained))
+        assert!(check(&VpcCniAddonManaged, &load_cluster(&chained))
             .unwrap()
             .is_empty());
     }
 
     #[test]
     fn not_evaluated_without_addon_list() {
-        assert!(check(&VpcCniAddonManaged, &cluster(&cilium(None))).is_err());
+        assert!(check(&VpcCniAddonManaged, &load_cluster(&cilium(None))).is_err());
     }
 }

@@ -186,7 +186,7 @@ impl Rule for PodsNotManagedByCilium {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster};
+    use crate::rules::testing::{check, load_cluster};
     use serde_json::json;
 
     fn base() -> Vec<serde_json::Value> {
@@ -230,7 +230,7 @@ mod tests {
             false,
             "fargate-ip-10-0-3-4.eu-west-1.compute.internal",
         ));
-        let f = check(&PodsNotManagedByCilium, &cluster(&docs)).unwrap();
+        let f = check(&PodsNotManagedByCilium, &load_cluster(&docs)).unwrap();
         assert_eq!(f.len(), 1);
         assert!(f[0].message.starts_with("2 running pods in namespace shop"));
         assert!(f[0]
@@ -247,7 +247,7 @@ mod tests {
         docs.push(pod("shop", "web-7d9c8-a", "Running", false, "win-1"));
         docs.push(pod("shop", "web-7d9c8-b", "Running", false, "auto-1"));
         docs.push(json!({"apiVersion": "cilium.io/v2", "kind": "CiliumEndpointList", "items": []}));
-        assert!(check(&PodsNotManagedByCilium, &cluster(&docs))
+        assert!(check(&PodsNotManagedByCilium, &load_cluster(&docs))
             .unwrap()
             .is_empty());
     }
@@ -257,7 +257,7 @@ mod tests {
         let mut docs = base();
         docs.push(pod("shop", "web-7d9c8-a", "Running", false, "n1"));
         docs.push(cep("shop", "web-7d9c8-a"));
-        assert!(check(&PodsNotManagedByCilium, &cluster(&docs))
+        assert!(check(&PodsNotManagedByCilium, &load_cluster(&docs))
             .unwrap()
             .is_empty());
     }
@@ -266,11 +266,11 @@ mod tests {
     fn missing_endpoints_or_endpoint_crd_disabled() {
         let mut docs = base();
         docs.push(pod("shop", "web-7d9c8-a", "Running", false, "n1"));
-        assert!(check(&PodsNotManagedByCilium, &cluster(&docs)).is_err());
+        assert!(check(&PodsNotManagedByCilium, &load_cluster(&docs)).is_err());
         let mut disabled = docs.clone();
         disabled[1]["data"]["disable-endpoint-crd"] = json!("true");
         disabled.push(json!({"apiVersion": "v1", "kind": "List", "items": []}));
-        let n = check(&PodsNotManagedByCilium, &cluster(&disabled)).unwrap_err();
+        let n = check(&PodsNotManagedByCilium, &load_cluster(&disabled)).unwrap_err();
         assert!(n.missing.contains("disable-endpoint-crd"));
     }
 }

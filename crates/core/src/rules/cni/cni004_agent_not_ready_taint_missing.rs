@@ -259,7 +259,7 @@ aws eks wait nodegroup-active --cluster-name {cluster} --nodegroup-name {ng_name
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster};
+    use crate::rules::testing::{check, load_cluster};
 
     fn cilium() -> serde_json::Value {
         json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
@@ -288,7 +288,7 @@ mod tests {
                 json!([{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_SCHEDULE"}]),
             ),
         ];
-        let f = check(&AgentNotReadyTaintMissing, &cluster(&docs)).unwrap();
+        let f = check(&AgentNotReadyTaintMissing, &load_cluster(&docs)).unwrap();
         assert_eq!(f.len(), 2);
         assert!(f[0].message.contains("node group none lacks"));
         assert!(f[1].message.contains("NO_SCHEDULE instead of NO_EXECUTE"));
@@ -316,7 +316,7 @@ mod tests {
                 json!({"startupTaints": [{"key": "example.com/init", "effect": "NoSchedule"}]}),
             ),
         ];
-        let f = check(&AgentNotReadyTaintMissing, &cluster(&docs)).unwrap();
+        let f = check(&AgentNotReadyTaintMissing, &load_cluster(&docs)).unwrap();
         assert_eq!(f.len(), 2);
         assert!(f[0].message.contains("under taints"));
         assert!(f[1].message.contains("NodePool bare lacks"));
@@ -334,16 +334,16 @@ mod tests {
                 json!([{"key": "ignore-taint.cluster-autoscaler.kubernetes.io/cilium-agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}]),
             ),
         ];
-        assert!(check(&AgentNotReadyTaintMissing, &cluster(&docs))
+        assert!(check(&AgentNotReadyTaintMissing, &load_cluster(&docs))
             .unwrap()
             .is_empty());
-        assert!(check(&AgentNotReadyTaintMissing, &cluster(&[cilium()])).is_err());
+        assert!(check(&AgentNotReadyTaintMissing, &load_cluster(&[cilium()])).is_err());
         let no_cilium = vec![
             json!({"apiVersion": "v1", "kind": "List", "items": [
             {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "kube-proxy", "namespace": "kube-system"}}]}),
             nodegroup("none", json!([])),
         ];
-        assert!(check(&AgentNotReadyTaintMissing, &cluster(&no_cilium))
+        assert!(check(&AgentNotReadyTaintMissing, &load_cluster(&no_cilium))
             .unwrap()
             .is_empty());
     }

@@ -146,7 +146,7 @@ kubectl {ns_flag}delete {kind_l} {name}",
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster, cluster_with_helm};
+    use crate::rules::testing::{check, load_cluster, load_cluster_with_helm};
     use serde_json::json;
 
     fn cilium() -> Vec<serde_json::Value> {
@@ -167,7 +167,7 @@ mod tests {
             {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "aws-node", "namespace": "kube-system"}},
             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "aws-node"}},
             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "cilium"}}]}));
-        let f = check(&VpcCniLeftovers, &cluster(&docs)).unwrap();
+        let f = check(&VpcCniLeftovers, &load_cluster(&docs)).unwrap();
         assert_eq!(f.len(), 2);
         assert!(f.iter().all(|f| f.remediation.contains("plan rollback")));
     }
@@ -179,13 +179,15 @@ mod tests {
             "metadata": {"name": "aws-node", "namespace": "kube-system"}}));
         docs.push(json!({"apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": "aws-node", "namespace": "kube-system"}}));
-        assert!(check(&VpcCniLeftovers, &cluster(&docs)).unwrap().is_empty());
+        assert!(check(&VpcCniLeftovers, &load_cluster(&docs))
+            .unwrap()
+            .is_empty());
         // Only the cilium-config ConfigMap: ConfigMaps were provided, nothing left over.
-        assert!(check(&VpcCniLeftovers, &cluster(&cilium()))
+        assert!(check(&VpcCniLeftovers, &load_cluster(&cilium()))
             .unwrap()
             .is_empty());
         // Helm values instead of cilium-config: no list of any leftover kind.
-        let helm_only = cluster_with_helm(&cilium()[..1], json!({"eni": {"enabled": true}}));
+        let helm_only = load_cluster_with_helm(&cilium()[..1], json!({"eni": {"enabled": true}}));
         assert!(check(&VpcCniLeftovers, &helm_only).is_err());
     }
 }

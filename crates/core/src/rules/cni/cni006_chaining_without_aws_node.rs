@@ -115,7 +115,7 @@ kubectl -n kube-system rollout status daemonset aws-node\n\
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster};
+    use crate::rules::testing::{check, load_cluster};
     use serde_json::json;
 
     fn chained(extra: Vec<serde_json::Value>) -> crate::model::Cluster {
@@ -129,7 +129,7 @@ mod tests {
                 "data": {"cni-chaining-mode": "aws-cni", "routing-mode": "native"}}),
         ];
         docs.extend(extra);
-        cluster(&docs)
+        load_cluster(&docs)
     }
 
     #[test]

@@ -432,69 +432,6 @@ pub(crate) fn nodes_without_cilium(c: &Cluster) -> HashSet<&str> {
         .collect()
 }
 
-/// Test helpers: build a model through the real loaders and run one rule.
-#[cfg(test)]
-pub(crate) mod test_support {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use crate::findings::{Finding, NotEvaluated};
-    use crate::knowledge::Knowledge;
-    use crate::load::{load_paths, LoadOptions};
-    use crate::model::Cluster;
-    use crate::rules::{CheckOptions, Context, Outcome, Rule};
-
-    /// Load these JSON documents (Kubernetes objects/Lists, AWS CLI outputs)
-    /// as if they were files of a snapshot.
-    pub(crate) fn cluster(documents: &[serde_json::Value]) -> Cluster {
-        if documents.is_empty() {
-            // The loader refuses an empty snapshot; an empty model is what the tests mean.
-            let mut empty = Cluster::default();
-            empty.finish();
-            return empty;
-        }
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "doctor-rules-a-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        for (i, doc) in documents.iter().enumerate() {
-            std::fs::write(dir.join(format!("{i:03}.json")), doc.to_string()).unwrap();
-        }
-        let loaded = load_paths(std::slice::from_ref(&dir), &LoadOptions::default());
-        std::fs::remove_dir_all(&dir).unwrap();
-        loaded.unwrap().cluster
-    }
-
-    /// The same, plus Helm values (set directly: the YAML loader is separate).
-    pub(crate) fn cluster_with_helm(
-        documents: &[serde_json::Value],
-        helm: serde_json::Value,
-    ) -> Cluster {
-        let mut c = cluster(documents);
-        c.helm_values = Some(helm);
-        c.finish();
-        c
-    }
-
-    pub(crate) fn check(rule: &dyn Rule, c: &Cluster) -> Result<Vec<Finding>, NotEvaluated> {
-        let options = CheckOptions {
-            as_of: "2026-11-26".parse().unwrap(),
-            ..CheckOptions::default()
-        };
-        let cx = Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &options,
-        };
-        match rule.check(&cx) {
-            Outcome::Evaluated(f) => Ok(f),
-            Outcome::NotEvaluated(n) => Err(n),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,9 +463,11 @@ mod tests {
             OwnerIndex::default().owner_of(&orphan_rs),
             ("ReplicaSet".into(), "x".into())
         );
-        let c = test_support::cluster(&[json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        let c = crate::rules::testing::load_cluster(&[
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
             "metadata": {"name": "x", "namespace": "shop",
-                "ownerReferences": [{"kind": "Deployment", "name": "reports"}]}})]);
+                "ownerReferences": [{"kind": "Deployment", "name": "reports"}]}}),
+        ]);
         assert_eq!(
             OwnerIndex::new(&c).owner_of(&orphan_rs),
             ("Deployment".into(), "reports".into())

@@ -183,6 +183,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, missing, options, run};
     use serde_json::json;
 
     fn with_iam(
@@ -279,7 +280,7 @@ mod tests {
         let roles = vec![role(OPERATOR_ROLE, None, vec![("eni", allow(&acts))], &[])];
         // Custom cluster-name: DescribeTags not needed.
         let c = {
-            let mut c2 = cluster(vec![
+            let mut c2 = typed_cluster(vec![
                 agent_ds("1.16.5"),
                 config_map(
                     json!({"ipam": "eni", "cluster-name": "prod", "update-ec2-adapter-limit-via-api": "false"}),
@@ -291,7 +292,7 @@ mod tests {
         };
         assert!(fired(run(&Iam001, &c, &k, &options("2026-11-26"))).is_empty());
         // Release excess IPs on: UnassignPrivateIpAddresses needed.
-        let mut c3 = cluster(vec![
+        let mut c3 = typed_cluster(vec![
             agent_ds("1.16.5"),
             config_map(
                 json!({"ipam": "eni", "cluster-name": "prod", "aws-release-excess-ips": "true"}),
@@ -338,7 +339,7 @@ mod tests {
             .contains("node role the cilium-operator runs on"));
         assert!(f[0].message.contains("ec2:CreateTags"));
         // Not ENI: empty.
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             agent_ds("1.16.5"),
             config_map(json!({"ipam": "cluster-pool"})),
         ]);

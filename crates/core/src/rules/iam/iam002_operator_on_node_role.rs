@@ -120,6 +120,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, missing, options, run};
     use serde_json::json;
 
     #[test]
@@ -152,12 +153,12 @@ mod tests {
             "spec": {"containers": [{"name": "cilium-operator", "image": "quay.io/cilium/operator-aws:v1.16.5", "env": [{"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"}]}]}});
         let c = eni_cluster(json!({}), vec![pod]);
         assert!(fired(run(&Iam002, &c, &k, &options("2026-11-26"))).is_empty());
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             agent_ds("1.16.5"),
             config_map(json!({"ipam": "cluster-pool"})),
         ]);
         assert!(fired(run(&Iam002, &c, &k, &options("2026-11-26"))).is_empty());
-        let c = cluster(vec![agent_ds("1.16.5"), config_map(json!({"ipam": "eni"}))]);
+        let c = typed_cluster(vec![agent_ds("1.16.5"), config_map(json!({"ipam": "eni"}))]);
         assert!(missing(run(&Iam002, &c, &k, &options("2026-11-26")))
             .contains("ServiceAccount kube-system/cilium-operator"));
     }

@@ -133,6 +133,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, options, run};
     use serde_json::json;
 
     fn with_trust(trust: serde_json::Value) -> crate::model::Cluster {

@@ -379,6 +379,7 @@ pub(crate) fn cluster_name(cx: &Context) -> String {
 mod tests {
     use super::super::ver::testkit::*;
     use super::*;
+    use crate::rules::testing::{context, missing, options};
     use serde_json::json;
 
     #[test]
@@ -386,39 +387,23 @@ mod tests {
         let meta = iam001_operator_missing_ec2_permissions::Iam001.meta();
         let k = knowledge();
         let o = options("2026-11-26");
-        let eni = cluster(vec![agent_ds("1.16.5"), config_map(json!({"ipam": "eni"}))]);
-        let cx = Context {
-            cluster: &eni,
-            knowledge: &k,
-            options: &o,
-        };
+        let eni = typed_cluster(vec![agent_ds("1.16.5"), config_map(json!({"ipam": "eni"}))]);
+        let cx = context(&eni, &k, &o);
         assert_eq!(eni_mode(&cx, meta), Ok(true));
-        let pool = cluster(vec![
+        let pool = typed_cluster(vec![
             agent_ds("1.16.5"),
             config_map(json!({"ipam": "cluster-pool"})),
         ]);
-        let cx = Context {
-            cluster: &pool,
-            knowledge: &k,
-            options: &o,
-        };
+        let cx = context(&pool, &k, &o);
         assert_eq!(eni_mode(&cx, meta), Ok(false));
-        let default = cluster(vec![
+        let default = typed_cluster(vec![
             agent_ds("1.16.5"),
             config_map(json!({"tunnel-protocol": "vxlan"})),
         ]);
-        let cx = Context {
-            cluster: &default,
-            knowledge: &k,
-            options: &o,
-        };
+        let cx = context(&default, &k, &o);
         assert_eq!(eni_mode(&cx, meta), Ok(false));
-        let unknown = cluster(vec![agent_ds("1.16.5")]);
-        let cx = Context {
-            cluster: &unknown,
-            knowledge: &k,
-            options: &o,
-        };
+        let unknown = typed_cluster(vec![agent_ds("1.16.5")]);
+        let cx = context(&unknown, &k, &o);
         assert!(eni_mode(&cx, meta).is_err());
     }
 
@@ -428,14 +413,10 @@ mod tests {
         let k = knowledge();
         let o = options("2026-11-26");
         let sa = |annotations: serde_json::Value| json!({"kind": "ServiceAccount", "metadata": {"name": "cilium-operator", "namespace": "kube-system", "annotations": annotations}});
-        let c = cluster(vec![sa(
+        let c = typed_cluster(vec![sa(
             json!({IRSA_ANNOTATION: "arn:aws:iam::111122223333:role/cilium-operator"}),
         )]);
-        let cx = Context {
-            cluster: &c,
-            knowledge: &k,
-            options: &o,
-        };
+        let cx = context(&c, &k, &o);
         let op = operator(&cx, meta).unwrap();
         assert!(
             matches!(op.credentials, Credentials::Irsa { ref role_arn, .. } if role_arn == "arn:aws:iam::111122223333:role/cilium-operator")
@@ -445,53 +426,37 @@ mod tests {
             "system:serviceaccount:kube-system:cilium-operator"
         );
 
-        let c = cluster(vec![sa(json!({}))]);
-        let cx = Context {
-            cluster: &c,
-            knowledge: &k,
-            options: &o,
-        };
+        let c = typed_cluster(vec![sa(json!({}))]);
+        let cx = context(&c, &k, &o);
         assert!(matches!(
             operator(&cx, meta).unwrap().credentials,
             Credentials::NodeRole { .. }
         ));
 
         // Custom ServiceAccount name from the Deployment.
-        let c = cluster(vec![operator_deploy(
+        let c = typed_cluster(vec![operator_deploy(
             "quay.io/cilium/operator-aws:v1.16.5",
             "cilium-op",
         )]);
-        let cx = Context {
-            cluster: &c,
-            knowledge: &k,
-            options: &o,
-        };
+        let cx = context(&c, &k, &o);
         assert!(missing(operator(&cx, meta).unwrap_err())
             .contains("ServiceAccount kube-system/cilium-op"));
 
         // Pod Identity env on the operator pod.
         let pod = json!({"kind": "Pod", "metadata": {"name": "cilium-operator-6d9f-abcde", "namespace": "kube-system", "labels": {"io.cilium/app": "operator"}},
             "spec": {"containers": [{"name": "cilium-operator", "image": "x", "env": [{"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"}]}]}});
-        let c = cluster(vec![pod]);
-        let cx = Context {
-            cluster: &c,
-            knowledge: &k,
-            options: &o,
-        };
+        let c = typed_cluster(vec![pod]);
+        let cx = context(&c, &k, &o);
         assert!(matches!(
             operator(&cx, meta).unwrap().credentials,
             Credentials::PodIdentity { .. }
         ));
 
         // Helm eni.iamRole.
-        let mut c = cluster(vec![]);
+        let mut c = typed_cluster(vec![]);
         c.helm_values =
             Some(json!({"eni": {"enabled": true, "iamRole": "arn:aws:iam::111122223333:role/x"}}));
-        let cx = Context {
-            cluster: &c,
-            knowledge: &k,
-            options: &o,
-        };
+        let cx = context(&c, &k, &o);
         assert!(
             matches!(operator(&cx, meta).unwrap().credentials, Credentials::Irsa { ref source, .. } if source == "Helm value eni.iamRole")
         );

@@ -151,7 +151,7 @@ pub(crate) fn eni_cluster(sa_annotations: Value, extra: Vec<Value>) -> Cluster {
         json!({"nodegroup": {"nodegroupName": "general", "clusterName": "prod", "version": "1.30", "amiType": "AL2023_x86_64_STANDARD", "nodeRole": NODE_ROLE}}),
     ];
     items.extend(extra);
-    cluster(items)
+    typed_cluster(items)
 }
 
 pub(crate) fn irsa_annotation() -> Value {

@@ -126,7 +126,7 @@ kubectl -n {ns} delete service {name}\n\
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster};
+    use crate::rules::testing::{check, load_cluster};
     use serde_json::json;
 
     fn svc(annotations: serde_json::Value, type_: &str) -> serde_json::Value {
@@ -139,7 +139,7 @@ mod tests {
     #[test]
     fn annotations() {
         let fires = |a: serde_json::Value, t: &str| {
-            !check(&ClustermeshApiserverPublic, &cluster(&[svc(a, t)]))
+            !check(&ClustermeshApiserverPublic, &load_cluster(&[svc(a, t)]))
                 .unwrap()
                 .is_empty()
         };
@@ -157,7 +157,9 @@ mod tests {
 
     #[test]
     fn missing_services() {
-        let c = cluster(&[json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})]);
+        let c = load_cluster(&[
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}}),
+        ]);
         assert!(check(&ClustermeshApiserverPublic, &c).is_err());
     }
 }

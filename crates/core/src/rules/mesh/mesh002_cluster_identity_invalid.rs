@@ -248,7 +248,7 @@ kubectl -n {ns} rollout restart daemonset/cilium deployment/cilium-operator\n\
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster, cluster_with_helm};
+    use crate::rules::testing::{check, load_cluster, load_cluster_with_helm};
     use serde_json::json;
 
     fn docs(data: serde_json::Value, apiserver: bool) -> Vec<serde_json::Value> {
@@ -272,7 +272,7 @@ mod tests {
     fn defaults_fire_when_mesh_is_on() {
         let f = check(
             &ClusterIdentityInvalid,
-            &cluster(&docs(json!({"ipam": "eni"}), true)),
+            &load_cluster(&docs(json!({"ipam": "eni"}), true)),
         )
         .unwrap();
         assert_eq!(f.len(), 1);
@@ -285,7 +285,7 @@ mod tests {
         let fires = |id: &str, max: &str| {
             let data = json!({"ipam": "eni", "cluster-id": id, "cluster-name": "prod-eu",
                 "max-connected-clusters": max});
-            !check(&ClusterIdentityInvalid, &cluster(&docs(data, true)))
+            !check(&ClusterIdentityInvalid, &load_cluster(&docs(data, true)))
                 .unwrap()
                 .is_empty()
         };
@@ -297,32 +297,37 @@ mod tests {
         assert!(fires("511", "511"));
         // Not in ENI mode: any id is fine.
         let data = json!({"ipam": "cluster-pool", "cluster-id": "200", "cluster-name": "prod-eu"});
-        assert!(check(&ClusterIdentityInvalid, &cluster(&docs(data, true)))
-            .unwrap()
-            .is_empty());
+        assert!(
+            check(&ClusterIdentityInvalid, &load_cluster(&docs(data, true)))
+                .unwrap()
+                .is_empty()
+        );
         // The override silences the range check.
         let data = json!({"ipam": "eni", "cluster-id": "200", "cluster-name": "prod-eu",
             "allow-unsafe-policy-skb-usage": "true"});
-        assert!(check(&ClusterIdentityInvalid, &cluster(&docs(data, true)))
-            .unwrap()
-            .is_empty());
+        assert!(
+            check(&ClusterIdentityInvalid, &load_cluster(&docs(data, true)))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn mesh_off_or_unknown() {
         assert!(check(
             &ClusterIdentityInvalid,
-            &cluster(&docs(json!({"ipam": "eni"}), false))
+            &load_cluster(&docs(json!({"ipam": "eni"}), false))
         )
         .unwrap()
         .is_empty());
-        let helm = cluster_with_helm(
+        let helm = load_cluster_with_helm(
             &docs(json!({"ipam": "eni"}), false),
             json!({"clustermesh": {"useAPIServer": true}}),
         );
         assert_eq!(check(&ClusterIdentityInvalid, &helm).unwrap().len(), 1);
-        let nothing =
-            cluster(&[json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})]);
+        let nothing = load_cluster(&[
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}}),
+        ]);
         assert!(check(&ClusterIdentityInvalid, &nothing).is_err());
     }
 }

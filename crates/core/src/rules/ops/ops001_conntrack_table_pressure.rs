@@ -44,9 +44,8 @@ impl Rule for ConntrackTablePressure {
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::{Cluster, MetricSample};
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
 
     fn sample(name: &str, label: (&str, &str), value: f64) -> MetricSample {
         MetricSample {
@@ -55,15 +54,6 @@ mod tests {
             value,
             source: "/tmp/dump/sysdump.zip!cilium-sysdump-20261126/cilium-abcde-metrics.txt".into(),
         }
-    }
-
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        ConntrackTablePressure.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
     }
 
     fn cluster(samples: Vec<MetricSample>, config: &[(&str, &str)]) -> Cluster {
@@ -80,10 +70,11 @@ mod tests {
     fn threshold_boundary() {
         let p = |v| sample("cilium_bpf_map_pressure", ("map_name", "ct4_global"), v);
         assert_eq!(
-            run(&cluster(vec![p(0.89)], &[])),
+            outcome(&ConntrackTablePressure, &cluster(vec![p(0.89)], &[])),
             Outcome::Evaluated(vec![])
         );
-        let Outcome::Evaluated(f) = run(&cluster(vec![p(0.9)], &[])) else {
+        let Outcome::Evaluated(f) = outcome(&ConntrackTablePressure, &cluster(vec![p(0.9)], &[]))
+        else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -107,7 +98,7 @@ mod tests {
             0.2,
         );
         assert_eq!(
-            run(&cluster(vec![nat, ct], &[])),
+            outcome(&ConntrackTablePressure, &cluster(vec![nat, ct], &[])),
             Outcome::Evaluated(vec![])
         );
     }
@@ -119,13 +110,16 @@ mod tests {
             ("reason", "CT: Map insertion failed"),
             1532.0,
         );
-        let Outcome::Evaluated(f) = run(&cluster(
-            vec![d],
-            &[
-                ("bpf-ct-global-tcp-max", "524288"),
-                ("bpf-ct-global-any-max", "262144"),
-            ],
-        )) else {
+        let Outcome::Evaluated(f) = outcome(
+            &ConntrackTablePressure,
+            &cluster(
+                vec![d],
+                &[
+                    ("bpf-ct-global-tcp-max", "524288"),
+                    ("bpf-ct-global-any-max", "262144"),
+                ],
+            ),
+        ) else {
             panic!()
         };
         assert!(f[0].message.contains("1532 packets dropped"));
@@ -133,21 +127,33 @@ mod tests {
             .remediation
             .contains("--set bpf.ctTcpMax=1048576 --set bpf.ctAnyMax=524288"));
         let other = sample("cilium_drop_count_total", ("reason", "Policy denied"), 10.0);
-        assert_eq!(run(&cluster(vec![other], &[])), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&ConntrackTablePressure, &cluster(vec![other], &[])),
+            Outcome::Evaluated(vec![])
+        );
     }
 
     #[test]
     fn missing_metrics() {
         let mut c = cluster(vec![], &[]);
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&ConntrackTablePressure, &c),
+            Outcome::NotEvaluated(_)
+        ));
         c.metrics = None;
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&ConntrackTablePressure, &c),
+            Outcome::NotEvaluated(_)
+        ));
         // Only operator metrics: not evaluated either.
         c.metrics = Some(vec![sample(
             "cilium_operator_ipam_available_ips",
             ("target_node", "n1"),
             3.0,
         )]);
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&ConntrackTablePressure, &c),
+            Outcome::NotEvaluated(_)
+        ));
     }
 }

@@ -44,9 +44,8 @@ impl Rule for NatTablePressure {
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::{Cluster, MetricSample};
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
 
     fn sample(name: &str, label: (&str, &str), value: f64) -> MetricSample {
         MetricSample {
@@ -55,15 +54,6 @@ mod tests {
             value,
             source: "agent.txt".into(),
         }
-    }
-
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        NatTablePressure.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
     }
 
     #[test]
@@ -77,7 +67,7 @@ mod tests {
             ),
             sample("cilium_bpf_map_pressure", ("map_name", "ct4_global"), 0.99),
         ]);
-        let Outcome::Evaluated(f) = run(&c) else {
+        let Outcome::Evaluated(f) = outcome(&NatTablePressure, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -89,7 +79,7 @@ mod tests {
             ("reason", "No mapping for NAT masquerade"),
             7.0,
         )]);
-        let Outcome::Evaluated(f) = run(&c) else {
+        let Outcome::Evaluated(f) = outcome(&NatTablePressure, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -99,7 +89,7 @@ mod tests {
             ("map_name", "snat_v4_external"),
             0.5,
         )]);
-        assert_eq!(run(&c), Outcome::Evaluated(vec![]));
+        assert_eq!(outcome(&NatTablePressure, &c), Outcome::Evaluated(vec![]));
     }
 
     #[test]
@@ -115,7 +105,7 @@ mod tests {
             "data":{"bpf-nat-global-max":"524288","bpf-ct-global-tcp-max":"524288","bpf-ct-global-any-max":"262144"}}))
         .unwrap()]);
         c.finish();
-        let Outcome::Evaluated(f) = run(&c) else {
+        let Outcome::Evaluated(f) = outcome(&NatTablePressure, &c) else {
             panic!()
         };
         // 2 × 524288 > 2/3 × (524288 + 262144): the CT tables grow too.

@@ -208,9 +208,8 @@ fn finding(
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::Cluster;
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
     use serde_json::json;
 
     fn pod(name: &str, labels: serde_json::Value, restarts: u32, waiting: Option<&str>) -> Pod {
@@ -223,20 +222,14 @@ mod tests {
         .unwrap()
     }
 
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        CiliumPodsRestarting.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
-    }
-
     #[test]
     fn threshold_and_crashloop() {
         let mut c = Cluster::default();
         c.pods = Some(vec![pod("cilium-x1", json!({"k8s-app":"cilium"}), 3, None)]);
-        assert_eq!(run(&c), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&CiliumPodsRestarting, &c),
+            Outcome::Evaluated(vec![])
+        );
         c.pods = Some(vec![
             pod("cilium-x1", json!({"k8s-app":"cilium"}), 4, None),
             pod(
@@ -252,7 +245,7 @@ mod tests {
                 Some("CrashLoopBackOff"),
             ),
         ]);
-        let Outcome::Evaluated(f) = run(&c) else {
+        let Outcome::Evaluated(f) = outcome(&CiliumPodsRestarting, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 2);
@@ -265,6 +258,9 @@ mod tests {
 
     #[test]
     fn missing_pods() {
-        assert!(matches!(run(&Cluster::default()), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&CiliumPodsRestarting, &Cluster::default()),
+            Outcome::NotEvaluated(_)
+        ));
     }
 }

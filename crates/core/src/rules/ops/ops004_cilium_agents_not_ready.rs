@@ -229,9 +229,8 @@ kubectl -n kube-system logs {pod} -c {container}{} --tail=100",
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::{CiliumStatusReport, Cluster, Workload};
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
     use serde_json::json;
 
     fn comp(name: &str, state: &str, detail: &str) -> StatusComponent {
@@ -331,19 +330,13 @@ mod tests {
         c
     }
 
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        CiliumAgentsNotReady.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
-    }
-
     #[test]
     fn daemonset_readiness() {
-        assert_eq!(run(&cluster(3, 3)), Outcome::Evaluated(vec![]));
-        let Outcome::Evaluated(f) = run(&cluster(3, 2)) else {
+        assert_eq!(
+            outcome(&CiliumAgentsNotReady, &cluster(3, 3)),
+            Outcome::Evaluated(vec![])
+        );
+        let Outcome::Evaluated(f) = outcome(&CiliumAgentsNotReady, &cluster(3, 2)) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -366,7 +359,7 @@ mod tests {
             cluster_health: Some((1, 3)),
             unreachable_nodes: vec![],
         }]);
-        let Outcome::Evaluated(f) = run(&c) else {
+        let Outcome::Evaluated(f) = outcome(&CiliumAgentsNotReady, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -375,9 +368,15 @@ mod tests {
 
     #[test]
     fn missing_and_absent() {
-        assert!(matches!(run(&Cluster::default()), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&CiliumAgentsNotReady, &Cluster::default()),
+            Outcome::NotEvaluated(_)
+        ));
         let mut c = Cluster::default();
         c.daemonsets = Some(vec![]);
-        assert_eq!(run(&c), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&CiliumAgentsNotReady, &c),
+            Outcome::Evaluated(vec![])
+        );
     }
 }

@@ -141,9 +141,8 @@ impl Rule for ObservabilityDisabled {
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::Cluster;
-    use crate::rules::CheckOptions;
+    use crate::rules::testing::outcome;
     use serde_json::json;
 
     fn cluster(data: serde_json::Value) -> Cluster {
@@ -155,29 +154,23 @@ mod tests {
         c
     }
 
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        ObservabilityDisabled.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
-    }
-
     #[test]
     fn all_on_is_quiet() {
         let c = cluster(
             json!({"prometheus-serve-addr":":9962","operator-prometheus-serve-addr":":9963",
             "enable-metrics":"true","enable-hubble":"true"}),
         );
-        assert_eq!(run(&c), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&ObservabilityDisabled, &c),
+            Outcome::Evaluated(vec![])
+        );
     }
 
     #[test]
     fn chart_defaults_before_1_15() {
         // 1.14 chart defaults: prometheus off, operator.prometheus off, hubble on.
         let c = cluster(json!({"enable-hubble":"true","ipam":"eni"}));
-        let Outcome::Evaluated(f) = run(&c) else {
+        let Outcome::Evaluated(f) = outcome(&ObservabilityDisabled, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -197,7 +190,7 @@ mod tests {
             json!({"prometheus-serve-addr":"","operator-prometheus-serve-addr":"",
             "enable-metrics":"true","enable-hubble":"false"}),
         );
-        let Outcome::Evaluated(f) = run(&c) else {
+        let Outcome::Evaluated(f) = outcome(&ObservabilityDisabled, &c) else {
             panic!()
         };
         assert_eq!(f[0].evidence.len(), 3);
@@ -206,9 +199,15 @@ mod tests {
 
     #[test]
     fn missing_and_absent() {
-        assert!(matches!(run(&Cluster::default()), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&ObservabilityDisabled, &Cluster::default()),
+            Outcome::NotEvaluated(_)
+        ));
         let mut c = Cluster::default();
         c.daemonsets = Some(vec![]);
-        assert_eq!(run(&c), Outcome::Evaluated(vec![]));
+        assert_eq!(
+            outcome(&ObservabilityDisabled, &c),
+            Outcome::Evaluated(vec![])
+        );
     }
 }

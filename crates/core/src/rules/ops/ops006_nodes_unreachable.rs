@@ -176,18 +176,8 @@ fn names(nodes: &BTreeSet<String>) -> String {
 #[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::model::{CiliumHealthReport, CiliumStatusReport, Cluster, MetricSample};
-    use crate::rules::CheckOptions;
-
-    fn run(c: &Cluster) -> Outcome {
-        let o = CheckOptions::default();
-        NodesUnreachable.check(&Context {
-            cluster: c,
-            knowledge: Knowledge::embedded(),
-            options: &o,
-        })
-    }
+    use crate::rules::testing::outcome;
 
     #[test]
     fn real_sample_one_of_three() {
@@ -202,7 +192,7 @@ mod tests {
                 "ip-10-0-10-72.ap-southeast-1.compute.internal".into(),
             ],
         }]);
-        let Outcome::Evaluated(f) = run(&c) else {
+        let Outcome::Evaluated(f) = outcome(&NodesUnreachable, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -221,13 +211,13 @@ mod tests {
             ..Default::default()
         }]);
         c.cilium_health = Some(vec![CiliumHealthReport::default()]);
-        assert_eq!(run(&c), Outcome::Evaluated(vec![]));
+        assert_eq!(outcome(&NodesUnreachable, &c), Outcome::Evaluated(vec![]));
         c.cilium_health = Some(vec![CiliumHealthReport {
             source: "cilium-health-status-cilium-x.txt".into(),
             unreachable_nodes: vec![],
             unreachable_endpoints: vec!["10.0.1.77".into()],
         }]);
-        let Outcome::Evaluated(f) = run(&c) else {
+        let Outcome::Evaluated(f) = outcome(&NodesUnreachable, &c) else {
             panic!()
         };
         assert!(f[0].message.contains("1 health endpoint(s)"));
@@ -236,16 +226,19 @@ mod tests {
     #[test]
     fn metrics_and_missing() {
         let mut c = Cluster::default();
-        assert!(matches!(run(&c), Outcome::NotEvaluated(_)));
+        assert!(matches!(
+            outcome(&NodesUnreachable, &c),
+            Outcome::NotEvaluated(_)
+        ));
         c.metrics = Some(vec![MetricSample {
             name: "cilium_unreachable_nodes".into(),
             labels: Default::default(),
             value: 0.0,
             source: "a".into(),
         }]);
-        assert_eq!(run(&c), Outcome::Evaluated(vec![]));
+        assert_eq!(outcome(&NodesUnreachable, &c), Outcome::Evaluated(vec![]));
         c.metrics.as_mut().unwrap()[0].value = 2.0;
-        let Outcome::Evaluated(f) = run(&c) else {
+        let Outcome::Evaluated(f) = outcome(&NodesUnreachable, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 1);

@@ -412,7 +412,7 @@ impl Rule for SecurityGroupPolicyIgnored {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster};
+    use crate::rules::testing::{check, load_cluster};
 
     fn base() -> Vec<serde_json::Value> {
         vec![
@@ -453,7 +453,7 @@ mod tests {
         docs.push(
             json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicyList", "items": []}),
         );
-        let f = check(&SecurityGroupPolicyIgnored, &cluster(&docs)).unwrap();
+        let f = check(&SecurityGroupPolicyIgnored, &load_cluster(&docs)).unwrap();
         assert_eq!(f.len(), 1);
         assert!(
             f[0].message
@@ -477,7 +477,7 @@ mod tests {
             "metadata": {"name": "api", "namespace": "shop"},
             "spec": {"endpointSelector": {"matchLabels": {"k8s:app": "api"}}}}),
         );
-        let f = check(&SecurityGroupPolicyIgnored, &cluster(&docs)).unwrap();
+        let f = check(&SecurityGroupPolicyIgnored, &load_cluster(&docs)).unwrap();
         assert!(
             f[0].message.contains("all selected by network policies"),
             "{}",
@@ -492,9 +492,9 @@ mod tests {
         docs.push(json!({"apiVersion": "v1", "kind": "List", "items": [
             {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
              "metadata": {"name": "ciliumendpoints.cilium.io"}}]}));
-        assert!(check(&SecurityGroupPolicyIgnored, &cluster(&docs))
+        assert!(check(&SecurityGroupPolicyIgnored, &load_cluster(&docs))
             .unwrap()
             .is_empty());
-        assert!(check(&SecurityGroupPolicyIgnored, &cluster(&base())).is_err());
+        assert!(check(&SecurityGroupPolicyIgnored, &load_cluster(&base())).is_err());
     }
 }

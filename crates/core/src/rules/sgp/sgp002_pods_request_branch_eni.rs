@@ -244,7 +244,7 @@ impl Rule for PodsRequestBranchEni {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::cni::shared::test_support::{check, cluster};
+    use crate::rules::testing::{check, load_cluster};
     use serde_json::json;
 
     fn base() -> Vec<serde_json::Value> {
@@ -280,7 +280,7 @@ mod tests {
         docs.push(pod("ledger-6f7d9-a", "Pending", true, false));
         docs.push(pod("ledger-6f7d9-b", "Running", false, true));
         docs.push(pod("ledger-6f7d9-c", "Succeeded", true, false));
-        let f = check(&PodsRequestBranchEni, &cluster(&docs)).unwrap();
+        let f = check(&PodsRequestBranchEni, &load_cluster(&docs)).unwrap();
         assert_eq!(f.len(), 1);
         assert!(
             f[0].message.starts_with("2 pods in namespace payments ask"),
@@ -294,9 +294,9 @@ mod tests {
     fn quiet_and_missing() {
         let mut docs = base();
         docs.push(pod("ledger-6f7d9-a", "Running", false, false));
-        assert!(check(&PodsRequestBranchEni, &cluster(&docs))
+        assert!(check(&PodsRequestBranchEni, &load_cluster(&docs))
             .unwrap()
             .is_empty());
-        assert!(check(&PodsRequestBranchEni, &cluster(&base())).is_err());
+        assert!(check(&PodsRequestBranchEni, &load_cluster(&base())).is_err());
     }
 }

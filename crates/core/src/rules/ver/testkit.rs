@@ -1,7 +1,8 @@
 //! Test helpers for the VER and IAM rules: a small knowledge base with facts
 //! copied from /work/shared/data (compatibility.json, eks_versions.json,
 //! kernel_requirements.json, eni_iam.json, helm_key_changes.json, amis.json),
-//! and a cluster builder from Kubernetes / AWS JSON snippets.
+//! and a cluster builder from Kubernetes / AWS JSON snippets. Running a rule
+//! is `rules::testing`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,7 +12,6 @@ use crate::knowledge::{
     AmiFamily, AmiKernel, CiliumMinor, ConditionalActions, EksVersion, Knowledge, RemovedHelmKey,
 };
 use crate::model::{extend, Cluster};
-use crate::rules::{CheckOptions, Context, Outcome, Rule};
 use crate::version::Minor;
 
 pub(crate) fn m(s: &str) -> Minor {
@@ -314,9 +314,10 @@ fn parse<T: serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).unwrap()
 }
 
-/// A cluster from Kubernetes objects and AWS shapes (`{"cluster": …}`,
-/// `{"nodegroup": …}`, `{"serverVersion": …}`), then `finish()`ed.
-pub(crate) fn cluster(items: Vec<Value>) -> Cluster {
+/// A cluster deserialised directly (no loader) from Kubernetes objects and
+/// AWS shapes (`{"cluster": …}`, `{"nodegroup": …}`, `{"serverVersion": …}`),
+/// then `finish()`ed.
+pub(crate) fn typed_cluster(items: Vec<Value>) -> Cluster {
     let mut c = Cluster::default();
     for item in items {
         if let Some(eks) = item.get("cluster") {
@@ -412,35 +413,4 @@ pub(crate) fn node(
         "metadata": {"name": name, "labels": labels},
         "status": {"nodeInfo": {"kubeletVersion": kubelet, "kernelVersion": kernel, "osImage": os_image, "architecture": "amd64"}}
     })
-}
-
-pub(crate) fn options(as_of: &str) -> CheckOptions {
-    CheckOptions {
-        as_of: as_of.parse().unwrap(),
-        ..CheckOptions::default()
-    }
-}
-
-pub(crate) fn run(rule: &dyn Rule, cluster: &Cluster, k: &Knowledge, o: &CheckOptions) -> Outcome {
-    rule.check(&Context {
-        cluster,
-        knowledge: k,
-        options: o,
-    })
-}
-
-/// The findings of an evaluated outcome (panics on "not evaluated").
-pub(crate) fn fired(outcome: Outcome) -> Vec<crate::findings::Finding> {
-    match outcome {
-        Outcome::Evaluated(f) => f,
-        Outcome::NotEvaluated(n) => panic!("not evaluated: {} ({:?})", n.missing, n.how_to_provide),
-    }
-}
-
-/// The "missing" text of a not-evaluated outcome (panics when evaluated).
-pub(crate) fn missing(outcome: Outcome) -> String {
-    match outcome {
-        Outcome::NotEvaluated(n) => n.missing,
-        Outcome::Evaluated(f) => panic!("evaluated: {f:#?}"),
-    }
 }

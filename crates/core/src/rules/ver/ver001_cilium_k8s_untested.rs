@@ -121,11 +121,12 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, missing, options, run};
 
     #[test]
     fn fires_when_kubernetes_is_newer_than_tested() {
         let k = knowledge();
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             agent_ds("1.16.5"),
             server_version("v1.32.3-eks-4096722"),
         ]);
@@ -145,7 +146,7 @@ mod tests {
     #[test]
     fn fires_when_kubernetes_is_older_than_tested() {
         let k = knowledge();
-        let c = cluster(vec![agent_ds("1.18.4"), server_version("v1.29.10-eks-1")]);
+        let c = typed_cluster(vec![agent_ds("1.18.4"), server_version("v1.29.10-eks-1")]);
         let f = fired(run(&Ver001, &c, &k, &options("2026-11-26")));
         assert_eq!(f.len(), 1);
         assert!(f[0].remediation.contains("--kubernetes-version 1.30"));
@@ -158,10 +159,10 @@ mod tests {
     #[test]
     fn quiet_on_a_tested_pair_and_without_cilium() {
         let k = knowledge();
-        let c = cluster(vec![agent_ds("1.17.2"), server_version("v1.31.1")]);
+        let c = typed_cluster(vec![agent_ds("1.17.2"), server_version("v1.31.1")]);
         assert!(fired(run(&Ver001, &c, &k, &options("2026-11-26"))).is_empty());
         // DaemonSets provided, no Cilium: does not apply.
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             serde_json::json!({"kind": "DaemonSet", "metadata": {"name": "aws-node", "namespace": "kube-system"}}),
             server_version("v1.31.1"),
         ]);
@@ -171,13 +172,13 @@ mod tests {
     #[test]
     fn missing_inputs() {
         let k = knowledge();
-        let c = cluster(vec![server_version("v1.31.1")]);
+        let c = typed_cluster(vec![server_version("v1.31.1")]);
         assert!(missing(run(&Ver001, &c, &k, &options("2026-11-26"))).contains("DaemonSets"));
-        let c = cluster(vec![agent_ds("1.17.2")]);
+        let c = typed_cluster(vec![agent_ds("1.17.2")]);
         assert!(
             missing(run(&Ver001, &c, &k, &options("2026-11-26"))).contains("Kubernetes version")
         );
-        let c = cluster(vec![agent_ds("1.17.2"), server_version("v1.31.1")]);
+        let c = typed_cluster(vec![agent_ds("1.17.2"), server_version("v1.31.1")]);
         assert!(
             missing(run(&Ver001, &c, &empty_knowledge(), &options("2026-11-26")))
                 .contains("compatibility data for Cilium 1.17")

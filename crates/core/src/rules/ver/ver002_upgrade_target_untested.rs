@@ -134,6 +134,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, missing, options, run};
     use crate::rules::CheckOptions;
 
     fn with_target(t: &str) -> CheckOptions {
@@ -146,17 +147,17 @@ mod tests {
     #[test]
     fn opt_in_without_target() {
         let k = knowledge();
-        let c = cluster(vec![agent_ds("1.16.5"), server_version("v1.30.3")]);
+        let c = typed_cluster(vec![agent_ds("1.16.5"), server_version("v1.30.3")]);
         assert!(fired(run(&Ver002, &c, &k, &options("2026-11-26"))).is_empty());
         // No target: no inputs are even needed.
-        let c = cluster(vec![]);
+        let c = typed_cluster(vec![]);
         assert!(fired(run(&Ver002, &c, &k, &options("2026-11-26"))).is_empty());
     }
 
     #[test]
     fn fires_with_path() {
         let k = knowledge();
-        let c = cluster(vec![agent_ds("1.16.5"), server_version("v1.30.3")]);
+        let c = typed_cluster(vec![agent_ds("1.16.5"), server_version("v1.30.3")]);
         let f = fired(run(&Ver002, &c, &k, &with_target("1.33")));
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity, Severity::Critical);
@@ -175,7 +176,7 @@ mod tests {
     #[test]
     fn quiet_when_target_tested_and_errors() {
         let k = knowledge();
-        let c = cluster(vec![agent_ds("1.18.1"), server_version("v1.31.3")]);
+        let c = typed_cluster(vec![agent_ds("1.18.1"), server_version("v1.31.3")]);
         assert!(fired(run(&Ver002, &c, &k, &with_target("1.33"))).is_empty());
         assert!(
             missing(run(&Ver002, &c, &k, &with_target("1.30"))).contains("EKS cannot downgrade")

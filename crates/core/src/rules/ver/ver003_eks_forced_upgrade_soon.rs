@@ -188,6 +188,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, missing, options, run};
     use serde_json::json;
 
     fn eks(version: &str, policy: Option<&str>) -> serde_json::Value {
@@ -202,7 +203,7 @@ mod tests {
     fn extended_default_fires_on_the_deadline_and_combines_with_cilium() {
         let k = knowledge();
         // 1.31 extended support ends 2026-11-26.
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             eks("1.31", None),
             agent_ds("1.16.5"),
             server_version("v1.31.4-eks-1"),
@@ -230,7 +231,7 @@ mod tests {
     fn standard_policy_uses_end_of_standard_and_offers_extended() {
         let k = knowledge();
         // 1.34 standard support ends 2026-12-02: 6 days after 2026-11-26.
-        let c = cluster(vec![eks("1.34", Some("STANDARD"))]);
+        let c = typed_cluster(vec![eks("1.34", Some("STANDARD"))]);
         let f = fired(run(&Ver003, &c, &k, &options("2026-11-26")));
         assert_eq!(f.len(), 1);
         assert!(f[0]
@@ -243,18 +244,18 @@ mod tests {
             .remediation
             .contains("aws eks update-cluster-version --name prod --kubernetes-version 1.35"));
         // The same cluster with EXTENDED is a year away.
-        let c = cluster(vec![eks("1.34", Some("EXTENDED"))]);
+        let c = typed_cluster(vec![eks("1.34", Some("EXTENDED"))]);
         assert!(fired(run(&Ver003, &c, &k, &options("2026-11-26"))).is_empty());
     }
 
     #[test]
     fn window_boundaries_and_past_deadline() {
         let k = knowledge();
-        let c = cluster(vec![eks("1.32", None)]); // extended ends 2027-03-23
-                                                  // 2026-12-23 → 90 days: fires; 2026-12-22 → 91 days: quiet.
+        let c = typed_cluster(vec![eks("1.32", None)]); // extended ends 2027-03-23
+                                                        // 2026-12-23 → 90 days: fires; 2026-12-22 → 91 days: quiet.
         assert_eq!(fired(run(&Ver003, &c, &k, &options("2026-12-23"))).len(), 1);
         assert!(fired(run(&Ver003, &c, &k, &options("2026-12-22"))).is_empty());
-        let c = cluster(vec![eks("1.29", None)]); // extended ended 2026-03-23
+        let c = typed_cluster(vec![eks("1.29", None)]); // extended ended 2026-03-23
         let f = fired(run(&Ver003, &c, &k, &options("2026-11-26")));
         assert!(f[0].message.contains("ended on 2026-03-23 (248 days ago): EKS can upgrade the control plane to 1.30 at any time"));
         assert!(f[0]
@@ -265,9 +266,9 @@ mod tests {
     #[test]
     fn missing_inputs() {
         let k = knowledge();
-        let c = cluster(vec![agent_ds("1.16.5")]);
+        let c = typed_cluster(vec![agent_ds("1.16.5")]);
         assert!(missing(run(&Ver003, &c, &k, &options("2026-11-26"))).contains("describe-cluster"));
-        let c = cluster(vec![eks("1.22", None)]);
+        let c = typed_cluster(vec![eks("1.22", None)]);
         assert!(missing(run(&Ver003, &c, &k, &options("2026-11-26")))
             .contains("calendar for Kubernetes 1.22"));
     }

@@ -135,11 +135,12 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, missing, options, run};
 
     #[test]
     fn fires_below_the_three_newest() {
         let k = knowledge(); // 1.15–1.20: maintained 1.18, 1.19, 1.20
-        let c = cluster(vec![agent_ds("1.17.3"), server_version("v1.31.2")]);
+        let c = typed_cluster(vec![agent_ds("1.17.3"), server_version("v1.31.2")]);
         let f = fired(run(&Ver004, &c, &k, &options("2026-11-26")));
         assert_eq!(f.len(), 1);
         assert_eq!(
@@ -157,13 +158,13 @@ mod tests {
     fn path_moves_kubernetes_when_needed() {
         let k = knowledge();
         // 1.16 on 1.29: 1.18 tests 1.30+, so the control plane moves to 1.30 first.
-        let c = cluster(vec![agent_ds("1.16.1"), server_version("v1.29.2")]);
+        let c = typed_cluster(vec![agent_ds("1.16.1"), server_version("v1.29.2")]);
         let f = fired(run(&Ver004, &c, &k, &options("2026-11-26")));
         let r = &f[0].remediation;
         assert!(r.contains("--kubernetes-version 1.30"), "{r}");
         assert!(r.find("--version 1.17.18").unwrap() < r.find("--version 1.18.12").unwrap());
         // Without a Kubernetes version: plain Helm steps.
-        let c = cluster(vec![agent_ds("1.16.1")]);
+        let c = typed_cluster(vec![agent_ds("1.16.1")]);
         let f = fired(run(&Ver004, &c, &k, &options("2026-11-26")));
         assert!(f[0].remediation.contains("--version 1.17.18"));
         assert!(f[0].remediation.contains("--version 1.18.12"));
@@ -172,11 +173,11 @@ mod tests {
     #[test]
     fn quiet_on_maintained_and_missing_data() {
         let k = knowledge();
-        let c = cluster(vec![agent_ds("1.18.0")]);
+        let c = typed_cluster(vec![agent_ds("1.18.0")]);
         assert!(fired(run(&Ver004, &c, &k, &options("2026-11-26"))).is_empty());
-        let c = cluster(vec![agent_ds("1.21.0")]);
+        let c = typed_cluster(vec![agent_ds("1.21.0")]);
         assert!(fired(run(&Ver004, &c, &k, &options("2026-11-26"))).is_empty());
-        let c = cluster(vec![agent_ds("1.16.0")]);
+        let c = typed_cluster(vec![agent_ds("1.16.0")]);
         assert!(
             missing(run(&Ver004, &c, &empty_knowledge(), &options("2026-11-26")))
                 .contains("Cilium release data")

@@ -237,12 +237,13 @@ fn capitalize(s: &str) -> String {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, missing, options, run};
     use crate::rules::CheckOptions;
 
     #[test]
     fn fires_per_node_group_below_running_minimum() {
         let k = knowledge();
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             agent_ds("1.16.5"),
             server_version("v1.30.4"),
             node(
@@ -284,7 +285,7 @@ mod tests {
     #[test]
     fn target_minimum_and_boundaries() {
         let k = knowledge();
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             agent_ds("1.17.0"),
             // Exactly the 1.17 minimum (5.4.0): fine for 1.17, short for 1.18 (5.10).
             node(
@@ -319,9 +320,9 @@ mod tests {
     #[test]
     fn missing_inputs() {
         let k = knowledge();
-        let c = cluster(vec![agent_ds("1.17.0")]);
+        let c = typed_cluster(vec![agent_ds("1.17.0")]);
         assert!(missing(run(&Ver005, &c, &k, &options("2026-11-26"))).contains("Node"));
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             agent_ds("1.17.0"),
             node("n1", "v1.31.0", "5.4.0", "", None),
         ]);

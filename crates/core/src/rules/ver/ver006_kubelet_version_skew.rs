@@ -183,6 +183,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, missing, options, run};
 
     #[test]
     fn policy() {
@@ -202,7 +203,7 @@ mod tests {
     #[test]
     fn fires_per_group() {
         let k = knowledge();
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             server_version("v1.31.4-eks-2d5f260"),
             node(
                 "a1",
@@ -241,16 +242,16 @@ mod tests {
     #[test]
     fn quiet_and_missing() {
         let k = knowledge();
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             server_version("v1.31.4"),
             node("c1", "v1.30.4", "6.1.1", "", None),
         ]);
         assert!(fired(run(&Ver006, &c, &k, &options("2026-11-26"))).is_empty());
-        let c = cluster(vec![node("c1", "v1.30.4", "6.1.1", "", None)]);
+        let c = typed_cluster(vec![node("c1", "v1.30.4", "6.1.1", "", None)]);
         assert!(
             missing(run(&Ver006, &c, &k, &options("2026-11-26"))).contains("Kubernetes version")
         );
-        let c = cluster(vec![server_version("v1.31.4")]);
+        let c = typed_cluster(vec![server_version("v1.31.4")]);
         assert!(missing(run(&Ver006, &c, &k, &options("2026-11-26"))).contains("Node"));
     }
 }

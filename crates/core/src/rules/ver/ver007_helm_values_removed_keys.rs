@@ -235,6 +235,7 @@ pub(crate) fn tunnel_translation(key: &str, value: Option<&serde_json::Value>) -
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, missing, options, run};
     use crate::rules::CheckOptions;
     use serde_json::json;
 
@@ -242,7 +243,7 @@ mod tests {
         items: Vec<serde_json::Value>,
         values: serde_json::Value,
     ) -> crate::model::Cluster {
-        let mut c = cluster(items);
+        let mut c = typed_cluster(items);
         c.helm_values = Some(values);
         c.finish();
         c
@@ -335,7 +336,7 @@ mod tests {
     #[test]
     fn missing_and_not_applicable() {
         let k = knowledge();
-        let c = cluster(vec![agent_ds("1.16.5")]);
+        let c = typed_cluster(vec![agent_ds("1.16.5")]);
         assert!(missing(run(&Ver007, &c, &k, &options("2026-11-26"))).contains("Helm values"));
         let c = with_values(vec![agent_ds("1.16.5")], json!({"tunnel": "vxlan"}));
         assert!(

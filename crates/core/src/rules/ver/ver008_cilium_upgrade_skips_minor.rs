@@ -122,6 +122,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, missing, options, run};
     use crate::rules::CheckOptions;
 
     fn target(t: &str) -> CheckOptions {
@@ -134,7 +135,7 @@ mod tests {
     #[test]
     fn fires_on_a_skip() {
         let k = knowledge();
-        let c = cluster(vec![agent_ds("1.15.7"), server_version("v1.29.3")]);
+        let c = typed_cluster(vec![agent_ds("1.15.7"), server_version("v1.29.3")]);
         let f = fired(run(&Ver008, &c, &k, &target("1.18")));
         assert_eq!(f.len(), 1);
         assert_eq!(
@@ -151,14 +152,14 @@ mod tests {
     #[test]
     fn quiet_on_one_step_or_no_target() {
         let k = knowledge();
-        let c = cluster(vec![agent_ds("1.15.7")]);
+        let c = typed_cluster(vec![agent_ds("1.15.7")]);
         assert!(fired(run(&Ver008, &c, &k, &target("1.16"))).is_empty());
         assert!(fired(run(&Ver008, &c, &k, &target("1.15"))).is_empty());
         assert!(fired(run(&Ver008, &c, &k, &target("1.14"))).is_empty());
         assert!(fired(run(&Ver008, &c, &k, &options("2026-11-26"))).is_empty());
         // A major jump fires without listing minors.
         assert_eq!(fired(run(&Ver008, &c, &k, &target("2.0"))).len(), 1);
-        let c = cluster(vec![]);
+        let c = typed_cluster(vec![]);
         assert!(missing(run(&Ver008, &c, &k, &target("1.18"))).contains("DaemonSets"));
     }
 }

@@ -207,11 +207,12 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, missing, options, run};
 
     #[test]
     fn fires_on_mixed_agents_and_operator() {
         let k = knowledge();
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             agent_ds("1.16.5"),
             agent_pod("cilium-aaaaa", "n1", "1.16.5"),
             agent_pod("cilium-bbbbb", "n2", "1.16.5"),
@@ -240,15 +241,18 @@ mod tests {
         let mut pod = agent_pod("cilium-aaaaa", "n1", "1.16.5");
         pod["spec"]["containers"][0]["image"] =
             serde_json::json!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/cilium/cilium:v1.16.5");
-        let c = cluster(vec![
+        let c = typed_cluster(vec![
             agent_ds("1.16.5"),
             pod,
             operator_deploy("quay.io/cilium/operator-aws:v1.16.5", "cilium-operator"),
         ]);
         assert!(fired(run(&Ver009, &c, &k, &options("2026-11-26"))).is_empty());
-        assert!(
-            missing(run(&Ver009, &cluster(vec![]), &k, &options("2026-11-26")))
-                .contains("DaemonSets")
-        );
+        assert!(missing(run(
+            &Ver009,
+            &typed_cluster(vec![]),
+            &k,
+            &options("2026-11-26")
+        ))
+        .contains("DaemonSets"));
     }
 }

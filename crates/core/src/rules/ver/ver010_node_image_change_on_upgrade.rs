@@ -277,6 +277,7 @@ fn capitalize(s: &str) -> String {
 mod tests {
     use super::super::testkit::*;
     use super::*;
+    use crate::rules::testing::{fired, missing, options, run};
     use crate::rules::CheckOptions;
     use serde_json::json;
 
@@ -299,7 +300,7 @@ mod tests {
     #[test]
     fn al2_end_and_kernel_series_change() {
         let k = knowledge();
-        let mut c = cluster(vec![
+        let mut c = typed_cluster(vec![
             ng("legacy", "AL2_x86_64", "1.32"),
             ng("general", "AL2023_x86_64_STANDARD", "1.32"),
             ng("bottle", "BOTTLEROCKET_x86_64", "1.32"),
@@ -328,13 +329,13 @@ mod tests {
     #[test]
     fn quiet_cases() {
         let k = knowledge();
-        let c = cluster(vec![ng("general", "AL2023_x86_64_STANDARD", "1.31")]);
+        let c = typed_cluster(vec![ng("general", "AL2023_x86_64_STANDARD", "1.31")]);
         // 1.31 → 1.32 stays on 6.1.
         assert!(fired(run(&Ver010, &c, &k, &target("1.32"))).is_empty());
         // No target: opt-in.
         assert!(fired(run(&Ver010, &c, &k, &options("2026-11-26"))).is_empty());
         // Nodes from the os image only; AL2 at 1.31 → 1.32 is still AL2 5.10.
-        let c = cluster(vec![node(
+        let c = typed_cluster(vec![node(
             "n1",
             "v1.31.2-eks-1",
             "5.10.228-219.884.amzn2.x86_64",
@@ -346,7 +347,8 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].object.kind, "Node");
         assert!(
-            missing(run(&Ver010, &cluster(vec![]), &k, &target("1.33"))).contains("node groups")
+            missing(run(&Ver010, &typed_cluster(vec![]), &k, &target("1.33")))
+                .contains("node groups")
         );
     }
 }
