@@ -20,8 +20,10 @@ bin=target/release
 best() { # best of $runs: "<seconds> <max RSS KB>" of the fastest run
   local out best_t="" best_m=""
   for _ in $(seq "$runs"); do
-    out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-    read -r t m <<<"$out"
+    # -o: time's own figures, apart from the command's output and errors.
+    /usr/bin/time -o "$dir/time.out" -f "%e %M" "$@" >/dev/null 2>"$dir/check.err" ||
+      { echo "failed: $* ($(tail -1 "$dir/check.err"))" >&2; exit 1; }
+    read -r t m < "$dir/time.out"
     if [ -z "$best_t" ] || awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; best_m=$m; fi
   done
   echo "$best_t $best_m"
@@ -35,6 +37,7 @@ for n in "${sizes[@]}"; do
   bytes=$(du -sb "$snap" | cut -f1)
   floor_t=$(for _ in $(seq "$runs"); do "$bin/parse-floor" "$snap" | cut -d' ' -f3; done | sort -n | head -1)
   read -r check_t check_m < <(best "$bin/eks-cilium-doctor" check "$snap" --fail-on none --format json)
+  [ -n "${check_t:-}" ] || { echo "check failed on $snap" >&2; exit 1; }
   awk -v n="$n" -v b="$bytes" -v f="$floor_t" -v t="$check_t" -v m="$check_m" 'BEGIN {
     mb = b / 1e6;
     printf "| %d | %d | %.0f MB | %.2f s | %.2f s | %.2fx | %.0f MB/s | %.0f MB | %.2f |\n",

@@ -4,19 +4,18 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use doctor_core::exit::{exit_code, FailOn};
 use doctor_core::knowledge::Knowledge;
 use doctor_core::load::{load_bytes, load_paths};
 use doctor_core::overview::Overview;
-use doctor_core::report::{html, ColorChoice, Format};
+use doctor_core::report::{html, Format};
 use doctor_core::rules::{evaluate, Context};
 use doctor_core::suppress::{self, AnnotationIndex};
-use doctor_core::version::Date;
 
 use crate::error::CliError;
 use crate::evaluation_args::EvaluationArgs;
 use crate::live::LiveArgs;
 use crate::output;
+use crate::report_args::ReportArgs;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -34,23 +33,8 @@ pub struct CheckArgs {
     live_args: LiveArgs,
     #[command(flatten)]
     evaluation: EvaluationArgs,
-    /// text, json, sarif, junit, markdown or html.
-    #[arg(long, short = 'f', default_value = "text", value_parser = str::parse::<Format>)]
-    format: Format,
-    /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Exit 1 when a finding is at or above this severity
-    /// (critical, high, medium, low, info, or none to never fail).
-    #[arg(long, default_value = "high", value_parser = str::parse::<FailOn>)]
-    fail_on: FailOn,
-    /// Evaluate date-dependent rules (support windows) as of this day, YYYY-MM-DD.
-    /// Default: today (UTC).
-    #[arg(long, value_name = "DATE", value_parser = str::parse::<Date>)]
-    as_of: Option<Date>,
-    /// Colour the text report: auto, always or never.
-    #[arg(long, default_value = "auto", value_parser = str::parse::<ColorChoice>)]
-    color: ColorChoice,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 /// Runs the check; returns the process exit code (0 or 1).
@@ -92,9 +76,7 @@ pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
     let mut loaded = std::mem::ManuallyDrop::new(loaded);
     let loaded_at = started.elapsed();
 
-    let options = args
-        .evaluation
-        .check_options(args.as_of.unwrap_or_else(Date::today));
+    let options = args.evaluation.check_options(args.report.as_of());
     let cx = Context {
         cluster: &loaded.cluster,
         knowledge,
@@ -115,13 +97,15 @@ pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
         );
     }
 
-    if args.format == Format::Html {
+    if args.report.format == Format::Html {
         // The full page: findings plus the capacity and versions views.
         let overview = Overview::build(&loaded.cluster, knowledge);
-        output::write_output(&html::page(&report, &overview), args.output.as_deref())?;
+        output::write_output(
+            &html::page(&report, &overview),
+            args.report.output.as_deref(),
+        )?;
+        Ok(args.report.exit_code(&report))
     } else {
-        output::write_report(&report, args.format, args.color, args.output.as_deref())?;
+        args.report.write(&report)
     }
-    // exit_code is 0 or 1 by contract.
-    Ok(u8::try_from(exit_code(&report, args.fail_on)).unwrap_or(1))
 }

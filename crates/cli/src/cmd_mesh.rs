@@ -4,15 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use doctor_core::exit::{exit_code, FailOn};
 use doctor_core::knowledge::Knowledge;
 use doctor_core::load::{load_paths, LoadOptions};
-use doctor_core::report::{ColorChoice, Format};
 use doctor_core::rules::{evaluate_mesh, CheckOptions, MeshContext, NamedCluster};
-use doctor_core::version::Date;
 
 use crate::error::CliError;
-use crate::output;
+use crate::report_args::ReportArgs;
 
 #[derive(Debug, Args)]
 pub struct MeshArgs {
@@ -20,22 +17,8 @@ pub struct MeshArgs {
     /// at least two.
     #[arg(value_name = "SNAPSHOT", required = true, num_args = 2..)]
     snapshots: Vec<PathBuf>,
-    /// text, json, sarif, junit, markdown or html.
-    #[arg(long, short = 'f', default_value = "text", value_parser = str::parse::<Format>)]
-    format: Format,
-    /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Exit 1 when a finding is at or above this severity
-    /// (critical, high, medium, low, info, or none to never fail).
-    #[arg(long, default_value = "high", value_parser = str::parse::<FailOn>)]
-    fail_on: FailOn,
-    /// Evaluate as of this day, YYYY-MM-DD. Default: today (UTC).
-    #[arg(long, value_name = "DATE", value_parser = str::parse::<Date>)]
-    as_of: Option<Date>,
-    /// Colour the text report: auto, always or never.
-    #[arg(long, default_value = "auto", value_parser = str::parse::<ColorChoice>)]
-    color: ColorChoice,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 /// The EKS name of the cluster, else the snapshot's file name.
@@ -70,7 +53,7 @@ pub fn run(args: &MeshArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
         });
     }
     let options = CheckOptions {
-        as_of: args.as_of.unwrap_or_else(Date::today),
+        as_of: args.report.as_of(),
         ..CheckOptions::default()
     };
     let report = evaluate_mesh(&MeshContext {
@@ -78,6 +61,5 @@ pub fn run(args: &MeshArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
         knowledge,
         options: &options,
     });
-    output::write_report(&report, args.format, args.color, args.output.as_deref())?;
-    Ok(u8::try_from(exit_code(&report, args.fail_on)).unwrap_or(1))
+    args.report.write(&report)
 }

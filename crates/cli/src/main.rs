@@ -12,6 +12,7 @@ mod error;
 mod evaluation_args;
 mod live;
 mod output;
+mod report_args;
 
 use std::borrow::Cow;
 use std::io::Write;

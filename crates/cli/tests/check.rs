@@ -2,7 +2,7 @@
 //! every output format, `--output`, `--fail-on`, suppressions, standard
 //! input and bad input (exit 2 with a message naming the file).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -17,11 +17,12 @@ fn examples(name: &str) -> String {
         .to_string()
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("doctor-check-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A scratch directory, removed when the test ends.
+fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("doctor-check-{tag}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// Runs `check` (in `cwd`, where suppression files are discovered) and
@@ -144,7 +145,7 @@ fn every_format_renders_the_demo() {
 #[test]
 fn output_file_is_written_whole_and_stdout_stays_empty() {
     let dir = temp_dir("output");
-    let out = dir.join("report.json");
+    let out = dir.path().join("report.json");
     let (code, stdout, stderr) = check(&[
         &examples("demo"),
         "--as-of",
@@ -158,7 +159,7 @@ fn output_file_is_written_whole_and_stdout_stays_empty() {
     assert!(stdout.is_empty());
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written, demo_json());
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "temporary files left behind");
 }
 
@@ -178,29 +179,28 @@ fn no_path_without_a_kubeconfig_context_is_an_error() {
     let dir = temp_dir("no-context");
     let out = Command::cargo_bin("eks-cilium-doctor")
         .unwrap()
-        .current_dir(&dir)
+        .current_dir(dir.path())
         .arg("check")
-        .env("KUBECONFIG", dir.join("missing-kubeconfig"))
-        .env("HOME", &dir)
+        .env("KUBECONFIG", dir.path().join("missing-kubeconfig"))
+        .env("HOME", dir.path())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("nothing to check"), "{stderr}");
     assert!(stderr.contains("no kubeconfig context"), "{stderr}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn suppressions_from_the_config_file_and_unmatched_entries() {
     let dir = temp_dir("suppress");
     std::fs::write(
-        dir.join(".eks-cilium-doctor.yaml"),
+        dir.path().join(".eks-cilium-doctor.yaml"),
         "ignore:\n  - rule: IAM006\n    reason: detached in the next change window\n  - rule: MESH001\n    reason: no mesh here\n",
     )
     .unwrap();
     let (_, stdout, stderr) = check_in(
-        &dir,
+        dir.path(),
         &[&examples("demo"), "--as-of", AS_OF, "--format", "json"],
         None,
     );
@@ -213,7 +213,7 @@ fn suppressions_from_the_config_file_and_unmatched_entries() {
 #[test]
 fn a_typo_in_the_config_is_an_error_naming_file_and_line() {
     let dir = temp_dir("typo");
-    let config = dir.join("doctor.yaml");
+    let config = dir.path().join("doctor.yaml");
     std::fs::write(&config, "ignore:\n  - rule: IAM06\n    reason: typo\n").unwrap();
     let (code, _, stderr) = check(&[&examples("demo"), "--config", config.to_str().unwrap()]);
     assert_eq!(code, 2);
@@ -238,7 +238,7 @@ fn standard_input_is_an_input() {
 #[test]
 fn bad_input_exits_2_naming_the_file() {
     let dir = temp_dir("bad");
-    let broken = dir.join("pods.json");
+    let broken = dir.path().join("pods.json");
     std::fs::write(
         &broken,
         "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [",
@@ -255,7 +255,7 @@ fn bad_input_exits_2_naming_the_file() {
     assert!(stderr.contains("/no/such/dump"), "{stderr}");
 
     let empty = temp_dir("empty");
-    let (code, _, stderr) = check(&[empty.to_str().unwrap()]);
+    let (code, _, stderr) = check(&[empty.path().to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
 }
 

@@ -6,7 +6,7 @@
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,11 +19,12 @@ use common::{available, here, kmock, Service};
 const CLUSTER: &str = "shop-prod";
 const REGION: &str = "eu-west-1";
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("doctor-live-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A scratch directory, removed when the test ends.
+fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("doctor-live-{tag}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn free_port() -> u16 {
@@ -160,7 +161,7 @@ fn aws_collection_against_moto() {
         return;
     };
     let dir = temp_dir("aws");
-    let snapshot = dir.join("snap.tar.gz");
+    let snapshot = dir.path().join("snap.tar.gz");
     let out = doctor(Some(&endpoint))
         .args([
             "collect",
@@ -299,7 +300,6 @@ fn aws_collection_against_moto() {
     );
     assert_eq!(rules(&live), rules(&from_archive));
     assert_eq!(live, from_archive);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -319,7 +319,7 @@ fn a_dead_aws_endpoint_fails_cleanly_and_writes_nothing() {
             REGION,
             "-o",
         ])
-        .arg(dir.join("snap.tar.gz"))
+        .arg(dir.path().join("snap.tar.gz"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -329,20 +329,20 @@ fn a_dead_aws_endpoint_fails_cleanly_and_writes_nothing() {
         "{stderr}"
     );
     assert_eq!(
-        std::fs::read_dir(&dir).unwrap().count(),
+        std::fs::read_dir(dir.path()).unwrap().count(),
         0,
         "nothing half-written"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn kubernetes_collection_against_kmock() {
     let dir = temp_dir("kube");
-    let Some((_kmock, _, kubeconfig)) = kmock(&dir, &["--deny", "apps/v1/statefulsets"]) else {
+    let Some((_kmock, _, kubeconfig)) = kmock(dir.path(), &["--deny", "apps/v1/statefulsets"])
+    else {
         return;
     };
-    let snapshot = dir.join("snap.tar.gz");
+    let snapshot = dir.path().join("snap.tar.gz");
     let out = doctor(None)
         .args(["collect", "--skip-aws", "--kubeconfig"])
         .arg(&kubeconfig)
@@ -399,7 +399,6 @@ fn kubernetes_collection_against_kmock() {
     let mut implicit = doctor(None);
     implicit.env("KUBECONFIG", &kubeconfig);
     assert_eq!(report(implicit, &["--skip-aws"]), from_archive);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Acceptance: both sources at once; `collect` then `check` gives the same
@@ -411,11 +410,11 @@ fn collect_then_check_equals_check_live() {
     let Some((_moto, endpoint)) = moto() else {
         return;
     };
-    let Some((_kmock, _, kubeconfig)) = kmock(&dir, &[]) else {
+    let Some((_kmock, _, kubeconfig)) = kmock(dir.path(), &[]) else {
         return;
     };
     let kube = kubeconfig.to_str().unwrap();
-    let snapshot = dir.join("snap.tar.gz");
+    let snapshot = dir.path().join("snap.tar.gz");
     let source = [
         "--cluster",
         CLUSTER,
@@ -461,7 +460,6 @@ fn collect_then_check_equals_check_live() {
             .any(|r| r == "IAM003 shop-prod-cilium-operator"),
         "{fired:?}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The JSON report of a `check` command, with the field that names the
