@@ -5,16 +5,15 @@
 //! service fails the test under CI and is reported as skipped elsewhere.
 
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command as Process, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command as Process;
 
+use assert_cmd::cargo::CommandCargoExt;
 use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
-use common::{available, here, kmock, Service};
+use common::{isolate_aws, kmock, moto};
 
 const CLUSTER: &str = "shop-prod";
 const REGION: &str = "eu-west-1";
@@ -27,75 +26,12 @@ fn temp_dir(tag: &str) -> tempfile::TempDir {
         .unwrap()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A moto server with the AWS-managed policies loaded, and the test cluster in it.
-fn moto() -> Option<(Service, String)> {
-    if !available("python3", &["-c", "import moto.server, boto3"]) {
-        return None;
-    }
-    let port = free_port();
-    let child = Process::new("python3")
-        .args([
-            "-m",
-            "moto.server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto");
-    let service = Service(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let url = format!("http://127.0.0.1:{port}");
-    let setup = Process::new("python3")
-        .arg(here("tests/live/moto_setup.py"))
-        .arg(&url)
-        .output()
-        .unwrap();
-    assert!(
-        setup.status.success(),
-        "{}",
-        String::from_utf8_lossy(&setup.stderr)
-    );
-    Some((service, url))
-}
-
 /// The binary with only the test's AWS/Kubernetes settings in effect.
 fn doctor(aws_endpoint: Option<&str>) -> Command {
-    let mut cmd = Command::cargo_bin("eks-cilium-doctor").unwrap();
-    for (key, _) in std::env::vars() {
-        if key.starts_with("AWS_") || key == "KUBECONFIG" {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_COLOR", "1");
-    if let Some(endpoint) = aws_endpoint {
-        cmd.env("AWS_ENDPOINT_URL", endpoint);
-    }
-    cmd
+    let mut cmd = Process::cargo_bin("eks-cilium-doctor").unwrap();
+    isolate_aws(&mut cmd, aws_endpoint);
+    cmd.env("NO_COLOR", "1");
+    Command::from_std(cmd)
 }
 
 /// Exit code 0, else fail with what the binary said.

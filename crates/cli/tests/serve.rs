@@ -2,7 +2,8 @@
 //! metrics through promtool, the JSON equal to `check`'s, SIGTERM, and the
 //! watch mode against kmock (a Kubernetes API emulator from PyPI, installed
 //! by scripts/test.sh): a change in the cluster shows in /metrics, and a
-//! dead API server leaves the last report served and marked stale.
+//! dead API server leaves the last report served and marked stale; the same
+//! for AWS against moto (the AWS emulator from PyPI).
 
 use std::io::Write;
 use std::process::{Command as Process, Stdio};
@@ -12,7 +13,7 @@ use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
 mod common;
-use common::{available, here, kmock, serve, Server};
+use common::{available, here, isolate_aws, kmock, moto, serve, serve_with, Server};
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -252,4 +253,63 @@ fn watches_a_cluster_and_keeps_the_last_report_when_it_goes_away() {
     }
     assert!(rest.contains("serving the last good evaluation"), "{rest}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The findings of a `/api/v1/report` body.
+fn findings(report: &str) -> Value {
+    serde_json::from_str::<Value>(report).unwrap()["findings"].clone()
+}
+
+#[test]
+fn keeps_the_last_report_when_aws_cannot_be_read() {
+    let Some((mut moto, endpoint)) = moto() else {
+        return;
+    };
+    let mut server = serve_with(
+        &[
+            "--skip-kubernetes",
+            "--cluster",
+            "shop-prod",
+            "--region",
+            "eu-west-1",
+            "--aws-interval",
+            "1s",
+        ],
+        |command| isolate_aws(command, Some(&endpoint)),
+    );
+    let metrics = format!("{}/metrics", server.url);
+    let report = format!("{}/api/v1/report", server.url);
+    let fresh = wait_for(&metrics, "AWS read", |_, m| {
+        m.contains("eks_cilium_doctor_source_stale{source=\"aws\"} 0\n")
+            && m.contains("eks_cilium_doctor_ready 1\n")
+    });
+    promtool_check_metrics(&fresh);
+    let (status, _, before) = get(&report);
+    assert_eq!(status, 200);
+    assert!(
+        before.contains("\"shop-prod\""),
+        "the report is of the EKS cluster in moto: {before}"
+    );
+
+    // The account cannot be read any more: the last report stays, marked stale.
+    let _ = moto.0.kill();
+    let _ = moto.0.wait();
+    let stale = wait_for(&metrics, "aws marked stale", |_, m| {
+        m.contains("eks_cilium_doctor_source_stale{source=\"aws\"} 1\n")
+    });
+    promtool_check_metrics(&stale);
+    let (status, _, after) = get(&report);
+    assert_eq!(status, 200);
+    assert_eq!(
+        findings(&after),
+        findings(&before),
+        "the last findings stay"
+    );
+    assert_eq!(get(&format!("{}/readyz", server.url)).0, 200);
+    let (_, _, page) = get(&format!("{}/report", server.url));
+    assert!(
+        page.contains("<strong>Stale data.</strong>") && page.contains("<li><b>aws</b>: "),
+        "the page names the stale source"
+    );
+    terminate(&mut server);
 }

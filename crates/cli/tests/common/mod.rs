@@ -3,10 +3,11 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command as Process, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
@@ -91,12 +92,18 @@ pub struct Server {
 
 /// `serve ARGS --listen 127.0.0.1:0`; its base URL, read from stderr.
 pub fn serve(args: &[&str]) -> Server {
-    let mut child = Process::cargo_bin("eks-cilium-doctor")
-        .unwrap()
+    serve_with(args, |_| {})
+}
+
+/// [`serve`], with the command adjusted first (e.g. [`isolate_aws`]).
+pub fn serve_with(args: &[&str], adjust: impl FnOnce(&mut Process)) -> Server {
+    let mut command = Process::cargo_bin("eks-cilium-doctor").unwrap();
+    command.env_remove("KUBECONFIG");
+    adjust(&mut command);
+    let mut child = command
         .arg("serve")
         .args(args)
         .args(["--listen", "127.0.0.1:0"])
-        .env_remove("KUBECONFIG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -125,4 +132,73 @@ fn lines(stderr: ChildStderr) -> mpsc::Receiver<String> {
         }
     });
     receive
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A moto server with the AWS-managed policies loaded, and the test cluster in it.
+pub fn moto() -> Option<(Service, String)> {
+    if !available("python3", &["-c", "import moto.server, boto3"]) {
+        return None;
+    }
+    let port = free_port();
+    let child = Process::new("python3")
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto");
+    let service = Service(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "moto did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let url = format!("http://127.0.0.1:{port}");
+    let setup = Process::new("python3")
+        .arg(here("tests/live/moto_setup.py"))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    Some((service, url))
+}
+
+/// Only the test's AWS settings: fake credentials, no config files, no
+/// instance metadata, and AWS_ENDPOINT_URL at the emulator (when given).
+pub fn isolate_aws(cmd: &mut Process, endpoint: Option<&str>) {
+    for (key, _) in std::env::vars() {
+        if key.starts_with("AWS_") || key == "KUBECONFIG" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    if let Some(endpoint) = endpoint {
+        cmd.env("AWS_ENDPOINT_URL", endpoint);
+    }
 }
