@@ -7,23 +7,10 @@ use std::path::Path;
 use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+use common::{examples, temp_dir};
+
 const AS_OF: &str = "2026-11-26";
-
-fn examples(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-/// A scratch directory, removed when the test ends.
-fn temp_dir(tag: &str) -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix(&format!("doctor-check-{tag}-"))
-        .tempdir()
-        .unwrap()
-}
 
 /// Runs `check` (in `cwd`, where suppression files are discovered) and
 /// returns (exit code, stdout, stderr).
@@ -144,7 +131,7 @@ fn every_format_renders_the_demo() {
 
 #[test]
 fn output_file_is_written_whole_and_stdout_stays_empty() {
-    let dir = temp_dir("output");
+    let dir = temp_dir("check-output");
     let out = dir.path().join("report.json");
     let (code, stdout, stderr) = check(&[
         &examples("demo"),
@@ -176,7 +163,7 @@ fn output_into_a_missing_directory_is_an_error_naming_it() {
 
 #[test]
 fn no_path_without_a_kubeconfig_context_is_an_error() {
-    let dir = temp_dir("no-context");
+    let dir = temp_dir("check-no-context");
     let out = Command::cargo_bin("eks-cilium-doctor")
         .unwrap()
         .current_dir(dir.path())
@@ -193,7 +180,7 @@ fn no_path_without_a_kubeconfig_context_is_an_error() {
 
 #[test]
 fn suppressions_from_the_config_file_and_unmatched_entries() {
-    let dir = temp_dir("suppress");
+    let dir = temp_dir("check-suppress");
     std::fs::write(
         dir.path().join(".eks-cilium-doctor.yaml"),
         "ignore:\n  - rule: IAM006\n    reason: detached in the next change window\n  - rule: MESH001\n    reason: no mesh here\n",
@@ -212,7 +199,7 @@ fn suppressions_from_the_config_file_and_unmatched_entries() {
 
 #[test]
 fn a_typo_in_the_config_is_an_error_naming_file_and_line() {
-    let dir = temp_dir("typo");
+    let dir = temp_dir("check-typo");
     let config = dir.path().join("doctor.yaml");
     std::fs::write(&config, "ignore:\n  - rule: IAM06\n    reason: typo\n").unwrap();
     let (code, _, stderr) = check(&[&examples("demo"), "--config", config.to_str().unwrap()]);
@@ -237,7 +224,7 @@ fn standard_input_is_an_input() {
 
 #[test]
 fn bad_input_exits_2_naming_the_file() {
-    let dir = temp_dir("bad");
+    let dir = temp_dir("check-bad");
     let broken = dir.path().join("pods.json");
     std::fs::write(
         &broken,
@@ -254,7 +241,7 @@ fn bad_input_exits_2_naming_the_file() {
     assert_eq!(code, 2);
     assert!(stderr.contains("/no/such/dump"), "{stderr}");
 
-    let empty = temp_dir("empty");
+    let empty = temp_dir("check-empty");
     let (code, _, stderr) = check(&[empty.path().to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
 }

@@ -5,37 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn doctor() -> Command {
-    Command::cargo_bin("eks-cilium-doctor").unwrap()
-}
-
-/// Runs the binary and returns (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = doctor().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn success(args: &[&str]) -> String {
-    let (code, stdout, stderr) = run(args);
-    assert_eq!(code, 0, "{args:?} failed: {stderr}");
-    stdout
-}
-
-/// A failure with exit code 2 and one `error: ...` line; returns the line.
-fn usage_error(args: &[&str]) -> String {
-    let (code, stdout, stderr) = run(args);
-    assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
+mod common;
+use common::{doctor, success, usage_error};
 
 fn upstream_table() -> BTreeMap<String, u64> {
     let path = concat!(
@@ -163,7 +136,7 @@ fn flags_of_another_mode_are_refused() {
     ]);
     assert!(err.contains("unknown Cilium minor 1.9"), "{err}");
     // clap's own usage errors exit 2 too.
-    let (code, _, _) = run(&["capacity", "--instance-type", "m5.large", "--mode", "eni"]);
+    let (code, _, _) = doctor(&["capacity", "--instance-type", "m5.large", "--mode", "eni"]);
     assert_eq!(code, 2);
 }
 

@@ -1,42 +1,12 @@
 //! `generate` through the real binary: each subcommand's output, and bad
 //! input ending in exit 2 with one clear `error:` line.
 
-use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+use common::{success, usage_error};
+
 const ISSUER: &str = "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
-
-/// Runs the binary and returns (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("eks-cilium-doctor")
-        .unwrap()
-        .arg("generate")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn success(args: &[&str]) -> String {
-    let (code, stdout, stderr) = run(args);
-    assert_eq!(code, 0, "{args:?} failed: {stderr}");
-    assert!(stderr.is_empty(), "{args:?}: {stderr}");
-    stdout
-}
-
-/// Exit 2, one `error: ...` line, no panic; returns stderr.
-fn usage_error(args: &[&str]) -> String {
-    let (code, stdout, stderr) = run(args);
-    assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
-    assert!(stdout.is_empty(), "{args:?}: {stdout}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
-}
 
 fn yaml(text: &str) -> Value {
     serde_saphyr::from_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
@@ -45,12 +15,13 @@ fn yaml(text: &str) -> Value {
 #[test]
 fn iam_policy_follows_the_feature_flags() {
     let policy: Value =
-        serde_json::from_str(&success(&["iam-policy", "--cilium", "1.18"])).unwrap();
+        serde_json::from_str(&success(&["generate", "iam-policy", "--cilium", "1.18"])).unwrap();
     let actions = policy["Statement"][0]["Action"].as_array().unwrap();
     assert!(actions.contains(&"ec2:DescribeRouteTables".into()));
     assert!(actions.contains(&"ec2:DescribeTags".into()));
     assert_eq!(policy["Statement"][0]["Resource"], "*");
     let policy: Value = serde_json::from_str(&success(&[
+        "generate",
         "iam-policy",
         "--cilium",
         "1.18",
@@ -67,24 +38,32 @@ fn iam_policy_follows_the_feature_flags() {
 
 #[test]
 fn iam_policy_refuses_unknown_minors_and_features() {
-    let err = usage_error(&["iam-policy", "--cilium", "1.99"]);
+    let err = usage_error(&["generate", "iam-policy", "--cilium", "1.99"]);
     assert_eq!(
         err,
         "error: unknown Cilium minor 1.99 (known: 1.12, 1.13, 1.14, 1.15, 1.16, 1.17, 1.18, 1.19, 1.20)\n"
     );
-    let err = usage_error(&["iam-policy", "--cilium", "1.16", "--static-ip"]);
+    let err = usage_error(&["generate", "iam-policy", "--cilium", "1.16", "--static-ip"]);
     assert!(
         err.contains("Cilium 1.16 has no conditional ENI feature static-ip"),
         "{err}"
     );
-    let err = usage_error(&["iam-policy", "--cilium", "one"]);
+    let err = usage_error(&["generate", "iam-policy", "--cilium", "one"]);
     assert!(err.contains("--cilium"), "{err}");
-    usage_error(&["iam-policy", "--cilium", "1.16", "--eni-gc", "--no-eni-gc"]);
+    usage_error(&[
+        "generate",
+        "iam-policy",
+        "--cilium",
+        "1.16",
+        "--eni-gc",
+        "--no-eni-gc",
+    ]);
 }
 
 #[test]
 fn trust_policy_irsa_and_pod_identity() {
     let irsa: Value = serde_json::from_str(&success(&[
+        "generate",
         "trust-policy",
         "--cluster-oidc-issuer",
         ISSUER,
@@ -101,12 +80,14 @@ fn trust_policy_irsa_and_pod_identity() {
         conditions[format!("{provider}:sub")],
         "system:serviceaccount:cilium:cilium-operator"
     );
-    let pod: Value = serde_json::from_str(&success(&["trust-policy", "--pod-identity"])).unwrap();
+    let pod: Value =
+        serde_json::from_str(&success(&["generate", "trust-policy", "--pod-identity"])).unwrap();
     assert_eq!(
         pod["Statement"][0]["Principal"]["Service"],
         "pods.eks.amazonaws.com"
     );
     let commands = success(&[
+        "generate",
         "trust-policy",
         "--pod-identity",
         "--commands",
@@ -119,6 +100,7 @@ fn trust_policy_irsa_and_pod_identity() {
 #[test]
 fn trust_policy_refuses_bad_issuers_and_accounts() {
     let err = usage_error(&[
+        "generate",
         "trust-policy",
         "--cluster-oidc-issuer",
         "oidc.eks.us-west-2.amazonaws.com/id/X",
@@ -130,6 +112,7 @@ fn trust_policy_refuses_bad_issuers_and_accounts() {
         "{err}"
     );
     let err = usage_error(&[
+        "generate",
         "trust-policy",
         "--cluster-oidc-issuer",
         ISSUER,
@@ -140,11 +123,12 @@ fn trust_policy_refuses_bad_issuers_and_accounts() {
         err,
         "error: --account \"1234\": an AWS account id is 12 digits\n"
     );
-    let err = usage_error(&["trust-policy", "--cluster-oidc-issuer", ISSUER]);
+    let err = usage_error(&["generate", "trust-policy", "--cluster-oidc-issuer", ISSUER]);
     assert!(err.contains("--account"), "{err}");
-    let err = usage_error(&["trust-policy", "--pod-identity", "--commands"]);
+    let err = usage_error(&["generate", "trust-policy", "--pod-identity", "--commands"]);
     assert!(err.contains("needs --cluster-name"), "{err}");
     usage_error(&[
+        "generate",
         "trust-policy",
         "--pod-identity",
         "--cluster-oidc-issuer",
@@ -155,6 +139,7 @@ fn trust_policy_refuses_bad_issuers_and_accounts() {
 #[test]
 fn helm_values_for_both_modes() {
     let eni = yaml(&success(&[
+        "generate",
         "helm-values",
         "--cilium",
         "1.13",
@@ -168,6 +153,7 @@ fn helm_values_for_both_modes() {
     assert_eq!(eni["kubeProxyReplacement"], "strict");
     assert_eq!(eni["k8sServicePort"], 443);
     let overlay = yaml(&success(&[
+        "generate",
         "helm-values",
         "--cilium",
         "1.17",
@@ -187,78 +173,67 @@ fn helm_values_for_both_modes() {
 
 #[test]
 fn helm_values_refuses_what_the_chart_or_the_mode_cannot_take() {
-    let err = usage_error(&["helm-values", "--cilium", "1.9", "--mode", "eni"]);
-    assert!(err.contains("unknown Cilium minor 1.9"), "{err}");
-    let err = usage_error(&["helm-values", "--cilium", "1.17", "--mode", "overlay"]);
-    assert!(err.contains("needs --vpc-cidr"), "{err}");
-    let err = usage_error(&[
-        "helm-values",
-        "--cilium",
-        "1.17",
-        "--mode",
-        "overlay",
-        "--vpc-cidr",
-        "10.0.0.1/16",
-    ]);
-    assert!(err.contains("host bits"), "{err}");
-    let err = usage_error(&[
-        "helm-values",
-        "--cilium",
-        "1.17",
-        "--mode",
-        "overlay",
-        "--vpc-cidr",
-        "10.0.0.0/16",
-        "--pod-cidr",
-        "10.0.0.0/8",
-    ]);
-    assert!(err.contains("overlaps the VPC CIDR 10.0.0.0/16"), "{err}");
-    let err = usage_error(&[
-        "helm-values",
-        "--cilium",
-        "1.20",
-        "--mode",
-        "eni",
-        "--kube-proxy-replacement",
-    ]);
-    assert!(err.contains("--api-server-host"), "{err}");
-    let err = usage_error(&[
-        "helm-values",
-        "--cilium",
-        "1.20",
-        "--mode",
-        "eni",
-        "--egress-masquerade-interfaces",
-        "ens+",
-    ]);
-    assert!(err.contains("sets no egressMasqueradeInterfaces"), "{err}");
+    // (arguments after `generate helm-values`, what the error says)
+    let cases = [
+        ("--cilium 1.9 --mode eni", "unknown Cilium minor 1.9"),
+        ("--cilium 1.17 --mode overlay", "needs --vpc-cidr"),
+        (
+            "--cilium 1.17 --mode overlay --vpc-cidr 10.0.0.1/16",
+            "host bits",
+        ),
+        (
+            "--cilium 1.17 --mode overlay --vpc-cidr 10.0.0.0/16 --pod-cidr 10.0.0.0/8",
+            "overlaps the VPC CIDR 10.0.0.0/16",
+        ),
+        (
+            "--cilium 1.20 --mode eni --kube-proxy-replacement",
+            "--api-server-host",
+        ),
+        (
+            "--cilium 1.20 --mode eni --egress-masquerade-interfaces ens+",
+            "sets no egressMasqueradeInterfaces",
+        ),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<&str> = ["generate", "helm-values"]
+            .into_iter()
+            .chain(args.split(' '))
+            .collect();
+        let err = usage_error(&args);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
 }
 
 #[test]
 fn alerts_in_both_formats() {
-    let object = yaml(&success(&["alerts", "--namespace", "observability"]));
+    let object = yaml(&success(&[
+        "generate",
+        "alerts",
+        "--namespace",
+        "observability",
+    ]));
     assert_eq!(object["kind"], "PrometheusRule");
     assert_eq!(object["metadata"]["namespace"], "observability");
     let plain = yaml(&success(&[
-        "alerts", "--cilium", "1.12", "--format", "rules",
+        "generate", "alerts", "--cilium", "1.12", "--format", "rules",
     ]));
     let text = serde_json::to_string(&plain).unwrap();
     assert!(text.contains("cilium_policy_import_errors_total"));
     assert!(!text.contains("cilium_operator_ipam_needed_ips"));
-    let err = usage_error(&["alerts", "--cilium", "2.0"]);
+    let err = usage_error(&["generate", "alerts", "--cilium", "2.0"]);
     assert!(err.contains("unknown Cilium minor 2.0"), "{err}");
-    usage_error(&["alerts", "--format", "grafana"]);
+    usage_error(&["generate", "alerts", "--format", "grafana"]);
 }
 
 #[test]
 fn disable_aws_node_prints_the_guide_patch() {
-    let text = success(&["disable-aws-node", "--cluster-name", "prod"]);
+    let text = success(&["generate", "disable-aws-node", "--cluster-name", "prod"]);
     assert!(text.contains(
         "kubectl -n kube-system patch daemonset aws-node --type='strategic' -p='{\"spec\":{\"template\":{\"spec\":{\"nodeSelector\":{\"io.cilium/aws-node-enabled\":\"true\"}}}}}'"
     ));
     assert!(
         text.contains("aws eks delete-addon --cluster-name prod --addon-name vpc-cni --preserve")
     );
-    let err = usage_error(&["disable-aws-node", "--cluster-name", "bad name"]);
+    let err = usage_error(&["generate", "disable-aws-node", "--cluster-name", "bad name"]);
     assert!(err.contains("--cluster-name"), "{err}");
 }

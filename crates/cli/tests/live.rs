@@ -13,18 +13,10 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 mod common;
-use common::{isolate_aws, kmock, moto};
+use common::{isolate_aws, kmock, moto, temp_dir};
 
 const CLUSTER: &str = "shop-prod";
 const REGION: &str = "eu-west-1";
-
-/// A scratch directory, removed when the test ends.
-fn temp_dir(tag: &str) -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix(&format!("doctor-live-{tag}-"))
-        .tempdir()
-        .unwrap()
-}
 
 /// The binary with only the test's AWS/Kubernetes settings in effect.
 fn doctor(aws_endpoint: Option<&str>) -> Command {
@@ -96,7 +88,7 @@ fn aws_collection_against_moto() {
     let Some((_moto, endpoint)) = moto() else {
         return;
     };
-    let dir = temp_dir("aws");
+    let dir = temp_dir("live-aws");
     let snapshot = dir.path().join("snap.tar.gz");
     let out = doctor(Some(&endpoint))
         .args([
@@ -244,7 +236,7 @@ fn a_dead_aws_endpoint_fails_cleanly_and_writes_nothing() {
         return;
     };
     drop(moto);
-    let dir = temp_dir("dead");
+    let dir = temp_dir("live-dead");
     let out = doctor(Some(&endpoint))
         .args([
             "collect",
@@ -273,7 +265,7 @@ fn a_dead_aws_endpoint_fails_cleanly_and_writes_nothing() {
 
 #[test]
 fn kubernetes_collection_against_kmock() {
-    let dir = temp_dir("kube");
+    let dir = temp_dir("live-kube");
     let Some((_kmock, _, kubeconfig)) = kmock(dir.path(), &["--deny", "apps/v1/statefulsets"])
     else {
         return;
@@ -342,7 +334,7 @@ fn kubernetes_collection_against_kmock() {
 /// Kubernetes) is read from IAM.
 #[test]
 fn collect_then_check_equals_check_live() {
-    let dir = temp_dir("both");
+    let dir = temp_dir("live-both");
     let Some((_moto, endpoint)) = moto() else {
         return;
     };

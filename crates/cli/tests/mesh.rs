@@ -1,40 +1,21 @@
 //! `mesh` through the real binary: fixture pairs of two snapshots, the
 //! report formats and exit codes shared with `check`, and bad input.
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use serde_json::Value;
 
-/// (exit code, stdout, stderr) of `mesh`.
-fn mesh(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("eks-cilium-doctor")
-        .unwrap()
-        .arg("mesh")
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+mod common;
+use common::{core_fixture, doctor};
 
-fn mesh_fixture(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../core/tests/fixtures")
-        .join(path)
-        .display()
-        .to_string()
+/// (exit code, stdout, stderr) of `mesh ARGS`.
+fn mesh(args: &[&str]) -> (i32, String, String) {
+    doctor(&[&["mesh"], args].concat())
 }
 
 #[test]
 fn mesh_reports_like_check() {
     let (a, b) = (
-        mesh_fixture("MESH003/fires/a"),
-        mesh_fixture("MESH003/fires/b"),
+        core_fixture("MESH003/fires/a"),
+        core_fixture("MESH003/fires/b"),
     );
     let (code, out, err) = mesh(&[&a, &b, "--as-of", "2026-11-26"]);
     assert_eq!(code, 1, "{err}");
@@ -49,8 +30,8 @@ fn mesh_reports_like_check() {
     assert_eq!(v["evaluated_rules"].as_array().unwrap().len(), 4);
     // A healthy pair exits 0.
     let (qa, qb) = (
-        mesh_fixture("MESH005/quiet/a"),
-        mesh_fixture("MESH005/quiet/b"),
+        core_fixture("MESH005/quiet/a"),
+        core_fixture("MESH005/quiet/b"),
     );
     let (code, _, err) = mesh(&[&qa, &qb]);
     assert_eq!(code, 0, "{err}");
@@ -58,7 +39,7 @@ fn mesh_reports_like_check() {
 
 #[test]
 fn mesh_bad_input_exits_2() {
-    let a = mesh_fixture("MESH003/fires/a");
+    let a = core_fixture("MESH003/fires/a");
     let (code, _, err) = mesh(&[&a]);
     assert_eq!(code, 2, "one snapshot is not a mesh: {err}");
     let (code, _, err) = mesh(&[&a, &a]);

@@ -1,40 +1,18 @@
 //! `plan` through the real binary: the upgrade runbook of the plan fixture
 //! in both formats, and bad input (exit 2 with one `error:` line).
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use serde_json::Value;
 
+mod common;
+use common::{core_fixture, doctor, examples};
+
 fn fixture(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../core/tests/fixtures/plan")
-        .join(path)
-        .display()
-        .to_string()
+    core_fixture(&format!("plan/{path}"))
 }
 
-fn examples(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-/// (exit code, stdout, stderr)
+/// (exit code, stdout, stderr) of `plan ARGS`.
 fn plan(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("eks-cilium-doctor")
-        .unwrap()
-        .arg("plan")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    doctor(&[&["plan"], args].concat())
 }
 
 fn upgrade(to: &str, extra: &[&str]) -> (i32, String, String) {

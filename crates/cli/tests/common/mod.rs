@@ -15,6 +15,61 @@ pub fn here(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
+/// A bundled example snapshot (`examples/NAME`).
+pub fn examples(name: &str) -> String {
+    here("../../examples").join(name).display().to_string()
+}
+
+/// A fixture of the core crate (`crates/core/tests/fixtures/PATH`).
+pub fn core_fixture(path: &str) -> String {
+    here("../core/tests/fixtures")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// A scratch directory, removed when the test ends.
+pub fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("doctor-{tag}-"))
+        .tempdir()
+        .unwrap()
+}
+
+/// `eks-cilium-doctor ARGS`, without colour or the caller's kubeconfig:
+/// (exit code, stdout, stderr).
+pub fn doctor(args: &[&str]) -> (i32, String, String) {
+    let out = Process::cargo_bin("eks-cilium-doctor")
+        .unwrap()
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Exit 0; stdout.
+pub fn success(args: &[&str]) -> String {
+    let (code, stdout, stderr) = doctor(args);
+    assert_eq!(code, 0, "{args:?} failed: {stderr}");
+    stdout
+}
+
+/// Exit 2 with nothing on stdout, one `error: ...` line and no panic; stderr.
+pub fn usage_error(args: &[&str]) -> String {
+    let (code, stdout, stderr) = doctor(args);
+    assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+    assert!(stdout.is_empty(), "{args:?}: {stdout}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
 /// Whether a tool runs (`program probe...` succeeds); under CI its absence
 /// fails the test instead of skipping it.
 pub fn available(program: &str, probe: &[&str]) -> bool {
