@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use doctor_core::knowledge::Knowledge;
-use doctor_core::load::{load_bytes, load_paths};
+use doctor_core::load::load_paths;
 use doctor_core::overview::Overview;
 use doctor_core::report::{html, Format};
 use doctor_core::rules::{evaluate, Context};
@@ -62,11 +62,7 @@ pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
     let started = std::time::Instant::now();
     let loaded = if live {
         // The same snapshot `collect` writes, through the same loaders.
-        let snapshot = args.live_args.collect()?;
-        let bytes = snapshot
-            .to_tar_gz()
-            .map_err(|e| CliError(format!("building the snapshot: {e}")))?;
-        load_bytes("live", &bytes, &load_options)
+        args.live_args.collect()?.load(&load_options)
     } else {
         load_paths(&args.paths, &load_options)
     };

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use doctor_core::load::{load_files, LoadError, LoadOptions, Loaded};
 use doctor_core::snapshot::{CollectedFile, CollectionGap, GapKind, Manifest, MANIFEST_FILE};
 use serde::Serialize;
 
@@ -108,17 +109,35 @@ impl Snapshot {
         self.manifest.gaps.extend(part.gaps);
     }
 
+    /// The manifest, then every file: `(name, bytes)`.
+    fn entries<'a>(&'a self, manifest: &'a [u8]) -> impl Iterator<Item = (&'a str, &'a [u8])> {
+        std::iter::once((MANIFEST_FILE, manifest))
+            .chain(self.files.iter().map(|(n, b)| (n.as_str(), b.as_slice())))
+    }
+
+    fn manifest_json(&self) -> std::io::Result<Vec<u8>> {
+        serde_json::to_vec_pretty(&self.manifest).map_err(std::io::Error::other)
+    }
+
+    /// Load the snapshot where it is, in memory, as its `.tar.gz` would load
+    /// (members named `live!FILE`).
+    pub fn load(&self, options: &LoadOptions) -> Result<Loaded, LoadError> {
+        let manifest = self.manifest_json().map_err(|e| LoadError::Io {
+            path: format!("live!{MANIFEST_FILE}"),
+            message: e.to_string(),
+        })?;
+        load_files("live", self.entries(&manifest), options)
+    }
+
     /// The snapshot as `.tar.gz` bytes: the manifest first, then every file.
     pub fn to_tar_gz(&self) -> std::io::Result<Vec<u8>> {
         let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         let mut tar = tar::Builder::new(encoder);
-        let manifest = serde_json::to_vec_pretty(&self.manifest).map_err(std::io::Error::other)?;
+        let manifest = self.manifest_json()?;
         let mtime = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let entries = std::iter::once((MANIFEST_FILE, manifest.as_slice()))
-            .chain(self.files.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
-        for (name, bytes) in entries {
+        for (name, bytes) in self.entries(&manifest) {
             let mut header = tar::Header::new_gnu();
             header.set_size(bytes.len() as u64);
             header.set_mode(0o644);
@@ -160,6 +179,60 @@ mod tests {
     fn messages_are_one_short_line() {
         assert_eq!(shorten("\n  <html>\n<body>x"), "<html>");
         assert_eq!(shorten(&"a".repeat(300)).chars().count(), 201);
+    }
+
+    /// The demo's files as a live collection, plus one a loader skips.
+    fn demo() -> Snapshot {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        let mut snapshot = Snapshot::new();
+        for name in names {
+            let bytes = std::fs::read(dir.join(&name)).unwrap();
+            snapshot.files.push((name, bytes));
+        }
+        snapshot
+            .files
+            .push(("notes.txt".into(), b"not a dump".to_vec()));
+        snapshot.manifest.gaps.push(CollectionGap {
+            source: "aws".into(),
+            call: "eks:ListAddons".into(),
+            kind: GapKind::Denied,
+            permission: "eks:ListAddons".into(),
+            message: "AccessDenied".into(),
+        });
+        snapshot
+    }
+
+    #[test]
+    fn loads_in_memory_as_its_archive_loads() {
+        let snapshot = demo();
+        let options = LoadOptions::default();
+        let in_memory = snapshot.load(&options).unwrap();
+        let archive = snapshot.to_tar_gz().unwrap();
+        let unpacked = doctor_core::load::load_bytes("live", &archive, &options).unwrap();
+        assert!(in_memory
+            .cluster
+            .pods
+            .as_ref()
+            .is_some_and(|p| !p.is_empty()));
+        assert_eq!(in_memory.cluster.collection_gaps.len(), 1);
+        assert_eq!(
+            format!("{:?}", in_memory.cluster),
+            format!("{:?}", unpacked.cluster)
+        );
+        assert_eq!(
+            format!("{:?}", in_memory.skipped),
+            format!("{:?}", unpacked.skipped)
+        );
+        assert!(
+            in_memory.skipped.iter().any(|s| s.path == "live!notes.txt"),
+            "{:?}",
+            in_memory.skipped
+        );
     }
 
     #[test]

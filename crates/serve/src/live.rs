@@ -11,7 +11,6 @@ use std::time::{Duration, Instant, SystemTime};
 use futures::FutureExt;
 use tokio::sync::Notify;
 
-use doctor_core::load::load_bytes;
 use doctor_core::snapshot::AwsSource;
 use doctor_live::aws::{self, FromKubernetes};
 use doctor_live::snapshot::Part;
@@ -128,10 +127,8 @@ async fn evaluate(shared: &Arc<Shared>, pipeline: &Arc<Pipeline>, snapshot: Snap
     let at = SystemTime::now();
     let pipeline = pipeline.clone();
     let done = tokio::task::spawn_blocking(move || {
-        let bytes = snapshot
-            .to_tar_gz()
-            .map_err(|e| format!("building the snapshot: {e}"))?;
-        load_bytes("live", &bytes, &pipeline.load)
+        snapshot
+            .load(&pipeline.load)
             .map(|loaded| pipeline.evaluate(loaded))
             .map_err(|e| e.to_string())
     })

@@ -168,6 +168,35 @@ pub fn load_bytes(name: &str, bytes: &[u8], options: &LoadOptions) -> Result<Loa
     finish(loader, options)
 }
 
+/// Load files already in memory, such as a live collection, each named
+/// `NAME!FILE` and recognised by its content as an archive member is; the
+/// same result as packing them into a `.tar.gz` for [`load_bytes`], without
+/// compressing and unpacking a whole cluster at every evaluation.
+pub fn load_files<'a>(
+    name: &str,
+    files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    options: &LoadOptions,
+) -> Result<Loaded, LoadError> {
+    let mut loader = Loader::new(options);
+    loader.inputs_seen += 1;
+    for (file, bytes) in files {
+        let source = format!("{name}!{file}");
+        if bytes.len() as u64 > options.max_file_bytes {
+            loader.skip(
+                &source,
+                format!(
+                    "input is {} bytes, over the {} byte limit",
+                    bytes.len(),
+                    options.max_file_bytes
+                ),
+            );
+        } else {
+            loader.load_content(&source, bytes)?;
+        }
+    }
+    finish(loader, options)
+}
+
 /// Load every path (files, directories walked recursively in sorted order,
 /// `-` for standard input) into one model.
 pub fn load_paths(paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, LoadError> {
