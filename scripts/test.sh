@@ -26,16 +26,21 @@ echo "== chart tools: Helm's engine (helm-python-sdk; no helm binary is in the r
 python3 -m pip install --quiet --disable-pip-version-check 'helm-python-sdk==0.2.2' 'kubernetes-validate==1.37.0'
 python3 -c "import helm_python; print('helm engine', helm_python.helm_sdk_version())"
 
-echo "== validators: promtool (generated alerts), parliament (generated IAM policies)"
-# The tests that run them fail when they are missing and CI is set.
-if ! command -v promtool >/dev/null 2>&1; then
+# apt_install_missing COMMAND PACKAGE: install the Debian package when the
+# command is missing (as root; otherwise say what to install).
+apt_install_missing() {
+  command -v "$1" >/dev/null 2>&1 && return
   if [ "$(id -u)" -eq 0 ]; then
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    apt-get install -y -qq --no-install-recommends "$2" >/dev/null
   else
-    echo "promtool missing: install the Debian package prometheus (needs root)"
+    echo "$1 missing: install the Debian package $2 (needs root)"
   fi
-fi
+}
+
+echo "== validators: promtool (generated alerts), parliament (generated IAM policies)"
+# The tests that run them fail when they are missing and CI is set.
+apt_install_missing promtool prometheus
 validators=target/validators
 if ! command -v parliament >/dev/null 2>&1 && [ ! -x "$validators/bin/parliament" ]; then
   if python3 -m venv "$validators" >/dev/null 2>&1; then
@@ -52,14 +57,7 @@ promtool --version 2>/dev/null | head -1 || true
 
 echo "== browser: Debian chromium, driven by playwright-core from npm (no downloaded browser)"
 # crates/cli/tests/browser.rs fails when they are missing and CI is set.
-if ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ]; then
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends chromium >/dev/null
-  else
-    echo "chromium missing: install the Debian package chromium (needs root)"
-  fi
-fi
+apt_install_missing chromium chromium
 browser=target/browser-test
 if command -v npm >/dev/null 2>&1; then
   mkdir -p "$browser"

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use doctor_core::load::{load_bytes, LoadOptions};
+use doctor_core::load::{load_bytes, load_files, LoadOptions};
 use doctor_core::suppress::SuppressionConfig;
 
 /// The limits of the fuzz targets (fuzz/fuzz_targets/common.rs).
@@ -97,4 +97,37 @@ fn load_bytes_recognises_content_and_applies_the_size_limit() {
     assert!(loaded.skipped[0].reason.contains("over the 8 byte limit"));
     let err = load_bytes("bad.json", b"{\"kind\":", &LoadOptions::default()).unwrap_err();
     assert!(err.to_string().starts_with("bad.json: line 1"), "{err}");
+}
+
+#[test]
+fn load_files_applies_the_file_and_total_limits() {
+    let node = br#"{"kind":"NodeList","items":[{"metadata":{"name":"a"}}]}"#;
+    let files = [("nodes.json", &node[..]), ("more-nodes.json", &node[..])];
+    let loaded = load_files("live", files, &LoadOptions::default()).unwrap();
+    assert_eq!(loaded.cluster.nodes.unwrap().len(), 2);
+    let one_file = LoadOptions {
+        max_total_bytes: node.len() as u64 + 1,
+        ..LoadOptions::default()
+    };
+    let loaded = load_files("live", files, &one_file).unwrap();
+    assert_eq!(loaded.cluster.nodes.unwrap().len(), 1);
+    assert_eq!(loaded.skipped[0].path, "live!more-nodes.json");
+    assert!(loaded.skipped[0].reason.contains("total-input limit"));
+    let small = LoadOptions {
+        max_file_bytes: 8,
+        ..LoadOptions::default()
+    };
+    let loaded = load_files("live", files, &small).unwrap();
+    assert!(loaded.cluster.nodes.is_none());
+    assert!(loaded.skipped[0].reason.contains("over the 8 byte limit"));
+    let err = load_files(
+        "live",
+        [("bad.json", &b"{\"kind\":"[..])],
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().starts_with("live!bad.json: line 1"),
+        "{err}"
+    );
 }

@@ -119,8 +119,9 @@ impl Snapshot {
         serde_json::to_vec_pretty(&self.manifest).map_err(std::io::Error::other)
     }
 
-    /// Load the snapshot where it is, in memory, as its `.tar.gz` would load
-    /// (members named `live!FILE`).
+    /// Load the snapshot where it is, in memory, through the loaders its
+    /// `.tar.gz` would go through (files named `live!FILE`), under the
+    /// per-file and total-input limits of files on disk.
     pub fn load(&self, options: &LoadOptions) -> Result<Loaded, LoadError> {
         let manifest = self.manifest_json().map_err(|e| LoadError::Io {
             path: format!("live!{MANIFEST_FILE}"),

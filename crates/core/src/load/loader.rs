@@ -197,6 +197,26 @@ impl<'o> Loader<'o> {
         self.load_bytes(&shown, &bytes)
     }
 
+    /// One input already in memory: skipped with the reason when over the
+    /// per-file or the total-input limit, else loaded as a file's bytes.
+    pub(super) fn load_in_memory(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
+        let len = bytes.len() as u64;
+        if len > self.options.max_file_bytes {
+            self.skip(
+                source,
+                format!(
+                    "input is {len} bytes, over the {} byte limit",
+                    self.options.max_file_bytes
+                ),
+            );
+            return Ok(());
+        }
+        if !self.within_total(source, len) {
+            return Ok(());
+        }
+        self.load_bytes(source, bytes)
+    }
+
     /// Count `len` more bytes of input; false (and the input skipped) when
     /// that would pass [`LoadOptions::max_total_bytes`].
     fn within_total(&mut self, shown: &str, len: u64) -> bool {

@@ -148,30 +148,20 @@ fn malformed(path: &str, location: Option<String>, message: impl Into<String>) -
 
 /// Load one in-memory input (a file's bytes, a whole snapshot archive,
 /// standard input) named `name` in messages, recognised by its content like
-/// any file: how `check --live` reads what it collected, through exactly the
-/// path `check snapshot.tar.gz` takes. The limits of `options` apply.
+/// any file, through exactly the path `check snapshot.tar.gz` takes. The
+/// limits of `options` apply.
 pub fn load_bytes(name: &str, bytes: &[u8], options: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut loader = Loader::new(options);
     loader.inputs_seen += 1;
-    if bytes.len() as u64 > options.max_file_bytes {
-        loader.skip(
-            name,
-            format!(
-                "input is {} bytes, over the {} byte limit",
-                bytes.len(),
-                options.max_file_bytes
-            ),
-        );
-    } else {
-        loader.load_bytes(name, bytes)?;
-    }
+    loader.load_in_memory(name, bytes)?;
     finish(loader, options)
 }
 
 /// Load files already in memory, such as a live collection, each named
-/// `NAME!FILE` and recognised by its content as an archive member is; the
-/// same result as packing them into a `.tar.gz` for [`load_bytes`], without
-/// compressing and unpacking a whole cluster at every evaluation.
+/// `NAME!FILE` and recognised by its content as a file on disk is, under
+/// the per-file and total-input limits: the loaders a `.tar.gz` of them
+/// would go through, without compressing and unpacking a whole cluster at
+/// every evaluation.
 pub fn load_files<'a>(
     name: &str,
     files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
@@ -180,19 +170,7 @@ pub fn load_files<'a>(
     let mut loader = Loader::new(options);
     loader.inputs_seen += 1;
     for (file, bytes) in files {
-        let source = format!("{name}!{file}");
-        if bytes.len() as u64 > options.max_file_bytes {
-            loader.skip(
-                &source,
-                format!(
-                    "input is {} bytes, over the {} byte limit",
-                    bytes.len(),
-                    options.max_file_bytes
-                ),
-            );
-        } else {
-            loader.load_content(&source, bytes)?;
-        }
+        loader.load_in_memory(&format!("{name}!{file}"), bytes)?;
     }
     finish(loader, options)
 }

@@ -12,7 +12,6 @@ use std::fmt;
 use std::ops::Index;
 
 use serde::de::{MapAccess, Visitor};
-use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Pairs sorted by key, keys unique (a repeated key keeps its last value,
@@ -142,11 +141,7 @@ impl<'a> IntoIterator for &'a StringMap {
 
 impl Serialize for StringMap {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.len()))?;
-        for (k, v) in self.iter() {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
+        serializer.collect_map(self.iter())
     }
 }
 
