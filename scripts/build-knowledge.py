@@ -51,7 +51,7 @@ def dump_json(value):
 # --------------------------------------------------------------------------
 # data/instances.csv
 
-INSTANCE_COLUMNS = ["instance_type", "enis", "ipv4_per_eni", "hypervisor", "bare_metal", "vcpus"]
+INSTANCE_COLUMNS = ["instance_type", "enis", "ipv4_per_eni", "hypervisor", "bare_metal", "vcpus", "enis_all_cards"]
 
 
 def build_instances(src):
@@ -59,13 +59,20 @@ def build_instances(src):
         limits = list(csv.DictReader(f))
     with open(src / "aws/instance_vcpus.csv", encoding="utf-8", newline="") as f:
         vcpus = {row["instance_type"]: row["vcpus"] for row in csv.DictReader(f)}
+    with open(src / "aws/instance_enis_all_cards.csv", encoding="utf-8", newline="") as f:
+        all_cards = {row["instance_type"]: row for row in csv.DictReader(f)}
     names = [row["instance_type"] for row in limits]
     require(len(names) == len(set(names)), "instance_limits.csv has duplicate types")
     require(set(vcpus) <= set(names), "instance_vcpus.csv lists types instance_limits.csv lacks")
+    require(set(all_cards) == set(names), "instance_enis_all_cards.csv lists other types than instance_limits.csv")
     lines = [",".join(INSTANCE_COLUMNS)]
     for row in sorted(limits, key=lambda r: r["instance_type"]):
         require(row["HypervisorType"] in ("nitro", "xen", "unknown"), f"hypervisor {row}")
         require(row["IsBareMetal"] in ("true", "false"), f"bare metal {row}")
+        cards = all_cards[row["instance_type"]]
+        require(cards["ENILimit"] == row["ENILimit"], f"all-cards ENILimit differs: {cards}")
+        require(int(cards["ENILimitAllCards"]) >= int(row["ENILimit"]), f"all-cards count below card 0: {cards}")
+        require((cards["MultiCard"] == "true") == (int(cards["NetworkCardCount"]) > 1), f"MultiCard: {cards}")
         lines.append(",".join([
             row["instance_type"],
             row["ENILimit"],
@@ -73,6 +80,7 @@ def build_instances(src):
             row["HypervisorType"],
             row["IsBareMetal"],
             vcpus.get(row["instance_type"], ""),
+            cards["ENILimitAllCards"],
         ]))
     missing = sorted(set(names) - set(vcpus))
     return "\n".join(lines) + "\n", missing
@@ -149,8 +157,39 @@ def build_eks(src):
         ],
         "al2_last_kubernetes": al2_last,
         "ami_kernels": ami_kernels(amis),
+        "control_plane_rollback": control_plane_rollback(load_json(src, "aws/eks_features.json")),
     }
+    sources["control_plane_rollback"] = doc["control_plane_rollback"].pop("source")
     return dump_json(doc), calendar
+
+
+def quoted_items(fact):
+    """The 'quoted' items of a fact, their first sentence each."""
+    return [item.split(". ")[0].rstrip(".") for item in re.findall(r"'([^']+)'", fact)]
+
+
+def control_plane_rollback(features):
+    """EKS control-plane version rollback, from the user guide's words as
+    eks_features.json quotes them (each number checked in its sentence)."""
+    section = features["control_plane_version_rollback"]
+    facts = [f["fact"] for f in section["facts"]]
+    one_minor = [f for f in facts if "only rollback by one minor version (N to N-1)" in f]
+    window = [re.search(r"within (\d+) days of the upgrade completing", f) for f in facts]
+    window = [m for m in window if m]
+    rolled = [f for f in facts if f.startswith("Rolled back:")]
+    not_rolled = [f for f in facts if f.startswith("NOT rolled back:")]
+    in_place = [f for f in facts if "upgraded to its current version through in-place upgrade" in f]
+    require(one_minor and len(window) == 1 and rolled and not_rolled and in_place,
+            "eks_features.json control_plane_version_rollback: wording moved")
+    return {
+        "minors_back": 1,
+        "window_days": int(window[0].group(1)),
+        "only_after_in_place_upgrade": True,
+        "rolled_back": quoted_items(rolled[0]),
+        "not_rolled_back": quoted_items(not_rolled[0]),
+        "confidence": section["confidence"].split(" ")[0],
+        "source": section["source"],
+    }
 
 
 # --------------------------------------------------------------------------
@@ -353,6 +392,55 @@ def accepted_keys(keys, removed):
     return accepted
 
 
+def patch_evidence(latest):
+    """Evidence level of a latest-patch fact: A (the chart index) unless the
+    source names another level (compatibility.json `_meta.evidence_levels`)."""
+    level = latest.get("evidence_level", "A")[:1]
+    require(level in ("A", "B"), f"latest patch {latest['version']}: evidence level {level!r}")
+    return level
+
+
+# The agent's own pool addresses (ipam_reserved.json `allocated_when`): the
+# words that name the agent options turning each on, or off. An unknown
+# wording stops the build so that a new condition is read deliberately.
+RESERVED_CONDITIONS = {
+    "router": {"enabled_by": [], "disabled_by": "local-router-ipv4",
+               "words": ["always", "unless the agent flag local-router-ipv4 is set"]},
+    "health": {"enabled_by": ["enable-health-checking", "enable-endpoint-health-checking"],
+               "disabled_by": None,
+               "words": ["enable-health-checking AND enable-endpoint-health-checking"]},
+    "ingress": {"enabled_by": ["enable-envoy-config"], "disabled_by": None,
+                "words": ["enable-envoy-config (agent default false)"]},
+}
+
+
+def reserved_addresses(minor, entry):
+    out = []
+    for a in entry["allocations"]:
+        purpose = a["id"]
+        require(purpose in RESERVED_CONDITIONS, f"{minor}: unknown reserved address {purpose!r}")
+        rule = RESERVED_CONDITIONS[purpose]
+        for words in rule["words"]:
+            require(words in a["allocated_when"], f"{minor} {purpose}: wording moved: {a['allocated_when']!r}")
+        require(a["counts_ipv4_by_default"] in (0, 1), f"{minor} {purpose}: count")
+        helm = a.get("settings", {}).get("helm_keys", [])
+        out.append({
+            "purpose": purpose,
+            "what": a["what"],
+            "enabled_by": rule["enabled_by"],
+            "disabled_by": rule["disabled_by"],
+            "on_by_default": a["counts_ipv4_by_default"] == 1,
+            "helm_keys": helm,
+            "source": a["sources"][0].split(" ")[0],
+        })
+    require([a["purpose"] for a in out] == ["router", "health", "ingress"], f"{minor}: reserved order")
+    counts = entry["ipv4_count"]
+    defaults = sum(a["on_by_default"] for a in out)
+    require(counts["chart_defaults"] == defaults and counts["with_envoy_config"] == defaults + 1,
+            f"{minor}: reserved addresses differ from ipv4_count {counts}")
+    return out
+
+
 def build_cilium(src):
     compat = load_json(src, "cilium/compatibility.json")["cilium"]
     kernels = load_json(src, "cilium/kernel_requirements.json")["cilium"]
@@ -365,34 +453,41 @@ def build_cilium(src):
     require(sorted(keys, key=minor_key) == CILIUM_MINORS, "helm_keys.json minors changed")
     removed = removed_keys(changes, notes, keys)
     keys = accepted_keys(keys, removed)
-    pd_fact = " ".join(eni["prefix_delegation"]["code_facts"])
-    require("(1.19: or bare metal)" in pd_fact, "prefix delegation bare-metal fact moved")
+    bare_metal = eni["prefix_delegation"]["bare_metal_by_minor"]
+    reserved = load_json(src, "cilium/ipam_reserved.json")["minors"]
+    require(sorted(reserved, key=minor_key) == CILIUM_MINORS, "ipam_reserved.json minors changed")
     minors = []
     for minor in CILIUM_MINORS:
         c = compat[minor]
         required, conditional = eni_actions(eni, minor)
         latest = c["latest_patch_release"]
+        require(isinstance(bare_metal[minor]["value"], bool), f"{minor}: bare_metal_by_minor value")
         minors.append({
             "minor": minor,
             "k8s_tested": sorted(c["k8s_tested"], key=minor_key),
             "latest_patch": latest["version"],
             "latest_patch_published": latest["chart_published"][:10],
+            "latest_patch_evidence": patch_evidence(latest),
+            "latest_patch_final": bool(latest.get("final", False)),
+            "maintenance_eol": c.get("maintenance_eol"),
             "min_kernel": parse_min_kernel(kernels[minor]["min_kernel"]),
             "eni_required_actions": required,
             "eni_conditional_actions": conditional,
-            # eni_iam.json prefix_delegation: nitro only; "1.19: or bare metal".
-            "prefix_delegation_on_bare_metal": minor_key(minor) >= (1, 19),
+            "prefix_delegation_on_bare_metal": bare_metal[minor]["value"],
+            "ipam_reserved": reserved_addresses(minor, reserved[minor]),
             "helm_keys_removed": removed[minor],
         })
     sources = {
         "k8s_tested": "cilium/cilium@<minor ref>:Documentation/{concepts,network}/kubernetes/compatibility.rst "
         "(per-minor refs in SOURCES.md)",
-        "latest_patch": compat["1.12"]["latest_patch_release"]["source"],
+        "latest_patch": "; ".join(dict.fromkeys(
+            compat[m]["latest_patch_release"]["source"] for m in CILIUM_MINORS)),
         "min_kernel": "cilium/cilium@<minor ref>:Documentation/operations/system_requirements.rst",
         "eni_actions": "cilium/cilium@<minor ref>:Documentation/network/concepts/ipam/eni.rst "
         "(1.12: Documentation/concepts/networking/ipam/eni.rst); operator code for static-ip",
-        "prefix_delegation_on_bare_metal": "cilium/cilium@v1.19.1(d0d0c8792c3420b3a6739fa21e3a182827a0bbc6)"
-        ":pkg/aws/eni/node.go IsPrefixDelegated",
+        "prefix_delegation_on_bare_metal": "; ".join(
+            f"{m}: {bare_metal[m]['source']}" for m in CILIUM_MINORS),
+        "ipam_reserved": "cilium/ipam_reserved.json (per minor, the agent's allocation code at the minor ref)",
         "helm_keys_removed": "cilium/charts@009b5e9582173785abfdedb3fda7a26d85ab7aca:cilium-<version>.tgz "
         "values.yaml and templates/validate.yaml; cilium/cilium@<minor ref>:Documentation/operations/upgrade.rst",
     }
@@ -597,8 +692,34 @@ def replacements_table():
     return "\n".join(rows)
 
 
+def branch_tip_lines(compat):
+    lines = []
+    for minor in CILIUM_MINORS:
+        tip = compat[minor].get("k8s_tested_changed_after_v" + compat[minor]["doc_ref"]["ref"].lstrip("v"))
+        if tip:
+            lines.append(f"  {minor}: {', '.join(sorted(tip['k8s_tested'], key=minor_key))} from {tip['source']}")
+    return "\n".join(lines) + ")" if lines else "  none)"
+
+
+def patches_table(minors):
+    rows = ["| minor | latest known patch | published | evidence | final | maintenance ends |",
+            "|---|---|---|---|---|---|"]
+    for m in minors:
+        rows.append(f"| {m['minor']} | {m['latest_patch']} | {m['latest_patch_published']} | "
+                    f"{m['latest_patch_evidence']} | {'yes' if m['latest_patch_final'] else 'no'} | "
+                    f"{m['maintenance_eol'] or '-'} |")
+    return "\n".join(rows)
+
+
+def feature_minors(minors, feature):
+    having = [m["minor"] for m in minors if any(c["feature"] == feature for c in m["eni_conditional_actions"])]
+    require(having, f"no minor has the {feature} feature")
+    return f"{having[0]}+" if having[-1] == minors[-1]["minor"] else f"{having[0]}-{having[-1]}"
+
+
 def build_sources(instance_count, missing_vcpus, calendar, compat, minors):
     one_source = [r["kubernetes_version"] for r in calendar if r["sources"] == ["D"]]
+    scraped = [r["kubernetes_version"] for r in calendar if "E" in r["sources"]]
     return f"""# Sources of data/
 
 Generated by `scripts/build-knowledge.py` from the shared ground truth
@@ -610,15 +731,20 @@ read as `repo@commit:path`; the shared READMEs (`aws/README.md`,
 
 ## instances.csv
 
-`instance_type,enis,ipv4_per_eni,hypervisor,bare_metal,vcpus`, one row per
-EC2 instance type ({instance_count} rows, sorted by name).
+`instance_type,enis,ipv4_per_eni,hypervisor,bare_metal,vcpus,enis_all_cards`,
+one row per EC2 instance type ({instance_count} rows, sorted by name).
 
 - `enis`, `ipv4_per_eni`, `hypervisor`, `bare_metal`: `ENILimit`, `IPv4Limit`,
   `HypervisorType`, `IsBareMetal` of
   aws/amazon-vpc-cni-k8s@b52188387f2e2f10bf289ace929d6a63b176a4fa:pkg/vpc/vpc_ip_resource_limit.go
   (file last changed in 6152e01c83bb8f04fdc8690e99134ebe1445db29, 2026-08-11).
-  `enis` counts the default network card only, as the VPC CNI and Cilium's
-  operator do.
+  `enis` counts the default network card only, as the VPC CNI does, and is
+  what can be attached to card 0, where Cilium's operator attaches every ENI.
+- `enis_all_cards`: `ENILimitAllCards` of `aws/instance_enis_all_cards.csv`,
+  the sum of `NetworkCards[*].MaximumNetworkInterfaces` from the same file
+  and commit: the number Cilium's operator counts (EC2
+  `NetworkInfo.MaximumNetworkInterfaces`, `cilium/eni_iam.json`
+  `adapter_limit`). It differs from `enis` on the multi-card types only.
 - `vcpus`: `VCpuInfo.DefaultVCpus`, from
   aws/karpenter-provider-aws@1d927085dd81a9df9301e613f371dac5b4d16bfe:website/content/en/preview/reference/instance-types.md
   and, for 14 types Karpenter does not list,
@@ -662,8 +788,8 @@ awsdocs/amazon-eks-user-guide@4d52b4d05e3478582e7d10a73cbd9ba9194dd5f7:latest/ug
   …@96b802f8957be13c6dc8a7e713261fe8b245e156:doc_source/kubernetes-versions.md).
   Caveat: the {', '.join(one_source)} row comes only from a stored rendering of
   docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.md (no
-  repo@commit). 1.36 has EKS AMIs but no verified calendar dates, so it is
-  not in `versions`.
+  repo@commit); the {', '.join(scraped)} row comes from endoflife.date's
+  scrape of the same page (evidence B). Newest row: {calendar[-1]['kubernetes_version']}.
 - `ami_kernels`: newest kernel series per Kubernetes minor, from
   awslabs/amazon-eks-ami@81fec2e895854f599974fe4d3d72f61c0a9aaffa:CHANGELOG.md
   (releases v20231106..v20260714). Decision: AL2 uses the `{AL2_VARIANT}`
@@ -680,6 +806,19 @@ awsdocs/amazon-eks-user-guide@4d52b4d05e3478582e7d10a73cbd9ba9194dd5f7:latest/ug
   stopped on 2025-11-26 per the docs, yet the CHANGELOG lists AL2 AMIs in
   v20251209.
 
+- `control_plane_rollback`: EKS's in-place control-plane version rollback
+  (N to N-1 within a window after an in-place upgrade, what is and is not
+  rolled back) from `control_plane_version_rollback` of
+  `aws/eks_features.json`, each number checked in the quoted sentence
+  of its source (cited there; confidence as recorded).
+
+## knowledge-dates.json
+
+Per fact family, the commit date of the newest source it was read from
+(`knowledge-dates.json` of the shared data; checked to be the newest of the
+family's dated sources). Reports show these dates, and the staleness rule
+compares them with the evaluation date.
+
 ## cilium.json
 
 Per Cilium minor, docs and code read at (see `cilium/README.md`):
@@ -691,10 +830,17 @@ was not readable); 1.17/1.18/1.19 docs are older than their newest patches.
 
 - `k8s_tested`: `k8s_tested` of `cilium/compatibility.json`
   (Documentation/{{concepts,network}}/kubernetes/compatibility.rst at the ref
-  above). Caveat: on the v1.19 branch the list later moved to 1.32-1.35
-  (not at a tag); the 1.19.1 list is used.
-- `latest_patch`, `latest_patch_published` (date of `created`):
-  cilium/charts@009b5e9582173785abfdedb3fda7a26d85ab7aca:index.yaml.
+  above, or where the shared data says so at a release branch tip:
+{branch_tip_lines(compat)}
+- `latest_patch`, `latest_patch_published`: `latest_patch_release` of
+  `cilium/compatibility.json`; `latest_patch_evidence` its level (A: the
+  chart index, cilium/charts@009b5e9582173785abfdedb3fda7a26d85ab7aca:index.yaml;
+  B: upstream tags as endoflife-date/release-data scraped them, date of the
+  tag); `latest_patch_final` whether the minor gets no more patches;
+  `maintenance_eol` the end of maintenance endoflife.date records. These
+  are the latest *known* patches: see knowledge-dates.json.
+
+{patches_table(minors)}
 - `min_kernel`: the version of "Linux kernel >= X" in
   Documentation/operations/system_requirements.rst ("or equivalent" and
   RHEL exceptions dropped; a missing patch is 0).
@@ -713,11 +859,11 @@ was not readable); 1.17/1.18/1.19 docs are older than their newest patches.
     require an additional EC2 IAM permission: DescribeInstanceTypes". The
     1.14 upgrade notes say `ec2:DescribeInstances` instead; eni.rst and the
     operator code say DescribeInstanceTypes, which is used.
-  - `static-ip` (1.18+): `ec2:AssociateAddress` and `ec2:DescribeAddresses`
-    are called by the operator code (pkg/aws/ec2/ec2.go at v1.18.7 and
-    v1.19.1, pkg/aws/api/api.go on main) for `spec.ipam.static-ip-tags`, but
-    not documented. 1.17 code was not checked, so the feature starts at the
-    first checked minor that has the calls.
+  - `static-ip` ({feature_minors(minors, "static-ip")}): `ec2:AssociateAddress` and
+    `ec2:DescribeAddresses` are called by the operator code for
+    `spec.ipam.static-ip-tags` (`code_ec2_api_calls` of `cilium/eni_iam.json`,
+    per checked minor), but not documented. The feature starts at the first
+    checked minor whose calls include both.
   - Left out: `ec2:AssignIpv6Addresses` (in main's code only; the docs say
     ENI mode does not support IPv6).
   - `enabled_by_default`: `eni-gc` per eni.rst ("which is the default");
@@ -727,12 +873,17 @@ was not readable); 1.17/1.18/1.19 docs are older than their newest patches.
 
 {conditional_table(minors)}
 
-- `prefix_delegation_on_bare_metal`: Cilium's operator delegates prefixes
-  only on `nitro` instances, and from 1.19 also on bare metal
-  (cilium/cilium@v1.19.1(d0d0c8792c3420b3a6739fa21e3a182827a0bbc6):pkg/aws/eni/node.go
-  IsPrefixDelegated; 1.12/1.14/1.16: "supported only on nitro instances").
-  Decision: true from 1.19 on (1.20 from main is assumed to keep it); 1.17
-  and 1.18 were not checked and stay false.
+- `prefix_delegation_on_bare_metal`: whether `IsPrefixDelegated()` also
+  accepts bare-metal types (it always accepts `nitro`), per minor from
+  `prefix_delegation.bare_metal_by_minor` of `cilium/eni_iam.json`, each
+  read in the operator code: true in {', '.join(m['minor'] for m in minors if m['prefix_delegation_on_bare_metal'])}.
+- `ipam_reserved`: the addresses the agent takes for itself from the
+  node's pool (`cilium/ipam_reserved.json`): `router` (cilium_host) unless
+  `local-router-ipv4` is set, `health` while `enable-health-checking` and
+  `enable-endpoint-health-checking` are both on, `ingress` while
+  `enable-envoy-config` is on. `on_by_default` follows the chart defaults
+  (two addresses; three with Ingress, Gateway API or Envoy config). In ENI
+  mode each is one ENI address no pod can get, so pod IPs = pool - these.
 - `helm_keys_removed`: for each transition "X->Y" of
   `cilium/helm_key_changes.json`, the keys of the X chart missing from the Y
   chart (structure changes leaf<->map are not removals).
@@ -834,6 +985,31 @@ What Cilium's EKS install guide says, from `cilium/eks.json` and
 
 # --------------------------------------------------------------------------
 
+KNOWLEDGE_FAMILIES = ["cilium_releases", "cilium_docs", "eks_calendar", "ec2_limits",
+                      "ami_kernels", "helm_charts", "metrics"]
+
+
+def build_knowledge_dates(src):
+    """data/knowledge-dates.json: per family, the date of its newest source."""
+    dates = load_json(src, "knowledge-dates.json")
+    families = dates["families"]
+    require(sorted(families) == sorted(KNOWLEDGE_FAMILIES),
+            f"knowledge-dates.json families changed: {sorted(families)}")
+    out = {}
+    for name in KNOWLEDGE_FAMILIES:
+        f = families[name]
+        require(re.fullmatch(r"\d{4}-\d{2}-\d{2}", f["date"]), f"{name}: date {f['date']!r}")
+        dated = [s["date"] for s in f["sources"] if s.get("date")]
+        require(f["date"] == max(dated), f"{name}: date is not its newest source's ({max(dated)})")
+        newest = [s for s in f["sources"] if s.get("date") == f["date"]]
+        out[name] = {
+            "date": f["date"],
+            "covers": f["covers"],
+            "newest_source": newest[0]["ref"],
+        }
+    return dump_json({"compiled": dates["compiled"], "families": out})
+
+
 def build(src):
     """All generated files, as {relative path: text}."""
     instances, missing_vcpus = build_instances(src)
@@ -850,6 +1026,7 @@ def build(src):
         "metrics.json": build_metrics(src),
         "cilium-eks.json": cilium_eks,
         "eks-iam.json": build_eks_iam(src),
+        "knowledge-dates.json": build_knowledge_dates(src),
         "upstream/eni-max-pods.txt": upstream,
         "SOURCES.md": sources + build_generate_sources(eks_minors),
     }

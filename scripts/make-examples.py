@@ -66,10 +66,11 @@ class Cluster:
         self.uid = 0
         # (nodegroup, instance type, nodes, kubelet max pods)
         # Healthy nodes run kubelet max-pods matched to Cilium's pod IPs
-        # (`capacity --mode cilium-eni --first-interface-index 1`).
+        # (`capacity --mode cilium-eni --first-interface-index 1`): the pool
+        # less the agent's router and health addresses, plus 2 host-network pods.
         self.groups = [
-            ("general", "t3.medium", 3, 12 if healthy else 17),
-            ("apps", "m5.xlarge", 2, 44 if healthy else 58),
+            ("general", "t3.medium", 3, 10 if healthy else 17),
+            ("apps", "m5.xlarge", 2, 42 if healthy else 58),
         ]
         self.nodes = []
         n = 0

@@ -21,6 +21,9 @@ else
   echo "skipped: $knowledge_source not found (set KNOWLEDGE_SOURCE)"
 fi
 
+echo "== knowledge scripts: refresh-knowledge.py on fixture git repositories"
+python3 -m unittest discover -s scripts/tests
+
 echo "== chart tools: Helm's engine (helm-python-sdk; no helm binary is in the registries) and kubernetes-validate"
 # deploy/chart is linted and rendered through them (crates/cli/tests/deploy.rs).
 python3 -m pip install --quiet --disable-pip-version-check 'helm-python-sdk==0.2.2' 'kubernetes-validate==1.37.0'

@@ -47,6 +47,15 @@ pub struct CapacityArgs {
     /// newest known).
     #[arg(long, value_name = "X.Y")]
     cilium_version: Option<String>,
+    /// cilium-eni: endpoint health checking is off (Helm
+    /// endpointHealthChecking.enabled=false, or healthChecking=false): the
+    /// agent keeps no health address.
+    #[arg(long)]
+    no_endpoint_health_checking: bool,
+    /// cilium-eni: Envoy config is on (Ingress, Gateway API, envoyConfig or the
+    /// Envoy L7 load balancer): the agent keeps an ingress address too.
+    #[arg(long)]
+    envoy_config: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -99,9 +108,17 @@ fn cilium_minor<'k>(
     knowledge: &'k Knowledge,
 ) -> Result<Option<&'k CiliumMinor>, CliError> {
     if args.mode != ModeArg::CiliumEni {
-        return match args.cilium_version {
-            Some(_) => Err(CliError(format!(
-                "--cilium-version applies to --mode cilium-eni only, not {}",
+        let misplaced = [
+            ("--cilium-version", args.cilium_version.is_some()),
+            (
+                "--no-endpoint-health-checking",
+                args.no_endpoint_health_checking,
+            ),
+            ("--envoy-config", args.envoy_config),
+        ];
+        return match misplaced.iter().find(|(_, given)| *given) {
+            Some((flag, _)) => Err(CliError(format!(
+                "{flag} applies to --mode cilium-eni only, not {}",
                 Mode::from(args.mode)
             ))),
             None => Ok(None),
@@ -136,6 +153,16 @@ fn options(args: &CapacityArgs, cilium: Option<&CiliumMinor>) -> Result<Capacity
     options.host_network_pods = args.host_network_pods;
     options.prefix_delegation_on_bare_metal =
         cilium.is_some_and(|c| c.prefix_delegation_on_bare_metal);
+    if let Some(minor) = cilium {
+        // The agent options the flags stand for; the rest keep Cilium's defaults.
+        options.reserved = capacity::reserved_ips(minor, |key| match key {
+            "enable-endpoint-health-checking" if args.no_endpoint_health_checking => {
+                Some("false".into())
+            }
+            "enable-envoy-config" if args.envoy_config => Some("true".into()),
+            _ => None,
+        });
+    }
     options.check().map_err(CliError)?;
     Ok(options)
 }
@@ -167,31 +194,48 @@ fn yes_no(value: Option<bool>) -> String {
 }
 
 fn render_text(results: &[Capacity], cilium: Option<&CiliumMinor>) -> String {
-    let columns = [
+    // The pool and the agent's own addresses exist in Cilium ENI mode only.
+    let pool = results.iter().any(|c| c.pool_ips.is_some());
+    let mut columns = vec![
         ("INSTANCE TYPE", Align::Left),
         ("MODE", Align::Left),
         ("ENIS", Align::Right),
         ("IPV4/ENI", Align::Right),
         ("VCPUS", Align::Right),
+    ];
+    if pool {
+        columns.extend([("POOL IPS", Align::Right), ("RESERVED", Align::Right)]);
+    }
+    columns.extend([
         ("POD IPS", Align::Right),
         ("MAX PODS", Align::Right),
         ("EKS DEFAULT", Align::Right),
         ("OVER-SCHEDULES", Align::Left),
-    ];
+    ]);
     let rows: Vec<Vec<String>> = results
         .iter()
         .map(|c| {
-            vec![
+            let mut row = vec![
                 c.instance_type.clone(),
                 c.mode.to_string(),
                 c.enis.to_string(),
                 c.ipv4_per_eni.to_string(),
                 optional(c.vcpus),
+            ];
+            if pool {
+                row.push(optional(c.pool_ips));
+                row.push(optional(
+                    c.pool_ips
+                        .map(|_| capacity::reserved_total(&c.reserved_ips)),
+                ));
+            }
+            row.extend([
                 optional(c.pod_ips),
                 c.max_pods.to_string(),
                 c.eks_default_max_pods.to_string(),
                 yes_no(c.over_schedules),
-            ]
+            ]);
+            row
         })
         .collect();
     let mut out = output::table(&columns, &rows);
@@ -236,6 +280,14 @@ fn details(c: &Capacity, cilium: Option<&CiliumMinor>) -> String {
              {SMALL_NODE_MAX_PODS} up to {SMALL_NODE_MAX_VCPUS} vCPUs, {LARGE_NODE_MAX_PODS} above)"
         );
         out += &labelled("guidance:", [guidance.as_str()]);
+    }
+    let reserved: Vec<String> = c
+        .reserved_ips
+        .iter()
+        .map(|r| format!("{} {} ({})", r.count, r.purpose.as_str(), r.setting))
+        .collect();
+    if !reserved.is_empty() {
+        out += &labelled("agent keeps:", reserved.iter().map(String::as_str));
     }
     for note in &c.notes {
         out += &labelled("note:", [note.as_str()]);

@@ -74,23 +74,62 @@ pub struct IamPolicyArgs {
     instance_tags_filter: bool,
     #[arg(long, hide = true)]
     no_instance_tags_filter: bool,
-    /// ENI garbage collection is on (the default from 1.13).
-    #[arg(long, conflicts_with = "no_eni_gc")]
+    #[arg(long, conflicts_with = "no_eni_gc", help = feature_help(
+        "eni-gc",
+        "ENI garbage collection is on",
+    ))]
     eni_gc: bool,
     /// ENI GC is off, or --cluster-name and --eni-gc-tags are custom.
     #[arg(long)]
     no_eni_gc: bool,
-    /// Instance limits come from the EC2 API (1.12-1.17; on by default from 1.14).
-    #[arg(long, conflicts_with = "no_ec2_adapter_limit_via_api")]
+    #[arg(long, conflicts_with = "no_ec2_adapter_limit_via_api", help = feature_help(
+        "ec2-adapter-limit-via-api",
+        "Instance limits come from the EC2 API",
+    ))]
     ec2_adapter_limit_via_api: bool,
-    /// --update-ec2-adapter-limit-via-api=false (1.14-1.17).
-    #[arg(long)]
+    #[arg(long, help = feature_help(
+        "ec2-adapter-limit-via-api",
+        "--update-ec2-adapter-limit-via-api=false",
+    ))]
     no_ec2_adapter_limit_via_api: bool,
-    /// CiliumNodes use spec.ipam.static-ip-tags (1.18+).
-    #[arg(long, conflicts_with = "no_static_ip")]
+    #[arg(long, conflicts_with = "no_static_ip", help = feature_help(
+        "static-ip",
+        "CiliumNodes use spec.ipam.static-ip-tags",
+    ))]
     static_ip: bool,
     #[arg(long, hide = true)]
     no_static_ip: bool,
+}
+
+/// `text (X.Y-X.Z)`: the Cilium minors whose ENI IAM data has `feature`, and
+/// where it is on by default, so the help never states a version the data
+/// does not.
+fn feature_help(feature: &str, text: &str) -> String {
+    let knowledge = Knowledge::embedded();
+    let having: Vec<_> = knowledge
+        .cilium
+        .iter()
+        .filter_map(|m| {
+            m.eni_conditional_actions
+                .iter()
+                .find(|c| c.feature == feature)
+                .map(|c| (m.minor, c.enabled_by_default))
+        })
+        .collect();
+    let (Some(first), Some(last)) = (having.first(), having.last()) else {
+        return text.to_string();
+    };
+    let range = if last.0 == knowledge.newest_cilium().minor {
+        format!("{}+", first.0)
+    } else {
+        format!("{}-{}", first.0, last.0)
+    };
+    match having.iter().find(|(_, on)| *on) {
+        Some((since, _)) if having.iter().any(|(_, on)| !on) => {
+            format!("{text} ({range}; on by default from {since})")
+        }
+        _ => format!("{text} ({range})"),
+    }
 }
 
 impl IamPolicyArgs {

@@ -34,6 +34,31 @@ pub struct EvaluationArgs {
     /// Warn this many days before EKS support ends (VER003).
     #[arg(long, default_value_t = 90, value_name = "DAYS")]
     support_warning_days: i64,
+    /// VER011: a fact family is stale when its newest source is older than
+    /// DAYS (repeatable; defaults cilium_releases=60, eks_calendar=120,
+    /// ec2_limits=90; families: cilium_releases, cilium_docs, eks_calendar,
+    /// ec2_limits, ami_kernels, helm_charts, metrics).
+    #[arg(long, value_name = "FAMILY=DAYS", value_parser = family_days)]
+    knowledge_max_age: Vec<(String, u32)>,
+}
+
+/// `FAMILY=DAYS` of `--knowledge-max-age`.
+fn family_days(text: &str) -> Result<(String, u32), String> {
+    let (family, days) = text
+        .split_once('=')
+        .ok_or_else(|| format!("want FAMILY=DAYS, not {text:?}"))?;
+    let known = &doctor_core::knowledge::Knowledge::embedded().dates.families;
+    if !known.contains_key(family) {
+        let names: Vec<&str> = known.keys().map(String::as_str).collect();
+        return Err(format!(
+            "unknown fact family {family:?} (known: {})",
+            names.join(", ")
+        ));
+    }
+    let days = days
+        .parse()
+        .map_err(|_| format!("{family}: DAYS must be a whole number, not {days:?}"))?;
+    Ok((family.to_string(), days))
 }
 
 impl EvaluationArgs {
@@ -59,6 +84,11 @@ impl EvaluationArgs {
             target_cilium: self.target_cilium,
             restart_threshold: self.restart_threshold,
             support_warning_days: self.support_warning_days,
+            knowledge_max_age_days: {
+                let mut ages = doctor_core::rules::default_knowledge_max_age();
+                ages.extend(self.knowledge_max_age.iter().cloned());
+                ages
+            },
         }
     }
 }

@@ -28,15 +28,36 @@ use error::CliError;
 /// Find the traps of running Cilium as the CNI on Amazon EKS, explain each
 /// with its fix, and plan upgrades and rollbacks.
 #[derive(Debug, Parser)]
-#[command(name = "eks-cilium-doctor", version, about, long_about = None)]
+#[command(name = "eks-cilium-doctor", version = version_text(), about, long_about = None)]
 struct Cli {
     /// Read the knowledge data files (instances.csv, eks.json, cilium.json,
-    /// metrics.json, cilium-eks.json, helm-keys/<minor>.txt) from DIR instead
-    /// of the built-in copies; files missing there stay built in.
+    /// metrics.json, cilium-eks.json, eks-iam.json, knowledge-dates.json,
+    /// helm-keys/<minor>.txt) from DIR instead of the built-in copies; files
+    /// missing there stay built in.
     #[arg(long, global = true, value_name = "DIR")]
     knowledge: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `0.1.0 (knowledge of 2026-08-22: cilium_releases 2026-08-22, ...)`: the
+/// version and how old the built-in facts are. Built once; clap keeps it.
+fn version_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let dates = &Knowledge::embedded().dates;
+        let families: Vec<String> = dates
+            .families
+            .iter()
+            .map(|(name, f)| format!("{name} {}", f.date))
+            .collect();
+        format!(
+            "{} (knowledge of {}: {})",
+            env!("CARGO_PKG_VERSION"),
+            dates.date(),
+            families.join(", ")
+        )
+    })
 }
 
 #[derive(Debug, Subcommand)]

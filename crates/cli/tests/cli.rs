@@ -61,14 +61,82 @@ fn t3_medium_in_cilium_eni_mode_over_schedules() {
     let json = success(&[&args[..], &["--format", "json"]].concat());
     let result: Value = serde_json::from_str(&json).unwrap();
     let r = &result[0];
-    assert_eq!(r["pod_ips"], 10);
-    assert_eq!(r["max_pods"], 12);
+    // (3 - 1) × (6 - 1) = 10 pool addresses; the agent keeps the router
+    // (cilium_host) and health addresses (cilium/cilium#22054, ipam_reserved).
+    assert_eq!(r["pool_ips"], 10);
+    let reserved = r["reserved_ips"].as_array().unwrap();
+    let total: u64 = reserved.iter().map(|x| x["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 2);
+    let purposes: Vec<&str> = reserved
+        .iter()
+        .map(|x| x["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(purposes, ["router", "health"]);
+    assert!(reserved
+        .iter()
+        .all(|x| !x["setting"].as_str().unwrap().is_empty()));
+    assert_eq!(r["pod_ips"], 8);
+    assert_eq!(r["max_pods"], 10);
     assert_eq!(r["eks_default_max_pods"], 17);
     assert_eq!(r["over_schedules"], true);
-    assert!(r["notes"][0]
-        .as_str()
-        .unwrap()
-        .contains("default of 17 max pods"));
+    assert_eq!(
+        (r["enis"].as_u64(), r["enis_all_cards"].as_u64()),
+        (Some(3), Some(3))
+    );
+    let note = r["notes"][0].as_str().unwrap();
+    assert!(note.contains("default of 17 max pods"), "{note}");
+    assert!(note.contains("admit 7 pods"), "{note}");
+}
+
+#[test]
+fn capacity_reservations_follow_the_flags() {
+    let args = [
+        "capacity",
+        "--instance-type",
+        "t3.medium",
+        "--mode",
+        "cilium-eni",
+        "--first-interface-index",
+        "1",
+        "--format",
+        "json",
+    ];
+    let pod_ips = |extra: &[&str]| -> u64 {
+        let json = success(&[&args[..], extra].concat());
+        let v: Value = serde_json::from_str(&json).unwrap();
+        v[0]["pod_ips"].as_u64().unwrap()
+    };
+    assert_eq!(pod_ips(&["--no-endpoint-health-checking"]), 9);
+    assert_eq!(pod_ips(&["--envoy-config"]), 7);
+    let err = usage_error(&["capacity", "--instance-type", "t3.medium", "--envoy-config"]);
+    assert!(
+        err.contains("--envoy-config applies to --mode cilium-eni only"),
+        "{err}"
+    );
+}
+
+#[test]
+fn multi_card_types_show_both_eni_counts() {
+    let json = success(&[
+        "capacity",
+        "--instance-type",
+        "p5.48xlarge",
+        "--mode",
+        "cilium-eni",
+        "--format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    // instance_enis_all_cards.csv: p5.48xlarge 2 on card 0, 64 over 32 cards.
+    assert_eq!(
+        (v[0]["enis"].as_u64(), v[0]["enis_all_cards"].as_u64()),
+        (Some(2), Some(64))
+    );
+    let notes = v[0]["notes"].to_string();
+    assert!(
+        notes.contains("counts 64 ENIs") && notes.contains("card 0"),
+        "{notes}"
+    );
 }
 
 #[test]
@@ -185,11 +253,11 @@ impl Drop for Scratch {
     }
 }
 
-const HEADER: &str = "instance_type,enis,ipv4_per_eni,hypervisor,bare_metal,vcpus";
+const HEADER: &str = "instance_type,enis,ipv4_per_eni,hypervisor,bare_metal,vcpus,enis_all_cards";
 
 #[test]
 fn knowledge_dir_overrides_the_embedded_files() {
-    let csv = format!("{HEADER}\nx9.test,2,4,nitro,false,2\n");
+    let csv = format!("{HEADER}\nx9.test,2,4,nitro,false,2,2\n");
     let dir = Scratch::with(&[("instances.csv", &csv)]);
     let json = success(&[
         "--knowledge",
@@ -208,7 +276,7 @@ fn knowledge_dir_overrides_the_embedded_files() {
 fn bad_knowledge_is_an_error_naming_the_file() {
     let err = usage_error(&["--knowledge", "/no/such/dir", "rules"]);
     assert_eq!(err, "error: /no/such/dir: no such directory\n");
-    let csv = format!("{HEADER}\nb.large,2,4,nitro,false,2\na.large,2,4,nitro,false,2\n");
+    let csv = format!("{HEADER}\nb.large,2,4,nitro,false,2,2\na.large,2,4,nitro,false,2,2\n");
     let dir = Scratch::with(&[("instances.csv", &csv)]);
     let err = usage_error(&["--knowledge", dir.path(), "capacity", "--all"]);
     assert!(err.contains("instances.csv: line 3"), "{err}");

@@ -46,7 +46,7 @@ fn upgrade_markdown_and_json() {
     assert_eq!(code, 0);
     let v: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["schema_version"], 1);
-    assert_eq!(v["to"]["cilium"], "1.18.12");
+    assert_eq!(v["to"]["cilium"], "1.18.13");
     assert_eq!(v["steps"].as_array().unwrap().len(), 6);
     assert_eq!(v["steps"][0]["kind"], "cilium");
     assert_eq!(v["steps"][0]["helm_migrations"][1]["key"], "tunnel");
@@ -56,7 +56,7 @@ fn upgrade_markdown_and_json() {
 fn upgrade_bad_input_exits_2() {
     for (to, message) in [
         ("1.30", "is not above the running Kubernetes 1.30"),
-        ("1.28", "EKS cannot downgrade"),
+        ("1.28", "plan upgrade only moves forward (EKS rolls a control plane back only by 1 minor, within 7 days"),
         ("1.99", "unknown Kubernetes version 1.99"),
     ] {
         let (code, out, err) = upgrade(to, &[]);

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::knowledge::{Hypervisor, InstanceType};
+use crate::knowledge::{CiliumMinor, Hypervisor, InstanceType, ReservedPurpose};
 
 /// Pods on the host network that the EKS formula adds (the file names them
 /// "AWS CNI and kube-proxy").
@@ -79,6 +79,68 @@ pub struct CapacityOptions {
     /// Cilium ENI mode: whether the operator also delegates prefixes on
     /// bare metal (`CiliumMinor::prefix_delegation_on_bare_metal`).
     pub prefix_delegation_on_bare_metal: bool,
+    /// Cilium ENI mode: the addresses the agent takes from the node's pool
+    /// for itself ([`reserved_ips`]); pods get the rest.
+    pub reserved: Vec<ReservedIp>,
+}
+
+/// Addresses the cilium-agent allocates from the node's pool for itself
+/// (`data/cilium.json` `ipam_reserved`), under the setting that turns them on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReservedIp {
+    pub purpose: ReservedPurpose,
+    pub count: u32,
+    /// The agent setting that allocates it, as configured (or defaulted).
+    pub setting: String,
+}
+
+/// The agent's own addresses in Cilium `minor` under the agent options
+/// `option` reports (a cilium-config key → its value; `None` when unset,
+/// which means Cilium's default). Only IPv4 addresses are counted: ENI mode
+/// is IPv4-only.
+pub fn reserved_ips(
+    minor: &CiliumMinor,
+    option: impl Fn(&str) -> Option<String>,
+) -> Vec<ReservedIp> {
+    let is_true = |value: &str| value.trim().eq_ignore_ascii_case("true");
+    minor
+        .ipam_reserved
+        .iter()
+        .filter_map(|r| {
+            if let Some(off) = r.disabled_by.as_deref() {
+                if option(off).is_some_and(|v| !v.trim().is_empty()) {
+                    return None;
+                }
+            }
+            let mut shown = Vec::new();
+            for key in &r.enabled_by {
+                let value = option(key);
+                let on = value.as_deref().map_or(r.on_by_default, is_true);
+                if !on {
+                    return None;
+                }
+                shown.push(match value {
+                    Some(v) => format!("{key}={}", v.trim()),
+                    None => format!("{key} (default on)"),
+                });
+            }
+            let setting = match (&r.disabled_by, shown.is_empty()) {
+                (Some(off), true) => format!("always, unless {off} is set"),
+                (None, true) => "always".to_string(),
+                (_, false) => shown.join(", "),
+            };
+            Some(ReservedIp {
+                purpose: r.purpose,
+                count: 1,
+                setting,
+            })
+        })
+        .collect()
+}
+
+/// Total of `reserved`.
+pub fn reserved_total(reserved: &[ReservedIp]) -> u32 {
+    reserved.iter().map(|r| r.count).sum()
 }
 
 impl CapacityOptions {
@@ -91,6 +153,7 @@ impl CapacityOptions {
             first_interface_index: None,
             host_network_pods: None,
             prefix_delegation_on_bare_metal: false,
+            reserved: Vec::new(),
         }
     }
 
@@ -137,10 +200,21 @@ pub struct Capacity {
     /// max-pods that matches the pod IPs; overlay: the AMI default that
     /// applies until raised.
     pub max_pods: u32,
-    /// Pod IPs the node can hold (ENI modes); `None` in overlay.
+    /// Pod IPs the node can hold (ENI modes); `None` in overlay. In Cilium
+    /// ENI mode: `pool_ips` minus `reserved_ips`.
     pub pod_ips: Option<u32>,
-    /// ENIs of the instance type (default network card).
+    /// Cilium ENI mode: the addresses of the node's pool, the operator's
+    /// `(ENIs - first interface index) * (IPv4 per ENI - 1)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_ips: Option<u32>,
+    /// Cilium ENI mode: the pool addresses the agent keeps for itself.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reserved_ips: Vec<ReservedIp>,
+    /// ENIs of the instance type on the default network card: what can be
+    /// attached to card 0.
     pub enis: u32,
+    /// ENIs over all network cards: what Cilium's operator counts.
+    pub enis_all_cards: u32,
     /// ENIs whose addresses serve pods; `None` in overlay.
     pub enis_for_pods: Option<u32>,
     pub ipv4_per_eni: u32,
@@ -189,7 +263,10 @@ pub fn capacity(instance: &InstanceType, options: &CapacityOptions) -> Capacity 
         mode: options.mode,
         max_pods: 0,
         pod_ips: None,
+        pool_ips: None,
+        reserved_ips: Vec::new(),
         enis: instance.enis,
+        enis_all_cards: instance.enis_all_cards,
         enis_for_pods: None,
         ipv4_per_eni: instance.ipv4_per_eni,
         vcpus: instance.vcpus,
@@ -306,6 +383,15 @@ fn cilium_eni(instance: &InstanceType, options: &CapacityOptions, out: &mut Capa
             instance.enis, instance.name
         ));
     }
+    if instance.enis_all_cards > instance.enis {
+        out.notes.push(format!(
+            "{} has several network cards: Cilium's operator counts {} ENIs over all of them \
+             but attaches every ENI to card 0, which takes {}; the pool counts the {} that can \
+             really be attached, so the operator's own figure (and `cilium_operator_ipam_*` \
+             metrics) can be higher",
+            instance.name, instance.enis_all_cards, instance.enis, instance.enis
+        ));
+    }
     let capable = instance.hypervisor == Hypervisor::Nitro
         || (instance.bare_metal && options.prefix_delegation_on_bare_metal);
     let prefixes = options.prefix_delegation && capable;
@@ -328,18 +414,34 @@ fn cilium_eni(instance: &InstanceType, options: &CapacityOptions, out: &mut Capa
         ));
     }
     let (ip_words, ip_numbers, per_eni) = per_eni(instance, prefixes);
-    let pod_ips = enis.saturating_mul(per_eni);
+    let pool = enis.saturating_mul(per_eni);
+    let reserved = reserved_total(&options.reserved);
+    let pod_ips = pool.saturating_sub(reserved);
     out.enis_for_pods = Some(enis);
+    out.pool_ips = Some(pool);
+    out.reserved_ips = options.reserved.clone();
     out.pod_ips = Some(pod_ips);
     out.prefix_delegation = prefixes;
     out.max_pods = pod_ips.saturating_add(host_pods);
+    let purposes: Vec<&str> = options
+        .reserved
+        .iter()
+        .map(|r| r.purpose.as_str())
+        .collect();
     out.formula_in_words = format!(
-        "pod IPs = (ENIs - first interface index) * {ip_words}; \
-         max pods = pod IPs + host-network pods"
+        "pool = (ENIs - first interface index) * {ip_words}; \
+         pod IPs = pool - the agent's own addresses; max pods = pod IPs + host-network pods"
     );
     out.formula = format!(
-        "({} - {first}) * {ip_numbers} = {pod_ips}; {pod_ips} + {host_pods} = {}",
-        instance.enis, out.max_pods
+        "({} - {first}) * {ip_numbers} = {pool}; {pool} - {reserved} ({}) = {pod_ips}; \
+         {pod_ips} + {host_pods} = {}",
+        instance.enis,
+        if purposes.is_empty() {
+            "none".to_string()
+        } else {
+            purposes.join(", ")
+        },
+        out.max_pods
     );
     let mut recommended = out.max_pods;
     if let Some(cap) = out.max_pods_cap.filter(|cap| out.max_pods > *cap) {

@@ -82,6 +82,7 @@ mod tests {
             tool: Default::default(),
             cluster: Default::default(),
             as_of: "2025-06-01".into(),
+            knowledge: Default::default(),
             summary: Summary::of(&findings),
             findings,
             evaluated_rules: Vec::new(),

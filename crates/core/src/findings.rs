@@ -210,6 +210,38 @@ pub struct ClusterInfo {
     pub ipam_mode: Option<String>,
 }
 
+/// How old the knowledge behind a report is: the newest source date over
+/// all fact families, and each family's date (`data/knowledge-dates.json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KnowledgeInfo {
+    pub date: String,
+    pub families: std::collections::BTreeMap<String, String>,
+}
+
+impl KnowledgeInfo {
+    pub fn of(knowledge: &crate::knowledge::Knowledge) -> KnowledgeInfo {
+        KnowledgeInfo {
+            date: knowledge.dates.date().to_string(),
+            families: knowledge
+                .dates
+                .families
+                .iter()
+                .map(|(name, f)| (name.clone(), f.date.to_string()))
+                .collect(),
+        }
+    }
+
+    /// `knowledge of 2026-08-22 (cilium_releases 2026-08-22, ...)`.
+    pub fn describe(&self) -> String {
+        let families: Vec<String> = self
+            .families
+            .iter()
+            .map(|(name, date)| format!("{name} {date}"))
+            .collect();
+        format!("knowledge of {} ({})", self.date, families.join(", "))
+    }
+}
+
 /// The result of `check`: what the JSON renderer writes, and what every
 /// other renderer reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -219,6 +251,8 @@ pub struct Report {
     pub cluster: ClusterInfo,
     /// The date date-dependent rules were evaluated for (`--as-of`).
     pub as_of: String,
+    /// How old the facts the rules compared against are.
+    pub knowledge: KnowledgeInfo,
     pub findings: Vec<Finding>,
     /// Codes of the rules that ran (with or without findings), in registry
     /// order: lets JUnit report a passing test case per clean rule.

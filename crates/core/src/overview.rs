@@ -287,11 +287,7 @@ fn node_groups(cx: &Context, ipam: Option<&Ipam>) -> Vec<NodeGroup> {
                 let cap = ip_capacity::cilium_eni(cx, &limits.it, fii, pd_on);
                 let ips = cap.pod_ips.unwrap_or(0);
                 row.ip_capacity = Some(ips);
-                row.ip_capacity_formula = Some(ip_capacity::cilium_eni_formula(
-                    &limits.it,
-                    fii,
-                    cap.prefix_delegation,
-                ));
+                row.ip_capacity_formula = Some(ip_capacity::cilium_eni_formula(&cap, fii));
                 row.limits_source = Some(limits.source.describe());
                 row.max_pods_exceeds_ip_capacity =
                     kubelet_max_pods.map(|m| m.saturating_sub(host) > ips);
@@ -459,8 +455,9 @@ fn cilium_checks(k: &Knowledge, running: Version, kubernetes: Option<Minor>) -> 
         subject: "Cilium patch",
         running: running.to_string(),
         knowledge: format!(
-            "latest {minor} patch: {} ({})",
-            m.latest_patch, m.latest_patch_published
+            "{} of {minor}, published {}",
+            k.latest_known_patch(m),
+            m.latest_patch_published
         ),
         verdict: if running >= m.latest_patch {
             Verdict::Ok
@@ -468,7 +465,7 @@ fn cilium_checks(k: &Knowledge, running: Version, kubernetes: Option<Minor>) -> 
             Verdict::Warning
         },
         detail: if running >= m.latest_patch {
-            "On the latest patch of its minor.".into()
+            "On the latest known patch of its minor.".into()
         } else {
             let behind = m.latest_patch.patch.saturating_sub(running.patch);
             format!("{behind} patch release(s) behind within {minor}.")

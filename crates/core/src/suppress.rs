@@ -55,7 +55,7 @@ pub const CATALOGUE_CODES: &[&str] = &[
     "CAP001", "CAP002", "CAP003", "CAP004", "CAP005", "CAP006", "CAP007", "CAP008", //
     "IAM001", "IAM002", "IAM003", "IAM004", "IAM005", "IAM006", "IAM007", //
     "VER001", "VER002", "VER003", "VER004", "VER005", "VER006", "VER007", "VER008", "VER009",
-    "VER010", //
+    "VER010", "VER011", //
     "SGP001", "SGP002", //
     "MESH001", "MESH002", "MESH003", "MESH004", "MESH005", "MESH006", //
     "OPS001", "OPS002", "OPS003", "OPS004", "OPS005", "OPS006", //
@@ -661,6 +661,7 @@ ignore:
             tool: Default::default(),
             cluster: Default::default(),
             as_of: "2025-06-01".into(),
+            knowledge: Default::default(),
             summary: Summary::of(&findings),
             findings,
             evaluated_rules: Vec::new(),

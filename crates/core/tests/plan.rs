@@ -59,10 +59,10 @@ fn eks_130_cilium_115_to_133() {
         vec![
             (StepKind::Cilium, "1.30/1.16.19".to_string()),
             (StepKind::Cilium, "1.30/1.17.18".to_string()),
-            (StepKind::Cilium, "1.30/1.18.12".to_string()),
-            (StepKind::Kubernetes, "1.31/1.18.12".to_string()),
-            (StepKind::Kubernetes, "1.32/1.18.12".to_string()),
-            (StepKind::Kubernetes, "1.33/1.18.12".to_string()),
+            (StepKind::Cilium, "1.30/1.18.13".to_string()),
+            (StepKind::Kubernetes, "1.31/1.18.13".to_string()),
+            (StepKind::Kubernetes, "1.32/1.18.13".to_string()),
+            (StepKind::Kubernetes, "1.33/1.18.13".to_string()),
         ]
     );
     assert!(plan.steps.iter().all(|s| s.tested));
@@ -131,7 +131,8 @@ fn bad_targets_are_errors() {
             .0
     };
     assert!(err("1.30").contains("not above the running Kubernetes 1.30"));
-    assert!(err("1.29").contains("EKS cannot downgrade"));
+    // The way back is EKS rollback, one minor within its window (eks.json).
+    assert!(err("1.29").contains("only by 1 minor, within 7 days"));
     assert!(err("1.99").contains("unknown Kubernetes version 1.99"));
     let empty = Cluster::default();
     assert!(plan_upgrade(&empty, k, &request("1.33", "2025-06-01"))

@@ -10,6 +10,7 @@ fn instance(enis: u32, ipv4_per_eni: u32, nitro: bool, vcpus: Option<u32>) -> In
     InstanceType {
         name: "x.large".into(),
         enis,
+        enis_all_cards: enis,
         ipv4_per_eni,
         hypervisor: if nitro {
             Hypervisor::Nitro

@@ -3,8 +3,8 @@
 //! hostile cluster strings proven inert in HTML, Markdown and the terminal.
 
 use doctor_core::findings::{
-    ClusterInfo, Finding, NotEvaluated, ObjectRef, Report, Severity, SkippedInput, Summary,
-    Suppressed, ToolInfo, UnmatchedSuppression,
+    ClusterInfo, Finding, KnowledgeInfo, NotEvaluated, ObjectRef, Report, Severity, SkippedInput,
+    Summary, Suppressed, ToolInfo, UnmatchedSuppression,
 };
 use doctor_core::overview::{
     Count, IpamView, NodeCapacity, NodeGroup, Overview, SourceStatus, Verdict, VersionCheck,
@@ -149,6 +149,7 @@ fn sample() -> Report {
             ipam_mode: Some("eni".into()),
         },
         as_of: "2025-06-01".into(),
+        knowledge: knowledge_info(),
         summary: Summary::of(&findings),
         findings,
         evaluated_rules: vec![
@@ -193,6 +194,21 @@ fn sample() -> Report {
     }
 }
 
+/// Fixed knowledge dates, so the snapshots do not move with data/.
+fn knowledge_info() -> KnowledgeInfo {
+    KnowledgeInfo {
+        date: "2026-08-22".into(),
+        families: [
+            ("cilium_releases", "2026-08-22"),
+            ("ec2_limits", "2026-08-21"),
+            ("eks_calendar", "2026-08-22"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+    }
+}
+
 fn empty() -> Report {
     Report {
         schema_version: 1,
@@ -202,6 +218,7 @@ fn empty() -> Report {
         },
         cluster: ClusterInfo::default(),
         as_of: "2025-06-01".into(),
+        knowledge: knowledge_info(),
         summary: Summary::default(),
         findings: Vec::new(),
         evaluated_rules: vec!["CNI001"],

@@ -120,6 +120,22 @@ pub fn render(shared: &Shared) -> String {
     };
     let report = &current.report;
     w.family(
+        "knowledge_age_days",
+        "gauge",
+        "Days from the newest source of each fact family to the evaluation date.",
+    );
+    if let Ok(as_of) = report.as_of.parse::<doctor_core::version::Date>() {
+        for (family, date) in &report.knowledge.families {
+            if let Ok(date) = date.parse::<doctor_core::version::Date>() {
+                w.sample(
+                    "knowledge_age_days",
+                    &[("family", family)],
+                    date.days_until(as_of),
+                );
+            }
+        }
+    }
+    w.family(
         "last_evaluation_timestamp_seconds",
         "gauge",
         "When the served evaluation ran (Unix time).",

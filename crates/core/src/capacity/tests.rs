@@ -111,7 +111,11 @@ fn cilium_eni_counts_pod_ips_from_the_first_interface_index() {
         (Some(10), 12, 17)
     );
     assert_eq!(c.over_schedules, Some(true));
-    assert_eq!(c.formula, "(3 - 1) * (6 - 1) = 10; 10 + 2 = 12");
+    // Without reservations (the caller supplies them; see below).
+    assert_eq!(
+        c.formula,
+        "(3 - 1) * (6 - 1) = 10; 10 - 0 (none) = 10; 10 + 2 = 12"
+    );
     assert!(
         c.notes[0].contains("default of 17 max pods is above the 12"),
         "{:?}",
@@ -195,6 +199,7 @@ fn absurd_limits_from_a_hostile_file_saturate_instead_of_overflowing() {
     let huge = InstanceType {
         name: "x.hostile".into(),
         enis: u32::MAX,
+        enis_all_cards: u32::MAX,
         ipv4_per_eni: u32::MAX,
         hypervisor: Hypervisor::Nitro,
         bare_metal: false,

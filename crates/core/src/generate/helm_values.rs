@@ -459,6 +459,14 @@ fn notes(cilium: &CiliumMinor, knowledge: &Knowledge, options: &HelmOptions) -> 
             "  helm upgrade --install cilium cilium/cilium --version {} --namespace {DEFAULT_NAMESPACE} -f values.yaml",
             cilium.latest_patch
         ),
+        if cilium.latest_patch_final {
+            format!("  ({}, the final patch of {minor})", cilium.latest_patch)
+        } else {
+            format!(
+                "  ({}; a newer patch of {minor} may exist)",
+                knowledge.latest_known_patch(cilium)
+            )
+        },
         "Before installing: eks-cilium-doctor generate disable-aws-node (CNI001).".to_string(),
         format!(
             "Taint node groups {} so pods wait for the agent (CNI004).",

@@ -45,13 +45,16 @@ impl std::fmt::Display for Hypervisor {
     }
 }
 
-/// Network limits of one EC2 instance type (default network card only, as
-/// the VPC CNI and Cilium's operator count them).
+/// Network limits of one EC2 instance type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InstanceType {
     pub name: String,
-    /// ENIs on the default network card.
+    /// ENIs on the default network card: what the VPC CNI counts, and what
+    /// can be attached to card 0, where Cilium's operator attaches every ENI.
     pub enis: u32,
+    /// ENIs over all network cards (EC2 `NetworkInfo.MaximumNetworkInterfaces`):
+    /// what Cilium's operator counts. Equals `enis` on single-card types.
+    pub enis_all_cards: u32,
     /// IPv4 addresses per ENI (including the ENI's own primary address).
     pub ipv4_per_eni: u32,
     pub hypervisor: Hypervisor,
@@ -118,6 +121,63 @@ pub struct RemovedHelmKey {
     pub chart_fails: bool,
 }
 
+/// What turns one of the agent's own pool addresses on (`ipam_reserved`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReservedPurpose {
+    /// `cilium_host`, the router IP: always, unless `local-router-ipv4` is set.
+    Router,
+    /// The cilium-health endpoint: while health and endpoint health checking are on.
+    Health,
+    /// The Envoy source address for Ingress/Gateway API: while `enable-envoy-config` is on.
+    Ingress,
+}
+
+impl ReservedPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservedPurpose::Router => "router",
+            ReservedPurpose::Health => "health",
+            ReservedPurpose::Ingress => "ingress",
+        }
+    }
+}
+
+impl std::fmt::Display for ReservedPurpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One address the cilium-agent allocates for itself from the node's IPAM
+/// pool (in ENI mode: one ENI address no pod can get).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservedAddress {
+    pub purpose: ReservedPurpose,
+    /// What the address is, as the source names it.
+    pub what: String,
+    /// Agent options (cilium-config keys) that must all be true for it.
+    pub enabled_by: Vec<String>,
+    /// An agent option whose presence turns it off.
+    pub disabled_by: Option<String>,
+    /// Whether the chart defaults allocate it.
+    pub on_by_default: bool,
+    /// Helm values that set the options above.
+    pub helm_keys: Vec<String>,
+    /// Where the allocation is in the agent's code.
+    pub source: String,
+}
+
+/// How strong the evidence of a fact is (`cilium/compatibility.json`
+/// `_meta.evidence_levels`): A from the upstream project's own artifact, B
+/// from a third-party tracker's scrape of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Evidence {
+    A,
+    B,
+}
+
 /// Everything known about one Cilium minor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,8 +185,14 @@ pub struct CiliumMinor {
     pub minor: Minor,
     /// Kubernetes minors the release e2e-tests (compatibility.rst).
     pub k8s_tested: Vec<Minor>,
+    /// The latest patch known when the knowledge was gathered.
     pub latest_patch: Version,
     pub latest_patch_published: Date,
+    pub latest_patch_evidence: Evidence,
+    /// Whether the minor gets no further patches.
+    pub latest_patch_final: bool,
+    /// End of maintenance, where recorded.
+    pub maintenance_eol: Option<Date>,
     pub min_kernel: KernelVersion,
     /// ENI-mode EC2 actions the docs list as required.
     pub eni_required_actions: Vec<String>,
@@ -134,6 +200,8 @@ pub struct CiliumMinor {
     /// Whether the operator also delegates prefixes on bare-metal types
     /// (it always does on `nitro`).
     pub prefix_delegation_on_bare_metal: bool,
+    /// The addresses the agent takes from the node's pool for itself.
+    pub ipam_reserved: Vec<ReservedAddress>,
     /// Keys present in the previous minor's chart values but gone in this one.
     pub helm_keys_removed: Vec<RemovedHelmKey>,
 }
@@ -245,6 +313,78 @@ pub struct EksIam {
     pub pod_identity_trust_policy: serde_json::Value,
 }
 
+/// EKS's in-place control-plane version rollback (`eks.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlPlaneRollback {
+    /// How many minors back (N to N-1).
+    pub minors_back: u32,
+    /// Days after the in-place upgrade completed during which it is possible.
+    pub window_days: u32,
+    /// Only a cluster upgraded in place can roll back (not one created at N).
+    pub only_after_in_place_upgrade: bool,
+    pub rolled_back: Vec<String>,
+    pub not_rolled_back: Vec<String>,
+    /// As the source records it (`medium`: the page still has TODO markers).
+    pub confidence: String,
+}
+
+/// A family of facts and the date of its newest source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnowledgeFamily {
+    pub date: Date,
+    pub covers: String,
+    pub newest_source: String,
+}
+
+/// How old the knowledge is (`knowledge-dates.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnowledgeDates {
+    /// When the ground truth was compiled.
+    pub compiled: Date,
+    /// `cilium_releases`, `cilium_docs`, `eks_calendar`, `ec2_limits`,
+    /// `ami_kernels`, `helm_charts`, `metrics`.
+    pub families: BTreeMap<String, KnowledgeFamily>,
+}
+
+impl ControlPlaneRollback {
+    /// How far back a control plane can go from `to`, as one sentence: "EKS
+    /// rolls the control plane back from 1.32 to 1.31 within 7 days of an
+    /// in-place upgrade; ...".
+    pub fn describe(&self, from: Minor, to: Minor) -> String {
+        format!(
+            "EKS can roll the control plane back from {to} to {from} within {} days of an \
+             in-place upgrade ({} minor back at most{}): rolled back are {}; not rolled back are {}",
+            self.window_days,
+            self.minors_back,
+            if self.only_after_in_place_upgrade {
+                ", not for a cluster created at its version"
+            } else {
+                ""
+            },
+            self.rolled_back.join("; "),
+            self.not_rolled_back.join("; "),
+        )
+    }
+}
+
+impl KnowledgeDates {
+    /// The newest source date over all families: "knowledge of DATE".
+    pub fn date(&self) -> Date {
+        self.families
+            .values()
+            .map(|f| f.date)
+            .max()
+            .unwrap_or(self.compiled)
+    }
+
+    pub fn family(&self, name: &str) -> Option<Date> {
+        self.families.get(name).map(|f| f.date)
+    }
+}
+
 /// All embedded facts, validated.
 #[derive(Debug, Clone)]
 pub struct Knowledge {
@@ -261,6 +401,8 @@ pub struct Knowledge {
     pub metrics: Metrics,
     pub cilium_eks: CiliumEks,
     pub eks_iam: EksIam,
+    pub control_plane_rollback: ControlPlaneRollback,
+    pub dates: KnowledgeDates,
 }
 
 impl Knowledge {
@@ -293,6 +435,19 @@ impl Knowledge {
 
     pub fn cilium_minor(&self, minor: Minor) -> Option<&CiliumMinor> {
         self.cilium.iter().find(|c| c.minor == minor)
+    }
+
+    /// `latest known patch 1.19.7 (knowledge of 2026-08-22)`: a minor's
+    /// latest patch as the tool knows it, with the date of that knowledge.
+    pub fn latest_known_patch(&self, minor: &CiliumMinor) -> String {
+        let date = self
+            .dates
+            .family("cilium_releases")
+            .unwrap_or_else(|| self.dates.date());
+        format!(
+            "latest known patch {} (knowledge of {date})",
+            minor.latest_patch
+        )
     }
 
     /// The newest Cilium minor in the data.

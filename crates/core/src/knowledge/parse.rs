@@ -64,6 +64,9 @@ fn load(files: &Files) -> Result<Knowledge, KnowledgeError> {
     let eks_iam = files.get(files::EKS_IAM)?;
     let eks_iam_file = formats::eks_iam(&eks_iam)?;
     validate::eks_iam(&eks_iam.name, &eks_iam_file)?;
+    let dates = files.get(files::KNOWLEDGE_DATES)?;
+    let dates_file = formats::knowledge_dates(&dates)?;
+    validate::knowledge_dates(&dates.name, &dates_file)?;
 
     Ok(Knowledge {
         instances: instance_map,
@@ -75,6 +78,8 @@ fn load(files: &Files) -> Result<Knowledge, KnowledgeError> {
         metrics,
         cilium_eks: cilium_eks_file.into_facts(),
         eks_iam: eks_iam_file.into_facts(),
+        control_plane_rollback: eks_file.control_plane_rollback,
+        dates: dates_file,
     })
 }
 

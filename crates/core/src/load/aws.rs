@@ -166,6 +166,7 @@ impl InstanceType {
         model::Ec2InstanceType {
             instance_type: self.instance_type,
             enis: card_enis.or(net.maximum_network_interfaces).unwrap_or(0),
+            enis_all_cards: net.maximum_network_interfaces.or(card_enis).unwrap_or(0),
             ipv4_per_eni: net.ipv4_addresses_per_interface.unwrap_or(0),
             hypervisor: self.hypervisor,
             bare_metal: self.bare_metal.unwrap_or(false),

@@ -65,12 +65,29 @@ pub(super) fn parse_status(source: &str, text: &str) -> CiliumStatusReport {
         ..CiliumStatusReport::default()
     };
     let mut in_health_table = false;
+    let mut in_allocations = false;
     for line in text.lines() {
         let line = line.trim_end();
         if line.trim().is_empty() {
             continue;
         }
         let indented = line.starts_with([' ', '\t']);
+        if in_allocations && indented {
+            // `  10.0.1.147 (router)`, `  10.0.1.29  (default/nginx-6f8c...)`
+            if let Some(owner) = allocation_owner(line) {
+                report
+                    .allocation_owners
+                    .get_or_insert_with(Vec::new)
+                    .push(owner);
+            }
+            continue;
+        }
+        in_allocations = false;
+        if line == "Allocated addresses:" {
+            in_allocations = true;
+            report.allocation_owners.get_or_insert_with(Vec::new);
+            continue;
+        }
         let table_header = line.trim_start().starts_with("Name") && line.contains(" IP ");
         if in_health_table && (indented || table_header) {
             if !table_header {
@@ -103,6 +120,15 @@ pub(super) fn parse_status(source: &str, text: &str) -> CiliumStatusReport {
         });
     }
     report
+}
+
+/// The owner of one `Allocated addresses:` line: the text in parentheses
+/// after the address.
+fn allocation_owner(line: &str) -> Option<String> {
+    let (address, rest) = line.trim().split_once(char::is_whitespace)?;
+    address.parse::<std::net::IpAddr>().ok()?;
+    let owner = rest.trim().strip_prefix('(')?.split_once(')')?.0.trim();
+    (!owner.is_empty()).then(|| owner.to_string())
 }
 
 /// Nodes whose host (`unreachable_nodes`) or health endpoint
@@ -191,6 +217,40 @@ Name                     IP              Node                     Endpoints
   ip-10-0-10-8             10.0.10.8       unreachable              reachable
 Modules Health:          Stopped(12) Degraded(0) OK(77)
 ";
+
+    #[test]
+    fn verbose_status_lists_the_allocation_owners() {
+        // As `cilium-dbg status --verbose` prints it (1.14.3 on a cluster-pool
+        // node; ENI mode prints the same list).
+        let verbose = "\
+KVStore:                Ok   Disabled
+Kubernetes:             Ok   1.28 (v1.28.3) [linux/amd64]
+Cilium:                 Ok   1.14.3 (v1.14.3-252a99ef)
+Cilium health daemon:   Ok
+IPAM:                   IPv4: 4/254 allocated from 10.18.64.0/24,
+Allocated addresses:
+  10.18.64.11 (kube-system/coredns-66f779496c-cqzgq)
+  10.18.64.178 (router)
+  10.18.64.4 (health)
+  10.18.64.89  (kube-system/coredns-66f779496c-h6rnw)
+IPv4 BIG TCP:           Disabled
+Controller Status:      17/17 healthy
+";
+        let r = parse_status("agent", verbose);
+        assert_eq!(
+            r.allocation_owners.as_deref(),
+            Some(
+                &[
+                    "kube-system/coredns-66f779496c-cqzgq".to_string(),
+                    "router".into(),
+                    "health".into(),
+                    "kube-system/coredns-66f779496c-h6rnw".into()
+                ][..]
+            )
+        );
+        assert!(r.components.iter().any(|c| c.name == "IPv4 BIG TCP"));
+        assert_eq!(parse_status("agent", STATUS).allocation_owners, None);
+    }
 
     #[test]
     fn status_components_and_cluster_health() {

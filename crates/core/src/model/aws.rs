@@ -398,7 +398,11 @@ pub struct VpcPeeringConnection {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Ec2InstanceType {
     pub instance_type: String,
+    /// ENIs of the default network card (what can be attached to card 0).
     pub enis: u32,
+    /// `NetworkInfo.MaximumNetworkInterfaces`: every card (what Cilium's
+    /// operator counts).
+    pub enis_all_cards: u32,
     pub ipv4_per_eni: u32,
     pub hypervisor: Option<String>,
     pub bare_metal: bool,

@@ -71,6 +71,10 @@ pub struct CiliumStatusReport {
     pub cluster_health: Option<(u32, u32)>,
     /// Nodes listed as not fully reachable under `Cluster health`.
     pub unreachable_nodes: Vec<String>,
+    /// `cilium status --verbose` `Allocated addresses:`: the owners of the
+    /// addresses listed (`router`, `health`, `ingress`, `ns/pod`); `None`
+    /// when the output is not verbose.
+    pub allocation_owners: Option<Vec<String>>,
 }
 
 /// A parsed `cilium-health status` output (one agent).

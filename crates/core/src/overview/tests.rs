@@ -76,27 +76,34 @@ fn eni_capacity_of_a_t3_medium_follows_the_knowledge() {
     let n = &g.nodes[0];
     assert_eq!(n.pod_ips_used, 5, "running pods off the host network only");
     assert_eq!(n.host_network_pods, 2);
-    // (3 ENIs - first-interface-index 1) × (6 - 1) = 10 pod IPs.
-    assert_eq!(n.ip_capacity, Some(10));
+    // (3 ENIs - first-interface-index 1) × (6 - 1) = 10 pool IPs, less the
+    // router and health addresses the agent keeps (ipam_reserved): 8.
+    assert_eq!(n.ip_capacity, Some(8));
     assert_eq!(n.kubelet_max_pods, Some(17));
     assert_eq!(n.allocatable_pods, Some(17));
-    // 17 - 2 host-network pods = 15 > 10: CAP001's condition.
+    // 17 - 2 host-network pods = 15 > 8: CAP001's condition.
     assert_eq!(n.max_pods_exceeds_ip_capacity, Some(true));
     assert_eq!(g.nodes_over_ip_capacity, 1);
-    assert_eq!((g.pod_ips_used, g.ip_capacity), (5, Some(10)));
-    assert!(n.ip_capacity_formula.as_deref().unwrap().ends_with("= 10"));
+    assert_eq!((g.pod_ips_used, g.ip_capacity), (5, Some(8)));
+    assert!(n.ip_capacity_formula.as_deref().unwrap().ends_with("= 8"));
 
-    // first-interface-index 0: 3 × 5 = 15, which fits 17 - 2.
+    // first-interface-index 0: 3 × 5 - 2 = 13, short of 17 - 2 = 15 (the
+    // EKS default strands two pods here too).
     let o = Overview::build(&cluster("eni", "1.16.5", None, 2, 5), k);
     let n = &o.node_groups[0].nodes[0];
-    assert_eq!(n.ip_capacity, Some(15));
-    assert_eq!(n.max_pods_exceeds_ip_capacity, Some(false));
+    assert_eq!(n.ip_capacity, Some(13));
+    assert_eq!(n.max_pods_exceeds_ip_capacity, Some(true));
+    let o = Overview::build(&cluster("eni", "1.16.5", None, 4, 5), k);
+    assert_eq!(
+        o.node_groups[0].nodes[0].max_pods_exceeds_ip_capacity,
+        Some(false)
+    );
 
     // Nothing is hard-coded: other limits in the knowledge, other numbers.
     let mut other = k.clone();
     other.instances.get_mut("t3.medium").unwrap().enis = 4;
     let o = Overview::build(&cluster("eni", "1.16.5", Some(1), 2, 5), &other);
-    assert_eq!(o.node_groups[0].nodes[0].ip_capacity, Some(15));
+    assert_eq!(o.node_groups[0].nodes[0].ip_capacity, Some(13));
 }
 
 #[test]
@@ -156,7 +163,7 @@ fn large_groups_show_the_most_used_nodes() {
     // The group totals count every node, shown or not.
     let all: u64 = (0..TOP_NODES_PER_GROUP as u64 + 5).sum();
     assert_eq!(g.pod_ips_used, all);
-    assert_eq!(g.ip_capacity, Some(15 * (TOP_NODES_PER_GROUP as u64 + 5)));
+    assert_eq!(g.ip_capacity, Some(13 * (TOP_NODES_PER_GROUP as u64 + 5)));
 }
 
 fn check<'a>(o: &'a Overview, subject: &str) -> &'a VersionCheck {

@@ -140,7 +140,9 @@ pub fn plan_upgrade(
     })?;
     if target <= kubernetes {
         return Err(PlanError(format!(
-            "--to {target} is not above the running Kubernetes {kubernetes}: plan upgrade only moves forward (EKS cannot downgrade)"
+            "--to {target} is not above the running Kubernetes {kubernetes}: plan upgrade only moves forward (EKS rolls a control plane back only by {} minor, within {} days of an in-place upgrade: aws eks update-cluster-version --kubernetes-version with the previous minor)",
+            knowledge.control_plane_rollback.minors_back,
+            knowledge.control_plane_rollback.window_days
         )));
     }
     if knowledge.eks_version(target).is_none() {
@@ -624,15 +626,44 @@ impl Planner<'_> {
                 "Pods stuck in ContainerCreating or Pending while node groups roll".to_string(),
                 "Removed Kubernetes APIs your manifests still use (the Kubernetes changelog of this minor)".to_string(),
             ],
-            rollback: vec![
-                Action::note(format!(
-                    "The EKS control plane cannot be downgraded: once {to} is active there is no way back to {from}. Fix forward."
-                )),
-                Action::note(
-                    "Roll node groups one at a time and keep the previous group until the new nodes are healthy, so that a bad AMI hits one group only",
-                ),
-            ],
+            rollback: self.control_plane_rollback(from, to, cilium),
         }
+    }
+
+    /// The way back from a Kubernetes step, as the EKS rollback facts state
+    /// it, and whether the step's Cilium keeps a rollback on tested ground.
+    fn control_plane_rollback(&self, from: Minor, to: Minor, cilium: Version) -> Vec<Action> {
+        let facts = &self.k.control_plane_rollback;
+        let name = &self.name;
+        let c = cilium.minor();
+        let cilium_note = match self.k.cilium_minor(c) {
+            Some(m) if m.k8s_tested.contains(&from) => format!(
+                "Cilium {cilium} is a self-managed Helm release and stays as it is; it e2e-tests {from} too, so the rolled-back pair is tested"
+            ),
+            Some(m) => format!(
+                "Cilium {cilium} is a self-managed Helm release and stays as it is, but it does not e2e-test {from} (it tests {}): a rollback lands on an untested pair",
+                minor_range(&m.k8s_tested)
+            ),
+            None => format!("Cilium {cilium} stays as it is (no data on what it tests)"),
+        };
+        vec![
+            Action::note(format!(
+                "{} (confidence {} in the EKS user guide).",
+                facts.describe(from, to),
+                facts.confidence
+            )),
+            Action::note(
+                "Nodes must not be newer than the control plane: roll managed node groups back first (aws eks update-nodegroup-version with the previous release), self-managed and hybrid nodes yourself",
+            ),
+            Action::run(
+                format!("Roll the control plane back to {from} (only within the window)"),
+                format!("aws eks update-cluster-version --name {name} --kubernetes-version {from}"),
+            ),
+            Action::note(cilium_note),
+            Action::note(
+                "Roll node groups one at a time and keep the previous group until the new nodes are healthy, so that a bad AMI hits one group only",
+            ),
+        ]
     }
 
     /// AMI family and kernel changes the node groups go through at `to`,

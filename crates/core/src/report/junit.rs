@@ -41,8 +41,9 @@ pub(super) fn render(report: &Report, opts: &RenderOptions) -> String {
         escape(report.tool.name),
         cases.len(),
     );
+    let properties = properties(report);
     for suite in cases.chunk_by(|a, b| a.area == b.area) {
-        write_suite(&mut out, suite);
+        write_suite(&mut out, suite, &properties);
     }
     out.push_str("</testsuites>\n");
     out
@@ -143,7 +144,34 @@ fn counts(cases: &[Case]) -> (usize, usize) {
     (failures, skipped)
 }
 
-fn write_suite(out: &mut String, suite: &[Case]) {
+/// `<properties>` of every suite: the evaluation date and how old the
+/// knowledge is (JUnit has no properties on `<testsuites>`).
+fn properties(report: &Report) -> String {
+    let mut rows = vec![
+        ("as_of".to_string(), report.as_of.clone()),
+        ("knowledge.date".to_string(), report.knowledge.date.clone()),
+    ];
+    rows.extend(
+        report
+            .knowledge
+            .families
+            .iter()
+            .map(|(name, date)| (format!("knowledge.{name}"), date.clone())),
+    );
+    let mut out = String::from("    <properties>\n");
+    for (name, value) in rows {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{}\" value=\"{}\"/>",
+            escape(&name),
+            escape(&value)
+        );
+    }
+    out.push_str("    </properties>\n");
+    out
+}
+
+fn write_suite(out: &mut String, suite: &[Case], properties: &str) {
     let name = match suite[0].area {
         Some(area) => format!("{} — {}", area_prefix(area), area.title()),
         None => "Other".to_string(),
@@ -155,6 +183,7 @@ fn write_suite(out: &mut String, suite: &[Case]) {
         escape(&name),
         suite.len(),
     );
+    out.push_str(properties);
     for case in suite {
         write_case(out, case);
     }

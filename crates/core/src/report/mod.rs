@@ -210,6 +210,10 @@ fn cluster_facts(report: &Report) -> Vec<(&'static str, &str)> {
             "As of",
             Some(report.as_of.as_str()).filter(|s| !s.is_empty()),
         ),
+        (
+            "Knowledge of",
+            Some(report.knowledge.date.as_str()).filter(|s| !s.is_empty()),
+        ),
     ]
     .into_iter()
     .filter_map(|(label, value)| value.map(|v| (label, v)))

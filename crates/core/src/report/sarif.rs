@@ -40,7 +40,11 @@ pub(super) fn render(report: &Report, opts: &RenderOptions) -> String {
             "tool": {"driver": driver(report, rules.descriptors)},
             "invocations": [invocation(report)],
             "results": results,
-            "properties": {"cluster": report.cluster, "as_of": report.as_of},
+            "properties": {
+                "cluster": report.cluster,
+                "as_of": report.as_of,
+                "knowledge": report.knowledge,
+            },
         }],
     });
     let mut out = serde_json::to_string_pretty(&log).expect("a JSON value always serialises");

@@ -13,11 +13,14 @@ mod sgp;
 pub(crate) mod testing;
 pub(crate) mod ver;
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use crate::findings::{ClusterInfo, Finding, NotEvaluated, ObjectRef, Report, Severity, Summary};
+use crate::findings::{
+    ClusterInfo, Finding, KnowledgeInfo, NotEvaluated, ObjectRef, Report, Severity, Summary,
+};
 use crate::knowledge::Knowledge;
 use crate::model::Cluster;
 use crate::snapshot::CollectionGap;
@@ -119,6 +122,17 @@ pub struct CheckOptions {
     pub restart_threshold: u32,
     /// Days before end of support that VER003 warns.
     pub support_warning_days: i64,
+    /// VER011: a fact family older than this many days (by its newest
+    /// source) is stale; families not listed are not judged by age.
+    pub knowledge_max_age_days: BTreeMap<String, u32>,
+}
+
+/// VER011's default age thresholds per fact family.
+pub fn default_knowledge_max_age() -> BTreeMap<String, u32> {
+    ver::ver011_knowledge_stale::DEFAULT_MAX_AGE_DAYS
+        .iter()
+        .map(|(family, days)| (family.to_string(), *days))
+        .collect()
 }
 
 impl Default for CheckOptions {
@@ -129,6 +143,7 @@ impl Default for CheckOptions {
             target_cilium: None,
             restart_threshold: 3,
             support_warning_days: 90,
+            knowledge_max_age_days: default_knowledge_max_age(),
         }
     }
 }
@@ -257,7 +272,13 @@ pub fn evaluate(cx: &Context) -> Report {
     let outcomes = registry()
         .iter()
         .map(|rule| (rule.meta().code, rule.check(cx)));
-    report_of(outcomes, cluster, cx.options, c.collection_gaps.clone())
+    report_of(
+        outcomes,
+        cluster,
+        cx.knowledge,
+        cx.options,
+        c.collection_gaps.clone(),
+    )
 }
 
 /// Evaluate every multi-cluster rule over the clusters of a mesh.
@@ -285,13 +306,14 @@ pub fn evaluate_mesh(cx: &MeshContext) -> Report {
     let outcomes = mesh_registry()
         .iter()
         .map(|rule| (rule.meta().code, rule.check(cx)));
-    report_of(outcomes, cluster, cx.options, gaps)
+    report_of(outcomes, cluster, cx.knowledge, cx.options, gaps)
 }
 
 /// The report of rules' outcomes (code, outcome), findings sorted.
 fn report_of(
     outcomes: impl Iterator<Item = (&'static str, Outcome)>,
     cluster: ClusterInfo,
+    knowledge: &Knowledge,
     options: &CheckOptions,
     collection_gaps: Vec<CollectionGap>,
 ) -> Report {
@@ -313,6 +335,7 @@ fn report_of(
         tool: Default::default(),
         cluster,
         as_of: options.as_of.to_string(),
+        knowledge: KnowledgeInfo::of(knowledge),
         summary: Summary::of(&findings),
         findings,
         evaluated_rules,

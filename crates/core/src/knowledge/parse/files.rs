@@ -13,6 +13,7 @@ pub const CILIUM: &str = "cilium.json";
 pub const METRICS: &str = "metrics.json";
 pub const CILIUM_EKS: &str = "cilium-eks.json";
 pub const EKS_IAM: &str = "eks-iam.json";
+pub const KNOWLEDGE_DATES: &str = "knowledge-dates.json";
 const HELM_KEYS_DIR: &str = "helm-keys";
 
 /// `helm-keys/<minor>.txt`.
@@ -35,6 +36,7 @@ const EMBEDDED: &[(&str, &str)] = embed![
     "metrics.json",
     "cilium-eks.json",
     "eks-iam.json",
+    "knowledge-dates.json",
     "helm-keys/1.12.txt",
     "helm-keys/1.13.txt",
     "helm-keys/1.14.txt",
@@ -79,12 +81,13 @@ impl Files {
             METRICS,
             CILIUM_EKS,
             EKS_IAM,
+            KNOWLEDGE_DATES,
             HELM_KEYS_DIR,
         ];
         if !known.iter().any(|rel| dir.join(rel).exists()) {
             return Err(KnowledgeError(format!(
                 "{shown}: holds none of the knowledge files ({INSTANCES}, {EKS}, {CILIUM}, \
-                 {METRICS}, {CILIUM_EKS}, {EKS_IAM}, {HELM_KEYS_DIR}/<minor>.txt)"
+                 {METRICS}, {CILIUM_EKS}, {EKS_IAM}, {KNOWLEDGE_DATES}, {HELM_KEYS_DIR}/<minor>.txt)"
             )));
         }
         Ok(Files {

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::files::Source;
 use super::KnowledgeError;
 use crate::knowledge::{
-    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, DropReason, EksIam,
-    EksVersion, Hypervisor, InstanceType, PressureMaps,
+    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, ControlPlaneRollback,
+    DropReason, EksIam, EksVersion, Hypervisor, InstanceType, KnowledgeDates, PressureMaps,
 };
 use crate::version::Minor;
 
@@ -23,6 +23,7 @@ pub struct EksFile {
     pub versions: Vec<EksVersion>,
     pub al2_last_kubernetes: Minor,
     pub ami_kernels: Vec<AmiKernel>,
+    pub control_plane_rollback: ControlPlaneRollback,
 }
 
 /// `data/cilium.json`.
@@ -116,11 +117,16 @@ pub fn cilium(src: &Source) -> Result<CiliumFile, KnowledgeError> {
     json(src)
 }
 
+pub fn knowledge_dates(src: &Source) -> Result<KnowledgeDates, KnowledgeError> {
+    json(src)
+}
+
 fn json<T: DeserializeOwned>(src: &Source) -> Result<T, KnowledgeError> {
     serde_json::from_str(&src.text).map_err(|e| KnowledgeError(format!("{}: {e}", src.name)))
 }
 
-pub const INSTANCE_HEADER: &str = "instance_type,enis,ipv4_per_eni,hypervisor,bare_metal,vcpus";
+pub const INSTANCE_HEADER: &str =
+    "instance_type,enis,ipv4_per_eni,hypervisor,bare_metal,vcpus,enis_all_cards";
 
 /// One instance row with its 1-based line number, in file order.
 pub struct InstanceRow {
@@ -152,9 +158,9 @@ pub fn instances(src: &Source) -> Result<Vec<InstanceRow>, KnowledgeError> {
 
 fn instance_row(line: &str) -> Result<InstanceType, String> {
     let fields: Vec<&str> = line.split(',').collect();
-    let [name, enis, ipv4, hypervisor, bare_metal, vcpus] = fields[..] else {
+    let [name, enis, ipv4, hypervisor, bare_metal, vcpus, enis_all_cards] = fields[..] else {
         return Err(format!(
-            "want 6 comma-separated fields, found {}",
+            "want 7 comma-separated fields, found {}",
             fields.len()
         ));
     };
@@ -164,6 +170,7 @@ fn instance_row(line: &str) -> Result<InstanceType, String> {
     Ok(InstanceType {
         name: name.to_string(),
         enis: number("enis", enis)?,
+        enis_all_cards: number("enis_all_cards", enis_all_cards)?,
         ipv4_per_eni: number("ipv4_per_eni", ipv4)?,
         hypervisor: match hypervisor {
             "nitro" => Hypervisor::Nitro,

@@ -184,17 +184,17 @@ fn bad_instance_rows_are_refused() {
     let header = super::formats::INSTANCE_HEADER;
     let msg = error_with(
         "instances.csv",
-        &format!("{header}\nm5.large,0,10,nitro,false,2\n"),
+        &format!("{header}\nm5.large,0,10,nitro,false,2,3\n"),
     );
     assert_names(&msg, "instances.csv", &["line 2", "must be > 0"]);
     let msg = error_with(
         "instances.csv",
-        &format!("{header}\nm5.large,3,10,kvm,false,2\n"),
+        &format!("{header}\nm5.large,3,10,kvm,false,2,3\n"),
     );
     assert_names(&msg, "instances.csv", &["line 2", "hypervisor"]);
     let msg = error_with(
         "instances.csv",
-        &format!("{header}\nm5.large,3,ten,nitro,false,2\n"),
+        &format!("{header}\nm5.large,3,ten,nitro,false,2,3\n"),
     );
     assert_names(&msg, "instances.csv", &["line 2", "ipv4_per_eni"]);
     let msg = error_with("instances.csv", "type,enis\n");
@@ -249,7 +249,7 @@ fn a_directory_overrides_only_the_files_it_holds() {
     let header = super::formats::INSTANCE_HEADER;
     let dir = scratch.write(
         "instances.csv",
-        &format!("{header}\nm5.large,3,10,nitro,false,2\nt3.medium,3,6,nitro,false,2\n"),
+        &format!("{header}\nm5.large,3,10,nitro,false,2,3\nt3.medium,3,6,nitro,false,2,3\n"),
     );
     let k = load_dir(dir).unwrap();
     assert_eq!(k.instances.len(), 2);

@@ -7,7 +7,9 @@ use std::fmt::Display;
 
 use super::formats::{CiliumEksFile, CiliumFile, EksFile, EksIamFile, InstanceRow, MetricsFile};
 use super::KnowledgeError;
-use crate::knowledge::{AmiFamily, CiliumMetrics, CiliumMinor, InstanceType, Metrics};
+use crate::knowledge::{
+    AmiFamily, CiliumMetrics, CiliumMinor, InstanceType, KnowledgeDates, Metrics, ReservedPurpose,
+};
 use crate::version::Minor;
 
 fn fail(file: &str, what: impl Display) -> KnowledgeError {
@@ -78,6 +80,12 @@ pub fn instances(
             return Err(at(format!(
                 "{}: enis and ipv4_per_eni must be > 0",
                 instance.name
+            )));
+        }
+        if instance.enis_all_cards < instance.enis {
+            return Err(at(format!(
+                "{}: enis_all_cards {} is below enis {} (all cards include the default one)",
+                instance.name, instance.enis_all_cards, instance.enis
             )));
         }
         if instance.vcpus == Some(0) {
@@ -182,6 +190,27 @@ fn cilium_minor(file: &str, c: &CiliumMinor) -> Result<(), KnowledgeError> {
             return Err(fail(file, format!("{what}: condition is empty")));
         }
         actions(file, &format!("{what}: actions"), &cond.actions)?;
+    }
+    ascending(
+        file,
+        &format!("{m}: ipam_reserved (router, health, ingress)"),
+        c.ipam_reserved.iter().map(|r| r.purpose),
+    )?;
+    if c.ipam_reserved.first().map(|r| r.purpose) != Some(ReservedPurpose::Router) {
+        return Err(fail(
+            file,
+            format!("{m}: ipam_reserved must list the router address (cilium_host)"),
+        ));
+    }
+    if let Some(eol) = c.maintenance_eol {
+        if eol < c.latest_patch_published && !c.latest_patch_final {
+            return Err(fail(
+                file,
+                format!(
+                    "{m}: maintenance_eol {eol} is before the latest patch yet it is not final"
+                ),
+            ));
+        }
     }
     let keys = c.helm_keys_removed.iter().map(|k| k.key.as_str());
     if c.helm_keys_removed.is_empty() {
@@ -508,6 +537,49 @@ pub fn eks_iam(file: &str, iam: &EksIamFile) -> Result<(), KnowledgeError> {
     }
     if iam.irsa_service_account_annotation.trim().is_empty() {
         return Err(fail(file, "irsa_service_account_annotation: empty"));
+    }
+    Ok(())
+}
+
+/// The fact families the reports name, each with a date no later than the
+/// compile date.
+pub const KNOWLEDGE_FAMILIES: [&str; 7] = [
+    "cilium_releases",
+    "cilium_docs",
+    "eks_calendar",
+    "ec2_limits",
+    "ami_kernels",
+    "helm_charts",
+    "metrics",
+];
+
+pub fn knowledge_dates(file: &str, dates: &KnowledgeDates) -> Result<(), KnowledgeError> {
+    for family in KNOWLEDGE_FAMILIES {
+        let Some(f) = dates.families.get(family) else {
+            return Err(fail(file, format!("families: {family} is missing")));
+        };
+        if f.date > dates.compiled {
+            return Err(fail(
+                file,
+                format!(
+                    "families: {family}: date {} is after compiled {}",
+                    f.date, dates.compiled
+                ),
+            ));
+        }
+        if f.newest_source.trim().is_empty() {
+            return Err(fail(
+                file,
+                format!("families: {family}: newest_source is empty"),
+            ));
+        }
+    }
+    if let Some(extra) = dates
+        .families
+        .keys()
+        .find(|k| !KNOWLEDGE_FAMILIES.contains(&k.as_str()))
+    {
+        return Err(fail(file, format!("families: unknown family {extra}")));
     }
     Ok(())
 }

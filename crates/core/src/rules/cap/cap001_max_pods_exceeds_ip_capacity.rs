@@ -17,8 +17,12 @@ static META: RuleMeta = RuleMeta {
     summary: "In ENI mode the kubelet accepts more pods than Cilium can give IPs to",
     what_it_checks: "In Cilium ENI mode, for every node: the kubelet pod capacity \
 (`status.capacity.pods`) minus the host-network pods already on the node, against the \
-node's Cilium pod-IP capacity `(ENIs - first-interface-index) × (IPv4 per ENI - 1)`, \
-×16 when the node is prefix-delegated. Instance limits come from EC2 \
+node's Cilium pod-IP capacity: the pool `(ENIs - first-interface-index) × (IPv4 per ENI - \
+1)`, ×16 when the node is prefix-delegated, minus the addresses the agent takes from it for \
+itself — the router (`cilium_host`) always, the health endpoint while endpoint health \
+checking is on, an ingress address while Envoy config is on (`ipam_reserved` in \
+`data/cilium.json`; a verbose `cilium status` in the snapshot shows them as `(router)`, \
+`(health)`). Instance limits come from EC2 \
 DescribeInstanceTypes in the snapshot when present, else from the embedded limits table. \
 first-interface-index is the CiliumNode's `spec.eni.first-interface-index`, else the \
 Cilium config, else Cilium's default 0. Nodes of the same instance type in the same node \
@@ -99,7 +103,6 @@ impl Rule for MaxPodsExceedsIpCapacity {
             let node_pd_off = cn.and_then(|c| c.spec.eni.disable_prefix_delegation) == Some(true);
             let cap = ip_capacity::cilium_eni(cx, &limits.it, fii, pd_on && !node_pd_off);
             let capacity = cap.pod_ips.unwrap_or(0);
-            let pd = cap.prefix_delegation;
             let host = host_pods.get(name).copied().unwrap_or(0);
             if max_pods.saturating_sub(host) <= capacity {
                 continue;
@@ -113,7 +116,7 @@ impl Rule for MaxPodsExceedsIpCapacity {
                     max_pods,
                     host_pods: host,
                     capacity,
-                    formula: ip_capacity::cilium_eni_formula(&limits.it, fii, pd),
+                    formula: ip_capacity::cilium_eni_formula(&cap, fii),
                     fii_source,
                     source: limits.source,
                 });
@@ -269,6 +272,7 @@ mod tests {
         c.instance_types = Some(vec![Ec2InstanceType {
             instance_type: "m5.large".into(),
             enis: 3,
+            enis_all_cards: 3,
             ipv4_per_eni: 10,
             hypervisor: Some("nitro".into()),
             bare_metal: false,
@@ -290,23 +294,68 @@ mod tests {
             "{}",
             f[0].message
         );
-        assert!(f[0].message.contains("only 18 pod IPs"));
-        assert!(f[0].remediation.contains("maxPods: 20"));
+        // (3 - 1) × 9 = 18 pool IPs, less the router and health addresses.
+        assert!(f[0].message.contains("only 16 pod IPs"), "{}", f[0].message);
+        assert!(f[0].remediation.contains("maxPods: 18"));
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e.contains("18 - 2 reserved by the agent (1 router, 1 health) = 16")),
+            "{:?}",
+            f[0].evidence
+        );
     }
 
     #[test]
     fn boundary_equal_is_quiet() {
-        // 29 - 2 = 27 = (3-0)*(10-1): exactly enough.
+        // 29 - 4 = 25 = (3-0)*(10-1) - 2 (router, health): exactly enough.
         assert_eq!(
-            outcome(&MaxPodsExceedsIpCapacity, &cluster(None, 2, false)),
+            outcome(&MaxPodsExceedsIpCapacity, &cluster(None, 4, false)),
             Outcome::Evaluated(vec![])
         );
-        // One host-network pod fewer: 28 > 27.
-        let Outcome::Evaluated(f) = outcome(&MaxPodsExceedsIpCapacity, &cluster(None, 1, false))
+        // The EKS default with two host-network pods: 27 > 25, the two
+        // addresses the agent keeps strand two pods.
+        let Outcome::Evaluated(f) = outcome(&MaxPodsExceedsIpCapacity, &cluster(None, 2, false))
         else {
             panic!()
         };
         assert_eq!(f.len(), 1);
+    }
+
+    #[test]
+    fn reserved_addresses_follow_config_and_verbose_status() {
+        // Endpoint health checking off (the chart does this when chaining):
+        // only the router address is taken, 29 - 3 = 26 = 27 - 1.
+        let mut c = cluster(None, 3, false);
+        c.config_maps.as_mut().unwrap()[0]
+            .data
+            .insert("enable-endpoint-health-checking".into(), "false".into());
+        c.finish();
+        assert_eq!(
+            outcome(&MaxPodsExceedsIpCapacity, &c),
+            Outcome::Evaluated(vec![])
+        );
+        // Envoy config on (Ingress/Gateway API): three addresses, 26 > 24.
+        let mut c = cluster(None, 3, false);
+        c.config_maps.as_mut().unwrap()[0]
+            .data
+            .insert("enable-envoy-config".into(), "true".into());
+        c.finish();
+        let Outcome::Evaluated(f) = outcome(&MaxPodsExceedsIpCapacity, &c) else {
+            panic!()
+        };
+        assert!(f[0].message.contains("only 24 pod IPs"), "{}", f[0].message);
+        // A verbose cilium status lists what the agent really took.
+        let mut c = cluster(None, 3, false);
+        c.cilium_status = Some(vec![crate::model::CiliumStatusReport {
+            source: "cilium-status-cilium-abcde.txt".into(),
+            allocation_owners: Some(vec!["router".into(), "default/web-1".into()]),
+            ..Default::default()
+        }]);
+        assert_eq!(
+            outcome(&MaxPodsExceedsIpCapacity, &c),
+            Outcome::Evaluated(vec![])
+        );
     }
 
     #[test]

@@ -20,8 +20,11 @@ static META: RuleMeta = RuleMeta {
 Deployments and StatefulSets, of ReplicaSets that no Deployment owns, plus one pod per \
 DaemonSet per node, all without host networking — against the pod-IP capacity of the EKS \
 managed node groups at their maximum size: Σ maxSize × `(ENIs - first-interface-index) × \
-(IPv4 per ENI - 1)` (×16 with prefix delegation), using the smallest instance type when a \
-group has several. Nodes outside managed node groups count with their current capacity.",
+(IPv4 per ENI - 1)` (×16 with prefix delegation) minus the addresses the agent takes for \
+itself on every node (router, health, and ingress with Envoy config; from `cilium status \
+--verbose` when the snapshot has it, else from cilium-config), using the smallest instance \
+type when a group has several. Nodes outside managed node groups count with their current \
+capacity.",
     why_it_matters: "When demand exceeds what the node groups can ever address, the \
 autoscaler stops at maxSize while pods wait for IPs: scale-ups and rollouts (which \
 briefly need extra replicas) stall.",
@@ -159,9 +162,9 @@ impl Rule for NodegroupIpCapacityShort {
                     continue;
                 };
                 let node_cap = ip_capacity::cilium_eni(cx, &l.it, fii, pd_on);
-                let (cap, pd) = (node_cap.pod_ips.unwrap_or(0), node_cap.prefix_delegation);
+                let cap = node_cap.pod_ips.unwrap_or(0);
                 if smallest.as_ref().is_none_or(|(c, _)| cap < *c) {
-                    smallest = Some((cap, ip_capacity::cilium_eni_formula(&l.it, fii, pd)));
+                    smallest = Some((cap, ip_capacity::cilium_eni_formula(&node_cap, fii)));
                 }
             }
             let Some((per_node, formula)) = smallest else {
@@ -309,6 +312,7 @@ mod tests {
         c.instance_types = Some(vec![Ec2InstanceType {
             instance_type: "m5.large".into(),
             enis: 3,
+            enis_all_cards: 3,
             ipv4_per_eni: 10,
             hypervisor: Some("nitro".into()),
             bare_metal: false,
@@ -330,17 +334,18 @@ mod tests {
 
     #[test]
     fn arithmetic_and_boundary() {
-        // capacity 3 × (3-1)×(10-1) = 54; demand = web + 3 (db) + 1 DS × 3 nodes.
+        // capacity 3 × ((3-1)×(10-1) - 2 router/health) = 48;
+        // demand = web + 3 (db) + 1 DS × 3 nodes.
         assert_eq!(
-            outcome(&NodegroupIpCapacityShort, &cluster(48)),
+            outcome(&NodegroupIpCapacityShort, &cluster(42)),
             Outcome::Evaluated(vec![])
         );
-        let Outcome::Evaluated(f) = outcome(&NodegroupIpCapacityShort, &cluster(49)) else {
+        let Outcome::Evaluated(f) = outcome(&NodegroupIpCapacityShort, &cluster(43)) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.contains("(55)"), "{}", f[0].message);
-        assert!(f[0].message.contains("(54) by 1"));
+        assert!(f[0].message.contains("(49)"), "{}", f[0].message);
+        assert!(f[0].message.contains("(48) by 1"));
         assert!(f[0]
             .remediation
             .contains("--nodegroup-name ng-general --scaling-config maxSize=4"));

@@ -182,6 +182,7 @@ mod tests {
         c.instance_types = Some(vec![Ec2InstanceType {
             instance_type: "t3.medium".into(),
             enis: 3,
+            enis_all_cards: 3,
             ipv4_per_eni: 6,
             hypervisor: Some("nitro".into()),
             bare_metal: false,

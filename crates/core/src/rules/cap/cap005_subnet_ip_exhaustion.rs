@@ -413,6 +413,7 @@ mod tests {
         let m5 = InstanceType {
             name: "m5.large".into(),
             enis: 3,
+            enis_all_cards: 3,
             ipv4_per_eni: 10,
             hypervisor: Hypervisor::Nitro,
             bare_metal: false,
@@ -441,6 +442,7 @@ mod tests {
         c.instance_types = Some(vec![Ec2InstanceType {
             instance_type: "m5.large".into(),
             enis: 3,
+            enis_all_cards: 3,
             ipv4_per_eni: 10,
             hypervisor: Some("nitro".into()),
             bare_metal: false,

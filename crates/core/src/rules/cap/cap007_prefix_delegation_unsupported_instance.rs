@@ -18,14 +18,16 @@ static META: RuleMeta = RuleMeta {
     what_it_checks: "In Cilium ENI mode with prefix delegation on \
 (`aws-enable-prefix-delegation` / `eni.awsEnablePrefixDelegation`): the instance types of \
 the nodes and of the EKS node groups. Cilium allocates prefixes only on instances whose \
-hypervisor is nitro, and from Cilium 1.19 also on bare metal (`IsPrefixDelegated()` in \
-`pkg/aws/eni/node.go`). Nodes whose CiliumNode sets `spec.eni.disable-prefix-delegation` \
+hypervisor is nitro, and on bare metal from the Cilium minor the knowledge names \
+(`prefix_delegation_on_bare_metal` in `data/cilium.json`, read in `IsPrefixDelegated()` of \
+the operator code; `explain` cannot name it, the finding does). Nodes whose CiliumNode sets `spec.eni.disable-prefix-delegation` \
 are skipped.",
     why_it_matters: "On those instances Cilium silently falls back to individual \
 secondary IPs, so they have 16 times fewer pod IPs than planned: pods scheduled there by \
 a max-pods sized for prefixes hang in ContainerCreating.",
-    how_to_fix: "Move the node groups to nitro instance types (or to Cilium 1.19+ for bare \
-metal), or size their kubelet max pods for secondary IPs.",
+    how_to_fix: "Move the node groups to nitro instance types (or, for bare metal, upgrade \
+Cilium to the first minor that prefix-delegates there, which the finding names), or size \
+their kubelet max pods for secondary IPs.",
     known_limits: "Uses the hypervisor reported by EC2 (or the embedded limits table); \
 instance types whose limits are unknown are listed as not evaluated.",
     docs_url: "https://docs.cilium.io/en/stable/network/concepts/ipam/eni/",
@@ -135,11 +137,20 @@ impl Rule for PrefixDelegationUnsupportedInstance {
                     l.it.bare_metal,
                     l.source.describe()
                 ))
-                .with_evidence(format!(
-                    "pod IPs per node without prefixes: {} instead of {} (first-interface-index {fii})",
-                    ip_capacity::cilium_eni_pod_ips(cx, &l.it, fii, false),
-                    ip_capacity::cilium_eni_pod_ips(cx, &l.it, fii, false) * ip_capacity::IPS_PER_PREFIX
-                ))
+                .with_evidence({
+                    let without = ip_capacity::cilium_eni(cx, &l.it, fii, false);
+                    let reserved = crate::capacity::reserved_total(&without.reserved_ips);
+                    let with_prefixes = without
+                        .pool_ips
+                        .unwrap_or(0)
+                        .saturating_mul(ip_capacity::IPS_PER_PREFIX)
+                        .saturating_sub(reserved);
+                    format!(
+                        "pod IPs per node without prefixes: {} instead of {with_prefixes} \
+                         (first-interface-index {fii}; {reserved} pool address(es) kept by the agent)",
+                        without.pod_ips.unwrap_or(0)
+                    )
+                })
                 .with_evidence(
                     "Cilium IsPrefixDelegated() (pkg/aws/eni/node.go): prefixes only on instances with hypervisor nitro, and on bare metal from the minor the knowledge names",
                 );
@@ -198,6 +209,7 @@ mod tests {
             Ec2InstanceType {
                 instance_type: "m4.large".into(),
                 enis: 2,
+                enis_all_cards: 2,
                 ipv4_per_eni: 10,
                 hypervisor: Some("xen".into()),
                 bare_metal: false,
@@ -206,6 +218,7 @@ mod tests {
             Ec2InstanceType {
                 instance_type: "m5.metal".into(),
                 enis: 15,
+                enis_all_cards: 15,
                 ipv4_per_eni: 50,
                 hypervisor: None,
                 bare_metal: true,
@@ -214,6 +227,7 @@ mod tests {
             Ec2InstanceType {
                 instance_type: "m5.large".into(),
                 enis: 3,
+                enis_all_cards: 3,
                 ipv4_per_eni: 10,
                 hypervisor: Some("nitro".into()),
                 bare_metal: false,
@@ -255,18 +269,31 @@ mod tests {
     fn bare_metal_depends_on_version() {
         let Outcome::Evaluated(f) = outcome(
             &PrefixDelegationUnsupportedInstance,
-            &cluster("quay.io/cilium/cilium:v1.18.7", "m5.metal", true),
+            &cluster("quay.io/cilium/cilium:v1.17.13", "m5.metal", true),
         ) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
-        assert!(f[0].message.contains("Cilium 1.18"));
-        assert_eq!(
-            outcome(
-                &PrefixDelegationUnsupportedInstance,
-                &cluster("quay.io/cilium/cilium:v1.19.1", "m5.metal", true)
-            ),
-            Outcome::Evaluated(vec![])
+        assert!(f[0].message.contains("Cilium 1.17"));
+        // Bare metal is prefix-delegated from v1.18.0 (eni_iam.json
+        // bare_metal_by_minor, pkg/aws/eni/node.go:799-801 at v1.18.7).
+        assert!(
+            f[0].remediation.contains("1.18 or later"),
+            "{:?}",
+            f[0].remediation
         );
+        for quiet in [
+            "quay.io/cilium/cilium:v1.18.7",
+            "quay.io/cilium/cilium:v1.19.1",
+        ] {
+            assert_eq!(
+                outcome(
+                    &PrefixDelegationUnsupportedInstance,
+                    &cluster(quiet, "m5.metal", true)
+                ),
+                Outcome::Evaluated(vec![]),
+                "{quiet}"
+            );
+        }
     }
 }

@@ -5,8 +5,8 @@
 
 use std::borrow::Cow;
 
-use crate::capacity::{self, CapacityOptions, Mode};
-use crate::knowledge::{Hypervisor, InstanceType};
+use crate::capacity::{self, CapacityOptions, Mode, ReservedIp};
+use crate::knowledge::{CiliumMinor, Hypervisor, InstanceType, ReservedPurpose};
 use crate::model::Ec2InstanceType;
 use crate::rules::Context;
 
@@ -51,6 +51,7 @@ fn from_ec2(t: &Ec2InstanceType) -> InstanceType {
     InstanceType {
         name: t.instance_type.clone(),
         enis: t.enis,
+        enis_all_cards: t.enis_all_cards,
         ipv4_per_eni: t.ipv4_per_eni,
         hypervisor,
         bare_metal: t.bare_metal,
@@ -97,6 +98,51 @@ pub fn prefix_delegation_on_bare_metal(cx: &Context) -> bool {
     }
 }
 
+/// The knowledge of the running Cilium minor; a minor newer than the data
+/// (or an unknown version) takes the newest minor's facts.
+fn running_minor<'a>(cx: &Context<'a>) -> &'a CiliumMinor {
+    cx.cluster
+        .cilium
+        .version
+        .and_then(|v| cx.knowledge.cilium_minor(v.minor()))
+        .unwrap_or_else(|| cx.knowledge.newest_cilium())
+}
+
+/// The addresses the agent takes from each node's pool for itself. A
+/// verbose `cilium status` in the snapshot shows them (`Allocated
+/// addresses:`, owners router/health/ingress); otherwise the cluster's
+/// cilium-config decides under the data's rules (`ipam_reserved`).
+pub fn reserved_ips(cx: &Context) -> Vec<ReservedIp> {
+    let listed = cx
+        .cluster
+        .cilium_status
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find_map(|r| Some((r.source.as_str(), r.allocation_owners.as_deref()?)));
+    if let Some((source, owners)) = listed {
+        return [
+            ReservedPurpose::Router,
+            ReservedPurpose::Health,
+            ReservedPurpose::Ingress,
+        ]
+        .into_iter()
+        .filter_map(|purpose| {
+            let count = owners.iter().filter(|o| *o == purpose.as_str()).count();
+            (count > 0).then(|| ReservedIp {
+                purpose,
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+                setting: format!("listed by cilium status --verbose ({source})"),
+            })
+        })
+        .collect();
+    }
+    let config = cx.cluster.cilium.config.as_ref();
+    capacity::reserved_ips(running_minor(cx), |key| {
+        config.and_then(|c| c.get(key)).cloned()
+    })
+}
+
 /// Cilium's operator delegates prefixes only on nitro instances, and on bare
 /// metal from the minor the knowledge names (`IsPrefixDelegated()`).
 pub fn prefix_delegation_supported(cx: &Context, it: &InstanceType) -> bool {
@@ -115,6 +161,7 @@ pub fn cilium_eni(
     o.prefix_delegation = prefix_delegation_on;
     o.first_interface_index = Some(first_interface_index);
     o.prefix_delegation_on_bare_metal = prefix_delegation_on_bare_metal(cx);
+    o.reserved = reserved_ips(cx);
     capacity::capacity(it, &o)
 }
 
@@ -130,23 +177,35 @@ pub fn cilium_eni_pod_ips(
         .unwrap_or(0)
 }
 
-/// The pod-IP formula with the node's numbers, for evidence.
-pub fn cilium_eni_formula(it: &InstanceType, first_interface_index: u32, prefixes: bool) -> String {
-    let per_eni = it.ipv4_per_eni.saturating_sub(1);
-    let ips = it.enis.saturating_sub(first_interface_index)
-        * per_eni
-        * if prefixes { IPS_PER_PREFIX } else { 1 };
+/// The pod-IP formula with the node's numbers, for evidence: the pool, then
+/// the agent's own addresses taken from it.
+pub fn cilium_eni_formula(cap: &capacity::Capacity, first_interface_index: u32) -> String {
+    let pool = cap.pool_ips.unwrap_or(0);
+    let reserved: Vec<String> = cap
+        .reserved_ips
+        .iter()
+        .map(|r| format!("{} {}", r.count, r.purpose.as_str()))
+        .collect();
     format!(
-        "({} ENIs - first-interface-index {}) × ({} IPv4 per ENI - 1){} = {}",
-        it.enis,
+        "({} ENIs - first-interface-index {}) × ({} IPv4 per ENI - 1){} = {} pool IPs; \
+         {} - {} reserved by the agent ({}) = {}",
+        cap.enis,
         first_interface_index,
-        it.ipv4_per_eni,
-        if prefixes {
+        cap.ipv4_per_eni,
+        if cap.prefix_delegation {
             " × 16 (prefix delegation)"
         } else {
             ""
         },
-        ips
+        pool,
+        pool,
+        capacity::reserved_total(&cap.reserved_ips),
+        if reserved.is_empty() {
+            "none".to_string()
+        } else {
+            reserved.join(", ")
+        },
+        cap.pod_ips.unwrap_or(0)
     )
 }
 
@@ -181,6 +240,7 @@ mod tests {
         InstanceType {
             name: name.into(),
             enis,
+            enis_all_cards: enis,
             ipv4_per_eni: ipv4,
             hypervisor: hv,
             bare_metal: metal,
@@ -212,9 +272,10 @@ mod tests {
             // m5.large: 3 ENIs, 10 IPv4 (instance_limits.csv); eni-max-pods 29.
             let m5 = it("m5.large", 3, 10, Hypervisor::Nitro, false, 2);
             assert_eq!(eks_default_max_pods(&m5), 29);
-            assert_eq!(cilium_eni_pod_ips(cx, &m5, 0, false), 27);
-            assert_eq!(cilium_eni_pod_ips(cx, &m5, 1, false), 18);
-            assert_eq!(cilium_eni_pod_ips(cx, &m5, 1, true), 288);
+            // The pool minus the router and health addresses (chart defaults).
+            assert_eq!(cilium_eni_pod_ips(cx, &m5, 0, false), 25);
+            assert_eq!(cilium_eni_pod_ips(cx, &m5, 1, false), 16);
+            assert_eq!(cilium_eni_pod_ips(cx, &m5, 1, true), 286);
             assert_eq!(recommended_max_pods(&m5), 110);
             let t3 = it("t3.medium", 3, 6, Hypervisor::Nitro, false, 2);
             assert_eq!(eks_default_max_pods(&t3), 17);
@@ -223,12 +284,13 @@ mod tests {
             let one = it("x", 2, 1, Hypervisor::Nitro, false, 1);
             assert_eq!(cilium_eni_pod_ips(cx, &one, 0, false), 0);
             assert_eq!(
-                cilium_eni_formula(&m5, 1, false),
-                "(3 ENIs - first-interface-index 1) × (10 IPv4 per ENI - 1) = 18"
+                cilium_eni_formula(&cilium_eni(cx, &m5, 1, false), 1),
+                "(3 ENIs - first-interface-index 1) × (10 IPv4 per ENI - 1) = 18 pool IPs; \
+                 18 - 2 reserved by the agent (1 router, 1 health) = 16"
             );
             // Xen falls back to secondary IPs even with prefix delegation on.
             let m4 = it("m4.large", 2, 10, Hypervisor::Xen, false, 2);
-            assert_eq!(cilium_eni_pod_ips(cx, &m4, 0, true), 18);
+            assert_eq!(cilium_eni_pod_ips(cx, &m4, 0, true), 16);
         });
     }
 
@@ -251,15 +313,21 @@ mod tests {
     fn prefix_delegation_on_bare_metal_follows_the_knowledge() {
         let metal = it("m5.metal", 15, 50, Hypervisor::Unknown, true, 96);
         let xen = it("m4.large", 2, 10, Hypervisor::Xen, false, 2);
-        with_version(Some("quay.io/cilium/cilium:v1.18.7"), |cx| {
+        // Bare metal from v1.18.0 (eni_iam.json bare_metal_by_minor).
+        with_version(Some("quay.io/cilium/cilium:v1.17.13"), |cx| {
             assert!(!prefix_delegation_supported(cx, &metal));
-            assert_eq!(cilium_eni_pod_ips(cx, &metal, 0, true), 15 * 49);
+            assert_eq!(cilium_eni_pod_ips(cx, &metal, 0, true), 15 * 49 - 2);
         });
-        with_version(Some("quay.io/cilium/cilium:v1.19.1"), |cx| {
-            assert!(prefix_delegation_supported(cx, &metal));
-            assert!(!prefix_delegation_supported(cx, &xen));
-            assert_eq!(cilium_eni_pod_ips(cx, &metal, 0, true), 15 * 49 * 16);
-        });
+        for version in [
+            "quay.io/cilium/cilium:v1.18.7",
+            "quay.io/cilium/cilium:v1.19.1",
+        ] {
+            with_version(Some(version), |cx| {
+                assert!(prefix_delegation_supported(cx, &metal));
+                assert!(!prefix_delegation_supported(cx, &xen));
+                assert_eq!(cilium_eni_pod_ips(cx, &metal, 0, true), 15 * 49 * 16 - 2);
+            });
+        }
         // A minor newer than the data takes the newest minor's answer.
         with_version(Some("quay.io/cilium/cilium:v1.99.0"), |cx| {
             assert!(prefix_delegation_supported(cx, &metal));

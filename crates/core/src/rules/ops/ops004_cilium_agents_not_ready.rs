@@ -358,6 +358,7 @@ mod tests {
             components: comps,
             cluster_health: Some((1, 3)),
             unreachable_nodes: vec![],
+            allocation_owners: None,
         }]);
         let Outcome::Evaluated(f) = outcome(&CiliumAgentsNotReady, &c) else {
             panic!()

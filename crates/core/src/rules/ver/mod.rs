@@ -16,6 +16,7 @@ mod ver007_helm_values_removed_keys;
 mod ver008_cilium_upgrade_skips_minor;
 mod ver009_mixed_cilium_versions;
 pub(crate) mod ver010_node_image_change_on_upgrade;
+pub(crate) mod ver011_knowledge_stale;
 
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -43,6 +44,7 @@ pub static RULES: &[&dyn Rule] = &[
     &ver008_cilium_upgrade_skips_minor::Ver008,
     &ver009_mixed_cilium_versions::Ver009,
     &ver010_node_image_change_on_upgrade::Ver010,
+    &ver011_knowledge_stale::Ver011,
 ];
 
 const HOW_WORKLOADS: &str = "kubectl get daemonsets,deployments,pods -A -o json > workloads.json";
@@ -160,6 +162,14 @@ pub(crate) fn chart_version(k: &Knowledge, minor: Minor) -> String {
     k.cilium_minor(minor)
         .map(|m| m.latest_patch.to_string())
         .unwrap_or_else(|| format!("'~{minor}.0'"))
+}
+
+/// `latest known patch X (knowledge of DATE)` of a Cilium minor, else the
+/// chart version constraint.
+pub(crate) fn latest_known(k: &Knowledge, minor: Minor) -> String {
+    k.cilium_minor(minor)
+        .map(|m| k.latest_known_patch(m))
+        .unwrap_or_else(|| chart_version(k, minor))
 }
 
 /// Saving the current values before any `helm upgrade` (Cilium upgrade guide).

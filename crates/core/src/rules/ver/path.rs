@@ -54,7 +54,7 @@ impl UpgradePath {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PathError {
-    /// EKS cannot downgrade the control plane.
+    /// An upgrade path only moves forward (a control-plane rollback is not a path).
     TargetBelowCurrent { current: Minor, target: Minor },
     /// No Cilium minor in the data (at or above the running one, and at or
     /// above the requested minimum) is tested with the target.
@@ -69,7 +69,7 @@ impl std::fmt::Display for PathError {
         match self {
             PathError::TargetBelowCurrent { current, target } => write!(
                 f,
-                "the target Kubernetes {target} is below the running {current}; EKS cannot downgrade"
+                "the target Kubernetes {target} is below the running {current}; an upgrade path only moves forward"
             ),
             PathError::NoCiliumTestsTarget(k) => write!(
                 f,

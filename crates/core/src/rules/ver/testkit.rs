@@ -127,7 +127,12 @@ fn minor(
         min_kernel: kernel.parse().unwrap(),
         eni_required_actions: actions(if new_iam { REQUIRED_NEW } else { REQUIRED_OLD }),
         eni_conditional_actions: conditional(new_iam),
-        prefix_delegation_on_bare_metal: m(v) >= m("1.19"),
+        latest_patch_evidence: crate::knowledge::Evidence::A,
+        latest_patch_final: false,
+        maintenance_eol: None,
+        prefix_delegation_on_bare_metal: m(v) >= m("1.18"),
+        // The same in every minor of the data (router, health, ingress).
+        ipam_reserved: Knowledge::embedded().newest_cilium().ipam_reserved.clone(),
         helm_keys_removed: helm_removed,
     }
 }

@@ -100,9 +100,9 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
                 )
             } else {
                 format!(
-                    "Lowest Cilium minor tested with Kubernetes {kubernetes}: {} (latest patch {})",
+                    "Lowest Cilium minor tested with Kubernetes {kubernetes}: {} ({})",
                     path.cilium_to,
-                    super::chart_version(cx.knowledge, path.cilium_to)
+                    super::latest_known(cx.knowledge, path.cilium_to)
                 )
             });
             format!(
@@ -137,7 +137,7 @@ mod tests {
             "Cilium 1.16.5 is not e2e-tested with Kubernetes 1.32 (Cilium 1.16 tests 1.27–1.30)"
         );
         assert!(f[0].evidence.iter().any(|e| e.contains(
-            "Lowest Cilium minor tested with Kubernetes 1.32: 1.17 (latest patch 1.17.18)"
+            "Lowest Cilium minor tested with Kubernetes 1.32: 1.17 (latest known patch 1.17.18 (knowledge of "
         )));
         assert!(f[0].remediation.contains("--version 1.17.18"));
         assert!(!f[0].remediation.contains("update-cluster-version"));

@@ -3,8 +3,8 @@
 //! Opt-in: without a target the rule evaluates to no finding.
 
 use super::{
-    agent_object, chart_version, minor_range, render_path, running_cilium, running_kubernetes,
-    upgrade_path, PathError, HOW_KNOWLEDGE,
+    agent_object, minor_range, render_path, running_cilium, running_kubernetes, upgrade_path,
+    PathError, HOW_KNOWLEDGE,
 };
 use crate::findings::{Finding, Severity};
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
@@ -68,7 +68,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
     if target < kubernetes {
         return Err(META.missing(
             format!(
-                "an upgrade target: --target-k8s {target} is below the running Kubernetes {kubernetes} (EKS cannot downgrade)"
+                "an upgrade target: --target-k8s {target} is below the running Kubernetes {kubernetes} (an upgrade moves forward; EKS rolls back one minor only, after an in-place upgrade)"
             ),
             "pass a --target-k8s above the running version",
         ));
@@ -95,9 +95,9 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         Ok(path) => {
             finding = finding
                 .with_evidence(format!(
-                    "Lowest Cilium minor tested with Kubernetes {target}: {} (latest patch {}; tests {})",
+                    "Lowest Cilium minor tested with Kubernetes {target}: {} ({}; tests {})",
                     path.cilium_to,
-                    chart_version(cx.knowledge, path.cilium_to),
+                    super::latest_known(cx.knowledge, path.cilium_to),
                     cx.knowledge
                         .cilium_minor(path.cilium_to)
                         .map(|m| minor_range(&m.k8s_tested))
@@ -108,7 +108,11 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
                     path.steps.len(),
                     {
                         let c: Vec<String> = path.cilium_steps().map(|m| m.to_string()).collect();
-                        if c.is_empty() { "no Cilium step".to_string() } else { c.join(", ") }
+                        if c.is_empty() {
+                            "no Cilium step".to_string()
+                        } else {
+                            c.join(", ")
+                        }
                     },
                     path.untested_steps()
                 ));
@@ -162,7 +166,7 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity, Severity::Critical);
         assert!(f[0].evidence.iter().any(|e| e.starts_with(
-            "Lowest Cilium minor tested with Kubernetes 1.33: 1.18 (latest patch 1.18.12"
+            "Lowest Cilium minor tested with Kubernetes 1.33: 1.18 (latest known patch 1.18.12 (knowledge of "
         )));
         let r = &f[0].remediation;
         let p17 = r.find("--version 1.17.18").unwrap();
@@ -178,9 +182,8 @@ mod tests {
         let k = knowledge();
         let c = typed_cluster(vec![agent_ds("1.18.1"), server_version("v1.31.3")]);
         assert!(fired(run(&Ver002, &c, &k, &with_target("1.33"))).is_empty());
-        assert!(
-            missing(run(&Ver002, &c, &k, &with_target("1.30"))).contains("EKS cannot downgrade")
-        );
+        assert!(missing(run(&Ver002, &c, &k, &with_target("1.30")))
+            .contains("an upgrade moves forward"));
         let f = fired(run(&Ver002, &c, &k, &with_target("1.40")));
         assert!(f[0]
             .remediation

@@ -67,8 +67,10 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         .rev()
         .map(|m| {
             format!(
-                "{} (latest {}, {})",
-                m.minor, m.latest_patch, m.latest_patch_published
+                "{} ({}, published {})",
+                m.minor,
+                cx.knowledge.latest_known_patch(m),
+                m.latest_patch_published
             )
         })
         .collect();
