@@ -4,12 +4,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use doctor_core::engine::Engine;
 use doctor_core::knowledge::Knowledge;
 use doctor_core::load::load_paths;
-use doctor_core::overview::Overview;
 use doctor_core::report::{html, Format};
-use doctor_core::rules::{evaluate, Context};
-use doctor_core::suppress::{self, AnnotationIndex};
 
 use crate::error::CliError;
 use crate::evaluation_args::EvaluationArgs;
@@ -69,22 +67,17 @@ pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
     let loaded = loaded.map_err(|e| CliError(e.to_string()))?;
     // The process ends right after the report: freeing a 150,000-pod model
     // object by object would only add a fifth to the run time.
-    let mut loaded = std::mem::ManuallyDrop::new(loaded);
+    let loaded = std::mem::ManuallyDrop::new(loaded);
     let loaded_at = started.elapsed();
 
     let options = args.evaluation.check_options(args.report.as_of());
-    let cx = Context {
-        cluster: &loaded.cluster,
+    let engine = Engine {
         knowledge,
         options: &options,
+        suppressions: &suppressions,
     };
-    let mut report = evaluate(&cx);
-    report.skipped_inputs = std::mem::take(&mut loaded.skipped);
-    suppress::apply(
-        &mut report,
-        &suppressions,
-        &AnnotationIndex::from_cluster(&loaded.cluster),
-    );
+    let html = args.report.format == Format::Html;
+    let evaluation = engine.check(&loaded, html);
     if timings {
         eprintln!(
             "timings: load {:.3} s, rules {:.3} s",
@@ -93,15 +86,15 @@ pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
         );
     }
 
-    if args.report.format == Format::Html {
+    match &evaluation.overview {
         // The full page: findings plus the capacity and versions views.
-        let overview = Overview::build(&loaded.cluster, knowledge);
-        output::write_output(
-            &html::page(&report, &overview),
-            args.report.output.as_deref(),
-        )?;
-        Ok(args.report.exit_code(&report))
-    } else {
-        args.report.write(&report)
+        Some(overview) => {
+            output::write_output(
+                &html::page(&evaluation.report, overview),
+                args.report.output.as_deref(),
+            )?;
+            Ok(args.report.exit_code(&evaluation.report))
+        }
+        None => args.report.write(&evaluation.report),
     }
 }

@@ -1,12 +1,14 @@
 //! `mesh`: load each snapshot into its own cluster, run the multi-cluster
-//! MESH rules over all of them, and report like `check`.
+//! MESH rules over all of them through the engine, and report like `check`.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use doctor_core::engine::{Engine, MeshMember};
 use doctor_core::knowledge::Knowledge;
 use doctor_core::load::{load_paths, LoadOptions};
-use doctor_core::rules::{evaluate_mesh, CheckOptions, MeshContext, NamedCluster};
+use doctor_core::rules::CheckOptions;
+use doctor_core::suppress::SuppressionConfig;
 
 use crate::error::CliError;
 use crate::report_args::ReportArgs;
@@ -17,49 +19,75 @@ pub struct MeshArgs {
     /// at least two.
     #[arg(value_name = "SNAPSHOT", required = true, num_args = 2..)]
     snapshots: Vec<PathBuf>,
+    /// Cilium Helm values of one snapshot's cluster, as SNAPSHOT=FILE
+    /// (repeatable; later files of a snapshot win like `helm -f`).
+    #[arg(long, value_name = "SNAPSHOT=FILE", value_parser = snapshot_file)]
+    helm_values: Vec<(PathBuf, PathBuf)>,
+    /// Suppression file; default `.eks-cilium-doctor.yaml` in the working
+    /// directory when it exists.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(flatten)]
     report: ReportArgs,
 }
 
-/// The EKS name of the cluster, else the snapshot's file name.
-fn cluster_name(cluster: &doctor_core::model::Cluster, path: &Path) -> String {
-    cluster
-        .eks
-        .as_ref()
-        .map(|e| e.name.clone())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| {
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| path.display().to_string())
-        })
+/// `SNAPSHOT=FILE` of `--helm-values`.
+fn snapshot_file(text: &str) -> Result<(PathBuf, PathBuf), String> {
+    match text.split_once('=') {
+        Some((snapshot, file)) if !snapshot.is_empty() && !file.is_empty() => {
+            Ok((PathBuf::from(snapshot), PathBuf::from(file)))
+        }
+        _ => Err(format!(
+            "want SNAPSHOT=FILE (the snapshot as given, then its Helm values), not {text:?}"
+        )),
+    }
 }
 
 /// Runs the mesh check; returns the process exit code (0 or 1).
 pub fn run(args: &MeshArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
-    let mut clusters = Vec::new();
+    let cwd = std::env::current_dir().map_err(|e| CliError(format!("working directory: {e}")))?;
+    let suppressions = SuppressionConfig::discover(args.config.as_deref(), &cwd)
+        .map_err(|e| CliError(e.to_string()))?;
+    if let Some((snapshot, _)) = args
+        .helm_values
+        .iter()
+        .find(|(snapshot, _)| !args.snapshots.contains(snapshot))
+    {
+        return Err(CliError(format!(
+            "--helm-values {}=...: {} is not one of the snapshots given",
+            snapshot.display(),
+            snapshot.display()
+        )));
+    }
+    let mut members = Vec::new();
     for path in &args.snapshots {
-        let loaded = load_paths(std::slice::from_ref(path), &LoadOptions::default())
+        let options = LoadOptions {
+            helm_values: helm_values_of(&args.helm_values, path),
+            ..LoadOptions::default()
+        };
+        let loaded = load_paths(std::slice::from_ref(path), &options)
             .map_err(|e| CliError(e.to_string()))?;
-        let name = cluster_name(&loaded.cluster, path);
-        if clusters.iter().any(|c: &NamedCluster| c.name == name) {
-            return Err(CliError(format!(
-                "two snapshots are named {name:?}: give each cluster its own snapshot"
-            )));
-        }
-        clusters.push(NamedCluster {
-            name,
-            cluster: loaded.cluster,
+        members.push(MeshMember {
+            path: path.display().to_string(),
+            loaded,
         });
     }
     let options = CheckOptions {
         as_of: args.report.as_of(),
         ..CheckOptions::default()
     };
-    let report = evaluate_mesh(&MeshContext {
-        clusters: &clusters,
+    let engine = Engine {
         knowledge,
         options: &options,
-    });
+        suppressions: &suppressions,
+    };
+    let report = engine.mesh(members).map_err(CliError)?;
     args.report.write(&report)
+}
+
+fn helm_values_of(all: &[(PathBuf, PathBuf)], snapshot: &Path) -> Vec<PathBuf> {
+    all.iter()
+        .filter(|(s, _)| s == snapshot)
+        .map(|(_, file)| file.clone())
+        .collect()
 }

@@ -288,3 +288,94 @@ fn bad_flags_exit_2() {
         assert_eq!(code, 2, "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_directory_of_nothing_recognisable_exits_2_naming_it() {
+    let dir = common::temp_dir("check-unrecognised");
+    // 4 KiB of bytes that are no input format (fixed, so the test is stable).
+    let noise: Vec<u8> = (0u32..4096)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(dir.path().join("random.bin"), noise).unwrap();
+    let (code, stdout, stderr) = check(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.starts_with("error: no input was recognised: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("random.bin: binary"), "{stderr}");
+}
+
+#[test]
+fn an_empty_ciliumendpoints_list_next_to_running_pods_fires_cni003() {
+    let dir = common::temp_dir("check-empty-list");
+    for file in [
+        "k8s-pods.json",
+        "k8s-daemonsets.json",
+        "k8s-cilium-config.json",
+    ] {
+        std::fs::copy(
+            format!("{}/{file}", examples("demo")),
+            dir.path().join(file),
+        )
+        .unwrap();
+    }
+    // What `kubectl get ciliumendpoints -A -o json` prints when there are none.
+    std::fs::write(
+        dir.path().join("ciliumendpoints.json"),
+        "{\n    \"apiVersion\": \"v1\",\n    \"items\": [],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n",
+    )
+    .unwrap();
+    let report = check_json_in(dir.path());
+    let cni003 = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "CNI003")
+        .count();
+    assert!(cni003 > 0, "{report}");
+    let notes = report["input_notes"].to_string();
+    assert!(
+        notes.contains("its kind, CiliumEndpoint, taken from the file name"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn a_copy_of_the_demo_reports_what_the_demo_reports() {
+    let dir = common::temp_dir("check-copy");
+    for entry in std::fs::read_dir(examples("demo")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    let one = check_json(&[&examples("demo")]);
+    let two = check_json(&[&examples("demo"), dir.path().to_str().unwrap()]);
+    for field in ["findings", "summary", "not_evaluated", "skipped_inputs"] {
+        assert_eq!(one[field], two[field], "{field}");
+    }
+    let notes = two["input_notes"].as_array().unwrap();
+    assert_eq!(
+        notes.len(),
+        std::fs::read_dir(examples("demo")).unwrap().count()
+    );
+    assert!(notes.iter().all(|n| n["note"]
+        .as_str()
+        .unwrap()
+        .starts_with("the same content as ")));
+}
+
+/// The JSON report of `check PATHS --as-of AS_OF`.
+fn check_json(paths: &[&str]) -> Value {
+    let args: Vec<&str> = paths
+        .iter()
+        .copied()
+        .chain(["--as-of", AS_OF, "--format", "json", "--fail-on", "none"])
+        .collect();
+    let (code, stdout, stderr) = check(&args);
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(&stdout).expect("JSON report")
+}
+
+fn check_json_in(dir: &std::path::Path) -> Value {
+    check_json(&[dir.to_str().unwrap()])
+}

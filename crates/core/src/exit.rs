@@ -88,6 +88,7 @@ mod tests {
             evaluated_rules: Vec::new(),
             not_evaluated: Vec::new(),
             skipped_inputs: Vec::new(),
+            input_notes: Vec::new(),
             collection_gaps: Vec::new(),
             suppressed: Vec::new(),
             unmatched_suppressions: Vec::new(),

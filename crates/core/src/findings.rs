@@ -210,6 +210,13 @@ pub struct ClusterInfo {
     pub ipam_mode: Option<String>,
 }
 
+/// Something the report says about an input that was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputNote {
+    pub path: String,
+    pub note: String,
+}
+
 /// How old the knowledge behind a report is: the newest source date over
 /// all fact families, and each family's date (`data/knowledge-dates.json`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -259,6 +266,8 @@ pub struct Report {
     pub evaluated_rules: Vec<&'static str>,
     pub not_evaluated: Vec<NotEvaluated>,
     pub skipped_inputs: Vec<SkippedInput>,
+    /// Inputs that were read, with a note (kind from the file name, overlaps).
+    pub input_notes: Vec<InputNote>,
     /// Calls of a live collection that were denied or unsupported.
     pub collection_gaps: Vec<crate::snapshot::CollectionGap>,
     pub suppressed: Vec<Suppressed>,

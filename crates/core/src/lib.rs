@@ -1,8 +1,9 @@
 //! eks-cilium-doctor's core: embedded knowledge, the typed cluster model,
-//! the rules and the findings they produce. No network clients live here,
+//! the rules and the findings they produce, and the engine that runs them. No network clients live here,
 //! so this crate builds and tests in seconds.
 
 pub mod capacity;
+pub mod engine;
 pub mod exit;
 pub mod findings;
 pub mod generate;

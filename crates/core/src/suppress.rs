@@ -289,6 +289,14 @@ pub struct AnnotationIndex {
 }
 
 impl AnnotationIndex {
+    /// Add another cluster's annotations (a mesh checks several).
+    pub fn extend(&mut self, other: AnnotationIndex) {
+        for (object, codes) in other.codes {
+            self.codes.entry(object).or_default().extend(codes);
+        }
+        self.unknown.extend(other.unknown);
+    }
+
     /// Index the ignore annotation of every typed Kubernetes object.
     pub fn from_cluster(cluster: &Cluster) -> AnnotationIndex {
         // Workload-like lists carry each object's own kind; fall back to the
@@ -667,6 +675,7 @@ ignore:
             evaluated_rules: Vec::new(),
             not_evaluated: Vec::new(),
             skipped_inputs: Vec::new(),
+            input_notes: Vec::new(),
             collection_gaps: Vec::new(),
             suppressed: Vec::new(),
             unmatched_suppressions: Vec::new(),

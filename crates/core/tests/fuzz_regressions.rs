@@ -102,7 +102,9 @@ fn load_bytes_recognises_content_and_applies_the_size_limit() {
 #[test]
 fn load_files_applies_the_file_and_total_limits() {
     let node = br#"{"kind":"NodeList","items":[{"metadata":{"name":"a"}}]}"#;
-    let files = [("nodes.json", &node[..]), ("more-nodes.json", &node[..])];
+    // Another node of the same size (an identical file would be read once).
+    let other = br#"{"kind":"NodeList","items":[{"metadata":{"name":"b"}}]}"#;
+    let files = [("nodes.json", &node[..]), ("more-nodes.json", &other[..])];
     let loaded = load_files("live", files, &LoadOptions::default()).unwrap();
     assert_eq!(loaded.cluster.nodes.unwrap().len(), 2);
     let one_file = LoadOptions {

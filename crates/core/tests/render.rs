@@ -3,8 +3,8 @@
 //! hostile cluster strings proven inert in HTML, Markdown and the terminal.
 
 use doctor_core::findings::{
-    ClusterInfo, Finding, KnowledgeInfo, NotEvaluated, ObjectRef, Report, Severity, SkippedInput,
-    Summary, Suppressed, ToolInfo, UnmatchedSuppression,
+    ClusterInfo, Finding, InputNote, KnowledgeInfo, NotEvaluated, ObjectRef, Report, Severity,
+    SkippedInput, Summary, Suppressed, ToolInfo, UnmatchedSuppression,
 };
 use doctor_core::overview::{
     Count, IpamView, NodeCapacity, NodeGroup, Overview, SourceStatus, Verdict, VersionCheck,
@@ -171,6 +171,10 @@ fn sample() -> Report {
             path: "dump/notes.txt".into(),
             reason: "not a recognised input (plain text)".into(),
         }],
+        input_notes: vec![InputNote {
+            path: "dump/ciliumendpoints.json".into(),
+            note: "an empty List: its kind, CiliumEndpoint, taken from the file name".into(),
+        }],
         collection_gaps: vec![CollectionGap {
             source: "aws".into(),
             call: "eks:ListAddons".into(),
@@ -224,6 +228,7 @@ fn empty() -> Report {
         evaluated_rules: vec!["CNI001"],
         not_evaluated: Vec::new(),
         skipped_inputs: Vec::new(),
+        input_notes: Vec::new(),
         collection_gaps: Vec::new(),
         suppressed: Vec::new(),
         unmatched_suppressions: Vec::new(),

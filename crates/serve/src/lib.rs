@@ -16,12 +16,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use doctor_core::engine::Engine;
 use doctor_core::findings::Report;
 use doctor_core::knowledge::Knowledge;
 use doctor_core::load::{load_paths, LoadOptions, Loaded};
 use doctor_core::overview::Overview;
-use doctor_core::rules::{evaluate, CheckOptions, Context};
-use doctor_core::suppress::{self, AnnotationIndex, SuppressionConfig};
+use doctor_core::rules::CheckOptions;
+use doctor_core::suppress::SuppressionConfig;
 use doctor_core::version::Date;
 use doctor_live::LiveOptions;
 
@@ -45,24 +46,21 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// The report and the page's overview of one loaded cluster.
-    pub fn evaluate(&self, mut loaded: Loaded) -> (Report, Overview) {
+    pub fn evaluate(&self, loaded: Loaded) -> (Report, Overview) {
         let options = CheckOptions {
             as_of: Date::today(),
             ..self.check.clone()
         };
-        let cx = Context {
-            cluster: &loaded.cluster,
+        let engine = Engine {
             knowledge: &self.knowledge,
             options: &options,
+            suppressions: &self.suppressions,
         };
-        let mut report = evaluate(&cx);
-        report.skipped_inputs = std::mem::take(&mut loaded.skipped);
-        suppress::apply(
-            &mut report,
-            &self.suppressions,
-            &AnnotationIndex::from_cluster(&loaded.cluster),
-        );
-        (report, Overview::build(&loaded.cluster, &self.knowledge))
+        let evaluation = engine.check(&loaded, true);
+        let overview = evaluation
+            .overview
+            .unwrap_or_else(|| Overview::build(&loaded.cluster, &self.knowledge));
+        (evaluation.report, overview)
     }
 }
 

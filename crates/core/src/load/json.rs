@@ -88,7 +88,7 @@ fn load_value(
             let items: Option<Vec<&RawValue>> =
                 serde_json::from_str(items.get()).map_err(|e| json_error(source, &e))?;
             let items = items.unwrap_or_default();
-            kube::begin_list(loader, list_kind.as_deref(), items.len());
+            kube::begin_list(loader, source, list_kind.as_deref(), items.len());
             load_items(
                 loader,
                 source,

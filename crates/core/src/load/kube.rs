@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::one_pass;
 use super::shapes::{Fail, Source};
 use super::Loader;
+use crate::findings::InputNote;
 use crate::model::{self, extend, Cluster, ObjectKey};
 
 /// One object, parsed into the model type of its kind.
@@ -70,7 +71,12 @@ struct Probe {
 fn kind_from_self_link(link: &str) -> Option<&'static str> {
     let mut parts = link.trim_end_matches('/').rsplit('/');
     parts.next()?;
-    Some(match parts.next()? {
+    kind_of_plural(parts.next()?)
+}
+
+/// The kind of a resource's plural name (`ciliumendpoints` → `CiliumEndpoint`).
+fn kind_of_plural(plural: &str) -> Option<&'static str> {
+    Some(match plural {
         "nodes" => "Node",
         "pods" => "Pod",
         "daemonsets" => "DaemonSet",
@@ -93,9 +99,26 @@ fn kind_from_self_link(link: &str) -> Option<&'static str> {
         "clusterroles" => "ClusterRole",
         "clusterrolebindings" => "ClusterRoleBinding",
         "namespaces" => "Namespace",
+        "nodepools" => "NodePool",
         "secrets" => "Secret",
         _ => return None,
     })
+}
+
+/// The kind a file's name says it lists, as `scripts/dump.sh` and people
+/// name them (`ciliumendpoints.json`, `k8s-ciliumendpoints.yaml`,
+/// `ciliumendpoints-20261126-101500.yaml` in a sysdump): a whole word of the
+/// base name that is a resource's plural. Only for an empty generic `List`,
+/// which says nothing else about what it lists.
+fn kind_from_file_name(source: &str) -> Option<&'static str> {
+    // `snapshot.tar.gz!dir/name.json`: the member's own name.
+    let name = source.rsplit(['/', '\\', '!']).next()?;
+    let mut kinds = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter_map(|word| kind_of_plural(&word.to_ascii_lowercase()));
+    let kind = kinds.next()?;
+    // Two kinds in one name (`pods-and-nodes.json`): not a name to trust.
+    kinds.next().is_none().then_some(kind)
 }
 
 /// Parse one object. `list_kind` is the item kind a typed List implies
@@ -284,22 +307,31 @@ pub(super) fn mark_listed(cluster: &mut Cluster, kind: &str) -> bool {
     true
 }
 
-fn add(cluster: &mut Cluster, kind: &str, object: Object) {
+/// `object`, marked with the input it was read from.
+fn from_input<T: model::kube::KubeObject>(mut object: T, input: u32) -> [T; 1] {
+    object.meta_mut().input = input;
+    [object]
+}
+
+fn add(cluster: &mut Cluster, kind: &str, object: Object, input: u32) {
+    let i = input;
     match object {
-        Object::Node(o) => extend(&mut cluster.nodes, [o]),
-        Object::Pod(o) => extend(&mut cluster.pods, [o]),
-        Object::DaemonSet(o) => extend(&mut cluster.daemonsets, [o]),
-        Object::Deployment(o) => extend(&mut cluster.deployments, [o]),
-        Object::ServiceAccount(o) => extend(&mut cluster.service_accounts, [o]),
-        Object::Service(o) => extend(&mut cluster.services, [o]),
-        Object::ConfigMap(o) => extend(&mut cluster.config_maps, [o]),
-        Object::Webhook(o) => extend(&mut cluster.webhook_configurations, [o]),
-        Object::Event(o) => extend(&mut cluster.events, [o]),
-        Object::SecurityGroupPolicy(o) => extend(&mut cluster.security_group_policies, [o]),
-        Object::NetworkPolicy(o) => extend(&mut cluster.network_policies, [o]),
-        Object::CiliumEndpoint(o) => extend(&mut cluster.cilium_endpoints, [o]),
-        Object::CiliumNode(o) => extend(&mut cluster.cilium_nodes, [o]),
-        Object::NodePool(o) => extend(&mut cluster.node_pools, [o]),
+        Object::Node(o) => extend(&mut cluster.nodes, from_input(o, i)),
+        Object::Pod(o) => extend(&mut cluster.pods, from_input(o, i)),
+        Object::DaemonSet(o) => extend(&mut cluster.daemonsets, from_input(o, i)),
+        Object::Deployment(o) => extend(&mut cluster.deployments, from_input(o, i)),
+        Object::ServiceAccount(o) => extend(&mut cluster.service_accounts, from_input(o, i)),
+        Object::Service(o) => extend(&mut cluster.services, from_input(o, i)),
+        Object::ConfigMap(o) => extend(&mut cluster.config_maps, from_input(o, i)),
+        Object::Webhook(o) => extend(&mut cluster.webhook_configurations, from_input(o, i)),
+        Object::Event(o) => extend(&mut cluster.events, from_input(o, i)),
+        Object::SecurityGroupPolicy(o) => {
+            extend(&mut cluster.security_group_policies, from_input(o, i))
+        }
+        Object::NetworkPolicy(o) => extend(&mut cluster.network_policies, from_input(o, i)),
+        Object::CiliumEndpoint(o) => extend(&mut cluster.cilium_endpoints, from_input(o, i)),
+        Object::CiliumNode(o) => extend(&mut cluster.cilium_nodes, from_input(o, i)),
+        Object::NodePool(o) => extend(&mut cluster.node_pools, from_input(o, i)),
         // Typed objects are found in their collections (`Cluster::has_object`).
         Object::Presence(key) => {
             cluster.objects.insert(key);
@@ -313,7 +345,7 @@ fn add(cluster: &mut Cluster, kind: &str, object: Object) {
 pub(super) fn apply(loader: &mut Loader, source: &str, what: &str, converted: Converted) {
     match converted {
         Converted::Used { kind, object } => {
-            add(&mut loader.cluster, &kind, *object);
+            add(&mut loader.cluster, &kind, *object, loader.current_input);
             loader.tally.used += 1;
         }
         Converted::Unused(kind) => loader.tally.unused_kind(&kind),
@@ -334,7 +366,23 @@ pub(super) fn item_kind(list_kind: Option<&str>) -> Option<&str> {
 
 /// Start a List: a typed List marks its collection as provided even when
 /// empty (an empty `PodList` tells the rules there are no pods).
-pub(super) fn begin_list(loader: &mut Loader, list_kind: Option<&str>, len: usize) {
+pub(super) fn begin_list(loader: &mut Loader, source: &str, list_kind: Option<&str>, len: usize) {
+    let generic = list_kind.is_none_or(|k| k == "List");
+    if len == 0 && generic {
+        if let Some(kind) = kind_from_file_name(source) {
+            if mark_listed(&mut loader.cluster, kind) {
+                loader.tally.used += 1;
+                loader.notes.push(InputNote {
+                    path: source.to_string(),
+                    note: format!(
+                        "an empty List: its kind, {kind}, taken from the file name (kubectl writes \
+                         `kind: List` for an empty result)"
+                    ),
+                });
+                return;
+            }
+        }
+    }
     let used = item_kind(list_kind).is_some_and(|kind| mark_listed(&mut loader.cluster, kind));
     if len == 0 {
         if used {

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{
-    archive, cilium_text, detect, helm, iam, json, limits, malformed, prometheus, stream, yaml,
-    LoadError, LoadOptions, Loaded,
+    archive, cilium_text, dedup, detect, helm, iam, json, limits, malformed, prometheus, stream,
+    yaml, LoadError, LoadOptions, Loaded,
 };
-use crate::findings::SkippedInput;
+use crate::findings::{InputNote, SkippedInput};
 use crate::model::{self, Cluster};
 
 /// What one input (file, stdin or archive member) contributed, so an input
@@ -91,11 +91,23 @@ pub(super) struct Loader<'o> {
     pub(super) options: &'o LoadOptions,
     pub(super) cluster: Cluster,
     pub(super) skipped: Vec<SkippedInput>,
+    pub(super) notes: Vec<InputNote>,
     pub(super) iam: iam::IamParts,
     /// Helm values in precedence order (sysdump first, `--helm-values` last).
     pub(super) helm_layers: Vec<serde_json::Value>,
     pub(super) tally: Tally,
     pub(super) inputs_seen: usize,
+    /// Inputs that gave the model something.
+    pub(super) inputs_used: usize,
+    /// The name of every input content was read from, by index; objects
+    /// carry the index of theirs (`Meta::input`).
+    input_names: Vec<String>,
+    pub(super) current_input: u32,
+    /// Content hash → the input it came from: a byte-identical input (a
+    /// copy of a dump given twice) is read once.
+    contents: std::collections::HashMap<u64, String>,
+    /// The content hash of the input being read, kept once it proves used.
+    pending_content: Option<u64>,
     /// Regular files at least this large are tried as streamed JSON Lists.
     pub(super) stream_min_bytes: u64,
     /// Bytes of input read so far (files and standard input).
@@ -108,16 +120,24 @@ impl<'o> Loader<'o> {
             options,
             cluster: Cluster::default(),
             skipped: Vec::new(),
+            notes: Vec::new(),
             iam: iam::IamParts::default(),
             helm_layers: Vec::new(),
             tally: Tally::default(),
             inputs_seen: 0,
+            inputs_used: 0,
+            input_names: Vec::new(),
+            current_input: 0,
+            contents: std::collections::HashMap::new(),
+            pending_content: None,
             stream_min_bytes: stream::STREAM_MIN_BYTES,
             total_bytes: 0,
         }
     }
 
     pub(super) fn finish(mut self) -> Loaded {
+        self.notes
+            .extend(dedup::one_of_each(&mut self.cluster, &self.input_names));
         self.iam.finish(&mut self.cluster, &mut self.skipped);
         if !self.helm_layers.is_empty() {
             let merged = self
@@ -130,6 +150,7 @@ impl<'o> Loader<'o> {
         Loaded {
             cluster: self.cluster,
             skipped: self.skipped,
+            notes: self.notes,
         }
     }
 
@@ -297,14 +318,37 @@ impl<'o> Loader<'o> {
 
     /// One non-archive input, recognised by its content.
     pub(super) fn load_content(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
+        self.begin_input(source);
         let outer = std::mem::take(&mut self.tally);
         let result = self.dispatch(source, bytes);
         let tally = std::mem::replace(&mut self.tally, outer);
         result?;
+        if let Some(hash) = self.pending_content.take() {
+            if tally.used > 0 {
+                self.contents
+                    .entry(hash)
+                    .or_insert_with(|| source.to_string());
+            }
+        }
+        self.account(source, &tally);
+        Ok(())
+    }
+
+    /// Objects read from now on come from `source`.
+    pub(super) fn begin_input(&mut self, source: &str) {
+        self.current_input = u32::try_from(self.input_names.len()).unwrap_or(u32::MAX);
+        self.input_names.push(source.to_string());
+    }
+
+    /// What one input gave: counted when it gave the model something, else
+    /// skipped with every reason.
+    pub(super) fn account(&mut self, source: &str, tally: &Tally) {
+        if tally.used > 0 {
+            self.inputs_used += 1;
+        }
         if let Some(reason) = tally.reason() {
             self.skip(source, reason);
         }
-        Ok(())
     }
 
     fn dispatch(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
@@ -317,7 +361,11 @@ impl<'o> Loader<'o> {
         };
         match detect::content(text) {
             detect::Content::Empty => self.tally.note("empty"),
-            detect::Content::Json => json::load(self, source, text)?,
+            detect::Content::Json => {
+                if self.first_copy(source, bytes) {
+                    json::load(self, source, text)?;
+                }
+            }
             detect::Content::GoVersionInfo => {
                 let set = match cilium_text::parse_go_version_info(text) {
                     Some(version) => self.set_server_version(version),
@@ -341,6 +389,10 @@ impl<'o> Loader<'o> {
                 .tally
                 .note(format!("capture of a failed command ({line})")),
             detect::Content::Prometheus => {
+                // Two agents never expose byte-identical counters: a copy.
+                if !self.first_copy(source, bytes) {
+                    return Ok(());
+                }
                 let samples = prometheus::parse(source, text)
                     .map_err(|e| malformed(source, Some(format!("line {}", e.line)), e.message))?;
                 if samples.kept.is_empty() {
@@ -353,9 +405,35 @@ impl<'o> Loader<'o> {
                     self.tally.used += 1;
                 }
             }
-            detect::Content::Text { kube_like } => yaml::load(self, source, text, kube_like)?,
+            detect::Content::Text { kube_like } => {
+                if self.first_copy(source, bytes) {
+                    yaml::load(self, source, text, kube_like)?;
+                }
+            }
         }
         Ok(())
+    }
+
+    /// False (and a note) when a JSON, YAML or metrics input is byte for
+    /// byte one already read and used: a dump given twice. `cilium status`
+    /// outputs of two healthy agents can be identical, so they are never
+    /// merged. An unrecognised input is read (and skipped) every time.
+    fn first_copy(&mut self, source: &str, bytes: &[u8]) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        let hash = hasher.finish();
+        if let Some(first) = self.contents.get(&hash) {
+            self.notes.push(InputNote {
+                path: source.to_string(),
+                note: format!("the same content as {first}: read once"),
+            });
+            // Not a skip: the input was recognised, its objects are in.
+            self.tally.used += 1;
+            return false;
+        }
+        self.pending_content = Some(hash);
+        true
     }
 
     /// `kubectl version` (any spelling) → the control plane version.
@@ -405,10 +483,21 @@ mod tests {
             ..LoadOptions::default()
         };
         let mut loader = Loader::new(&options);
+        // Three nodes of one size (identical inputs would be read once).
         let node = br#"{"kind":"Node","metadata":{"name":"a"}}"#;
         loader.load_reader("<stdin>", &node[..]).unwrap();
-        loader.load_reader("<stdin>", &node[..]).unwrap();
-        loader.load_reader("<stdin>", &node[..]).unwrap();
+        loader
+            .load_reader(
+                "<stdin>",
+                &br#"{"kind":"Node","metadata":{"name":"b"}}"#[..],
+            )
+            .unwrap();
+        loader
+            .load_reader(
+                "<stdin>",
+                &br#"{"kind":"Node","metadata":{"name":"c"}}"#[..],
+            )
+            .unwrap();
         assert_eq!(loader.total_bytes, 2 * node.len() as u64);
         let loaded = loader.finish();
         assert_eq!(

@@ -27,6 +27,7 @@
 mod archive;
 mod aws;
 mod cilium_text;
+mod dedup;
 mod detect;
 mod helm;
 mod iam;
@@ -43,7 +44,7 @@ mod yaml;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::findings::SkippedInput;
+use crate::findings::{InputNote, SkippedInput};
 use crate::model::Cluster;
 use loader::Loader;
 
@@ -100,6 +101,9 @@ impl Default for LoadOptions {
 pub struct Loaded {
     pub cluster: Cluster,
     pub skipped: Vec<SkippedInput>,
+    /// Inputs that were read, with something the report should say about
+    /// them (a kind taken from the file name, objects read twice).
+    pub notes: Vec<InputNote>,
 }
 
 /// Why a load could not complete: the command ends with exit code 2.
@@ -115,6 +119,8 @@ pub enum LoadError {
     },
     /// Nothing usable was given.
     NoInput(String),
+    /// Inputs were given and read, but none was recognised: each with why.
+    NothingRecognised(Vec<SkippedInput>),
 }
 
 impl fmt::Display for LoadError {
@@ -132,6 +138,20 @@ impl fmt::Display for LoadError {
                 message,
             } => write!(f, "{path}: {message}"),
             LoadError::NoInput(why) => f.write_str(why),
+            LoadError::NothingRecognised(skipped) => {
+                // A gate must not pass on input it could not read.
+                let shown: Vec<String> = skipped
+                    .iter()
+                    .take(10)
+                    .map(|s| format!("{}: {}", s.path, s.reason))
+                    .collect();
+                let more = skipped.len().saturating_sub(shown.len());
+                write!(f, "no input was recognised: {}", shown.join("; "))?;
+                if more > 0 {
+                    write!(f, "; and {more} more")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -195,6 +215,9 @@ pub fn load_paths(paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, Lo
             "no input files: {} holds no files",
             shown.join(", ")
         )));
+    }
+    if loader.inputs_used == 0 && loader.helm_layers.is_empty() {
+        return Err(LoadError::NothingRecognised(loader.skipped));
     }
     finish(loader, options)
 }

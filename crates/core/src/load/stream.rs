@@ -274,8 +274,9 @@ pub(super) fn load_file(
     }
 
     loader.inputs_seen += 1;
+    loader.begin_input(source);
     let outer = std::mem::take(&mut loader.tally);
-    kube::begin_list(loader, parsed.list_kind.as_deref(), items.len());
+    kube::begin_list(loader, source, parsed.list_kind.as_deref(), items.len());
     for (index, item) in items.into_iter().enumerate() {
         match item {
             Item::Converted(converted) => {
@@ -286,9 +287,7 @@ pub(super) fn load_file(
         }
     }
     let tally = std::mem::replace(&mut loader.tally, outer);
-    if let Some(reason) = tally.reason() {
-        loader.skip(source, reason);
-    }
+    loader.account(source, &tally);
     Ok(true)
 }
 

@@ -330,7 +330,7 @@ pub(super) fn load(
 }
 
 fn apply_items(loader: &mut Loader, source: &str, list_kind: Option<&str>, items: Vec<Slot>) {
-    kube::begin_list(loader, list_kind, items.len());
+    kube::begin_list(loader, source, list_kind, items.len());
     let item_kind = kube::item_kind(list_kind);
     for (index, slot) in items.into_iter().enumerate() {
         match slot.finish(item_kind) {

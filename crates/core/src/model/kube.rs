@@ -80,11 +80,98 @@ pub struct Meta {
         skip_serializing
     )]
     pub(crate) self_link: (),
+    /// `metadata.uid`, hashed (no per-object allocation): with kind,
+    /// namespace and name it tells one object read from two inputs.
+    #[serde(default, deserialize_with = "uid_hash", skip_serializing)]
+    pub(crate) uid: u64,
+    /// `metadata.resourceVersion` as a number (0 when absent or not one):
+    /// of two copies of an object, the newer is kept.
+    #[serde(default, deserialize_with = "resource_version", skip_serializing)]
+    pub(crate) resource_version: u64,
+    /// Which input the object came from (the loader's index).
+    #[serde(skip)]
+    pub(crate) input: u32,
 }
 
 fn optional_string<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
     Option::<String>::deserialize(d).map(drop)
 }
+
+/// A string (or null) read without keeping it, through `f`.
+fn with_str<'de, D: Deserializer<'de>>(d: D, f: fn(&str) -> u64) -> Result<u64, D::Error> {
+    struct Visit(fn(&str) -> u64);
+    impl serde::de::Visitor<'_> for Visit {
+        type Value = u64;
+        fn expecting(&self, out: &mut std::fmt::Formatter) -> std::fmt::Result {
+            out.write_str("a string or null")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<u64, E> {
+            Ok((self.0)(s))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<u64, E> {
+            Ok(0)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<u64, E> {
+            Ok(0)
+        }
+    }
+    d.deserialize_any(Visit(f))
+}
+
+/// FNV-1a: stable across runs and platforms.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn uid_hash<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    with_str(d, |s| if s.is_empty() { 0 } else { fnv1a(s) })
+}
+
+fn resource_version<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    with_str(d, |s| s.parse().unwrap_or(0))
+}
+
+/// The typed Kubernetes objects of the model: their metadata and, for
+/// collections that hold several kinds, the object's own kind.
+pub(crate) trait KubeObject {
+    fn meta(&self) -> &Meta;
+    fn meta_mut(&mut self) -> &mut Meta;
+    fn own_kind(&self) -> &str {
+        ""
+    }
+}
+
+macro_rules! object {
+    ($($ty:ident),*) => {$(
+        impl KubeObject for $ty {
+            fn meta(&self) -> &Meta { &self.metadata }
+            fn meta_mut(&mut self) -> &mut Meta { &mut self.metadata }
+        }
+    )*};
+    (kinded $($ty:ident),*) => {$(
+        impl KubeObject for $ty {
+            fn meta(&self) -> &Meta { &self.metadata }
+            fn meta_mut(&mut self) -> &mut Meta { &mut self.metadata }
+            fn own_kind(&self) -> &str { &self.kind }
+        }
+    )*};
+}
+
+object!(
+    Node,
+    Pod,
+    ServiceAccount,
+    Service,
+    ConfigMap,
+    Event,
+    SecurityGroupPolicy,
+    CiliumEndpoint,
+    CiliumNode,
+    NodePool
+);
+object!(kinded Workload, WebhookConfiguration, NetworkPolicy);
 
 impl Meta {
     pub fn namespace(&self) -> &str {

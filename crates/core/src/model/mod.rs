@@ -176,6 +176,30 @@ impl Cluster {
 
     /// The Kubernetes minor of the control plane: `kubectl version`, else
     /// EKS describe-cluster.
+    /// The EKS cluster's region and account: from its ARN
+    /// (`arn:aws:eks:REGION:ACCOUNT:cluster/NAME`), else the region of its
+    /// endpoint (`https://ID.gr7.REGION.eks.amazonaws.com`).
+    pub fn region_and_account(&self) -> (Option<String>, Option<String>) {
+        let Some(eks) = &self.eks else {
+            return (None, None);
+        };
+        if let Some(arn) = eks.arn.as_deref() {
+            let parts: Vec<&str> = arn.split(':').collect();
+            if let [_, _, "eks", region, account, ..] = parts[..] {
+                let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+                return (some(region), some(account));
+            }
+        }
+        let region = eks
+            .endpoint
+            .as_deref()
+            .and_then(|e| e.strip_suffix(".eks.amazonaws.com"))
+            .and_then(|host| host.rsplit('.').next())
+            .filter(|r| r.contains('-'))
+            .map(str::to_string);
+        (region, None)
+    }
+
     pub fn kubernetes_version(&self) -> Option<Version> {
         self.server_version.as_ref().map(|v| v.version).or_else(|| {
             self.eks

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{Action, PlanError};
 use crate::model::{Cluster, Workload};
 use crate::rules::ver::{cilium_namespace, cluster_name, helm_values_backup};
-use crate::rules::{evaluate, CheckOptions, Context};
+use crate::rules::{CheckOptions, Context};
 
 /// Cilium's documented patch keeps aws-node off every node with this key.
 const CILIUM_PATCH_KEY: &str = "io.cilium/aws-node-enabled";
@@ -106,8 +106,19 @@ pub fn plan_rollback(cluster: &Cluster) -> Result<RollbackPlan, PlanError> {
         }
     });
     // The VPC CNI objects left behind after aws-node was deleted.
-    if let Some(f) = evaluate(&cx).findings.iter().find(|f| f.rule == "CNI005") {
-        in_place.push(format!("VPC CNI leftovers (CNI005): {}", f.message));
+    let leftovers: Vec<String> =
+        crate::rules::cni::cni005_vpc_cni_leftovers::present_leftovers(cluster)
+            .into_iter()
+            .map(|(kind, ns, name)| match ns {
+                "" => format!("{kind} {name}"),
+                ns => format!("{kind} {ns}/{name}"),
+            })
+            .collect();
+    if !leftovers.is_empty() {
+        in_place.push(format!(
+            "aws-node is gone but the VPC CNI's objects remain (CNI005): {}",
+            leftovers.join(", ")
+        ));
     }
     let kpr = cluster.cilium.kube_proxy_replacement == Some(true);
     let kube_proxy = cluster.daemonset("kube-system", "kube-proxy").is_some();

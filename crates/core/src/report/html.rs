@@ -66,6 +66,7 @@ fn document(report: &Report, overview: Option<&Overview>, opts: &RenderOptions) 
     collection_gaps(&mut out, report);
     not_evaluated(&mut out, report);
     skipped(&mut out, report);
+    input_notes(&mut out, report);
     suppressed(&mut out, report);
     let _ = writeln!(
         out,
@@ -383,6 +384,15 @@ fn skipped(out: &mut String, report: &Report) {
         .map(|s| vec![format!("<code>{}</code>", esc(&s.path)), esc(&s.reason)])
         .collect();
     table(out, "Skipped inputs", "", &["Input", "Reason"], rows);
+}
+
+fn input_notes(out: &mut String, report: &Report) {
+    let rows = report
+        .input_notes
+        .iter()
+        .map(|n| vec![format!("<code>{}</code>", esc(&n.path)), esc(&n.note)])
+        .collect();
+    table(out, "Input notes", "", &["Input", "Note"], rows);
 }
 
 fn suppressed(out: &mut String, report: &Report) {

@@ -16,6 +16,7 @@ pub(super) fn render(report: &Report, _opts: &RenderOptions) -> String {
     not_evaluated(&mut out, report);
     not_collected(&mut out, report);
     skipped(&mut out, report);
+    input_notes(&mut out, report);
     suppressed(&mut out, report);
     let _ = writeln!(out, "_{} {}_", report.tool.name, report.tool.version);
     out
@@ -178,6 +179,17 @@ fn not_collected(out: &mut String, report: &Report) {
             text(&gap.message),
             code_span(&gap.permission, true)
         );
+    }
+    out.push('\n');
+}
+
+fn input_notes(out: &mut String, report: &Report) {
+    if report.input_notes.is_empty() {
+        return;
+    }
+    out.push_str("## Input notes\n\n| Input | Note |\n|---|---|\n");
+    for n in &report.input_notes {
+        let _ = writeln!(out, "| {} | {} |", code_span(&n.path, true), text(&n.note));
     }
     out.push('\n');
 }

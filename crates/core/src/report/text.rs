@@ -57,6 +57,7 @@ pub(super) fn render(report: &Report, opts: &RenderOptions) -> String {
     not_evaluated(&mut out, report, &paint);
     not_collected(&mut out, report, &paint);
     skipped(&mut out, report, &paint);
+    input_notes(&mut out, report, &paint);
     suppressed(&mut out, report, &paint);
     summary(&mut out, report, &paint);
     out
@@ -144,6 +145,17 @@ fn skipped(out: &mut String, report: &Report, paint: &Paint) {
     section_title(out, paint, "Skipped inputs", report.skipped_inputs.len());
     for s in &report.skipped_inputs {
         let _ = writeln!(out, "  {}: {}", printable(&s.path), printable(&s.reason));
+    }
+    out.push('\n');
+}
+
+fn input_notes(out: &mut String, report: &Report, paint: &Paint) {
+    if report.input_notes.is_empty() {
+        return;
+    }
+    section_title(out, paint, "Input notes", report.input_notes.len());
+    for n in &report.input_notes {
+        let _ = writeln!(out, "  {}: {}", printable(&n.path), printable(&n.note));
     }
     out.push('\n');
 }

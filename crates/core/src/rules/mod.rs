@@ -4,7 +4,7 @@
 
 pub(crate) mod cap;
 mod cfg;
-mod cni;
+pub(crate) mod cni;
 pub(crate) mod iam;
 mod mesh;
 mod ops;
@@ -341,6 +341,7 @@ fn report_of(
         evaluated_rules,
         not_evaluated,
         skipped_inputs: Vec::new(),
+        input_notes: Vec::new(),
         collection_gaps,
         suppressed: Vec::new(),
         unmatched_suppressions: Vec::new(),

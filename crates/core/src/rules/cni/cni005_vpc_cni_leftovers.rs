@@ -66,6 +66,24 @@ installs are not found. Informational only.",
     docs_url: "https://github.com/aws/amazon-vpc-cni-k8s/tree/master/charts/aws-vpc-cni",
 };
 
+/// The VPC CNI objects that remain once aws-node is gone (kind, namespace,
+/// name), among the kinds the snapshot lists: what CNI005 reports and what
+/// `plan rollback` counts on.
+pub(crate) fn present_leftovers(
+    c: &crate::model::Cluster,
+) -> Vec<(&'static str, &'static str, &'static str)> {
+    if c.daemonset("kube-system", "aws-node").is_some() {
+        return Vec::new();
+    }
+    LEFTOVERS
+        .iter()
+        .filter(|(kind, ns, name, _)| {
+            c.kinds_listed.contains(*kind) && c.has_object(kind, ns, name)
+        })
+        .map(|(kind, ns, name, _)| (*kind, *ns, *name))
+        .collect()
+}
+
 fn plural(kind: &str) -> &'static str {
     match kind {
         "ServiceAccount" => "serviceaccount",

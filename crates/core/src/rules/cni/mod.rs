@@ -6,7 +6,7 @@ mod cni001_aws_node_active;
 mod cni002_vpc_cni_addon_managed;
 mod cni003_pods_not_managed_by_cilium;
 mod cni004_agent_not_ready_taint_missing;
-mod cni005_vpc_cni_leftovers;
+pub(crate) mod cni005_vpc_cni_leftovers;
 mod cni006_chaining_without_aws_node;
 pub(super) mod shared;
 

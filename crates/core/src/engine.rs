@@ -1,0 +1,181 @@
+//! The check pipeline, owned in one place: a loaded snapshot → rules →
+//! suppressions → the complete report (and the page's overview when asked).
+//! `check`, `mesh`, `serve` and the plans call it; no front end assembles
+//! a report itself.
+
+use crate::findings::{InputNote, Report, SkippedInput};
+use crate::knowledge::Knowledge;
+use crate::load::Loaded;
+use crate::model::Cluster;
+use crate::overview::Overview;
+use crate::rules::{self, CheckOptions, Context, MeshContext, NamedCluster};
+use crate::suppress::{self, AnnotationIndex, SuppressionConfig};
+
+/// What the rules evaluate against, and what is suppressed.
+#[derive(Debug, Clone, Copy)]
+pub struct Engine<'a> {
+    pub knowledge: &'a Knowledge,
+    pub options: &'a CheckOptions,
+    pub suppressions: &'a SuppressionConfig,
+}
+
+/// One evaluated snapshot.
+#[derive(Debug)]
+pub struct Evaluation {
+    pub report: Report,
+    /// The capacity and versions views of the HTML page, when asked for.
+    pub overview: Option<Overview>,
+}
+
+/// One snapshot of a mesh, with where it came from.
+#[derive(Debug)]
+pub struct MeshMember {
+    /// What the user gave (a directory, archive or snapshot path).
+    pub path: String,
+    pub loaded: Loaded,
+}
+
+impl Engine<'_> {
+    /// Every rule over one cluster, then the suppressions; the report
+    /// carries the inputs that were skipped or noted while loading.
+    pub fn check(&self, loaded: &Loaded, with_overview: bool) -> Evaluation {
+        let cx = Context {
+            cluster: &loaded.cluster,
+            knowledge: self.knowledge,
+            options: self.options,
+        };
+        let mut report = rules::evaluate(&cx);
+        report.skipped_inputs = loaded.skipped.clone();
+        report.input_notes = loaded.notes.clone();
+        suppress::apply(
+            &mut report,
+            self.suppressions,
+            &AnnotationIndex::from_cluster(&loaded.cluster),
+        );
+        Evaluation {
+            report,
+            overview: with_overview.then(|| Overview::build(&loaded.cluster, self.knowledge)),
+        }
+    }
+
+    /// The multi-cluster rules over several snapshots. Each cluster is named
+    /// by its identity ([`cluster_identities`]); its skipped inputs and notes
+    /// are reported under that name, and suppressions apply as in `check`.
+    pub fn mesh(&self, members: Vec<MeshMember>) -> Result<Report, String> {
+        let names = cluster_identities(&members)?;
+        let mut skipped = Vec::new();
+        let mut notes = Vec::new();
+        let mut annotated = AnnotationIndex::default();
+        let mut clusters = Vec::with_capacity(members.len());
+        for (member, name) in members.into_iter().zip(names) {
+            let Loaded {
+                cluster,
+                skipped: own_skipped,
+                notes: own_notes,
+            } = member.loaded;
+            skipped.extend(own_skipped.into_iter().map(|s| SkippedInput {
+                path: format!("{name}: {}", s.path),
+                reason: s.reason,
+            }));
+            notes.extend(own_notes.into_iter().map(|n| InputNote {
+                path: format!("{name}: {}", n.path),
+                note: n.note,
+            }));
+            annotated.extend(AnnotationIndex::from_cluster(&cluster));
+            clusters.push(NamedCluster { name, cluster });
+        }
+        let mut report = rules::evaluate_mesh(&MeshContext {
+            clusters: &clusters,
+            knowledge: self.knowledge,
+            options: self.options,
+        });
+        report.skipped_inputs = skipped;
+        report.input_notes = notes;
+        suppress::apply(&mut report, self.suppressions, &annotated);
+        Ok(report)
+    }
+}
+
+/// What identifies a cluster: the EKS ARN, else account, region and name,
+/// else Cilium's `cluster-name`, else the snapshot's path.
+fn identity(cluster: &Cluster, path: &str) -> (String, Option<String>) {
+    let eks = cluster.eks.as_ref().filter(|e| !e.name.is_empty());
+    if let Some(arn) = eks.and_then(|e| e.arn.as_deref()).filter(|a| !a.is_empty()) {
+        return (arn.to_string(), eks.map(|e| e.name.clone()));
+    }
+    if let Some(e) = eks {
+        let arn_parts = cluster.region_and_account();
+        return (
+            format!(
+                "{}/{}/{}",
+                arn_parts.1.as_deref().unwrap_or("?"),
+                arn_parts.0.as_deref().unwrap_or("?"),
+                e.name
+            ),
+            Some(e.name.clone()),
+        );
+    }
+    if let Some(name) = cluster
+        .cilium
+        .config
+        .as_ref()
+        .and_then(|c| c.get("cluster-name"))
+        .filter(|n| !n.is_empty() && *n != "default")
+    {
+        return (format!("cilium:{name}"), Some(name.clone()));
+    }
+    (path.to_string(), None)
+}
+
+/// The name each member goes by in findings: its EKS (or Cilium) name when
+/// that is unique, else the name with the region and account that tell the
+/// clusters apart (`prod (eu-west-1, 111122223333)`), else the path. Two
+/// snapshots of one identity are refused: a mesh needs distinct clusters.
+pub fn cluster_identities(members: &[MeshMember]) -> Result<Vec<String>, String> {
+    let ids: Vec<(String, Option<String>)> = members
+        .iter()
+        .map(|m| identity(&m.loaded.cluster, &m.path))
+        .collect();
+    for (i, (id, _)) in ids.iter().enumerate() {
+        if let Some(j) = ids[..i].iter().position(|(other, _)| other == id) {
+            return Err(format!(
+                "{} and {} are the same cluster ({id}): give each cluster of the mesh its own snapshot",
+                members[j].path, members[i].path
+            ));
+        }
+    }
+    let names = ids
+        .iter()
+        .zip(members)
+        .map(|((_, name), member)| {
+            let Some(name) = name else {
+                return member.path.clone();
+            };
+            let shared = ids
+                .iter()
+                .filter(|(_, other)| other.as_deref() == Some(name.as_str()))
+                .count()
+                > 1;
+            if !shared {
+                return name.clone();
+            }
+            let (region, account) = member.loaded.cluster.region_and_account();
+            match (region, account) {
+                (Some(r), Some(a)) => format!("{name} ({r}, {a})"),
+                (Some(r), None) => format!("{name} ({r})"),
+                _ => format!("{name} ({})", member.path),
+            }
+        })
+        .collect::<Vec<_>>();
+    // Same name and region in two accounts without an ARN would still
+    // collide in the shortened form: fall back to the paths then.
+    let unique = names
+        .iter()
+        .enumerate()
+        .all(|(i, n)| !names[..i].contains(n));
+    Ok(if unique {
+        names
+    } else {
+        members.iter().map(|m| m.path.clone()).collect()
+    })
+}
