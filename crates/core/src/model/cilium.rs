@@ -1,6 +1,8 @@
-//! Derived Cilium facts: which version runs, and how it is configured. The
-//! running `cilium-config` ConfigMap wins over Helm values (it is what the
-//! agents read); Helm values fill in what the ConfigMap does not say.
+//! Derived Cilium facts: whether Cilium runs and in which role, which
+//! version, and how it is configured. Every rule, the overview and the plans
+//! read these; none derives them again. The running `cilium-config`
+//! ConfigMap wins over Helm values (it is what the agents read); Helm values
+//! fill in what the ConfigMap does not say.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +11,81 @@ use serde::Serialize;
 use super::{Cluster, ObjectKey, Workload};
 use crate::version::Version;
 
+/// Whether Cilium runs, as far as the snapshot can tell. One definition for
+/// every rule: an agent is seen as the agent DaemonSet or agent pods
+/// (`k8s-app=cilium` with a `cilium-agent` container); absence is proven by
+/// DaemonSets or pods that hold no agent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CiliumPresence {
+    /// Nothing in the snapshot tells (no DaemonSets, pods or Cilium config).
+    #[default]
+    Unknown,
+    /// DaemonSets or pods were provided, none is Cilium's, and there is no
+    /// Cilium configuration: Cilium is not installed.
+    Absent,
+    /// An agent is seen.
+    Running,
+    /// Cilium configuration (cilium-config or Helm values) while DaemonSets
+    /// or pods show no agent: a leftover, or an install that never started.
+    ConfigOnly,
+    /// Cilium configuration, and no DaemonSets or pods to see an agent in.
+    Configured,
+}
+
+impl CiliumPresence {
+    /// The snapshot shows Cilium installed (running, or configured).
+    pub fn installed(self) -> bool {
+        matches!(
+            self,
+            CiliumPresence::Running | CiliumPresence::ConfigOnly | CiliumPresence::Configured
+        )
+    }
+}
+
+/// How Cilium relates to the VPC CNI, once its configuration is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CiliumRole {
+    /// Cilium is the CNI (no `cni-chaining-mode: aws-cni`).
+    Primary,
+    /// Cilium chains onto the VPC CNI (`cni-chaining-mode: aws-cni`).
+    ChainedAwsCni,
+}
+
+/// How pod IPs are handed out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Ipam {
+    /// Cilium ENI mode: pod IPs are VPC addresses on ENIs.
+    Eni,
+    /// Cilium overlay IPAM (cluster-pool, multi-pool, kubernetes): pod IPs
+    /// come from a CIDR outside the ENI limits.
+    Overlay(String),
+    /// Chaining onto the VPC CNI: the VPC CNI assigns the IPs.
+    ChainedVpcCni,
+    /// Another Cilium IPAM (crd, delegated-plugin, …).
+    Other(String),
+}
+
+/// Cilium IPAM modes whose pod IPs do not come from ENIs.
+const OVERLAY_MODES: &[&str] = &[
+    "cluster-pool",
+    "cluster-pool-v2beta",
+    "multi-pool",
+    "kubernetes",
+];
+
+/// The IPAM the agent uses when neither cilium-config nor the Helm values
+/// name one (the agent's `--ipam` default and the chart's `ipam.mode`).
+const DEFAULT_IPAM: &str = "cluster-pool";
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CiliumSettings {
+    pub presence: CiliumPresence,
+    /// `None` while the configuration is unknown.
+    pub role: Option<CiliumRole>,
+    /// `None` while the configuration is unknown (or Cilium is absent).
+    pub ipam: Option<Ipam>,
     /// The agent DaemonSet (kube-system/cilium, or one labelled `k8s-app=cilium`).
     pub agent_daemonset: Option<ObjectKey>,
     /// Agent version: the DaemonSet image, else the most common agent pod image.
@@ -229,7 +304,26 @@ impl CiliumSettings {
                     .and_then(serde_json::Value::as_u64)
                     .and_then(|n| u32::try_from(n).ok())
             });
+        s.presence = presence(cluster, &s);
+        s.role = s.configured(cluster).then(|| {
+            if s.chains_aws_cni() {
+                CiliumRole::ChainedAwsCni
+            } else {
+                CiliumRole::Primary
+            }
+        });
+        s.ipam = ipam(cluster, &s);
         s
+    }
+
+    /// Whether the configuration is known: cilium-config or Helm values.
+    fn configured(&self, cluster: &Cluster) -> bool {
+        self.config.is_some() || cluster.helm_values.is_some()
+    }
+
+    /// Whether Cilium runs as the primary CNI (an agent is seen, no chaining).
+    pub fn is_primary(&self) -> bool {
+        self.presence == CiliumPresence::Running && self.role == Some(CiliumRole::Primary)
     }
 
     /// A `cilium-config` key, when the ConfigMap was provided and sets it.
@@ -244,6 +338,36 @@ impl CiliumSettings {
     pub fn chains_aws_cni(&self) -> bool {
         self.chaining_mode.as_deref() == Some("aws-cni")
     }
+}
+
+fn presence(cluster: &Cluster, s: &CiliumSettings) -> CiliumPresence {
+    let agent_seen = s.agent_daemonset.is_some() || !s.agent_images.is_empty();
+    let could_see_agent = cluster.daemonsets.is_some() || cluster.pods.is_some();
+    let configured = s.configured(cluster);
+    match (agent_seen, configured, could_see_agent) {
+        (true, _, _) => CiliumPresence::Running,
+        (false, true, true) => CiliumPresence::ConfigOnly,
+        (false, true, false) => CiliumPresence::Configured,
+        (false, false, true) => CiliumPresence::Absent,
+        (false, false, false) => CiliumPresence::Unknown,
+    }
+}
+
+fn ipam(cluster: &Cluster, s: &CiliumSettings) -> Option<Ipam> {
+    if s.chains_aws_cni() {
+        return Some(Ipam::ChainedVpcCni);
+    }
+    let mode = match s.ipam_mode.as_deref() {
+        Some(mode) => mode,
+        // A configuration that names no IPAM runs the default.
+        None if s.configured(cluster) => DEFAULT_IPAM,
+        None => return None,
+    };
+    Some(match mode {
+        "eni" => Ipam::Eni,
+        m if OVERLAY_MODES.contains(&m) => Ipam::Overlay(m.to_string()),
+        m => Ipam::Other(m.to_string()),
+    })
 }
 
 #[cfg(test)]

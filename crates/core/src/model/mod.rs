@@ -174,8 +174,6 @@ impl Cluster {
         }
     }
 
-    /// The Kubernetes minor of the control plane: `kubectl version`, else
-    /// EKS describe-cluster.
     /// The EKS cluster's region and account: from its ARN
     /// (`arn:aws:eks:REGION:ACCOUNT:cluster/NAME`), else the region of its
     /// endpoint (`https://ID.gr7.REGION.eks.amazonaws.com`).
@@ -200,6 +198,8 @@ impl Cluster {
         (region, None)
     }
 
+    /// The Kubernetes minor of the control plane: `kubectl version`, else
+    /// EKS describe-cluster.
     pub fn kubernetes_version(&self) -> Option<Version> {
         self.server_version.as_ref().map(|v| v.version).or_else(|| {
             self.eks
@@ -265,6 +265,6 @@ impl Cluster {
     /// Cilium is the primary CNI: an agent DaemonSet exists and the config
     /// does not chain onto the VPC CNI.
     pub fn cilium_is_primary(&self) -> bool {
-        self.cilium.agent_daemonset.is_some() && !self.cilium.chains_aws_cni()
+        self.cilium.is_primary()
     }
 }

@@ -363,6 +363,115 @@ fn sort_findings(findings: &mut [Finding]) {
 mod tests {
     use super::*;
 
+    /// Every rule reads Cilium's presence, role and IPAM from the model's
+    /// facts: on the partial snapshots people send, no rule may say it lacks
+    /// what the facts already know.
+    #[test]
+    fn every_rule_agrees_with_the_facts_on_partial_snapshots() {
+        use crate::model::cilium::{CiliumPresence, Ipam};
+        use crate::rules::testing::load_cluster;
+        use serde_json::json;
+        let agent_pod = json!({"apiVersion": "v1", "kind": "PodList", "items": [
+            {"metadata": {"name": "cilium-abcde", "namespace": "kube-system", "labels": {"k8s-app": "cilium"}},
+             "spec": {"nodeName": "n1", "hostNetwork": true,
+                      "containers": [{"name": "cilium-agent", "image": "quay.io/cilium/cilium:v1.18.7"}]},
+             "status": {"phase": "Running"}},
+            {"metadata": {"name": "web-1", "namespace": "shop"},
+             "spec": {"nodeName": "n1", "containers": [{"name": "web", "image": "nginx"}]},
+             "status": {"phase": "Running", "podIP": "10.0.1.7"}}]});
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "cilium-config", "namespace": "kube-system"},
+            "data": {"ipam": "eni", "cluster-name": "prod"}});
+        let agent_ds = json!({"apiVersion": "apps/v1", "kind": "DaemonSetList", "items": [
+            {"metadata": {"name": "cilium", "namespace": "kube-system", "labels": {"k8s-app": "cilium"}},
+             "spec": {"template": {"spec": {"containers": [
+                {"name": "cilium-agent", "image": "quay.io/cilium/cilium:v1.18.7"}]}}}}]});
+        let no_cilium = json!({"apiVersion": "apps/v1", "kind": "DaemonSetList", "items": [
+            {"metadata": {"name": "aws-node", "namespace": "kube-system"},
+             "spec": {"template": {"spec": {"containers": [{"name": "aws-node", "image": "amazon-k8s-cni:v1.19.2"}]}}}}]});
+        let cases = [
+            (
+                "pods and cilium-config, no DaemonSets",
+                vec![agent_pod.clone(), config.clone()],
+                CiliumPresence::Running,
+                true,
+            ),
+            (
+                "the agent DaemonSet, no configuration",
+                vec![agent_ds.clone()],
+                CiliumPresence::Running,
+                false,
+            ),
+            (
+                "cilium-config alone",
+                vec![config.clone()],
+                CiliumPresence::Configured,
+                true,
+            ),
+            (
+                "DaemonSets without Cilium",
+                vec![no_cilium.clone()],
+                CiliumPresence::Absent,
+                false,
+            ),
+            (
+                "DaemonSets without Cilium, a cilium-config left",
+                vec![no_cilium, config],
+                CiliumPresence::ConfigOnly,
+                true,
+            ),
+        ];
+        for (what, documents, presence, configured) in cases {
+            let cluster = load_cluster(&documents);
+            assert_eq!(cluster.cilium.presence, presence, "{what}");
+            assert_eq!(cluster.cilium.role.is_some(), configured, "{what}");
+            if configured {
+                assert_eq!(cluster.cilium.ipam, Some(Ipam::Eni), "{what}");
+            }
+            let options = CheckOptions::default();
+            let cx = Context {
+                cluster: &cluster,
+                knowledge: Knowledge::embedded(),
+                options: &options,
+            };
+            for rule in registry() {
+                let code = rule.meta().code;
+                let outcome = rule.check(&cx);
+                if what.starts_with("pods and cilium-config")
+                    && ["CNI003", "CAP001"].contains(&code)
+                {
+                    // CNI003 reads pods and endpoints, not DaemonSets; it once
+                    // stopped here while the CAP gate went on.
+                    assert!(
+                        !matches!(&outcome, Outcome::NotEvaluated(n) if n.missing.contains("DaemonSets")),
+                        "{what}: {code}: {outcome:?}"
+                    );
+                }
+                let Outcome::NotEvaluated(n) = outcome else {
+                    continue;
+                };
+                if presence != CiliumPresence::Unknown && presence != CiliumPresence::Configured {
+                    assert!(
+                        !n.missing.contains("whether the Cilium agent runs")
+                            && !n.missing.contains("cannot tell whether Cilium runs"),
+                        "{what}: {code} says it cannot tell whether Cilium runs: {}",
+                        n.missing
+                    );
+                }
+                if configured {
+                    assert!(
+                        !n.missing.contains("IPAM mode")
+                            && !n
+                                .missing
+                                .contains("no cilium-config ConfigMap or Cilium Helm values"),
+                        "{what}: {code} says the configuration is unknown: {}",
+                        n.missing
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn registry_lists_each_catalogue_rule_once_with_full_docs() {
         let mut seen = std::collections::BTreeSet::new();

@@ -18,28 +18,7 @@ pub const HOW_NODEGROUPS: &str =
 pub const HOW_SUBNETS: &str =
     "aws ec2 describe-subnets --filters Name=vpc-id,Values=VPC_ID --output json > ec2-subnets.json";
 
-/// How pod IPs are handed out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ipam {
-    /// Cilium ENI mode: pod IPs are VPC addresses on ENIs.
-    Eni,
-    /// Cilium overlay IPAM (cluster-pool, multi-pool, kubernetes): pod IPs
-    /// come from a CIDR outside the ENI limits.
-    Overlay(String),
-    /// Chaining onto the VPC CNI: the VPC CNI assigns the IPs.
-    ChainedVpcCni,
-    /// Another Cilium IPAM (crd, delegated-plugin, …).
-    Other(String),
-}
-
-/// Cilium IPAM modes whose pod IPs do not come from ENIs (rules.md CAP:
-/// "Overlay (cluster-pool, multi-pool, kubernetes IPAM)").
-const OVERLAY_MODES: &[&str] = &[
-    "cluster-pool",
-    "cluster-pool-v2beta",
-    "multi-pool",
-    "kubernetes",
-];
+pub use crate::model::cilium::Ipam;
 
 /// The IPAM in force. `Ok(None)`: Cilium is provably not installed (the
 /// DaemonSets were provided and none is Cilium's, and there is no Cilium
@@ -51,28 +30,16 @@ pub fn ipam(cx: &Context, meta: &'static RuleMeta) -> Result<Option<Ipam>, Outco
 /// [`ipam`] on the model alone (the report page's capacity view uses it
 /// too); `Err` is (what is missing, how to provide it).
 pub fn ipam_of(c: &Cluster) -> Result<Option<Ipam>, (&'static str, &'static str)> {
-    let s = &c.cilium;
-    let installed = s.agent_daemonset.is_some() || s.config.is_some() || !s.agent_images.is_empty();
-    if !installed {
-        if c.daemonsets.is_none() && c.helm_values.is_none() {
-            return Err((
-                "no DaemonSets and no Cilium configuration: cannot tell whether Cilium runs",
-                HOW_DAEMONSETS,
-            ));
-        }
-        if s.ipam_mode.is_none() {
-            return Ok(None);
-        }
-    }
-    if s.chains_aws_cni() {
-        return Ok(Some(Ipam::ChainedVpcCni));
-    }
-    match s.ipam_mode.as_deref() {
-        Some("eni") => Ok(Some(Ipam::Eni)),
-        Some(m) if OVERLAY_MODES.contains(&m) => Ok(Some(Ipam::Overlay(m.to_string()))),
-        Some(m) => Ok(Some(Ipam::Other(m.to_string()))),
-        None => Err((
-            "the Cilium IPAM mode (no `ipam` in cilium-config, no ipam.mode in Helm values)",
+    use crate::model::cilium::CiliumPresence;
+    match (c.cilium.presence, &c.cilium.ipam) {
+        (CiliumPresence::Absent, _) => Ok(None),
+        (CiliumPresence::Unknown, _) => Err((
+            "no DaemonSets, Pods or Cilium configuration: cannot tell whether Cilium runs",
+            HOW_DAEMONSETS,
+        )),
+        (_, Some(ipam)) => Ok(Some(ipam.clone())),
+        (_, None) => Err((
+            "the Cilium IPAM mode (ConfigMap kube-system/cilium-config or Helm values)",
             HOW_CILIUM_CONFIG,
         )),
     }

@@ -54,6 +54,9 @@ impl Rule for AwsNodeActive {
             Ok(CiliumRole::Primary) => {}
             Ok(CiliumRole::Absent | CiliumRole::Chaining) => return Outcome::Evaluated(vec![]),
         }
+        if let Err(not_evaluated) = shared::need_daemonsets(&META, c) {
+            return not_evaluated;
+        }
         let Some(ds) = c.daemonset("kube-system", "aws-node") else {
             return Outcome::Evaluated(vec![]);
         };

@@ -106,6 +106,9 @@ impl Rule for VpcCniLeftovers {
             Ok(CiliumRole::Primary) => {}
             Ok(CiliumRole::Absent | CiliumRole::Chaining) => return Outcome::Evaluated(vec![]),
         }
+        if let Err(not_evaluated) = shared::need_daemonsets(&META, c) {
+            return not_evaluated;
+        }
         if c.daemonset("kube-system", "aws-node").is_some() {
             return Outcome::Evaluated(vec![]);
         }

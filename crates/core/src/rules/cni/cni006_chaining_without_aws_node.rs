@@ -44,6 +44,9 @@ impl Rule for ChainingWithoutAwsNode {
             Ok(CiliumRole::Chaining) => {}
             Ok(CiliumRole::Absent | CiliumRole::Primary) => return Outcome::Evaluated(vec![]),
         }
+        if let Err(not_evaluated) = shared::need_daemonsets(&META, c) {
+            return not_evaluated;
+        }
         let object = ObjectRef::new("DaemonSet", Some("kube-system"), "aws-node");
         let chaining = format!(
             "cni-chaining-mode: {} ({})",

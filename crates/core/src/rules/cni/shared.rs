@@ -4,7 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::model::{Cluster, LabelSelector, NetworkPolicy, Node, Pod, StringMap, Workload};
+use crate::model::cilium::CiliumPresence;
+use crate::model::{self, Cluster, LabelSelector, NetworkPolicy, Node, Pod, StringMap, Workload};
 use crate::rules::{Outcome, RuleMeta};
 
 pub(crate) const DAEMONSETS_HOW: &str = "kubectl get daemonsets -A -o json > daemonsets.json";
@@ -25,55 +26,56 @@ pub(crate) enum CiliumRole {
     Chaining,
 }
 
-/// Whether Cilium is absent, primary or chained. Needs the DaemonSets (to
-/// see the agent) and the Cilium config or Helm values (to see chaining):
-/// without them the rule is not evaluated.
+/// Whether Cilium is absent, primary or chained, from the model's facts
+/// (`CiliumSettings::presence` and `role`): an agent must be seen (agent
+/// DaemonSet or agent pods) and the configuration known (cilium-config or
+/// Helm values) to tell chaining from primary mode; else not evaluated.
 pub(crate) fn cilium_role(meta: &'static RuleMeta, c: &Cluster) -> Result<CiliumRole, Outcome> {
-    if c.cilium.agent_daemonset.is_none() {
-        return match c.daemonsets {
-            Some(_) => Ok(CiliumRole::Absent),
-            None => Err(meta.missing(
-                "no DaemonSets (needed to see the Cilium agent and aws-node)",
-                DAEMONSETS_HOW,
-            )),
-        };
-    }
-    if c.cilium.config.is_none() && c.helm_values.is_none() {
-        return Err(meta.missing(
-            "no cilium-config ConfigMap or Cilium Helm values (needed to tell chaining from primary mode)",
-            CILIUM_CONFIG_HOW,
-        ));
-    }
-    Ok(if c.cilium.chains_aws_cni() {
-        CiliumRole::Chaining
-    } else {
-        CiliumRole::Primary
-    })
-}
-
-/// Whether Cilium is installed at all: an agent DaemonSet or a
-/// cilium-config says yes; DaemonSets without an agent say no.
-pub(crate) fn cilium_installed(meta: &'static RuleMeta, c: &Cluster) -> Result<bool, Outcome> {
-    if c.cilium.agent_daemonset.is_some() || c.cilium.config.is_some() {
-        return Ok(true);
-    }
-    match c.daemonsets {
-        Some(_) => Ok(false),
-        None => Err(meta.missing(
-            "no DaemonSets (needed to see whether the Cilium agent runs)",
+    match c.cilium.presence {
+        CiliumPresence::Absent | CiliumPresence::ConfigOnly => Ok(CiliumRole::Absent),
+        CiliumPresence::Unknown | CiliumPresence::Configured => Err(meta.missing(
+            "no DaemonSets or Pods (needed to see whether the Cilium agent runs)",
             DAEMONSETS_HOW,
         )),
+        CiliumPresence::Running => match c.cilium.role {
+            Some(model::cilium::CiliumRole::Primary) => Ok(CiliumRole::Primary),
+            Some(model::cilium::CiliumRole::ChainedAwsCni) => Ok(CiliumRole::Chaining),
+            None => Err(meta.missing(
+                "no cilium-config ConfigMap or Cilium Helm values (needed to tell chaining from primary mode)",
+                CILIUM_CONFIG_HOW,
+            )),
+        },
+    }
+}
+
+/// The rules about aws-node read the DaemonSets themselves: without them
+/// "aws-node is absent" cannot be told from "not dumped".
+pub(crate) fn need_daemonsets(meta: &'static RuleMeta, c: &Cluster) -> Result<(), Outcome> {
+    match c.daemonsets {
+        Some(_) => Ok(()),
+        None => Err(meta.missing("no DaemonSets (needed to see aws-node)", DAEMONSETS_HOW)),
+    }
+}
+
+/// Whether Cilium is installed at all (`CiliumPresence::installed`).
+pub(crate) fn cilium_installed(meta: &'static RuleMeta, c: &Cluster) -> Result<bool, Outcome> {
+    match c.cilium.presence {
+        CiliumPresence::Unknown => Err(meta.missing(
+            "no DaemonSets, Pods or Cilium configuration (needed to see whether Cilium runs)",
+            DAEMONSETS_HOW,
+        )),
+        presence => Ok(presence.installed()),
     }
 }
 
 /// For configuration rules: `Ok(true)` when the Cilium configuration is
-/// known (cilium-config or Helm values), `Ok(false)` when the DaemonSets
-/// prove Cilium is not installed, else not evaluated.
+/// known (cilium-config or Helm values), `Ok(false)` when the snapshot
+/// proves Cilium is not installed, else not evaluated.
 pub(crate) fn cilium_config_known(meta: &'static RuleMeta, c: &Cluster) -> Result<bool, Outcome> {
-    if c.cilium.config.is_some() || c.helm_values.is_some() {
+    if c.cilium.role.is_some() {
         return Ok(true);
     }
-    if c.cilium.agent_daemonset.is_none() && c.daemonsets.is_some() {
+    if c.cilium.presence == CiliumPresence::Absent {
         return Ok(false);
     }
     Err(meta.missing(

@@ -51,22 +51,12 @@ const HOW_SA: &str =
 /// `Ok(true)`: Cilium runs ENI IPAM and the IAM rules apply; `Ok(false)`:
 /// the snapshot proves they do not; `Err`: the IPAM mode is unknown.
 pub(crate) fn eni_mode(cx: &Context, meta: &'static RuleMeta) -> Result<bool, Outcome> {
-    let c = cx.cluster;
-    let s = &c.cilium;
-    match s.ipam_mode.as_deref() {
-        Some("eni") => return Ok(true),
-        Some(_) => return Ok(false),
-        None => {}
-    }
-    // A provided cilium-config without `ipam` means the agent default (cluster-pool).
-    if s.config.is_some() {
-        return Ok(false);
-    }
-    let cilium_absent = s.agent_daemonset.is_none()
-        && s.agent_images.is_empty()
-        && (c.daemonsets.is_some() || c.pods.is_some());
-    if cilium_absent {
-        return Ok(false);
+    use crate::model::cilium::{CiliumPresence, Ipam};
+    let s = &cx.cluster.cilium;
+    match (&s.ipam, s.presence) {
+        (Some(ipam), _) => return Ok(*ipam == Ipam::Eni),
+        (None, CiliumPresence::Absent) => return Ok(false),
+        (None, _) => {}
     }
     Err(meta.missing(
         "the Cilium IPAM mode (ConfigMap kube-system/cilium-config or Helm values)",

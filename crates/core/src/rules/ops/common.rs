@@ -21,11 +21,7 @@ pub fn agent_object(c: &Cluster) -> ObjectRef {
 /// Cilium is provably absent: the DaemonSets were provided, none is
 /// Cilium's agent, and there is no Cilium config or Helm values.
 pub fn cilium_absent(c: &Cluster) -> bool {
-    c.daemonsets.is_some()
-        && c.cilium.agent_daemonset.is_none()
-        && c.cilium.config.is_none()
-        && c.helm_values.is_none()
-        && c.cilium.agent_images.is_empty()
+    c.cilium.presence == crate::model::cilium::CiliumPresence::Absent
 }
 
 /// An agent pod: label `k8s-app=cilium`.

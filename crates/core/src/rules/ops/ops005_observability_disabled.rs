@@ -205,6 +205,8 @@ mod tests {
         ));
         let mut c = Cluster::default();
         c.daemonsets = Some(vec![]);
+        // The facts (Cilium absent) are derived when the model is finished.
+        c.finish();
         assert_eq!(
             outcome(&ObservabilityDisabled, &c),
             Outcome::Evaluated(vec![])

@@ -63,16 +63,18 @@ pub(super) fn running_cilium(
     cx: &Context,
     meta: &'static RuleMeta,
 ) -> Result<Option<Version>, Outcome> {
-    let c = cx.cluster;
-    let s = &c.cilium;
+    use crate::model::cilium::CiliumPresence;
+    let s = &cx.cluster.cilium;
     if let Some(v) = s.version {
         return Ok(Some(v));
     }
-    if s.agent_daemonset.is_none() && s.agent_images.is_empty() {
-        if c.daemonsets.is_some() || c.pods.is_some() {
-            return Ok(None);
+    match s.presence {
+        // No agent runs: nothing to version.
+        CiliumPresence::Absent | CiliumPresence::ConfigOnly => return Ok(None),
+        CiliumPresence::Unknown | CiliumPresence::Configured => {
+            return Err(meta.missing("no DaemonSets or Pods (Cilium agent)", HOW_WORKLOADS));
         }
-        return Err(meta.missing("no DaemonSets or Pods (Cilium agent)", HOW_WORKLOADS));
+        CiliumPresence::Running => {}
     }
     let image = s
         .agent_images
