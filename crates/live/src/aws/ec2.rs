@@ -295,6 +295,7 @@ impl Aws {
             match self.describe_instance_types(batch).await? {
                 Described::Types(types) => found.extend(types),
                 Described::Gap => return Ok(()),
+                Described::Unknown if batch.len() == 1 => {}
                 Described::Unknown => {
                     for name in batch {
                         match self.describe_instance_types(&[name]).await? {
