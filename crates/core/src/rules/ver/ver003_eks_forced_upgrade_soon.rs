@@ -9,6 +9,7 @@ use super::{cluster_name, minor_range, render_path, upgrade_path, HOW_KNOWLEDGE}
 const HOW_CALENDAR: &str = "grant eks:DescribeClusterVersions to `collect`/`check --live`, or add \
     `aws eks describe-cluster-versions --include-all > cluster-versions.json` to the inputs";
 use crate::findings::{Finding, ObjectRef, Severity};
+use crate::knowledge::CalendarSource;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 use crate::version::Version;
 
@@ -147,6 +148,23 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         .with_evidence(
             "The automatic upgrade moves only the control plane; managed and self-managed node groups stay on their version",
         );
+    // Live dates that moved since the tool's knowledge: say what they replaced.
+    if calendar.source == CalendarSource::DescribeClusterVersions {
+        if let Some(embedded) = cx.knowledge.eks_version(version).filter(|e| {
+            (e.end_of_standard_support, e.end_of_extended_support)
+                != (
+                    calendar.end_of_standard_support,
+                    calendar.end_of_extended_support,
+                )
+        }) {
+            finding = finding.with_evidence(format!(
+                "The embedded calendar (knowledge of {}) has other dates for {version}: end of standard support {}, end of extended support {}; EKS's own answer is used",
+                cx.knowledge.eks_calendar_date(),
+                embedded.end_of_standard_support,
+                embedded.end_of_extended_support
+            ));
+        }
+    }
 
     // What the forced upgrade means for Cilium (VER002 for the target).
     let mut steps = None;
@@ -334,10 +352,15 @@ mod tests {
             f[0].message
         );
         assert!(f[0].evidence.contains(&"EKS support dates for 1.31 from EKS DescribeClusterVersions in the snapshot: released 2024-09-26, end of standard support 2025-11-26, end of extended support 2027-02-26".to_string()), "{:?}", f[0].evidence);
-        assert!(!f[0]
-            .evidence
-            .iter()
-            .any(|e| e.contains("embedded calendar")));
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e.starts_with("The embedded calendar (knowledge of")
+                    && e.contains("end of extended support 2026-11-26; EKS's own answer is used")),
+            "{:?}",
+            f[0].evidence
+        );
+        assert!(!f[0].evidence.iter().any(|e| e.contains("data/eks.json")));
         // A row of another cluster type, or without its end dates, is not used.
         let outposts = json!({"clusterVersions": [
             {"clusterVersion": "1.31", "clusterType": "eks-local-outposts",
@@ -373,6 +396,8 @@ mod tests {
             .evidence
             .iter()
             .any(|e| e.contains("from EKS DescribeClusterVersions in the snapshot")));
+        // Nothing embedded to compare with.
+        assert!(!f[0].evidence.iter().any(|e| e.contains("other dates")));
         assert!(
             f[0].remediation
                 .contains(&format!("keep {beyond} until 2028-08-02")),
