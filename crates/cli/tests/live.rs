@@ -105,10 +105,14 @@ fn aws_collection_against_moto() {
         .unwrap();
     assert_success(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("not collected: eks:ListAddons (not supported by the endpoint)"),
-        "{stderr}"
-    );
+    for call in ["eks:DescribeClusterVersions", "eks:ListAddons"] {
+        assert!(
+            stderr.contains(&format!(
+                "not collected: {call} (not supported by the endpoint)"
+            )),
+            "{stderr}"
+        );
+    }
 
     let files = members(&snapshot);
     let manifest = member(&files, "manifest.json");
@@ -117,14 +121,22 @@ fn aws_collection_against_moto() {
     assert_eq!(manifest["aws"]["region"], REGION);
     assert_eq!(manifest["aws"]["endpoint"], endpoint.as_str());
     assert!(manifest["kubernetes"].is_null());
-    // moto does not implement EKS add-ons: a gap, and the rest goes on.
+    // moto implements neither DescribeClusterVersions nor EKS add-ons: two
+    // gaps, and the rest goes on.
     let gaps: Vec<(&str, &str)> = manifest["gaps"]
         .as_array()
         .unwrap()
         .iter()
         .map(|g| (g["call"].as_str().unwrap(), g["kind"].as_str().unwrap()))
         .collect();
-    assert_eq!(gaps, [("eks:ListAddons", "unsupported")]);
+    assert_eq!(
+        gaps,
+        [
+            ("eks:DescribeClusterVersions", "unsupported"),
+            ("eks:ListAddons", "unsupported")
+        ]
+    );
+    assert!(files.iter().all(|(n, _)| n != "eks-cluster-versions.json"));
 
     let cluster = member(&files, "eks-cluster.json");
     assert_eq!(cluster["cluster"]["name"], CLUSTER);
@@ -204,9 +216,24 @@ fn aws_collection_against_moto() {
     let from_archive = report(doctor(None), &[snapshot.to_str().unwrap()]);
     assert_eq!(from_archive["cluster"]["name"], CLUSTER);
     assert_eq!(from_archive["cluster"]["kubernetes_version"], "1.31");
+    let permissions: Vec<&str> = from_archive["collection_gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["permission"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        from_archive["collection_gaps"][0]["permission"],
-        "eks:ListAddons"
+        permissions,
+        ["eks:DescribeClusterVersions", "eks:ListAddons"]
+    );
+    // Without DescribeClusterVersions the embedded calendar decides, and
+    // VER003 says so (1.31's extended support ends on the --as-of day).
+    let ver003 = finding(&from_archive, "VER003");
+    assert!(
+        evidence(ver003).iter().any(|e| e.starts_with(
+            "EKS support dates for 1.31 from the embedded calendar (data/eks.json, knowledge of "
+        )),
+        "{ver003}"
     );
     let not_evaluated: Vec<&str> = from_archive["not_evaluated"]
         .as_array()
@@ -228,6 +255,78 @@ fn aws_collection_against_moto() {
     );
     assert_eq!(rules(&live), rules(&from_archive));
     assert_eq!(live, from_archive);
+
+    // A describe-cluster-versions dump of the user's own, beside the
+    // snapshot: its dates win. EKS here keeps 1.31 two more months.
+    let versions = dir.path().join("cluster-versions.json");
+    std::fs::write(&versions, DESCRIBE_CLUSTER_VERSIONS).unwrap();
+    let with_live = report(
+        doctor(None),
+        &[snapshot.to_str().unwrap(), versions.to_str().unwrap()],
+    );
+    let ver003 = finding(&with_live, "VER003");
+    assert!(
+        ver003["message"]
+            .as_str()
+            .unwrap()
+            .contains("EKS extended support for Kubernetes 1.31 ends on 2027-01-26, in 61 days"),
+        "{ver003}"
+    );
+    assert!(
+        evidence(ver003).contains(&"EKS support dates for 1.31 from EKS DescribeClusterVersions in the snapshot: released 2024-09-26, end of standard support 2025-11-26, end of extended support 2027-01-26"),
+        "{ver003}"
+    );
+}
+
+/// `aws eks describe-cluster-versions --include-all --output json` as the
+/// AWS CLI v2 prints it in a zone west of UTC (dates are UTC midnights).
+const DESCRIBE_CLUSTER_VERSIONS: &str = r#"{
+    "clusterVersions": [
+        {
+            "clusterVersion": "1.32",
+            "clusterType": "eks",
+            "defaultPlatformVersion": "eks.12",
+            "defaultVersion": true,
+            "releaseDate": "2025-01-22T16:00:00-08:00",
+            "endOfStandardSupportDate": "2026-03-22T17:00:00-07:00",
+            "endOfExtendedSupportDate": "2027-03-22T17:00:00-07:00",
+            "status": "EXTENDED_SUPPORT",
+            "versionStatus": "EXTENDED_SUPPORT",
+            "kubernetesPatchVersion": "1.32.9"
+        },
+        {
+            "clusterVersion": "1.31",
+            "clusterType": "eks",
+            "defaultPlatformVersion": "eks.40",
+            "defaultVersion": false,
+            "releaseDate": "2024-09-25T17:00:00-07:00",
+            "endOfStandardSupportDate": "2025-11-25T16:00:00-08:00",
+            "endOfExtendedSupportDate": "2027-01-25T16:00:00-08:00",
+            "status": "EXTENDED_SUPPORT",
+            "versionStatus": "EXTENDED_SUPPORT",
+            "kubernetesPatchVersion": "1.31.13"
+        }
+    ]
+}
+"#;
+
+/// The first finding of `rule` in a JSON report.
+fn finding<'a>(report: &'a Value, rule: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} in {:?}", rules(report)))
+}
+
+fn evidence(finding: &Value) -> Vec<&str> {
+    finding["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect()
 }
 
 #[test]

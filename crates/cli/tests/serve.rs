@@ -290,6 +290,21 @@ fn keeps_the_last_report_when_aws_cannot_be_read() {
         before.contains("\"shop-prod\""),
         "the report is of the EKS cluster in moto: {before}"
     );
+    // serve reads DescribeClusterVersions too; moto lacks it: a gap.
+    let gaps: Vec<String> = serde_json::from_str::<Value>(&before).unwrap()["collection_gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["call"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        gaps.iter().any(|g| g == "eks:DescribeClusterVersions"),
+        "{gaps:?}"
+    );
+    assert!(
+        fresh.contains("eks_cilium_doctor_collection_gaps{source=\"aws\"} 2\n"),
+        "{fresh}"
+    );
 
     // The account cannot be read any more: the last report stays, marked stale.
     let _ = moto.0.kill();

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::knowledge::Knowledge;
+use crate::knowledge::{CalendarSource, Knowledge};
 use crate::model::{Cluster, Node};
 use crate::rules::cap::common::{self, Ipam};
 use crate::rules::cap::ip_capacity;
@@ -135,9 +135,12 @@ pub struct NodeGroupAmi {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EksSupport {
     pub kubernetes: Minor,
-    pub eks_release: Date,
+    /// `None` when DescribeClusterVersions gave no release date.
+    pub eks_release: Option<Date>,
     pub end_of_standard_support: Date,
     pub end_of_extended_support: Date,
+    /// DescribeClusterVersions in the snapshot, or the embedded calendar.
+    pub source: CalendarSource,
 }
 
 /// One row of the versions table.
@@ -403,12 +406,13 @@ fn versions(c: &Cluster, k: &Knowledge) -> Versions {
             })
             .collect(),
         eks_support: kubernetes_minor
-            .and_then(|m| k.eks_version(m))
+            .and_then(|m| k.support_calendar(c, m))
             .map(|v| EksSupport {
                 kubernetes: v.version,
                 eks_release: v.eks_release,
                 end_of_standard_support: v.end_of_standard_support,
                 end_of_extended_support: v.end_of_extended_support,
+                source: v.source,
             }),
         checks,
     }
@@ -613,8 +617,8 @@ impl Versions {
     pub fn support_check(&self, as_of: Date) -> Option<VersionCheck> {
         let s = self.eks_support.as_ref()?;
         let knowledge = format!(
-            "EKS {}: standard support until {}, extended until {}",
-            s.kubernetes, s.end_of_standard_support, s.end_of_extended_support
+            "EKS {}: standard support until {}, extended until {} ({})",
+            s.kubernetes, s.end_of_standard_support, s.end_of_extended_support, s.source
         );
         let (verdict, detail) = if as_of < s.end_of_standard_support {
             (

@@ -180,6 +180,100 @@ impl Date {
     }
 }
 
+/// Seconds of a UTC day.
+const DAY_SECONDS: i64 = 86_400;
+/// Epoch seconds beyond which no AWS timestamp lies (year 5138): a larger
+/// number is a mistake, not a date.
+const EPOCH_SECONDS_MAX: f64 = 1e11;
+
+/// `HH:MM[:SS[.fraction]]` → seconds into the day.
+fn clock(text: &str) -> Option<i64> {
+    let mut parts = text.splitn(3, ':');
+    let two = |p: &str| (p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit())).then_some(());
+    let hh = parts.next()?;
+    let mm = parts.next()?;
+    two(hh)?;
+    two(mm)?;
+    let seconds = match parts.next() {
+        None => 0,
+        Some(ss) => {
+            let (whole, fraction) = ss.split_once(['.', ',']).unwrap_or((ss, "0"));
+            two(whole)?;
+            if fraction.is_empty() || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            whole.parse::<i64>().ok()?
+        }
+    };
+    let (h, m): (i64, i64) = (hh.parse().ok()?, mm.parse().ok()?);
+    // 60 seconds: a leap second.
+    (h < 24 && m < 60 && seconds <= 60).then_some(h * 3600 + m * 60 + seconds)
+}
+
+/// `Z`, `+HH:MM`, `-HHMM`, `+HH` → seconds east of UTC.
+fn utc_offset(text: &str) -> Option<i64> {
+    if text.eq_ignore_ascii_case("z") {
+        return Some(0);
+    }
+    let sign = match text.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits: String = text[1..].chars().filter(|c| *c != ':').collect();
+    if !(digits.len() == 2 || digits.len() == 4) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let h: i64 = digits[..2].parse().ok()?;
+    let m: i64 = digits
+        .get(2..)
+        .filter(|m| !m.is_empty())
+        .map_or(Some(0), |m| m.parse().ok())?;
+    (h < 24 && m < 60).then_some(sign * (h * 3600 + m * 60))
+}
+
+impl Date {
+    /// The UTC day of a timestamp as AWS tools write it: the AWS CLI's ISO
+    /// 8601 (`2025-05-29T00:00:00+00:00`, in the local zone
+    /// `2024-09-25T17:00:00-07:00`, `…Z`, with or without fractional
+    /// seconds), boto3's `str()` (a space instead of `T`), or a bare date.
+    /// A time without a zone is taken as UTC.
+    pub fn from_timestamp(text: &str) -> Result<Date, String> {
+        let bad =
+            || format!("not a timestamp (want ISO 8601, e.g. YYYY-MM-DDTHH:MM:SS+00:00): {text:?}");
+        let s = text.trim();
+        let (day, rest) = match (s.get(..10), s.get(10..)) {
+            (Some(day), Some(rest)) => (day, rest),
+            _ => return Err(bad()),
+        };
+        let date: Date = day.parse().map_err(|_| bad())?;
+        if rest.is_empty() {
+            return Ok(date);
+        }
+        let time = rest.strip_prefix(['T', 't', ' ']).ok_or_else(bad)?;
+        let zone_at = time.find(['Z', 'z', '+', '-']).unwrap_or(time.len());
+        let seconds = clock(&time[..zone_at]).ok_or_else(bad)?;
+        let offset = match &time[zone_at..] {
+            "" => 0,
+            zone => utc_offset(zone).ok_or_else(bad)?,
+        };
+        let utc = date.days_since_epoch() * DAY_SECONDS + seconds - offset;
+        Ok(Date::from_days_since_epoch(utc.div_euclid(DAY_SECONDS)))
+    }
+
+    /// The UTC day of seconds since the epoch (the AWS wire format, and the
+    /// CLI's with `cli_timestamp_format = none`).
+    pub fn from_epoch_seconds(seconds: f64) -> Result<Date, String> {
+        if !seconds.is_finite() || seconds.abs() > EPOCH_SECONDS_MAX {
+            return Err(format!(
+                "not a timestamp (epoch seconds out of range): {seconds}"
+            ));
+        }
+        let days = (seconds / DAY_SECONDS as f64).floor() as i64;
+        Ok(Date::from_days_since_epoch(days))
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
@@ -258,6 +352,53 @@ mod tests {
             "2024-02-14"
         );
     }
+
+    #[test]
+    fn timestamps_as_aws_tools_write_them_give_the_utc_day() {
+        let day = |t: &str| Date::from_timestamp(t).map(|d| d.to_string());
+        // The AWS CLI v2 in UTC, and in a zone west of UTC (the EKS user
+        // guide's describe-cluster-versions example): the same UTC day.
+        assert_eq!(day("2025-05-29T00:00:00+00:00").unwrap(), "2025-05-29");
+        assert_eq!(day("2024-09-25T17:00:00-07:00").unwrap(), "2024-09-26");
+        assert_eq!(day("2025-11-25T16:00:00-08:00").unwrap(), "2025-11-26");
+        assert_eq!(day("2026-01-01T01:30:00+05:30").unwrap(), "2025-12-31");
+        // boto3 str(), fractions, Z, compact offsets, a bare date, no zone.
+        assert_eq!(
+            day("2022-10-13 16:31:31.516000-04:00").unwrap(),
+            "2022-10-13"
+        );
+        assert_eq!(day("2022-10-13T23:59:59.999Z").unwrap(), "2022-10-13");
+        assert_eq!(day("2022-10-13T22:00:00-0300").unwrap(), "2022-10-14");
+        assert_eq!(day("2022-10-13").unwrap(), "2022-10-13");
+        assert_eq!(day("2022-10-13T12:00").unwrap(), "2022-10-13");
+        for bad in [
+            "",
+            "soon",
+            "2025-02-30T00:00:00Z",
+            "2025-05-29T25:00:00Z",
+            "2025-05-29T00:00:00+25:00",
+            "2025-05-29X00:00:00Z",
+            "2025-05-29T00:00:00.Z",
+            "2025-05-29T0:00:00Z",
+            "2025-05-29T00:00:00+",
+            "2025-05-29T00:00:00 UTC",
+            "2025-05-29ü",
+        ] {
+            assert!(day(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            Date::from_epoch_seconds(1_748_476_800.0)
+                .unwrap()
+                .to_string(),
+            "2025-05-29"
+        );
+        assert_eq!(
+            Date::from_epoch_seconds(-1.0).unwrap().to_string(),
+            "1969-12-31"
+        );
+        assert!(Date::from_epoch_seconds(f64::NAN).is_err());
+        assert!(Date::from_epoch_seconds(1e300).is_err());
+    }
 }
 
 #[cfg(test)]
@@ -315,6 +456,7 @@ mod proptests {
             let _ = text.parse::<Version>();
             let _ = text.parse::<KernelVersion>();
             let _ = text.parse::<Date>();
+            let _ = Date::from_timestamp(&text);
         }
     }
 }

@@ -198,6 +198,119 @@ fn wrong_field_types_skip_that_object_with_the_field_path() {
     );
 }
 
+/// `describe-cluster-versions` with bad dates or wrong types: the file is
+/// skipped with a reason naming it and the field, never a panic or a
+/// half-read calendar; broken JSON fails naming the file.
+#[test]
+fn hostile_describe_cluster_versions_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let row = |field: &str, value: &str| {
+        format!(
+            r#"{{"clusterVersions":[{{"clusterVersion":"1.33","releaseDate":"2025-05-29T00:00:00+00:00",
+              "endOfStandardSupportDate":"2026-07-29T00:00:00+00:00","{field}":{value}}}]}}"#
+        )
+    };
+    let cases = [
+        (
+            "bad-date.json",
+            row("endOfExtendedSupportDate", r#""next year""#),
+            "field clusterVersions[0].endOfExtendedSupportDate: not a timestamp",
+        ),
+        (
+            "no-such-day.json",
+            row("endOfExtendedSupportDate", r#""2027-02-30T00:00:00+00:00""#),
+            "field clusterVersions[0].endOfExtendedSupportDate",
+        ),
+        (
+            "bad-zone.json",
+            row("endOfExtendedSupportDate", r#""2027-07-29T00:00:00+99:00""#),
+            "not a timestamp",
+        ),
+        (
+            "huge-epoch.json",
+            row("endOfExtendedSupportDate", "1e300"),
+            "epoch seconds out of range",
+        ),
+        (
+            "bool-date.json",
+            row("endOfExtendedSupportDate", "true"),
+            "invalid type: boolean",
+        ),
+        (
+            "object-date.json",
+            row("endOfExtendedSupportDate", r#"{"year":2027}"#),
+            "placebo",
+        ),
+        (
+            "array-date.json",
+            row("endOfExtendedSupportDate", "[2027,7,29]"),
+            "invalid type: sequence",
+        ),
+        (
+            "number-version.json",
+            r#"{"clusterVersions":[{"clusterVersion":1.33}]}"#.to_string(),
+            "field clusterVersions[0].clusterVersion: invalid type",
+        ),
+        (
+            "word-version.json",
+            r#"{"clusterVersions":[{"clusterVersion":"latest"}]}"#.to_string(),
+            "not a version",
+        ),
+        (
+            "twice.json",
+            row("clusterVersion", r#""1.34""#),
+            "duplicate field `clusterVersion`",
+        ),
+        (
+            "bool-default.json",
+            row("defaultVersion", r#""yes""#),
+            "field clusterVersions[0].defaultVersion",
+        ),
+        (
+            "not-a-list.json",
+            r#"{"clusterVersions":"1.33"}"#.to_string(),
+            "field clusterVersions: invalid type",
+        ),
+        (
+            "no-version.json",
+            r#"{"clusterVersions":[{"releaseDate":"2025-05-29T00:00:00+00:00"}]}"#.to_string(),
+            "missing field `clusterVersion`",
+        ),
+    ];
+    for (name, text, why) in cases {
+        let path = write(dir.path(), name, &text);
+        let loaded = load_ok(&path);
+        assert!(
+            loaded.cluster.eks_cluster_versions.is_none(),
+            "{name}: nothing of a bad file is used"
+        );
+        let reason = skip_reason(&loaded, name);
+        assert!(reason.contains(why), "{name}: {reason}");
+    }
+    let text = malformed(&write(
+        dir.path(),
+        "truncated.json",
+        r#"{"clusterVersions":[{"clusterVersion":"1.33","releaseDate":"2025-05-"#,
+    ));
+    assert!(text.contains("truncated.json"), "{text}");
+    // Explicit nulls are absent dates; extra keys beside the payload make it
+    // no AWS output at all (skipped as unrecognised).
+    let loaded = load_ok(&write(
+        dir.path(),
+        "nulls.json",
+        row("endOfExtendedSupportDate", "null"),
+    ));
+    let v = &loaded.cluster.eks_cluster_versions.unwrap()[0];
+    assert_eq!(v.end_of_extended_support_date, None);
+    let loaded = load_ok(&write(
+        dir.path(),
+        "mixed.json",
+        r#"{"clusterVersions":[],"kindOf":"mine"}"#,
+    ));
+    assert!(loaded.cluster.eks_cluster_versions.is_none());
+    assert!(skip_reason(&loaded, "mixed.json").contains("no recognised shape"));
+}
+
 #[test]
 fn explicit_nulls_mean_absent() {
     let dir = tempfile::tempdir().unwrap();

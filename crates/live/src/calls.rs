@@ -7,6 +7,7 @@
 /// name as the operation).
 pub mod aws {
     pub const EKS_DESCRIBE_CLUSTER: &str = "eks:DescribeCluster";
+    pub const EKS_DESCRIBE_CLUSTER_VERSIONS: &str = "eks:DescribeClusterVersions";
     pub const EKS_LIST_ADDONS: &str = "eks:ListAddons";
     pub const EKS_DESCRIBE_ADDON: &str = "eks:DescribeAddon";
     pub const EKS_LIST_NODEGROUPS: &str = "eks:ListNodegroups";
@@ -27,6 +28,7 @@ pub mod aws {
     /// Every action above: what `deploy/iam-policy.json` must allow, exactly.
     pub const ALL: &[&str] = &[
         EKS_DESCRIBE_CLUSTER,
+        EKS_DESCRIBE_CLUSTER_VERSIONS,
         EKS_LIST_ADDONS,
         EKS_DESCRIBE_ADDON,
         EKS_LIST_NODEGROUPS,

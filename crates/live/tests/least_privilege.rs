@@ -44,6 +44,44 @@ fn iam_policy_allows_exactly_the_call_table() {
     }
 }
 
+/// The text of README.md between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
+fn readme_section(name: &str) -> String {
+    let readme = repo_file("README.md");
+    let start = format!("<!-- {name}:start -->");
+    let end = format!("<!-- {name}:end -->");
+    let from = readme
+        .find(&start)
+        .unwrap_or_else(|| panic!("README.md has {start}"))
+        + start.len();
+    let to = readme
+        .find(&end)
+        .unwrap_or_else(|| panic!("README.md has {end}"));
+    readme[from..to].to_string()
+}
+
+#[test]
+fn readme_call_table_and_policy_are_the_call_table_and_the_policy() {
+    // The first column of the table, in the order of calls.rs.
+    let listed: Vec<String> = readme_section("aws-calls")
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once('`'))
+        .map(|(action, _)| action.to_string())
+        .collect();
+    let table: Vec<String> = aws::ALL.iter().map(|a| a.to_string()).collect();
+    assert_eq!(listed, table, "README.md's AWS call table");
+    let shown = readme_section("iam-policy");
+    let json = shown
+        .trim()
+        .strip_prefix("```json")
+        .and_then(|t| t.strip_suffix("```"))
+        .expect("the README policy is one ```json block");
+    let shown: serde_json::Value = serde_json::from_str(json).unwrap();
+    let file: serde_json::Value =
+        serde_json::from_str(&repo_file("deploy/iam-policy.json")).unwrap();
+    assert_eq!(shown, file, "README.md shows deploy/iam-policy.json");
+}
+
 /// `list_open_id_connect_providers` → `listopenidconnectproviders`.
 fn squash(name: &str) -> String {
     name.chars()
@@ -80,7 +118,7 @@ fn every_sdk_operation_in_the_source_is_in_the_call_table() {
             }
         }
     }
-    assert!(seen.len() >= 15, "the scan found the SDK calls: {seen:?}");
+    assert!(seen.len() >= 18, "the scan found the SDK calls: {seen:?}");
     let missing: Vec<&String> = seen.difference(&allowed).collect();
     assert!(
         missing.is_empty(),

@@ -14,7 +14,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Cluster;
 use crate::version::{Date, KernelVersion, Minor, Version};
+
+/// `clusterType` of EKS clusters in an AWS region (DescribeClusterVersions).
+const EKS_CLUSTER_TYPE: &str = "eks";
 
 mod parse;
 
@@ -71,6 +75,44 @@ pub struct EksVersion {
     pub eks_release: Date,
     pub end_of_standard_support: Date,
     pub end_of_extended_support: Date,
+}
+
+/// Where the support dates of a Kubernetes minor came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum CalendarSource {
+    /// `aws eks describe-cluster-versions` output in the snapshot (collected
+    /// live, or a user's own dump): EKS's calendar as EKS states it now.
+    DescribeClusterVersions,
+    /// The calendar embedded in the binary (`data/eks.json` `versions`),
+    /// as of the date of its newest source.
+    Embedded { knowledge_of: Date },
+}
+
+impl std::fmt::Display for CalendarSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CalendarSource::DescribeClusterVersions => {
+                f.write_str("EKS DescribeClusterVersions in the snapshot")
+            }
+            CalendarSource::Embedded { knowledge_of } => write!(
+                f,
+                "the embedded calendar (data/eks.json, knowledge of {knowledge_of})"
+            ),
+        }
+    }
+}
+
+/// The EKS support calendar of one Kubernetes minor, from the best source
+/// at hand ([`Knowledge::support_calendar`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SupportCalendar {
+    pub version: Minor,
+    /// `None` when DescribeClusterVersions gave the end dates but no release date.
+    pub eks_release: Option<Date>,
+    pub end_of_standard_support: Date,
+    pub end_of_extended_support: Date,
+    pub source: CalendarSource,
 }
 
 /// EKS-optimised AMI family.
@@ -431,6 +473,69 @@ impl Knowledge {
 
     pub fn eks_version(&self, version: Minor) -> Option<&EksVersion> {
         self.eks_versions.iter().find(|v| v.version == version)
+    }
+
+    /// The EKS support calendar of Kubernetes `version`: the dates of
+    /// `describe-cluster-versions` in the snapshot when it has both end
+    /// dates for that minor (EKS's own, current answer), else the embedded
+    /// calendar; `source` says which. The one place rules, the overview and
+    /// plans ask, so they never disagree about a deadline.
+    pub fn support_calendar(&self, cluster: &Cluster, version: Minor) -> Option<SupportCalendar> {
+        let live = cluster
+            .eks_cluster_versions
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|v| v.cluster_version == version)
+            // Only EKS-in-region rows (Outposts and other types have their own calendar).
+            .filter(|v| {
+                v.cluster_type
+                    .as_deref()
+                    .is_none_or(|t| t.eq_ignore_ascii_case(EKS_CLUSTER_TYPE))
+            })
+            .find_map(|v| {
+                Some(SupportCalendar {
+                    version,
+                    eks_release: v.release_date,
+                    end_of_standard_support: v.end_of_standard_support_date?,
+                    end_of_extended_support: v.end_of_extended_support_date?,
+                    source: CalendarSource::DescribeClusterVersions,
+                })
+            });
+        live.or_else(|| {
+            self.eks_version(version).map(|v| SupportCalendar {
+                version,
+                eks_release: Some(v.eks_release),
+                end_of_standard_support: v.end_of_standard_support,
+                end_of_extended_support: v.end_of_extended_support,
+                source: CalendarSource::Embedded {
+                    knowledge_of: self.eks_calendar_date(),
+                },
+            })
+        })
+    }
+
+    /// Every Kubernetes minor [`Knowledge::support_calendar`] has dates for, oldest first.
+    pub fn support_calendar_minors(&self, cluster: &Cluster) -> Vec<Minor> {
+        let live = cluster
+            .eks_cluster_versions
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .map(|v| v.cluster_version);
+        let all: BTreeSet<Minor> = live
+            .chain(self.eks_versions.iter().map(|v| v.version))
+            .collect();
+        all.into_iter()
+            .filter(|m| self.support_calendar(cluster, *m).is_some())
+            .collect()
+    }
+
+    /// The date of the embedded EKS calendar's newest source.
+    pub fn eks_calendar_date(&self) -> Date {
+        self.dates
+            .family("eks_calendar")
+            .unwrap_or_else(|| self.dates.date())
     }
 
     pub fn cilium_minor(&self, minor: Minor) -> Option<&CiliumMinor> {

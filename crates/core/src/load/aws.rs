@@ -45,6 +45,12 @@ pub(super) fn recognise<D: Doc>(loader: &mut Loader, doc: &D) -> Result<bool, Fa
     } else if aws_shape(doc, &["addon"]) {
         let addon = required(doc.field("addon")?, "addon")?;
         extend(&mut cluster.addons, [addon]);
+    } else if aws_shape(doc, &["clusterVersions"]) {
+        let versions: Option<Vec<model::EksClusterVersion>> = doc.field("clusterVersions")?;
+        extend(
+            &mut cluster.eks_cluster_versions,
+            versions.unwrap_or_default(),
+        );
     } else if let Some(key) = EC2_KEYS.iter().copied().find(|k| aws_shape(doc, &[k])) {
         ec2(cluster, doc, key)?;
     } else if aws_shape(doc, &["TransitGatewayAttachments"]) {
@@ -178,6 +184,110 @@ impl InstanceType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::load::{load_bytes, LoadOptions};
+    use crate::version::{Date, Minor};
+
+    /// `aws eks describe-cluster-versions --include-all --output json` (AWS
+    /// CLI v2), as printed in UTC, with one row as printed in a zone west of
+    /// UTC (the EKS user guide's example) and one without the newer fields.
+    const DESCRIBE_CLUSTER_VERSIONS: &str = r#"{
+    "clusterVersions": [
+        {
+            "clusterVersion": "1.33",
+            "clusterType": "eks",
+            "defaultPlatformVersion": "eks.6",
+            "defaultVersion": true,
+            "releaseDate": "2025-05-29T00:00:00+00:00",
+            "endOfStandardSupportDate": "2026-07-29T00:00:00+00:00",
+            "endOfExtendedSupportDate": "2027-07-29T00:00:00+00:00",
+            "status": "STANDARD_SUPPORT",
+            "versionStatus": "STANDARD_SUPPORT",
+            "kubernetesPatchVersion": "1.33.1"
+        },
+        {
+            "clusterVersion": "1.31",
+            "clusterType": "eks",
+            "defaultPlatformVersion": "eks.21",
+            "defaultVersion": false,
+            "releaseDate": "2024-09-25T17:00:00-07:00",
+            "endOfStandardSupportDate": "2025-11-25T16:00:00-08:00",
+            "endOfExtendedSupportDate": "2026-11-25T16:00:00-08:00",
+            "status": "STANDARD_SUPPORT",
+            "kubernetesPatchVersion": "1.31.3"
+        },
+        {
+            "clusterVersion": "1.24",
+            "clusterType": "eks",
+            "defaultVersion": false,
+            "releaseDate": "2022-11-15T00:00:00+00:00",
+            "endOfStandardSupportDate": "2024-01-31T00:00:00+00:00",
+            "endOfExtendedSupportDate": "2025-01-31T00:00:00+00:00",
+            "status": "UNSUPPORTED",
+            "versionStatus": "UNSUPPORTED",
+            "kubernetesPatchVersion": "1.24.17"
+        }
+    ]
+}
+"#;
+
+    fn day(text: &str) -> Option<Date> {
+        Some(text.parse().unwrap())
+    }
+
+    #[test]
+    fn describe_cluster_versions_as_the_cli_writes_it() {
+        let loaded = load_bytes(
+            "cluster-versions.json",
+            DESCRIBE_CLUSTER_VERSIONS.as_bytes(),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+        let versions = loaded.cluster.eks_cluster_versions.unwrap();
+        assert_eq!(versions.len(), 3);
+        let v = &versions[0];
+        assert_eq!(v.cluster_version, Minor::new(1, 33));
+        assert_eq!(v.cluster_type.as_deref(), Some("eks"));
+        assert_eq!(v.release_date, day("2025-05-29"));
+        assert_eq!(v.end_of_standard_support_date, day("2026-07-29"));
+        assert_eq!(v.end_of_extended_support_date, day("2027-07-29"));
+        assert_eq!(v.version_status.as_deref(), Some("STANDARD_SUPPORT"));
+        assert_eq!(v.default_version, Some(true));
+        assert_eq!(v.kubernetes_patch_version.as_deref(), Some("1.33.1"));
+        // Printed at -07:00/-08:00: the UTC days EKS means.
+        let v = &versions[1];
+        assert_eq!(v.release_date, day("2024-09-26"));
+        assert_eq!(v.end_of_standard_support_date, day("2025-11-26"));
+        assert_eq!(v.end_of_extended_support_date, day("2026-11-26"));
+        assert_eq!(v.version_status, None);
+        assert_eq!(v.status.as_deref(), Some("STANDARD_SUPPORT"));
+    }
+
+    #[test]
+    fn describe_cluster_versions_from_sdk_dumps_and_recordings() {
+        // Epoch seconds (the wire format; the CLI with cli_timestamp_format
+        // = none), boto3's str() with a nextToken, a placebo recording.
+        for text in [
+            r#"{"clusterVersions":[{"clusterVersion":"1.33","releaseDate":1748476800.0,
+                "endOfStandardSupportDate":1785283200,"endOfExtendedSupportDate":null}]}"#,
+            r#"{"clusterVersions":[{"clusterVersion":"1.33","releaseDate":"2025-05-29 00:00:00+00:00",
+                "endOfStandardSupportDate":"2026-07-29 00:00:00+00:00"}],"nextToken":"abc",
+                "ResponseMetadata":{"HTTPStatusCode":200}}"#,
+            r#"{"status_code":200,"data":{"clusterVersions":[{"clusterVersion":"1.33",
+                "releaseDate":{"__class__":"datetime","year":2025,"month":5,"day":29,"hour":0,
+                  "minute":0,"second":0,"microsecond":0},
+                "endOfStandardSupportDate":{"__class__":"datetime","year":2026,"month":7,"day":29,
+                  "hour":0,"minute":0,"second":0,"microsecond":0}}]}}"#,
+        ] {
+            let loaded = load_bytes("v.json", text.as_bytes(), &LoadOptions::default()).unwrap();
+            assert!(loaded.skipped.is_empty(), "{text}: {:?}", loaded.skipped);
+            let v = &loaded.cluster.eks_cluster_versions.unwrap()[0];
+            assert_eq!(v.release_date, day("2025-05-29"), "{text}");
+            assert_eq!(v.end_of_standard_support_date, day("2026-07-29"), "{text}");
+            assert_eq!(v.end_of_extended_support_date, None, "{text}");
+        }
+    }
 
     #[test]
     fn instance_type_prefers_default_network_card() {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::kube::null_default;
+use crate::version::{Date, Minor};
 
 // ---------------------------------------------------------------- EKS
 
@@ -158,6 +159,98 @@ pub struct Addon {
     pub service_account_role_arn: Option<String>,
     #[serde(default)]
     pub configuration_values: Option<String>,
+}
+
+/// One Kubernetes version of `aws eks describe-cluster-versions`
+/// (`.clusterVersions[]`): EKS's own support calendar, each date the UTC day
+/// of its timestamp.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksClusterVersion {
+    pub cluster_version: Minor,
+    /// `eks` (EKS in the region); absent in older outputs.
+    #[serde(default)]
+    pub cluster_type: Option<String>,
+    #[serde(default, deserialize_with = "aws_timestamp")]
+    pub release_date: Option<Date>,
+    #[serde(default, deserialize_with = "aws_timestamp")]
+    pub end_of_standard_support_date: Option<Date>,
+    #[serde(default, deserialize_with = "aws_timestamp")]
+    pub end_of_extended_support_date: Option<Date>,
+    /// `UNSUPPORTED`, `STANDARD_SUPPORT` or `EXTENDED_SUPPORT`.
+    #[serde(default)]
+    pub version_status: Option<String>,
+    /// The deprecated spelling of `versionStatus` (the CLI still prints both).
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub default_version: Option<bool>,
+    #[serde(default)]
+    pub kubernetes_patch_version: Option<String>,
+}
+
+/// An AWS timestamp in any spelling a dump has: the CLI's ISO 8601 string
+/// (or boto3's `str()`), epoch seconds (the wire format; the CLI with
+/// `cli_timestamp_format = none`), or placebo's `{"__class__": "datetime",
+/// "year": …}` (boto3 recordings, zone-less, taken as UTC); `null` is absent.
+pub fn aws_timestamp<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Option<Date>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a timestamp (ISO 8601 text or epoch seconds)")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: serde::Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(Visitor)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Date::from_timestamp(v).map(Some).map_err(E::custom)
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Date::from_epoch_seconds(v).map(Some).map_err(E::custom)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            self.visit_f64(v as f64)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            self.visit_f64(v as f64)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let (mut class, mut year, mut month, mut day) = (None, None, None, None);
+            while let Some(key) = map.next_key::<std::borrow::Cow<str>>()? {
+                match key.as_ref() {
+                    "__class__" => class = Some(map.next_value::<String>()?),
+                    "year" => year = Some(map.next_value::<i32>()?),
+                    "month" => month = Some(map.next_value::<u32>()?),
+                    "day" => day = Some(map.next_value::<u32>()?),
+                    _ => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+            }
+            let (Some("datetime"), Some(year), Some(month), Some(day)) =
+                (class.as_deref(), year, month, day)
+            else {
+                return Err(serde::de::Error::custom(
+                    "not a timestamp: an object that is not placebo's {\"__class__\": \"datetime\", \"year\": …, \"month\": …, \"day\": …}",
+                ));
+            };
+            format!("{year:04}-{month:02}-{day:02}")
+                .parse()
+                .map(Some)
+                .map_err(serde::de::Error::custom)
+        }
+    }
+    d.deserialize_any(Visitor)
 }
 
 // ---------------------------------------------------------------- EC2

@@ -133,6 +133,9 @@ pub struct Cluster {
     /// Names from `list-addons`.
     pub addon_names: Option<Vec<String>>,
     pub addons: Option<Vec<Addon>>,
+    /// `describe-cluster-versions`: EKS's support calendar, live (see
+    /// [`crate::knowledge::Knowledge::support_calendar`]).
+    pub eks_cluster_versions: Option<Vec<EksClusterVersion>>,
     pub subnets: Option<Vec<Subnet>>,
     pub vpcs: Option<Vec<Vpc>>,
     pub route_tables: Option<Vec<RouteTable>>,

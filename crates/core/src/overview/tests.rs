@@ -272,6 +272,50 @@ fn eks_support_window_on_a_date() {
 }
 
 #[test]
+fn eks_support_prefers_describe_cluster_versions_and_names_its_source() {
+    let k = Knowledge::embedded();
+    let cal = k.eks_version(Minor::new(1, 32)).unwrap();
+    let o = Overview::build(&cluster("eni", "1.16.5", None, 0, 0), k);
+    let s = o.versions.eks_support.as_ref().unwrap();
+    assert_eq!(
+        s.source,
+        CalendarSource::Embedded {
+            knowledge_of: k.eks_calendar_date()
+        }
+    );
+    let as_of = cal.end_of_standard_support.add_days(-1);
+    assert!(o
+        .versions
+        .support_check(as_of)
+        .unwrap()
+        .knowledge
+        .contains("(the embedded calendar (data/eks.json, knowledge of"));
+
+    // EKS moved the end of standard support by a month: the live date wins.
+    let later = cal.end_of_standard_support.add_days(30);
+    let mut c = cluster("eni", "1.16.5", None, 0, 0);
+    c.eks_cluster_versions = Some(vec![serde_json::from_value(json!({
+        "clusterVersion": "1.32", "clusterType": "eks",
+        "releaseDate": format!("{}T00:00:00+00:00", cal.eks_release),
+        "endOfStandardSupportDate": format!("{later}T00:00:00+00:00"),
+        "endOfExtendedSupportDate": format!("{}T00:00:00+00:00", cal.end_of_extended_support)
+    }))
+    .unwrap()]);
+    let o = Overview::build(&c, k);
+    let s = o.versions.eks_support.as_ref().unwrap();
+    assert_eq!(s.source, CalendarSource::DescribeClusterVersions);
+    assert_eq!(s.end_of_standard_support, later);
+    let check = o
+        .versions
+        .support_check(cal.end_of_standard_support)
+        .unwrap();
+    assert_eq!(check.verdict, Verdict::Ok);
+    assert!(check
+        .knowledge
+        .ends_with("(EKS DescribeClusterVersions in the snapshot)"));
+}
+
+#[test]
 fn no_nodes_no_groups() {
     let mut c = Cluster::default();
     c.finish();

@@ -145,14 +145,14 @@ pub fn plan_upgrade(
             knowledge.control_plane_rollback.window_days
         )));
     }
-    if knowledge.eks_version(target).is_none() {
+    if knowledge.support_calendar(cluster, target).is_none() {
         let known: Vec<String> = knowledge
-            .eks_versions
+            .support_calendar_minors(cluster)
             .iter()
-            .map(|v| v.version.to_string())
+            .map(Minor::to_string)
             .collect();
         return Err(PlanError(format!(
-            "unknown Kubernetes version {target}: the EKS calendar has {}",
+            "unknown Kubernetes version {target}: the EKS calendar (the embedded one, and DescribeClusterVersions in the snapshot) has {}",
             known.join(", ")
         )));
     }
@@ -294,9 +294,9 @@ fn support_warnings(
         _ => None,
     }));
     for (i, minor) in stays.iter().enumerate() {
-        let Some(cal) = p.k.eks_version(*minor) else {
+        let Some(cal) = p.k.support_calendar(p.cluster, *minor) else {
             warnings.push(format!(
-                "No EKS support calendar for Kubernetes {minor} in the data: check its end of support before you start"
+                "No EKS support calendar for Kubernetes {minor} in the data or the snapshot: check its end of support before you start (aws eks describe-cluster-versions --cluster-versions {minor} --include-all)"
             ));
             continue;
         };
@@ -314,11 +314,13 @@ fn support_warnings(
         };
         if days < 0 {
             warnings.push(format!(
-                "{here} Kubernetes {minor}, whose EKS {kind} support ended on {deadline}: EKS can upgrade the control plane to {next} at any time, without notice. Do not pause on {minor}."
+                "{here} Kubernetes {minor}, whose EKS {kind} support ended on {deadline}: EKS can upgrade the control plane to {next} at any time, without notice. Do not pause on {minor}. Support dates from {}.",
+                cal.source
             ));
         } else if days <= 90 {
             warnings.push(format!(
-                "{here} Kubernetes {minor}: EKS {kind} support ends on {deadline} (in {days} days), then EKS upgrades the control plane to {next} on its own. Finish the steps that leave {minor} before then."
+                "{here} Kubernetes {minor}: EKS {kind} support ends on {deadline} (in {days} days), then EKS upgrades the control plane to {next} on its own. Finish the steps that leave {minor} before then. Support dates from {}.",
+                cal.source
             ));
         }
         if i == 0 && standard && as_of < cal.end_of_standard_support {
@@ -899,6 +901,56 @@ mod tests {
         assert!(first.before.iter().any(|a| a
             .text
             .contains("replace these nodes first: old-1 (4.14.355")));
+    }
+
+    #[test]
+    fn a_target_only_describe_cluster_versions_knows_is_planned_from_its_dates() {
+        let k = crate::rules::ver::testkit::knowledge();
+        let newest = k.eks_versions.last().unwrap().version;
+        let target = newest.next();
+        let c = typed_cluster(vec![
+            server_version(&format!("v{newest}.2-eks-1")),
+            agent_ds("1.20.0"),
+        ]);
+        let ask = UpgradeRequest {
+            target_kubernetes: target,
+            as_of: "2027-02-01".parse().unwrap(),
+        };
+        let e = plan_upgrade(&c, &k, &ask).unwrap_err();
+        assert!(
+            e.0.contains(&format!("unknown Kubernetes version {target}")),
+            "{e}"
+        );
+        // EKS's answer has both minors: the plan runs, and its deadline
+        // warning for the running minor cites the live dates.
+        let mut c = c;
+        c.eks_cluster_versions = Some(
+            [(newest, "2027-03-27"), (target, "2027-08-02")]
+                .iter()
+                .map(|(v, standard)| {
+                    serde_json::from_value(serde_json::json!({
+                        "clusterVersion": v.to_string(),
+                        "endOfStandardSupportDate": format!("{standard}T00:00:00+00:00"),
+                        "endOfExtendedSupportDate": "2028-03-27T00:00:00+00:00"
+                    }))
+                    .unwrap()
+                })
+                .collect(),
+        );
+        let mut ask = ask;
+        ask.as_of = "2028-01-15".parse().unwrap();
+        let plan = plan_upgrade(&c, &k, &ask).unwrap();
+        assert_eq!(plan.to.kubernetes, target.to_string());
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.contains("EKS extended support ends on 2028-03-27")
+                    && w.contains(
+                        "Support dates from EKS DescribeClusterVersions in the snapshot"
+                    )),
+            "{:?}",
+            plan.warnings
+        );
     }
 
     #[test]

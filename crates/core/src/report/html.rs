@@ -804,8 +804,8 @@ fn versions(out: &mut String, report: &Report, o: &Overview) {
             subject: "EKS support",
             running: format!("Kubernetes {}", s.kubernetes),
             knowledge: format!(
-                "standard support until {}, extended until {}",
-                s.end_of_standard_support, s.end_of_extended_support
+                "standard support until {}, extended until {} ({})",
+                s.end_of_standard_support, s.end_of_extended_support, s.source
             ),
             verdict: Verdict::Unknown,
             detail: "No evaluation date.".into(),

@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_ec2::types::Filter;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use doctor_core::model::{
     CidrBlockAssociation, IpPermission, IpRange, Route, RouteTable, SecurityGroup, Subnet, Tag,
     UserIdGroupPair, Vpc,
@@ -275,7 +277,11 @@ impl Aws {
         }))
     }
 
-    /// The instance types in use (node groups and nodes), one paginated call.
+    /// The instance types in use (node groups and nodes), in requests of at
+    /// most [`INSTANCE_TYPES_PER_CALL`] types, into one file. A type EC2 does
+    /// not know (`InvalidInstanceType`: a made-up node label, a type of
+    /// another region) fails only its own request: that batch is asked again
+    /// one type at a time and the unknown types are left out.
     pub(super) async fn instance_types(
         &mut self,
         types: &BTreeSet<String>,
@@ -283,25 +289,73 @@ impl Aws {
         if types.is_empty() {
             return Ok(());
         }
-        let mut request = self.ec2.describe_instance_types();
-        for t in types {
-            request = request.instance_types(t.as_str().into());
+        let names: Vec<&str> = types.iter().map(String::as_str).collect();
+        let mut found = Vec::new();
+        for batch in names.chunks(INSTANCE_TYPES_PER_CALL) {
+            match self.describe_instance_types(batch).await? {
+                Described::Types(types) => found.extend(types),
+                Described::Gap => return Ok(()),
+                Described::Unknown if batch.len() == 1 => {}
+                Described::Unknown => {
+                    for name in batch {
+                        match self.describe_instance_types(&[name]).await? {
+                            Described::Types(types) => found.extend(types),
+                            Described::Gap => return Ok(()),
+                            Described::Unknown => {}
+                        }
+                    }
+                }
+            }
         }
-        let pages = request.into_paginator().items().send();
-        if let Some(found) = self
-            .call(EC2_DESCRIBE_INSTANCE_TYPES, pages.try_collect())
-            .await?
-        {
-            let types: Vec<InstanceType> = found.iter().map(instance_type).collect();
-            let n = types.len();
-            let value = json!({ "InstanceTypes": types });
-            self.part.put(
-                "ec2-instance-types.json".into(),
-                EC2_DESCRIBE_INSTANCE_TYPES,
-                n,
-                &value,
-            );
-        }
+        let types: Vec<InstanceType> = found.iter().map(instance_type).collect();
+        let n = types.len();
+        let value = json!({ "InstanceTypes": types });
+        self.part.put(
+            "ec2-instance-types.json".into(),
+            EC2_DESCRIBE_INSTANCE_TYPES,
+            n,
+            &value,
+        );
         Ok(())
     }
+
+    /// One DescribeInstanceTypes request (paginated) for `names`.
+    async fn describe_instance_types(&mut self, names: &[&str]) -> Result<Described, LiveError> {
+        let mut request = self.ec2.describe_instance_types();
+        for name in names {
+            request = request.instance_types((*name).into());
+        }
+        let pages = request.into_paginator().items().send();
+        let result: Result<Vec<_>, _> = pages.try_collect().await;
+        if let Err(SdkError::ServiceError(ctx)) = &result {
+            if ctx.err().code() == Some(INVALID_INSTANCE_TYPE) {
+                return Ok(Described::Unknown);
+            }
+        }
+        Ok(
+            match self
+                .call(EC2_DESCRIBE_INSTANCE_TYPES, std::future::ready(result))
+                .await?
+            {
+                Some(types) => Described::Types(types),
+                None => Described::Gap,
+            },
+        )
+    }
+}
+
+/// DescribeInstanceTypes accepts at most this many `InstanceTypes` per
+/// request (EC2 API reference: "Maximum number of 100 items").
+pub(super) const INSTANCE_TYPES_PER_CALL: usize = 100;
+
+/// EC2's error code for an instance type name it does not know.
+const INVALID_INSTANCE_TYPE: &str = "InvalidInstanceType";
+
+/// What one DescribeInstanceTypes request gave.
+enum Described {
+    Types(Vec<aws_sdk_ec2::types::InstanceTypeInfo>),
+    /// Denied or unsupported: recorded as a gap, stop asking.
+    Gap,
+    /// At least one name is not an instance type EC2 knows.
+    Unknown,
 }

@@ -1,11 +1,14 @@
-//! EKS: the cluster, its add-ons and managed node groups, written as
-//! `aws eks describe-*` outputs (the core model types serialise to the
-//! AWS CLI's field names).
+//! EKS: the cluster, its add-ons and managed node groups, and the version
+//! calendar, written as `aws eks describe-*` outputs (the core model types
+//! serialise to the AWS CLI's field names).
 
 use std::collections::BTreeMap;
 
+use aws_smithy_types::DateTime;
 use doctor_core::model::{Addon, EksCluster, EksIdentity, EksNetworkConfig, EksOidc, EksVpcConfig};
 use doctor_core::model::{Nodegroup, NodegroupTaint, ScalingConfig, UpgradePolicy};
+use doctor_core::version::Date;
+use serde::Serialize;
 use serde_json::json;
 
 use super::Aws;
@@ -101,7 +104,98 @@ fn addon(a: &aws_sdk_eks::types::Addon) -> Addon {
     }
 }
 
+/// One `clusterVersions[]` row as `aws eks describe-cluster-versions
+/// --output json` prints it: the service's field order, absent fields left
+/// out, timestamps in the CLI's ISO 8601.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClusterVersion {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_platform_version: Option<String>,
+    default_version: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    release_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_of_standard_support_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_of_extended_support_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kubernetes_patch_version: Option<String>,
+}
+
+/// A timestamp as the AWS CLI v2 prints it in UTC (Python's `isoformat`):
+/// `2025-05-29T00:00:00+00:00`, microseconds only when there are some.
+pub(crate) fn cli_timestamp(t: &DateTime) -> String {
+    const DAY: i64 = 86_400;
+    let secs = t.secs();
+    let date = Date::from_days_since_epoch(secs.div_euclid(DAY));
+    let of_day = secs.rem_euclid(DAY);
+    let micros = t.subsec_nanos() / 1_000;
+    let fraction = if micros == 0 {
+        String::new()
+    } else {
+        format!(".{micros:06}")
+    };
+    format!(
+        "{date}T{:02}:{:02}:{:02}{fraction}+00:00",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+fn cluster_version(v: &aws_sdk_eks::types::ClusterVersionInformation) -> ClusterVersion {
+    ClusterVersion {
+        cluster_version: v.cluster_version().map(str::to_string),
+        cluster_type: v.cluster_type().map(str::to_string),
+        default_platform_version: v.default_platform_version().map(str::to_string),
+        default_version: v.default_version(),
+        release_date: v.release_date().map(cli_timestamp),
+        end_of_standard_support_date: v.end_of_standard_support_date().map(cli_timestamp),
+        end_of_extended_support_date: v.end_of_extended_support_date().map(cli_timestamp),
+        status: v.status().map(|s| s.as_str().to_string()),
+        version_status: v.version_status().map(|s| s.as_str().to_string()),
+        kubernetes_patch_version: v.kubernetes_patch_version().map(str::to_string),
+    }
+}
+
 impl Aws {
+    /// describe-cluster-versions with `includeAll`: EKS's support calendar
+    /// for every version it knows, the cluster's own even past its support
+    /// and every later one a plan may need (an account-wide read, about
+    /// twenty rows). `check` prefers these dates over the embedded calendar.
+    pub(super) async fn cluster_versions(&mut self) -> Result<(), LiveError> {
+        let pages = self
+            .eks
+            .describe_cluster_versions()
+            .include_all(true)
+            .into_paginator()
+            .items()
+            .send();
+        let Some(found) = self
+            .call(EKS_DESCRIBE_CLUSTER_VERSIONS, pages.try_collect())
+            .await?
+        else {
+            return Ok(());
+        };
+        let rows: Vec<ClusterVersion> = found.iter().map(cluster_version).collect();
+        self.part.put(
+            "eks-cluster-versions.json".into(),
+            EKS_DESCRIBE_CLUSTER_VERSIONS,
+            rows.len(),
+            &json!({ "clusterVersions": rows }),
+        );
+        Ok(())
+    }
+
     /// describe-cluster; a cluster that does not exist ends the run (every
     /// other call would be about nothing).
     pub(super) async fn describe_cluster(
@@ -200,5 +294,40 @@ impl Aws {
             }
         }
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_written_as_the_cli_prints_them() {
+        let t = |secs: i64, nanos: u32| cli_timestamp(&DateTime::from_secs_and_nanos(secs, nanos));
+        assert_eq!(t(1_748_476_800, 0), "2025-05-29T00:00:00+00:00");
+        assert_eq!(
+            t(1_665_678_691, 516_000_000),
+            "2022-10-13T16:31:31.516000+00:00"
+        );
+        assert_eq!(t(-1, 0), "1969-12-31T23:59:59+00:00");
+        // The core loader reads them back as the same UTC day.
+        let day = Date::from_timestamp(&t(1_748_476_800, 0)).unwrap();
+        assert_eq!(day.to_string(), "2025-05-29");
+    }
+
+    #[test]
+    fn a_cluster_version_row_has_the_cli_field_order_and_leaves_absent_fields_out() {
+        let row = aws_sdk_eks::types::ClusterVersionInformation::builder()
+            .cluster_version("1.33")
+            .cluster_type("eks")
+            .default_version(true)
+            .release_date(DateTime::from_secs(1_748_476_800))
+            .end_of_standard_support_date(DateTime::from_secs(1_785_283_200))
+            .version_status(aws_sdk_eks::types::VersionStatus::StandardSupport)
+            .build();
+        assert_eq!(
+            serde_json::to_string(&cluster_version(&row)).unwrap(),
+            r#"{"clusterVersion":"1.33","clusterType":"eks","defaultVersion":true,"releaseDate":"2025-05-29T00:00:00+00:00","endOfStandardSupportDate":"2026-07-29T00:00:00+00:00","versionStatus":"STANDARD_SUPPORT"}"#
+        );
     }
 }

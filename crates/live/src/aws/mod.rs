@@ -1,4 +1,4 @@
-//! AWS collection through aws-sdk-rust: EKS, then EC2 for the cluster's
+//! AWS collection through aws-sdk-rust: EKS (with its version calendar), then EC2 for the cluster's
 //! VPC and instance types, then IAM for the node roles and the
 //! cilium-operator's IRSA role. Each call that is denied (or that the
 //! endpoint does not implement) becomes a gap naming the IAM action, and
@@ -188,6 +188,7 @@ pub async fn collect(
         .as_ref()
         .and_then(|c| c.arn.as_deref())
         .and_then(account_of);
+    aws.cluster_versions().await?;
     aws.addons(&options.cluster).await?;
     let nodegroups = aws.nodegroups(&options.cluster).await?;
 

@@ -4,7 +4,12 @@
 //! control plane to the next minor on its own.
 
 use super::{cluster_name, minor_range, render_path, upgrade_path, HOW_KNOWLEDGE};
+
+/// How to give the rule EKS's own calendar.
+const HOW_CALENDAR: &str = "grant eks:DescribeClusterVersions to `collect`/`check --live`, or add \
+    `aws eks describe-cluster-versions --include-all > cluster-versions.json` to the inputs";
 use crate::findings::{Finding, ObjectRef, Severity};
+use crate::knowledge::CalendarSource;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 use crate::version::Version;
 
@@ -18,7 +23,10 @@ static META: RuleMeta = RuleMeta {
     summary: "EKS support for the cluster's version ends within the warning window (or has ended): EKS will upgrade the control plane on its own.",
     what_it_checks: "Takes the cluster's Kubernetes version and upgrade policy from `aws eks \
         describe-cluster` (`cluster.upgradePolicy.supportType`; absent means EXTENDED, the AWS \
-        default for new and existing clusters) and the EKS release calendar. With STANDARD the \
+        default for new and existing clusters) and the EKS support calendar of that version: \
+        the dates of `aws eks describe-cluster-versions` in the snapshot (which `collect`, \
+        `check --live` and `serve` read when allowed) when it has them, else the calendar \
+        embedded in the tool; the evidence names which. With STANDARD the \
         deadline is the end of standard support; with EXTENDED it is the end of extended \
         support. Fires when the deadline is within the warning window (90 days by default) of \
         the evaluation date (`--as-of`, default today) or already past. Also checks whether the \
@@ -34,8 +42,11 @@ static META: RuleMeta = RuleMeta {
         the version is still in standard support, `aws eks update-cluster-config --name CLUSTER \
         --upgrade-policy supportType=EXTENDED` buys up to 12 more months (billed per cluster \
         hour). There is no switch that turns the automatic upgrade off.",
-    known_limits: "Needs `aws eks describe-cluster` output; the calendar is the one known to the \
-        tool (a version not in it is reported as not evaluated). EKS does not give an exact \
+    known_limits: "Needs `aws eks describe-cluster` output. Without DescribeClusterVersions \
+        dates for the version (not collected, denied, or an endpoint such as moto that lacks \
+        the call) the embedded calendar is used, which is only as new as the tool's knowledge; \
+        a version in neither is reported as not evaluated. A DescribeClusterVersions row \
+        without both end dates is not used. EKS does not give an exact \
         time for the automatic upgrade: it can happen any time after the deadline. The upgrade \
         policy can only be changed while the version is in standard support. EKS Auto Mode \
         nodes may follow the control plane; managed and self-managed nodes do not.",
@@ -74,10 +85,10 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
                 "aws eks describe-cluster --name CLUSTER > cluster.json",
             )
         })?;
-    let Some(calendar) = cx.knowledge.eks_version(version) else {
+    let Some(calendar) = cx.knowledge.support_calendar(cx.cluster, version) else {
         return Err(META.missing(
             format!("the EKS support calendar for Kubernetes {version}"),
-            HOW_KNOWLEDGE,
+            format!("{HOW_CALENDAR}; or {HOW_KNOWLEDGE}"),
         ));
     };
     // eks_versions.json upgrade_policy: default EXTENDED; STANDARD = upgraded
@@ -122,8 +133,13 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
             None => "upgradePolicy.supportType not set: AWS default EXTENDED".to_string(),
         })
         .with_evidence(format!(
-            "EKS calendar for {version}: released {}, end of standard support {}, end of extended support {}",
-            calendar.eks_release, calendar.end_of_standard_support, calendar.end_of_extended_support
+            "EKS support dates for {version} from {}: {}end of standard support {}, end of extended support {}",
+            calendar.source,
+            calendar
+                .eks_release
+                .map_or_else(String::new, |d| format!("released {d}, ")),
+            calendar.end_of_standard_support,
+            calendar.end_of_extended_support
         ))
         .with_evidence(format!(
             "Evaluated as of {as_of} with a {}-day warning window",
@@ -132,6 +148,23 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         .with_evidence(
             "The automatic upgrade moves only the control plane; managed and self-managed node groups stay on their version",
         );
+    // Live dates that moved since the tool's knowledge: say what they replaced.
+    if calendar.source == CalendarSource::DescribeClusterVersions {
+        if let Some(embedded) = cx.knowledge.eks_version(version).filter(|e| {
+            (e.end_of_standard_support, e.end_of_extended_support)
+                != (
+                    calendar.end_of_standard_support,
+                    calendar.end_of_extended_support,
+                )
+        }) {
+            finding = finding.with_evidence(format!(
+                "The embedded calendar (knowledge of {}) has other dates for {version}: end of standard support {}, end of extended support {}; EKS's own answer is used",
+                cx.knowledge.eks_calendar_date(),
+                embedded.end_of_standard_support,
+                embedded.end_of_extended_support
+            ));
+        }
+    }
 
     // What the forced upgrade means for Cilium (VER002 for the target).
     let mut steps = None;
@@ -188,7 +221,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 mod tests {
     use super::super::testkit::*;
     use super::*;
-    use crate::rules::testing::{fired, missing, options, run};
+    use crate::rules::testing::{fired, load_cluster, missing, options, run};
     use serde_json::json;
 
     fn eks(version: &str, policy: Option<&str>) -> serde_json::Value {
@@ -261,6 +294,116 @@ mod tests {
         assert!(f[0]
             .remediation
             .starts_with("Upgrade now, on your own terms"));
+    }
+
+    /// `aws eks describe-cluster-versions --include-all` rows as the CLI
+    /// prints them: (version, release, end of standard, end of extended).
+    fn cluster_versions(rows: &[(&str, &str, &str, &str)]) -> serde_json::Value {
+        let rows: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(version, release, standard, extended)| {
+                json!({
+                    "clusterVersion": version,
+                    "clusterType": "eks",
+                    "defaultPlatformVersion": "eks.9",
+                    "defaultVersion": false,
+                    "releaseDate": format!("{release}T00:00:00+00:00"),
+                    "endOfStandardSupportDate": format!("{standard}T00:00:00+00:00"),
+                    "endOfExtendedSupportDate": format!("{extended}T00:00:00+00:00"),
+                    "status": "STANDARD_SUPPORT",
+                    "versionStatus": "STANDARD_SUPPORT",
+                    "kubernetesPatchVersion": format!("{version}.4")
+                })
+            })
+            .collect();
+        json!({ "clusterVersions": rows })
+    }
+
+    #[test]
+    fn the_embedded_calendar_is_named_when_the_snapshot_has_no_live_dates() {
+        let k = knowledge();
+        let c = typed_cluster(vec![eks("1.31", None)]);
+        let f = fired(run(&Ver003, &c, &k, &options("2026-11-26")));
+        let date = k.eks_calendar_date();
+        let expected = format!(
+            "EKS support dates for 1.31 from the embedded calendar (data/eks.json, knowledge of {date}): released 2024-09-26, end of standard support 2025-11-26, end of extended support 2026-11-26"
+        );
+        assert!(f[0].evidence.contains(&expected), "{:?}", f[0].evidence);
+    }
+
+    #[test]
+    fn describe_cluster_versions_dates_win_over_the_embedded_calendar() {
+        let k = knowledge();
+        // EKS now says 1.31's extended support ends three months later than
+        // the embedded calendar (2026-11-26): on that day nothing fires.
+        let live = cluster_versions(&[
+            ("1.31", "2024-09-26", "2025-11-26", "2027-02-26"),
+            ("1.32", "2025-01-23", "2026-03-23", "2027-03-23"),
+        ]);
+        let c = load_cluster(&[eks("1.31", None), live]);
+        assert_eq!(c.eks_cluster_versions.as_ref().map(Vec::len), Some(2));
+        assert!(fired(run(&Ver003, &c, &k, &options("2026-11-26"))).is_empty());
+        let f = fired(run(&Ver003, &c, &k, &options("2027-01-01")));
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .contains("extended support for Kubernetes 1.31 ends on 2027-02-26, in 56 days"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].evidence.contains(&"EKS support dates for 1.31 from EKS DescribeClusterVersions in the snapshot: released 2024-09-26, end of standard support 2025-11-26, end of extended support 2027-02-26".to_string()), "{:?}", f[0].evidence);
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e.starts_with("The embedded calendar (knowledge of")
+                    && e.contains("end of extended support 2026-11-26; EKS's own answer is used")),
+            "{:?}",
+            f[0].evidence
+        );
+        assert!(!f[0].evidence.iter().any(|e| e.contains("data/eks.json")));
+        // A row of another cluster type, or without its end dates, is not used.
+        let outposts = json!({"clusterVersions": [
+            {"clusterVersion": "1.31", "clusterType": "eks-local-outposts",
+             "endOfStandardSupportDate": "2030-01-01T00:00:00+00:00",
+             "endOfExtendedSupportDate": "2031-01-01T00:00:00+00:00"},
+            {"clusterVersion": "1.31", "releaseDate": "2024-09-26T00:00:00+00:00"}
+        ]});
+        let c = load_cluster(&[eks("1.31", None), outposts]);
+        let f = fired(run(&Ver003, &c, &k, &options("2026-11-26")));
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("embedded calendar")));
+    }
+
+    #[test]
+    fn a_minor_the_embedded_calendar_lacks_is_evaluated_from_live_dates() {
+        let k = knowledge();
+        let newest = k.eks_versions.last().unwrap().version;
+        let beyond = newest.next().to_string();
+        let c = typed_cluster(vec![eks(&beyond, Some("STANDARD"))]);
+        assert!(missing(run(&Ver003, &c, &k, &options("2026-11-26")))
+            .contains(&format!("calendar for Kubernetes {beyond}")));
+        let live = cluster_versions(&[(&beyond, "2026-06-02", "2027-08-02", "2028-08-02")]);
+        let c = load_cluster(&[eks(&beyond, Some("STANDARD")), live]);
+        assert!(fired(run(&Ver003, &c, &k, &options("2027-05-03"))).is_empty());
+        let f = fired(run(&Ver003, &c, &k, &options("2027-05-04")));
+        assert_eq!(f.len(), 1);
+        assert!(f[0].message.contains(&format!(
+            "EKS standard support for Kubernetes {beyond} ends on 2027-08-02, in 90 days"
+        )));
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("from EKS DescribeClusterVersions in the snapshot")));
+        // Nothing embedded to compare with.
+        assert!(!f[0].evidence.iter().any(|e| e.contains("other dates")));
+        assert!(
+            f[0].remediation
+                .contains(&format!("keep {beyond} until 2028-08-02")),
+            "{}",
+            f[0].remediation
+        );
     }
 
     #[test]

@@ -31,7 +31,9 @@ static META: RuleMeta = RuleMeta {
     known_limits: "A family's date is the commit date of its newest source, not the date it was \
         read; releases published since then are unknown to the tool by definition, so the age is a \
         proxy. Instance types whose limits the snapshot's DescribeInstanceTypes supplies are still \
-        listed, because the embedded table lacks them.",
+        listed, because the embedded table lacks them; so is a Kubernetes minor whose support \
+        dates the snapshot's DescribeClusterVersions supplies (the finding says so, and VER003 \
+        uses those dates).",
     docs_url: "https://docs.cilium.io/en/stable/network/kubernetes/compatibility/",
 };
 
@@ -145,12 +147,19 @@ fn newer_kubernetes(cx: &Context) -> Option<Finding> {
         .dates
         .family("eks_calendar")
         .map_or_else(String::new, |d| format!(" (knowledge of {d})"));
+    // DescribeClusterVersions in the snapshot may still give the dates.
+    let dates = match cx.knowledge.support_calendar(cx.cluster, running) {
+        Some(live) => format!(
+            "its support dates come from {} only; the tool's other facts about it may be missing too",
+            live.source
+        ),
+        None => "its support dates are unknown".to_string(),
+    };
     Some(
         META.finding(
             ObjectRef::global("Cluster", cx.cluster.name.as_deref().unwrap_or("cluster")),
             format!(
-                "Kubernetes {running} runs here, but the EKS calendar the tool knows ends at {}{calendar}: \
-                 its support dates are unknown",
+                "Kubernetes {running} runs here, but the EKS calendar the tool knows ends at {}{calendar}: {dates}",
                 newest.version
             ),
         )
