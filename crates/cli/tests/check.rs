@@ -379,3 +379,47 @@ fn check_json(paths: &[&str]) -> Value {
 fn check_json_in(dir: &std::path::Path) -> Value {
     check_json(&[dir.to_str().unwrap()])
 }
+
+#[test]
+fn every_report_states_the_age_of_its_knowledge() {
+    let report = check_json(&[&examples("demo")]);
+    let date = report["knowledge"]["date"].as_str().unwrap();
+    assert_eq!(date.len(), 10, "{report}");
+    let families = report["knowledge"]["families"].as_object().unwrap();
+    for family in [
+        "cilium_releases",
+        "cilium_docs",
+        "eks_calendar",
+        "ec2_limits",
+        "ami_kernels",
+        "helm_charts",
+        "metrics",
+    ] {
+        assert!(families.contains_key(family), "{family}: {families:?}");
+    }
+    // A year on, VER011 names the families past their thresholds.
+    let (_, stdout, _) = check(&[
+        &examples("demo"),
+        "--as-of",
+        "2027-06-01",
+        "--format",
+        "json",
+    ]);
+    let later: Value = serde_json::from_str(&stdout).unwrap();
+    let stale = later["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "VER011" && f["object"]["kind"] == "Knowledge")
+        .expect("VER011 fires");
+    let message = stale["message"].as_str().unwrap();
+    for family in ["cilium_releases", "eks_calendar", "ec2_limits"] {
+        assert!(message.contains(family), "{message}");
+    }
+    // The text header and the SARIF run say it too.
+    let (_, text, _) = check(&[&examples("demo"), "--as-of", AS_OF]);
+    assert!(text.contains(&format!("Knowledge of {date}")), "{text}");
+    let (_, sarif, _) = check(&[&examples("demo"), "--as-of", AS_OF, "--format", "sarif"]);
+    let sarif: Value = serde_json::from_str(&sarif).unwrap();
+    assert_eq!(sarif["runs"][0]["properties"]["knowledge"]["date"], date);
+}

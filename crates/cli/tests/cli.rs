@@ -321,3 +321,13 @@ fn completions_bash_works() {
     );
     assert!(script.contains("capacity"));
 }
+
+#[test]
+fn version_and_help_take_their_facts_from_the_data() {
+    let version = success(&["--version"]);
+    assert!(version.contains("(knowledge of 20"), "{version}");
+    assert!(version.contains("cilium_releases 20"), "{version}");
+    // ec2:AssociateAddress/DescribeAddresses are called from 1.17 (eni_iam.json).
+    let help = success(&["generate", "iam-policy", "--help"]);
+    assert!(help.contains("spec.ipam.static-ip-tags (1.17+)"), "{help}");
+}

@@ -157,6 +157,15 @@ fn serves_the_demo_files_on_every_endpoint_and_stops_on_sigterm() {
     )));
     assert!(metrics.contains("eks_cilium_doctor_source_stale{source=\"files\"} 0\n"));
     assert!(metrics.contains("eks_cilium_doctor_ready 1\n"));
+    // How old each fact family is on the day served.
+    for family in ["cilium_releases", "eks_calendar", "ec2_limits", "metrics"] {
+        assert!(
+            metrics.contains(&format!(
+                "eks_cilium_doctor_knowledge_age_days{{family=\"{family}\"}} "
+            )),
+            "{family}: {metrics}"
+        );
+    }
 
     terminate(&mut server);
 }
