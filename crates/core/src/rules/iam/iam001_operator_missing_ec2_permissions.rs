@@ -26,9 +26,11 @@ static META: RuleMeta = RuleMeta {
         garbage collection (on by default, unless `cluster-name` or `eni-gc-tags` are \
         customised or `eni-gc-interval` is 0), ec2:UnassignPrivateIpAddresses for \
         `aws-release-excess-ips`, ec2:DescribeInstances for `instance-tags-filter`, \
-        ec2:DescribeInstanceTypes for `update-ec2-adapter-limit-via-api` (before 1.18; always \
-        from 1.18), ec2:AssociateAddress/DescribeAddresses for CiliumNodes with \
-        `spec.ipam.static-ip-tags`. Wildcards, NotAction and explicit Deny are evaluated.",
+        ec2:DescribeInstanceTypes for `update-ec2-adapter-limit-via-api` (required outright in \
+        the minors whose operator always reads the limits from the API), \
+        ec2:AssociateAddress/DescribeAddresses for CiliumNodes with `spec.ipam.static-ip-tags` \
+        (in the minors whose operator code calls them). Which minor needs what is in \
+        `data/cilium.json`, with its source in `data/SOURCES.md`. Wildcards, NotAction and explicit Deny are evaluated.",
     why_it_matters: "Without these actions the operator cannot create, attach or fill ENIs: new \
         pods stay in ContainerCreating waiting for an IP, and the errors only show in the \
         operator log and in CiliumNode `status.ipam.operator-status`. A Cilium upgrade that \
