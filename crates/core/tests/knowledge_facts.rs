@@ -38,8 +38,8 @@ fn run(code: &str, cluster: &Cluster, as_of: &str) -> Outcome {
 
 fn findings(code: &str, cluster: &Cluster, as_of: &str) -> Vec<Finding> {
     match run(code, cluster, as_of) {
-        Outcome::Evaluated(f) => f,
-        Outcome::NotEvaluated(n) => panic!("{code} not evaluated: {n:?}"),
+        Ok(f) => f,
+        Err(n) => panic!("{code} not evaluated: {n:?}"),
     }
 }
 

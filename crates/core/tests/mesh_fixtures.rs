@@ -55,7 +55,7 @@ fn every_mesh_rule_fires_on_its_fixture_and_stays_quiet_on_the_other() {
         let code = rule.meta().code;
         let base = fixture_root().join(code);
         match run(*rule, &base.join("fires")) {
-            Outcome::Evaluated(findings) => {
+            Ok(findings) => {
                 assert!(!findings.is_empty(), "{code}: fires/ produced no finding");
                 for f in &findings {
                     assert_eq!(f.rule, code);
@@ -70,13 +70,13 @@ fn every_mesh_rule_fires_on_its_fixture_and_stays_quiet_on_the_other() {
                     insta::assert_json_snapshot!("mesh_fires", findings);
                 });
             }
-            Outcome::NotEvaluated(n) => panic!("{code}: fires/ not evaluated: {}", n.missing),
+            Err(n) => panic!("{code}: fires/ not evaluated: {}", n.missing),
         }
         match run(*rule, &base.join("quiet")) {
-            Outcome::Evaluated(findings) => {
+            Ok(findings) => {
                 assert!(findings.is_empty(), "{code}: quiet/ fired: {findings:#?}")
             }
-            Outcome::NotEvaluated(n) => panic!("{code}: quiet/ not evaluated: {}", n.missing),
+            Err(n) => panic!("{code}: quiet/ not evaluated: {}", n.missing),
         }
     }
 }

@@ -83,7 +83,7 @@ fn every_rule_fires_on_its_fixture_and_stays_quiet_on_the_other() {
             base.display()
         );
         match run_fixture(*rule, &base.join("fires")) {
-            Outcome::Evaluated(findings) => {
+            Ok(findings) => {
                 assert!(!findings.is_empty(), "{code}: fires/ produced no finding");
                 assert!(
                     findings.iter().all(|f| f.rule == code),
@@ -93,13 +93,13 @@ fn every_rule_fires_on_its_fixture_and_stays_quiet_on_the_other() {
                     insta::assert_json_snapshot!("fires", findings);
                 });
             }
-            Outcome::NotEvaluated(n) => panic!("{code}: fires/ not evaluated: {}", n.missing),
+            Err(n) => panic!("{code}: fires/ not evaluated: {}", n.missing),
         }
         match run_fixture(*rule, &base.join("quiet")) {
-            Outcome::Evaluated(findings) => {
+            Ok(findings) => {
                 assert!(findings.is_empty(), "{code}: quiet/ fired: {findings:#?}")
             }
-            Outcome::NotEvaluated(n) => panic!("{code}: quiet/ not evaluated: {}", n.missing),
+            Err(n) => panic!("{code}: quiet/ not evaluated: {}", n.missing),
         }
     }
 }

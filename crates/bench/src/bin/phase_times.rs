@@ -28,7 +28,8 @@ fn main() {
         .iter()
         .map(|rule| {
             let at = Instant::now();
-            rule.check(&cx);
+            // Only the time counts; the findings are dropped.
+            let _ = rule.check(&cx);
             (at.elapsed().as_secs_f64(), rule.meta().code)
         })
         .collect();

@@ -100,12 +100,7 @@ impl RuleMeta {
 
     /// "Not evaluated" for this rule.
     pub fn missing(&'static self, missing: impl Into<String>, how: impl Into<String>) -> Outcome {
-        let how = how.into();
-        Outcome::NotEvaluated(NotEvaluated {
-            rule: self.code,
-            missing: missing.into(),
-            how_to_provide: (!how.is_empty()).then_some(how),
-        })
+        Err(Missing::new(missing, how))
     }
 }
 
@@ -155,20 +150,27 @@ pub struct Context<'a> {
     pub options: &'a CheckOptions,
 }
 
-/// The result of evaluating one rule.
+/// An input a rule needs is absent: what, in words, and the command that
+/// provides it. The engine adds the rule's code when it reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The rule ran; the findings may be empty.
-    Evaluated(Vec<Finding>),
-    /// An input the rule needs is absent.
-    NotEvaluated(NotEvaluated),
+pub struct Missing {
+    pub missing: String,
+    pub how_to_provide: Option<String>,
 }
 
-impl From<Vec<Finding>> for Outcome {
-    fn from(findings: Vec<Finding>) -> Self {
-        Outcome::Evaluated(findings)
+impl Missing {
+    pub fn new(missing: impl Into<String>, how: impl Into<String>) -> Missing {
+        let how = how.into();
+        Missing {
+            missing: missing.into(),
+            how_to_provide: (!how.is_empty()).then_some(how),
+        }
     }
 }
+
+/// What evaluating one rule gives: its findings (maybe none), or the input
+/// it lacks. Rules and their helpers use `?` on `Result<_, Missing>`.
+pub type Outcome = Result<Vec<Finding>, Missing>;
 
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
@@ -322,11 +324,15 @@ fn report_of(
     let mut not_evaluated = Vec::new();
     for (code, outcome) in outcomes {
         match outcome {
-            Outcome::Evaluated(mut f) => {
+            Ok(mut f) => {
                 evaluated_rules.push(code);
                 findings.append(&mut f);
             }
-            Outcome::NotEvaluated(n) => not_evaluated.push(n),
+            Err(m) => not_evaluated.push(NotEvaluated {
+                rule: code,
+                missing: m.missing,
+                how_to_provide: m.how_to_provide,
+            }),
         }
     }
     sort_findings(&mut findings);
@@ -443,11 +449,11 @@ mod tests {
                     // CNI003 reads pods and endpoints, not DaemonSets; it once
                     // stopped here while the CAP gate went on.
                     assert!(
-                        !matches!(&outcome, Outcome::NotEvaluated(n) if n.missing.contains("DaemonSets")),
+                        !matches!(&outcome, Err(n) if n.missing.contains("DaemonSets")),
                         "{what}: {code}: {outcome:?}"
                     );
                 }
-                let Outcome::NotEvaluated(n) = outcome else {
+                let Err(n) = outcome else {
                     continue;
                 };
                 if presence != CiliumPresence::Unknown && presence != CiliumPresence::Configured {

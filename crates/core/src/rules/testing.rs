@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::findings::{Finding, NotEvaluated};
+use crate::findings::Finding;
 use crate::knowledge::Knowledge;
 use crate::load::{load_paths, LoadOptions};
 use crate::model::Cluster;
@@ -78,26 +78,23 @@ pub(crate) fn outcome(rule: &dyn Rule, cluster: &Cluster) -> Outcome {
     run(rule, cluster, Knowledge::embedded(), &options(AS_OF))
 }
 
-/// [`outcome`] as a `Result`: the findings, or why it was not evaluated.
-pub(crate) fn check(rule: &dyn Rule, cluster: &Cluster) -> Result<Vec<Finding>, NotEvaluated> {
-    match outcome(rule, cluster) {
-        Outcome::Evaluated(f) => Ok(f),
-        Outcome::NotEvaluated(n) => Err(n),
-    }
+/// [`outcome`]: the findings, or why it was not evaluated.
+pub(crate) fn check(rule: &dyn Rule, cluster: &Cluster) -> Outcome {
+    outcome(rule, cluster)
 }
 
 /// The findings of an evaluated outcome (panics on "not evaluated").
 pub(crate) fn fired(outcome: Outcome) -> Vec<Finding> {
     match outcome {
-        Outcome::Evaluated(f) => f,
-        Outcome::NotEvaluated(n) => panic!("not evaluated: {} ({:?})", n.missing, n.how_to_provide),
+        Ok(f) => f,
+        Err(n) => panic!("not evaluated: {} ({:?})", n.missing, n.how_to_provide),
     }
 }
 
 /// The "missing" text of a not-evaluated outcome (panics when evaluated).
 pub(crate) fn missing(outcome: Outcome) -> String {
     match outcome {
-        Outcome::NotEvaluated(n) => n.missing,
-        Outcome::Evaluated(f) => panic!("evaluated: {f:#?}"),
+        Err(n) => n.missing,
+        Ok(f) => panic!("evaluated: {f:#?}"),
     }
 }

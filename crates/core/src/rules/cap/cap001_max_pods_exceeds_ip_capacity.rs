@@ -63,10 +63,9 @@ impl Rule for MaxPodsExceedsIpCapacity {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match common::ipam(cx, &META) {
-            Err(o) => return o,
-            Ok(Some(Ipam::Eni)) => {}
-            Ok(_) => return Outcome::Evaluated(vec![]),
+        match common::ipam(cx)? {
+            Some(Ipam::Eni) => {}
+            _ => return Ok(vec![]),
         }
         let Some(nodes) = cx.cluster.nodes.as_deref() else {
             return META.missing("no Node objects", common::HOW_NODES);
@@ -139,7 +138,7 @@ impl Rule for MaxPodsExceedsIpCapacity {
                 finding(gkind, &gname, &itype, rows, pd_key, pd_on)
             })
             .collect();
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 
@@ -284,8 +283,7 @@ mod tests {
 
     #[test]
     fn fires_with_first_interface_index_one() {
-        let Outcome::Evaluated(f) = outcome(&MaxPodsExceedsIpCapacity, &cluster(Some(1), 2, false))
-        else {
+        let Ok(f) = outcome(&MaxPodsExceedsIpCapacity, &cluster(Some(1), 2, false)) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -311,12 +309,11 @@ mod tests {
         // 29 - 4 = 25 = (3-0)*(10-1) - 2 (router, health): exactly enough.
         assert_eq!(
             outcome(&MaxPodsExceedsIpCapacity, &cluster(None, 4, false)),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
         // The EKS default with two host-network pods: 27 > 25, the two
         // addresses the agent keeps strand two pods.
-        let Outcome::Evaluated(f) = outcome(&MaxPodsExceedsIpCapacity, &cluster(None, 2, false))
-        else {
+        let Ok(f) = outcome(&MaxPodsExceedsIpCapacity, &cluster(None, 2, false)) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -331,17 +328,14 @@ mod tests {
             .data
             .insert("enable-endpoint-health-checking".into(), "false".into());
         c.finish();
-        assert_eq!(
-            outcome(&MaxPodsExceedsIpCapacity, &c),
-            Outcome::Evaluated(vec![])
-        );
+        assert_eq!(outcome(&MaxPodsExceedsIpCapacity, &c), Ok(vec![]));
         // Envoy config on (Ingress/Gateway API): three addresses, 26 > 24.
         let mut c = cluster(None, 3, false);
         c.config_maps.as_mut().unwrap()[0]
             .data
             .insert("enable-envoy-config".into(), "true".into());
         c.finish();
-        let Outcome::Evaluated(f) = outcome(&MaxPodsExceedsIpCapacity, &c) else {
+        let Ok(f) = outcome(&MaxPodsExceedsIpCapacity, &c) else {
             panic!()
         };
         assert!(f[0].message.contains("only 24 pod IPs"), "{}", f[0].message);
@@ -352,17 +346,14 @@ mod tests {
             allocation_owners: Some(vec!["router".into(), "default/web-1".into()]),
             ..Default::default()
         }]);
-        assert_eq!(
-            outcome(&MaxPodsExceedsIpCapacity, &c),
-            Outcome::Evaluated(vec![])
-        );
+        assert_eq!(outcome(&MaxPodsExceedsIpCapacity, &c), Ok(vec![]));
     }
 
     #[test]
     fn prefix_delegation_lifts_capacity() {
         assert_eq!(
             outcome(&MaxPodsExceedsIpCapacity, &cluster(Some(1), 0, true)),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
     }
 
@@ -373,17 +364,11 @@ mod tests {
             .data
             .insert("ipam".into(), "cluster-pool".into());
         c.finish();
-        assert_eq!(
-            outcome(&MaxPodsExceedsIpCapacity, &c),
-            Outcome::Evaluated(vec![])
-        );
+        assert_eq!(outcome(&MaxPodsExceedsIpCapacity, &c), Ok(vec![]));
 
         let mut c = cluster(Some(1), 0, false);
         c.pods = None;
-        assert!(matches!(
-            outcome(&MaxPodsExceedsIpCapacity, &c),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&MaxPodsExceedsIpCapacity, &c).is_err());
 
         // A type neither the snapshot nor the knowledge knows.
         let mut c = cluster(Some(1), 0, false);
@@ -393,7 +378,7 @@ mod tests {
             "zz9.nonexistent".into(),
         );
         match outcome(&MaxPodsExceedsIpCapacity, &c) {
-            Outcome::NotEvaluated(n) => {
+            Err(n) => {
                 assert!(n.missing.contains("zz9.nonexistent"));
                 assert!(n
                     .how_to_provide

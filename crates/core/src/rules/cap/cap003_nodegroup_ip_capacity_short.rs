@@ -49,15 +49,14 @@ impl Rule for NodegroupIpCapacityShort {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match common::ipam(cx, &META) {
-            Err(o) => return o,
-            Ok(Some(Ipam::Eni)) => {}
-            Ok(_) => return Outcome::Evaluated(vec![]),
+        match common::ipam(cx)? {
+            Some(Ipam::Eni) => {}
+            _ => return Ok(vec![]),
         }
         let c = cx.cluster;
         if c.node_pools.as_deref().is_some_and(|p| !p.is_empty()) {
             // Karpenter capacity has no fixed maximum to compare against.
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let Some(nodegroups) = c.nodegroups.as_deref() else {
             return META.missing(
@@ -219,12 +218,12 @@ impl Rule for NodegroupIpCapacityShort {
             ));
         }
         if groups.is_empty() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
 
         let demand = replicas + ds_count * total_nodes;
         if demand <= capacity {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let deficit = demand - capacity;
         let cluster_name = c.name.as_deref().unwrap_or("CLUSTER");
@@ -270,7 +269,7 @@ aws eks update-nodegroup-config --cluster-name {cluster_name} --nodegroup-name {
 helm upgrade cilium cilium/cilium -n kube-system --reuse-values --set eni.awsEnablePrefixDelegation=true",
             );
         }
-        Outcome::Evaluated(vec![f.with_remediation(fix.trim_end().to_string())])
+        Ok(vec![f.with_remediation(fix.trim_end().to_string())])
     }
 }
 
@@ -336,11 +335,8 @@ mod tests {
     fn arithmetic_and_boundary() {
         // capacity 3 × ((3-1)×(10-1) - 2 router/health) = 48;
         // demand = web + 3 (db) + 1 DS × 3 nodes.
-        assert_eq!(
-            outcome(&NodegroupIpCapacityShort, &cluster(42)),
-            Outcome::Evaluated(vec![])
-        );
-        let Outcome::Evaluated(f) = outcome(&NodegroupIpCapacityShort, &cluster(43)) else {
+        assert_eq!(outcome(&NodegroupIpCapacityShort, &cluster(42)), Ok(vec![]));
+        let Ok(f) = outcome(&NodegroupIpCapacityShort, &cluster(43)) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -355,22 +351,13 @@ mod tests {
     fn not_applicable_and_missing() {
         let mut c = cluster(100);
         c.node_pools = Some(vec![Default::default()]);
-        assert_eq!(
-            outcome(&NodegroupIpCapacityShort, &c),
-            Outcome::Evaluated(vec![])
-        );
+        assert_eq!(outcome(&NodegroupIpCapacityShort, &c), Ok(vec![]));
         let mut c = cluster(100);
         c.nodegroups = None;
-        assert!(matches!(
-            outcome(&NodegroupIpCapacityShort, &c),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&NodegroupIpCapacityShort, &c).is_err());
         let mut c = cluster(100);
         c.instance_types = None;
         c.nodegroups.as_mut().unwrap()[0].instance_types = vec!["zz9.nonexistent".into()];
-        assert!(matches!(
-            outcome(&NodegroupIpCapacityShort, &c),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&NodegroupIpCapacityShort, &c).is_err());
     }
 }

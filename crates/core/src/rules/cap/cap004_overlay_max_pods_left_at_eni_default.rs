@@ -42,10 +42,8 @@ impl Rule for OverlayMaxPodsLeftAtEniDefault {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        let mode = match common::ipam(cx, &META) {
-            Err(o) => return o,
-            Ok(Some(Ipam::Overlay(m))) => m,
-            Ok(_) => return Outcome::Evaluated(vec![]),
+        let Some(Ipam::Overlay(mode)) = common::ipam(cx)? else {
+            return Ok(vec![]);
         };
         let Some(nodes) = cx.cluster.nodes.as_deref() else {
             return META.missing("no Node objects", common::HOW_NODES);
@@ -149,7 +147,7 @@ max-pods = {recommended}\n\
                 ))
             })
             .collect();
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 
@@ -194,7 +192,7 @@ mod tests {
 
     #[test]
     fn fires_on_eni_default_in_overlay() {
-        let Outcome::Evaluated(f) = outcome(
+        let Ok(f) = outcome(
             &OverlayMaxPodsLeftAtEniDefault,
             &cluster("cluster-pool", "17"),
         ) else {
@@ -213,24 +211,21 @@ mod tests {
                 &OverlayMaxPodsLeftAtEniDefault,
                 &cluster("cluster-pool", "110")
             ),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
         assert_eq!(
             outcome(
                 &OverlayMaxPodsLeftAtEniDefault,
                 &cluster("cluster-pool", "18")
             ),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
         assert_eq!(
             outcome(&OverlayMaxPodsLeftAtEniDefault, &cluster("eni", "17")),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
         let mut c = cluster("cluster-pool", "17");
         c.nodes = None;
-        assert!(matches!(
-            outcome(&OverlayMaxPodsLeftAtEniDefault, &c),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&OverlayMaxPodsLeftAtEniDefault, &c).is_err());
     }
 }

@@ -78,10 +78,9 @@ impl Rule for SubnetIpExhaustion {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match common::ipam(cx, &META) {
-            Err(o) => return o,
-            Ok(Some(Ipam::Eni)) => {}
-            Ok(_) => return Outcome::Evaluated(vec![]),
+        match common::ipam(cx)? {
+            Some(Ipam::Eni) => {}
+            _ => return Ok(vec![]),
         }
         let c = cx.cluster;
         let Some(subnets) = c.subnets.as_deref() else {
@@ -361,7 +360,7 @@ impl Rule for SubnetIpExhaustion {
                 ),
             );
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 
@@ -455,12 +454,9 @@ mod tests {
     #[test]
     fn claim_against_free() {
         // 5 nodes × 30 addresses = 150 claim; 200 free (78% of 256): quiet.
-        assert_eq!(
-            outcome(&SubnetIpExhaustion, &cluster(200, 5)),
-            Outcome::Evaluated(vec![])
-        );
+        assert_eq!(outcome(&SubnetIpExhaustion, &cluster(200, 5)), Ok(vec![]));
         // 150 claim, 149 free: fires.
-        let Outcome::Evaluated(f) = outcome(&SubnetIpExhaustion, &cluster(149, 5)) else {
+        let Ok(f) = outcome(&SubnetIpExhaustion, &cluster(149, 5)) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -470,11 +466,8 @@ mod tests {
             f[0].message
         );
         // Boundary of the 10% rule: 26 free of 256 is over 10%, 25 is under.
-        assert_eq!(
-            outcome(&SubnetIpExhaustion, &cluster(26, 0)),
-            Outcome::Evaluated(vec![])
-        );
-        let Outcome::Evaluated(f) = outcome(&SubnetIpExhaustion, &cluster(25, 0)) else {
+        assert_eq!(outcome(&SubnetIpExhaustion, &cluster(26, 0)), Ok(vec![]));
+        let Ok(f) = outcome(&SubnetIpExhaustion, &cluster(25, 0)) else {
             panic!()
         };
         assert!(f[0].message.contains("under 10% of its 256"));
@@ -492,7 +485,7 @@ mod tests {
             "Attachment":{"InstanceId":"i-0abc","DeviceIndex":0},
             "PrivateIpAddresses":[{"PrivateIpAddress":"10.0.1.5"},{"PrivateIpAddress":"10.0.1.6"}]}))
         .unwrap()]);
-        assert_eq!(outcome(&SubnetIpExhaustion, &c), Outcome::Evaluated(vec![]));
+        assert_eq!(outcome(&SubnetIpExhaustion, &c), Ok(vec![]));
     }
 
     #[test]
@@ -502,12 +495,9 @@ mod tests {
             .data
             .insert("ipam".into(), "cluster-pool".into());
         c.finish();
-        assert_eq!(outcome(&SubnetIpExhaustion, &c), Outcome::Evaluated(vec![]));
+        assert_eq!(outcome(&SubnetIpExhaustion, &c), Ok(vec![]));
         let mut c = cluster(1, 5);
         c.subnets = None;
-        assert!(matches!(
-            outcome(&SubnetIpExhaustion, &c),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&SubnetIpExhaustion, &c).is_err());
     }
 }

@@ -34,10 +34,8 @@ impl Rule for CiliumNodeIpamExhausted {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        let ipam = match common::ipam(cx, &META) {
-            Err(o) => return o,
-            Ok(None) => return Outcome::Evaluated(vec![]),
-            Ok(Some(i)) => i,
+        let Some(ipam) = common::ipam(cx)? else {
+            return Ok(vec![]);
         };
         let Some(cilium_nodes) = cx.cluster.cilium_nodes.as_deref() else {
             return META.missing(
@@ -95,7 +93,7 @@ kubectl -n kube-system logs deployment/cilium-operator --since=1h | grep {name}\
             ));
             findings.push(f);
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 
@@ -123,9 +121,7 @@ mod tests {
         let full = json!({"metadata":{"name":"n1"},
             "spec":{"ipam":{"pool":{"10.0.1.10":{"resource":"eni-1"},"10.0.1.11":{"resource":"eni-1"}}}},
             "status":{"ipam":{"used":{"10.0.1.10":{"owner":"a/b"},"10.0.1.11":{"owner":"a/c"}}}}});
-        let Outcome::Evaluated(f) =
-            outcome(&CiliumNodeIpamExhausted, &cluster("eni", full.clone()))
-        else {
+        let Ok(f) = outcome(&CiliumNodeIpamExhausted, &cluster("eni", full.clone())) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -133,19 +129,19 @@ mod tests {
         // Same CiliumNode in cluster-pool mode: the pool is not how IPs are handed out.
         assert_eq!(
             outcome(&CiliumNodeIpamExhausted, &cluster("cluster-pool", full)),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
         let one_free = json!({"metadata":{"name":"n1"},
             "spec":{"ipam":{"pool":{"10.0.1.10":{},"10.0.1.11":{}}}},
             "status":{"ipam":{"used":{"10.0.1.10":{}}}}});
         assert_eq!(
             outcome(&CiliumNodeIpamExhausted, &cluster("eni", one_free)),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
         let empty = json!({"metadata":{"name":"n1"}});
         assert_eq!(
             outcome(&CiliumNodeIpamExhausted, &cluster("eni", empty)),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
     }
 
@@ -153,9 +149,7 @@ mod tests {
     fn operator_error_fires_in_any_mode() {
         let err = json!({"metadata":{"name":"n1"},
             "status":{"ipam":{"operator-status":{"error":"unable to create ENI: InsufficientFreeAddressesInSubnet"}}}});
-        let Outcome::Evaluated(f) =
-            outcome(&CiliumNodeIpamExhausted, &cluster("cluster-pool", err))
-        else {
+        let Ok(f) = outcome(&CiliumNodeIpamExhausted, &cluster("cluster-pool", err)) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -169,9 +163,6 @@ mod tests {
     fn missing_ciliumnodes() {
         let mut c = cluster("eni", json!({}));
         c.cilium_nodes = None;
-        assert!(matches!(
-            outcome(&CiliumNodeIpamExhausted, &c),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&CiliumNodeIpamExhausted, &c).is_err());
     }
 }

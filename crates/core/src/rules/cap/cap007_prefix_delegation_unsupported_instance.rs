@@ -39,14 +39,13 @@ impl Rule for PrefixDelegationUnsupportedInstance {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match common::ipam(cx, &META) {
-            Err(o) => return o,
-            Ok(Some(Ipam::Eni)) => {}
-            Ok(_) => return Outcome::Evaluated(vec![]),
+        match common::ipam(cx)? {
+            Some(Ipam::Eni) => {}
+            _ => return Ok(vec![]),
         }
         let c = cx.cluster;
         if !c.cilium.prefix_delegation {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         if c.nodes.is_none() && c.nodegroups.is_none() {
             return META.missing("no Node objects and no EKS node groups", common::HOW_NODES);
@@ -176,7 +175,7 @@ impl Rule for PrefixDelegationUnsupportedInstance {
                 common::how_instance_types(&unknown),
             );
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 
@@ -241,7 +240,7 @@ mod tests {
     #[test]
     fn xen_fires_nitro_quiet_pd_off_quiet() {
         let img = "quay.io/cilium/cilium:v1.18.7";
-        let Outcome::Evaluated(f) = outcome(
+        let Ok(f) = outcome(
             &PrefixDelegationUnsupportedInstance,
             &cluster(img, "m4.large", true),
         ) else {
@@ -254,20 +253,20 @@ mod tests {
                 &PrefixDelegationUnsupportedInstance,
                 &cluster(img, "m5.large", true)
             ),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
         assert_eq!(
             outcome(
                 &PrefixDelegationUnsupportedInstance,
                 &cluster(img, "m4.large", false)
             ),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
     }
 
     #[test]
     fn bare_metal_depends_on_version() {
-        let Outcome::Evaluated(f) = outcome(
+        let Ok(f) = outcome(
             &PrefixDelegationUnsupportedInstance,
             &cluster("quay.io/cilium/cilium:v1.17.13", "m5.metal", true),
         ) else {
@@ -291,7 +290,7 @@ mod tests {
                     &PrefixDelegationUnsupportedInstance,
                     &cluster(quiet, "m5.metal", true)
                 ),
-                Outcome::Evaluated(vec![]),
+                Ok(vec![]),
                 "{quiet}"
             );
         }

@@ -127,10 +127,8 @@ impl Rule for PodCidrOverlapsVpc {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        let mode = match common::ipam(cx, &META) {
-            Err(o) => return o,
-            Ok(Some(Ipam::Overlay(m))) => m,
-            Ok(_) => return Outcome::Evaluated(vec![]),
+        let Some(Ipam::Overlay(mode)) = common::ipam(cx)? else {
+            return Ok(vec![]);
         };
         let c = cx.cluster;
         let vpc_id = c
@@ -196,7 +194,7 @@ impl Rule for PodCidrOverlapsVpc {
                 findings.push(f);
             }
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 
@@ -277,7 +275,7 @@ mod tests {
 
     #[test]
     fn default_pool_overlaps_vpc() {
-        let Outcome::Evaluated(f) = outcome(
+        let Ok(f) = outcome(
             &PodCidrOverlapsVpc,
             &cluster(json!({"ipam":"cluster-pool","cluster-pool-ipv4-cidr":"10.0.0.0/8"})),
         ) else {
@@ -295,7 +293,7 @@ mod tests {
 
     #[test]
     fn several_cidrs_secondary_association_and_service() {
-        let Outcome::Evaluated(f) = outcome(
+        let Ok(f) = outcome(
             &PodCidrOverlapsVpc,
             &cluster(json!({"ipam":"cluster-pool",
             "cluster-pool-ipv4-cidr":"192.168.0.0/17 100.65.128.0/17 172.20.0.0/20 fd00::/104"})),
@@ -306,7 +304,7 @@ mod tests {
         // overlap 100.64.0.0/16; 172.20.0.0/20 overlaps the service CIDR.
         assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("EKS service CIDR 172.20.0.0/16"));
-        let Outcome::Evaluated(f) = outcome(
+        let Ok(f) = outcome(
             &PodCidrOverlapsVpc,
             &cluster(json!({"ipam":"multi-pool",
             "auto-create-cilium-pod-ip-pools":"default=ipv4-cidrs:100.64.0.0/18,10.200.0.0/16;ipv4-mask-size:24"})),
@@ -324,26 +322,20 @@ mod tests {
                 &PodCidrOverlapsVpc,
                 &cluster(json!({"ipam":"cluster-pool","cluster-pool-ipv4-cidr":"100.65.0.0/16"}))
             ),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
         assert_eq!(
             outcome(
                 &PodCidrOverlapsVpc,
                 &cluster(json!({"ipam":"eni","cluster-pool-ipv4-cidr":"10.0.0.0/8"}))
             ),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
         let mut c = cluster(json!({"ipam":"cluster-pool"}));
-        assert!(matches!(
-            outcome(&PodCidrOverlapsVpc, &c),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&PodCidrOverlapsVpc, &c).is_err());
         c.eks = None;
         c.vpcs = None;
-        assert!(matches!(
-            outcome(&PodCidrOverlapsVpc, &c),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&PodCidrOverlapsVpc, &c).is_err());
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::model::{CiliumNode, Cluster, Node, Pod};
-use crate::rules::{Context, Outcome, RuleMeta};
+use crate::rules::Context;
+use crate::rules::Missing;
 
 pub const HOW_CILIUM_CONFIG: &str =
     "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json";
@@ -23,8 +24,8 @@ pub use crate::model::cilium::Ipam;
 /// The IPAM in force. `Ok(None)`: Cilium is provably not installed (the
 /// DaemonSets were provided and none is Cilium's, and there is no Cilium
 /// config), so Cilium-specific rules do not apply. `Err`: not evaluable.
-pub fn ipam(cx: &Context, meta: &'static RuleMeta) -> Result<Option<Ipam>, Outcome> {
-    ipam_of(cx.cluster).map_err(|(missing, how)| meta.missing(missing, how))
+pub fn ipam(cx: &Context) -> Result<Option<Ipam>, Missing> {
+    ipam_of(cx.cluster).map_err(|(missing, how)| Missing::new(missing, how))
 }
 
 /// [`ipam`] on the model alone (the report page's capacity view uses it

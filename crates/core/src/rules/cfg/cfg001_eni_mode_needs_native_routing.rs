@@ -39,13 +39,11 @@ impl Rule for EniModeNeedsNativeRouting {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        match shared::cilium_config_known(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(false) => return Outcome::Evaluated(vec![]),
-            Ok(true) => {}
+        if !shared::cilium_config_known(c)? {
+            return Ok(vec![]);
         }
         if !c.cilium.ipam_is_eni() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let config = c.cilium.config.is_some();
         let (routing, source) = match c.cilium.routing_mode.as_deref() {
@@ -72,7 +70,7 @@ impl Rule for EniModeNeedsNativeRouting {
             }
         };
         if routing != "tunnel" {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         // Which Helm key the running chart knows: the knowledge's chart keys
         // for the running minor, else the era the running config shows.
@@ -121,7 +119,7 @@ impl Rule for EniModeNeedsNativeRouting {
             shared::helm_upgrade(c, &[set]),
             ns = shared::cilium_namespace(c),
         );
-        Outcome::Evaluated(vec![finding.with_remediation(fix)])
+        Ok(vec![finding.with_remediation(fix)])
     }
 }
 

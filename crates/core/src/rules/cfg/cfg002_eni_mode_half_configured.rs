@@ -45,10 +45,8 @@ impl Rule for EniModeHalfConfigured {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        match shared::cilium_config_known(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(false) => return Outcome::Evaluated(vec![]),
-            Ok(true) => {}
+        if !shared::cilium_config_known(c)? {
+            return Ok(vec![]);
         }
         let mut problems = Vec::new();
         let mut evidence = Vec::new();
@@ -82,7 +80,7 @@ impl Rule for EniModeHalfConfigured {
             }
         }
         if problems.is_empty() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let object = if c.cilium.config.is_some() {
             ObjectRef::new(
@@ -112,7 +110,7 @@ kubectl -n {ns} get configmap cilium-config -o jsonpath='{{.data.enable-endpoint
             shared::helm_upgrade(c, &["--set eni.enabled=true", "--set ipam.mode=eni"]),
             ns = shared::cilium_namespace(c),
         );
-        Outcome::Evaluated(vec![finding.with_remediation(fix)])
+        Ok(vec![finding.with_remediation(fix)])
     }
 }
 

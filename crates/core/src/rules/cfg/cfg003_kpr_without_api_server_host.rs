@@ -35,16 +35,14 @@ impl Rule for KprWithoutApiServerHost {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        match shared::cilium_config_known(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(false) => return Outcome::Evaluated(vec![]),
-            Ok(true) => {}
+        if !shared::cilium_config_known(c)? {
+            return Ok(vec![]);
         }
         if c.cilium.kube_proxy_replacement != Some(true) {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         if c.cilium.k8s_service_host.is_some() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         // The agent's environment lives in the DaemonSet.
         let Some(agent) = &c.cilium.agent_daemonset else {
@@ -100,7 +98,7 @@ impl Rule for KprWithoutApiServerHost {
             "\nkubectl -n {} rollout status daemonset/cilium",
             shared::cilium_namespace(c)
         ));
-        Outcome::Evaluated(vec![finding.with_remediation(fix)])
+        Ok(vec![finding.with_remediation(fix)])
     }
 }
 

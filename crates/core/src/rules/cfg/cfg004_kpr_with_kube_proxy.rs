@@ -41,13 +41,11 @@ impl Rule for KprWithKubeProxy {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        match shared::cilium_config_known(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(false) => return Outcome::Evaluated(vec![]),
-            Ok(true) => {}
+        if !shared::cilium_config_known(c)? {
+            return Ok(vec![]);
         }
         if c.cilium.kube_proxy_replacement != Some(true) {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         if c.daemonsets.is_none() && c.addon_names.is_none() && c.addons.is_none() {
             return META.missing(
@@ -73,7 +71,7 @@ impl Rule for KprWithKubeProxy {
             .find(|a| a.addon_name == KUBE_PROXY);
         let addon = listed || described.is_some();
         if ds.is_none() && !addon {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let object = if ds.is_some() {
             ObjectRef::new("DaemonSet", Some("kube-system"), KUBE_PROXY)
@@ -136,7 +134,7 @@ kubectl -n kube-system delete configmap kube-proxy\n",
             "# Clear the iptables rules kube-proxy left on each node (or replace the nodes):\n\
 iptables-save | grep -v KUBE | iptables-restore",
         );
-        Outcome::Evaluated(vec![finding.with_remediation(fix)])
+        Ok(vec![finding.with_remediation(fix)])
     }
 }
 

@@ -44,13 +44,11 @@ impl Rule for EniNeedsAwsOperator {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        match shared::cilium_config_known(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(false) => return Outcome::Evaluated(vec![]),
-            Ok(true) => {}
+        if !shared::cilium_config_known(c)? {
+            return Ok(vec![]);
         }
         if !c.cilium.ipam_is_eni() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let Some(image) = c.cilium.operator_image.as_deref() else {
             return match c.deployments {
@@ -59,12 +57,12 @@ impl Rule for EniNeedsAwsOperator {
                     "kubectl -n kube-system get deployment cilium-operator -o json > cilium-operator.json",
                 ),
                 // No operator at all is another problem; nothing to judge here.
-                Some(_) => Outcome::Evaluated(vec![]),
+                Some(_) => Ok(vec![]),
             };
         };
         let name = image_name(image);
         if has_aws_allocator(name) {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let operator = c
             .deployments
@@ -118,7 +116,7 @@ kubectl -n {ns} rollout status deployment/{dname}\n\
             shared::helm_upgrade(c, &["--set eni.enabled=true", "--set ipam.mode=eni"]),
             tag = crate::model::cilium::image_tag(image).unwrap_or("<same tag as today>"),
         );
-        Outcome::Evaluated(vec![finding.with_remediation(fix)])
+        Ok(vec![finding.with_remediation(fix)])
     }
 }
 

@@ -64,17 +64,15 @@ impl Rule for OverlayWebhooksUnreachable {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        match shared::cilium_config_known(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(false) => return Outcome::Evaluated(vec![]),
-            Ok(true) => {}
+        if !shared::cilium_config_known(c)? {
+            return Ok(vec![]);
         }
         if c.cilium.chains_aws_cni() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         // DaemonSets without a Cilium agent: Cilium does not run (a leftover config).
         if c.daemonsets.is_some() && c.cilium.agent_daemonset.is_none() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         // Primary CNI with non-ENI IPAM: pod addresses are not VPC addresses.
         let (ipam, ipam_source) = match (&c.cilium.ipam_mode, c.cilium.get("ipam")) {
@@ -86,7 +84,7 @@ impl Rule for OverlayWebhooksUnreachable {
             ),
         };
         if ipam == "eni" {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let Some(configs) = c.webhook_configurations.as_deref() else {
             return META.missing(
@@ -278,7 +276,7 @@ impl Rule for OverlayWebhooksUnreachable {
             fix.push_str("# Or run Cilium in ENI mode, where pods get VPC addresses the control plane can reach.");
             findings.push(finding.with_remediation(fix));
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 

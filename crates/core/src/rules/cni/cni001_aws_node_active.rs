@@ -49,20 +49,17 @@ impl Rule for AwsNodeActive {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        match shared::cilium_role(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(CiliumRole::Primary) => {}
-            Ok(CiliumRole::Absent | CiliumRole::Chaining) => return Outcome::Evaluated(vec![]),
+        match shared::cilium_role(c)? {
+            CiliumRole::Primary => {}
+            CiliumRole::Absent | CiliumRole::Chaining => return Ok(vec![]),
         }
-        if let Err(not_evaluated) = shared::need_daemonsets(&META, c) {
-            return not_evaluated;
-        }
+        shared::need_daemonsets(c)?;
         let Some(ds) = c.daemonset("kube-system", "aws-node") else {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         };
         let sched = shared::daemonset_scheduling(ds, c.nodes.as_deref());
         if !sched.can_schedule() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let image = shared::container_image(ds, "aws-node");
         let version = image.and_then(image_tag).unwrap_or("unknown");
@@ -106,7 +103,7 @@ impl Rule for AwsNodeActive {
             );
         }
         fix.push_str("\n# Then restart pods that still have a VPC CNI address (see CNI003).");
-        Outcome::Evaluated(vec![finding.with_remediation(fix)])
+        Ok(vec![finding.with_remediation(fix)])
     }
 }
 

@@ -44,10 +44,9 @@ impl Rule for VpcCniAddonManaged {
         if c.addon_names.is_none() && c.addons.is_none() {
             return META.missing("no EKS add-on list", shared::ADDONS_HOW);
         }
-        match shared::cilium_role(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(CiliumRole::Primary) => {}
-            Ok(CiliumRole::Absent | CiliumRole::Chaining) => return Outcome::Evaluated(vec![]),
+        match shared::cilium_role(c)? {
+            CiliumRole::Primary => {}
+            CiliumRole::Absent | CiliumRole::Chaining => return Ok(vec![]),
         }
         let listed = c
             .addon_names
@@ -62,7 +61,7 @@ impl Rule for VpcCniAddonManaged {
             .iter()
             .find(|a| a.addon_name == VPC_CNI_ADDON);
         if !listed && described.is_none() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let name = shared::cluster_name(c);
         let mut finding = META.finding(
@@ -110,7 +109,7 @@ aws eks list-addons --cluster-name {name}\n\
 # Remove vpc-cni from eksctl/Terraform/CloudFormation add-on definitions so the next apply does not re-create it.",
             super::cni001_aws_node_active::AWS_NODE_PATCH
         );
-        Outcome::Evaluated(vec![finding.with_remediation(fix)])
+        Ok(vec![finding.with_remediation(fix)])
     }
 }
 

@@ -67,10 +67,9 @@ impl Rule for PodsNotManagedByCilium {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        match shared::cilium_role(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(CiliumRole::Primary) => {}
-            Ok(CiliumRole::Absent | CiliumRole::Chaining) => return Outcome::Evaluated(vec![]),
+        match shared::cilium_role(c)? {
+            CiliumRole::Primary => {}
+            CiliumRole::Absent | CiliumRole::Chaining => return Ok(vec![]),
         }
         let Some(pods) = c.pods.as_deref() else {
             return META.missing("no Pod objects", shared::PODS_HOW);
@@ -179,7 +178,7 @@ impl Rule for PodsNotManagedByCilium {
             ));
             findings.push(finding.with_remediation(fix));
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 

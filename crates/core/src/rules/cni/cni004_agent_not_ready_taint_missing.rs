@@ -64,10 +64,8 @@ impl Rule for AgentNotReadyTaintMissing {
                 "aws eks describe-nodegroup --cluster-name CLUSTER_NAME --nodegroup-name NODEGROUP --output json > nodegroup-NODEGROUP.json (each node group); kubectl get nodepools.karpenter.sh -o json > nodepools.json",
             );
         }
-        match shared::cilium_installed(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(false) => return Outcome::Evaluated(vec![]),
-            Ok(true) => {}
+        if !shared::cilium_installed(c)? {
+            return Ok(vec![]);
         }
         let key = c
             .cilium
@@ -252,7 +250,7 @@ aws eks wait nodegroup-active --cluster-name {cluster} --nodegroup-name {ng_name
                 ));
             findings.push(finding);
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 

@@ -101,16 +101,13 @@ impl Rule for VpcCniLeftovers {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        match shared::cilium_role(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(CiliumRole::Primary) => {}
-            Ok(CiliumRole::Absent | CiliumRole::Chaining) => return Outcome::Evaluated(vec![]),
+        match shared::cilium_role(c)? {
+            CiliumRole::Primary => {}
+            CiliumRole::Absent | CiliumRole::Chaining => return Ok(vec![]),
         }
-        if let Err(not_evaluated) = shared::need_daemonsets(&META, c) {
-            return not_evaluated;
-        }
+        shared::need_daemonsets(c)?;
         if c.daemonset("kube-system", "aws-node").is_some() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let listed: Vec<_> = LEFTOVERS
             .iter()
@@ -160,7 +157,7 @@ kubectl {ns_flag}delete {kind_l} {name}",
                 .with_remediation(fix),
             );
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 

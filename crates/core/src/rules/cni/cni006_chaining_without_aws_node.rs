@@ -39,14 +39,11 @@ impl Rule for ChainingWithoutAwsNode {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        match shared::cilium_role(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(CiliumRole::Chaining) => {}
-            Ok(CiliumRole::Absent | CiliumRole::Primary) => return Outcome::Evaluated(vec![]),
+        match shared::cilium_role(c)? {
+            CiliumRole::Chaining => {}
+            CiliumRole::Absent | CiliumRole::Primary => return Ok(vec![]),
         }
-        if let Err(not_evaluated) = shared::need_daemonsets(&META, c) {
-            return not_evaluated;
-        }
+        shared::need_daemonsets(c)?;
         let object = ObjectRef::new("DaemonSet", Some("kube-system"), "aws-node");
         let chaining = format!(
             "cni-chaining-mode: {} ({})",
@@ -71,11 +68,11 @@ impl Rule for ChainingWithoutAwsNode {
 aws eks create-addon --cluster-name {name} --addon-name vpc-cni\n\
 kubectl -n kube-system rollout status daemonset aws-node"
                 ));
-            return Outcome::Evaluated(vec![finding]);
+            return Ok(vec![finding]);
         };
         let sched = shared::daemonset_scheduling(ds, c.nodes.as_deref());
         if sched.can_schedule() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let mut finding = META
             .finding(
@@ -111,7 +108,7 @@ kubectl -n kube-system rollout status daemonset aws-node\n\
                 ops.join(",")
             )
         };
-        Outcome::Evaluated(vec![finding.with_remediation(fix)])
+        Ok(vec![finding.with_remediation(fix)])
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::model::cilium::CiliumPresence;
 use crate::model::{self, Cluster, LabelSelector, NetworkPolicy, Node, Pod, StringMap, Workload};
-use crate::rules::{Outcome, RuleMeta};
+use crate::rules::Missing;
 
 pub(crate) const DAEMONSETS_HOW: &str = "kubectl get daemonsets -A -o json > daemonsets.json";
 pub(crate) const CILIUM_CONFIG_HOW: &str =
@@ -30,17 +30,17 @@ pub(crate) enum CiliumRole {
 /// (`CiliumSettings::presence` and `role`): an agent must be seen (agent
 /// DaemonSet or agent pods) and the configuration known (cilium-config or
 /// Helm values) to tell chaining from primary mode; else not evaluated.
-pub(crate) fn cilium_role(meta: &'static RuleMeta, c: &Cluster) -> Result<CiliumRole, Outcome> {
+pub(crate) fn cilium_role(c: &Cluster) -> Result<CiliumRole, Missing> {
     match c.cilium.presence {
         CiliumPresence::Absent | CiliumPresence::ConfigOnly => Ok(CiliumRole::Absent),
-        CiliumPresence::Unknown | CiliumPresence::Configured => Err(meta.missing(
+        CiliumPresence::Unknown | CiliumPresence::Configured => Err(Missing::new(
             "no DaemonSets or Pods (needed to see whether the Cilium agent runs)",
             DAEMONSETS_HOW,
         )),
         CiliumPresence::Running => match c.cilium.role {
             Some(model::cilium::CiliumRole::Primary) => Ok(CiliumRole::Primary),
             Some(model::cilium::CiliumRole::ChainedAwsCni) => Ok(CiliumRole::Chaining),
-            None => Err(meta.missing(
+            None => Err(Missing::new(
                 "no cilium-config ConfigMap or Cilium Helm values (needed to tell chaining from primary mode)",
                 CILIUM_CONFIG_HOW,
             )),
@@ -50,17 +50,20 @@ pub(crate) fn cilium_role(meta: &'static RuleMeta, c: &Cluster) -> Result<Cilium
 
 /// The rules about aws-node read the DaemonSets themselves: without them
 /// "aws-node is absent" cannot be told from "not dumped".
-pub(crate) fn need_daemonsets(meta: &'static RuleMeta, c: &Cluster) -> Result<(), Outcome> {
+pub(crate) fn need_daemonsets(c: &Cluster) -> Result<(), Missing> {
     match c.daemonsets {
         Some(_) => Ok(()),
-        None => Err(meta.missing("no DaemonSets (needed to see aws-node)", DAEMONSETS_HOW)),
+        None => Err(Missing::new(
+            "no DaemonSets (needed to see aws-node)",
+            DAEMONSETS_HOW,
+        )),
     }
 }
 
 /// Whether Cilium is installed at all (`CiliumPresence::installed`).
-pub(crate) fn cilium_installed(meta: &'static RuleMeta, c: &Cluster) -> Result<bool, Outcome> {
+pub(crate) fn cilium_installed(c: &Cluster) -> Result<bool, Missing> {
     match c.cilium.presence {
-        CiliumPresence::Unknown => Err(meta.missing(
+        CiliumPresence::Unknown => Err(Missing::new(
             "no DaemonSets, Pods or Cilium configuration (needed to see whether Cilium runs)",
             DAEMONSETS_HOW,
         )),
@@ -71,14 +74,14 @@ pub(crate) fn cilium_installed(meta: &'static RuleMeta, c: &Cluster) -> Result<b
 /// For configuration rules: `Ok(true)` when the Cilium configuration is
 /// known (cilium-config or Helm values), `Ok(false)` when the snapshot
 /// proves Cilium is not installed, else not evaluated.
-pub(crate) fn cilium_config_known(meta: &'static RuleMeta, c: &Cluster) -> Result<bool, Outcome> {
+pub(crate) fn cilium_config_known(c: &Cluster) -> Result<bool, Missing> {
     if c.cilium.role.is_some() {
         return Ok(true);
     }
     if c.cilium.presence == CiliumPresence::Absent {
         return Ok(false);
     }
-    Err(meta.missing(
+    Err(Missing::new(
         "no cilium-config ConfigMap or Cilium Helm values",
         CILIUM_CONFIG_HOW,
     ))

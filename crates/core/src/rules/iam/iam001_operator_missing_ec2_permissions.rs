@@ -8,6 +8,7 @@ use super::{
     cluster_name, eni_mode, operator, operator_roles, role_policies, Credentials, HOW_IAM,
 };
 use crate::findings::{Finding, ObjectRef, Severity};
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct Iam001;
@@ -56,33 +57,30 @@ impl Rule for Iam001 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
-    if !eni_mode(cx, &META)? {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
+    if !eni_mode(cx)? {
         return Ok(Vec::new());
     }
     let Some(cilium) = cx.cluster.cilium.version else {
-        return Err(META.missing(
+        return Err(Missing::new(
             "the Cilium version (agent image tag)",
             "kubectl -n kube-system get daemonset cilium -o json > cilium-ds.json",
         ));
     };
     let c = cilium.minor();
     let Some(data) = cx.knowledge.cilium_minor(c) else {
-        return Err(META.missing(
+        return Err(Missing::new(
             format!("the ENI IAM actions of Cilium {c}"),
             super::super::ver::HOW_KNOWLEDGE,
         ));
     };
-    let op = operator(cx, &META)?;
-    let Some((roles, how)) = operator_roles(cx, &META, &op)? else {
-        return Err(META.missing(
+    let op = operator(cx)?;
+    let Some((roles, how)) = operator_roles(cx, &op)? else {
+        return Err(Missing::new(
             "the IAM role of the operator's EKS Pod Identity association",
             format!(
                 "aws eks list-pod-identity-associations --cluster-name {} --namespace {} --service-account {}",
@@ -103,7 +101,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
             continue;
         }
         if !unknown.is_empty() {
-            return Err(META.missing(
+            return Err(Missing::new(
                 format!(
                     "the documents of the managed policies attached to role {}: {}",
                     role.name,

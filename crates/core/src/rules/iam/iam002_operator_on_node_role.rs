@@ -3,6 +3,7 @@
 
 use super::{cluster_name, eni_mode, operator, Credentials, IRSA_ANNOTATION};
 use crate::findings::{Finding, ObjectRef, Severity};
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct Iam002;
@@ -41,18 +42,15 @@ impl Rule for Iam002 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
-    if !eni_mode(cx, &META)? {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
+    if !eni_mode(cx)? {
         return Ok(Vec::new());
     }
-    let op = operator(cx, &META)?;
+    let op = operator(cx)?;
     let Credentials::NodeRole { source } = &op.credentials else {
         return Ok(Vec::new());
     };

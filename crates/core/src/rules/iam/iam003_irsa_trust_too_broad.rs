@@ -4,6 +4,7 @@
 use super::trust::{irsa_trust_policy, issuer_host_path, web_identity_grants, WebIdentityGrant};
 use super::{arn_account, irsa_role};
 use crate::findings::{Finding, ObjectRef, Severity};
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct Iam003;
@@ -41,10 +42,7 @@ impl Rule for Iam003 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
@@ -56,8 +54,8 @@ fn describe_sub(g: &WebIdentityGrant) -> String {
         .join("; ")
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
-    let Some((op, role, source)) = irsa_role(cx, &META)? else {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
+    let Some((op, role, source)) = irsa_role(cx)? else {
         return Ok(Vec::new());
     };
     let Some(trust) = role.trust_policy.as_ref() else {

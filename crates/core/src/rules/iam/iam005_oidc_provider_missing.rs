@@ -4,6 +4,7 @@
 use super::trust::{issuer_host_path, provider_issuer, same_issuer};
 use super::{cluster_name, eni_mode, operator, Credentials};
 use crate::findings::{Finding, ObjectRef, Severity};
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct Iam005;
@@ -37,20 +38,17 @@ impl Rule for Iam005 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
-    if !eni_mode(cx, &META)? {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
+    if !eni_mode(cx)? {
         return Ok(Vec::new());
     }
     // The operator's credentials only tell whether IRSA is in use; an
     // unknown ServiceAccount does not stop this check.
-    let op = operator(cx, &META).ok();
+    let op = operator(cx).ok();
     if matches!(
         op.as_ref().map(|o| &o.credentials),
         Some(Credentials::PodIdentity { .. })
@@ -58,13 +56,13 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         return Ok(Vec::new());
     }
     let Some(issuer) = cx.cluster.eks.as_ref().and_then(|e| e.oidc_issuer()) else {
-        return Err(META.missing(
+        return Err(Missing::new(
             "the cluster's OIDC issuer (EKS describe-cluster identity.oidc.issuer)",
             "aws eks describe-cluster --name CLUSTER > cluster.json",
         ));
     };
     let Some(providers) = cx.cluster.oidc_providers.as_deref() else {
-        return Err(META.missing(
+        return Err(Missing::new(
             "the IAM OIDC identity providers",
             "aws iam list-open-id-connect-providers --output json > oidc-providers.json",
         ));

@@ -5,6 +5,7 @@
 use super::policy_eval::access;
 use super::{eni_mode, find_role, node_role_arns, operator, role_policies, Credentials, HOW_IAM};
 use crate::findings::{Finding, ObjectRef, Severity};
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct Iam006;
@@ -44,31 +45,28 @@ impl Rule for Iam006 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
-    if !eni_mode(cx, &META)? || cx.cluster.cilium.chains_aws_cni() {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
+    if !eni_mode(cx)? || cx.cluster.cilium.chains_aws_cni() {
         return Ok(Vec::new());
     }
-    let op = operator(cx, &META)?;
+    let op = operator(cx)?;
     let own = match &op.credentials {
         Credentials::Irsa { role_arn, source } => format!("IRSA role {role_arn} ({source})"),
         Credentials::PodIdentity { source } => source.clone(),
         Credentials::NodeRole { .. } => return Ok(Vec::new()),
     };
     let Some(arns) = node_role_arns(cx) else {
-        return Err(META.missing(
+        return Err(Missing::new(
             "the node roles (EKS describe-nodegroup nodeRole)",
             "aws eks describe-nodegroup --cluster-name CLUSTER --nodegroup-name NAME > nodegroup.json",
         ));
     };
     if cx.cluster.iam_roles.is_none() && !arns.is_empty() {
-        return Err(META.missing("IAM role data", HOW_IAM));
+        return Err(Missing::new("IAM role data", HOW_IAM));
     }
     // The operator's ENI write actions: everything but Describe* of the running minor.
     let writes: Vec<&str> = cx
@@ -93,7 +91,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
 
     let mut findings = Vec::new();
     for arn in arns {
-        let role = find_role(cx, &META, arn)?;
+        let role = find_role(cx, arn)?;
         let cni: Vec<&str> = role
             .attached_policy_arns
             .iter()

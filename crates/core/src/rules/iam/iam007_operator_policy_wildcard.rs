@@ -4,6 +4,7 @@ use super::eni_actions::{allow_policy_document, free_policy_name, wanted_actions
 use super::policy_eval::whole_service_grant;
 use super::{cluster_name, eni_mode, operator, operator_roles, role_policies, HOW_IAM};
 use crate::findings::{Finding, ObjectRef, Severity};
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct Iam007;
@@ -36,20 +37,17 @@ impl Rule for Iam007 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
-    if !eni_mode(cx, &META)? {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
+    if !eni_mode(cx)? {
         return Ok(Vec::new());
     }
-    let op = operator(cx, &META)?;
-    let Some((roles, how)) = operator_roles(cx, &META, &op)? else {
-        return Err(META.missing(
+    let op = operator(cx)?;
+    let Some((roles, how)) = operator_roles(cx, &op)? else {
+        return Err(Missing::new(
             "the IAM role of the operator's EKS Pod Identity association",
             format!(
                 "aws eks list-pod-identity-associations --cluster-name {} --namespace {} --service-account {}",
@@ -84,7 +82,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         }
         if hits.is_empty() {
             if !unknown.is_empty() {
-                return Err(META.missing(
+                return Err(Missing::new(
                     format!(
                         "the documents of the managed policies attached to role {}: {}",
                         role.name,

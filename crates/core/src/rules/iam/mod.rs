@@ -19,9 +19,10 @@ pub(crate) mod policy_eval;
 mod testkit;
 pub(crate) mod trust;
 
-use super::{Context, Outcome, Rule, RuleMeta};
+use super::{Context, Rule};
 use crate::model::cilium::helm_get;
 use crate::model::{IamRole, ManagedPolicy, PolicyDocument};
+use crate::rules::Missing;
 use policy_eval::NamedPolicy;
 
 pub static RULES: &[&dyn Rule] = &[
@@ -50,7 +51,7 @@ const HOW_SA: &str =
 
 /// `Ok(true)`: Cilium runs ENI IPAM and the IAM rules apply; `Ok(false)`:
 /// the snapshot proves they do not; `Err`: the IPAM mode is unknown.
-pub(crate) fn eni_mode(cx: &Context, meta: &'static RuleMeta) -> Result<bool, Outcome> {
+pub(crate) fn eni_mode(cx: &Context) -> Result<bool, Missing> {
     use crate::model::cilium::{CiliumPresence, Ipam};
     let s = &cx.cluster.cilium;
     match (&s.ipam, s.presence) {
@@ -58,7 +59,7 @@ pub(crate) fn eni_mode(cx: &Context, meta: &'static RuleMeta) -> Result<bool, Ou
         (None, CiliumPresence::Absent) => return Ok(false),
         (None, _) => {}
     }
-    Err(meta.missing(
+    Err(Missing::new(
         "the Cilium IPAM mode (ConfigMap kube-system/cilium-config or Helm values)",
         HOW_CONFIG,
     ))
@@ -89,7 +90,7 @@ impl Operator {
 }
 
 /// Resolve the operator's ServiceAccount and credentials.
-pub(crate) fn operator(cx: &Context, meta: &'static RuleMeta) -> Result<Operator, Outcome> {
+pub(crate) fn operator(cx: &Context) -> Result<Operator, Missing> {
     let c = cx.cluster;
     let deployment = c
         .deployments
@@ -210,7 +211,7 @@ pub(crate) fn operator(cx: &Context, meta: &'static RuleMeta) -> Result<Operator
             },
         });
     }
-    Err(meta.missing(format!("the operator's {sa_text}"), HOW_SA))
+    Err(Missing::new(format!("the operator's {sa_text}"), HOW_SA))
 }
 
 /// The name of a role from its ARN (`arn:aws:iam::1:role/path/name` → `name`).
@@ -224,20 +225,16 @@ pub(crate) fn arn_account(arn: &str) -> Option<&str> {
 }
 
 /// Find a role in the IAM data by ARN, else by name.
-pub(crate) fn find_role<'a>(
-    cx: &Context<'a>,
-    meta: &'static RuleMeta,
-    arn: &str,
-) -> Result<&'a IamRole, Outcome> {
+pub(crate) fn find_role<'a>(cx: &Context<'a>, arn: &str) -> Result<&'a IamRole, Missing> {
     let Some(roles) = cx.cluster.iam_roles.as_deref() else {
-        return Err(meta.missing("IAM role data", HOW_IAM));
+        return Err(Missing::new("IAM role data", HOW_IAM));
     };
     let name = role_name(arn);
     roles
         .iter()
         .find(|r| r.arn == arn)
         .or_else(|| roles.iter().find(|r| r.name == name))
-        .ok_or_else(|| meta.missing(format!("IAM role {name} ({arn}) in the IAM data"), HOW_IAM))
+        .ok_or_else(|| Missing::new(format!("IAM role {name} ({arn}) in the IAM data"), HOW_IAM))
 }
 
 /// The IAM roles of the managed node groups (`nodeRole`), deduplicated.
@@ -290,12 +287,11 @@ pub(crate) fn role_policies<'a>(
 /// `Ok(None)`: Pod Identity, whose role is not visible in a snapshot.
 pub(crate) fn operator_roles<'a>(
     cx: &Context<'a>,
-    meta: &'static RuleMeta,
     op: &Operator,
-) -> Result<Option<(Vec<&'a IamRole>, String)>, Outcome> {
+) -> Result<Option<(Vec<&'a IamRole>, String)>, Missing> {
     match &op.credentials {
         Credentials::Irsa { role_arn, source } => {
-            let role = find_role(cx, meta, role_arn)?;
+            let role = find_role(cx, role_arn)?;
             Ok(Some((
                 vec![role],
                 format!("IRSA role {role_arn} ({source})"),
@@ -304,20 +300,20 @@ pub(crate) fn operator_roles<'a>(
         Credentials::PodIdentity { .. } => Ok(None),
         Credentials::NodeRole { source } => {
             let Some(arns) = node_role_arns(cx) else {
-                return Err(meta.missing(
+                return Err(Missing::new(
                     "the node role the operator falls back to (no IRSA annotation)",
                     "aws eks describe-nodegroup --cluster-name CLUSTER --nodegroup-name NAME > nodegroup.json",
                 ));
             };
             if arns.is_empty() {
-                return Err(meta.missing(
+                return Err(Missing::new(
                     "the node role the operator falls back to: no node group names a nodeRole",
                     "aws eks describe-nodegroup --cluster-name CLUSTER --nodegroup-name NAME > nodegroup.json",
                 ));
             }
             let mut roles = Vec::new();
             for arn in arns {
-                roles.push(find_role(cx, meta, arn)?);
+                roles.push(find_role(cx, arn)?);
             }
             Ok(Some((roles, format!("node instance role ({source})"))))
         }
@@ -328,18 +324,17 @@ pub(crate) fn operator_roles<'a>(
 /// when the IAM rules do not apply or the operator does not use IRSA.
 pub(crate) fn irsa_role<'a>(
     cx: &Context<'a>,
-    meta: &'static RuleMeta,
-) -> Result<Option<(Operator, &'a IamRole, String)>, Outcome> {
-    if !eni_mode(cx, meta)? {
+) -> Result<Option<(Operator, &'a IamRole, String)>, Missing> {
+    if !eni_mode(cx)? {
         return Ok(None);
     }
-    let op = operator(cx, meta)?;
+    let op = operator(cx)?;
     let Credentials::Irsa { role_arn, source } = &op.credentials else {
         return Ok(None);
     };
-    let role = find_role(cx, meta, role_arn)?;
+    let role = find_role(cx, role_arn)?;
     if role.trust_policy.is_none() {
-        return Err(meta.missing(
+        return Err(Missing::new(
             format!("the trust policy of IAM role {}", role.name),
             HOW_IAM,
         ));
@@ -369,37 +364,35 @@ pub(crate) fn cluster_name(cx: &Context) -> String {
 mod tests {
     use super::super::ver::testkit::*;
     use super::*;
-    use crate::rules::testing::{context, missing, options};
+    use crate::rules::testing::{context, options};
     use serde_json::json;
 
     #[test]
     fn eni_mode_detection() {
-        let meta = iam001_operator_missing_ec2_permissions::Iam001.meta();
         let k = knowledge();
         let o = options("2026-11-26");
         let eni = typed_cluster(vec![agent_ds("1.16.5"), config_map(json!({"ipam": "eni"}))]);
         let cx = context(&eni, &k, &o);
-        assert_eq!(eni_mode(&cx, meta), Ok(true));
+        assert_eq!(eni_mode(&cx), Ok(true));
         let pool = typed_cluster(vec![
             agent_ds("1.16.5"),
             config_map(json!({"ipam": "cluster-pool"})),
         ]);
         let cx = context(&pool, &k, &o);
-        assert_eq!(eni_mode(&cx, meta), Ok(false));
+        assert_eq!(eni_mode(&cx), Ok(false));
         let default = typed_cluster(vec![
             agent_ds("1.16.5"),
             config_map(json!({"tunnel-protocol": "vxlan"})),
         ]);
         let cx = context(&default, &k, &o);
-        assert_eq!(eni_mode(&cx, meta), Ok(false));
+        assert_eq!(eni_mode(&cx), Ok(false));
         let unknown = typed_cluster(vec![agent_ds("1.16.5")]);
         let cx = context(&unknown, &k, &o);
-        assert!(eni_mode(&cx, meta).is_err());
+        assert!(eni_mode(&cx).is_err());
     }
 
     #[test]
     fn operator_credentials() {
-        let meta = iam001_operator_missing_ec2_permissions::Iam001.meta();
         let k = knowledge();
         let o = options("2026-11-26");
         let sa = |annotations: serde_json::Value| json!({"kind": "ServiceAccount", "metadata": {"name": "cilium-operator", "namespace": "kube-system", "annotations": annotations}});
@@ -407,7 +400,7 @@ mod tests {
             json!({IRSA_ANNOTATION: "arn:aws:iam::111122223333:role/cilium-operator"}),
         )]);
         let cx = context(&c, &k, &o);
-        let op = operator(&cx, meta).unwrap();
+        let op = operator(&cx).unwrap();
         assert!(
             matches!(op.credentials, Credentials::Irsa { ref role_arn, .. } if role_arn == "arn:aws:iam::111122223333:role/cilium-operator")
         );
@@ -419,7 +412,7 @@ mod tests {
         let c = typed_cluster(vec![sa(json!({}))]);
         let cx = context(&c, &k, &o);
         assert!(matches!(
-            operator(&cx, meta).unwrap().credentials,
+            operator(&cx).unwrap().credentials,
             Credentials::NodeRole { .. }
         ));
 
@@ -429,7 +422,9 @@ mod tests {
             "cilium-op",
         )]);
         let cx = context(&c, &k, &o);
-        assert!(missing(operator(&cx, meta).unwrap_err())
+        assert!(operator(&cx)
+            .unwrap_err()
+            .missing
             .contains("ServiceAccount kube-system/cilium-op"));
 
         // Pod Identity env on the operator pod.
@@ -438,7 +433,7 @@ mod tests {
         let c = typed_cluster(vec![pod]);
         let cx = context(&c, &k, &o);
         assert!(matches!(
-            operator(&cx, meta).unwrap().credentials,
+            operator(&cx).unwrap().credentials,
             Credentials::PodIdentity { .. }
         ));
 
@@ -448,7 +443,7 @@ mod tests {
             Some(json!({"eni": {"enabled": true, "iamRole": "arn:aws:iam::111122223333:role/x"}}));
         let cx = context(&c, &k, &o);
         assert!(
-            matches!(operator(&cx, meta).unwrap().credentials, Credentials::Irsa { ref source, .. } if source == "Helm value eni.iamRole")
+            matches!(operator(&cx).unwrap().credentials, Credentials::Irsa { ref source, .. } if source == "Helm value eni.iamRole")
         );
     }
 

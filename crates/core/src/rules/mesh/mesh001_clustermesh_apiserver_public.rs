@@ -119,7 +119,7 @@ kubectl -n {ns} delete service {name}\n\
             );
             findings.push(finding.with_remediation(fix));
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 

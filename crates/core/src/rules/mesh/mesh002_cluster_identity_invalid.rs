@@ -124,13 +124,11 @@ impl Rule for ClusterIdentityInvalid {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        match shared::cilium_config_known(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(false) => return Outcome::Evaluated(vec![]),
-            Ok(true) => {}
+        if !shared::cilium_config_known(c)? {
+            return Ok(vec![]);
         }
         let Some(why_enabled) = mesh_enabled(c) else {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         };
         let (id_text, id_source) = setting(c, "cluster-id", "cluster.id")
             .unwrap_or_else(|| ("0".to_string(), "cluster-id unset (default 0)".to_string()));
@@ -191,7 +189,7 @@ impl Rule for ClusterIdentityInvalid {
             }
         }
         if problems.is_empty() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let object = if c.cilium.config.is_some() {
             ObjectRef::new(
@@ -241,7 +239,7 @@ kubectl -n {ns} rollout restart daemonset/cilium deployment/cilium-operator\n\
             shared::helm_upgrade(c, &set_refs),
             ns = shared::cilium_namespace(c),
         );
-        Outcome::Evaluated(vec![finding.with_remediation(fix)])
+        Ok(vec![finding.with_remediation(fix)])
     }
 }
 

@@ -36,9 +36,9 @@ impl MeshRule for PodCidrOverlap {
     fn check(&self, cx: &MeshContext) -> Outcome {
         let mut cidrs = Vec::new();
         for c in cx.clusters {
-            match pod_cidrs(cx, c, &META) {
+            match pod_cidrs(cx, c) {
                 Ok(list) => cidrs.push(list),
-                Err(outcome) => return outcome,
+                Err(outcome) => return Err(outcome),
             }
         }
         let mut findings = Vec::new();
@@ -72,6 +72,6 @@ ENI mode: pods use VPC addresses; the VPCs of the mesh need disjoint CIDRs.",
                 b.name
             )));
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }

@@ -69,10 +69,7 @@ impl MeshRule for RoutesMissing {
             let Some(tables) = a.cluster.route_tables.as_deref() else {
                 return META.missing(format!("{}: the route tables", a.name), HOW_ROUTES);
             };
-            let remote = match pod_cidrs(cx, b, &META) {
-                Ok(r) => r,
-                Err(outcome) => return outcome,
-            };
+            let remote = pod_cidrs(cx, b)?;
             let mut problems = Vec::new();
             for t in tables
                 .iter()
@@ -114,7 +111,7 @@ impl MeshRule for RoutesMissing {
             }
             findings.push(finding.with_remediation(remediation(a, &remote, tables, &va)));
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 

@@ -120,7 +120,7 @@ impl MeshRule for PortsClosed {
                 )),
             );
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 

@@ -7,7 +7,8 @@ use crate::model::Cluster;
 use crate::rules::cap::cap008_pod_cidr_overlaps_vpc::pod_cidr_sources;
 use crate::rules::cap::cidr::{parse_list, Ipv4Cidr};
 use crate::rules::cap::common::{ipam, Ipam};
-use crate::rules::{Context, MeshContext, NamedCluster, Outcome, RuleMeta};
+use crate::rules::Missing;
+use crate::rules::{Context, MeshContext, NamedCluster};
 
 pub(super) const HOW_CILIUM_CONFIG: &str =
     "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json (in each snapshot)";
@@ -111,13 +112,12 @@ pub(super) fn vpc_cidrs(c: &Cluster) -> Vec<Ipv4Cidr> {
 pub(super) fn pod_cidrs(
     mcx: &MeshContext,
     c: &NamedCluster,
-    meta: &'static RuleMeta,
-) -> Result<Vec<(String, Ipv4Cidr)>, Outcome> {
+) -> Result<Vec<(String, Ipv4Cidr)>, Missing> {
     let cx = context(mcx, c);
     let vpc = || {
         let cidrs = vpc_cidrs(&c.cluster);
         if cidrs.is_empty() {
-            return Err(meta.missing(format!("{}: the VPC CIDRs", c.name), HOW_VPC));
+            return Err(Missing::new(format!("{}: the VPC CIDRs", c.name), HOW_VPC));
         }
         let id = vpc_id(&c.cluster).unwrap_or_else(|| "VPC".into());
         Ok(cidrs
@@ -125,7 +125,7 @@ pub(super) fn pod_cidrs(
             .map(|cidr| (format!("{id} CIDR, pod addresses in ENI mode"), cidr))
             .collect())
     };
-    match ipam(&cx, meta)? {
+    match ipam(&cx)? {
         Some(Ipam::Eni | Ipam::ChainedVpcCni) => vpc(),
         Some(Ipam::Overlay(mode)) => {
             let mut out = Vec::new();
@@ -133,17 +133,21 @@ pub(super) fn pod_cidrs(
                 out.extend(parse_list(&text).0.into_iter().map(|c| (source.clone(), c)));
             }
             if out.is_empty() {
-                return Err(meta.missing(
+                return Err(Missing::new(
                     format!("{}: the {mode} pod CIDRs", c.name),
                     HOW_CILIUM_CONFIG,
                 ));
             }
             Ok(out)
         }
-        Some(Ipam::Other(mode)) => {
-            Err(meta.missing(format!("{}: the pod CIDRs of IPAM mode {mode}", c.name), ""))
-        }
-        None => Err(meta.missing(format!("{}: Cilium is not installed", c.name), "")),
+        Some(Ipam::Other(mode)) => Err(Missing::new(
+            format!("{}: the pod CIDRs of IPAM mode {mode}", c.name),
+            "",
+        )),
+        None => Err(Missing::new(
+            format!("{}: Cilium is not installed", c.name),
+            "",
+        )),
     }
 }
 

@@ -179,7 +179,7 @@ pub fn check(cx: &Context, meta: &'static RuleMeta, table: Table) -> Outcome {
     let c = cx.cluster;
     let Some(metrics) = c.metrics.as_deref() else {
         if common::cilium_absent(c) {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         return meta.missing(
             "no Prometheus metrics from the Cilium agents",
@@ -215,7 +215,7 @@ pub fn check(cx: &Context, meta: &'static RuleMeta, table: Table) -> Outcome {
         );
     }
     if pressure.is_empty() && drops.is_empty() {
-        return Outcome::Evaluated(vec![]);
+        return Ok(vec![]);
     }
     let max = pressure.iter().map(|s| s.value).fold(f64::NAN, f64::max);
     let total_drops: f64 = drops.iter().map(|s| s.value).sum();
@@ -250,7 +250,7 @@ pub fn check(cx: &Context, meta: &'static RuleMeta, table: Table) -> Outcome {
     for l in common::capped(lines, 20) {
         f = f.with_evidence(l);
     }
-    Outcome::Evaluated(vec![f.with_remediation(remediation(cx, table))])
+    Ok(vec![f.with_remediation(remediation(cx, table))])
 }
 
 #[cfg(test)]

@@ -71,10 +71,9 @@ mod tests {
         let p = |v| sample("cilium_bpf_map_pressure", ("map_name", "ct4_global"), v);
         assert_eq!(
             outcome(&ConntrackTablePressure, &cluster(vec![p(0.89)], &[])),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
-        let Outcome::Evaluated(f) = outcome(&ConntrackTablePressure, &cluster(vec![p(0.9)], &[]))
-        else {
+        let Ok(f) = outcome(&ConntrackTablePressure, &cluster(vec![p(0.9)], &[])) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -99,7 +98,7 @@ mod tests {
         );
         assert_eq!(
             outcome(&ConntrackTablePressure, &cluster(vec![nat, ct], &[])),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
     }
 
@@ -110,7 +109,7 @@ mod tests {
             ("reason", "CT: Map insertion failed"),
             1532.0,
         );
-        let Outcome::Evaluated(f) = outcome(
+        let Ok(f) = outcome(
             &ConntrackTablePressure,
             &cluster(
                 vec![d],
@@ -129,31 +128,22 @@ mod tests {
         let other = sample("cilium_drop_count_total", ("reason", "Policy denied"), 10.0);
         assert_eq!(
             outcome(&ConntrackTablePressure, &cluster(vec![other], &[])),
-            Outcome::Evaluated(vec![])
+            Ok(vec![])
         );
     }
 
     #[test]
     fn missing_metrics() {
         let mut c = cluster(vec![], &[]);
-        assert!(matches!(
-            outcome(&ConntrackTablePressure, &c),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&ConntrackTablePressure, &c).is_err());
         c.metrics = None;
-        assert!(matches!(
-            outcome(&ConntrackTablePressure, &c),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&ConntrackTablePressure, &c).is_err());
         // Only operator metrics: not evaluated either.
         c.metrics = Some(vec![sample(
             "cilium_operator_ipam_available_ips",
             ("target_node", "n1"),
             3.0,
         )]);
-        assert!(matches!(
-            outcome(&ConntrackTablePressure, &c),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&ConntrackTablePressure, &c).is_err());
     }
 }

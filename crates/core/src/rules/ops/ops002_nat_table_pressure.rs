@@ -67,7 +67,7 @@ mod tests {
             ),
             sample("cilium_bpf_map_pressure", ("map_name", "ct4_global"), 0.99),
         ]);
-        let Outcome::Evaluated(f) = outcome(&NatTablePressure, &c) else {
+        let Ok(f) = outcome(&NatTablePressure, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -79,7 +79,7 @@ mod tests {
             ("reason", "No mapping for NAT masquerade"),
             7.0,
         )]);
-        let Outcome::Evaluated(f) = outcome(&NatTablePressure, &c) else {
+        let Ok(f) = outcome(&NatTablePressure, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -89,7 +89,7 @@ mod tests {
             ("map_name", "snat_v4_external"),
             0.5,
         )]);
-        assert_eq!(outcome(&NatTablePressure, &c), Outcome::Evaluated(vec![]));
+        assert_eq!(outcome(&NatTablePressure, &c), Ok(vec![]));
     }
 
     #[test]
@@ -105,7 +105,7 @@ mod tests {
             "data":{"bpf-nat-global-max":"524288","bpf-ct-global-tcp-max":"524288","bpf-ct-global-any-max":"262144"}}))
         .unwrap()]);
         c.finish();
-        let Outcome::Evaluated(f) = outcome(&NatTablePressure, &c) else {
+        let Ok(f) = outcome(&NatTablePressure, &c) else {
             panic!()
         };
         // 2 × 524288 > 2/3 × (524288 + 262144): the CT tables grow too.

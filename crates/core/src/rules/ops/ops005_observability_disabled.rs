@@ -41,7 +41,7 @@ impl Rule for ObservabilityDisabled {
         let s = &c.cilium;
         if s.config.is_none() {
             if common::cilium_absent(c) {
-                return Outcome::Evaluated(vec![]);
+                return Ok(vec![]);
             }
             return META.missing("no cilium-config ConfigMap", common::HOW_CILIUM_CONFIG);
         }
@@ -91,7 +91,7 @@ impl Rule for ObservabilityDisabled {
             ));
         }
         if off.is_empty() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let what: Vec<&str> = off.iter().map(|(w, _, _)| *w).collect();
         let mut f = META.finding(
@@ -133,7 +133,7 @@ impl Rule for ObservabilityDisabled {
             }
             fix.push('.');
         }
-        Outcome::Evaluated(vec![f.with_remediation(fix)])
+        Ok(vec![f.with_remediation(fix)])
     }
 }
 
@@ -160,17 +160,14 @@ mod tests {
             json!({"prometheus-serve-addr":":9962","operator-prometheus-serve-addr":":9963",
             "enable-metrics":"true","enable-hubble":"true"}),
         );
-        assert_eq!(
-            outcome(&ObservabilityDisabled, &c),
-            Outcome::Evaluated(vec![])
-        );
+        assert_eq!(outcome(&ObservabilityDisabled, &c), Ok(vec![]));
     }
 
     #[test]
     fn chart_defaults_before_1_15() {
         // 1.14 chart defaults: prometheus off, operator.prometheus off, hubble on.
         let c = cluster(json!({"enable-hubble":"true","ipam":"eni"}));
-        let Outcome::Evaluated(f) = outcome(&ObservabilityDisabled, &c) else {
+        let Ok(f) = outcome(&ObservabilityDisabled, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -190,7 +187,7 @@ mod tests {
             json!({"prometheus-serve-addr":"","operator-prometheus-serve-addr":"",
             "enable-metrics":"true","enable-hubble":"false"}),
         );
-        let Outcome::Evaluated(f) = outcome(&ObservabilityDisabled, &c) else {
+        let Ok(f) = outcome(&ObservabilityDisabled, &c) else {
             panic!()
         };
         assert_eq!(f[0].evidence.len(), 3);
@@ -199,17 +196,11 @@ mod tests {
 
     #[test]
     fn missing_and_absent() {
-        assert!(matches!(
-            outcome(&ObservabilityDisabled, &Cluster::default()),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&ObservabilityDisabled, &Cluster::default()).is_err());
         let mut c = Cluster::default();
         c.daemonsets = Some(vec![]);
         // The facts (Cilium absent) are derived when the model is finished.
         c.finish();
-        assert_eq!(
-            outcome(&ObservabilityDisabled, &c),
-            Outcome::Evaluated(vec![])
-        );
+        assert_eq!(outcome(&ObservabilityDisabled, &c), Ok(vec![]));
     }
 }

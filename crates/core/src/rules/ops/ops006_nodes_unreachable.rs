@@ -52,7 +52,7 @@ impl Rule for NodesUnreachable {
             .collect();
         if c.cilium_status.is_none() && c.cilium_health.is_none() && health_metrics.is_empty() {
             if common::cilium_absent(c) {
-                return Outcome::Evaluated(vec![]);
+                return Ok(vec![]);
             }
             return META.missing(
                 "no `cilium status` / `cilium-health status` output and no cilium_unreachable_nodes metric",
@@ -124,7 +124,7 @@ impl Rule for NodesUnreachable {
             ));
         }
         if lines.is_empty() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let what = match (nodes.len(), endpoints) {
             (0, 0) => "Cilium health checks report unreachable nodes or endpoints".to_string(),
@@ -164,7 +164,7 @@ aws ec2 authorize-security-group-ingress --group-id {sg} --protocol icmp --port 
                 "\naws ec2 authorize-security-group-ingress --group-id {sg} --protocol udp --port {port} --source-group {sg}"
             ));
         }
-        Outcome::Evaluated(vec![f.with_remediation(fix)])
+        Ok(vec![f.with_remediation(fix)])
     }
 }
 
@@ -193,7 +193,7 @@ mod tests {
             ],
             allocation_owners: None,
         }]);
-        let Outcome::Evaluated(f) = outcome(&NodesUnreachable, &c) else {
+        let Ok(f) = outcome(&NodesUnreachable, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 1);
@@ -212,13 +212,13 @@ mod tests {
             ..Default::default()
         }]);
         c.cilium_health = Some(vec![CiliumHealthReport::default()]);
-        assert_eq!(outcome(&NodesUnreachable, &c), Outcome::Evaluated(vec![]));
+        assert_eq!(outcome(&NodesUnreachable, &c), Ok(vec![]));
         c.cilium_health = Some(vec![CiliumHealthReport {
             source: "cilium-health-status-cilium-x.txt".into(),
             unreachable_nodes: vec![],
             unreachable_endpoints: vec!["10.0.1.77".into()],
         }]);
-        let Outcome::Evaluated(f) = outcome(&NodesUnreachable, &c) else {
+        let Ok(f) = outcome(&NodesUnreachable, &c) else {
             panic!()
         };
         assert!(f[0].message.contains("1 health endpoint(s)"));
@@ -227,19 +227,16 @@ mod tests {
     #[test]
     fn metrics_and_missing() {
         let mut c = Cluster::default();
-        assert!(matches!(
-            outcome(&NodesUnreachable, &c),
-            Outcome::NotEvaluated(_)
-        ));
+        assert!(outcome(&NodesUnreachable, &c).is_err());
         c.metrics = Some(vec![MetricSample {
             name: "cilium_unreachable_nodes".into(),
             labels: Default::default(),
             value: 0.0,
             source: "a".into(),
         }]);
-        assert_eq!(outcome(&NodesUnreachable, &c), Outcome::Evaluated(vec![]));
+        assert_eq!(outcome(&NodesUnreachable, &c), Ok(vec![]));
         c.metrics.as_mut().unwrap()[0].value = 2.0;
-        let Outcome::Evaluated(f) = outcome(&NodesUnreachable, &c) else {
+        let Ok(f) = outcome(&NodesUnreachable, &c) else {
             panic!()
         };
         assert_eq!(f.len(), 1);

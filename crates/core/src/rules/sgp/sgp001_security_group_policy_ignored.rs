@@ -231,20 +231,19 @@ impl Rule for SecurityGroupPolicyIgnored {
             if c.kinds_listed.contains("CustomResourceDefinition")
                 && !c.has_object("CustomResourceDefinition", "", SGP_CRD)
             {
-                return Outcome::Evaluated(vec![]);
+                return Ok(vec![]);
             }
             return META.missing(
                 "no SecurityGroupPolicy list",
                 format!("kubectl get {SGP_CRD} -A -o json > securitygrouppolicies.json"),
             );
         };
-        match shared::cilium_role(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(CiliumRole::Primary) => {}
-            Ok(CiliumRole::Absent | CiliumRole::Chaining) => return Outcome::Evaluated(vec![]),
+        match shared::cilium_role(c)? {
+            CiliumRole::Primary => {}
+            CiliumRole::Absent | CiliumRole::Chaining => return Ok(vec![]),
         }
         if sgps.is_empty() {
-            return Outcome::Evaluated(vec![]);
+            return Ok(vec![]);
         }
         let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
         for pod in c.pods.as_deref().unwrap_or_default() {
@@ -405,7 +404,7 @@ impl Rule for SecurityGroupPolicyIgnored {
             }
             findings.push(finding.with_remediation(cnp_skeleton(sgp, selected.as_deref())));
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 

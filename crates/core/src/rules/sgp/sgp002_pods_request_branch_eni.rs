@@ -83,10 +83,9 @@ impl Rule for PodsRequestBranchEni {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        match shared::cilium_role(&META, c) {
-            Err(not_evaluated) => return not_evaluated,
-            Ok(CiliumRole::Primary) => {}
-            Ok(CiliumRole::Absent | CiliumRole::Chaining) => return Outcome::Evaluated(vec![]),
+        match shared::cilium_role(c)? {
+            CiliumRole::Primary => {}
+            CiliumRole::Absent | CiliumRole::Chaining => return Ok(vec![]),
         }
         let Some(pods) = c.pods.as_deref() else {
             return META.missing("no Pod objects", shared::PODS_HOW);
@@ -237,7 +236,7 @@ impl Rule for PodsRequestBranchEni {
             fix.push_str(&commands.join("\n"));
             findings.push(finding.with_remediation(fix));
         }
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 

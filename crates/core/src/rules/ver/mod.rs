@@ -23,12 +23,13 @@ pub(crate) mod testkit;
 
 use std::collections::BTreeMap;
 
-use super::{Context, Outcome, Rule, RuleMeta};
+use super::{Context, Rule};
 use crate::findings::ObjectRef;
 use crate::knowledge::{AmiFamily, Knowledge};
 use crate::model::Node;
 use crate::version::{Minor, Version};
 
+use crate::rules::Missing;
 pub(crate) use path::{upgrade_path, PathError, Step, UpgradePath};
 pub(crate) use ver007_helm_values_removed_keys::{flatten_values, tunnel_translation};
 pub(crate) use ver010_node_image_change_on_upgrade::al2023_nodegroup_command;
@@ -59,10 +60,7 @@ pub(super) const HOW_KNOWLEDGE: &str =
 
 /// The running Cilium agent version.
 /// `Ok(None)`: the snapshot proves Cilium is not installed (the rule does not apply).
-pub(super) fn running_cilium(
-    cx: &Context,
-    meta: &'static RuleMeta,
-) -> Result<Option<Version>, Outcome> {
+pub(super) fn running_cilium(cx: &Context) -> Result<Option<Version>, Missing> {
     use crate::model::cilium::CiliumPresence;
     let s = &cx.cluster.cilium;
     if let Some(v) = s.version {
@@ -72,7 +70,10 @@ pub(super) fn running_cilium(
         // No agent runs: nothing to version.
         CiliumPresence::Absent | CiliumPresence::ConfigOnly => return Ok(None),
         CiliumPresence::Unknown | CiliumPresence::Configured => {
-            return Err(meta.missing("no DaemonSets or Pods (Cilium agent)", HOW_WORKLOADS));
+            return Err(Missing::new(
+                "no DaemonSets or Pods (Cilium agent)",
+                HOW_WORKLOADS,
+            ));
         }
         CiliumPresence::Running => {}
     }
@@ -81,25 +82,25 @@ pub(super) fn running_cilium(
         .first()
         .map(String::as_str)
         .unwrap_or("(none)");
-    Err(meta.missing(
+    Err(Missing::new(
         format!("the Cilium version: the agent image {image} carries no version tag"),
         "",
     ))
 }
 
 /// The control-plane Kubernetes minor.
-pub(super) fn running_kubernetes(cx: &Context, meta: &'static RuleMeta) -> Result<Minor, Outcome> {
+pub(super) fn running_kubernetes(cx: &Context) -> Result<Minor, Missing> {
     cx.cluster
         .kubernetes_version()
         .map(Version::minor)
-        .ok_or_else(|| meta.missing("the Kubernetes version", HOW_K8S_VERSION))
+        .ok_or_else(|| Missing::new("the Kubernetes version", HOW_K8S_VERSION))
 }
 
-pub(super) fn nodes<'a>(cx: &'a Context, meta: &'static RuleMeta) -> Result<&'a [Node], Outcome> {
+pub(super) fn nodes<'a>(cx: &'a Context) -> Result<&'a [Node], Missing> {
     cx.cluster
         .nodes
         .as_deref()
-        .ok_or_else(|| meta.missing("no Node objects", HOW_NODES))
+        .ok_or_else(|| Missing::new("no Node objects", HOW_NODES))
 }
 
 /// The agent DaemonSet as a finding object.

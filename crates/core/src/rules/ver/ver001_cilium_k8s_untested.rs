@@ -6,6 +6,7 @@ use super::{
     HOW_KNOWLEDGE,
 };
 use crate::findings::{Finding, Severity};
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct Ver001;
@@ -44,21 +45,21 @@ impl Rule for Ver001 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
-    let Some(cilium) = running_cilium(cx, &META)? else {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
+    let Some(cilium) = running_cilium(cx)? else {
         return Ok(Vec::new());
     };
-    let kubernetes = running_kubernetes(cx, &META)?;
+    let kubernetes = running_kubernetes(cx)?;
     let c = cilium.minor();
     let Some(data) = cx.knowledge.cilium_minor(c) else {
-        return Err(META.missing(format!("compatibility data for Cilium {c}"), HOW_KNOWLEDGE));
+        return Err(Missing::new(
+            format!("compatibility data for Cilium {c}"),
+            HOW_KNOWLEDGE,
+        ));
     };
     if data.k8s_tested.contains(&kubernetes) {
         return Ok(Vec::new());

@@ -7,6 +7,7 @@ use super::{
     PathError, HOW_KNOWLEDGE,
 };
 use crate::findings::{Finding, Severity};
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct Ver002;
@@ -45,28 +46,28 @@ impl Rule for Ver002 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     // Opt-in: nothing planned, nothing to check.
     let Some(target) = cx.options.target_kubernetes else {
         return Ok(Vec::new());
     };
-    let Some(cilium) = running_cilium(cx, &META)? else {
+    let Some(cilium) = running_cilium(cx)? else {
         return Ok(Vec::new());
     };
-    let kubernetes = running_kubernetes(cx, &META)?;
+    let kubernetes = running_kubernetes(cx)?;
     let c = cilium.minor();
     let Some(data) = cx.knowledge.cilium_minor(c) else {
-        return Err(META.missing(format!("compatibility data for Cilium {c}"), HOW_KNOWLEDGE));
+        return Err(Missing::new(
+            format!("compatibility data for Cilium {c}"),
+            HOW_KNOWLEDGE,
+        ));
     };
     if target < kubernetes {
-        return Err(META.missing(
+        return Err(Missing::new(
             format!(
                 "an upgrade target: --target-k8s {target} is below the running Kubernetes {kubernetes} (an upgrade moves forward; EKS rolls back one minor only, after an in-place upgrade)"
             ),

@@ -4,6 +4,7 @@
 //! control plane to the next minor on its own.
 
 use super::{cluster_name, minor_range, render_path, upgrade_path, HOW_KNOWLEDGE};
+use crate::rules::Missing;
 
 /// How to give the rule EKS's own calendar.
 const HOW_CALENDAR: &str = "grant eks:DescribeClusterVersions to `collect`/`check --live`, or add \
@@ -59,16 +60,13 @@ impl Rule for Ver003 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let Some(eks) = cx.cluster.eks.as_ref() else {
-        return Err(META.missing(
+        return Err(Missing::new(
             "EKS describe-cluster (version and upgrade policy)",
             "aws eks describe-cluster --name CLUSTER > cluster.json",
         ));
@@ -80,13 +78,13 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
         .or_else(|| cx.cluster.kubernetes_version())
         .map(Version::minor)
         .ok_or_else(|| {
-            META.missing(
+            Missing::new(
                 "the Kubernetes version",
                 "aws eks describe-cluster --name CLUSTER > cluster.json",
             )
         })?;
     let Some(calendar) = cx.knowledge.support_calendar(cx.cluster, version) else {
-        return Err(META.missing(
+        return Err(Missing::new(
             format!("the EKS support calendar for Kubernetes {version}"),
             format!("{HOW_CALENDAR}; or {HOW_KNOWLEDGE}"),
         ));

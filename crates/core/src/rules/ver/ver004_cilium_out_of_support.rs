@@ -6,6 +6,7 @@ use super::{
     upgrade_path, HOW_KNOWLEDGE, MAINTAINED_MINORS,
 };
 use crate::findings::{Finding, Severity};
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 use crate::version::Version;
 
@@ -39,20 +40,17 @@ impl Rule for Ver004 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
-    let Some(cilium) = running_cilium(cx, &META)? else {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
+    let Some(cilium) = running_cilium(cx)? else {
         return Ok(Vec::new());
     };
     let all = &cx.knowledge.cilium;
     if all.is_empty() {
-        return Err(META.missing("Cilium release data", HOW_KNOWLEDGE));
+        return Err(Missing::new("Cilium release data", HOW_KNOWLEDGE));
     }
     let maintained = &all[all.len().saturating_sub(MAINTAINED_MINORS)..];
     let Some(oldest) = maintained.first().map(|m| m.minor) else {

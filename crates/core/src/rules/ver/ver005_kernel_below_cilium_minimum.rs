@@ -10,6 +10,7 @@ use super::{
 use crate::findings::{Finding, Severity};
 use crate::knowledge::AmiFamily;
 use crate::model::Node;
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 use crate::version::{KernelVersion, Minor, Version};
 
@@ -46,10 +47,7 @@ impl Rule for Ver005 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
@@ -74,11 +72,11 @@ impl Against {
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
-    let Some(cilium) = running_cilium(cx, &META)? else {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
+    let Some(cilium) = running_cilium(cx)? else {
         return Ok(Vec::new());
     };
-    let nodes = nodes(cx, &META)?;
+    let nodes = nodes(cx)?;
     let c = cilium.minor();
     let running = cx
         .knowledge
@@ -90,7 +88,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
             .map(|m| Against::Target(t, m.min_kernel))
     });
     if running.is_none() && target.is_none() {
-        return Err(META.missing(
+        return Err(Missing::new(
             format!("the kernel requirement of Cilium {c}"),
             HOW_KNOWLEDGE,
         ));

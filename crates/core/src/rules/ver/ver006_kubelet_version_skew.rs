@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use super::{group_nodes, nodes, running_kubernetes, sample_names};
 use crate::findings::{Finding, Severity};
 use crate::model::Node;
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 use crate::version::{Minor, Version};
 
@@ -48,10 +49,7 @@ impl Rule for Ver006 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
@@ -90,9 +88,9 @@ fn classify(control_plane: Minor, kubelet: Minor) -> Option<Skew> {
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
-    let nodes = nodes(cx, &META)?;
-    let cp = running_kubernetes(cx, &META)?;
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
+    let nodes = nodes(cx)?;
+    let cp = running_kubernetes(cx)?;
     let mut flagged: Vec<(&Node, (Skew, Minor))> = Vec::new();
     for node in nodes {
         let Ok(kubelet) = node.status.node_info.kubelet_version.parse::<Version>() else {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::{chart_version, cilium_namespace, running_cilium, HOW_KNOWLEDGE};
 use crate::findings::{Finding, ObjectRef, Severity};
 use crate::knowledge::RemovedHelmKey;
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 use crate::version::Minor;
 
@@ -43,10 +44,7 @@ impl Rule for Ver007 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
@@ -85,14 +83,14 @@ fn value_text(v: &serde_json::Value) -> String {
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let Some(values) = cx.cluster.helm_values.as_ref() else {
-        return Err(META.missing(
+        return Err(Missing::new(
             "the Cilium Helm values",
             "helm get values cilium --namespace kube-system -o yaml > cilium-values.yaml, then pass --helm-values cilium-values.yaml",
         ));
     };
-    let running = match running_cilium(cx, &META) {
+    let running = match running_cilium(cx) {
         Ok(Some(v)) => Some(v.minor()),
         Ok(None) => return Ok(Vec::new()),
         Err(outcome) => {
@@ -111,7 +109,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
     if !cx.knowledge.cilium.iter().any(|m| m.minor <= limit)
         || cx.knowledge.cilium_minor(limit).is_none()
     {
-        return Err(META.missing(
+        return Err(Missing::new(
             format!("the Helm chart data for Cilium {limit}"),
             HOW_KNOWLEDGE,
         ));

@@ -5,6 +5,7 @@ use super::{
     agent_object, cilium_namespace, helm_upgrade, helm_values_backup, minor_range, running_cilium,
 };
 use crate::findings::{Finding, Severity};
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 use crate::version::{Minor, Version};
 
@@ -38,18 +39,15 @@ impl Rule for Ver008 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let Some(target) = cx.options.target_cilium else {
         return Ok(Vec::new());
     };
-    let Some(cilium) = running_cilium(cx, &META)? else {
+    let Some(cilium) = running_cilium(cx)? else {
         return Ok(Vec::new());
     };
     let c = cilium.minor();

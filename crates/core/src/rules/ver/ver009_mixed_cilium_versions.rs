@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::{agent_object, cilium_namespace, helm_values_backup, running_cilium, sample_names};
 use crate::findings::{Finding, ObjectRef, Severity};
 use crate::model::cilium::image_tag;
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 use crate::version::Version;
 
@@ -41,10 +42,7 @@ impl Rule for Ver009 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
@@ -56,8 +54,8 @@ fn identity(image: &str) -> String {
     }
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
-    let agent_version = match running_cilium(cx, &META) {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
+    let agent_version = match running_cilium(cx) {
         Ok(None) => return Ok(Vec::new()),
         Ok(Some(v)) => Some(v),
         // Untagged images are still comparable; only a missing input stops us.

@@ -10,6 +10,7 @@ use super::{
 use crate::findings::{Finding, Severity};
 use crate::knowledge::AmiFamily;
 use crate::model::{Node, Nodegroup};
+use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 use crate::version::{KernelVersion, Minor, Version};
 
@@ -48,10 +49,7 @@ impl Rule for Ver010 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        match evaluate(cx) {
-            Ok(findings) => Outcome::Evaluated(findings),
-            Err(outcome) => outcome,
-        }
+        evaluate(cx)
     }
 }
 
@@ -108,13 +106,13 @@ pub(crate) fn al2023_nodegroup_command(cluster: &str, ng: &Nodegroup) -> String 
     create
 }
 
-fn evaluate(cx: &Context) -> Result<Vec<Finding>, Outcome> {
+fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let Some(target) = cx.options.target_kubernetes else {
         return Ok(Vec::new());
     };
     let c = cx.cluster;
     if c.nodegroups.is_none() && c.nodes.is_none() {
-        return Err(META.missing(
+        return Err(Missing::new(
             "node groups or Node objects",
             "aws eks describe-nodegroup --cluster-name CLUSTER --nodegroup-name NAME > nodegroup.json, or kubectl get nodes -o json > nodes.json",
         ));

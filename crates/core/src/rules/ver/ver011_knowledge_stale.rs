@@ -55,7 +55,7 @@ impl Rule for Ver011 {
         findings.extend(newer_cilium(cx));
         findings.extend(newer_kubernetes(cx));
         findings.extend(unknown_instance_types(cx));
-        Outcome::Evaluated(findings)
+        Ok(findings)
     }
 }
 
@@ -228,7 +228,7 @@ mod tests {
             ..CheckOptions::default()
         };
         match Ver011.check(&context(cluster, Knowledge::embedded(), &options)) {
-            Outcome::Evaluated(f) => f,
+            Ok(f) => f,
             other => panic!("{other:?}"),
         }
     }
