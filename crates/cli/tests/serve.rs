@@ -161,7 +161,7 @@ fn serves_the_demo_files_on_every_endpoint_and_stops_on_sigterm() {
     for family in ["cilium_releases", "eks_calendar", "ec2_limits", "metrics"] {
         assert!(
             metrics.contains(&format!(
-                "eks_cilium_doctor_knowledge_age_days{{family=\"{family}\"}} "
+                "eks_cilium_doctor_knowledge_age_seconds{{family=\"{family}\"}} "
             )),
             "{family}: {metrics}"
         );

@@ -119,18 +119,19 @@ pub fn render(shared: &Shared) -> String {
         return w.out;
     };
     let report = &current.report;
+    // Seconds, Prometheus's base unit (promtool rejects `_days`); whole days.
     w.family(
-        "knowledge_age_days",
+        "knowledge_age_seconds",
         "gauge",
-        "Days from the newest source of each fact family to the evaluation date.",
+        "Age of the newest source of each fact family on the evaluation date.",
     );
     if let Ok(as_of) = report.as_of.parse::<doctor_core::version::Date>() {
         for (family, date) in &report.knowledge.families {
             if let Ok(date) = date.parse::<doctor_core::version::Date>() {
                 w.sample(
-                    "knowledge_age_days",
+                    "knowledge_age_seconds",
                     &[("family", family)],
-                    date.days_until(as_of),
+                    date.days_until(as_of) * 86_400,
                 );
             }
         }

@@ -6,6 +6,7 @@ pub(crate) mod cap;
 mod cfg;
 pub(crate) mod cni;
 pub(crate) mod iam;
+pub(crate) mod inputs;
 mod mesh;
 mod ops;
 mod sgp;

@@ -1,5 +1,6 @@
 //! CAP001 max-pods-exceeds-ip-capacity.
 
+use crate::rules::inputs;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::common::{self, Ipam};
@@ -68,13 +69,10 @@ impl Rule for MaxPodsExceedsIpCapacity {
             _ => return Ok(vec![]),
         }
         let Some(nodes) = cx.cluster.nodes.as_deref() else {
-            return META.missing("no Node objects", common::HOW_NODES);
+            return META.missing("no Node objects", inputs::NODES);
         };
         let Some(pods) = cx.cluster.pods.as_deref() else {
-            return META.missing(
-                "no Pod objects (host-network pods per node)",
-                common::HOW_PODS,
-            );
+            return META.missing("no Pod objects (host-network pods per node)", inputs::PODS);
         };
         let cilium_nodes = common::cilium_nodes_by_name(cx);
         let host_pods = common::host_network_pods_per_node(pods);
@@ -127,7 +125,7 @@ impl Rule for MaxPodsExceedsIpCapacity {
                     "EC2 network limits for instance type(s) {}",
                     unknown_types.iter().cloned().collect::<Vec<_>>().join(", ")
                 ),
-                common::how_instance_types(&unknown_types),
+                inputs::instance_types(&unknown_types),
             );
         }
 

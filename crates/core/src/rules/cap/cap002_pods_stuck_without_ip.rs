@@ -1,5 +1,6 @@
 //! CAP002 pods-stuck-without-ip.
 
+use crate::rules::inputs;
 use std::collections::{BTreeMap, HashMap};
 
 use super::common;
@@ -109,7 +110,7 @@ impl Rule for PodsStuckWithoutIp {
 
     fn check(&self, cx: &Context) -> Outcome {
         let Some(pods) = cx.cluster.pods.as_deref() else {
-            return META.missing("no Pod objects", common::HOW_PODS);
+            return META.missing("no Pod objects", inputs::PODS);
         };
         let stuck: HashMap<(&str, &str), &Pod> = pods
             .iter()

@@ -1,5 +1,6 @@
 //! CAP003 nodegroup-ip-capacity-short.
 
+use crate::rules::inputs;
 use std::collections::{BTreeSet, HashSet};
 
 use super::common::{self, Ipam};
@@ -61,7 +62,7 @@ impl Rule for NodegroupIpCapacityShort {
         let Some(nodegroups) = c.nodegroups.as_deref() else {
             return META.missing(
                 "no EKS node groups (describe-nodegroup)",
-                common::HOW_NODEGROUPS,
+                inputs::NODEGROUPS,
             );
         };
         let Some(workloads) = c.deployments.as_deref() else {
@@ -71,7 +72,7 @@ impl Rule for NodegroupIpCapacityShort {
             );
         };
         let Some(daemonsets) = c.daemonsets.as_deref() else {
-            return META.missing("no DaemonSets", common::HOW_DAEMONSETS);
+            return META.missing("no DaemonSets", inputs::DAEMONSETS);
         };
         let nodes = c.nodes.as_deref().unwrap_or_default();
         let cilium_nodes = common::cilium_nodes_by_name(cx);
@@ -190,9 +191,9 @@ impl Rule for NodegroupIpCapacityShort {
                     unknown.iter().cloned().collect::<Vec<_>>().join(", ")
                 ),
                 if types.is_empty() {
-                    common::HOW_NODES.to_string()
+                    inputs::NODES.to_string()
                 } else {
-                    common::how_instance_types(&types)
+                    inputs::instance_types(&types)
                 },
             );
         }

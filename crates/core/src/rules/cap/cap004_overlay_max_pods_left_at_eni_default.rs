@@ -1,5 +1,6 @@
 //! CAP004 overlay-max-pods-left-at-eni-default.
 
+use crate::rules::inputs;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::common::{self, Ipam};
@@ -46,7 +47,7 @@ impl Rule for OverlayMaxPodsLeftAtEniDefault {
             return Ok(vec![]);
         };
         let Some(nodes) = cx.cluster.nodes.as_deref() else {
-            return META.missing("no Node objects", common::HOW_NODES);
+            return META.missing("no Node objects", inputs::NODES);
         };
         let cilium_nodes = common::cilium_nodes_by_name(cx);
         let mut unknown: BTreeSet<String> = BTreeSet::new();
@@ -90,7 +91,7 @@ impl Rule for OverlayMaxPodsLeftAtEniDefault {
                     "EC2 network limits for instance type(s) {}",
                     unknown.iter().cloned().collect::<Vec<_>>().join(", ")
                 ),
-                common::how_instance_types(&unknown),
+                inputs::instance_types(&unknown),
             );
         }
         let mask = cx

@@ -1,5 +1,6 @@
 //! CAP005 subnet-ip-exhaustion.
 
+use crate::rules::inputs;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::cidr::Ipv4Cidr;
@@ -84,10 +85,7 @@ impl Rule for SubnetIpExhaustion {
         }
         let c = cx.cluster;
         let Some(subnets) = c.subnets.as_deref() else {
-            return META.missing(
-                "no EC2 subnets (AvailableIpAddressCount)",
-                common::HOW_SUBNETS,
-            );
+            return META.missing("no EC2 subnets (AvailableIpAddressCount)", inputs::SUBNETS);
         };
         let by_id: HashMap<&str, &Subnet> =
             subnets.iter().map(|s| (s.subnet_id.as_str(), s)).collect();
@@ -250,7 +248,7 @@ impl Rule for SubnetIpExhaustion {
         if watched.is_empty() {
             return META.missing(
                 "which subnets the nodes draw pod IPs from (no node groups, no CiliumNode spec.eni.subnet-ids, no EC2 instances)",
-                common::HOW_NODEGROUPS,
+                inputs::NODEGROUPS,
             );
         }
 
@@ -345,7 +343,7 @@ impl Rule for SubnetIpExhaustion {
                     "EC2 network limits for instance type(s) {}",
                     unknown_types.iter().cloned().collect::<Vec<_>>().join(", ")
                 ),
-                common::how_instance_types(&unknown_types),
+                inputs::instance_types(&unknown_types),
             );
         }
         if findings.is_empty() && not_found.len() == watched.len() {

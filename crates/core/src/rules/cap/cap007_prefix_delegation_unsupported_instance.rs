@@ -1,5 +1,6 @@
 //! CAP007 prefix-delegation-unsupported-instance.
 
+use crate::rules::inputs;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::common::{self, Ipam};
@@ -48,7 +49,7 @@ impl Rule for PrefixDelegationUnsupportedInstance {
             return Ok(vec![]);
         }
         if c.nodes.is_none() && c.nodegroups.is_none() {
-            return META.missing("no Node objects and no EKS node groups", common::HOW_NODES);
+            return META.missing("no Node objects and no EKS node groups", inputs::NODES);
         }
         let cilium_nodes = common::cilium_nodes_by_name(cx);
         // instance type → (nodes, node groups)
@@ -172,7 +173,7 @@ impl Rule for PrefixDelegationUnsupportedInstance {
                     "EC2 hypervisor/bare-metal facts for instance type(s) {}",
                     unknown.iter().cloned().collect::<Vec<_>>().join(", ")
                 ),
-                common::how_instance_types(&unknown),
+                inputs::instance_types(&unknown),
             );
         }
         Ok(findings)

@@ -4,6 +4,7 @@ use super::cidr::{self, Ipv4Cidr};
 use super::common::{self, Ipam};
 use crate::findings::{ObjectRef, Severity};
 use crate::model::cilium::helm_get;
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct PodCidrOverlapsVpc;
@@ -164,7 +165,7 @@ impl Rule for PodCidrOverlapsVpc {
         if sources.is_empty() {
             return META.missing(
                 format!("the {mode} pod CIDRs (cilium-config cluster-pool-ipv4-cidr, Helm ipam.operator.*, or Node spec.podCIDR)"),
-                common::HOW_CILIUM_CONFIG,
+                inputs::CILIUM_CONFIG,
             );
         }
         let mut findings = Vec::new();

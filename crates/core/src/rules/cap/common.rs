@@ -2,22 +2,12 @@
 //! facts (instance type, node group, first-interface-index, host-network
 //! pods) and evidence formatting.
 
-use std::collections::{BTreeSet, HashMap};
+use crate::rules::inputs;
+use std::collections::HashMap;
 
 use crate::model::{CiliumNode, Cluster, Node, Pod};
 use crate::rules::Context;
 use crate::rules::Missing;
-
-pub const HOW_CILIUM_CONFIG: &str =
-    "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json";
-pub const HOW_DAEMONSETS: &str = "kubectl get daemonsets -A -o json > daemonsets.json";
-pub const HOW_NODES: &str = "kubectl get nodes -o json > nodes.json";
-pub const HOW_PODS: &str = "kubectl get pods -A -o json > pods.json";
-
-pub const HOW_NODEGROUPS: &str =
-    "aws eks describe-nodegroup --cluster-name CLUSTER --nodegroup-name NODEGROUP --output json > nodegroup-NODEGROUP.json (one per node group)";
-pub const HOW_SUBNETS: &str =
-    "aws ec2 describe-subnets --filters Name=vpc-id,Values=VPC_ID --output json > ec2-subnets.json";
 
 pub use crate::model::cilium::Ipam;
 
@@ -36,12 +26,12 @@ pub fn ipam_of(c: &Cluster) -> Result<Option<Ipam>, (&'static str, &'static str)
         (CiliumPresence::Absent, _) => Ok(None),
         (CiliumPresence::Unknown, _) => Err((
             "no DaemonSets, Pods or Cilium configuration: cannot tell whether Cilium runs",
-            HOW_DAEMONSETS,
+            inputs::DAEMONSETS,
         )),
         (_, Some(ipam)) => Ok(Some(ipam.clone())),
         (_, None) => Err((
             "the Cilium IPAM mode (ConfigMap kube-system/cilium-config or Helm values)",
-            HOW_CILIUM_CONFIG,
+            inputs::CILIUM_CONFIG,
         )),
     }
 }
@@ -117,14 +107,6 @@ pub fn capped(lines: Vec<String>, max: usize) -> Vec<String> {
         out.push(format!("… and {} more", total - max));
     }
     out
-}
-
-/// `aws ec2 describe-instance-types` for the given names.
-pub fn how_instance_types(names: &BTreeSet<String>) -> String {
-    format!(
-        "aws ec2 describe-instance-types --instance-types {} --output json > ec2-instance-types.json",
-        names.iter().cloned().collect::<Vec<_>>().join(" ")
-    )
 }
 
 /// How a node-group kind reads in a sentence.

@@ -2,6 +2,7 @@
 
 use crate::findings::{ObjectRef, Severity};
 use crate::rules::cni::shared;
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct EniModeNeedsNativeRouting;
@@ -65,7 +66,7 @@ impl Rule for EniModeNeedsNativeRouting {
             None => {
                 return META.missing(
                     "the Helm values do not set the routing mode and no cilium-config was given",
-                    shared::CILIUM_CONFIG_HOW,
+                    inputs::CILIUM_CONFIG,
                 )
             }
         };

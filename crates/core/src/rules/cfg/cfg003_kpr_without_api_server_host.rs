@@ -2,6 +2,7 @@
 
 use crate::findings::{ObjectRef, Severity};
 use crate::rules::cni::shared;
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct KprWithoutApiServerHost;
@@ -48,7 +49,7 @@ impl Rule for KprWithoutApiServerHost {
         let Some(agent) = &c.cilium.agent_daemonset else {
             return META.missing(
                 "no Cilium agent DaemonSet (its KUBERNETES_SERVICE_HOST may set the API server address)",
-                shared::DAEMONSETS_HOW,
+                inputs::DAEMONSETS,
             );
         };
         let kpr_source = c

@@ -3,6 +3,7 @@
 use crate::findings::{ObjectRef, Severity};
 use crate::model::cilium::image_tag;
 use crate::rules::cni::shared;
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct KprWithKubeProxy;
@@ -50,7 +51,7 @@ impl Rule for KprWithKubeProxy {
         if c.daemonsets.is_none() && c.addon_names.is_none() && c.addons.is_none() {
             return META.missing(
                 "no DaemonSets or EKS add-on list (to see whether kube-proxy runs)",
-                format!("{}; {}", shared::DAEMONSETS_HOW, shared::ADDONS_HOW),
+                format!("{}; {}", inputs::DAEMONSETS, inputs::ADDONS),
             );
         }
         let ds = c

@@ -1,6 +1,7 @@
 //! CFG006: admission webhooks served from the overlay pod network, which the
 //! EKS control plane cannot reach.
 
+use crate::rules::inputs;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::findings::{ObjectRef, Severity};
@@ -99,7 +100,7 @@ impl Rule for OverlayWebhooksUnreachable {
             );
         };
         if c.pods.is_none() && c.deployments.is_none() && c.daemonsets.is_none() {
-            return META.missing("no Pod objects (the webhooks' backends)", shared::PODS_HOW);
+            return META.missing("no Pod objects (the webhooks' backends)", inputs::PODS);
         }
         let svc_index: HashMap<(&str, &str), &Service> = services
             .iter()

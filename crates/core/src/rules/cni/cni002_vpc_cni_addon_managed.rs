@@ -3,6 +3,7 @@
 
 use super::shared::{self, CiliumRole};
 use crate::findings::{ObjectRef, Severity};
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct VpcCniAddonManaged;
@@ -42,7 +43,7 @@ impl Rule for VpcCniAddonManaged {
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
         if c.addon_names.is_none() && c.addons.is_none() {
-            return META.missing("no EKS add-on list", shared::ADDONS_HOW);
+            return META.missing("no EKS add-on list", inputs::ADDONS);
         }
         match shared::cilium_role(c)? {
             CiliumRole::Primary => {}

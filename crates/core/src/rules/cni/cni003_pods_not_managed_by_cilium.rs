@@ -1,5 +1,6 @@
 //! CNI003: running pods (not hostNetwork) without a CiliumEndpoint.
 
+use crate::rules::inputs;
 use std::collections::{BTreeMap, HashSet};
 
 use super::shared::{self, CiliumRole};
@@ -72,7 +73,7 @@ impl Rule for PodsNotManagedByCilium {
             CiliumRole::Absent | CiliumRole::Chaining => return Ok(vec![]),
         }
         let Some(pods) = c.pods.as_deref() else {
-            return META.missing("no Pod objects", shared::PODS_HOW);
+            return META.missing("no Pod objects", inputs::PODS);
         };
         if c.cilium.get("disable-endpoint-crd") == Some("true") {
             return META.missing(

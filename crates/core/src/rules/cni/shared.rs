@@ -2,18 +2,12 @@
 //! Cilium runs, DaemonSet scheduling, pod owners, policy selection and the
 //! command lines the remediations print.
 
+use crate::rules::inputs;
 use std::collections::{HashMap, HashSet};
 
 use crate::model::cilium::CiliumPresence;
 use crate::model::{self, Cluster, LabelSelector, NetworkPolicy, Node, Pod, StringMap, Workload};
 use crate::rules::Missing;
-
-pub(crate) const DAEMONSETS_HOW: &str = "kubectl get daemonsets -A -o json > daemonsets.json";
-pub(crate) const CILIUM_CONFIG_HOW: &str =
-    "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json";
-pub(crate) const PODS_HOW: &str = "kubectl get pods -A -o json > pods.json";
-pub(crate) const ADDONS_HOW: &str =
-    "aws eks list-addons --cluster-name CLUSTER_NAME --output json > addons.json";
 
 /// How Cilium runs in the cluster, as far as the CNI rules care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,14 +29,14 @@ pub(crate) fn cilium_role(c: &Cluster) -> Result<CiliumRole, Missing> {
         CiliumPresence::Absent | CiliumPresence::ConfigOnly => Ok(CiliumRole::Absent),
         CiliumPresence::Unknown | CiliumPresence::Configured => Err(Missing::new(
             "no DaemonSets or Pods (needed to see whether the Cilium agent runs)",
-            DAEMONSETS_HOW,
+            inputs::DAEMONSETS,
         )),
         CiliumPresence::Running => match c.cilium.role {
             Some(model::cilium::CiliumRole::Primary) => Ok(CiliumRole::Primary),
             Some(model::cilium::CiliumRole::ChainedAwsCni) => Ok(CiliumRole::Chaining),
             None => Err(Missing::new(
                 "no cilium-config ConfigMap or Cilium Helm values (needed to tell chaining from primary mode)",
-                CILIUM_CONFIG_HOW,
+                inputs::CILIUM_CONFIG,
             )),
         },
     }
@@ -55,7 +49,7 @@ pub(crate) fn need_daemonsets(c: &Cluster) -> Result<(), Missing> {
         Some(_) => Ok(()),
         None => Err(Missing::new(
             "no DaemonSets (needed to see aws-node)",
-            DAEMONSETS_HOW,
+            inputs::DAEMONSETS,
         )),
     }
 }
@@ -65,7 +59,7 @@ pub(crate) fn cilium_installed(c: &Cluster) -> Result<bool, Missing> {
     match c.cilium.presence {
         CiliumPresence::Unknown => Err(Missing::new(
             "no DaemonSets, Pods or Cilium configuration (needed to see whether Cilium runs)",
-            DAEMONSETS_HOW,
+            inputs::DAEMONSETS,
         )),
         presence => Ok(presence.installed()),
     }
@@ -83,7 +77,7 @@ pub(crate) fn cilium_config_known(c: &Cluster) -> Result<bool, Missing> {
     }
     Err(Missing::new(
         "no cilium-config ConfigMap or Cilium Helm values",
-        CILIUM_CONFIG_HOW,
+        inputs::CILIUM_CONFIG,
     ))
 }
 

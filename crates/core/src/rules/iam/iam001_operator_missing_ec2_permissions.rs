@@ -4,10 +4,9 @@
 
 use super::eni_actions::{allow_policy_document, free_policy_name, wanted_actions};
 use super::policy_eval::missing_actions;
-use super::{
-    cluster_name, eni_mode, operator, operator_roles, role_policies, Credentials, HOW_IAM,
-};
+use super::{cluster_name, eni_mode, operator, operator_roles, role_policies, Credentials};
 use crate::findings::{Finding, ObjectRef, Severity};
+use crate::rules::inputs;
 use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
@@ -75,7 +74,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let Some(data) = cx.knowledge.cilium_minor(c) else {
         return Err(Missing::new(
             format!("the ENI IAM actions of Cilium {c}"),
-            super::super::ver::HOW_KNOWLEDGE,
+            inputs::KNOWLEDGE,
         ));
     };
     let op = operator(cx)?;
@@ -107,7 +106,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
                     role.name,
                     unknown.join(", ")
                 ),
-                HOW_IAM,
+                inputs::IAM,
             ));
         }
         let names: Vec<&str> = missing.iter().map(|(a, _)| *a).collect();

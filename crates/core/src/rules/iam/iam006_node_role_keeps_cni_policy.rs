@@ -3,8 +3,9 @@
 //! operator has its own role.
 
 use super::policy_eval::access;
-use super::{eni_mode, find_role, node_role_arns, operator, role_policies, Credentials, HOW_IAM};
+use super::{eni_mode, find_role, node_role_arns, operator, role_policies, Credentials};
 use crate::findings::{Finding, ObjectRef, Severity};
+use crate::rules::inputs;
 use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
@@ -66,7 +67,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
         ));
     };
     if cx.cluster.iam_roles.is_none() && !arns.is_empty() {
-        return Err(Missing::new("IAM role data", HOW_IAM));
+        return Err(Missing::new("IAM role data", inputs::IAM));
     }
     // The operator's ENI write actions: everything but Describe* of the running minor.
     let writes: Vec<&str> = cx

@@ -2,8 +2,9 @@
 
 use super::eni_actions::{allow_policy_document, free_policy_name, wanted_actions};
 use super::policy_eval::whole_service_grant;
-use super::{cluster_name, eni_mode, operator, operator_roles, role_policies, HOW_IAM};
+use super::{cluster_name, eni_mode, operator, operator_roles, role_policies};
 use crate::findings::{Finding, ObjectRef, Severity};
+use crate::rules::inputs;
 use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
@@ -88,7 +89,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
                         role.name,
                         unknown.join(", ")
                     ),
-                    HOW_IAM,
+                    inputs::IAM,
                 ));
             }
             continue;

@@ -22,6 +22,7 @@ pub(crate) mod trust;
 use super::{Context, Rule};
 use crate::model::cilium::helm_get;
 use crate::model::{IamRole, ManagedPolicy, PolicyDocument};
+use crate::rules::inputs;
 use crate::rules::Missing;
 use policy_eval::NamedPolicy;
 
@@ -42,13 +43,6 @@ const POD_IDENTITY_ENV: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
 /// Env var the IRSA webhook injects (irsa.json `irsa.pod_env_injected`).
 const IRSA_ENV: &str = "AWS_ROLE_ARN";
 
-pub(crate) const HOW_IAM: &str =
-    "aws iam get-account-authorization-details --output json > iam.json";
-const HOW_CONFIG: &str =
-    "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json";
-const HOW_SA: &str =
-    "kubectl -n kube-system get serviceaccounts,deployments,pods -o json > kube-system.json";
-
 /// `Ok(true)`: Cilium runs ENI IPAM and the IAM rules apply; `Ok(false)`:
 /// the snapshot proves they do not; `Err`: the IPAM mode is unknown.
 pub(crate) fn eni_mode(cx: &Context) -> Result<bool, Missing> {
@@ -61,7 +55,7 @@ pub(crate) fn eni_mode(cx: &Context) -> Result<bool, Missing> {
     }
     Err(Missing::new(
         "the Cilium IPAM mode (ConfigMap kube-system/cilium-config or Helm values)",
-        HOW_CONFIG,
+        inputs::CILIUM_CONFIG,
     ))
 }
 
@@ -211,7 +205,10 @@ pub(crate) fn operator(cx: &Context) -> Result<Operator, Missing> {
             },
         });
     }
-    Err(Missing::new(format!("the operator's {sa_text}"), HOW_SA))
+    Err(Missing::new(
+        format!("the operator's {sa_text}"),
+        inputs::KUBE_SYSTEM_IDENTITIES,
+    ))
 }
 
 /// The name of a role from its ARN (`arn:aws:iam::1:role/path/name` → `name`).
@@ -227,14 +224,19 @@ pub(crate) fn arn_account(arn: &str) -> Option<&str> {
 /// Find a role in the IAM data by ARN, else by name.
 pub(crate) fn find_role<'a>(cx: &Context<'a>, arn: &str) -> Result<&'a IamRole, Missing> {
     let Some(roles) = cx.cluster.iam_roles.as_deref() else {
-        return Err(Missing::new("IAM role data", HOW_IAM));
+        return Err(Missing::new("IAM role data", inputs::IAM));
     };
     let name = role_name(arn);
     roles
         .iter()
         .find(|r| r.arn == arn)
         .or_else(|| roles.iter().find(|r| r.name == name))
-        .ok_or_else(|| Missing::new(format!("IAM role {name} ({arn}) in the IAM data"), HOW_IAM))
+        .ok_or_else(|| {
+            Missing::new(
+                format!("IAM role {name} ({arn}) in the IAM data"),
+                inputs::IAM,
+            )
+        })
 }
 
 /// The IAM roles of the managed node groups (`nodeRole`), deduplicated.
@@ -336,7 +338,7 @@ pub(crate) fn irsa_role<'a>(
     if role.trust_policy.is_none() {
         return Err(Missing::new(
             format!("the trust policy of IAM role {}", role.name),
-            HOW_IAM,
+            inputs::IAM,
         ));
     }
     let source = source.clone();

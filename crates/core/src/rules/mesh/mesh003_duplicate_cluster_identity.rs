@@ -1,7 +1,8 @@
 //! MESH003: two clusters checked together share a cluster id or name.
 
-use super::multi::{identity, pair_object, pairs, HOW_CILIUM_CONFIG};
+use super::multi::{identity, pair_object, pairs};
 use crate::findings::Severity;
+use crate::rules::inputs;
 use crate::rules::{Area, MeshContext, MeshRule, Outcome, RuleMeta};
 
 pub struct DuplicateClusterIdentity;
@@ -42,7 +43,7 @@ impl MeshRule for DuplicateClusterIdentity {
                 None => {
                     return META.missing(
                         format!("{}: no cilium-config and no Helm values", c.name),
-                        HOW_CILIUM_CONFIG,
+                        inputs::MESH_CILIUM_CONFIG,
                     )
                 }
             }

@@ -1,16 +1,14 @@
 //! MESH005: in native routing, a cluster's VPC has no route to another
 //! cluster's pod CIDR, or the peering connection it uses is not active.
 
-use super::multi::{covers, ordered_pairs, pod_cidrs, vpc_id, HOW_CILIUM_CONFIG, HOW_VPC};
+use super::multi::{covers, ordered_pairs, pod_cidrs, vpc_id};
 use crate::findings::{ObjectRef, Severity};
 use crate::model::{Cluster, Route};
 use crate::rules::cap::cidr::Ipv4Cidr;
+use crate::rules::inputs;
 use crate::rules::{Area, MeshContext, MeshRule, NamedCluster, Outcome, RuleMeta};
 
 pub struct RoutesMissing;
-
-const HOW_ROUTES: &str =
-    "aws ec2 describe-route-tables --filters Name=vpc-id,Values=VPC_ID > ec2-route-tables.json; aws ec2 describe-vpc-peering-connections > ec2-peering.json (in each snapshot)";
 
 static META: RuleMeta = RuleMeta {
     code: "MESH005",
@@ -54,20 +52,23 @@ impl MeshRule for RoutesMissing {
                         "{}: the routing mode (no cilium-config, no Helm values)",
                         a.name
                     ),
-                    HOW_CILIUM_CONFIG,
+                    inputs::MESH_CILIUM_CONFIG,
                 );
             }
             if !native(&a.cluster) {
                 continue;
             }
             let (Some(va), Some(vb)) = (vpc_id(&a.cluster), vpc_id(&b.cluster)) else {
-                return META.missing(format!("{} and {}: the VPC ids", a.name, b.name), HOW_VPC);
+                return META.missing(
+                    format!("{} and {}: the VPC ids", a.name, b.name),
+                    inputs::MESH_VPC,
+                );
             };
             if va == vb {
                 continue;
             }
             let Some(tables) = a.cluster.route_tables.as_deref() else {
-                return META.missing(format!("{}: the route tables", a.name), HOW_ROUTES);
+                return META.missing(format!("{}: the route tables", a.name), inputs::MESH_ROUTES);
             };
             let remote = pod_cidrs(cx, b)?;
             let mut problems = Vec::new();

@@ -5,11 +5,10 @@ use super::multi::{ordered_pairs, vpc_cidrs};
 use crate::findings::{ObjectRef, Severity};
 use crate::model::{Cluster, IpPermission};
 use crate::rules::cap::cidr::Ipv4Cidr;
+use crate::rules::inputs;
 use crate::rules::{Area, MeshContext, MeshRule, Outcome, RuleMeta};
 
 pub struct PortsClosed;
-
-const HOW_SG: &str = "aws ec2 describe-instances > ec2-instances.json; aws ec2 describe-security-groups > ec2-security-groups.json; aws ec2 describe-vpcs > ec2-vpcs.json (in each snapshot)";
 
 /// Ports from Cilium's cluster-mesh / firewall requirements.
 const APISERVER_PORT: u32 = 2379;
@@ -58,11 +57,17 @@ impl MeshRule for PortsClosed {
             let (a, b) = (&cx.clusters[i], &cx.clusters[j]);
             let groups = node_groups(&a.cluster);
             if groups.is_empty() || a.cluster.security_groups.is_none() {
-                return META.missing(format!("{}: the node security groups", a.name), HOW_SG);
+                return META.missing(
+                    format!("{}: the node security groups", a.name),
+                    inputs::MESH_SECURITY_GROUPS,
+                );
             }
             let sources = vpc_cidrs(&b.cluster);
             if sources.is_empty() {
-                return META.missing(format!("{}: the VPC CIDRs", b.name), HOW_SG);
+                return META.missing(
+                    format!("{}: the VPC CIDRs", b.name),
+                    inputs::MESH_SECURITY_GROUPS,
+                );
             }
             let source_groups = node_groups(&b.cluster);
             let rules: Vec<&IpPermission> = a

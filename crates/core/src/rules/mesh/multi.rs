@@ -7,13 +7,9 @@ use crate::model::Cluster;
 use crate::rules::cap::cap008_pod_cidr_overlaps_vpc::pod_cidr_sources;
 use crate::rules::cap::cidr::{parse_list, Ipv4Cidr};
 use crate::rules::cap::common::{ipam, Ipam};
+use crate::rules::inputs;
 use crate::rules::Missing;
 use crate::rules::{Context, MeshContext, NamedCluster};
-
-pub(super) const HOW_CILIUM_CONFIG: &str =
-    "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json (in each snapshot)";
-pub(super) const HOW_VPC: &str =
-    "aws eks describe-cluster --name CLUSTER > eks-cluster.json; aws ec2 describe-vpcs --vpc-ids VPC_ID > ec2-vpcs.json (in each snapshot)";
 
 /// Every unordered pair of cluster indices (i < j).
 pub(super) fn pairs(n: usize) -> Vec<(usize, usize)> {
@@ -117,7 +113,10 @@ pub(super) fn pod_cidrs(
     let vpc = || {
         let cidrs = vpc_cidrs(&c.cluster);
         if cidrs.is_empty() {
-            return Err(Missing::new(format!("{}: the VPC CIDRs", c.name), HOW_VPC));
+            return Err(Missing::new(
+                format!("{}: the VPC CIDRs", c.name),
+                inputs::MESH_VPC,
+            ));
         }
         let id = vpc_id(&c.cluster).unwrap_or_else(|| "VPC".into());
         Ok(cidrs
@@ -135,7 +134,7 @@ pub(super) fn pod_cidrs(
             if out.is_empty() {
                 return Err(Missing::new(
                     format!("{}: the {mode} pod CIDRs", c.name),
-                    HOW_CILIUM_CONFIG,
+                    inputs::MESH_CILIUM_CONFIG,
                 ));
             }
             Ok(out)

@@ -5,11 +5,6 @@ use crate::model::{Cluster, Pod};
 use crate::rules::Context;
 use crate::version::Minor;
 
-pub const HOW_CILIUM_CONFIG: &str =
-    "kubectl -n kube-system get configmap cilium-config -o json > cilium-config.json";
-pub const HOW_DAEMONSETS: &str = "kubectl get daemonsets -A -o json > daemonsets.json";
-pub const HOW_AGENT_METRICS: &str = "kubectl get --raw \"/api/v1/namespaces/kube-system/pods/CILIUM_AGENT_POD:9962/proxy/metrics\" > cilium-agent-metrics.txt (one per agent; needs prometheus.enabled), or a `cilium sysdump`";
-
 /// The agent DaemonSet as a finding object (kube-system/cilium when unknown).
 pub fn agent_object(c: &Cluster) -> ObjectRef {
     match &c.cilium.agent_daemonset {

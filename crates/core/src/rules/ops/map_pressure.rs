@@ -21,6 +21,7 @@
 
 use crate::findings::Finding;
 use crate::model::MetricSample;
+use crate::rules::inputs;
 use crate::rules::{Context, Outcome, RuleMeta};
 
 use super::common;
@@ -183,7 +184,7 @@ pub fn check(cx: &Context, meta: &'static RuleMeta, table: Table) -> Outcome {
         }
         return meta.missing(
             "no Prometheus metrics from the Cilium agents",
-            common::HOW_AGENT_METRICS,
+            inputs::AGENT_METRICS,
         );
     };
     let mut seen = false;
@@ -211,7 +212,7 @@ pub fn check(cx: &Context, meta: &'static RuleMeta, table: Table) -> Outcome {
                 "no {PRESSURE_METRIC} for the {} maps and no {DROP_METRIC} in the metrics (agent metrics not included?)",
                 table.label()
             ),
-            common::HOW_AGENT_METRICS,
+            inputs::AGENT_METRICS,
         );
     }
     if pressure.is_empty() && drops.is_empty() {

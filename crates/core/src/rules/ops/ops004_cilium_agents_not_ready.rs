@@ -3,6 +3,7 @@
 use super::common;
 use crate::findings::{Finding, Severity};
 use crate::model::StatusComponent;
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct CiliumAgentsNotReady;
@@ -79,7 +80,7 @@ impl Rule for CiliumAgentsNotReady {
             if c.daemonsets.is_none() {
                 return META.missing(
                     "no DaemonSets and no `cilium status` output",
-                    common::HOW_DAEMONSETS,
+                    inputs::DAEMONSETS,
                 );
             }
             if ds.is_none() {
@@ -131,7 +132,7 @@ kubectl -n kube-system logs ds/cilium -c cilium-agent --since=1h | grep -E 'leve
         if !ds_judged && statuses.is_none() {
             return META.missing(
                 "the agent DaemonSet has no status (desiredNumberScheduled/numberReady)",
-                common::HOW_DAEMONSETS,
+                inputs::DAEMONSETS,
             );
         }
         Ok(findings)

@@ -2,6 +2,7 @@
 
 use super::common;
 use crate::findings::{ObjectRef, Severity};
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct ObservabilityDisabled;
@@ -43,7 +44,7 @@ impl Rule for ObservabilityDisabled {
             if common::cilium_absent(c) {
                 return Ok(vec![]);
             }
-            return META.missing("no cilium-config ConfigMap", common::HOW_CILIUM_CONFIG);
+            return META.missing("no cilium-config ConfigMap", inputs::CILIUM_CONFIG);
         }
         let is_true = |k: &str| {
             s.get(k)

@@ -1,6 +1,7 @@
 //! SGP002: pods that request a branch ENI (security groups for pods) while
 //! Cilium is the primary CNI.
 
+use crate::rules::inputs;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::findings::{ObjectRef, Severity};
@@ -88,7 +89,7 @@ impl Rule for PodsRequestBranchEni {
             CiliumRole::Absent | CiliumRole::Chaining => return Ok(vec![]),
         }
         let Some(pods) = c.pods.as_deref() else {
-            return META.missing("no Pod objects", shared::PODS_HOW);
+            return META.missing("no Pod objects", inputs::PODS);
         };
         let owners_index = shared::OwnerIndex::new(c);
         let mut by_ns: BTreeMap<&str, BTreeMap<(String, String), Vec<&Pod>>> = BTreeMap::new();

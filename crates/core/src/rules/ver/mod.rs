@@ -21,6 +21,7 @@ pub(crate) mod ver011_knowledge_stale;
 #[cfg(test)]
 pub(crate) mod testkit;
 
+use crate::rules::inputs;
 use std::collections::BTreeMap;
 
 use super::{Context, Rule};
@@ -48,15 +49,9 @@ pub static RULES: &[&dyn Rule] = &[
     &ver011_knowledge_stale::Ver011,
 ];
 
-const HOW_WORKLOADS: &str = "kubectl get daemonsets,deployments,pods -A -o json > workloads.json";
-const HOW_K8S_VERSION: &str =
-    "kubectl version -o json > version.json (or aws eks describe-cluster --name CLUSTER > cluster.json)";
-const HOW_NODES: &str = "kubectl get nodes -o json > nodes.json";
 /// The Cilium project maintains the three newest minor releases (VER004;
 /// the report page's versions table).
 pub(crate) const MAINTAINED_MINORS: usize = 3;
-pub(super) const HOW_KNOWLEDGE: &str =
-    "use a newer eks-cilium-doctor, or pass --knowledge DIR with data that covers it";
 
 /// The running Cilium agent version.
 /// `Ok(None)`: the snapshot proves Cilium is not installed (the rule does not apply).
@@ -72,7 +67,7 @@ pub(super) fn running_cilium(cx: &Context) -> Result<Option<Version>, Missing> {
         CiliumPresence::Unknown | CiliumPresence::Configured => {
             return Err(Missing::new(
                 "no DaemonSets or Pods (Cilium agent)",
-                HOW_WORKLOADS,
+                inputs::WORKLOADS,
             ));
         }
         CiliumPresence::Running => {}
@@ -93,14 +88,14 @@ pub(super) fn running_kubernetes(cx: &Context) -> Result<Minor, Missing> {
     cx.cluster
         .kubernetes_version()
         .map(Version::minor)
-        .ok_or_else(|| Missing::new("the Kubernetes version", HOW_K8S_VERSION))
+        .ok_or_else(|| Missing::new("the Kubernetes version", inputs::KUBERNETES_VERSION))
 }
 
 pub(super) fn nodes<'a>(cx: &'a Context) -> Result<&'a [Node], Missing> {
     cx.cluster
         .nodes
         .as_deref()
-        .ok_or_else(|| Missing::new("no Node objects", HOW_NODES))
+        .ok_or_else(|| Missing::new("no Node objects", inputs::NODES))
 }
 
 /// The agent DaemonSet as a finding object.

@@ -3,9 +3,9 @@
 
 use super::{
     agent_object, minor_range, render_path, running_cilium, running_kubernetes, upgrade_path,
-    HOW_KNOWLEDGE,
 };
 use crate::findings::{Finding, Severity};
+use crate::rules::inputs;
 use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
@@ -58,7 +58,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let Some(data) = cx.knowledge.cilium_minor(c) else {
         return Err(Missing::new(
             format!("compatibility data for Cilium {c}"),
-            HOW_KNOWLEDGE,
+            inputs::KNOWLEDGE,
         ));
     };
     if data.k8s_tested.contains(&kubernetes) {

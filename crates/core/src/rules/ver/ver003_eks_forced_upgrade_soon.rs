@@ -3,12 +3,10 @@
 //! ends within the warning window or has ended; EKS then upgrades the
 //! control plane to the next minor on its own.
 
-use super::{cluster_name, minor_range, render_path, upgrade_path, HOW_KNOWLEDGE};
+use super::{cluster_name, minor_range, render_path, upgrade_path};
+use crate::rules::inputs;
 use crate::rules::Missing;
 
-/// How to give the rule EKS's own calendar.
-const HOW_CALENDAR: &str = "grant eks:DescribeClusterVersions to `collect`/`check --live`, or add \
-    `aws eks describe-cluster-versions --include-all > cluster-versions.json` to the inputs";
 use crate::findings::{Finding, ObjectRef, Severity};
 use crate::knowledge::CalendarSource;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
@@ -86,7 +84,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let Some(calendar) = cx.knowledge.support_calendar(cx.cluster, version) else {
         return Err(Missing::new(
             format!("the EKS support calendar for Kubernetes {version}"),
-            format!("{HOW_CALENDAR}; or {HOW_KNOWLEDGE}"),
+            format!("{}; or {}", inputs::EKS_CLUSTER_VERSIONS, inputs::KNOWLEDGE),
         ));
     };
     // eks_versions.json upgrade_policy: default EXTENDED; STANDARD = upgraded

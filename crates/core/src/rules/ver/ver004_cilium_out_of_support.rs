@@ -3,9 +3,10 @@
 
 use super::{
     agent_object, cilium_namespace, helm_upgrade, helm_values_backup, render_path, running_cilium,
-    upgrade_path, HOW_KNOWLEDGE, MAINTAINED_MINORS,
+    upgrade_path, MAINTAINED_MINORS,
 };
 use crate::findings::{Finding, Severity};
+use crate::rules::inputs;
 use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 use crate::version::Version;
@@ -50,7 +51,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     };
     let all = &cx.knowledge.cilium;
     if all.is_empty() {
-        return Err(Missing::new("Cilium release data", HOW_KNOWLEDGE));
+        return Err(Missing::new("Cilium release data", inputs::KNOWLEDGE));
     }
     let maintained = &all[all.len().saturating_sub(MAINTAINED_MINORS)..];
     let Some(oldest) = maintained.first().map(|m| m.minor) else {

@@ -1,12 +1,10 @@
 //! VER005 kernel-below-cilium-minimum: nodes run a Linux kernel below the
 //! minimum of the running (or, with `--target-cilium`, the target) Cilium minor.
 
+use crate::rules::inputs;
 use std::collections::BTreeSet;
 
-use super::{
-    family_name, family_of_os_image, group_nodes, nodes, running_cilium, sample_names,
-    HOW_KNOWLEDGE,
-};
+use super::{family_name, family_of_os_image, group_nodes, nodes, running_cilium, sample_names};
 use crate::findings::{Finding, Severity};
 use crate::knowledge::AmiFamily;
 use crate::model::Node;
@@ -90,7 +88,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     if running.is_none() && target.is_none() {
         return Err(Missing::new(
             format!("the kernel requirement of Cilium {c}"),
-            HOW_KNOWLEDGE,
+            inputs::KNOWLEDGE,
         ));
     }
 

@@ -1,9 +1,10 @@
 //! VER007 helm-values-removed-keys: the Cilium Helm values set keys that the
 //! chart of the running (or target) Cilium minor no longer has.
 
+use crate::rules::inputs;
 use std::collections::BTreeMap;
 
-use super::{chart_version, cilium_namespace, running_cilium, HOW_KNOWLEDGE};
+use super::{chart_version, cilium_namespace, running_cilium};
 use crate::findings::{Finding, ObjectRef, Severity};
 use crate::knowledge::RemovedHelmKey;
 use crate::rules::Missing;
@@ -111,7 +112,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     {
         return Err(Missing::new(
             format!("the Helm chart data for Cilium {limit}"),
-            HOW_KNOWLEDGE,
+            inputs::KNOWLEDGE,
         ));
     }
     // Latest removal of each key up to the limit.
