@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod exit;
 pub mod findings;
 pub mod generate;
+pub mod hygiene;
 pub mod knowledge;
 pub mod load;
 pub mod model;

@@ -329,6 +329,7 @@ fn report_of(
             Outcome::NotEvaluated(n) => not_evaluated.push(n),
         }
     }
+    findings.iter_mut().for_each(Finding::sanitize_names);
     sort_findings(&mut findings);
     Report {
         schema_version: 1,
