@@ -99,12 +99,24 @@ async fn report_json(State(shared): State<Arc<Shared>>) -> Response {
     }
 }
 
+/// Before the first evaluation: that, and why each failing source fails
+/// (an API server down from the start is said, not just "no evaluation").
+fn not_yet(shared: &Shared) -> String {
+    let mut text = NOT_YET.to_string();
+    for source in shared.sources() {
+        if let Some(error) = source.last_error.filter(|_| source.stale) {
+            text.push_str(&format!("{}: {error}\n", source.name));
+        }
+    }
+    text
+}
+
 async fn report_page(State(shared): State<Arc<Shared>>) -> Response {
     let Some(current) = shared.current() else {
         return with_type(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain; charset=utf-8",
-            NOT_YET,
+            not_yet(&shared),
         );
     };
     let page = current.cached_page(shared.sources()).await;
@@ -125,7 +137,7 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
         with_type(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain; charset=utf-8",
-            NOT_YET,
+            not_yet(&shared),
         )
     }
 }

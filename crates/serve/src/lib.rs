@@ -80,6 +80,8 @@ pub enum Input {
         aws_interval: Duration,
         /// Quiet time after a Kubernetes change before re-evaluating.
         debounce: Duration,
+        /// How often the API server is probed (deadline-bound).
+        probe_interval: Duration,
     },
 }
 
@@ -124,7 +126,18 @@ pub async fn serve(
                     options,
                     aws_interval,
                     debounce,
-                } => live::run(shared, pipeline, options, aws_interval, debounce).await,
+                    probe_interval,
+                } => {
+                    live::run(
+                        shared,
+                        pipeline,
+                        options,
+                        aws_interval,
+                        debounce,
+                        probe_interval,
+                    )
+                    .await
+                }
             }
         })
     };
