@@ -287,13 +287,64 @@ async fn get(
     Ok(items)
 }
 
-/// An object as JSON; CRDs keep only their name (their schemas are large
-/// and the rules only ask which CRDs exist).
-pub(crate) fn lean(kind: &KubeKind, object: DynamicObject) -> Value {
+/// An object as JSON, stripped as `serve`'s stores are ([`strip`]).
+pub(crate) fn lean(kind: &KubeKind, mut object: DynamicObject) -> Value {
+    strip(kind, &mut object);
     if kind.kind == "CustomResourceDefinition" {
         return json!({ "metadata": { "name": object.metadata.name } });
     }
     serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Env vars whose literal values the rules read (IAM: how the operator
+/// gets its credentials); every other literal value is dropped.
+const KEPT_ENV_VALUES: &[&str] = &["AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_FULL_URI"];
+
+/// Drop what no rule reads, what makes objects big, and what may be a
+/// secret: `managedFields`, the last-applied annotation (a copy of the
+/// object, env values included), literal env values of containers (pods
+/// and pod templates; names stay), and all but the name of a CRD. Used by
+/// `collect`, `check --live` and `serve`'s stores alike.
+pub(crate) fn strip(kind: &KubeKind, object: &mut DynamicObject) {
+    object.metadata.managed_fields = None;
+    if let Some(annotations) = &mut object.metadata.annotations {
+        annotations.remove(LAST_APPLIED);
+    }
+    if kind.kind == "CustomResourceDefinition" {
+        object.data = Value::Null;
+        object.metadata = kube::api::ObjectMeta {
+            name: object.metadata.name.take(),
+            ..Default::default()
+        };
+        return;
+    }
+    let spec = &mut object.data["spec"];
+    strip_env(spec);
+    strip_env(&mut spec["template"]["spec"]);
+    // CronJobs, should they be read one day.
+    strip_env(&mut spec["jobTemplate"]["spec"]["template"]["spec"]);
+}
+
+fn strip_env(pod_spec: &mut Value) {
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
+        let Some(containers) = pod_spec.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for env in containers
+            .iter_mut()
+            .filter_map(|c| c.get_mut("env").and_then(Value::as_array_mut))
+            .flatten()
+        {
+            let kept = env["name"]
+                .as_str()
+                .is_some_and(|n| KEPT_ENV_VALUES.contains(&n));
+            if let (false, Some(var)) = (kept, env.as_object_mut()) {
+                var.remove("value");
+            }
+        }
+    }
 }
 
 impl FromKubernetes {

@@ -2,8 +2,9 @@
 //! [`KUBE_KINDS`] keeps the cluster in memory, and [`KubeWatch::part`]
 //! turns the stores into the same files [`crate::kube::collect`] writes,
 //! so that `serve` evaluates exactly what `check --live` would. Objects are
-//! stored without `managedFields` and the last-applied annotation (often
-//! half of an object's bytes), CRDs by name only. A kind that is denied
+//! stored as `collect` writes them ([`crate::kube::strip`]): without
+//! `managedFields`, the last-applied annotation, literal env values, and
+//! CRDs by name only. A kind that is denied
 //! is a gap, a custom resource that is not installed is absent, as in
 //! `collect`; the watchers retry with backoff, so a CRD installed later
 //! or a permission granted later shows up by itself.
@@ -25,13 +26,12 @@ use doctor_core::snapshot::KubernetesSource;
 use crate::aws::FromKubernetes;
 use crate::calls::{KubeKind, Read, KUBE_KINDS};
 use crate::deadline::{describe, kube_call, Calls, Timeouts};
-use crate::kube::{failure, read_kind, read_version, resource, settle, Failure};
+use crate::kube::{failure, read_kind, read_version, resource, settle, strip, Failure};
 use crate::snapshot::Part;
 use crate::{LiveError, Quiet};
 
 /// Items per page of a watcher's (re)list, as in `collect`.
 const PAGE: u32 = 500;
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Where one kind's watcher stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,21 +255,6 @@ fn items_of(store: &Store<DynamicObject>) -> Vec<Value> {
         .iter()
         .map(|o| serde_json::to_value(&**o).unwrap_or(Value::Null))
         .collect()
-}
-
-/// Drop what no rule reads and what makes objects big.
-fn strip(kind: &KubeKind, object: &mut DynamicObject) {
-    object.metadata.managed_fields = None;
-    if let Some(annotations) = &mut object.metadata.annotations {
-        annotations.remove(LAST_APPLIED);
-    }
-    if kind.kind == "CustomResourceDefinition" {
-        object.data = Value::Null;
-        object.metadata = kube::api::ObjectMeta {
-            name: object.metadata.name.take(),
-            ..Default::default()
-        };
-    }
 }
 
 /// One kind's watcher: feeds the store, tracks the state, signals changes.
