@@ -32,8 +32,8 @@ pub fn run(args: &CollectArgs) -> Result<(), CliError> {
             .collect();
         PathBuf::from(format!("eks-cilium-snapshot-{stamp}.tar.gz"))
     });
-    doctor_core::output::write_atomically(&path, &bytes)
-        .map_err(|e| CliError(format!("writing {}: {e}", path.display())))?;
+    // The snapshot is the cluster's state: readable by its owner only.
+    crate::output::write_file(&path, &bytes, doctor_core::output::PRIVATE_MODE)?;
     let m = &snapshot.manifest;
     eprintln!(
         "wrote {}: {} files, {} calls denied or unsupported, {} kinds absent",

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use doctor_core::knowledge::Knowledge;
 use doctor_core::version::Date;
-use doctor_serve::{Input, Pipeline};
+use doctor_serve::{HttpLimits, Input, Pipeline};
 
 use crate::error::CliError;
 use crate::evaluation_args::EvaluationArgs;
@@ -32,12 +32,26 @@ pub struct ServeArgs {
     /// rollout is one evaluation, not hundreds: e.g. 5s, 500ms.
     #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = duration)]
     debounce: Duration,
+    /// How often the API server is probed (`GET /version` under
+    /// --request-timeout): a server that stops answering turns
+    /// `source_stale` to 1 within about this time, and back to 0 when
+    /// it (and every watch) answers again.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = duration)]
+    probe_interval: Duration,
+    /// Most HTTP connections open at once; a new one closes the oldest.
+    /// Lowered to fit the file-descriptor limit (RLIMIT_NOFILE less 64).
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    max_connections: usize,
+    /// Time a connection has to send its request headers, and the most a
+    /// kept-alive connection stays idle: e.g. 10s.
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = duration)]
+    header_timeout: Duration,
     #[command(flatten)]
     evaluation: EvaluationArgs,
 }
 
 /// `90s`, `15m`, `1h`, `500ms`: a positive duration.
-fn duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn duration(text: &str) -> Result<Duration, String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
@@ -65,6 +79,7 @@ pub fn run(args: &ServeArgs, knowledge: Knowledge) -> Result<(), CliError> {
             options: args.live_args.options()?,
             aws_interval: args.aws_interval,
             debounce: args.debounce,
+            probe_interval: args.probe_interval,
         }
     } else if args.live_args != LiveArgs::default() {
         return Err(CliError(
@@ -95,7 +110,11 @@ pub fn run(args: &ServeArgs, knowledge: Knowledge) -> Result<(), CliError> {
             .local_addr()
             .map_err(|e| CliError(format!("listening on {}: {e}", args.listen)))?;
         eprintln!("listening on http://{address}");
-        doctor_serve::serve(listener, input, pipeline, stop_signal())
+        let limits = HttpLimits {
+            max_connections: args.max_connections,
+            header_timeout: args.header_timeout,
+        };
+        doctor_serve::serve(listener, input, pipeline, limits, stop_signal())
             .await
             .map_err(|e| CliError(e.to_string()))
     });

@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clap::Args;
 use doctor_core::snapshot::{CollectedFile, CollectionGap};
 use doctor_live::aws::AwsOptions;
+use doctor_live::deadline::seconds;
 use doctor_live::kube::KubeOptions;
 use doctor_live::kubeconfig;
-use doctor_live::{LiveOptions, Progress, Quiet, Snapshot};
+use doctor_live::{LiveOptions, Progress, Quiet, Snapshot, Timeouts};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::error::CliError;
@@ -39,9 +41,18 @@ pub struct LiveArgs {
     /// Do not read Kubernetes.
     #[arg(long)]
     pub skip_kubernetes: bool,
-    /// No progress lines on stderr (they are drawn only on a terminal anyway).
+    /// No progress lines on stderr (drawn only on a terminal; retries of
+    /// failed calls are told on any stderr).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Most time one API request may take, answer included (default 20s);
+    /// 429, 5xx and connection failures are retried 3 times with backoff.
+    #[arg(long, value_name = "DURATION", value_parser = crate::cmd_serve::duration)]
+    pub request_timeout: Option<Duration>,
+    /// Most time a whole collection may take (default 5m); in `serve`,
+    /// one AWS read.
+    #[arg(long, value_name = "DURATION", value_parser = crate::cmd_serve::duration)]
+    pub deadline: Option<Duration>,
 }
 
 impl LiveArgs {
@@ -79,7 +90,17 @@ impl LiveArgs {
             })
         };
         let kubernetes = (!self.skip_kubernetes).then(|| self.kube_options());
-        Ok(LiveOptions { kubernetes, aws })
+        let defaults = Timeouts::default();
+        let timeouts = Timeouts {
+            request: self.request_timeout.unwrap_or(defaults.request),
+            deadline: self.deadline.unwrap_or(defaults.deadline),
+            ..defaults
+        };
+        Ok(LiveOptions {
+            kubernetes,
+            aws,
+            timeouts,
+        })
     }
 
     fn kube_options(&self) -> KubeOptions {
@@ -101,13 +122,40 @@ impl LiveArgs {
             (!self.quiet && std::io::stderr().is_terminal()).then(|| Arc::new(Bars::default()));
         let progress: Arc<dyn Progress> = match &bars {
             Some(bars) => bars.clone(),
-            None => Arc::new(Quiet),
+            None if self.quiet => Arc::new(Quiet),
+            None => Arc::new(RetryLines),
         };
         let result = doctor_live::collect_blocking(&options, progress);
         if let Some(bars) = bars {
             bars.finish();
         }
         result.map_err(|e| CliError(e.to_string()))
+    }
+}
+
+/// The line told of a retry.
+fn retry_line(
+    source: &str,
+    call: &str,
+    why: &str,
+    attempt: u32,
+    of: u32,
+    wait: Duration,
+) -> String {
+    format!(
+        "{source}: {call}: {why}; retry {attempt} of {of} in {}",
+        seconds(wait)
+    )
+}
+
+/// Off a terminal: only retries are told, one line each.
+struct RetryLines;
+
+impl Progress for RetryLines {
+    fn collected(&self, _: &str, _: &CollectedFile) {}
+    fn gap(&self, _: &CollectionGap) {}
+    fn retrying(&self, source: &str, call: &str, why: &str, attempt: u32, of: u32, wait: Duration) {
+        eprintln!("{}", retry_line(source, call, why, attempt, of, wait));
     }
 }
 
@@ -178,5 +226,11 @@ impl Progress for Bars {
 
     fn gap(&self, gap: &CollectionGap) {
         self.update(&gap.source, |c| c.gaps += 1, &gap.call);
+    }
+
+    fn retrying(&self, source: &str, call: &str, why: &str, attempt: u32, of: u32, wait: Duration) {
+        let _ = self
+            .multi
+            .println(retry_line(source, call, why, attempt, of, wait));
     }
 }

@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use doctor_core::findings::Report;
+use doctor_core::output::{self, Written};
 use doctor_core::report::{render, ColorChoice, Format as ReportFormat, RenderOptions};
 
 use clap::ValueEnum;
@@ -30,15 +31,16 @@ pub fn emit(text: &str) -> Result<(), CliError> {
     }
 }
 
-/// Renders a findings report and writes it atomically to `path`, or to
-/// stdout (coloured per `color` only on a terminal, honouring `NO_COLOR`).
+/// Renders a findings report and writes it to `path` (see [`write_output`]),
+/// or to stdout (coloured per `color` only on a terminal, honouring `NO_COLOR`).
 pub fn write_report(
     report: &Report,
     format: ReportFormat,
     color: ColorChoice,
     path: Option<&Path>,
 ) -> Result<(), CliError> {
-    let to_terminal = path.is_none() && std::io::stdout().is_terminal();
+    let to_stdout = path.is_none_or(|p| p == Path::new("-") || p == Path::new("/dev/stdout"));
+    let to_terminal = to_stdout && std::io::stdout().is_terminal();
     let no_color = std::env::var_os("NO_COLOR");
     let options = RenderOptions {
         color: color.enabled(to_terminal, no_color.as_deref()),
@@ -47,13 +49,20 @@ pub fn write_report(
     write_output(&render(report, format, &options), path)
 }
 
-/// Writes `rendered` atomically to `path`, or to stdout.
+/// Writes `rendered` to `path`, or to stdout without one.
 pub fn write_output(rendered: &str, path: Option<&Path>) -> Result<(), CliError> {
     match path {
-        Some(path) => doctor_core::output::write_atomically(path, rendered.as_bytes())
-            .map_err(|e| CliError(format!("writing {}: {e}", path.display()))),
+        Some(path) => write_file(path, rendered.as_bytes(), output::REPORT_MODE).map(|_| ()),
         None => emit(rendered),
     }
+}
+
+/// The one writer of every `--output`: `-` and `/dev/stdout` are standard
+/// output, devices and FIFOs are written through, a regular file (or a
+/// symbolic link to one) is replaced atomically keeping its mode; a new
+/// file gets `new_mode` (less the umask). See `doctor_core::output`.
+pub fn write_file(path: &Path, bytes: &[u8], new_mode: u32) -> Result<Written, CliError> {
+    output::write_output(path, bytes, new_mode).map_err(|e| CliError(format!("writing {e}")))
 }
 
 /// Pretty JSON with a final newline.

@@ -17,7 +17,9 @@ pub struct ReportArgs {
     /// text, json, sarif, junit, markdown or html.
     #[arg(long, short = 'f', default_value = "text", value_parser = str::parse::<Format>)]
     pub format: Format,
-    /// Write the report to FILE (atomically) instead of standard output.
+    /// Write the report to FILE instead of standard output: a regular file
+    /// (or a link to one) is replaced atomically and keeps its mode;
+    /// devices, FIFOs and `-` (standard output) are written through.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity

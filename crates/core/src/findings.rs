@@ -111,6 +111,45 @@ impl Finding {
         self.remediation = text.into();
         self
     }
+
+    /// Make the object's names safe to read and to paste: a namespace or
+    /// name that is not a plain shell word (no valid Kubernetes name is
+    /// one, a crafted dump's can be) is shell-quoted wherever the fix
+    /// names it, and control characters in the names, the message and
+    /// the evidence are escaped, so no name forges a report line.
+    pub fn sanitize_names(&mut self) {
+        use crate::hygiene::{escape_control, shell_quote};
+        let names = [
+            self.object.namespace.clone(),
+            Some(self.object.name.clone()),
+        ];
+        let mut quoted_already: Vec<String> = Vec::new();
+        for name in names.into_iter().flatten() {
+            if quoted_already.iter().any(|q| q.contains(&name)) {
+                continue;
+            }
+            if let std::borrow::Cow::Owned(quoted) = shell_quote(&name) {
+                // Occurrences a rule quoted itself stay as they are.
+                self.remediation = self
+                    .remediation
+                    .replace(&quoted, "\0")
+                    .replace(&name, &quoted)
+                    .replace('\0', &quoted);
+                quoted_already.push(quoted);
+            }
+        }
+        let escape = |s: &mut String| {
+            if let std::borrow::Cow::Owned(e) = escape_control(s) {
+                *s = e;
+            }
+        };
+        escape(&mut self.object.name);
+        if let Some(ns) = &mut self.object.namespace {
+            escape(ns);
+        }
+        escape(&mut self.message);
+        self.evidence.iter_mut().for_each(escape);
+    }
 }
 
 /// A rule that could not run because an input was missing.

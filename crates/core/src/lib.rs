@@ -7,6 +7,7 @@ pub mod engine;
 pub mod exit;
 pub mod findings;
 pub mod generate;
+pub mod hygiene;
 pub mod knowledge;
 pub mod load;
 pub mod model;

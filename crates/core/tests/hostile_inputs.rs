@@ -326,7 +326,7 @@ fn explicit_nulls_mean_absent() {
 fn binary_empty_and_unrecognised_files_are_skipped_with_reasons() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.bin", [0u8, 159, 146, 150, 0, 1, 2]);
-    write(dir.path(), "b.txt", [0xff, 0xfe, b'k', 0]);
+    write(dir.path(), "b.txt", [0xff, 0x00, b'k', 0]);
     write(dir.path(), "c.yaml", "");
     write(dir.path(), "d.yaml", "   \n\n");
     write(
@@ -809,4 +809,32 @@ fn empty_archives_are_reported() {
         skip_reason(&loaded, "empty.tar.gz"),
         "archive holds no files"
     );
+}
+
+/// Issue 18: one gzipped file is one member, under the per-member limit
+/// (it was inflated whole, up to the 4 GiB archive total).
+#[test]
+fn a_plain_gzip_file_is_held_to_the_per_member_limit() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    // 3 MiB of text that hardly compresses (so no ratio limit applies).
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let text: String = (0..3 * 1024 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'a' + (state % 26) as u8)
+        })
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let path = write(dir.path(), "big.gz", gz.finish().unwrap());
+    let options = LoadOptions {
+        archive_max_member_bytes: 1024 * 1024,
+        ..LoadOptions::default()
+    };
+    let loaded = load_paths(&[path], &options).unwrap();
+    let reason = skip_reason(&loaded, "big.gz");
+    assert!(reason.contains("per-member size limit"), "{reason}");
 }

@@ -17,8 +17,9 @@ use doctor_core::snapshot::{GapKind, KubernetesSource};
 
 use crate::aws::FromKubernetes;
 use crate::calls::{KubeKind, Read, KUBE_KINDS, KUBE_VERSION_PATH};
+use crate::deadline::{describe, kube_call, CallError, Calls, Timeouts};
 use crate::snapshot::Part;
-use crate::{LiveError, Progress};
+use crate::LiveError;
 
 /// Items per list page: bounds each response on large clusters.
 const PAGE: u32 = 500;
@@ -45,7 +46,10 @@ fn config_error(e: impl std::fmt::Display) -> LiveError {
 }
 
 /// A client from the kubeconfig (or the in-cluster service account).
-pub async fn connect(options: &KubeOptions) -> Result<(Client, KubernetesSource), LiveError> {
+pub async fn connect(
+    options: &KubeOptions,
+    timeouts: &Timeouts,
+) -> Result<(Client, KubernetesSource), LiveError> {
     let chosen = KubeConfigOptions {
         context: options.context.clone(),
         ..KubeConfigOptions::default()
@@ -78,6 +82,10 @@ pub async fn connect(options: &KubeOptions) -> Result<(Client, KubernetesSource)
         context,
         server: config.cluster_url.to_string(),
     };
+    let mut config = config;
+    // Retries are ours (bounded, told, see crate::deadline), not kube's.
+    config.default_retry = false;
+    config.connect_timeout = Some(timeouts.request);
     let client = Client::try_from(config).map_err(config_error)?;
     Ok((client, source))
 }
@@ -90,13 +98,21 @@ pub(crate) enum Failure {
     Fatal(LiveError),
 }
 
+/// A watcher's error (one attempt, no timeout of ours).
 pub(crate) fn failure(call: &str, error: kube::Error) -> Failure {
+    failure_after(call, "", CallError::Kube(error, 1))
+}
+
+/// What a failed call means; `permission` is what a 403 would need.
+pub(crate) fn failure_after(call: &str, permission: &str, error: CallError) -> Failure {
     match error {
-        kube::Error::Api(status) if status.code == 403 => Failure::Denied(status.message),
-        kube::Error::Api(status) if status.code == 404 => Failure::NotFound,
+        CallError::Kube(kube::Error::Api(status), _) if status.code == 403 => {
+            Failure::Denied(status.message)
+        }
+        CallError::Kube(kube::Error::Api(status), _) if status.code == 404 => Failure::NotFound,
         other => Failure::Fatal(LiveError::Kubernetes {
             call: call.to_string(),
-            message: other.to_string(),
+            message: describe(&other, permission),
         }),
     }
 }
@@ -114,12 +130,12 @@ pub(crate) fn resource(kind: &KubeKind) -> ApiResource {
 /// Collect `/version` and every kind.
 pub async fn collect(
     client: Client,
-    progress: Arc<dyn Progress>,
+    calls: Arc<Calls>,
 ) -> Result<(Part, FromKubernetes), LiveError> {
-    let mut part = Part::new("kubernetes", progress.clone());
-    read_version(&client, &mut part).await?;
+    let mut part = Part::new("kubernetes", calls.progress.clone());
+    read_version(&client, &calls, &mut part).await?;
     let reads = stream::iter(KUBE_KINDS)
-        .map(|kind| read_kind(client.clone(), kind, progress.clone()))
+        .map(|kind| read_kind(client.clone(), kind, calls.clone()))
         .buffered(CONCURRENT)
         .collect::<Vec<_>>()
         .await;
@@ -133,15 +149,20 @@ pub async fn collect(
 }
 
 /// `/version` into `part`, or the gap it gave.
-pub(crate) async fn read_version(client: &Client, part: &mut Part) -> Result<(), LiveError> {
-    match client.apiserver_version().await {
+pub(crate) async fn read_version(
+    client: &Client,
+    calls: &Calls,
+    part: &mut Part,
+) -> Result<(), LiveError> {
+    let permission = format!("get {KUBE_VERSION_PATH} (nonResourceURLs)");
+    match kube_call(calls, "get /version", || client.apiserver_version()).await {
         Ok(info) => part.put(
             "version.json".into(),
             "get /version",
             1,
             &json!({ "serverVersion": info }),
         ),
-        Err(e) => match failure("get /version", e) {
+        Err(e) => match failure_after("get /version", &permission, e) {
             Failure::Denied(why) => part.gap(
                 "get /version",
                 GapKind::Denied,
@@ -159,13 +180,13 @@ pub(crate) async fn read_version(client: &Client, part: &mut Part) -> Result<(),
 pub(crate) async fn read_kind(
     client: Client,
     kind: &'static KubeKind,
-    progress: Arc<dyn Progress>,
+    calls: Arc<Calls>,
 ) -> Result<(&'static KubeKind, Part, Vec<Value>), LiveError> {
-    let mut part = Part::new("kubernetes", progress);
+    let mut part = Part::new("kubernetes", calls.progress.clone());
     let call = format!("{} {}", kind.read.verb(), kind.plural);
     let items = match kind.read {
-        Read::List => list(client, kind, &call).await,
-        Read::Get(names) => get(client, kind, &call, names).await,
+        Read::List => list(client, kind, &call, &calls).await,
+        Read::Get(names) => get(client, kind, &call, names, &calls).await,
     };
     let items = settle(kind, &mut part, &call, items)?;
     Ok((kind, part, items))
@@ -212,7 +233,12 @@ pub(crate) fn settle(
 /// Every page of a list. kube sends `resourceVersion=0` (served from the
 /// API server's cache) only on unpaginated lists: with `limit`, pages come
 /// from etcd with a consistent `continue` token instead.
-async fn list(client: Client, kind: &KubeKind, call: &str) -> Result<Vec<Value>, Failure> {
+async fn list(
+    client: Client,
+    kind: &KubeKind,
+    call: &str,
+    calls: &Calls,
+) -> Result<Vec<Value>, Failure> {
     let api: Api<DynamicObject> = Api::all_with(client, &resource(kind));
     let mut items = Vec::new();
     let mut token: Option<String> = None;
@@ -221,7 +247,9 @@ async fn list(client: Client, kind: &KubeKind, call: &str) -> Result<Vec<Value>,
         if let Some(token) = &token {
             params = params.continue_token(token);
         }
-        let page = api.list(&params).await.map_err(|e| failure(call, e))?;
+        let page = kube_call(calls, call, || api.list(&params))
+            .await
+            .map_err(|e| failure_after(call, &kind.permission(), e))?;
         items.extend(page.items.into_iter().map(|o| lean(kind, o)));
         match page.metadata.continue_ {
             Some(next) if !next.is_empty() => token = Some(next),
@@ -236,6 +264,7 @@ async fn get(
     kind: &KubeKind,
     call: &str,
     names: &[(&str, &str)],
+    calls: &Calls,
 ) -> Result<Vec<Value>, Failure> {
     let mut items = Vec::new();
     for (namespace, name) in names {
@@ -246,7 +275,10 @@ async fn get(
         };
         // `get` rather than `get_opt`: some servers' 404 reasons make
         // `get_opt` fail instead of answering None.
-        match api.get(name).await.map_err(|e| failure(call, e)) {
+        match kube_call(calls, call, || api.get(name))
+            .await
+            .map_err(|e| failure_after(call, &kind.permission(), e))
+        {
             Ok(object) => items.push(lean(kind, object)),
             Err(Failure::NotFound) => {}
             Err(other) => return Err(other),
@@ -255,13 +287,64 @@ async fn get(
     Ok(items)
 }
 
-/// An object as JSON; CRDs keep only their name (their schemas are large
-/// and the rules only ask which CRDs exist).
-pub(crate) fn lean(kind: &KubeKind, object: DynamicObject) -> Value {
+/// An object as JSON, stripped as `serve`'s stores are ([`strip`]).
+pub(crate) fn lean(kind: &KubeKind, mut object: DynamicObject) -> Value {
+    strip(kind, &mut object);
     if kind.kind == "CustomResourceDefinition" {
         return json!({ "metadata": { "name": object.metadata.name } });
     }
     serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Env vars whose literal values the rules read (IAM: how the operator
+/// gets its credentials); every other literal value is dropped.
+const KEPT_ENV_VALUES: &[&str] = &["AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_FULL_URI"];
+
+/// Drop what no rule reads, what makes objects big, and what may be a
+/// secret: `managedFields`, the last-applied annotation (a copy of the
+/// object, env values included), literal env values of containers (pods
+/// and pod templates; names stay), and all but the name of a CRD. Used by
+/// `collect`, `check --live` and `serve`'s stores alike.
+pub(crate) fn strip(kind: &KubeKind, object: &mut DynamicObject) {
+    object.metadata.managed_fields = None;
+    if let Some(annotations) = &mut object.metadata.annotations {
+        annotations.remove(LAST_APPLIED);
+    }
+    if kind.kind == "CustomResourceDefinition" {
+        object.data = Value::Null;
+        object.metadata = kube::api::ObjectMeta {
+            name: object.metadata.name.take(),
+            ..Default::default()
+        };
+        return;
+    }
+    let spec = &mut object.data["spec"];
+    strip_env(spec);
+    strip_env(&mut spec["template"]["spec"]);
+    // CronJobs, should they be read one day.
+    strip_env(&mut spec["jobTemplate"]["spec"]["template"]["spec"]);
+}
+
+fn strip_env(pod_spec: &mut Value) {
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
+        let Some(containers) = pod_spec.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for env in containers
+            .iter_mut()
+            .filter_map(|c| c.get_mut("env").and_then(Value::as_array_mut))
+            .flatten()
+        {
+            let kept = env["name"]
+                .as_str()
+                .is_some_and(|n| KEPT_ENV_VALUES.contains(&n));
+            if let (false, Some(var)) = (kept, env.as_object_mut()) {
+                var.remove("value");
+            }
+        }
+    }
 }
 
 impl FromKubernetes {

@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod calls;
+pub mod deadline;
 pub mod kube;
 pub mod kubeconfig;
 pub mod snapshot;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use doctor_core::snapshot::{CollectedFile, CollectionGap};
 
+pub use deadline::Timeouts;
 pub use snapshot::Snapshot;
 
 /// Which sources to read, and how to reach them.
@@ -25,12 +27,26 @@ pub struct LiveOptions {
     pub kubernetes: Option<kube::KubeOptions>,
     /// `None` with `--skip-aws`.
     pub aws: Option<aws::AwsOptions>,
+    /// Per-request timeout, overall deadline, retries.
+    pub timeouts: Timeouts,
 }
 
 /// Told of each file and gap as it is collected (the CLI draws progress).
 pub trait Progress: Send + Sync {
     fn collected(&self, source: &str, file: &CollectedFile);
     fn gap(&self, gap: &CollectionGap);
+    /// A call failed in a way worth another try (`why`); retry `attempt`
+    /// of `of` follows after `wait`.
+    fn retrying(
+        &self,
+        _source: &str,
+        _call: &str,
+        _why: &str,
+        _attempt: u32,
+        _of: u32,
+        _wait: std::time::Duration,
+    ) {
+    }
 }
 
 /// No progress output.
@@ -50,6 +66,11 @@ pub enum LiveError {
     Aws { action: String, message: String },
     /// A Kubernetes call failed for another reason than a denial.
     Kubernetes { call: String, message: String },
+    /// The overall deadline passed while `call` was in flight.
+    Deadline {
+        call: String,
+        deadline: std::time::Duration,
+    },
 }
 
 impl fmt::Display for LiveError {
@@ -58,6 +79,12 @@ impl fmt::Display for LiveError {
             LiveError::Config(why) => f.write_str(why),
             LiveError::Aws { action, message } => write!(f, "AWS {action}: {message}"),
             LiveError::Kubernetes { call, message } => write!(f, "Kubernetes {call}: {message}"),
+            LiveError::Deadline { call, deadline } => write!(
+                f,
+                "the {} deadline (--deadline) passed during {call}: the API answers too \
+                 slowly; check its health or give more time",
+                deadline::seconds(*deadline)
+            ),
         }
     }
 }
@@ -70,17 +97,35 @@ pub async fn collect(
     options: &LiveOptions,
     progress: Arc<dyn Progress>,
 ) -> Result<Snapshot, LiveError> {
+    let calls = deadline::Calls::new(options.timeouts, progress);
+    let deadline = options.timeouts.deadline;
+    match tokio::time::timeout(deadline, collect_within(options, &calls)).await {
+        Ok(done) => done,
+        Err(_) => Err(LiveError::Deadline {
+            call: calls.current(),
+            deadline,
+        }),
+    }
+}
+
+async fn collect_within(
+    options: &LiveOptions,
+    calls: &Arc<deadline::Calls>,
+) -> Result<Snapshot, LiveError> {
+    let progress = calls.progress.clone();
     let mut snapshot = Snapshot::new();
     let mut facts = aws::FromKubernetes::default();
     if let Some(k) = &options.kubernetes {
-        let (client, source) = kube::connect(k).await?;
-        let (part, found) = kube::collect(client, progress.clone()).await?;
+        calls.set_current("connecting to the API server");
+        let (client, source) = kube::connect(k, &options.timeouts).await?;
+        let (part, found) = kube::collect(client, calls.clone()).await?;
         snapshot.manifest.kubernetes = Some(source);
         snapshot.add(part);
         facts = found;
     }
     if let Some(a) = &options.aws {
-        let (part, source) = aws::collect(a, &facts, progress).await?;
+        calls.set_current("AWS (eks:DescribeCluster, then EC2 and IAM)");
+        let (part, source) = aws::collect(a, &facts, &options.timeouts, progress).await?;
         snapshot.manifest.aws = Some(source);
         snapshot.add(part);
     }

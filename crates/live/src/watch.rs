@@ -2,8 +2,9 @@
 //! [`KUBE_KINDS`] keeps the cluster in memory, and [`KubeWatch::part`]
 //! turns the stores into the same files [`crate::kube::collect`] writes,
 //! so that `serve` evaluates exactly what `check --live` would. Objects are
-//! stored without `managedFields` and the last-applied annotation (often
-//! half of an object's bytes), CRDs by name only. A kind that is denied
+//! stored as `collect` writes them ([`crate::kube::strip`]): without
+//! `managedFields`, the last-applied annotation, literal env values, and
+//! CRDs by name only. A kind that is denied
 //! is a gap, a custom resource that is not installed is absent, as in
 //! `collect`; the watchers retry with backoff, so a CRD installed later
 //! or a permission granted later shows up by itself.
@@ -24,13 +25,13 @@ use doctor_core::snapshot::KubernetesSource;
 
 use crate::aws::FromKubernetes;
 use crate::calls::{KubeKind, Read, KUBE_KINDS};
-use crate::kube::{failure, read_kind, read_version, resource, settle, Failure};
+use crate::deadline::{describe, kube_call, Calls, Timeouts};
+use crate::kube::{failure, read_kind, read_version, resource, settle, strip, Failure};
 use crate::snapshot::Part;
 use crate::{LiveError, Quiet};
 
 /// Items per page of a watcher's (re)list, as in `collect`.
 const PAGE: u32 = 500;
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Where one kind's watcher stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,8 @@ struct Watched {
 /// on the runtime that created it and stop when it is dropped.
 pub struct KubeWatch {
     client: Client,
+    calls: Arc<Calls>,
+    changed: Arc<Notify>,
     source: KubernetesSource,
     kinds: Vec<Watched>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -86,7 +89,12 @@ pub struct WatchHealth {
 impl KubeWatch {
     /// Start a watcher per listed kind; `changed` is notified on every
     /// change of objects or of a kind's state.
-    pub fn start(client: Client, source: KubernetesSource, changed: Arc<Notify>) -> KubeWatch {
+    pub fn start(
+        client: Client,
+        source: KubernetesSource,
+        changed: Arc<Notify>,
+        timeouts: Timeouts,
+    ) -> KubeWatch {
         let last_event = Arc::new(Mutex::new(None));
         let mut kinds = Vec::new();
         let mut tasks = Vec::new();
@@ -106,6 +114,8 @@ impl KubeWatch {
         }
         KubeWatch {
             client,
+            calls: Calls::new(timeouts, Arc::new(Quiet)),
+            changed,
             source,
             kinds,
             tasks,
@@ -142,13 +152,13 @@ impl KubeWatch {
     /// `collect`'s order. Fails when the API server cannot be reached.
     pub async fn part(&self) -> Result<(Part, FromKubernetes), LiveError> {
         let mut part = Part::new("kubernetes", Arc::new(Quiet));
-        read_version(&self.client, &mut part).await?;
+        read_version(&self.client, &self.calls, &mut part).await?;
         let mut facts = FromKubernetes::default();
         for kind in KUBE_KINDS {
             let items = match kind.read {
                 Read::Get(_) => {
                     let (_, got, items) =
-                        read_kind(self.client.clone(), kind, Arc::new(Quiet)).await?;
+                        read_kind(self.client.clone(), kind, self.calls.clone()).await?;
                     part.append(got);
                     items
                 }
@@ -181,6 +191,55 @@ impl KubeWatch {
     }
 }
 
+impl KubeWatch {
+    /// A deadline-bound look at the API server (`GET /version`), so that a
+    /// server that accepts and never answers shows as stale; the watchers
+    /// alone would wait on it forever. When it answers, every kind whose
+    /// watcher failed after its store was synced is read once (one item):
+    /// a watch that resumed without an event (a quiet kind) counts as
+    /// recovered then. `Err`: the one-line reason.
+    pub async fn probe(&self) -> Result<(), String> {
+        kube_call(&self.calls, "get /version", || {
+            self.client.apiserver_version()
+        })
+        .await
+        .map_err(|e| {
+            format!(
+                "get /version: {}",
+                describe(&e, "get /version (nonResourceURLs)")
+            )
+        })?;
+        let mut recovered = false;
+        for watched in &self.kinds {
+            if !matches!(
+                &*lock(&watched.state),
+                KindState::Failing { synced: true, .. }
+            ) {
+                continue;
+            }
+            let api: Api<DynamicObject> =
+                Api::all_with(self.client.clone(), &resource(watched.kind));
+            let call = format!("list {}", watched.kind.plural);
+            let params = kube::api::ListParams::default().limit(1);
+            if kube_call(&self.calls, &call, || api.list(&params))
+                .await
+                .is_ok()
+            {
+                let mut state = lock(&watched.state);
+                if matches!(&*state, KindState::Failing { synced: true, .. }) {
+                    *state = KindState::Synced;
+                    recovered = true;
+                }
+            }
+        }
+        if recovered {
+            *lock(&self.last_event) = Some(SystemTime::now());
+            self.changed.notify_one();
+        }
+        Ok(())
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -196,21 +255,6 @@ fn items_of(store: &Store<DynamicObject>) -> Vec<Value> {
         .iter()
         .map(|o| serde_json::to_value(&**o).unwrap_or(Value::Null))
         .collect()
-}
-
-/// Drop what no rule reads and what makes objects big.
-fn strip(kind: &KubeKind, object: &mut DynamicObject) {
-    object.metadata.managed_fields = None;
-    if let Some(annotations) = &mut object.metadata.annotations {
-        annotations.remove(LAST_APPLIED);
-    }
-    if kind.kind == "CustomResourceDefinition" {
-        object.data = Value::Null;
-        object.metadata = kube::api::ObjectMeta {
-            name: object.metadata.name.take(),
-            ..Default::default()
-        };
-    }
 }
 
 /// One kind's watcher: feeds the store, tracks the state, signals changes.

@@ -1,10 +1,16 @@
 //! The endpoints. Each reads the last published evaluation (an `Arc`
-//! load, no lock held while writing the answer).
+//! load, no lock held while writing the answer); the page is rendered off
+//! the async workers, once per evaluation and sources' state, so probes
+//! never wait behind it. Every answer carries `X-Content-Type-Options:
+//! nosniff`, a `Content-Security-Policy` with `frame-ancestors 'none'`
+//! and `Cache-Control: no-store`; a request without `Host` gets 400.
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -22,11 +28,51 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/report", get(report_json))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .fallback(|| async {
+            with_type(
+                StatusCode::NOT_FOUND,
+                "text/plain; charset=utf-8",
+                "not found\n",
+            )
+        })
         .with_state(shared)
+        .layer(middleware::from_fn(harden))
 }
 
-fn with_type(status: StatusCode, content_type: &'static str, body: String) -> Response {
-    let mut response = (status, body).into_response();
+/// For answers that set no policy of their own (all but the page).
+const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// The headers of every answer, and 400 for a request without `Host`.
+async fn harden(request: Request, next: Next) -> Response {
+    let mut response =
+        if request.headers().contains_key(header::HOST) || request.uri().authority().is_some() {
+            next.run(request).await
+        } else {
+            with_type(
+                StatusCode::BAD_REQUEST,
+                "text/plain; charset=utf-8",
+                "a request needs a Host header\n",
+            )
+        };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(DEFAULT_CSP));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+fn with_type(status: StatusCode, content_type: &'static str, body: impl Into<Body>) -> Response {
+    let mut response = (status, body.into()).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     // Every answer is the state of now: never from a cache.
@@ -53,33 +99,45 @@ async fn report_json(State(shared): State<Arc<Shared>>) -> Response {
     }
 }
 
+/// Before the first evaluation: that, and why each failing source fails
+/// (an API server down from the start is said, not just "no evaluation").
+fn not_yet(shared: &Shared) -> String {
+    let mut text = NOT_YET.to_string();
+    for source in shared.sources() {
+        if let Some(error) = source.last_error.filter(|_| source.stale) {
+            text.push_str(&format!("{}: {error}\n", source.name));
+        }
+    }
+    text
+}
+
 async fn report_page(State(shared): State<Arc<Shared>>) -> Response {
     let Some(current) = shared.current() else {
         return with_type(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain; charset=utf-8",
-            NOT_YET.into(),
+            not_yet(&shared),
         );
     };
-    with_type(
-        StatusCode::OK,
-        "text/html; charset=utf-8",
-        current.page(&shared.sources()),
-    )
+    let page = current.cached_page(shared.sources()).await;
+    let mut response = with_type(StatusCode::OK, "text/html; charset=utf-8", page);
+    if let Ok(policy) = HeaderValue::from_str(&doctor_core::report::html::content_security_policy())
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
 }
 
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     if shared.current().is_some() {
-        with_type(
-            StatusCode::OK,
-            "text/plain; charset=utf-8",
-            "ready\n".into(),
-        )
+        with_type(StatusCode::OK, "text/plain; charset=utf-8", "ready\n")
     } else {
         with_type(
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain; charset=utf-8",
-            NOT_YET.into(),
+            not_yet(&shared),
         )
     }
 }
@@ -94,7 +152,12 @@ mod tests {
 
     async fn get(shared: Arc<Shared>, path: &str) -> (StatusCode, String) {
         let response = router(shared)
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .oneshot(
+                Request::get(path)
+                    .header("host", "doctor")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await
             .unwrap();
         let status = response.status();

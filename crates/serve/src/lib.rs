@@ -9,6 +9,7 @@
 mod http;
 mod live;
 pub mod metrics;
+pub mod server;
 pub mod state;
 
 use std::future::Future;
@@ -26,6 +27,7 @@ use doctor_core::suppress::SuppressionConfig;
 use doctor_core::version::Date;
 use doctor_live::LiveOptions;
 
+pub use server::HttpLimits;
 use state::{Published, Shared};
 
 /// After SIGTERM, in-flight requests get this long before the process
@@ -76,6 +78,8 @@ pub enum Input {
         aws_interval: Duration,
         /// Quiet time after a Kubernetes change before re-evaluating.
         debounce: Duration,
+        /// How often the API server is probed (deadline-bound).
+        probe_interval: Duration,
     },
 }
 
@@ -98,6 +102,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     input: Input,
     pipeline: Pipeline,
+    limits: HttpLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let sources: &[&str] = match &input {
@@ -119,7 +124,18 @@ pub async fn serve(
                     options,
                     aws_interval,
                     debounce,
-                } => live::run(shared, pipeline, options, aws_interval, debounce).await,
+                    probe_interval,
+                } => {
+                    live::run(
+                        shared,
+                        pipeline,
+                        options,
+                        aws_interval,
+                        debounce,
+                        probe_interval,
+                    )
+                    .await
+                }
             }
         })
     };
@@ -132,10 +148,9 @@ pub async fn serve(
     let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
         let _ = stopped.wait_for(|s| *s).await;
     };
-    let server = axum::serve(listener, http::router(shared))
-        .with_graceful_shutdown(until_stopped(stopped.clone()));
+    let server = server::run(listener, http::router(shared), limits, stopped.clone());
     let outcome = tokio::select! {
-        served = server => served.map_err(|e| ServeError(format!("serving: {e}"))),
+        () = server => Ok(()),
         // Only `--from` ends its worker, and only on an error when it does.
         Ok(Err(e)) = worker => Err(e),
         () = async {

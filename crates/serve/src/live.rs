@@ -26,18 +26,25 @@ pub async fn run(
     options: LiveOptions,
     aws_interval: Duration,
     debounce: Duration,
+    probe_interval: Duration,
 ) -> Result<(), ServeError> {
     let changed = Arc::new(Notify::new());
     let watch = match &options.kubernetes {
         Some(k) => {
             // A bad kubeconfig is fatal; an unreachable server is not.
-            let (client, source) = kube::connect(k)
+            let (client, source) = kube::connect(k, &options.timeouts)
                 .await
                 .map_err(|e| ServeError(e.to_string()))?;
-            Some(KubeWatch::start(client, source, changed.clone()))
+            Some(KubeWatch::start(
+                client,
+                source,
+                changed.clone(),
+                options.timeouts,
+            ))
         }
         None => None,
     };
+    let mut probe_due = Instant::now() + probe_interval;
     let mut facts: Option<FromKubernetes> = None;
     let mut aws_part: Option<(Part, AwsSource)> = None;
     let mut aws_due = Instant::now();
@@ -50,6 +57,12 @@ pub async fn run(
                     None => std::future::pending().await,
                 }
             };
+            let probe_timer = async {
+                match &watch {
+                    Some(_) => tokio::time::sleep_until(probe_due.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = changed.notified() => {
                     tokio::time::sleep(debounce).await;
@@ -57,6 +70,13 @@ pub async fn run(
                     let _ = changed.notified().now_or_never();
                 }
                 () = aws_timer => {}
+                () = probe_timer => {
+                    probe_due = Instant::now() + probe_interval;
+                    if let Some(watch) = &watch {
+                        probe(&shared, watch).await;
+                    }
+                    continue;
+                }
             }
         }
         first = false;
@@ -95,12 +115,20 @@ pub async fn run(
             if Instant::now() >= aws_due {
                 aws_due = Instant::now() + aws_interval;
                 let known = facts.clone().unwrap_or_default();
-                match aws::collect(a, &known, Arc::new(Quiet)).await {
-                    Ok(part) => {
+                let read = aws::collect(a, &known, &options.timeouts, Arc::new(Quiet));
+                match tokio::time::timeout(options.timeouts.deadline, read).await {
+                    Ok(Ok(part)) => {
                         shared.source_ok("aws", SystemTime::now());
                         aws_part = Some(part);
                     }
-                    Err(e) => shared.source_failed("aws", &e.to_string()),
+                    Ok(Err(e)) => shared.source_failed("aws", &e.to_string()),
+                    Err(_) => shared.source_failed(
+                        "aws",
+                        &format!(
+                            "no complete read within the {} deadline (--deadline)",
+                            doctor_live::deadline::seconds(options.timeouts.deadline)
+                        ),
+                    ),
                 }
             }
             if aws_part.is_none() && watch.is_none() {
@@ -118,6 +146,21 @@ pub async fn run(
             snapshot.add(part.clone());
         }
         evaluate(&shared, &pipeline, snapshot).await;
+    }
+}
+
+/// The periodic probe: a frozen API server turns the source stale; an
+/// answer, with every watcher healthy (quiet kinds that resumed without
+/// an event included, see [`KubeWatch::probe`]), turns it fresh again.
+async fn probe(shared: &Arc<Shared>, watch: &KubeWatch) {
+    match watch.probe().await {
+        Err(why) => shared.source_failed("kubernetes", &why),
+        Ok(()) => {
+            let health = watch.health();
+            if health.ready && health.error.is_none() {
+                shared.source_ok("kubernetes", SystemTime::now());
+            }
+        }
     }
 }
 

@@ -6,17 +6,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
+use axum::body::Bytes;
 use doctor_core::findings::Report;
 use doctor_core::overview::{self, Overview};
 use doctor_core::report::{html, render, Format, RenderOptions};
 
-/// One evaluation, with the JSON rendered once; the page is rendered per
-/// request because it also shows the sources' status of that moment.
+/// One evaluation, with the JSON rendered once; the page also shows the
+/// sources' status, so it is rendered again (once) when that changes.
 #[derive(Debug)]
 pub struct Published {
     pub report: Report,
     pub overview: Overview,
-    pub json: String,
+    pub json: Bytes,
+    /// The last page rendered, and the sources it shows.
+    page: tokio::sync::Mutex<Option<(Vec<overview::SourceStatus>, Bytes)>>,
     pub evaluated_at: SystemTime,
     /// Loading plus rules.
     pub duration: Duration,
@@ -30,7 +33,8 @@ impl Published {
         duration: Duration,
     ) -> Published {
         Published {
-            json: render(&report, Format::Json, &RenderOptions::default()),
+            json: Bytes::from(render(&report, Format::Json, &RenderOptions::default())),
+            page: tokio::sync::Mutex::new(None),
             report,
             overview,
             evaluated_at,
@@ -40,18 +44,47 @@ impl Published {
 
     /// The report page, with `sources` as they are now.
     pub fn page(&self, sources: &[SourceStatus]) -> String {
+        self.page_of(shown(sources))
+    }
+
+    fn page_of(&self, sources: Vec<overview::SourceStatus>) -> String {
         let mut overview = self.overview.clone();
-        overview.sources = sources
-            .iter()
-            .map(|s| overview::SourceStatus {
-                name: s.name.clone(),
-                stale: s.stale,
-                last_success: s.last_success.clone(),
-                error: s.last_error.clone(),
-            })
-            .collect();
+        overview.sources = sources;
         html::page(&self.report, &overview)
     }
+
+    /// [`Published::page`], rendered on a blocking thread only when the
+    /// sources shown changed since the last one; requests meanwhile wait
+    /// for that one rendering (asynchronously) instead of each doing it.
+    pub async fn cached_page(self: &Arc<Self>, sources: Vec<SourceStatus>) -> Bytes {
+        let shown = shown(&sources);
+        let mut cache = self.page.lock().await;
+        if let Some((key, page)) = &*cache {
+            if *key == shown {
+                return page.clone();
+            }
+        }
+        let me = self.clone();
+        let key = shown.clone();
+        let page = tokio::task::spawn_blocking(move || Bytes::from(me.page_of(key)))
+            .await
+            .unwrap_or_else(|_| Bytes::from_static(b"rendering the page failed\n"));
+        *cache = Some((shown, page.clone()));
+        page
+    }
+}
+
+/// What the page shows of the sources.
+fn shown(sources: &[SourceStatus]) -> Vec<overview::SourceStatus> {
+    sources
+        .iter()
+        .map(|s| overview::SourceStatus {
+            name: s.name.clone(),
+            stale: s.stale,
+            last_success: s.last_success.clone(),
+            error: s.last_error.clone(),
+        })
+        .collect()
 }
 
 /// A data source (`files`, `kubernetes`, `aws`) as the page and the

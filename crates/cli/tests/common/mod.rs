@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
+pub mod faults;
+
 pub fn here(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
@@ -123,6 +125,12 @@ pub fn kmock(dir: &Path, extra: &[&str]) -> Option<(Service, String, PathBuf)> {
         url.starts_with("http://127.0.0.1:"),
         "kmock printed {url:?}"
     );
+    let kubeconfig = write_kubeconfig(dir, &url);
+    Some((Service(child), url, kubeconfig))
+}
+
+/// `dir/kubeconfig`, context `kmock`, for the API server at `url`.
+pub fn write_kubeconfig(dir: &Path, url: &str) -> PathBuf {
     let kubeconfig = dir.join("kubeconfig");
     std::fs::write(
         &kubeconfig,
@@ -134,7 +142,7 @@ pub fn kmock(dir: &Path, extra: &[&str]) -> Option<(Service, String, PathBuf)> {
         ),
     )
     .unwrap();
-    Some((Service(child), url, kubeconfig))
+    kubeconfig
 }
 
 /// A running `serve`.

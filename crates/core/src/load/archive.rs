@@ -279,14 +279,23 @@ fn walk_gzip(
     if is_tar {
         return walk_tar(loader, source, whole, depth, budget, (&hit, cap));
     }
-    let mut data = Vec::new();
-    if let Err(e) = whole.read_to_end(&mut data) {
-        if hit.get() {
+    // One gzipped file is one member: the per-member limit applies.
+    let member_limit = o.archive_max_member_bytes;
+    let data = match limits::read_capped(&mut whole, member_limit, 0) {
+        Ok(Capped::Read(data)) => data,
+        Ok(Capped::Over) => {
+            loader.skip(
+                source,
+                format!("more than {member_limit} bytes gunzipped: over the per-member size limit"),
+            );
+            return Ok(1);
+        }
+        Err(_) if hit.get() => {
             loader.skip(source, over_limit(cap));
             return Ok(1);
         }
-        return Err(corrupt(e));
-    }
+        Err(e) => return Err(corrupt(e)),
+    };
     if admit(loader, source, budget) {
         budget.bytes += data.len() as u64;
         let name = format!("{source}!(gunzipped)");

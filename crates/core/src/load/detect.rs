@@ -12,6 +12,71 @@ pub(super) fn text(bytes: &[u8]) -> Result<&str, &'static str> {
     }
 }
 
+/// The first bytes of a longer text: like [`text`], but a UTF-8 sequence
+/// cut at the end is not binary.
+pub(super) fn text_prefix(bytes: &[u8]) -> Result<(), &'static str> {
+    let valid = match std::str::from_utf8(bytes) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    };
+    if valid && !bytes.contains(&0) {
+        Ok(())
+    } else {
+        Err("binary (not UTF-8 text, not a zip or gzip archive)")
+    }
+}
+
+/// UTF-16 or UTF-32 text with a byte order mark, decoded (`None`: no
+/// such mark). Windows PowerShell 5's `>` writes UTF-16LE with a mark.
+pub(super) fn decode_bom(bytes: &[u8]) -> Option<Result<String, String>> {
+    let (name, width, little, body) = if let Some(b) = bytes.strip_prefix(b"\xFF\xFE\0\0") {
+        ("UTF-32LE", 4, true, b)
+    } else if let Some(b) = bytes.strip_prefix(b"\0\0\xFE\xFF") {
+        ("UTF-32BE", 4, false, b)
+    } else if let Some(b) = bytes.strip_prefix(b"\xFF\xFE") {
+        ("UTF-16LE", 2, true, b)
+    } else if let Some(b) = bytes.strip_prefix(b"\xFE\xFF") {
+        ("UTF-16BE", 2, false, b)
+    } else {
+        return None;
+    };
+    let refused = || {
+        format!(
+            "{name} text that does not decode; re-encode it as UTF-8: \
+             iconv -f {name} -t UTF-8 FILE > FILE.utf8.json \
+             (PowerShell: Get-Content FILE | Set-Content -Encoding utf8 FILE.utf8.json)"
+        )
+    };
+    if body.len() % width != 0 {
+        return Some(Err(refused()));
+    }
+    let decoded: Option<String> = if width == 2 {
+        let units = body.chunks_exact(2).map(|c| {
+            let pair = [c[0], c[1]];
+            if little {
+                u16::from_le_bytes(pair)
+            } else {
+                u16::from_be_bytes(pair)
+            }
+        });
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .ok()
+    } else {
+        body.chunks_exact(4)
+            .map(|c| {
+                let quad = [c[0], c[1], c[2], c[3]];
+                char::from_u32(if little {
+                    u32::from_le_bytes(quad)
+                } else {
+                    u32::from_be_bytes(quad)
+                })
+            })
+            .collect()
+    };
+    Some(decoded.ok_or_else(refused))
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Content {
     Empty,

@@ -88,6 +88,33 @@ pub(super) fn read_capped(reader: impl Read, cap: u64, expected: u64) -> std::io
     })
 }
 
+/// What [`read_stream`] read.
+pub(super) enum Streamed {
+    Capped(Capped),
+    /// The first bytes are binary and no archive: the rest is not read.
+    Binary(&'static str),
+}
+
+/// Bytes looked at before a stream is read whole.
+const STREAM_HEAD_BYTES: usize = 64 * 1024;
+
+/// A stream (standard input, a pipe) read up to `cap`, unless its first
+/// 64 KiB already show binary content that is no archive (`/dev/zero`,
+/// `/dev/urandom` through a pipe): then it stops there.
+pub(super) fn read_stream(mut reader: impl Read, cap: u64) -> std::io::Result<Streamed> {
+    let mut head = Vec::with_capacity(STREAM_HEAD_BYTES);
+    (&mut reader)
+        .take(STREAM_HEAD_BYTES as u64)
+        .read_to_end(&mut head)?;
+    if !super::archive::is_archive(&head) && super::detect::decode_bom(&head).is_none() {
+        if let Err(why) = super::detect::text_prefix(&head) {
+            return Ok(Streamed::Binary(why));
+        }
+    }
+    let expected = head.len() as u64;
+    read_capped(std::io::Cursor::new(head).chain(reader), cap, expected).map(Streamed::Capped)
+}
+
 /// The largest uncompressed size accepted for `compressed` bytes.
 pub(super) fn ratio_cap(options: &LoadOptions, compressed: u64) -> u64 {
     compressed

@@ -10,6 +10,7 @@ use super::{
     yaml, LoadError, LoadOptions, Loaded,
 };
 use crate::findings::{InputNote, SkippedInput};
+use crate::hygiene::escape_control;
 use crate::model::{self, Cluster};
 
 /// What one input (file, stdin or archive member) contributed, so an input
@@ -114,6 +115,16 @@ pub(super) struct Loader<'o> {
     pub(super) total_bytes: u64,
 }
 
+fn is_device(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    meta.file_type().is_char_device() || meta.file_type().is_block_device()
+}
+
+/// A terminal is a device one may type a dump into (`check /dev/tty`).
+fn is_terminal(path: &Path) -> bool {
+    std::fs::File::open(path).is_ok_and(|f| std::io::IsTerminal::is_terminal(&f))
+}
+
 impl<'o> Loader<'o> {
     pub(super) fn new(options: &'o LoadOptions) -> Self {
         Loader {
@@ -154,10 +165,13 @@ impl<'o> Loader<'o> {
         }
     }
 
+    /// Names and reasons come from the input: control characters are
+    /// escaped here, once for every report format.
     pub(super) fn skip(&mut self, path: &str, reason: impl Into<String>) {
+        let reason = reason.into();
         self.skipped.push(SkippedInput {
-            path: path.to_string(),
-            reason: reason.into(),
+            path: escape_control(path).into_owned(),
+            reason: escape_control(&reason).into_owned(),
         });
     }
 
@@ -170,7 +184,29 @@ impl<'o> Loader<'o> {
             message: e.to_string(),
         };
         let link = std::fs::symlink_metadata(path).map_err(io)?;
-        let meta = std::fs::metadata(path).map_err(io)?;
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            // A dangling or looping link inside a walked directory is one
+            // skipped input, not the end of the walk.
+            Err(e) if !explicit && link.file_type().is_symlink() => {
+                self.inputs_seen += 1;
+                let why = if e.kind() == std::io::ErrorKind::NotFound {
+                    "dangling symbolic link (its target does not exist)".to_string()
+                } else {
+                    format!("symbolic link not followed: {e}")
+                };
+                self.skip(&shown, why);
+                return Ok(());
+            }
+            Err(e) => return Err(io(e)),
+        };
+        if explicit && is_device(&meta) && !is_terminal(path) {
+            // `check /dev/zero` would read its whole limit first.
+            return Err(LoadError::Io {
+                path: shown,
+                message: "a device, not a dump: not read".into(),
+            });
+        }
         if meta.is_dir() {
             if link.file_type().is_symlink() && !explicit {
                 // Not followed: a link back up the tree would loop forever.
@@ -210,11 +246,13 @@ impl<'o> Loader<'o> {
         if meta.is_file() && stream::load_file(self, path, &shown, meta.len())? {
             return Ok(());
         }
+        if !meta.is_file() {
+            // A pipe (`<(kubectl …)`): streamed, stopped early when binary.
+            let file = std::fs::File::open(path).map_err(io)?;
+            return self.load_reader(&shown, file);
+        }
         let bytes = self.read_file(path, &shown)?;
         self.inputs_seen += 1;
-        if !meta.is_file() && !self.within_total(&shown, bytes.len() as u64) {
-            return Ok(());
-        }
         self.load_bytes(&shown, &bytes)
     }
 
@@ -275,7 +313,18 @@ impl<'o> Loader<'o> {
     }
 
     pub(super) fn load_stdin(&mut self) -> Result<(), LoadError> {
-        self.load_reader("<stdin>", std::io::stdin().lock())
+        let stdin = std::io::stdin();
+        let meta = std::os::fd::AsFd::as_fd(&stdin)
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .and_then(|f| f.metadata());
+        if meta.is_ok_and(|m| is_device(&m)) && !std::io::IsTerminal::is_terminal(&stdin) {
+            return Err(LoadError::Io {
+                path: "<stdin>".into(),
+                message: "standard input is a device, not a dump: not read".into(),
+            });
+        }
+        self.load_reader("<stdin>", stdin.lock())
     }
 
     /// A stream (standard input): read up to the file size limit.
@@ -284,13 +333,20 @@ impl<'o> Loader<'o> {
         source: &str,
         reader: impl std::io::Read,
     ) -> Result<(), LoadError> {
-        let capped = limits::read_capped(reader, self.options.max_file_bytes, 0).map_err(|e| {
+        let capped = limits::read_stream(reader, self.options.max_file_bytes).map_err(|e| {
             LoadError::Io {
                 path: source.into(),
                 message: e.to_string(),
             }
         })?;
         self.inputs_seen += 1;
+        let capped = match capped {
+            limits::Streamed::Binary(why) => {
+                self.skip(source, format!("{why}: not read further"));
+                return Ok(());
+            }
+            limits::Streamed::Capped(capped) => capped,
+        };
         match capped {
             limits::Capped::Read(bytes) => {
                 if !self.within_total(source, bytes.len() as u64) {
@@ -352,6 +408,15 @@ impl<'o> Loader<'o> {
     }
 
     fn dispatch(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
+        // UTF-16/UTF-32 with a byte order mark (PowerShell 5's `>`).
+        match detect::decode_bom(bytes) {
+            Some(Ok(text)) => return self.dispatch(source, text.as_bytes()),
+            Some(Err(why)) => {
+                self.tally.note(why);
+                return Ok(());
+            }
+            None => {}
+        }
         let text = match detect::text(bytes) {
             Ok(text) => text,
             Err(why) => {

@@ -125,18 +125,20 @@ pub enum LoadError {
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Names come from the input: a newline in one must not forge a line.
+        let escape = crate::hygiene::escape_control;
         match self {
-            LoadError::Io { path, message } => write!(f, "{path}: {message}"),
+            LoadError::Io { path, message } => write!(f, "{}: {}", escape(path), escape(message)),
             LoadError::Malformed {
                 path,
                 location: Some(at),
                 message,
-            } => write!(f, "{path}: {at}: {message}"),
+            } => write!(f, "{}: {at}: {}", escape(path), escape(message)),
             LoadError::Malformed {
                 path,
                 location: None,
                 message,
-            } => write!(f, "{path}: {message}"),
+            } => write!(f, "{}: {}", escape(path), escape(message)),
             LoadError::NoInput(why) => f.write_str(why),
             LoadError::NothingRecognised(skipped) => {
                 // A gate must not pass on input it could not read.

@@ -313,19 +313,43 @@ fn shape<D: Doc>(loader: &mut Loader, source: &str, what: &str, doc: &D) -> Resu
         return Ok(());
     }
     let keys = doc.keys();
-    let shown: Vec<&str> = keys.iter().take(8).copied().collect();
     // The format only (`JSON`, not `JSON value 7`): one reason for a whole stream.
     let format = what.split(' ').next().unwrap_or(what);
-    let more = if keys.len() > shown.len() {
-        ", …"
-    } else {
-        ""
-    };
     loader.tally.note(format!(
-        "{format} of no recognised shape (top-level keys: {}{more})",
-        shown.join(", ")
+        "{format} of no recognised shape ({})",
+        shown_keys(&keys)
     ));
     Ok(())
+}
+
+/// Keys quoted in a skip reason: at most this many, each at most this long.
+const SHOWN_KEYS: usize = 4;
+const SHOWN_KEY_CHARS: usize = 40;
+
+/// The top-level keys a skip reason names: a few short ones that look like
+/// field names. Keys with whitespace, `:`, `$` or control characters are
+/// content (a `shadow(5)` line read as YAML is one key), never quoted.
+fn shown_keys(keys: &[&str]) -> String {
+    let looks_like_a_field = |k: &&str| {
+        !k.is_empty()
+            && k.chars().count() <= SHOWN_KEY_CHARS
+            && !k
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ':' | '$'))
+    };
+    let shown: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(looks_like_a_field)
+        .take(SHOWN_KEYS)
+        .collect();
+    let rest = keys.len() - shown.len();
+    match (shown.is_empty(), rest) {
+        (true, _) if keys.len() == 1 => "1 top-level key, not a field name".to_string(),
+        (true, _) => format!("{} top-level keys, none a field name", keys.len()),
+        (false, 0) => format!("top-level keys: {}", shown.join(", ")),
+        (false, rest) => format!("top-level keys: {} and {rest} more", shown.join(", ")),
+    }
 }
 
 /// `gitVersion` of every version.Info spelling: `kubectl version -o json`

@@ -42,6 +42,16 @@ pub(super) fn render(report: &Report, opts: &RenderOptions) -> String {
     document(report, None, opts)
 }
 
+/// The page's Content-Security-Policy, for a server to send as a header
+/// too (`frame-ancestors` works only there): what the page's `<meta>` tag
+/// says, and no framing.
+pub fn content_security_policy() -> String {
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src '{SCRIPT_HASH}'; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+}
+
 /// The full report page: [`render`]'s sections plus the stale-source
 /// banner, the capacity chart and the versions table of `overview`.
 pub fn page(report: &Report, overview: &Overview) -> String {

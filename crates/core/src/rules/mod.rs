@@ -336,6 +336,7 @@ fn report_of(
             }),
         }
     }
+    findings.iter_mut().for_each(Finding::sanitize_names);
     sort_findings(&mut findings);
     Report {
         schema_version: 1,

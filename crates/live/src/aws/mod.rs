@@ -23,6 +23,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use doctor_core::snapshot::{AwsSource, GapKind};
 
+use crate::deadline::{one_line, Timeouts};
 use crate::snapshot::Part;
 use crate::{LiveError, Progress};
 
@@ -63,7 +64,7 @@ const NOT_FOUND_CODES: &[&str] = &[
 /// The SDK configuration: the usual credential and region chain (profile,
 /// environment, SSO, IMDS), `AWS_ENDPOINT_URL`, and a rustls (ring) HTTPS
 /// client, the TLS stack kube uses too (no aws-lc C build).
-async fn sdk_config(options: &AwsOptions) -> Result<SdkConfig, LiveError> {
+async fn sdk_config(options: &AwsOptions, timeouts: &Timeouts) -> Result<SdkConfig, LiveError> {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
@@ -71,17 +72,19 @@ async fn sdk_config(options: &AwsOptions) -> Result<SdkConfig, LiveError> {
         .build_https();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
-        // Throttling and transient errors are retried with exponential
-        // backoff and jitter; a dead endpoint fails within seconds.
+        // Throttling and transient errors (a lone 500 too) are retried
+        // with exponential backoff and jitter, a bounded number of times;
+        // each attempt has the per-request timeout.
         .retry_config(
             RetryConfig::standard()
-                .with_max_attempts(4)
+                .with_max_attempts(timeouts.attempts.max(1))
                 .with_initial_backoff(Duration::from_millis(200)),
         )
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(30))
+                .connect_timeout(timeouts.request.min(Duration::from_secs(5)))
+                .read_timeout(timeouts.request)
+                .operation_attempt_timeout(timeouts.request)
                 .build(),
         );
     if let Some(profile) = &options.profile {
@@ -149,8 +152,42 @@ where
     }
     Err(LiveError::Aws {
         action: action.to_string(),
-        message: DisplayErrorContext(&err).to_string(),
+        message: describe(action, &err),
     })
+}
+
+/// One line: the status and code, a timeout, or the transport error, and
+/// what to check.
+fn describe<E>(action: &str, err: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status().as_u16();
+            let code = ctx.err().code().unwrap_or("");
+            let message = one_line(ctx.err().message().unwrap_or(""), 200);
+            let hint = match status {
+                401 | 403 => "check the AWS credentials (profile, role, session expiry)".into(),
+                429 => "AWS is throttling this account: retry later".to_string(),
+                s if s >= 500 => "the endpoint failed: retry later".into(),
+                _ => format!(
+                    "check that {action} is allowed and the cluster name and region are right"
+                ),
+            };
+            format!("HTTP {status} {code}: {message}; {hint}")
+        }
+        SdkError::TimeoutError(_) => format!(
+            "no answer within the request timeout (--request-timeout); check that the AWS \
+             endpoint is reachable ({})",
+            std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "the region's endpoint".into())
+        ),
+        SdkError::DispatchFailure(_) => format!(
+            "cannot reach the endpoint: {}; check the network and AWS_ENDPOINT_URL",
+            one_line(&DisplayErrorContext(err).to_string(), 240)
+        ),
+        _ => one_line(&DisplayErrorContext(err).to_string(), 300),
+    }
 }
 
 /// `arn:aws:eks:REGION:ACCOUNT:cluster/NAME` → ACCOUNT.
@@ -165,9 +202,10 @@ fn account_of(arn: &str) -> Option<String> {
 pub async fn collect(
     options: &AwsOptions,
     from_kubernetes: &FromKubernetes,
+    timeouts: &Timeouts,
     progress: Arc<dyn Progress>,
 ) -> Result<(Part, AwsSource), LiveError> {
-    let config = sdk_config(options).await?;
+    let config = sdk_config(options, timeouts).await?;
     let mut source = AwsSource {
         region: config.region().map(|r| r.to_string()).unwrap_or_default(),
         profile: options.profile.clone(),

@@ -253,8 +253,10 @@ kubectl -n kube-system logs $(kubectl -n kube-system get pods -l k8s-app=cilium 
         ));
     }
     out.push_str("# Once addresses are available, recreate the stuck pods:\n");
+    use crate::hygiene::shell_quote;
     for p in pods.iter().take(10) {
         if let Some((ns, n)) = p.split_once('/') {
+            let (ns, n) = (shell_quote(ns), shell_quote(n));
             out.push_str(&format!("kubectl -n {ns} delete pod {n}\n"));
         }
     }

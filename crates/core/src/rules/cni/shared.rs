@@ -312,6 +312,10 @@ impl<'a> OwnerIndex<'a> {
 
 /// The command that recreates the pods of one owner.
 pub(crate) fn restart_command(namespace: &str, kind: &str, name: &str, pods: &[&str]) -> String {
+    use crate::hygiene::shell_quote;
+    let namespace = shell_quote(namespace);
+    let name = shell_quote(name);
+    let pods: Vec<_> = pods.iter().map(|p| shell_quote(p)).collect();
     match kind {
         "Deployment" | "StatefulSet" | "DaemonSet" => format!(
             "kubectl -n {namespace} rollout restart {}/{name}",
