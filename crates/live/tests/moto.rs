@@ -122,7 +122,12 @@ fn instance_types_in_batches_and_the_calendar_gap_against_moto() {
         .build()
         .unwrap();
     let (part, _) = runtime
-        .block_on(aws::collect(&options, &facts, Arc::new(Quiet)))
+        .block_on(aws::collect(
+            &options,
+            &facts,
+            &doctor_live::Timeouts::default(),
+            Arc::new(Quiet),
+        ))
         .expect("the collection completes");
 
     // moto lacks DescribeClusterVersions: a gap naming the call, no file.
