@@ -41,6 +41,10 @@ apt_install_missing() {
   fi
 }
 
+echo "== kubectl (crates/cli/tests/plugin.rs runs the doctor as \`kubectl cilium-doctor\`)"
+apt_install_missing kubectl kubernetes-client
+kubectl version --client 2>/dev/null | head -1 || true
+
 echo "== validators: promtool (generated alerts), parliament (generated IAM policies)"
 # The tests that run them fail when they are missing and CI is set.
 apt_install_missing promtool prometheus
