@@ -379,3 +379,115 @@ fn check_json(paths: &[&str]) -> Value {
 fn check_json_in(dir: &std::path::Path) -> Value {
     check_json(&[dir.to_str().unwrap()])
 }
+
+#[test]
+fn several_reports_of_one_run_equal_the_single_format_runs() {
+    let dir = temp_dir("check-several");
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let demo = examples("demo");
+    let (code, stdout, stderr) = check(&[
+        &demo,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "sarif",
+        "--output",
+        &path("r.sarif"),
+        "--format",
+        "html",
+        "--output",
+        &path("r.html"),
+        "-f",
+        "json",
+        "-o",
+        &path("r.json"),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty() && stderr.is_empty(), "{stdout}{stderr}");
+    for (format, file) in [("sarif", "r.sarif"), ("html", "r.html"), ("json", "r.json")] {
+        // The single-format run, to standard output and to a file.
+        let (code, alone, stderr) = check(&[&demo, "--as-of", AS_OF, "--format", format]);
+        assert_eq!(code, 1, "{stderr}");
+        let together = std::fs::read_to_string(path(file)).unwrap();
+        assert!(
+            together == alone,
+            "{format}: differs from the single-format run"
+        );
+        let single = path(&format!("single-{file}"));
+        let (code, _, stderr) = check(&[
+            &demo, "--as-of", AS_OF, "--format", format, "--output", &single,
+        ]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            std::fs::read(&single).unwrap() == together.as_bytes(),
+            "{format}"
+        );
+    }
+    // Nothing but the reports is left in the directory.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("single-"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["r.html", "r.json", "r.sarif"]);
+}
+
+#[test]
+fn unpaired_formats_and_outputs_are_a_usage_error_before_any_read() {
+    let dir = temp_dir("check-unpaired");
+    let out = dir.path().join("r.sarif").display().to_string();
+    let examples_demo = examples("demo");
+    for args in [
+        vec![
+            examples_demo.as_str(),
+            "--format",
+            "sarif",
+            "--format",
+            "html",
+        ],
+        vec![
+            examples_demo.as_str(),
+            "--format",
+            "sarif",
+            "--output",
+            out.as_str(),
+            "--format",
+            "html",
+        ],
+        // Checked before the (missing) input is read.
+        vec![
+            "/nonexistent-input",
+            "-f",
+            "json",
+            "-o",
+            out.as_str(),
+            "-o",
+            "b",
+        ],
+    ] {
+        let (code, stdout, stderr) = check(&args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(
+            stderr.starts_with("error: --format and --output go in pairs: ")
+                && stderr.ends_with("for standard output\n")
+                && stderr.lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(!Path::new(&out).exists());
+    let (code, _, stderr) = check(&[
+        &examples("demo"),
+        "-f",
+        "json",
+        "-o",
+        &out,
+        "-f",
+        "sarif",
+        "-o",
+        &out,
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("needs its own file"), "{stderr}");
+}
