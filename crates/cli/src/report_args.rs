@@ -15,7 +15,8 @@ use crate::output;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// text, json, sarif, junit, markdown or html. Repeatable with one
+    /// text, json, sarif, junit, markdown, html or policyreport (a List of
+    /// wgpolicyk8s.io/v1alpha2 PolicyReports for `kubectl apply`). Repeatable with one
     /// --output each, in order (`-f sarif -o r.sarif -f html -o r.html`):
     /// several reports of one evaluation.
     #[arg(long, short = 'f', default_value = "text", value_parser = str::parse::<Format>)]
