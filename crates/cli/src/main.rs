@@ -84,7 +84,7 @@ enum Command {
     /// Explain a rule: what it checks, why it matters, how to fix it, known limits.
     Explain(cmd_rules::ExplainArgs),
     /// Generate fixes: the operator's IAM and trust policies, Helm values,
-    /// alerting rules, the aws-node patch.
+    /// alerting rules, the aws-node patch, a Grafana dashboard.
     Generate(cmd_generate::GenerateArgs),
     /// Audit continuously: keep a live cluster (or files) evaluated and
     /// serve /metrics (Prometheus), /report (HTML), /api/v1/report (JSON),
