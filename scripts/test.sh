@@ -41,6 +41,14 @@ apt_install_missing() {
   fi
 }
 
+echo "== kubectl (crates/cli/tests/plugin.rs runs the doctor as \`kubectl cilium-doctor\`)"
+apt_install_missing kubectl kubernetes-client
+kubectl version --client 2>/dev/null | head -1 || true
+
+echo "== buildah (crates/cli/tests/image.rs builds deploy/image/Dockerfile's final stage; nothing is pulled)"
+apt_install_missing buildah buildah
+buildah --version 2>/dev/null || true
+
 echo "== validators: promtool (generated alerts), parliament (generated IAM policies)"
 # The tests that run them fail when they are missing and CI is set.
 apt_install_missing promtool prometheus

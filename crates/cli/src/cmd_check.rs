@@ -7,12 +7,11 @@ use clap::Args;
 use doctor_core::engine::Engine;
 use doctor_core::knowledge::Knowledge;
 use doctor_core::load::load_paths;
-use doctor_core::report::{html, Format};
+use doctor_core::report::Format;
 
 use crate::error::CliError;
 use crate::evaluation_args::EvaluationArgs;
 use crate::live::LiveArgs;
-use crate::output;
 use crate::report_args::ReportArgs;
 
 #[derive(Debug, Args)]
@@ -37,7 +36,9 @@ pub struct CheckArgs {
 
 /// Runs the check; returns the process exit code (0 or 1).
 pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
-    // Read the suppressions first: a typo there should fail before any work.
+    // Read the reports asked for and the suppressions first: a typo there
+    // should fail before any work.
+    args.report.destinations()?;
     let suppressions = args.evaluation.suppressions()?;
     let load_options = args.evaluation.load_options();
     let live = args.live || args.paths.is_empty();
@@ -76,8 +77,9 @@ pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
         options: &options,
         suppressions: &suppressions,
     };
-    let html = args.report.format == Format::Html;
-    let evaluation = engine.check(&loaded, html);
+    // One evaluation for every report asked for; the page's overview only
+    // when one of them is the HTML page.
+    let evaluation = engine.check(&loaded, args.report.wants(Format::Html));
     if timings {
         eprintln!(
             "timings: load {:.3} s, rules {:.3} s",
@@ -85,16 +87,6 @@ pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
             (started.elapsed() - loaded_at).as_secs_f64()
         );
     }
-
-    match &evaluation.overview {
-        // The full page: findings plus the capacity and versions views.
-        Some(overview) => {
-            output::write_output(
-                &html::page(&evaluation.report, overview),
-                args.report.output.as_deref(),
-            )?;
-            Ok(args.report.exit_code(&evaluation.report))
-        }
-        None => args.report.write(&evaluation.report),
-    }
+    args.report
+        .write(&evaluation.report, evaluation.overview.as_ref())
 }

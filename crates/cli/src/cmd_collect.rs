@@ -45,6 +45,10 @@ pub fn run(args: &CollectArgs) -> Result<(), CliError> {
     for gap in &m.gaps {
         eprintln!("  not collected: {}", gap.describe());
     }
-    eprintln!("next: eks-cilium-doctor check {}", path.display());
+    eprintln!(
+        "next: {} check {}",
+        crate::invocation::name(),
+        path.display()
+    );
     Ok(())
 }

@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand, ValueEnum};
 use doctor_core::generate::alerts::{self, AlertOptions};
 use doctor_core::generate::cidr::Ipv4Net;
+use doctor_core::generate::grafana::{self, DashboardOptions};
 use doctor_core::generate::helm_values::{self, ApiServer, HelmOptions, Mode};
 use doctor_core::generate::iam_policy::{self, FeatureChoice};
 use doctor_core::generate::trust_policy::{self, Binding, ServiceAccount};
@@ -35,6 +36,9 @@ enum What {
     Alerts(AlertsArgs),
     /// Cilium's documented aws-node patch and the vpc-cni add-on choices.
     DisableAwsNode(DisableAwsNodeArgs),
+    /// A Grafana dashboard (JSON) for serve's metrics and the Cilium
+    /// metrics the rules watch, with a Prometheus data source variable.
+    GrafanaDashboard(GrafanaDashboardArgs),
 }
 
 pub fn run(args: &GenerateArgs, knowledge: &Knowledge) -> Result<(), CliError> {
@@ -46,6 +50,7 @@ pub fn run(args: &GenerateArgs, knowledge: &Knowledge) -> Result<(), CliError> {
         What::DisableAwsNode(a) => {
             aws_node::disable_aws_node(knowledge, a.cluster_name.as_deref())?
         }
+        What::GrafanaDashboard(a) => grafana_dashboard(a, knowledge)?,
     };
     output::emit(&text)
 }
@@ -348,6 +353,25 @@ fn alert_rules(args: &AlertsArgs, knowledge: &Knowledge) -> Result<String, CliEr
         namespace: args.namespace.clone(),
     };
     Ok(rules.to_yaml(&options)?)
+}
+
+#[derive(Debug, Args)]
+pub struct GrafanaDashboardArgs {
+    /// The Cilium minor whose metric names to use (default: the newest known).
+    #[arg(long, value_name = "X.Y")]
+    cilium: Option<String>,
+}
+
+fn grafana_dashboard(
+    args: &GrafanaDashboardArgs,
+    knowledge: &Knowledge,
+) -> Result<String, CliError> {
+    let cilium = match &args.cilium {
+        Some(text) => minor(text)?,
+        None => knowledge.newest_cilium().minor,
+    };
+    let dashboard = grafana::dashboard(knowledge, &DashboardOptions { cilium })?;
+    output::json(&dashboard)
 }
 
 #[derive(Debug, Args)]

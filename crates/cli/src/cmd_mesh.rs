@@ -45,6 +45,7 @@ fn snapshot_file(text: &str) -> Result<(PathBuf, PathBuf), String> {
 
 /// Runs the mesh check; returns the process exit code (0 or 1).
 pub fn run(args: &MeshArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
+    args.report.destinations()?;
     let cwd = std::env::current_dir().map_err(|e| CliError(format!("working directory: {e}")))?;
     let suppressions = SuppressionConfig::discover(args.config.as_deref(), &cwd)
         .map_err(|e| CliError(e.to_string()))?;
@@ -82,7 +83,7 @@ pub fn run(args: &MeshArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
         suppressions: &suppressions,
     };
     let report = engine.mesh(members).map_err(CliError)?;
-    args.report.write(&report)
+    args.report.write(&report, None)
 }
 
 fn helm_values_of(all: &[(PathBuf, PathBuf)], snapshot: &Path) -> Vec<PathBuf> {

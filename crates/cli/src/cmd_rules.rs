@@ -73,9 +73,10 @@ pub fn explain(args: &ExplainArgs) -> Result<(), CliError> {
         let codes = metas().into_iter().map(|m| m.code);
         let suggestions = closest_names(codes, &args.code, 3);
         return Err(CliError(format!(
-            "unknown rule code {:?}{} (`eks-cilium-doctor rules` lists the codes)",
+            "unknown rule code {:?}{} (`{} rules` lists the codes)",
             args.code,
-            did_you_mean(&suggestions)
+            did_you_mean(&suggestions),
+            crate::invocation::name()
         )));
     };
     output::emit(&render_explain(meta))

@@ -10,6 +10,7 @@ mod cmd_rules;
 mod cmd_serve;
 mod error;
 mod evaluation_args;
+mod invocation;
 mod live;
 mod output;
 mod report_args;
@@ -19,7 +20,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use clap_complete::Shell;
 use doctor_core::knowledge::Knowledge;
 
@@ -83,7 +84,7 @@ enum Command {
     /// Explain a rule: what it checks, why it matters, how to fix it, known limits.
     Explain(cmd_rules::ExplainArgs),
     /// Generate fixes: the operator's IAM and trust policies, Helm values,
-    /// alerting rules, the aws-node patch.
+    /// alerting rules, the aws-node patch, a Grafana dashboard.
     Generate(cmd_generate::GenerateArgs),
     /// Audit continuously: keep a live cluster (or files) evaluated and
     /// serve /metrics (Prometheus), /report (HTML), /api/v1/report (JSON),
@@ -97,7 +98,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let plugin = std::env::args_os()
+        .next()
+        .is_some_and(|argv0| invocation::is_kubectl_plugin(&argv0));
+    invocation::set(plugin);
+    match run(parse(plugin)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // Nothing more to do if even stderr is gone.
@@ -105,6 +110,18 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The command line, as `Cli::parse` reads it; as the kubectl plugin,
+/// usage, help and clap's errors name `kubectl cilium-doctor` (clap would
+/// otherwise show argv[0]'s file name, `kubectl-cilium_doctor`).
+fn parse(plugin: bool) -> Cli {
+    let mut command = Cli::command();
+    if plugin {
+        command = command.bin_name(invocation::PLUGIN_COMMAND);
+    }
+    let mut matches = command.clone().get_matches();
+    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut command).exit())
 }
 
 /// Runs the command; the exit code on success (`check` exits 1 on findings).

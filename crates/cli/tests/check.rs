@@ -423,3 +423,219 @@ fn every_report_states_the_age_of_its_knowledge() {
     let sarif: Value = serde_json::from_str(&sarif).unwrap();
     assert_eq!(sarif["runs"][0]["properties"]["knowledge"]["date"], date);
 }
+
+#[test]
+fn several_reports_of_one_run_equal_the_single_format_runs() {
+    let dir = temp_dir("check-several");
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let demo = examples("demo");
+    let (code, stdout, stderr) = check(&[
+        &demo,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "sarif",
+        "--output",
+        &path("r.sarif"),
+        "--format",
+        "html",
+        "--output",
+        &path("r.html"),
+        "-f",
+        "json",
+        "-o",
+        &path("r.json"),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty() && stderr.is_empty(), "{stdout}{stderr}");
+    for (format, file) in [("sarif", "r.sarif"), ("html", "r.html"), ("json", "r.json")] {
+        // The single-format run, to standard output and to a file.
+        let (code, alone, stderr) = check(&[&demo, "--as-of", AS_OF, "--format", format]);
+        assert_eq!(code, 1, "{stderr}");
+        let together = std::fs::read_to_string(path(file)).unwrap();
+        assert!(
+            together == alone,
+            "{format}: differs from the single-format run"
+        );
+        let single = path(&format!("single-{file}"));
+        let (code, _, stderr) = check(&[
+            &demo, "--as-of", AS_OF, "--format", format, "--output", &single,
+        ]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            std::fs::read(&single).unwrap() == together.as_bytes(),
+            "{format}"
+        );
+    }
+    // Nothing but the reports is left in the directory.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("single-"))
+        .collect();
+    names.sort();
+    assert_eq!(names, ["r.html", "r.json", "r.sarif"]);
+}
+
+#[test]
+fn unpaired_formats_and_outputs_are_a_usage_error_before_any_read() {
+    let dir = temp_dir("check-unpaired");
+    let out = dir.path().join("r.sarif").display().to_string();
+    let examples_demo = examples("demo");
+    for args in [
+        vec![
+            examples_demo.as_str(),
+            "--format",
+            "sarif",
+            "--format",
+            "html",
+        ],
+        vec![
+            examples_demo.as_str(),
+            "--format",
+            "sarif",
+            "--output",
+            out.as_str(),
+            "--format",
+            "html",
+        ],
+        // Checked before the (missing) input is read.
+        vec![
+            "/nonexistent-input",
+            "-f",
+            "json",
+            "-o",
+            out.as_str(),
+            "-o",
+            "b",
+        ],
+    ] {
+        let (code, stdout, stderr) = check(&args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(
+            stderr.starts_with("error: --format and --output go in pairs: ")
+                && stderr.ends_with("for standard output\n")
+                && stderr.lines().count() == 1,
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(!Path::new(&out).exists());
+    let (code, _, stderr) = check(&[
+        &examples("demo"),
+        "-f",
+        "json",
+        "-o",
+        &out,
+        "-f",
+        "sarif",
+        "-o",
+        &out,
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("needs its own file"), "{stderr}");
+}
+
+/// `examples/demo` copied to `dir`.
+fn copy_demo(dir: &Path) {
+    for entry in std::fs::read_dir(examples("demo")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+}
+
+/// `annotations` as the metadata.annotations of the named item of one
+/// kubectl List file in `dir`.
+fn annotate(dir: &Path, file: &str, name: &str, annotations: Value) {
+    let path = dir.join(file);
+    let mut list: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let item = list["items"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|i| i["metadata"]["name"] == name)
+        .unwrap();
+    item["metadata"]["annotations"] = annotations;
+    std::fs::write(&path, serde_json::to_string_pretty(&list).unwrap()).unwrap();
+}
+
+#[test]
+fn an_ignore_code_annotation_suppresses_with_its_reason_in_every_report() {
+    let dir = temp_dir("check-annotation");
+    let demo = dir.path().join("demo");
+    std::fs::create_dir(&demo).unwrap();
+    copy_demo(&demo);
+    annotate(
+        &demo,
+        "k8s-daemonsets.json",
+        "aws-node",
+        serde_json::json!({
+            "eks-cilium-doctor.io/ignore-CNI001": "kept for the rollback until Q3 (INC-42)",
+            "kubectl.kubernetes.io/last-applied-configuration": "{}",
+        }),
+    );
+    annotate(
+        &demo,
+        "k8s-securitygrouppolicies.json",
+        "payments-api-db-access",
+        serde_json::json!({"eks-cilium-doctor.io/ignore": "SGP001"}),
+    );
+    let snapshot = demo.display().to_string();
+    let (_, stdout, stderr) = check(&[&snapshot, "--as-of", AS_OF, "--format", "json"]);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
+    let codes = rules_of(&report);
+    assert!(!codes.contains(&"CNI001".to_string()), "{codes:?}");
+    assert!(!codes.contains(&"SGP001".to_string()), "{codes:?}");
+    assert_eq!(report["summary"]["critical"], 0);
+    let suppressed: Vec<(&str, &str, &str)> = report["suppressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["rule"].as_str().unwrap(),
+                s["object"]["name"].as_str().unwrap(),
+                s["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let reason = "kept for the rollback until Q3 (INC-42) \
+                  (object annotation eks-cilium-doctor.io/ignore-CNI001)";
+    assert_eq!(
+        suppressed,
+        [
+            ("CNI001", "aws-node", reason),
+            (
+                "SGP001",
+                "payments-api-db-access",
+                "object annotation eks-cilium-doctor.io/ignore"
+            ),
+        ]
+    );
+    // Every format shows the reason and where it came from.
+    for format in ["text", "markdown", "html", "sarif", "junit", "policyreport"] {
+        let (code, stdout, stderr) = check(&[&snapshot, "--as-of", AS_OF, "--format", format]);
+        assert_eq!(code, 1, "{format}: {stderr}");
+        assert!(
+            stdout.contains("kept for the rollback until Q3 (INC-42)"),
+            "{format} lacks the reason"
+        );
+        assert!(
+            stdout.contains("eks-cilium-doctor.io/ignore-CNI001"),
+            "{format} lacks the annotation"
+        );
+    }
+    // An unknown code in the key is reported, not silently ignored.
+    annotate(
+        &demo,
+        "k8s-daemonsets.json",
+        "aws-node",
+        serde_json::json!({"eks-cilium-doctor.io/ignore-CNI0001": "typo"}),
+    );
+    let (_, stdout, _) = check(&[&snapshot, "--as-of", AS_OF, "--format", "json"]);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(rules_of(&report).contains(&"CNI001".to_string()));
+    let unmatched = &report["unmatched_suppressions"][0];
+    assert_eq!(unmatched["rule"], "CNI0001");
+    assert_eq!(unmatched["object"], "DaemonSet/kube-system/aws-node");
+}

@@ -25,9 +25,13 @@
 //!   unmatched suppression, so suppressions do not outlive their reason;
 //!   entries for rules that were not evaluated are not listed.
 //!
-//! * The object annotation `eks-cilium-doctor.io/ignore: "CODE[,CODE]"` on
-//!   any Kubernetes object in the snapshot suppresses those codes for that
-//!   object.
+//! * Object annotations on any Kubernetes object in the snapshot, for that
+//!   object: `eks-cilium-doctor.io/ignore-CODE: "reason"` (one code per
+//!   annotation, with its reason, as kube-linter's
+//!   `ignore-check.kube-linter.io/CHECK`), and
+//!   `eks-cilium-doctor.io/ignore: "CODE[,CODE]"` (codes without a reason).
+//!   The suppressed finding carries the reason and the annotation it came
+//!   from into every report.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -47,6 +51,10 @@ pub const DEFAULT_CONFIG_FILE: &str = ".eks-cilium-doctor.yaml";
 
 /// The annotation that suppresses codes for the object carrying it.
 pub const IGNORE_ANNOTATION: &str = "eks-cilium-doctor.io/ignore";
+
+/// The prefix of the annotation that suppresses one code with a reason:
+/// `eks-cilium-doctor.io/ignore-CNI001: "kept for the rollback"`.
+pub const IGNORE_CODE_ANNOTATION_PREFIX: &str = "eks-cilium-doctor.io/ignore-";
 
 /// Every code of the rule catalogue (`spec/rules.md`), implemented or not:
 /// a config may name a rule before this build has it.
@@ -280,10 +288,11 @@ fn object_names(object: &ObjectRef) -> Vec<String> {
     }
 }
 
-/// The codes each annotated object ignores, by object.
+/// The codes each annotated object ignores, by object, each with the
+/// reason a report shows.
 #[derive(Debug, Clone, Default)]
 pub struct AnnotationIndex {
-    codes: HashMap<ObjectRef, Vec<String>>,
+    codes: HashMap<ObjectRef, Vec<(String, String)>>,
     /// Codes in annotations that no rule has: (object, code).
     unknown: Vec<(ObjectRef, String)>,
 }
@@ -353,28 +362,57 @@ impl AnnotationIndex {
     }
 
     fn add(&mut self, kind: &str, meta: &Meta) {
-        let Some(value) = meta.annotations.get(IGNORE_ANNOTATION) else {
+        let mut ignored: Vec<(String, String)> = Vec::new();
+        for (key, value) in meta.annotations.iter() {
+            if let Some(code) = key.strip_prefix(IGNORE_CODE_ANNOTATION_PREFIX) {
+                // One code per key, the value its reason.
+                let reason = value.trim();
+                let reason = if reason.is_empty() {
+                    format!("object annotation {key} (no reason given)")
+                } else {
+                    format!("{reason} (object annotation {key})")
+                };
+                ignored.push((code.trim().to_ascii_uppercase(), reason));
+            } else if key == IGNORE_ANNOTATION {
+                let codes = value
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|c| !c.is_empty());
+                for code in codes {
+                    let reason = format!("object annotation {IGNORE_ANNOTATION}");
+                    ignored.push((code.to_ascii_uppercase(), reason));
+                }
+            }
+        }
+        if ignored.is_empty() {
             return;
-        };
+        }
         let object = ObjectRef::new(kind, meta.namespace.as_deref(), &meta.name);
-        let codes = value
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|c| !c.is_empty())
-            .map(str::to_ascii_uppercase);
-        for code in codes {
+        // A code with a reason wins over the same code in the list form.
+        ignored.sort_by_key(|(_, reason)| reason.starts_with("object annotation "));
+        for (code, reason) in ignored {
             if is_known_code(&code) {
-                self.codes.entry(object.clone()).or_default().push(code);
-            } else {
+                let codes = self.codes.entry(object.clone()).or_default();
+                if !codes.iter().any(|(c, _)| *c == code) {
+                    codes.push((code, reason));
+                }
+            } else if !self.unknown.contains(&(object.clone(), code.clone())) {
                 self.unknown.push((object.clone(), code));
             }
         }
     }
 
-    /// Whether `object` carries the annotation for `code`.
-    pub fn ignores(&self, object: &ObjectRef, code: &str) -> bool {
+    /// Why `object`'s annotations suppress `code`, if they do.
+    pub fn reason(&self, object: &ObjectRef, code: &str) -> Option<&str> {
         self.codes
-            .get(object)
-            .is_some_and(|codes| codes.iter().any(|c| c == code))
+            .get(object)?
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, reason)| reason.as_str())
+    }
+
+    /// Whether `object` carries an annotation for `code`.
+    pub fn ignores(&self, object: &ObjectRef, code: &str) -> bool {
+        self.reason(object, code).is_some()
     }
 }
 
@@ -433,11 +471,8 @@ pub fn apply(report: &mut Report, config: &SuppressionConfig, annotated: &Annota
     }
     let mut hits = Hits::new(config);
     for f in std::mem::take(&mut report.findings) {
-        let reason = config_reason(&f, config, &by_rule, &mut hits).or_else(|| {
-            annotated
-                .ignores(&f.object, f.rule)
-                .then(|| format!("object annotation {IGNORE_ANNOTATION}"))
-        });
+        let reason = config_reason(&f, config, &by_rule, &mut hits)
+            .or_else(|| annotated.reason(&f.object, f.rule).map(str::to_string));
         match reason {
             Some(reason) => report.suppressed.push(Suppressed {
                 rule: f.rule,
@@ -461,7 +496,8 @@ pub fn apply(report: &mut Report, config: &SuppressionConfig, annotated: &Annota
                 .map(|(object, code)| UnmatchedSuppression {
                     rule: code.clone(),
                     object: Some(crate::report::object_path(object)),
-                    reason: format!("annotation {IGNORE_ANNOTATION} names an unknown rule code"),
+                    reason: "an eks-cilium-doctor.io/ignore annotation names an unknown rule code"
+                        .to_string(),
                 }),
         );
 }
@@ -716,6 +752,60 @@ ignore:
             "CNI001"
         ));
         assert_eq!(index.unknown, [(node, "NOPE9".to_string())]);
+    }
+
+    fn with_annotations(name: &str, pairs: &[(&str, &str)]) -> Meta {
+        Meta {
+            name: name.into(),
+            namespace: Some("kube-system".into()),
+            annotations: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Meta::default()
+        }
+    }
+
+    #[test]
+    fn a_code_annotation_carries_its_reason() {
+        let cluster = Cluster {
+            daemonsets: Some(vec![Workload {
+                kind: "DaemonSet".into(),
+                metadata: with_annotations(
+                    "aws-node",
+                    &[
+                        (
+                            "eks-cilium-doctor.io/ignore-CNI001",
+                            " kept for the rollback until Q3 ",
+                        ),
+                        ("eks-cilium-doctor.io/ignore-cni005", ""),
+                        // The list form names CNI001 too: the reason wins.
+                        ("eks-cilium-doctor.io/ignore", "CNI001, OPS003"),
+                        ("eks-cilium-doctor.io/ignore-NOPE1", "typo"),
+                        ("eks-cilium-doctor.io/ignored", "not ours"),
+                    ],
+                ),
+                ..Workload::default()
+            }]),
+            ..Cluster::default()
+        };
+        let index = AnnotationIndex::from_cluster(&cluster);
+        let ds = ObjectRef::new("DaemonSet", Some("kube-system"), "aws-node");
+        assert_eq!(
+            index.reason(&ds, "CNI001"),
+            Some("kept for the rollback until Q3 (object annotation eks-cilium-doctor.io/ignore-CNI001)")
+        );
+        assert_eq!(
+            index.reason(&ds, "CNI005"),
+            Some("object annotation eks-cilium-doctor.io/ignore-cni005 (no reason given)")
+        );
+        assert_eq!(
+            index.reason(&ds, "OPS003"),
+            Some("object annotation eks-cilium-doctor.io/ignore")
+        );
+        assert_eq!(index.reason(&ds, "CNI002"), None);
+        // `ignored` is another annotation; only the typo is unknown.
+        assert_eq!(index.unknown, [(ds, "NOPE1".to_string())]);
     }
 
     #[test]

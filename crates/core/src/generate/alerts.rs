@@ -348,8 +348,8 @@ impl Cx<'_> {
 }
 
 /// Drop reason codes of pkg/monitor/api/drop.go (texts from the knowledge).
-const DROP_CT_MAP_INSERTION_FAILED: u16 = 155;
-const DROP_NO_NAT_MAPPING: u16 = 167;
+pub(super) const DROP_CT_MAP_INSERTION_FAILED: u16 = 155;
+pub(super) const DROP_NO_NAT_MAPPING: u16 = 167;
 
 /// The Helm values that turn the agent and operator metrics on, and the
 /// agent's list of extra metrics; the header names them (a test checks
@@ -358,7 +358,7 @@ const SCRAPE_KEYS: [&str; 2] = ["prometheus.enabled", "operator.prometheus.enabl
 const METRICS_LIST_KEY: &str = "prometheus.metrics";
 
 /// rules.md OPS001/OPS002: pressure at or above this fires.
-const MAP_PRESSURE_THRESHOLD: &str = "0.9";
+pub(super) const MAP_PRESSURE_THRESHOLD: &str = "0.9";
 
 // Label values Cilium's metrics use: `outcome` is "success" or "fail"
 // (pkg/metrics LabelValueOutcomeSuccess/Fail; cilium/metrics.json's note

@@ -1,6 +1,6 @@
 //! Artifacts that fix what `check` finds: the cilium-operator's IAM policy
 //! and trust policy, Helm values for a Cilium minor on EKS, Prometheus
-//! alerting rules and the aws-node patch. Each is a pure function of the
+//! alerting rules, a Grafana dashboard and the aws-node patch. Each is a pure function of the
 //! knowledge and its options that returns text or a serde value; an input
 //! that cannot become a correct artifact is refused with a
 //! [`GenerateError`] instead.
@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod aws_node;
 pub mod cidr;
+pub mod grafana;
 pub mod helm_values;
 pub mod iam_policy;
 pub mod trust_policy;

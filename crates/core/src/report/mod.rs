@@ -1,4 +1,5 @@
-//! Renderers of a [`Report`]: text, JSON, SARIF, JUnit, Markdown and HTML.
+//! Renderers of a [`Report`]: text, JSON, SARIF, JUnit, Markdown, HTML and
+//! the Policy WG's PolicyReport.
 //!
 //! Renderers only present what the rules decided; nothing here decides what
 //! is a finding. Every string that came from the cluster (object names,
@@ -8,6 +9,7 @@ pub mod html;
 mod json;
 mod junit;
 mod markdown;
+pub mod policyreport;
 mod sarif;
 mod text;
 
@@ -28,16 +30,19 @@ pub enum Format {
     Junit,
     Markdown,
     Html,
+    /// `wgpolicyk8s.io/v1alpha2` PolicyReports and a ClusterPolicyReport.
+    PolicyReport,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 7] = [
         Format::Text,
         Format::Json,
         Format::Sarif,
         Format::Junit,
         Format::Markdown,
         Format::Html,
+        Format::PolicyReport,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +53,7 @@ impl Format {
             Format::Junit => "junit",
             Format::Markdown => "markdown",
             Format::Html => "html",
+            Format::PolicyReport => "policyreport",
         }
     }
 }
@@ -69,7 +75,9 @@ impl FromStr for Format {
             .into_iter()
             .find(|f| f.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown format {s:?} (text, json, sarif, junit, markdown, html)")
+                format!(
+                    "unknown format {s:?} (text, json, sarif, junit, markdown, html, policyreport)"
+                )
             })
     }
 }
@@ -141,6 +149,7 @@ pub fn render(report: &Report, format: Format, opts: &RenderOptions) -> String {
         Format::Junit => junit::render(report, opts),
         Format::Markdown => markdown::render(report, opts),
         Format::Html => html::render(report, opts),
+        Format::PolicyReport => policyreport::render(report, opts),
     }
 }
 
