@@ -233,16 +233,12 @@ mod tests {
         }
     }
 
+    /// The agent DaemonSet of `image`'s version, through the real loader.
     fn with_cilium(image: &str) -> Cluster {
-        let mut c = Cluster::default();
-        let mut ds: crate::model::Workload = serde_json::from_value(json!({
-            "metadata":{"name":"cilium","namespace":"kube-system"},
-            "spec":{"template":{"spec":{"containers":[{"name":"cilium-agent","image":image}]}}}}))
-        .unwrap();
-        ds.kind = "DaemonSet".into();
-        c.daemonsets = Some(vec![ds]);
-        c.finish();
-        c
+        let version = image.rsplit(":v").next().unwrap();
+        crate::rules::ver::testkit::typed_cluster(vec![crate::rules::ver::testkit::agent_ds(
+            version,
+        )])
     }
 
     #[test]
