@@ -329,12 +329,14 @@ fn report_of(
             Outcome::NotEvaluated(n) => not_evaluated.push(n),
         }
     }
-    findings.iter_mut().for_each(Finding::sanitize_names);
+    for finding in &mut findings {
+        finding.sanitize_names(cluster.name.as_deref());
+    }
     sort_findings(&mut findings);
     Report {
         schema_version: 1,
         tool: Default::default(),
-        cluster,
+        cluster: cluster.escaped(),
         as_of: options.as_of.to_string(),
         knowledge: KnowledgeInfo::of(knowledge),
         summary: Summary::of(&findings),
@@ -342,7 +344,10 @@ fn report_of(
         evaluated_rules,
         not_evaluated,
         skipped_inputs: Vec::new(),
-        collection_gaps,
+        collection_gaps: collection_gaps
+            .into_iter()
+            .map(CollectionGap::escaped)
+            .collect(),
         suppressed: Vec::new(),
         unmatched_suppressions: Vec::new(),
     }
