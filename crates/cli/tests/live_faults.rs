@@ -14,14 +14,23 @@ use assert_cmd::cargo::CommandCargoExt;
 
 mod common;
 use common::faults::FaultProxy;
-use common::{kmock, serve, temp_dir, write_kubeconfig};
+use common::{isolate_aws, kmock, moto, serve, temp_dir, write_kubeconfig};
 
 /// `eks-cilium-doctor ARGS` with a wall-clock bound: (exit code, stdout,
 /// stderr, time taken).
 fn run(args: &[&str], bound: Duration) -> (i32, String, String, Duration) {
+    run_with(args, bound, |_| {})
+}
+
+fn run_with(
+    args: &[&str],
+    bound: Duration,
+    adjust: impl FnOnce(&mut Process),
+) -> (i32, String, String, Duration) {
     let started = Instant::now();
-    let mut child = Process::cargo_bin("eks-cilium-doctor")
-        .unwrap()
+    let mut command = Process::cargo_bin("eks-cilium-doctor").unwrap();
+    adjust(&mut command);
+    let mut child = command
         .args(args)
         .env("NO_COLOR", "1")
         .env_remove("KUBECONFIG")
@@ -190,6 +199,37 @@ fn a_lone_500_is_retried_and_the_run_goes_on() {
         .unwrap()
         .iter()
         .any(|f| f["rule"] == "CNI001"));
+}
+
+#[test]
+fn aws_retries_are_told_and_a_lone_500_is_retried() {
+    let Some((_moto, endpoint)) = moto() else {
+        return;
+    };
+    let proxy = FaultProxy::start(&endpoint);
+    proxy.fail_next(1, 500);
+    let (code, _, stderr, _) = run_with(
+        &[
+            "check",
+            "--live",
+            "--skip-kubernetes",
+            "--cluster",
+            "shop-prod",
+            "--region",
+            "eu-west-1",
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+        ],
+        Duration::from_secs(120),
+        |command| isolate_aws(command, Some(&proxy.url)),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("aws: eks:DescribeCluster: HTTP 500; retry 1 of 3"),
+        "{stderr}"
+    );
 }
 
 fn get(url: &str) -> (u16, String) {
