@@ -300,7 +300,11 @@ fn serve_turns_stale_when_the_server_freezes_and_recovers_after_30_s() {
     let (status, page) = get(&format!("{}/report", server.url));
     assert_eq!(status, 200);
     assert!(page.contains("<strong>Stale data.</strong>"));
-    // The outage lasts 30 s, then the server is back (connections reset).
+    // Then it goes down (connections reset, new ones refused: every
+    // watch fails and retries); the outage lasts 30 s in all, then the
+    // server is back with nothing changed, so every watch resumes without
+    // an event.
+    proxy.down();
     std::thread::sleep(Duration::from_secs(30).saturating_sub(frozen_at.elapsed()));
     proxy.pass();
     wait_for(&metrics, "recovery", Duration::from_secs(30), |_, m| {
