@@ -44,8 +44,8 @@ pub fn run(args: &CheckArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
     let live = args.live || args.paths.is_empty();
     if !live && args.live_args != LiveArgs::default() {
         return Err(CliError(
-            "--cluster, --profile, --region, --context, --kubeconfig, --skip-* and --quiet \
-             need --live"
+            "--cluster, --profile, --region, --context, --kubeconfig, --skip-*, --quiet, \
+             --request-timeout and --deadline need --live"
                 .into(),
         ));
     }

@@ -83,8 +83,8 @@ pub fn run(args: &ServeArgs, knowledge: Knowledge) -> Result<(), CliError> {
         }
     } else if args.live_args != LiveArgs::default() {
         return Err(CliError(
-            "--from serves files: --cluster, --profile, --region, --context, --kubeconfig \
-             and --skip-* are for a live cluster"
+            "--from serves files: --cluster, --profile, --region, --context, --kubeconfig, \
+             --skip-*, --request-timeout and --deadline are for a live cluster"
                 .into(),
         ));
     } else {

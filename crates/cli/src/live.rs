@@ -142,10 +142,14 @@ fn retry_line(
     of: u32,
     wait: Duration,
 ) -> String {
-    format!(
-        "{source}: {call}: {why}; retry {attempt} of {of} in {}",
-        seconds(wait)
-    )
+    if wait.is_zero() {
+        format!("{source}: {call}: {why}; retry {attempt} of {of}")
+    } else {
+        format!(
+            "{source}: {call}: {why}; retry {attempt} of {of} in {}",
+            seconds(wait)
+        )
+    }
 }
 
 /// Off a terminal: only retries are told, one line each.

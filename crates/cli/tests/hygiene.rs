@@ -111,8 +111,22 @@ fn names_cannot_forge_report_lines() {
     let archive = tar.into_inner().unwrap().finish().unwrap();
     std::fs::write(dir.path().join("extra.tar.gz"), archive).unwrap();
 
+    // And a cluster name from a crafted describe-cluster.
+    let cluster = dir.path().join("eks-cluster.json");
+    let text = std::fs::read_to_string(&cluster).unwrap();
+    std::fs::write(
+        &cluster,
+        text.replacen(
+            r#""name": "shop-prod","#,
+            r#""name": "shop-prod\nCRITICAL (9)","#,
+            1,
+        ),
+    )
+    .unwrap();
+
     let (code, text, stderr) = check(&[dir.path().to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
+    assert!(text.contains("Cluster shop-prod\\nCRITICAL (9)"), "{text}");
     for line in text.lines() {
         assert!(
             !line.trim_start().starts_with("FAKE00") && line != "CRITICAL (9)",

@@ -351,8 +351,17 @@ fn a_dead_aws_endpoint_fails_cleanly_and_writes_nothing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // Retries are told (issue 18), then one error line.
+    let lines: Vec<&str> = stderr.lines().collect();
+    let (last, retries) = lines.split_last().unwrap();
     assert!(
-        stderr.starts_with("error: AWS eks:DescribeCluster: "),
+        last.starts_with("error: AWS eks:DescribeCluster: "),
+        "{stderr}"
+    );
+    assert!(
+        retries
+            .iter()
+            .all(|l| l.starts_with("aws: eks:DescribeCluster: ") && l.contains("; retry ")),
         "{stderr}"
     );
     assert_eq!(

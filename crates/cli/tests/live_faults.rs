@@ -14,14 +14,23 @@ use assert_cmd::cargo::CommandCargoExt;
 
 mod common;
 use common::faults::FaultProxy;
-use common::{kmock, serve, temp_dir, write_kubeconfig};
+use common::{isolate_aws, kmock, moto, serve, temp_dir, write_kubeconfig};
 
 /// `eks-cilium-doctor ARGS` with a wall-clock bound: (exit code, stdout,
 /// stderr, time taken).
 fn run(args: &[&str], bound: Duration) -> (i32, String, String, Duration) {
+    run_with(args, bound, |_| {})
+}
+
+fn run_with(
+    args: &[&str],
+    bound: Duration,
+    adjust: impl FnOnce(&mut Process),
+) -> (i32, String, String, Duration) {
     let started = Instant::now();
-    let mut child = Process::cargo_bin("eks-cilium-doctor")
-        .unwrap()
+    let mut command = Process::cargo_bin("eks-cilium-doctor").unwrap();
+    adjust(&mut command);
+    let mut child = command
         .args(args)
         .env("NO_COLOR", "1")
         .env_remove("KUBECONFIG")
@@ -192,6 +201,37 @@ fn a_lone_500_is_retried_and_the_run_goes_on() {
         .any(|f| f["rule"] == "CNI001"));
 }
 
+#[test]
+fn aws_retries_are_told_and_a_lone_500_is_retried() {
+    let Some((_moto, endpoint)) = moto() else {
+        return;
+    };
+    let proxy = FaultProxy::start(&endpoint);
+    proxy.fail_next(1, 500);
+    let (code, _, stderr, _) = run_with(
+        &[
+            "check",
+            "--live",
+            "--skip-kubernetes",
+            "--cluster",
+            "shop-prod",
+            "--region",
+            "eu-west-1",
+            "--format",
+            "json",
+            "--fail-on",
+            "none",
+        ],
+        Duration::from_secs(120),
+        |command| isolate_aws(command, Some(&proxy.url)),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("aws: eks:DescribeCluster: HTTP 500; retry 1 of 3"),
+        "{stderr}"
+    );
+}
+
 fn get(url: &str) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -260,7 +300,11 @@ fn serve_turns_stale_when_the_server_freezes_and_recovers_after_30_s() {
     let (status, page) = get(&format!("{}/report", server.url));
     assert_eq!(status, 200);
     assert!(page.contains("<strong>Stale data.</strong>"));
-    // The outage lasts 30 s, then the server is back (connections reset).
+    // Then it goes down (connections reset, new ones refused: every
+    // watch fails and retries); the outage lasts 30 s in all, then the
+    // server is back with nothing changed, so every watch resumes without
+    // an event.
+    proxy.down();
     std::thread::sleep(Duration::from_secs(30).saturating_sub(frozen_at.elapsed()));
     proxy.pass();
     wait_for(&metrics, "recovery", Duration::from_secs(30), |_, m| {

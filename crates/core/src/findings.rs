@@ -117,11 +117,14 @@ impl Finding {
     /// one, a crafted dump's can be) is shell-quoted wherever the fix
     /// names it, and control characters in the names, the message and
     /// the evidence are escaped, so no name forges a report line.
-    pub fn sanitize_names(&mut self) {
+    /// `cluster` (the EKS cluster's name, which fixes name too) is quoted
+    /// the same way.
+    pub fn sanitize_names(&mut self, cluster: Option<&str>) {
         use crate::hygiene::{escape_control, shell_quote};
         let names = [
             self.object.namespace.clone(),
             Some(self.object.name.clone()),
+            cluster.map(str::to_string),
         ];
         let mut quoted_already: Vec<String> = Vec::new();
         for name in names.into_iter().flatten() {
@@ -247,6 +250,19 @@ pub struct ClusterInfo {
     pub kubernetes_version: Option<String>,
     pub cilium_version: Option<String>,
     pub ipam_mode: Option<String>,
+}
+
+impl ClusterInfo {
+    /// Control characters escaped: the names come from the input.
+    pub fn escaped(self) -> ClusterInfo {
+        let escape = |s: Option<String>| s.map(|s| crate::hygiene::escape_control(&s).into_owned());
+        ClusterInfo {
+            name: escape(self.name),
+            kubernetes_version: escape(self.kubernetes_version),
+            cilium_version: escape(self.cilium_version),
+            ipam_mode: escape(self.ipam_mode),
+        }
+    }
 }
 
 /// Something the report says about an input that was read.

@@ -104,6 +104,18 @@ pub struct CollectionGap {
 }
 
 impl CollectionGap {
+    /// Control characters escaped: a snapshot's manifest is input too.
+    pub fn escaped(self) -> CollectionGap {
+        let escape = |s: String| crate::hygiene::escape_control(&s).into_owned();
+        CollectionGap {
+            source: escape(self.source),
+            call: escape(self.call),
+            kind: self.kind,
+            permission: escape(self.permission),
+            message: escape(self.message),
+        }
+    }
+
     /// One line for reports.
     pub fn describe(&self) -> String {
         let what = match self.kind {

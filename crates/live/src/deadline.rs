@@ -146,7 +146,7 @@ pub(crate) fn one_line(text: &str, max: usize) -> String {
 
 /// The error's sources, innermost last, joined: `error trying to connect:
 /// tcp connect error: Connection refused (os error 111)`.
-fn chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut parts = vec![error.to_string()];
     let mut source = error.source();
     while let Some(inner) = source {

@@ -197,3 +197,48 @@ impl Shared {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Pipeline;
+    use doctor_core::knowledge::Knowledge;
+    use doctor_core::load::{load_paths, LoadOptions};
+
+    fn demo() -> Arc<Published> {
+        let pipeline = Pipeline {
+            knowledge: Knowledge::embedded().clone(),
+            suppressions: Default::default(),
+            load: LoadOptions::default(),
+            check: Default::default(),
+        };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo");
+        let loaded = load_paths(&[dir], &pipeline.load).unwrap();
+        let (report, overview) = pipeline.evaluate(loaded);
+        Arc::new(Published::new(
+            report,
+            overview,
+            SystemTime::now(),
+            Duration::ZERO,
+        ))
+    }
+
+    /// Issue 18: the page was rendered anew for every request.
+    #[tokio::test]
+    async fn the_page_is_rendered_once_per_sources_state() {
+        let published = demo();
+        let shared = Shared::new(&["kubernetes"]);
+        let first = published.cached_page(shared.sources()).await;
+        let again = published.cached_page(shared.sources()).await;
+        assert_eq!(
+            first.as_ptr(),
+            again.as_ptr(),
+            "the same bytes, not a new page"
+        );
+        assert!(!String::from_utf8_lossy(&first).contains("Stale data."));
+        shared.source_failed("kubernetes", "get /version: no answer");
+        let stale = published.cached_page(shared.sources()).await;
+        assert_ne!(stale.as_ptr(), first.as_ptr());
+        assert!(String::from_utf8_lossy(&stale).contains("Stale data."));
+    }
+}

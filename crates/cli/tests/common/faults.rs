@@ -1,7 +1,8 @@
 //! A fault-injecting TCP proxy on 127.0.0.1 for the live tests: passes
 //! bytes to an upstream (kmock), or freezes (accepts, answers nothing,
 //! and stops forwarding on open connections), or answers every request
-//! with one HTTP status, or fails the next N connections with a status.
+//! with one HTTP status, or fails the next N connections with a status,
+//! or is down (closes every connection at once).
 //! Going back to passing closes every connection, as a restarted API
 //! server would. Threads stop when the proxy is dropped.
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 const PASS: u8 = 0;
 const FREEZE: u8 = 1;
 const STATUS: u8 = 2;
+const DOWN: u8 = 3;
 
 #[derive(Default)]
 struct State {
@@ -45,6 +47,13 @@ impl FaultProxy {
     /// Accept connections and answer nothing, on new and open ones.
     pub fn freeze(&self) {
         self.state.mode.store(FREEZE, Ordering::SeqCst);
+    }
+
+    /// Close every connection and every new one at once, as a server
+    /// that is down (watches fail instead of hanging).
+    pub fn down(&self) {
+        self.state.mode.store(DOWN, Ordering::SeqCst);
+        self.close_all();
     }
 
     /// Answer every request with `code`.
@@ -89,6 +98,10 @@ fn accept(listener: TcpListener, upstream: String, state: Arc<State>) {
             }
         };
         let _ = client.set_nonblocking(false);
+        if state.mode.load(Ordering::SeqCst) == DOWN {
+            let _ = client.shutdown(Shutdown::Both);
+            continue;
+        }
         let failing = state
             .fail_next
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))

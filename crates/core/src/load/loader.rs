@@ -149,6 +149,11 @@ impl<'o> Loader<'o> {
     pub(super) fn finish(mut self) -> Loaded {
         self.notes
             .extend(dedup::one_of_each(&mut self.cluster, &self.input_names));
+        // Names come from the input: no control character reaches a report.
+        for note in &mut self.notes {
+            note.path = escape_control(&note.path).into_owned();
+            note.note = escape_control(&note.note).into_owned();
+        }
         self.iam.finish(&mut self.cluster, &mut self.skipped);
         if !self.helm_layers.is_empty() {
             let merged = self

@@ -336,12 +336,14 @@ fn report_of(
             }),
         }
     }
-    findings.iter_mut().for_each(Finding::sanitize_names);
+    for finding in &mut findings {
+        finding.sanitize_names(cluster.name.as_deref());
+    }
     sort_findings(&mut findings);
     Report {
         schema_version: 1,
         tool: Default::default(),
-        cluster,
+        cluster: cluster.escaped(),
         as_of: options.as_of.to_string(),
         knowledge: KnowledgeInfo::of(knowledge),
         summary: Summary::of(&findings),
@@ -350,7 +352,10 @@ fn report_of(
         not_evaluated,
         skipped_inputs: Vec::new(),
         input_notes: Vec::new(),
-        collection_gaps,
+        collection_gaps: collection_gaps
+            .into_iter()
+            .map(CollectionGap::escaped)
+            .collect(),
         suppressed: Vec::new(),
         unmatched_suppressions: Vec::new(),
     }

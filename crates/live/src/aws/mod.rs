@@ -17,13 +17,20 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_http_client::tls;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use doctor_core::snapshot::{AwsSource, GapKind};
 
-use crate::deadline::{one_line, Timeouts};
+use crate::deadline::{chain, one_line, Timeouts};
 use crate::snapshot::Part;
 use crate::{LiveError, Progress};
 
@@ -100,6 +107,68 @@ async fn sdk_config(options: &AwsOptions, timeouts: &Timeouts) -> Result<SdkConf
         ));
     }
     Ok(config)
+}
+
+/// Tells [`Progress::retrying`] of each retry the SDK makes (its standard
+/// retry strategy: throttling, 5xx, timeouts of a connection), with what
+/// the attempt before it got.
+#[derive(Clone)]
+struct TellRetries {
+    progress: Arc<dyn Progress>,
+    attempts: u32,
+    last: Arc<std::sync::Mutex<String>>,
+}
+
+impl std::fmt::Debug for TellRetries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TellRetries")
+    }
+}
+
+impl Intercept for TellRetries {
+    fn name(&self) -> &'static str {
+        "TellRetries"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let why = match (context.response(), context.output_or_error()) {
+            (Some(response), _) => format!("HTTP {}", response.status().as_u16()),
+            (None, Some(Err(e))) => one_line(&chain(e), 160),
+            (None, _) => "no answer".to_string(),
+        };
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = why;
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let attempt = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
+        if attempt > 1 {
+            let call = cfg
+                .load::<Metadata>()
+                .map(|m| format!("{}:{}", m.service().to_ascii_lowercase(), m.name()))
+                .unwrap_or_else(|| "AWS call".into());
+            let why = self.last.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            self.progress.retrying(
+                "aws",
+                &call,
+                &why,
+                attempt - 1,
+                self.attempts.saturating_sub(1),
+                Duration::ZERO,
+            );
+        }
+        Ok(())
+    }
 }
 
 /// One AWS collection in progress: the clients and what they gathered.
@@ -182,11 +251,15 @@ where
              endpoint is reachable ({})",
             std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "the region's endpoint".into())
         ),
-        SdkError::DispatchFailure(_) => format!(
-            "cannot reach the endpoint: {}; check the network and AWS_ENDPOINT_URL",
-            one_line(&DisplayErrorContext(err).to_string(), 240)
-        ),
-        _ => one_line(&DisplayErrorContext(err).to_string(), 300),
+        SdkError::DispatchFailure(_) => {
+            let why = one_line(&chain(err), 240);
+            if why.contains("credentials") {
+                format!("{why}; check the AWS credentials (profile, environment, SSO session, instance role)")
+            } else {
+                format!("cannot reach the endpoint: {why}; check the network and AWS_ENDPOINT_URL")
+            }
+        }
+        _ => one_line(&chain(err), 300),
     }
 }
 
@@ -215,10 +288,27 @@ pub async fn collect(
             .ok()
             .filter(|e| !e.is_empty()),
     };
+    let tell = TellRetries {
+        progress: progress.clone(),
+        attempts: timeouts.attempts.max(1),
+        last: Arc::default(),
+    };
     let mut aws = Aws {
-        eks: aws_sdk_eks::Client::new(&config),
-        ec2: aws_sdk_ec2::Client::new(&config),
-        iam: aws_sdk_iam::Client::new(&config),
+        eks: aws_sdk_eks::Client::from_conf(
+            aws_sdk_eks::config::Builder::from(&config)
+                .interceptor(tell.clone())
+                .build(),
+        ),
+        ec2: aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&config)
+                .interceptor(tell.clone())
+                .build(),
+        ),
+        iam: aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&config)
+                .interceptor(tell)
+                .build(),
+        ),
         part: Part::new("aws", progress),
     };
     let cluster = aws.describe_cluster(&options.cluster).await?;
