@@ -257,6 +257,7 @@ fn node_groups(cx: &Context, ipam: Option<&Ipam>) -> Vec<NodeGroup> {
         }
     }
     let cilium_nodes = common::cilium_nodes_by_name(cx);
+    let pools = ip_capacity::EniPools::of(cx);
     let mut groups: BTreeMap<(&'static str, String), Vec<NodeCapacity>> = BTreeMap::new();
     for node in nodes {
         let name = node.metadata.name.as_str();
@@ -287,7 +288,7 @@ fn node_groups(cx: &Context, ipam: Option<&Ipam>) -> Vec<NodeGroup> {
                 let node_pd_off =
                     cn.and_then(|c| c.spec.eni.disable_prefix_delegation) == Some(true);
                 let pd_on = cx.cluster.cilium.prefix_delegation && !node_pd_off;
-                let cap = ip_capacity::cilium_eni(cx, &limits.it, fii, pd_on);
+                let cap = pools.node(&limits.it, fii, pd_on);
                 let ips = cap.pod_ips.unwrap_or(0);
                 row.ip_capacity = Some(ips);
                 row.ip_capacity_formula = Some(ip_capacity::cilium_eni_formula(&cap, fii));

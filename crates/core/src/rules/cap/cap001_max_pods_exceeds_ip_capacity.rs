@@ -77,6 +77,7 @@ impl Rule for MaxPodsExceedsIpCapacity {
         let cilium_nodes = common::cilium_nodes_by_name(cx);
         let host_pods = common::host_network_pods_per_node(pods);
         let pd_on = cx.cluster.cilium.prefix_delegation;
+        let pools = ip_capacity::EniPools::of(cx);
 
         let mut unknown_types: BTreeSet<String> = BTreeSet::new();
         let mut checked = 0usize;
@@ -98,7 +99,7 @@ impl Rule for MaxPodsExceedsIpCapacity {
             checked += 1;
             let (fii, fii_source) = common::first_interface_index(cx, cn);
             let node_pd_off = cn.and_then(|c| c.spec.eni.disable_prefix_delegation) == Some(true);
-            let cap = ip_capacity::cilium_eni(cx, &limits.it, fii, pd_on && !node_pd_off);
+            let cap = pools.node(&limits.it, fii, pd_on && !node_pd_off);
             let capacity = cap.pod_ips.unwrap_or(0);
             let host = host_pods.get(name).copied().unwrap_or(0);
             if max_pods.saturating_sub(host) <= capacity {

@@ -77,6 +77,7 @@ impl Rule for NodegroupIpCapacityShort {
         let nodes = c.nodes.as_deref().unwrap_or_default();
         let cilium_nodes = common::cilium_nodes_by_name(cx);
         let pd_on = c.cilium.prefix_delegation;
+        let pools = ip_capacity::EniPools::of(cx);
 
         // ---- demand
         let deployments: HashSet<(&str, &str)> = workloads
@@ -161,7 +162,7 @@ impl Rule for NodegroupIpCapacityShort {
                     unknown.insert(t.clone());
                     continue;
                 };
-                let node_cap = ip_capacity::cilium_eni(cx, &l.it, fii, pd_on);
+                let node_cap = pools.node(&l.it, fii, pd_on);
                 let cap = node_cap.pod_ips.unwrap_or(0);
                 if smallest.as_ref().is_none_or(|(c, _)| cap < *c) {
                     smallest = Some((cap, ip_capacity::cilium_eni_formula(&node_cap, fii)));
@@ -210,7 +211,7 @@ impl Rule for NodegroupIpCapacityShort {
                 continue;
             };
             let fii = common::first_interface_index(cx, cn).0;
-            let cap = ip_capacity::cilium_eni_pod_ips(cx, &l.it, fii, pd_on);
+            let cap = pools.pod_ips(&l.it, fii, pd_on);
             total_nodes += 1;
             capacity += u64::from(cap);
             lines.push(format!(

@@ -84,6 +84,7 @@ impl Rule for PrefixDelegationUnsupportedInstance {
             .find(|m| m.prefix_delegation_on_bare_metal)
             .map(|m| m.minor);
         let fii = common::first_interface_index(cx, None).0;
+        let pools = ip_capacity::EniPools::of(cx);
         let mut unknown = BTreeSet::new();
         let mut findings = Vec::new();
         for (t, (nodes, groups)) in uses {
@@ -138,7 +139,7 @@ impl Rule for PrefixDelegationUnsupportedInstance {
                     l.source.describe()
                 ))
                 .with_evidence({
-                    let without = ip_capacity::cilium_eni(cx, &l.it, fii, false);
+                    let without = pools.node(&l.it, fii, false);
                     let reserved = crate::capacity::reserved_total(&without.reserved_ips);
                     let with_prefixes = without
                         .pool_ips

@@ -149,32 +149,49 @@ pub fn prefix_delegation_supported(cx: &Context, it: &InstanceType) -> bool {
     it.hypervisor == Hypervisor::Nitro || (it.bare_metal && prefix_delegation_on_bare_metal(cx))
 }
 
-/// Cilium ENI-mode capacity of one node: pod IPs, and whether prefixes
-/// really apply to this type (`Capacity::prefix_delegation`).
-pub fn cilium_eni(
-    cx: &Context,
-    it: &InstanceType,
-    first_interface_index: u32,
-    prefix_delegation_on: bool,
-) -> capacity::Capacity {
-    let mut o = CapacityOptions::new(Mode::CiliumEni);
-    o.prefix_delegation = prefix_delegation_on;
-    o.first_interface_index = Some(first_interface_index);
-    o.prefix_delegation_on_bare_metal = prefix_delegation_on_bare_metal(cx);
-    o.reserved = reserved_ips(cx);
-    capacity::capacity(it, &o)
+/// What every node's Cilium ENI-mode capacity shares (whether bare metal
+/// gets prefixes, the agent's own addresses), worked out once per
+/// evaluation rather than once per node.
+pub struct EniPools {
+    prefix_delegation_on_bare_metal: bool,
+    reserved: Vec<ReservedIp>,
 }
 
-/// Pod IPs of one node in Cilium ENI mode.
-pub fn cilium_eni_pod_ips(
-    cx: &Context,
-    it: &InstanceType,
-    first_interface_index: u32,
-    prefix_delegation_on: bool,
-) -> u32 {
-    cilium_eni(cx, it, first_interface_index, prefix_delegation_on)
-        .pod_ips
-        .unwrap_or(0)
+impl EniPools {
+    pub fn of(cx: &Context) -> EniPools {
+        EniPools {
+            prefix_delegation_on_bare_metal: prefix_delegation_on_bare_metal(cx),
+            reserved: reserved_ips(cx),
+        }
+    }
+
+    /// Capacity of one node: pod IPs, and whether prefixes really apply to
+    /// this type (`Capacity::prefix_delegation`).
+    pub fn node(
+        &self,
+        it: &InstanceType,
+        first_interface_index: u32,
+        prefix_delegation_on: bool,
+    ) -> capacity::Capacity {
+        let mut o = CapacityOptions::new(Mode::CiliumEni);
+        o.prefix_delegation = prefix_delegation_on;
+        o.first_interface_index = Some(first_interface_index);
+        o.prefix_delegation_on_bare_metal = self.prefix_delegation_on_bare_metal;
+        o.reserved = self.reserved.clone();
+        capacity::capacity(it, &o)
+    }
+
+    /// Pod IPs of one node.
+    pub fn pod_ips(
+        &self,
+        it: &InstanceType,
+        first_interface_index: u32,
+        prefix_delegation_on: bool,
+    ) -> u32 {
+        self.node(it, first_interface_index, prefix_delegation_on)
+            .pod_ips
+            .unwrap_or(0)
+    }
 }
 
 /// The pod-IP formula with the node's numbers, for evidence: the pool, then
@@ -273,24 +290,24 @@ mod tests {
             let m5 = it("m5.large", 3, 10, Hypervisor::Nitro, false, 2);
             assert_eq!(eks_default_max_pods(&m5), 29);
             // The pool minus the router and health addresses (chart defaults).
-            assert_eq!(cilium_eni_pod_ips(cx, &m5, 0, false), 25);
-            assert_eq!(cilium_eni_pod_ips(cx, &m5, 1, false), 16);
-            assert_eq!(cilium_eni_pod_ips(cx, &m5, 1, true), 286);
+            assert_eq!(EniPools::of(cx).pod_ips(&m5, 0, false), 25);
+            assert_eq!(EniPools::of(cx).pod_ips(&m5, 1, false), 16);
+            assert_eq!(EniPools::of(cx).pod_ips(&m5, 1, true), 286);
             assert_eq!(recommended_max_pods(&m5), 110);
             let t3 = it("t3.medium", 3, 6, Hypervisor::Nitro, false, 2);
             assert_eq!(eks_default_max_pods(&t3), 17);
             // Edge cases: index beyond the ENIs, one address per ENI.
-            assert_eq!(cilium_eni_pod_ips(cx, &m5, 5, true), 0);
+            assert_eq!(EniPools::of(cx).pod_ips(&m5, 5, true), 0);
             let one = it("x", 2, 1, Hypervisor::Nitro, false, 1);
-            assert_eq!(cilium_eni_pod_ips(cx, &one, 0, false), 0);
+            assert_eq!(EniPools::of(cx).pod_ips(&one, 0, false), 0);
             assert_eq!(
-                cilium_eni_formula(&cilium_eni(cx, &m5, 1, false), 1),
+                cilium_eni_formula(&EniPools::of(cx).node(&m5, 1, false), 1),
                 "(3 ENIs - first-interface-index 1) × (10 IPv4 per ENI - 1) = 18 pool IPs; \
                  18 - 2 reserved by the agent (1 router, 1 health) = 16"
             );
             // Xen falls back to secondary IPs even with prefix delegation on.
             let m4 = it("m4.large", 2, 10, Hypervisor::Xen, false, 2);
-            assert_eq!(cilium_eni_pod_ips(cx, &m4, 0, true), 16);
+            assert_eq!(EniPools::of(cx).pod_ips(&m4, 0, true), 16);
         });
     }
 
@@ -316,7 +333,7 @@ mod tests {
         // Bare metal from v1.18.0 (eni_iam.json bare_metal_by_minor).
         with_version(Some("quay.io/cilium/cilium:v1.17.13"), |cx| {
             assert!(!prefix_delegation_supported(cx, &metal));
-            assert_eq!(cilium_eni_pod_ips(cx, &metal, 0, true), 15 * 49 - 2);
+            assert_eq!(EniPools::of(cx).pod_ips(&metal, 0, true), 15 * 49 - 2);
         });
         for version in [
             "quay.io/cilium/cilium:v1.18.7",
@@ -325,7 +342,7 @@ mod tests {
             with_version(Some(version), |cx| {
                 assert!(prefix_delegation_supported(cx, &metal));
                 assert!(!prefix_delegation_supported(cx, &xen));
-                assert_eq!(cilium_eni_pod_ips(cx, &metal, 0, true), 15 * 49 * 16 - 2);
+                assert_eq!(EniPools::of(cx).pod_ips(&metal, 0, true), 15 * 49 * 16 - 2);
             });
         }
         // A minor newer than the data takes the newest minor's answer.
