@@ -15,24 +15,32 @@ use std::rc::Rc;
 
 use flate2::read::MultiGzDecoder;
 
+use super::detect::{is_archive, is_zip};
+use super::error::{malformed, LoadError};
+use super::helm;
 use super::limits::{self, ArchiveBudget, Capped};
-use super::{helm, malformed, LoadError, Loader};
+use super::loader::Loader;
 
-fn is_zip(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
-}
-
-fn is_gzip(bytes: &[u8]) -> bool {
-    bytes.starts_with(&[0x1f, 0x8b])
-}
-
-pub(super) fn is_archive(bytes: &[u8]) -> bool {
-    is_zip(bytes) || is_gzip(bytes)
-}
+/// How a member that is neither an archive nor Helm values is read: the
+/// caller's content recognition (`walk::load_content`), passed down so this
+/// module does not depend on the walk that calls it.
+pub(super) type ReadContent = fn(&mut Loader, &str, &[u8]) -> Result<(), LoadError>;
 
 /// Walk a top-level archive.
-pub(super) fn load(loader: &mut Loader, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
-    walk(loader, source, bytes, 0, &mut ArchiveBudget::default())
+pub(super) fn load(
+    loader: &mut Loader,
+    source: &str,
+    bytes: &[u8],
+    content: ReadContent,
+) -> Result<(), LoadError> {
+    walk(
+        loader,
+        source,
+        bytes,
+        0,
+        &mut ArchiveBudget::default(),
+        content,
+    )
 }
 
 fn walk(
@@ -41,11 +49,12 @@ fn walk(
     bytes: &[u8],
     depth: u32,
     budget: &mut ArchiveBudget,
+    content: ReadContent,
 ) -> Result<(), LoadError> {
     let files = if is_zip(bytes) {
-        walk_zip(loader, source, bytes, depth, budget)?
+        walk_zip(loader, source, bytes, depth, budget, content)?
     } else {
-        walk_gzip(loader, source, bytes, depth, budget)?
+        walk_gzip(loader, source, bytes, depth, budget, content)?
     };
     if files == 0 {
         loader.skip(source, "archive holds no files");
@@ -86,6 +95,7 @@ fn member(
     bytes: &[u8],
     depth: u32,
     budget: &mut ArchiveBudget,
+    content: ReadContent,
 ) -> Result<(), LoadError> {
     if is_archive(bytes) {
         if depth + 1 > loader.options.archive_max_nesting {
@@ -98,14 +108,14 @@ fn member(
             );
             return Ok(());
         }
-        return walk(loader, source, bytes, depth + 1, budget);
+        return walk(loader, source, bytes, depth + 1, budget, content);
     }
     if is_sysdump_helm_values(name) {
         let values = helm::parse_values(source, bytes, loader.options)?;
         loader.helm_layers.push(values);
         return Ok(());
     }
-    loader.load_content(source, bytes)
+    content(loader, source, bytes)
 }
 
 /// The largest member that may still be read, and which limit sets it.
@@ -150,6 +160,7 @@ fn walk_zip(
     bytes: &[u8],
     depth: u32,
     budget: &mut ArchiveBudget,
+    content: ReadContent,
 ) -> Result<usize, LoadError> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| malformed(source, None, format!("unreadable zip archive: {e}")))?;
@@ -208,7 +219,15 @@ fn walk_zip(
         };
         drop(file);
         budget.bytes += data.len() as u64;
-        member(loader, &member_source, &shown, &data, depth, budget)?;
+        member(
+            loader,
+            &member_source,
+            &shown,
+            &data,
+            depth,
+            budget,
+            content,
+        )?;
     }
     Ok(files)
 }
@@ -252,6 +271,7 @@ fn walk_gzip(
     bytes: &[u8],
     depth: u32,
     budget: &mut ArchiveBudget,
+    content: ReadContent,
 ) -> Result<usize, LoadError> {
     let o = loader.options;
     let remaining = o.archive_max_total_bytes.saturating_sub(budget.bytes);
@@ -277,7 +297,7 @@ fn walk_gzip(
         head.get(257..262) == Some(b"ustar") || (head.len() == 512 && head.iter().all(|b| *b == 0));
     let mut whole = Cursor::new(head).chain(stream);
     if is_tar {
-        return walk_tar(loader, source, whole, depth, budget, (&hit, cap));
+        return walk_tar(loader, source, whole, depth, budget, (&hit, cap), content);
     }
     // One gzipped file is one member: the per-member limit applies.
     let member_limit = o.archive_max_member_bytes;
@@ -299,7 +319,7 @@ fn walk_gzip(
     if admit(loader, source, budget) {
         budget.bytes += data.len() as u64;
         let name = format!("{source}!(gunzipped)");
-        member(loader, &name, "", &data, depth, budget)?;
+        member(loader, &name, "", &data, depth, budget, content)?;
     }
     Ok(1)
 }
@@ -312,6 +332,7 @@ fn walk_tar(
     depth: u32,
     budget: &mut ArchiveBudget,
     limit: (&Cell<bool>, u64),
+    content: ReadContent,
 ) -> Result<usize, LoadError> {
     let (hit, cap) = limit;
     let mut files = 0;
@@ -374,7 +395,7 @@ fn walk_tar(
             Err(e) => return Err(corrupt(&member_source, e)),
         };
         budget.bytes += data.len() as u64;
-        member(loader, &member_source, &name, &data, depth, budget)?;
+        member(loader, &member_source, &name, &data, depth, budget, content)?;
     }
     Ok(files)
 }

@@ -3,29 +3,9 @@
 
 use serde::Deserialize;
 
-use super::shapes::{Doc, Fail};
-use super::Loader;
+use super::loader::Loader;
+use super::shapes::{aws_shape, Doc, Fail};
 use crate::model::{self, extend};
-
-/// Keys any AWS response may carry besides its payload.
-const AWS_ENVELOPE: &[&str] = &[
-    "ResponseMetadata",
-    "NextToken",
-    "nextToken",
-    "IsTruncated",
-    "Marker",
-];
-
-/// The document is exactly this AWS output: one of `payload` is present and
-/// every key is a payload or envelope key. Helm values have a `cluster:` key
-/// too, but never only that.
-pub(super) fn aws_shape<D: Doc>(doc: &D, payload: &[&str]) -> bool {
-    payload.iter().any(|k| doc.has(k))
-        && doc
-            .keys()
-            .iter()
-            .all(|k| payload.contains(k) || AWS_ENVELOPE.contains(k))
-}
 
 fn required<T>(value: Option<T>, key: &str) -> Result<T, Fail> {
     value.ok_or_else(|| Fail::Invalid(format!("field {key} missing")))

@@ -3,6 +3,18 @@
 
 use super::{cilium_text, prometheus};
 
+pub(super) fn is_zip(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
+}
+
+pub(super) fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+pub(super) fn is_archive(bytes: &[u8]) -> bool {
+    is_zip(bytes) || is_gzip(bytes)
+}
+
 /// The text of an input, or why it is not text.
 pub(super) fn text(bytes: &[u8]) -> Result<&str, &'static str> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);

@@ -5,8 +5,9 @@
 
 use serde_json::{Map, Value};
 
+use super::detect;
+use super::error::{malformed, LoadError, LoadOptions};
 use super::yaml::parse_stream;
-use super::{detect, malformed, LoadError, LoadOptions};
 
 /// Parse one values file into a mapping.
 ///
@@ -81,8 +82,13 @@ fn unwrap_umbrella(values: Value) -> Value {
     }
 }
 
+/// Every layer merged in order, later wins; None when there is none.
+pub(super) fn merge_layers(layers: Vec<Value>) -> Option<Value> {
+    (!layers.is_empty()).then(|| layers.into_iter().fold(Value::Object(Map::new()), merge))
+}
+
 /// `helm -f base -f over`: `over` wins.
-pub(super) fn merge(base: Value, over: Value) -> Value {
+fn merge(base: Value, over: Value) -> Value {
     match (base, over) {
         (Value::Object(mut base), Value::Object(over)) => {
             for (key, value) in over {

@@ -20,9 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::aws::aws_shape;
-use super::shapes::{Doc, Fail};
-use super::Loader;
+use super::shapes::{aws_shape, Doc, Fail};
+use super::tally::Tally;
 use crate::findings::SkippedInput;
 use crate::model::kube::null_default;
 use crate::model::{
@@ -240,8 +239,12 @@ impl IamParts {
 }
 
 /// Recognise an IAM output; false when the document is none of them.
-pub(super) fn recognise<D: Doc>(loader: &mut Loader, source: &str, doc: &D) -> Result<bool, Fail> {
-    let iam = &mut loader.iam;
+pub(super) fn recognise<D: Doc>(
+    iam: &mut IamParts,
+    tally: &mut Tally,
+    source: &str,
+    doc: &D,
+) -> Result<bool, Fail> {
     if aws_shape(doc, &["Role"]) {
         let role: Role = doc
             .field("Role")?
@@ -270,7 +273,7 @@ pub(super) fn recognise<D: Doc>(loader: &mut Loader, source: &str, doc: &D) -> R
             .field("PolicyVersion")?
             .ok_or_else(|| invalid("get-policy-version", "PolicyVersion is null".into()))?;
         if version.is_default_version == Some(false) {
-            loader.tally.note(format!(
+            tally.note(format!(
                 "get-policy-version of a version that is not the default ({}): not in effect",
                 version.version_id.as_deref().unwrap_or("?")
             ));
@@ -305,7 +308,7 @@ pub(super) fn recognise<D: Doc>(loader: &mut Loader, source: &str, doc: &D) -> R
     } else {
         return Ok(false);
     }
-    loader.tally.used += 1;
+    tally.used += 1;
     Ok(true)
 }
 

@@ -4,8 +4,10 @@
 
 use serde_json::value::RawValue;
 
+use super::error::{malformed, LoadError};
+use super::loader::Loader;
 use super::shapes::{self, Doc, Fail, JsonDoc};
-use super::{kube, malformed, LoadError, Loader};
+use super::{dispatch, kube};
 
 fn json_error(source: &str, e: &serde_json::Error) -> LoadError {
     let message = e.to_string();
@@ -96,7 +98,7 @@ fn load_value(
                 &items,
             )
         }
-        _ => shapes::recognise(loader, source, what, &doc),
+        _ => dispatch::recognise(loader, source, what, &doc),
     }
 }
 
@@ -124,9 +126,7 @@ mod tests {
 
     fn run(text: &str) -> Result<crate::load::Loaded, LoadError> {
         let options = LoadOptions::default();
-        let mut loader = Loader::new(&options);
-        loader.load_content("t.json", text.as_bytes())?;
-        Ok(loader.finish())
+        crate::load::load_bytes("t.json", text.as_bytes(), &options)
     }
 
     #[test]

@@ -4,9 +4,9 @@
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::loader::Loader;
 use super::one_pass;
 use super::shapes::{Fail, Source};
-use super::Loader;
 use crate::findings::InputNote;
 use crate::model::{self, extend, Cluster, ObjectKey};
 

@@ -4,7 +4,11 @@
 
 use std::io::Read;
 
-use super::LoadOptions;
+use super::detect;
+use super::error::LoadOptions;
+
+/// Files smaller than this are read whole (streaming gains nothing there).
+pub(super) const STREAM_MIN_BYTES: u64 = 16 << 20;
 
 /// Members smaller than this are never rejected for their compression ratio:
 /// tiny highly repetitive files (a YAML list of identical events) compress
@@ -106,8 +110,8 @@ pub(super) fn read_stream(mut reader: impl Read, cap: u64) -> std::io::Result<St
     (&mut reader)
         .take(STREAM_HEAD_BYTES as u64)
         .read_to_end(&mut head)?;
-    if !super::archive::is_archive(&head) && super::detect::decode_bom(&head).is_none() {
-        if let Err(why) = super::detect::text_prefix(&head) {
+    if !detect::is_archive(&head) && detect::decode_bom(&head).is_none() {
+        if let Err(why) = detect::text_prefix(&head) {
             return Ok(Streamed::Binary(why));
         }
     }

@@ -24,11 +24,18 @@
 //!   content marker of their own; elsewhere Helm values come from
 //!   [`LoadOptions::helm_values`].
 
+// Modules from the leaves up; each uses only those above it:
+// error, limits, shapes, tally, detect, cilium_text, prometheus, dedup,
+// one_pass (leaf layers) → iam, loader (the model builder) → kube, aws
+// (parsers adding parts to it) → dispatch (one document to its parser) →
+// json, yaml, stream, helm (text formats) → archive → walk (the inputs).
 mod archive;
 mod aws;
 mod cilium_text;
 mod dedup;
 mod detect;
+mod dispatch;
+mod error;
 mod helm;
 mod iam;
 mod json;
@@ -39,134 +46,14 @@ mod one_pass;
 mod prometheus;
 mod shapes;
 mod stream;
+mod tally;
+mod walk;
 mod yaml;
 
-use std::fmt;
 use std::path::PathBuf;
 
-use crate::findings::{InputNote, SkippedInput};
-use crate::model::Cluster;
+pub use error::{LoadError, LoadOptions, Loaded};
 use loader::Loader;
-
-/// Limits and extra inputs for one load.
-#[derive(Debug, Clone)]
-pub struct LoadOptions {
-    /// Helm values files (`--helm-values`), merged in order, later wins.
-    pub helm_values: Vec<PathBuf>,
-    /// Largest single input file accepted, in bytes (larger: skipped).
-    pub max_file_bytes: u64,
-    /// Most bytes read over all inputs of one load (files, standard input;
-    /// archives count their size on disk). Inputs past it are skipped.
-    pub max_total_bytes: u64,
-    /// Deepest YAML nesting (sequences + mappings) accepted.
-    pub yaml_max_depth: usize,
-    /// Alias expansion budget: YAML events replayed from `*alias` references
-    /// across one YAML text (alias bombs fail fast).
-    pub yaml_max_alias_expansion: usize,
-    /// Largest YAML text (file or archive member) parsed, in bytes.
-    pub yaml_max_document_bytes: usize,
-    /// Most members read from one archive (nested archives included).
-    pub archive_max_members: usize,
-    /// Largest uncompressed archive member, in bytes.
-    pub archive_max_member_bytes: u64,
-    /// Most uncompressed bytes read from one archive (nested included).
-    pub archive_max_total_bytes: u64,
-    /// Largest uncompressed/compressed ratio of a member over 1 MiB (zip bombs).
-    pub archive_max_ratio: u64,
-    /// How deep archives inside archives are opened (a sysdump's bugtool
-    /// `.tar.gz` members are at depth 1).
-    pub archive_max_nesting: u32,
-}
-
-impl Default for LoadOptions {
-    fn default() -> Self {
-        LoadOptions {
-            helm_values: Vec::new(),
-            max_file_bytes: 2 * 1024 * 1024 * 1024,
-            max_total_bytes: 16 * 1024 * 1024 * 1024,
-            yaml_max_depth: 100,
-            yaml_max_alias_expansion: 100_000,
-            yaml_max_document_bytes: 512 * 1024 * 1024,
-            archive_max_members: 100_000,
-            archive_max_member_bytes: 1024 * 1024 * 1024,
-            archive_max_total_bytes: 4 * 1024 * 1024 * 1024,
-            archive_max_ratio: 200,
-            archive_max_nesting: 1,
-        }
-    }
-}
-
-/// The model plus the inputs that were not used.
-#[derive(Debug, Default)]
-pub struct Loaded {
-    pub cluster: Cluster,
-    pub skipped: Vec<SkippedInput>,
-    /// Inputs that were read, with something the report should say about
-    /// them (a kind taken from the file name, objects read twice).
-    pub notes: Vec<InputNote>,
-}
-
-/// Why a load could not complete: the command ends with exit code 2.
-#[derive(Debug)]
-pub enum LoadError {
-    /// A path could not be read.
-    Io { path: String, message: String },
-    /// An input was recognised but is malformed; `location` is a line or member.
-    Malformed {
-        path: String,
-        location: Option<String>,
-        message: String,
-    },
-    /// Nothing usable was given.
-    NoInput(String),
-    /// Inputs were given and read, but none was recognised: each with why.
-    NothingRecognised(Vec<SkippedInput>),
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Names come from the input: a newline in one must not forge a line.
-        let escape = crate::hygiene::escape_control;
-        match self {
-            LoadError::Io { path, message } => write!(f, "{}: {}", escape(path), escape(message)),
-            LoadError::Malformed {
-                path,
-                location: Some(at),
-                message,
-            } => write!(f, "{}: {at}: {}", escape(path), escape(message)),
-            LoadError::Malformed {
-                path,
-                location: None,
-                message,
-            } => write!(f, "{}: {}", escape(path), escape(message)),
-            LoadError::NoInput(why) => f.write_str(why),
-            LoadError::NothingRecognised(skipped) => {
-                // A gate must not pass on input it could not read.
-                let shown: Vec<String> = skipped
-                    .iter()
-                    .take(10)
-                    .map(|s| format!("{}: {}", s.path, s.reason))
-                    .collect();
-                let more = skipped.len().saturating_sub(shown.len());
-                write!(f, "no input was recognised: {}", shown.join("; "))?;
-                if more > 0 {
-                    write!(f, "; and {more} more")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl std::error::Error for LoadError {}
-
-fn malformed(path: &str, location: Option<String>, message: impl Into<String>) -> LoadError {
-    LoadError::Malformed {
-        path: path.to_string(),
-        location,
-        message: message.into(),
-    }
-}
 
 /// Load one in-memory input (a file's bytes, a whole snapshot archive,
 /// standard input) named `name` in messages, recognised by its content like
@@ -175,7 +62,7 @@ fn malformed(path: &str, location: Option<String>, message: impl Into<String>) -
 pub fn load_bytes(name: &str, bytes: &[u8], options: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut loader = Loader::new(options);
     loader.inputs_seen += 1;
-    loader.load_in_memory(name, bytes)?;
+    walk::load_in_memory(&mut loader, name, bytes)?;
     finish(loader, options)
 }
 
@@ -192,7 +79,7 @@ pub fn load_files<'a>(
     let mut loader = Loader::new(options);
     loader.inputs_seen += 1;
     for (file, bytes) in files {
-        loader.load_in_memory(&format!("{name}!{file}"), bytes)?;
+        walk::load_in_memory(&mut loader, &format!("{name}!{file}"), bytes)?;
     }
     finish(loader, options)
 }
@@ -206,9 +93,9 @@ pub fn load_paths(paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, Lo
     let mut loader = Loader::new(options);
     for path in paths {
         if path.as_os_str() == "-" {
-            loader.load_stdin()?;
+            walk::load_stdin(&mut loader)?;
         } else {
-            loader.load_path(path, true)?;
+            walk::load_path(&mut loader, path, true)?;
         }
     }
     if loader.inputs_seen == 0 {
@@ -228,9 +115,80 @@ pub fn load_paths(paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, Lo
 fn finish(mut loader: Loader, options: &LoadOptions) -> Result<Loaded, LoadError> {
     for file in &options.helm_values {
         let shown = file.display().to_string();
-        let bytes = loader.read_file(file, &shown)?;
+        let bytes = walk::read_file(&loader, file, &shown)?;
         let layer = helm::parse_values(&shown, &bytes, options)?;
         loader.helm_layers.push(layer);
     }
-    Ok(loader.finish())
+    let helm_values = helm::merge_layers(std::mem::take(&mut loader.helm_layers));
+    Ok(loader.finish(helm_values))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// The modules of `load/` form a one-way graph: leaf layers, the
+    /// builder, parsers, the dispatcher, text formats, the walk. A module
+    /// that reaches back up (a parser calling the walk) makes a circle.
+    #[test]
+    fn load_modules_import_one_way() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/load");
+        let modules: BTreeSet<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .filter(|m| m != "mod")
+            .collect();
+        let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for module in &modules {
+            let text = std::fs::read_to_string(dir.join(format!("{module}.rs"))).unwrap();
+            // The module's own code, not its tests.
+            let code = text.split("#[cfg(test)]").next().unwrap();
+            let mut used = BTreeSet::new();
+            for (at, _) in code.match_indices("super::") {
+                let rest = &code[at + "super::".len()..];
+                let names: Vec<&str> = match rest.strip_prefix('{') {
+                    Some(group) => group[..group.find('}').unwrap()].split(',').collect(),
+                    None => vec![rest],
+                };
+                for name in names {
+                    let first: String = name
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if modules.contains(&first) && &first != module {
+                        used.insert(first);
+                    }
+                }
+            }
+            uses.insert(module.clone(), used);
+        }
+        // Depth-first search for a circle, naming it.
+        fn visit(
+            module: &str,
+            uses: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) {
+            if done.contains(module) {
+                return;
+            }
+            if let Some(at) = path.iter().position(|m| m == module) {
+                panic!("import circle: {} -> {module}", path[at..].join(" -> "));
+            }
+            path.push(module.to_string());
+            for next in &uses[module] {
+                visit(next, uses, path, done);
+            }
+            path.pop();
+            done.insert(module.to_string());
+        }
+        let mut done = BTreeSet::new();
+        for module in &modules {
+            visit(module, &uses, &mut Vec::new(), &mut done);
+        }
+        assert!(uses["walk"].contains("archive") && uses["dispatch"].contains("kube"));
+    }
 }

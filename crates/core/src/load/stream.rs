@@ -18,12 +18,11 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
+use super::error::LoadError;
 use super::kube::{self, Converted};
+use super::loader::Loader;
 use super::shapes::{Fail, JsonText};
-use super::{LoadError, Loader};
 
-/// Files smaller than this are read whole (streaming gains nothing there).
-pub(super) const STREAM_MIN_BYTES: u64 = 16 << 20;
 /// Bytes read from the file at a time.
 const CHUNK_BYTES: u64 = 4 << 20;
 /// Item text handed to a worker at a time.
@@ -474,9 +473,9 @@ mod tests {
         let run = |stream_min_bytes: u64| {
             let mut loader = Loader::new(&options);
             loader.stream_min_bytes = stream_min_bytes;
-            match loader.load_path(&path, true) {
+            match crate::load::walk::load_path(&mut loader, &path, true) {
                 Ok(()) => {
-                    let loaded = loader.finish();
+                    let loaded = loader.finish(None);
                     format!("{:?}\n{:?}", loaded.cluster, loaded.skipped)
                 }
                 Err(e) => format!("error: {e}"),

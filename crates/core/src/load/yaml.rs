@@ -16,9 +16,11 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::error::{malformed, LoadError, LoadOptions};
 use super::kube::{self, Converted};
-use super::shapes::{self, Fail, ValueDoc};
-use super::{limits, malformed, LoadError, LoadOptions, Loader};
+use super::loader::Loader;
+use super::shapes::{Fail, ValueDoc};
+use super::{dispatch, limits};
 
 /// One item of a List or top-level sequence.
 enum Slot {
@@ -321,7 +323,7 @@ pub(super) fn load(
             }
             YamlDoc::Map { items: None, rest } => {
                 if let Some(doc) = ValueDoc::new(&rest) {
-                    shapes::recognise(loader, source, &what, &doc)?;
+                    dispatch::recognise(loader, source, &what, &doc)?;
                 }
             }
         }
@@ -346,9 +348,7 @@ mod tests {
 
     fn run(text: &str) -> Result<crate::load::Loaded, LoadError> {
         let options = LoadOptions::default();
-        let mut loader = Loader::new(&options);
-        loader.load_content("t.yaml", text.as_bytes())?;
-        Ok(loader.finish())
+        crate::load::load_bytes("t.yaml", text.as_bytes(), &options)
     }
 
     #[test]
