@@ -46,7 +46,7 @@ fn shape<D: Doc>(loader: &mut Loader, source: &str, what: &str, doc: &D) -> Resu
     }
     if doc.has("kind") {
         let converted = kube::convert(doc, None)?;
-        kube::apply(loader, source, what, converted);
+        kube::apply(loader, source, kube::Position::Named(what), converted);
         return Ok(());
     }
     if let Some(version) = server_version(doc)? {

@@ -114,7 +114,7 @@ fn load_items(
             continue;
         }
         let converted = kube::convert(*raw, list_kind).map_err(|f| fail(source, f))?;
-        kube::apply(loader, source, &format!("item {index}"), converted);
+        kube::apply(loader, source, kube::Position::Item(index), converted);
     }
     Ok(())
 }

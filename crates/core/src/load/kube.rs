@@ -1,6 +1,8 @@
 //! Kubernetes objects, from any format: one object is parsed straight into
 //! its lean model type (never kept as a JSON tree), then added to the model.
 
+use std::borrow::Cow;
+
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -34,7 +36,8 @@ pub(super) enum Object {
 /// What one item of a List (or one single object) turned out to be.
 pub(super) enum Converted {
     Used {
-        kind: String,
+        /// Borrowed for every kind of [`KEPT_KINDS`]: no copy per object.
+        kind: Cow<'static, str>,
         object: Box<Object>,
     },
     /// A kind the rules have no use for (Secrets are never parsed).
@@ -184,7 +187,7 @@ pub(super) fn convert_or_defer<S: Source + ?Sized>(
         Err(e) => return Err(e),
     };
     Ok(Some(Converted::Used {
-        kind: kind.to_string(),
+        kind: kind_name(kind),
         object: Box::new(object),
     }))
 }
@@ -211,9 +214,44 @@ fn convert_once(
         return None;
     }
     Some(Some(Converted::Used {
-        kind: kind.to_string(),
+        kind: kind_name(kind),
         object: Box::new(object),
     }))
+}
+
+/// The kinds [`parse_kind`] keeps, so a kept object names its kind without
+/// a copy per object ([`kind_name`]).
+const KEPT_KINDS: &[&str] = &[
+    "Node",
+    "Pod",
+    "DaemonSet",
+    "Deployment",
+    "StatefulSet",
+    "ReplicaSet",
+    "ServiceAccount",
+    "Service",
+    "ConfigMap",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "Event",
+    "SecurityGroupPolicy",
+    "NetworkPolicy",
+    "CiliumNetworkPolicy",
+    "CiliumClusterwideNetworkPolicy",
+    "CiliumEndpoint",
+    "CiliumNode",
+    "NodePool",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "Namespace",
+];
+
+fn kind_name(kind: &str) -> Cow<'static, str> {
+    match KEPT_KINDS.iter().find(|k| **k == kind) {
+        Some(kept) => Cow::Borrowed(kept),
+        None => Cow::Owned(kind.to_string()),
+    }
 }
 
 fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>, Fail> {
@@ -281,7 +319,10 @@ fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>,
 /// A provided list (even empty) marks its typed collection as present;
 /// false when the rules use no collection or presence of that kind.
 pub(super) fn mark_listed(cluster: &mut Cluster, kind: &str) -> bool {
-    cluster.kinds_listed.insert(kind.to_string());
+    // Called for every object: the kind's name is copied once per kind.
+    if !cluster.kinds_listed.contains(kind) {
+        cluster.kinds_listed.insert(kind.to_string());
+    }
     match kind {
         "Node" => extend(&mut cluster.nodes, []),
         "Pod" => extend(&mut cluster.pods, []),
@@ -340,9 +381,27 @@ fn add(cluster: &mut Cluster, kind: &str, object: Object, input: u32) {
     mark_listed(cluster, kind);
 }
 
-/// Add one converted object; `what` names it in a skip reason
-/// (`item 3`, `document 2`).
-pub(super) fn apply(loader: &mut Loader, source: &str, what: &str, converted: Converted) {
+/// Where an object sits in its input, named in a skip reason; formatted
+/// only when an object is skipped, never for every object read.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Position<'a> {
+    /// The index of a List item.
+    Item(usize),
+    /// A document named by its reader (`JSON`, `YAML document 2`).
+    Named(&'a str),
+}
+
+impl std::fmt::Display for Position<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Position::Item(index) => write!(f, "item {index}"),
+            Position::Named(what) => f.write_str(what),
+        }
+    }
+}
+
+/// Add one converted object; `what` names it in a skip reason.
+pub(super) fn apply(loader: &mut Loader, source: &str, what: Position, converted: Converted) {
     match converted {
         Converted::Used { kind, object } => {
             add(&mut loader.cluster, &kind, *object, loader.current_input);
@@ -398,6 +457,19 @@ pub(super) fn begin_list(loader: &mut Loader, source: &str, list_kind: Option<&s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_parsed_is_a_kept_kind() {
+        for kind in KEPT_KINDS {
+            let doc = serde_json::json!({"kind": kind, "metadata": {"name": "x"}});
+            assert!(
+                parse_kind(&doc, kind).unwrap().is_some(),
+                "{kind} is kept but not parsed"
+            );
+        }
+        let doc = serde_json::json!({"kind": "Secret", "metadata": {"name": "x"}});
+        assert!(parse_kind(&doc, "Secret").unwrap().is_none());
+    }
 
     #[test]
     fn kinds_from_self_links() {

@@ -279,7 +279,7 @@ pub(super) fn load_file(
     for (index, item) in items.into_iter().enumerate() {
         match item {
             Item::Converted(converted) => {
-                kube::apply(loader, source, &format!("item {index}"), converted)
+                kube::apply(loader, source, kube::Position::Item(index), converted)
             }
             Item::NotObject => loader.tally.not_objects += 1,
             Item::Deferred(_) => unreachable!("converted above"),

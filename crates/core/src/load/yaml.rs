@@ -336,7 +336,7 @@ fn apply_items(loader: &mut Loader, source: &str, list_kind: Option<&str>, items
     let item_kind = kube::item_kind(list_kind);
     for (index, slot) in items.into_iter().enumerate() {
         match slot.finish(item_kind) {
-            Some(converted) => kube::apply(loader, source, &format!("item {index}"), converted),
+            Some(converted) => kube::apply(loader, source, kube::Position::Item(index), converted),
             None => loader.tally.not_objects += 1,
         }
     }
