@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Scale benchmark: `check` on generated snapshots of 500, 2,000 and 5,000
 # nodes (30 pods each), next to the parse floor (serde_json into IgnoredAny,
-# one thread, same files). Release build. Prints a Markdown table.
+# one thread, same files). Release build. Prints a Markdown table with a row
+# per shape and size: `pretty` is what `kubectl get -o json` writes (4-space
+# indent, no managedFields), `compact` what the API server sends
+# (`kubectl get --raw`, managedFields included).
 #   bash scripts/bench.sh [NODES...]      (default: 500 2000 5000)
-# Snapshots are generated once into ${BENCH_DIR:-target/bench} (~1.9 GB for
-# 5,000 nodes) and reused. Time and peak RSS come from /usr/bin/time; each
+#   BENCH_SHAPES="pretty" bash scripts/bench.sh 5000
+# Snapshots are generated once into ${BENCH_DIR:-target/bench} (~1.5 GB per
+# shape for 5,000 nodes) and reused. Time and peak RSS come from /usr/bin/time; each
 # figure is the best of ${BENCH_RUNS:-3} runs (the machine may be shared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,17 +33,25 @@ best() { # best of $runs: "<seconds> <max RSS KB>" of the fastest run
   echo "$best_t $best_m"
 }
 
-echo "| nodes | pods | snapshot | parse floor (1 thread) | check | check / floor | throughput | peak RSS | RSS / snapshot |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+read -r -a shapes <<< "${BENCH_SHAPES:-pretty compact}"
+echo "| shape | nodes | pods | snapshot | parse floor (1 thread) | check | check / floor | throughput | peak RSS | RSS / snapshot |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for shape in "${shapes[@]}"; do
 for n in "${sizes[@]}"; do
-  snap="$dir/n$n"
-  [ -f "$snap/k8s-pods.json" ] || "$bin/gen-snapshot" --nodes "$n" --pods-per-node 30 --out "$snap" >&2
+  snap="$dir/$shape-n$n"
+  case "$shape" in
+    pretty) flags=(--shape pretty) ;;
+    compact) flags=(--shape compact --managed-fields) ;;
+    *) echo "unknown shape $shape (pretty, compact)" >&2; exit 2 ;;
+  esac
+  [ -f "$snap/k8s-pods.json" ] || "$bin/gen-snapshot" --nodes "$n" --pods-per-node 30 "${flags[@]}" --out "$snap" >&2
   bytes=$(du -sb "$snap" | cut -f1)
   floor_t=$(for _ in $(seq "$runs"); do "$bin/parse-floor" "$snap" | cut -d' ' -f3; done | sort -n | head -1)
   read -r check_t check_m < <(best "$bin/eks-cilium-doctor" check "$snap" --fail-on none --format json)
   [ -n "${check_t:-}" ] || { echo "check failed on $snap" >&2; exit 1; }
-  awk -v n="$n" -v b="$bytes" -v f="$floor_t" -v t="$check_t" -v m="$check_m" 'BEGIN {
+  awk -v s="$shape" -v n="$n" -v b="$bytes" -v f="$floor_t" -v t="$check_t" -v m="$check_m" 'BEGIN {
     mb = b / 1e6;
-    printf "| %d | %d | %.0f MB | %.2f s | %.2f s | %.2fx | %.0f MB/s | %.0f MB | %.2f |\n",
-      n, n * 30, mb, f, t, t / f, mb / t, m / 1024, (m * 1024) / b }'
+    printf "| %s | %d | %d | %.0f MB | %.2f s | %.2f s | %.2fx | %.0f MB/s | %.0f MB | %.2f |\n",
+      s, n, n * 30, mb, f, t, t / f, mb / t, m / 1024, (m * 1024) / b }'
+done
 done

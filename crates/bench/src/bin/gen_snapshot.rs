@@ -1,7 +1,10 @@
 //! Generate a large, deterministic, kubectl-shaped cluster snapshot for
-//! benchmarks: nodes, pods (with managedFields, annotations and statuses, so
-//! each pod is a realistic ~5 KB), CiliumEndpoints, CiliumNodes, events, and
-//! the small config/AWS files of `examples/demo` scaled to the node count.
+//! benchmarks: nodes, pods (with annotations and statuses, and managedFields
+//! with `--managed-fields`), CiliumEndpoints, CiliumNodes, events, and the
+//! small config/AWS files of `examples/demo` scaled to the node count. The
+//! big Lists are written as `kubectl get -o json` prints them (4-space
+//! indent, no managedFields: kubectl's default since 1.21), or compact with
+//! `--shape compact`.
 //!
 //! ```sh
 //! cargo run -p doctor-bench --release --bin gen-snapshot -- --nodes 5000 --pods-per-node 30 --out DIR
@@ -61,7 +64,20 @@ impl Rng {
     }
 }
 
+/// How the big Lists are written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// As `kubectl get -o json` prints them: 4-space indent.
+    Pretty,
+    /// As the API server sends them (`kubectl get --raw`): no whitespace.
+    Compact,
+}
+
 struct Args {
+    shape: Shape,
+    /// Keep `metadata.managedFields` (kubectl hides them since 1.21 unless
+    /// `--show-managed-fields`).
+    managed_fields: bool,
     nodes: usize,
     pods_per_node: usize,
     out: PathBuf,
@@ -70,6 +86,8 @@ struct Args {
 
 fn args() -> Args {
     let mut args = Args {
+        shape: Shape::Pretty,
+        managed_fields: false,
         nodes: 500,
         pods_per_node: 30,
         out: PathBuf::from("snapshot"),
@@ -90,6 +108,14 @@ fn args() -> Args {
             }
             "--seed" => args.seed = value().parse().unwrap_or_else(|_| usage("--seed N")),
             "--out" => args.out = PathBuf::from(value()),
+            "--managed-fields" => args.managed_fields = true,
+            "--shape" => {
+                args.shape = match value().as_str() {
+                    "pretty" => Shape::Pretty,
+                    "compact" => Shape::Compact,
+                    _ => usage("--shape pretty|compact"),
+                }
+            }
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -104,7 +130,7 @@ fn usage(why: &str) -> ! {
     if !why.is_empty() {
         eprintln!("error: {why}");
     }
-    eprintln!("usage: gen-snapshot [--nodes N] [--pods-per-node N] [--seed N] --out DIR");
+    eprintln!("usage: gen-snapshot [--nodes N] [--pods-per-node N] [--seed N] [--shape pretty|compact] [--managed-fields] --out DIR");
     std::process::exit(2)
 }
 
@@ -150,24 +176,49 @@ impl NodeInfo {
     }
 }
 
-/// Writes `{"apiVersion": "v1", "items": [...], "kind": "List", ...}` the
-/// way `kubectl get -o json` does (4-space indent), one item at a time.
+/// Writes `{"apiVersion": "v1", "items": [...], "kind": "List", ...}` one
+/// item at a time, pretty the way `kubectl get -o json` does (4-space
+/// indent) or compact as the API server sends it.
 struct ListWriter {
     out: BufWriter<File>,
+    shape: Shape,
+    managed_fields: bool,
     count: usize,
 }
 
 impl ListWriter {
-    fn create(dir: &Path, name: &str) -> ListWriter {
+    fn create(dir: &Path, name: &str, args: &Args) -> ListWriter {
+        let shape = args.shape;
         let mut out = BufWriter::with_capacity(1 << 20, File::create(dir.join(name)).unwrap());
-        out.write_all(b"{\n    \"apiVersion\": \"v1\",\n    \"items\": [")
-            .unwrap();
-        ListWriter { out, count: 0 }
+        let head: &[u8] = match shape {
+            Shape::Pretty => b"{\n    \"apiVersion\": \"v1\",\n    \"items\": [",
+            Shape::Compact => b"{\"apiVersion\":\"v1\",\"items\":[",
+        };
+        out.write_all(head).unwrap();
+        ListWriter {
+            out,
+            shape,
+            managed_fields: args.managed_fields,
+            count: 0,
+        }
     }
 
     fn push(&mut self, item: &Value) {
+        if !self.managed_fields && item["metadata"].get("managedFields").is_some() {
+            let mut item = item.clone();
+            item["metadata"]
+                .as_object_mut()
+                .unwrap()
+                .remove("managedFields");
+            return self.push(&item);
+        }
         if self.count > 0 {
             self.out.write_all(b",").unwrap();
+        }
+        self.count += 1;
+        if self.shape == Shape::Compact {
+            serde_json::to_writer(&mut self.out, item).unwrap();
+            return;
         }
         self.out.write_all(b"\n        ").unwrap();
         let mut text = Vec::with_capacity(8192);
@@ -179,15 +230,14 @@ impl ListWriter {
         self.out
             .write_all(text.replace('\n', "\n        ").as_bytes())
             .unwrap();
-        self.count += 1;
     }
 
     fn finish(mut self) {
-        self.out
-            .write_all(
-                b"\n    ],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n",
-            )
-            .unwrap();
+        let tail: &[u8] = match self.shape {
+            Shape::Pretty => b"\n    ],\n    \"kind\": \"List\",\n    \"metadata\": {\n        \"resourceVersion\": \"\"\n    }\n}\n",
+            Shape::Compact => b"],\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\"\"}}\n",
+        };
+        self.out.write_all(tail).unwrap();
         self.out.flush().unwrap();
     }
 }
@@ -647,8 +697,8 @@ fn main() {
         })
         .collect();
 
-    let mut node_list = ListWriter::create(dir, "k8s-nodes.json");
-    let mut cn_list = ListWriter::create(dir, "k8s-ciliumnodes.json");
+    let mut node_list = ListWriter::create(dir, "k8s-nodes.json", &args);
+    let mut cn_list = ListWriter::create(dir, "k8s-ciliumnodes.json", &args);
     for n in &nodes {
         node_list.push(&node(n, &mut rng));
         cn_list.push(&cilium_node(n, args.pods_per_node, &mut rng));
@@ -656,9 +706,9 @@ fn main() {
     node_list.finish();
     cn_list.finish();
 
-    let mut pods = ListWriter::create(dir, "k8s-pods.json");
-    let mut ceps = ListWriter::create(dir, "k8s-ciliumendpoints.json");
-    let mut events = ListWriter::create(dir, "k8s-events.json");
+    let mut pods = ListWriter::create(dir, "k8s-pods.json", &args);
+    let mut ceps = ListWriter::create(dir, "k8s-ciliumendpoints.json", &args);
+    let mut events = ListWriter::create(dir, "k8s-events.json", &args);
     let mut app_pods = 0usize;
     for (i, n) in nodes.iter().enumerate() {
         for k in 0..args.pods_per_node {
