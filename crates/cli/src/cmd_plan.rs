@@ -10,6 +10,7 @@ use doctor_core::model::Cluster;
 use doctor_core::plan::render::{self, PlanFormat};
 use doctor_core::plan::rollback::plan_rollback;
 use doctor_core::plan::upgrade::{plan_upgrade, UpgradeRequest};
+use doctor_core::suppress::SuppressionConfig;
 use doctor_core::version::{Date, Minor};
 
 use crate::error::CliError;
@@ -53,6 +54,10 @@ pub struct UpgradeArgs {
     /// repeatable, later files win like `helm -f`.
     #[arg(long, value_name = "FILE")]
     helm_values: Vec<PathBuf>,
+    /// Suppression file; default `.eks-cilium-doctor.yaml` in the working
+    /// directory when it exists. Suppressed findings stay out of the plan.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 fn parse_minor(s: &str) -> Result<Minor, String> {
@@ -84,9 +89,13 @@ fn load(paths: &[PathBuf], helm_values: &[PathBuf]) -> Result<Cluster, CliError>
 
 fn upgrade(args: &UpgradeArgs, knowledge: &Knowledge) -> Result<(), CliError> {
     let cluster = load(&args.paths, &args.helm_values)?;
+    let cwd = std::env::current_dir().map_err(|e| CliError(format!("working directory: {e}")))?;
+    let suppressions = SuppressionConfig::discover(args.config.as_deref(), &cwd)
+        .map_err(|e| CliError(e.to_string()))?;
     let request = UpgradeRequest {
         target_kubernetes: args.to,
         as_of: args.as_of.unwrap_or_else(Date::today),
+        suppressions,
     };
     let plan = plan_upgrade(&cluster, knowledge, &request).map_err(|e| CliError(e.to_string()))?;
     output::emit(&match args.format {

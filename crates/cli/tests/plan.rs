@@ -102,3 +102,34 @@ fn rollback_bad_input_exits_2() {
     let (code, _, _) = plan(&["rollback"]);
     assert_eq!(code, 2);
 }
+
+/// `plan upgrade` runs through the engine as `check` does: a finding the
+/// suppression file hides is not in the plan either.
+#[test]
+fn upgrade_leaves_suppressed_findings_out() {
+    let dir = common::temp_dir("plan-suppress");
+    let config = dir.path().join("doctor.yaml");
+    std::fs::write(
+        &config,
+        "ignore:\n  - rule: VER004\n    reason: the Cilium upgrade is this plan\n",
+    )
+    .unwrap();
+    let rules = |extra: &[&str]| -> Vec<String> {
+        let (code, json, err) = upgrade("1.33", &[&["--format", "json"], extra].concat());
+        assert_eq!(code, 0, "{err}");
+        let v: Value = serde_json::from_str(&json).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(rules(&[]).contains(&"VER004".to_string()));
+    let suppressed = rules(&["--config", config.to_str().unwrap()]);
+    assert!(
+        !suppressed.contains(&"VER004".to_string()),
+        "{suppressed:?}"
+    );
+    assert!(!suppressed.is_empty());
+}

@@ -39,23 +39,31 @@ impl Engine<'_> {
     /// Every rule over one cluster, then the suppressions; the report
     /// carries the inputs that were skipped or noted while loading.
     pub fn check(&self, loaded: &Loaded, with_overview: bool) -> Evaluation {
-        let cx = Context {
-            cluster: &loaded.cluster,
-            knowledge: self.knowledge,
-            options: self.options,
-        };
-        let mut report = rules::evaluate(&cx);
+        let mut report = self.check_cluster(&loaded.cluster);
         report.skipped_inputs = loaded.skipped.clone();
         report.input_notes = loaded.notes.clone();
-        suppress::apply(
-            &mut report,
-            self.suppressions,
-            &AnnotationIndex::from_cluster(&loaded.cluster),
-        );
         Evaluation {
             report,
             overview: with_overview.then(|| Overview::build(&loaded.cluster, self.knowledge)),
         }
+    }
+
+    /// Every rule over one cluster model, then the suppressions (its own
+    /// annotations included): the report without the load's notes, for the
+    /// plans, which work on a model.
+    pub fn check_cluster(&self, cluster: &Cluster) -> Report {
+        let cx = Context {
+            cluster,
+            knowledge: self.knowledge,
+            options: self.options,
+        };
+        let mut report = rules::evaluate(&cx);
+        suppress::apply(
+            &mut report,
+            self.suppressions,
+            &AnnotationIndex::from_cluster(cluster),
+        );
+        report
     }
 
     /// The multi-cluster rules over several snapshots. Each cluster is named

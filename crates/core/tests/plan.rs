@@ -35,6 +35,7 @@ fn request(to: &str, as_of: &str) -> UpgradeRequest {
     UpgradeRequest {
         target_kubernetes: to.parse().unwrap(),
         as_of: as_of.parse().unwrap(),
+        suppressions: Default::default(),
     }
 }
 

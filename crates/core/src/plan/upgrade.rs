@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{Action, PlanError};
+use crate::engine::Engine;
 use crate::findings::Finding;
 use crate::knowledge::{AmiFamily, Knowledge};
 use crate::model::{Cluster, Nodegroup};
@@ -21,7 +22,8 @@ use crate::rules::ver::{
     family_of_ami_type, flatten_values, helm_upgrade, helm_values_backup, minor_range,
     tunnel_translation, upgrade_path, Step,
 };
-use crate::rules::{evaluate, CheckOptions, Context};
+use crate::rules::{CheckOptions, Context};
+use crate::suppress::SuppressionConfig;
 use crate::version::{Date, KernelVersion, Minor, Version};
 
 /// Rules whose findings bear on an upgrade: versions and support windows,
@@ -40,6 +42,9 @@ pub struct UpgradeRequest {
     pub target_kubernetes: Minor,
     /// Support windows are evaluated as of this day.
     pub as_of: Date,
+    /// What the user suppressed (`.eks-cilium-doctor.yaml`, annotations):
+    /// a suppressed finding stays out of the plan as it stays out of `check`.
+    pub suppressions: SuppressionConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -164,16 +169,22 @@ pub fn plan_upgrade(
         target_kubernetes: Some(target),
         ..CheckOptions::default()
     };
+    let engine = Engine {
+        knowledge,
+        options: &options,
+        suppressions: &request.suppressions,
+    };
+    let findings: Vec<Finding> = engine
+        .check_cluster(cluster)
+        .findings
+        .into_iter()
+        .filter(|f| f.rule.starts_with(RELEVANT_AREA_PREFIX) || RELEVANT_RULES.contains(&f.rule))
+        .collect();
     let cx = Context {
         cluster,
         knowledge,
         options: &options,
     };
-    let findings: Vec<Finding> = evaluate(&cx)
-        .findings
-        .into_iter()
-        .filter(|f| f.rule.starts_with(RELEVANT_AREA_PREFIX) || RELEVANT_RULES.contains(&f.rule))
-        .collect();
 
     let mut planner = Planner {
         cluster,
@@ -838,6 +849,7 @@ mod tests {
         UpgradeRequest {
             target_kubernetes: m(to),
             as_of: "2026-11-26".parse().unwrap(),
+            suppressions: Default::default(),
         }
     }
 
@@ -915,6 +927,7 @@ mod tests {
         let ask = UpgradeRequest {
             target_kubernetes: target,
             as_of: "2027-02-01".parse().unwrap(),
+            suppressions: Default::default(),
         };
         let e = plan_upgrade(&c, &k, &ask).unwrap_err();
         assert!(
