@@ -3,6 +3,7 @@
 
 use clap::Args;
 use doctor_core::knowledge::closest_names;
+use doctor_core::rules::codes::{self, Status};
 use doctor_core::rules::{self, RuleMeta};
 
 use crate::error::{did_you_mean, CliError};
@@ -32,10 +33,30 @@ fn metas() -> Vec<&'static RuleMeta> {
     rules::all_metas()
 }
 
+/// A rule as `rules --format json` lists it: its documentation and status.
+#[derive(serde::Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    meta: &'static RuleMeta,
+    status: Status,
+}
+
+fn status_of(meta: &RuleMeta) -> Status {
+    codes::status(meta.code).unwrap_or(Status::Implemented)
+}
+
 pub fn list(args: &RulesArgs) -> Result<(), CliError> {
     let metas = metas();
     let text = match args.format {
-        RulesFormat::Json => output::json(&metas)?,
+        RulesFormat::Json => output::json(
+            &metas
+                .iter()
+                .map(|&meta| Listed {
+                    meta,
+                    status: status_of(meta),
+                })
+                .collect::<Vec<_>>(),
+        )?,
         RulesFormat::Text => render_list(&metas),
         RulesFormat::Markdown => rules::markdown_table(),
     };
@@ -52,6 +73,7 @@ fn render_list(metas: &[&RuleMeta]) -> String {
             vec![
                 m.code.to_string(),
                 m.severity.to_string(),
+                status_of(m).as_str().to_string(),
                 m.name.to_string(),
                 m.summary.to_string(),
             ]
@@ -61,6 +83,7 @@ fn render_list(metas: &[&RuleMeta]) -> String {
         &[
             ("CODE", Align::Left),
             ("SEVERITY", Align::Left),
+            ("STATUS", Align::Left),
             ("NAME", Align::Left),
             ("SUMMARY", Align::Left),
         ],

@@ -56,26 +56,12 @@ pub const IGNORE_ANNOTATION: &str = "eks-cilium-doctor.io/ignore";
 /// `eks-cilium-doctor.io/ignore-CNI001: "kept for the rollback"`.
 pub const IGNORE_CODE_ANNOTATION_PREFIX: &str = "eks-cilium-doctor.io/ignore-";
 
-/// Every code of the rule catalogue (`spec/rules.md`), implemented or not:
-/// a config may name a rule before this build has it.
-pub const CATALOGUE_CODES: &[&str] = &[
-    "CNI001", "CNI002", "CNI003", "CNI004", "CNI005", "CNI006", //
-    "CAP001", "CAP002", "CAP003", "CAP004", "CAP005", "CAP006", "CAP007", "CAP008", //
-    "IAM001", "IAM002", "IAM003", "IAM004", "IAM005", "IAM006", "IAM007", //
-    "VER001", "VER002", "VER003", "VER004", "VER005", "VER006", "VER007", "VER008", "VER009",
-    "VER010", "VER011", //
-    "SGP001", "SGP002", //
-    "MESH001", "MESH002", "MESH003", "MESH004", "MESH005", "MESH006", //
-    "OPS001", "OPS002", "OPS003", "OPS004", "OPS005", "OPS006", //
-    "CFG001", "CFG002", "CFG003", "CFG004", "CFG005", "CFG006",
-];
-
 /// A config file larger than this is refused before parsing.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// A code the registry or the catalogue knows (exact, upper case).
 pub fn is_known_code(code: &str) -> bool {
-    CATALOGUE_CODES.contains(&code) || rules::registry().iter().any(|r| r.meta().code == code)
+    rules::codes::status(code).is_some()
 }
 
 /// One `ignore` entry of the config file.

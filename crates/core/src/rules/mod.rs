@@ -5,6 +5,7 @@
 pub(crate) mod cap;
 mod cfg;
 pub(crate) mod cni;
+pub mod codes;
 pub(crate) mod iam;
 pub(crate) mod inputs;
 mod mesh;
@@ -250,10 +251,16 @@ pub fn registry() -> &'static [&'static dyn Rule] {
 /// The README's rule table, generated from the registry (a test keeps the
 /// README in sync; `eks-cilium-doctor rules --format markdown` prints it).
 pub fn markdown_table() -> String {
-    let mut out = String::from("| code | name | severity | what it finds |\n|---|---|---|---|\n");
+    let mut out = String::from(
+        "| code | name | severity | runs in | what it finds |\n|---|---|---|---|---|\n",
+    );
     for m in all_metas() {
+        let runs_in = match codes::status(m.code) {
+            Some(codes::Status::Mesh) => "mesh",
+            _ => "check",
+        };
         out.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {runs_in} | {} |\n",
             m.code,
             m.name,
             m.severity,
@@ -492,8 +499,8 @@ mod tests {
             let m = rule.meta();
             assert!(seen.insert(m.code), "{} registered twice", m.code);
             assert!(
-                crate::suppress::CATALOGUE_CODES.contains(&m.code),
-                "{} is not a catalogue code",
+                codes::status(m.code).is_some(),
+                "{} is not in the code table",
                 m.code
             );
             let area = serde_json::to_value(m.area).unwrap();
