@@ -665,6 +665,73 @@ def build_eks_iam(src):
 
 
 # --------------------------------------------------------------------------
+# data/log-signatures.json
+
+# The project's own part of the catalogue: which shared signatures are
+# matched in logs and Events and which rule each feeds, plus signatures
+# researched in public reports (each with its address).
+LOG_EXTRA = REPO / "scripts" / "knowledge" / "log-signatures.json"
+LOG_STREAMS = {"log", "event"}
+LOG_COMPONENTS = {"agent", "operator", "cni", "kubelet"}
+LOG_RULES = {"CAP002", "IAM001", "CFG005"} | {f"LOG{n:03d}" for n in range(1, 100)}
+LOG_TEXT_FIELDS = ["cilium_versions", "meaning", "likely_root_cause", "fix", "example", "report"]
+
+
+def log_signature(entry, feed, origin):
+    match = entry["match"]
+    require(match.get("case_sensitive", True), f"{entry['id']}: only case-sensitive matching is supported")
+    patterns = [match["substring"]] + match.get("also_patterns", [])
+    require(all(p.strip() for p in patterns), f"{entry['id']}: empty pattern")
+    streams = feed["streams"]
+    require(streams and set(streams) <= LOG_STREAMS, f"{entry['id']}: streams {streams}")
+    require(feed["component"] in LOG_COMPONENTS, f"{entry['id']}: component {feed['component']}")
+    require(feed["rule"] in LOG_RULES, f"{entry['id']}: rule {feed['rule']}")
+    out = {
+        "id": entry["id"],
+        "patterns": patterns,
+        "streams": sorted(streams),
+        "component": feed["component"],
+        "rule": feed["rule"],
+        "unless": feed.get("unless", []),
+    }
+    require(not out["unless"] or feed.get("unless_why"), f"{entry['id']}: `unless` without `unless_why`")
+    for field in LOG_TEXT_FIELDS:
+        value = entry.get(field)
+        require(isinstance(value, str) and value.strip(), f"{entry['id']}: no {field}")
+        out["cause" if field == "likely_root_cause" else field] = value
+    require(out["report"].startswith("https://"), f"{entry['id']}: report is not an address")
+    out["origin"] = origin
+    return out
+
+
+def build_log_signatures(src):
+    shared = load_json(src, "cilium/log_signatures.json")
+    with open(LOG_EXTRA, encoding="utf-8") as f:
+        extra = json.load(f)
+    by_id = {s["id"]: s for s in shared["signatures"]}
+    out = []
+    for sid, feed in extra["feeds"].items():
+        require(sid in by_id, f"{LOG_EXTRA.name}: feeds {sid}, which the shared catalogue lacks")
+        out.append(log_signature(by_id[sid], feed, "cilium/log_signatures.json"))
+    for entry in extra["extra"]:
+        require(entry["id"] not in by_id, f"{entry['id']}: clashes with a shared id")
+        out.append(log_signature(entry, entry, "scripts/knowledge/log-signatures.json"))
+    ids = [s["id"] for s in out]
+    require(len(ids) == len(set(ids)), "duplicate signature ids")
+    patterns = [p for s in out for p in s["patterns"]]
+    require(len(patterns) == len(set(patterns)), "duplicate signature patterns")
+    out.sort(key=lambda s: s["id"])
+    return dump_json({
+        "sources": {
+            "shared": "cilium/log_signatures.json (signatures, log_formats, sysdump_logs)",
+            "project": "scripts/knowledge/log-signatures.json",
+        },
+        "sysdump_log_file_patterns": shared["sysdump_logs"]["log_file_patterns"],
+        "signatures": out,
+    })
+
+
+# --------------------------------------------------------------------------
 # data/SOURCES.md
 
 def doc_refs_table(compat):
@@ -1026,6 +1093,7 @@ def build(src):
         "metrics.json": build_metrics(src),
         "cilium-eks.json": cilium_eks,
         "eks-iam.json": build_eks_iam(src),
+        "log-signatures.json": build_log_signatures(src),
         "knowledge-dates.json": build_knowledge_dates(src),
         "upstream/eni-max-pods.txt": upstream,
         "SOURCES.md": sources + build_generate_sources(eks_minors),

@@ -194,8 +194,23 @@ fn walk_zip(
             );
             continue;
         }
-        let read = limits::read_capped(&mut file, cap, declared)
-            .map_err(|e| malformed(&member_source, None, format!("corrupt zip member: {e}")))?;
+        // A log (every sysdump has one per Cilium container) is streamed
+        // from the member, never held whole.
+        let corrupt =
+            |e: std::io::Error| malformed(&member_source, None, format!("corrupt zip member: {e}"));
+        let mut head = Vec::with_capacity(super::logs::HEAD_BYTES.min(declared as usize));
+        (&mut file)
+            .take(super::logs::HEAD_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(corrupt)?;
+        if crate::logs::looks_like_log(&head) {
+            let rest = (&mut file).take(cap.saturating_sub(head.len() as u64));
+            loader.load_log(&member_source, Cursor::new(head).chain(rest))?;
+            budget.bytes += declared;
+            continue;
+        }
+        let read = limits::read_capped(Cursor::new(head).chain(&mut file), cap, declared)
+            .map_err(corrupt)?;
         let data = match read {
             Capped::Read(data) => data,
             Capped::Over => {

@@ -248,6 +248,9 @@ impl<'o> Loader<'o> {
         if meta.is_file() && !self.within_total(&shown, meta.len()) {
             return Ok(());
         }
+        if meta.is_file() && self.try_log_file(path, &shown)? {
+            return Ok(());
+        }
         if meta.is_file() && stream::load_file(self, path, &shown, meta.len())? {
             return Ok(());
         }
@@ -379,6 +382,9 @@ impl<'o> Loader<'o> {
 
     /// One non-archive input, recognised by its content.
     pub(super) fn load_content(&mut self, source: &str, bytes: &[u8]) -> Result<(), LoadError> {
+        if crate::logs::looks_like_log(super::logs::head(bytes)) {
+            return self.load_log(source, bytes);
+        }
         self.begin_input(source);
         let outer = std::mem::take(&mut self.tally);
         let result = self.dispatch(source, bytes);

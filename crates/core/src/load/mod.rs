@@ -35,6 +35,7 @@ mod json;
 mod kube;
 mod limits;
 mod loader;
+mod logs;
 mod one_pass;
 mod prometheus;
 mod shapes;
