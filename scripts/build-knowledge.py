@@ -677,7 +677,36 @@ LOG_RULES = {"CAP002", "IAM001", "CFG005"} | {f"LOG{n:03d}" for n in range(1, 10
 LOG_TEXT_FIELDS = ["cilium_versions", "meaning", "likely_root_cause", "fix", "example", "report"]
 
 
-def log_signature(entry, feed, origin):
+def affected_text(issue):
+    """A known issue's affected versions in words: its own text, else its ranges."""
+    if issue.get("affected_text"):
+        return issue["affected_text"]
+    parts = []
+    for r in issue["affected_versions"]:
+        if r.get("introduced") and r.get("fixed"):
+            parts.append(f"{r['introduced']} up to (not including) {r['fixed']}")
+        elif r.get("fixed"):
+            parts.append(f"before {r['fixed']}")
+        elif r.get("introduced"):
+            parts.append(f"from {r['introduced']}, no fix known")
+        elif r.get("note"):
+            parts.append(r["note"])
+    return "; ".join(parts) or "not stated"
+
+
+def known_issue(issue):
+    fixed = issue.get("fixed_in") or {}
+    return {
+        "id": issue["id"],
+        "title": issue["title"],
+        "affected": affected_text(issue),
+        "fixed_in": fixed.get("cilium", []),
+        "workaround": issue["workaround"],
+        "source": issue["sources"][0] if issue["sources"] else "",
+    }
+
+
+def log_signature(entry, feed, origin, issues=None):
     match = entry["match"]
     require(match.get("case_sensitive", True), f"{entry['id']}: only case-sensitive matching is supported")
     patterns = [match["substring"]] + match.get("also_patterns", [])
@@ -701,6 +730,10 @@ def log_signature(entry, feed, origin):
         out["cause" if field == "likely_root_cause" else field] = value
     require(out["report"].startswith("https://"), f"{entry['id']}: report is not an address")
     out["origin"] = origin
+    out["known_issues"] = []
+    for ki in entry.get("known_issues", []):
+        require(issues is not None and ki in issues, f"{entry['id']}: known issue {ki} not in known_issues.json")
+        out["known_issues"].append(known_issue(issues[ki]))
     return out
 
 
@@ -709,13 +742,14 @@ def build_log_signatures(src):
     with open(LOG_EXTRA, encoding="utf-8") as f:
         extra = json.load(f)
     by_id = {s["id"]: s for s in shared["signatures"]}
+    issues = {i["id"]: i for i in load_json(src, "cilium/known_issues.json")["issues"]}
     out = []
     for sid, feed in extra["feeds"].items():
         require(sid in by_id, f"{LOG_EXTRA.name}: feeds {sid}, which the shared catalogue lacks")
-        out.append(log_signature(by_id[sid], feed, "cilium/log_signatures.json"))
+        out.append(log_signature(by_id[sid], feed, "cilium/log_signatures.json", issues))
     for entry in extra["extra"]:
         require(entry["id"] not in by_id, f"{entry['id']}: clashes with a shared id")
-        out.append(log_signature(entry, entry, "scripts/knowledge/log-signatures.json"))
+        out.append(log_signature(entry, entry, "scripts/knowledge/log-signatures.json", issues))
     ids = [s["id"] for s in out]
     require(len(ids) == len(set(ids)), "duplicate signature ids")
     patterns = [p for s in out for p in s["patterns"]]
@@ -723,7 +757,7 @@ def build_log_signatures(src):
     out.sort(key=lambda s: s["id"])
     return dump_json({
         "sources": {
-            "shared": "cilium/log_signatures.json (signatures, log_formats, sysdump_logs)",
+            "shared": "cilium/log_signatures.json (signatures, log_formats, sysdump_logs), cilium/known_issues.json (the known issues a signature names)",
             "project": "scripts/knowledge/log-signatures.json",
         },
         "sysdump_log_file_patterns": shared["sysdump_logs"]["log_file_patterns"],

@@ -118,6 +118,28 @@ OPERATOR_START_TEXT = [
 ]
 
 
+def kube_node(name, instance_type, pods, ready=True, kernel="6.1.112-124.190.amzn2023.x86_64", kubelet="v1.31.2-eks-7f9249a", extra_labels=None):
+    labels = {"node.kubernetes.io/instance-type": instance_type, "kubernetes.io/os": "linux",
+              "topology.kubernetes.io/zone": "eu-west-1a"}
+    labels.update(extra_labels or {})
+    condition = ({"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}
+                 if ready else
+                 {"type": "Ready", "status": "False", "reason": "KubeletNotReady",
+                  "message": "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized"})
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"providerID": "aws:///eu-west-1a/i-0" + "".join(f"{ord(c):x}" for c in name)[-16:]},
+            "status": {"capacity": {"cpu": "4", "memory": "15896988Ki", "pods": str(pods)},
+                       "allocatable": {"cpu": "3920m", "memory": "15207836Ki", "pods": str(pods)},
+                       "conditions": [condition],
+                       "nodeInfo": {"kubeletVersion": kubelet, "kernelVersion": kernel, "osImage": "Amazon Linux 2023",
+                                    "containerRuntimeVersion": "containerd://1.7.23", "architecture": "amd64", "operatingSystem": "linux"}}}
+
+
+def kube_list(items):
+    return {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items}
+
+
 def write_case(case_id, files, case):
     root = CORPUS / case_id
     inp = root / "input"
@@ -332,6 +354,97 @@ def main():
         "inputs": "the FailedCreatePodSandBox Event verbatim from the thread and the stuck pod",
         "diagnosis": [
             {"rule": "CAP002", "severity_at_least": "high", "mentions_any": ["prefix delegation", "prefix"]},
+        ],
+    })
+
+    # UP03 (Smana/cloud-native-ref#1730): AMI max-pods 58 on m5.xlarge, Cilium's ceiling 42.
+    n = "ip-10-0-33-201.eu-west-1.compute.internal"
+    cases["UP03"] = ({
+        "nodes.json": kubectl_json(kube_list([kube_node(n, "m5.xlarge", 58, extra_labels={"eks.amazonaws.com/nodegroup": "default"})])),
+        "pods.json": kubectl_json(kube_list([stuck_pod("kyverno-admission-7d9f-k2", "kyverno", n)])),
+        "events.json": kubectl_json(event_list([event(
+            "kyverno-admission-7d9f-k2.1", "kyverno", "kyverno-admission-7d9f-k2", "FailedCreatePodSandBox",
+            'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "3c1e": plugin type="cilium-cni" failed (add): unable to allocate IP via local cilium agent: [POST /ipam][502] "no IPs currently available on the node"',
+            25, "2026-01-12T08:00:00Z", "2026-01-12T08:50:00Z", n)])),
+        "cilium-config.json": kubectl_json(cilium_config({"ipam": "eni", "enable-endpoint-routes": "true", "first-interface-index": "1", "routing-mode": "native"})),
+        "daemonsets.json": kubectl_json(agent_ds("1.18.4")),
+    }, {
+        "id": "UP03", "url": "https://github.com/Smana/cloud-native-ref/pull/1730", "root_cause_stated": True,
+        "inputs": "nodes (m5.xlarge, kubelet max pods 58), the stuck pod and its FailedCreatePodSandBox Event with the thread's message, cilium-config with first-interface-index 1",
+        "diagnosis": [
+            {"rule": "CAP001", "severity_at_least": "high", "mentions_any": ["max pods", "max-pods", "maxPods"]},
+        ],
+    })
+
+    # UP04 (Smana/cloud-native-ref#1725): prefix delegation on a Xen i3.large.
+    n = "ip-10-0-41-77.eu-west-1.compute.internal"
+    cases["UP04"] = ({
+        "nodes.json": kubectl_json(kube_list([kube_node(n, "i3.large", 100, extra_labels={"karpenter.sh/nodepool": "default"})])),
+        "pods.json": kubectl_json(kube_list([stuck_pod("kyverno-cleanup-5f6b-x9", "kyverno", n)])),
+        "events.json": kubectl_json(event_list([event(
+            "kyverno-cleanup-5f6b-x9.1", "kyverno", "kyverno-cleanup-5f6b-x9", "FailedCreatePodSandBox",
+            'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "8a2f": plugin type="cilium-cni" failed (add): unable to allocate IP via local cilium agent: [POST /ipam][502] "no IPs currently available on the node"',
+            31, "2026-01-09T14:00:00Z", "2026-01-09T14:45:00Z", n)])),
+        "cilium-config.json": kubectl_json(cilium_config({"ipam": "eni", "aws-enable-prefix-delegation": "true", "routing-mode": "native"})),
+        "daemonsets.json": kubectl_json(agent_ds("1.18.4")),
+    }, {
+        "id": "UP04", "url": "https://github.com/Smana/cloud-native-ref/pull/1725", "root_cause_stated": True,
+        "inputs": "a Karpenter node (i3.large, Xen, kubelet max pods 100), the stuck pod and its FailedCreatePodSandBox Event with the thread's message, cilium-config with prefix delegation",
+        "diagnosis": [
+            {"rule": "CAP007", "severity_at_least": "high", "mentions_any": ["nitro"]},
+            {"rule": "CAP001", "severity_at_least": "high", "mentions_any": ["max pods", "max-pods", "maxPods"]},
+        ],
+    })
+
+    # UP08 (cilium#46608, 1.16.7 -> 1.19.4): the operator's allocator reports full.
+    n = "ip-10-8-1-23.eu-west-1.compute.internal"
+    t = ["2026-03-24T07:1{}:0{}.118273645Z".format(i // 10, i % 10) for i in range(4)]
+    agent_lines = [
+        (t[0], f"time={t[0]} level=info msg=\"Started gops server\" address=127.0.0.1:9890 subsys=gops"),
+        (t[1], f"time={t[1]} level=info msg=\"Establishing connection to apiserver\" host=https://172.20.0.1:443 subsys=k8s-client"),
+        (t[2], f"time={t[2]} level=info msg=\"Connected to apiserver\" subsys=k8s-client"),
+        (t[3], f"time={t[3]} level=error msg=\"Failed to get status\" error=\"dial unix /var/run/cilium/cilium.sock: connect: no such file or directory\" subsys=cilium-health-launcher"),
+    ]
+    d = sysdump("20260324-072000")
+    cases["UP08"] = ({
+        f"{d}/logs-cilium-q7z2m-cilium-agent-20260324-072000.log": log_file(agent_lines, kubelet=True),
+        "ciliumnodes.json": kubectl_json(kube_list([{
+            "apiVersion": "cilium.io/v2", "kind": "CiliumNode", "metadata": {"name": n},
+            "spec": {"ipam": {"podCIDRs": []}},
+            "status": {"ipam": {"operator-status": {"error": "Error:  allocator full"}}}}])),
+        "cilium-config.json": kubectl_json(cilium_config({"ipam": "cluster-pool", "cluster-pool-ipv4-cidr": "100.64.0.0/16", "cluster-pool-ipv4-mask-size": "24", "routing-mode": "tunnel"})),
+        "daemonsets.json": kubectl_json(agent_ds("1.19.4")),
+    }, {
+        "id": "UP08", "url": "https://github.com/cilium/cilium/issues/46608", "root_cause_stated": False,
+        "inputs": "the CiliumNode with the thread's operator-status error, an agent log (1.19 slog with kubelet timestamps) with the thread's socket error, cilium-config (cluster-pool)",
+        "diagnosis": [
+            {"rule": "CAP006", "severity_at_least": "high", "mentions_any": ["restart"]},
+        ],
+    })
+
+    # UP36 (cilium#29094, 1.14.5): the config init container cannot reach the API server.
+    n = "ip-10-2-7-44.eu-west-1.compute.internal"
+    agent_pod = {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "cilium-w8k4t", "namespace": "kube-system", "labels": {"k8s-app": "cilium"}},
+        "spec": {"nodeName": n, "hostNetwork": True,
+                 "initContainers": [{"name": "config", "image": "quay.io/cilium/cilium:v1.14.5"}],
+                 "containers": [{"name": "cilium-agent", "image": "quay.io/cilium/cilium:v1.14.5"}]},
+        "status": {"phase": "Pending",
+                   "initContainerStatuses": [{"name": "config", "ready": False, "restartCount": 14, "image": "quay.io/cilium/cilium:v1.14.5", "imageID": "",
+                                              "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container=config pod=cilium-w8k4t_kube-system"}}}],
+                   "containerStatuses": [{"name": "cilium-agent", "ready": False, "restartCount": 0, "image": "quay.io/cilium/cilium:v1.14.5", "imageID": "",
+                                          "state": {"waiting": {"reason": "PodInitializing"}}}]}}
+    cases["UP36"] = ({
+        "nodes.json": kubectl_json(kube_list([kube_node(n, "m5.large", 29, ready=False)])),
+        "pods.json": kubectl_json(kube_list([agent_pod])),
+        "cilium-config.json": kubectl_json(cilium_config({"ipam": "eni", "kube-proxy-replacement": "false", "routing-mode": "native"})),
+        "daemonsets.json": kubectl_json(agent_ds("1.14.5")),
+    }, {
+        "id": "UP36", "url": "https://github.com/cilium/cilium/issues/29094", "root_cause_stated": True,
+        "inputs": "the agent pod in Init:CrashLoopBackOff (config init container), its node NotReady (KubeletNotReady), cilium-config without k8s-service-host",
+        "diagnosis": [
+            {"rule": "OPS003", "severity_at_least": "high", "mentions_any": ["k8sServiceHost", "k8s-service-host"]},
         ],
     })
 

@@ -43,6 +43,23 @@ pub struct Signature {
     pub report: String,
     /// Which file of the build it came from.
     pub origin: String,
+    /// The known issues (shared `known_issues.json`) the signature is a sign of.
+    #[serde(default)]
+    pub known_issues: Vec<KnownIssue>,
+}
+
+/// A version-specific cause a signature can be the sign of.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownIssue {
+    pub id: String,
+    pub title: String,
+    /// The affected Cilium versions, in words.
+    pub affected: String,
+    /// The Cilium releases that fix it (empty: none known).
+    pub fixed_in: Vec<String>,
+    pub workaround: String,
+    pub source: String,
 }
 
 #[derive(Deserialize)]

@@ -10,7 +10,7 @@ mod catalogue;
 mod line;
 mod scan;
 
-pub use catalogue::{Catalogue, Signature, Stream};
+pub use catalogue::{Catalogue, KnownIssue, Signature, Stream};
 pub use line::{looks_like_log, parse_line, LineFormat, ParsedLine};
 pub use scan::{scan, ScanLimits};
 

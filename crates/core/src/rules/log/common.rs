@@ -281,10 +281,22 @@ pub(crate) fn signature_findings(
 }
 
 pub(crate) fn remediation(s: &Signature) -> String {
-    format!(
+    let mut out = format!(
         "# Cause: {}\n# Fix: {}\n# Cilium versions: {}\n# A report quoting it: {}\n",
         s.cause, s.fix, s.cilium_versions, s.report
-    )
+    );
+    for ki in &s.known_issues {
+        let fixed = if ki.fixed_in.is_empty() {
+            "no fixed release known".to_string()
+        } else {
+            format!("fixed in {}", ki.fixed_in.join(", "))
+        };
+        out.push_str(&format!(
+            "# Known issue {}: {} (affected: {}; {fixed}). Workaround: {} ({})\n",
+            ki.id, ki.title, ki.affected, ki.workaround, ki.source
+        ));
+    }
+    out
 }
 
 /// An existing rule's outcome with its log/Event signatures as evidence
@@ -297,19 +309,52 @@ pub(crate) fn with_signature_evidence(
     outcome: Outcome,
     streams: &[Stream],
 ) -> Outcome {
-    let seen: Vec<Sighting> = sightings(cx, meta.code)
-        .into_iter()
+    let all = sightings(cx, meta.code);
+    let seen: Vec<Sighting> = all
+        .iter()
+        .copied()
         .filter(|s| match s.seen {
             Seen::Log(..) => streams.contains(&Stream::Log),
             Seen::Event(_) => streams.contains(&Stream::Event),
         })
         .collect();
-    if seen.is_empty() {
-        return outcome;
-    }
     match outcome {
-        Ok(findings) if !findings.is_empty() => Ok(append_evidence(findings, &seen)),
-        _ => Ok(signature_findings(meta, &seen, meta.severity)),
+        Ok(findings) if !findings.is_empty() => {
+            let mut findings = append_evidence(findings, &seen);
+            // The version-specific causes of every signature seen, also of
+            // those the rule read itself (CAP002's Events).
+            append_known_issues(&mut findings, &all);
+            Ok(findings)
+        }
+        _ if !seen.is_empty() => Ok(signature_findings(meta, &seen, meta.severity)),
+        other => other,
+    }
+}
+
+/// The known issues of the signatures seen, once each, added to the first
+/// finding's remediation.
+fn append_known_issues(findings: &mut [Finding], seen: &[Sighting]) {
+    let Some(first) = findings.first_mut() else {
+        return;
+    };
+    let mut done = std::collections::BTreeSet::new();
+    for s in seen {
+        if done.insert(&s.signature.id) && !s.signature.known_issues.is_empty() {
+            let text = remediation(s.signature);
+            let issues: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("# Known issue"))
+                .collect();
+            if !first.remediation.is_empty() && !first.remediation.ends_with('\n') {
+                first.remediation.push('\n');
+            }
+            first.remediation.push_str(&format!(
+                "# {} ({}) is a known sign of:\n{}\n",
+                s.signature.id,
+                s.signature.patterns[0],
+                issues.join("\n")
+            ));
+        }
     }
 }
 
