@@ -737,6 +737,29 @@ def log_signature(entry, feed, origin, issues=None):
     return out
 
 
+def log_sources_section(catalogue_text):
+    """data/SOURCES.md: where each log/Event signature comes from."""
+    doc = json.loads(catalogue_text)
+    lines = [
+        "",
+        "## log-signatures.json",
+        "",
+        "Signatures of the LOG rules (and the log/Event evidence of IAM001, CFG005,",
+        "CAP002, CAP006). `cilium/log_signatures.json` gives the shared entries",
+        "(pattern, meaning, cause, fix, versions, report); which of them are matched",
+        "in logs or Events, the rule each feeds and routine exceptions (`unless`)",
+        "are the project's decisions in `scripts/knowledge/log-signatures.json`,",
+        "which also holds the project's researched entries (`LX…`), each with the",
+        "public report quoting it. Known issues come from `cilium/known_issues.json`.",
+        "",
+        "| id | matched in | rule | from | report |",
+        "|---|---|---|---|---|",
+    ]
+    for sig in doc["signatures"]:
+        lines.append(f"| {sig['id']} | {', '.join(sig['streams'])} | {sig['rule']} | {sig['origin']} | {sig['report']} |")
+    return "\n".join(lines) + "\n"
+
+
 def build_log_signatures(src):
     shared = load_json(src, "cilium/log_signatures.json")
     with open(LOG_EXTRA, encoding="utf-8") as f:
@@ -1120,6 +1143,7 @@ def build(src):
         upstream = f.read()
     cilium_eks, eks_minors = build_cilium_eks(src)
     sources = build_sources(instances.count("\n") - 1, missing_vcpus, calendar, compat, minors)
+    log_signatures = build_log_signatures(src)
     files = {
         "instances.csv": instances,
         "eks.json": eks,
@@ -1127,10 +1151,10 @@ def build(src):
         "metrics.json": build_metrics(src),
         "cilium-eks.json": cilium_eks,
         "eks-iam.json": build_eks_iam(src),
-        "log-signatures.json": build_log_signatures(src),
+        "log-signatures.json": log_signatures,
         "knowledge-dates.json": build_knowledge_dates(src),
         "upstream/eni-max-pods.txt": upstream,
-        "SOURCES.md": sources + build_generate_sources(eks_minors),
+        "SOURCES.md": sources + build_generate_sources(eks_minors) + log_sources_section(log_signatures),
     }
     for minor, keys in helm_keys.items():
         files[f"helm-keys/{minor}.txt"] = "\n".join(keys) + "\n"
