@@ -217,7 +217,7 @@ pub(crate) fn span_seconds(s: &Sighting) -> Option<i64> {
 /// Evidence lines of some sightings, most frequent first, at most `max`.
 pub(crate) fn evidence_lines(sightings: &[Sighting], max: usize) -> Vec<String> {
     let mut sorted: Vec<&Sighting> = sightings.iter().collect();
-    sorted.sort_by(|a, b| b.count().cmp(&a.count()));
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.count()));
     let mut out: Vec<String> = sorted.iter().take(max).map(|s| s.evidence()).collect();
     if sightings.len() > max {
         out.push(format!(
