@@ -212,3 +212,45 @@ fn a_healthy_operator_log_gives_no_finding_at_medium_or_above() {
         }
     }
 }
+
+#[test]
+fn times_and_ec2_actions_are_read_from_the_lines() {
+    use super::common::{ec2_action, epoch_seconds};
+    assert_eq!(epoch_seconds("1970-01-01T00:00:00Z"), Some(0));
+    assert_eq!(
+        epoch_seconds("2025-03-31T13:58:30.074755498Z").unwrap()
+            - epoch_seconds("2025-03-30T13:58:29Z").unwrap(),
+        86_401
+    );
+    assert_eq!(epoch_seconds("yesterday"), None);
+    assert_eq!(
+        ec2_action("operation error EC2: DescribeInstances, https response error StatusCode: 403")
+            .as_deref(),
+        Some("ec2:DescribeInstances")
+    );
+    assert_eq!(
+        ec2_action("is not authorized to perform: ec2:CreateNetworkInterface on resource")
+            .as_deref(),
+        Some("ec2:CreateNetworkInterface")
+    );
+    assert_eq!(
+        ec2_action("UnauthorizedOperation: You are not authorized"),
+        None
+    );
+}
+
+#[test]
+fn a_json_format_operator_log_is_read_and_feeds_log010() {
+    // logOptions.format=json, as in the report of LS025 (cilium#16124).
+    let log = "{\"level\":\"info\",\"msg\":\"Starting ENI allocator...\",\"subsys\":\"cilium-operator-aws\"}\n\
+{\"error\":\"operation error EC2: AssignPrivateIpAddresses, https response error StatusCode: 400, RequestID: f6257018, api error PrivateIpAddressLimitExceeded: Number of private addresses will exceed limit.\",\"instanceID\":\"i-04d6bf44302171424\",\"level\":\"warning\",\"msg\":\"Unable to assign additional IPs to interface, will create new interface\",\"subsys\":\"eni\"}\n";
+    let cluster = load_files(&[("operator.json.log", log)]);
+    let file = &cluster.logs.as_deref().unwrap()[0];
+    assert_eq!(file.container, crate::logs::Container::Operator);
+    assert_eq!(file.formats, vec![(crate::logs::LineFormat::Json, 2)]);
+    let findings = fired(check(rule("LOG010"), &cluster));
+    assert_eq!(findings.len(), 1);
+    assert!(findings[0]
+        .message
+        .contains("The failing call: ec2:AssignPrivateIpAddresses."));
+}
