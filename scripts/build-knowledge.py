@@ -665,6 +665,130 @@ def build_eks_iam(src):
 
 
 # --------------------------------------------------------------------------
+# data/log-signatures.json
+
+# The project's own part of the catalogue: which shared signatures are
+# matched in logs and Events and which rule each feeds, plus signatures
+# researched in public reports (each with its address).
+LOG_EXTRA = REPO / "scripts" / "knowledge" / "log-signatures.json"
+LOG_STREAMS = {"log", "event"}
+LOG_COMPONENTS = {"agent", "operator", "cni", "kubelet"}
+LOG_RULES = {"CAP002", "IAM001", "CFG005"} | {f"LOG{n:03d}" for n in range(1, 100)}
+LOG_TEXT_FIELDS = ["cilium_versions", "meaning", "likely_root_cause", "fix", "example", "report"]
+
+
+def affected_text(issue):
+    """A known issue's affected versions in words: its own text, else its ranges."""
+    if issue.get("affected_text"):
+        return issue["affected_text"]
+    parts = []
+    for r in issue["affected_versions"]:
+        if r.get("introduced") and r.get("fixed"):
+            parts.append(f"{r['introduced']} up to (not including) {r['fixed']}")
+        elif r.get("fixed"):
+            parts.append(f"before {r['fixed']}")
+        elif r.get("introduced"):
+            parts.append(f"from {r['introduced']}, no fix known")
+        elif r.get("note"):
+            parts.append(r["note"])
+    return "; ".join(parts) or "not stated"
+
+
+def known_issue(issue):
+    fixed = issue.get("fixed_in") or {}
+    return {
+        "id": issue["id"],
+        "title": issue["title"],
+        "affected": affected_text(issue),
+        "fixed_in": fixed.get("cilium", []),
+        "workaround": issue["workaround"],
+        "source": issue["sources"][0] if issue["sources"] else "",
+    }
+
+
+def log_signature(entry, feed, origin, issues=None):
+    match = entry["match"]
+    require(match.get("case_sensitive", True), f"{entry['id']}: only case-sensitive matching is supported")
+    patterns = [match["substring"]] + match.get("also_patterns", [])
+    require(all(p.strip() for p in patterns), f"{entry['id']}: empty pattern")
+    streams = feed["streams"]
+    require(streams and set(streams) <= LOG_STREAMS, f"{entry['id']}: streams {streams}")
+    require(feed["component"] in LOG_COMPONENTS, f"{entry['id']}: component {feed['component']}")
+    require(feed["rule"] in LOG_RULES, f"{entry['id']}: rule {feed['rule']}")
+    out = {
+        "id": entry["id"],
+        "patterns": patterns,
+        "streams": sorted(streams),
+        "component": feed["component"],
+        "rule": feed["rule"],
+        "unless": feed.get("unless", []),
+    }
+    require(not out["unless"] or feed.get("unless_why"), f"{entry['id']}: `unless` without `unless_why`")
+    for field in LOG_TEXT_FIELDS:
+        value = entry.get(field)
+        require(isinstance(value, str) and value.strip(), f"{entry['id']}: no {field}")
+        out["cause" if field == "likely_root_cause" else field] = value
+    require(out["report"].startswith("https://"), f"{entry['id']}: report is not an address")
+    out["origin"] = origin
+    out["known_issues"] = []
+    for ki in entry.get("known_issues", []):
+        require(issues is not None and ki in issues, f"{entry['id']}: known issue {ki} not in known_issues.json")
+        out["known_issues"].append(known_issue(issues[ki]))
+    return out
+
+
+def log_sources_section(catalogue_text):
+    """data/SOURCES.md: where each log/Event signature comes from."""
+    doc = json.loads(catalogue_text)
+    lines = [
+        "",
+        "## log-signatures.json",
+        "",
+        "Signatures of the LOG rules (and the log/Event evidence of IAM001, CFG005,",
+        "CAP002, CAP006). `cilium/log_signatures.json` gives the shared entries",
+        "(pattern, meaning, cause, fix, versions, report); which of them are matched",
+        "in logs or Events, the rule each feeds and routine exceptions (`unless`)",
+        "are the project's decisions in `scripts/knowledge/log-signatures.json`,",
+        "which also holds the project's researched entries (`LX…`), each with the",
+        "public report quoting it. Known issues come from `cilium/known_issues.json`.",
+        "",
+        "| id | matched in | rule | from | report |",
+        "|---|---|---|---|---|",
+    ]
+    for sig in doc["signatures"]:
+        lines.append(f"| {sig['id']} | {', '.join(sig['streams'])} | {sig['rule']} | {sig['origin']} | {sig['report']} |")
+    return "\n".join(lines) + "\n"
+
+
+def build_log_signatures(src):
+    shared = load_json(src, "cilium/log_signatures.json")
+    with open(LOG_EXTRA, encoding="utf-8") as f:
+        extra = json.load(f)
+    by_id = {s["id"]: s for s in shared["signatures"]}
+    issues = {i["id"]: i for i in load_json(src, "cilium/known_issues.json")["issues"]}
+    out = []
+    for sid, feed in extra["feeds"].items():
+        require(sid in by_id, f"{LOG_EXTRA.name}: feeds {sid}, which the shared catalogue lacks")
+        out.append(log_signature(by_id[sid], feed, "cilium/log_signatures.json", issues))
+    for entry in extra["extra"]:
+        require(entry["id"] not in by_id, f"{entry['id']}: clashes with a shared id")
+        out.append(log_signature(entry, entry, "scripts/knowledge/log-signatures.json", issues))
+    ids = [s["id"] for s in out]
+    require(len(ids) == len(set(ids)), "duplicate signature ids")
+    patterns = [p for s in out for p in s["patterns"]]
+    require(len(patterns) == len(set(patterns)), "duplicate signature patterns")
+    out.sort(key=lambda s: s["id"])
+    return dump_json({
+        "sources": {
+            "shared": "cilium/log_signatures.json (signatures, log_formats, sysdump_logs), cilium/known_issues.json (the known issues a signature names)",
+            "project": "scripts/knowledge/log-signatures.json",
+        },
+        "sysdump_log_file_patterns": shared["sysdump_logs"]["log_file_patterns"],
+        "signatures": out,
+    })
+
+
+# --------------------------------------------------------------------------
 # data/SOURCES.md
 
 def doc_refs_table(compat):
@@ -1019,6 +1143,7 @@ def build(src):
         upstream = f.read()
     cilium_eks, eks_minors = build_cilium_eks(src)
     sources = build_sources(instances.count("\n") - 1, missing_vcpus, calendar, compat, minors)
+    log_signatures = build_log_signatures(src)
     files = {
         "instances.csv": instances,
         "eks.json": eks,
@@ -1026,9 +1151,10 @@ def build(src):
         "metrics.json": build_metrics(src),
         "cilium-eks.json": cilium_eks,
         "eks-iam.json": build_eks_iam(src),
+        "log-signatures.json": log_signatures,
         "knowledge-dates.json": build_knowledge_dates(src),
         "upstream/eni-max-pods.txt": upstream,
-        "SOURCES.md": sources + build_generate_sources(eks_minors),
+        "SOURCES.md": sources + build_generate_sources(eks_minors) + log_sources_section(log_signatures),
     }
     for minor, keys in helm_keys.items():
         files[f"helm-keys/{minor}.txt"] = "\n".join(keys) + "\n"

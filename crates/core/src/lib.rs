@@ -10,6 +10,7 @@ pub mod generate;
 pub mod hygiene;
 pub mod knowledge;
 pub mod load;
+pub mod logs;
 pub mod model;
 pub mod output;
 pub mod overview;

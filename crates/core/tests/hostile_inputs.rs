@@ -846,3 +846,79 @@ fn a_plain_gzip_file_is_held_to_the_per_member_limit() {
     let reason = skip_reason(&loaded, "big.gz");
     assert!(reason.contains("per-member size limit"), "{reason}");
 }
+
+/// Cilium logs in a sysdump zip are streamed from the member and read by
+/// content; hostile logs (a 10 MB line, invalid UTF-8, NUL bytes, a cut
+/// last line, a format no Cilium wrote) end in counts or a skip naming the
+/// file, never a panic.
+#[test]
+fn hostile_cilium_logs_are_read_with_counts_or_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = b"2025-03-31T13:58:30.1Z time=2025-03-31T13:58:30Z level=info msg=\"Started gops server\" subsys=daemon\n\
+2025-03-31T13:58:31.1Z time=2025-03-31T13:58:31Z level=warn msg=\"x\" error=\"BPF program is too large. Processed 1000001 insn\" subsys=datapath-loader\n";
+    let mut long = b"level=info msg=x subsys=daemon\n".to_vec();
+    // Letters that do not compress 200:1 (a zip bomb is refused before).
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    long.extend((0..10 * 1024 * 1024).map(|_| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        b'a' + (seed % 26) as u8
+    }));
+    long.extend(b"\nlevel=info msg=\"\xff\xfe\" subsys=daemon\nlevel=info msg=\"cut");
+    let zip = zip_of(&[
+        (
+            "cilium-sysdump-20250331-140000/logs-cilium-abcde-cilium-agent-20250331-140000.log",
+            agent,
+        ),
+        (
+            "cilium-sysdump-20250331-140000/logs-cilium-abcde-cilium-agent-20250331-140000-prev.log",
+            &long,
+        ),
+        (
+            "cilium-sysdump-20250331-140000/logs-cilium-abcde-config-20250331-140000.log",
+            b"I0331 13:58:30.000000       1 main.go:12] klog, not a Cilium format\n",
+        ),
+    ]);
+    let path = write(dir.path(), "sysdump.zip", zip);
+    let loaded = load_ok(&path);
+    let logs = loaded.cluster.logs.as_deref().unwrap();
+    assert_eq!(logs.len(), 2, "{:?}", loaded.skipped);
+    let current = logs.iter().find(|l| !l.previous).unwrap();
+    assert_eq!(current.pod.as_deref(), Some("cilium-abcde"));
+    assert!(current.kubelet_timestamps);
+    assert_eq!(current.hits.len(), 1);
+    assert_eq!(
+        current.hits[0].first_time.as_deref(),
+        Some("2025-03-31T13:58:31Z")
+    );
+    let prev = logs.iter().find(|l| l.previous).unwrap();
+    assert_eq!(
+        (prev.lines, prev.cut_lines, prev.invalid_utf8_lines),
+        (4, 1, 1)
+    );
+    let reason = skip_reason(&loaded, "logs-cilium-abcde-config-20250331-140000.log");
+    assert!(reason.contains("plain text"), "{reason}");
+    assert!(
+        loaded.notes.iter().any(|n| n.path.ends_with("-prev.log")
+            && n.note
+                .contains("cilium-agent of pod cilium-abcde (previous instance) log: 4 line(s)")
+            && n.note.contains("1 line(s) over the line limit cut")),
+        "{:?}",
+        loaded.notes
+    );
+
+    // The same log on disk, NUL bytes after its first 64 KiB (by which it
+    // was recognised): read up to them. NUL bytes in the first 64 KiB make
+    // it no log at all.
+    let mut binary = agent.repeat(400);
+    binary.extend(std::iter::repeat_n(&b"\0\x01\x02\n"[..], 1000).flatten());
+    let path = write(dir.path(), "agent.log", binary);
+    let loaded = load_ok(&path);
+    let log = &loaded.cluster.logs.as_deref().unwrap()[0];
+    assert!(
+        log.stopped.as_deref().unwrap().contains("binary"),
+        "{log:?}"
+    );
+    assert!(loaded.notes[0].note.contains("not read further"));
+}

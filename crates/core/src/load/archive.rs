@@ -17,9 +17,9 @@ use flate2::read::MultiGzDecoder;
 
 use super::detect::{is_archive, is_zip};
 use super::error::{malformed, LoadError};
-use super::helm;
 use super::limits::{self, ArchiveBudget, Capped};
 use super::loader::Loader;
+use super::{helm, logs};
 
 /// How a member that is neither an archive nor Helm values is read: the
 /// caller's content recognition (`walk::load_content`), passed down so this
@@ -205,8 +205,23 @@ fn walk_zip(
             );
             continue;
         }
-        let read = limits::read_capped(&mut file, cap, declared)
-            .map_err(|e| malformed(&member_source, None, format!("corrupt zip member: {e}")))?;
+        // A log (every sysdump has one per Cilium container) is streamed
+        // from the member, never held whole.
+        let corrupt =
+            |e: std::io::Error| malformed(&member_source, None, format!("corrupt zip member: {e}"));
+        let mut head = Vec::with_capacity(logs::HEAD_BYTES.min(declared as usize));
+        (&mut file)
+            .take(logs::HEAD_BYTES as u64)
+            .read_to_end(&mut head)
+            .map_err(corrupt)?;
+        if crate::logs::looks_like_log(&head) {
+            let rest = (&mut file).take(cap.saturating_sub(head.len() as u64));
+            logs::load_log(loader, &member_source, Cursor::new(head).chain(rest))?;
+            budget.bytes += declared;
+            continue;
+        }
+        let read = limits::read_capped(Cursor::new(head).chain(&mut file), cap, declared)
+            .map_err(corrupt)?;
         let data = match read {
             Capped::Read(data) => data,
             Capped::Over => {

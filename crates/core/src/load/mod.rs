@@ -26,8 +26,8 @@
 
 // Modules from the leaves up; each uses only those above it:
 // error, limits, shapes, tally, detect, cilium_text, prometheus, dedup,
-// one_pass (leaf layers) → iam, loader (the model builder) → kube, aws
-// (parsers adding parts to it) → dispatch (one document to its parser) →
+// one_pass (leaf layers) → iam, loader (the model builder) → kube, aws,
+// logs (parsers adding parts to it) → dispatch (one document to its parser) →
 // json, yaml, stream, helm (text formats) → archive → walk (the inputs).
 mod archive;
 mod aws;
@@ -42,6 +42,7 @@ mod json;
 mod kube;
 mod limits;
 mod loader;
+mod logs;
 mod one_pass;
 mod prometheus;
 mod shapes;

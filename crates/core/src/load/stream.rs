@@ -129,6 +129,7 @@ impl<R: Read> Scan<R> {
                 return Ok(());
             }
         };
+        let object = first == b'{';
         let mut escaped = false;
         loop {
             if self.pos == self.buf.len() && !self.fill()? {
@@ -160,8 +161,15 @@ impl<R: Read> Scan<R> {
                     }
                     continue;
                 }
-                while i < bytes.len() && !STRUCTURAL[usize::from(bytes[i])] {
-                    i += 1;
+                if object {
+                    // Inside an object only braces and quotes decide where it
+                    // ends (serde_json checks the brackets later): one
+                    // vectorised search over kubectl's indentation.
+                    i += memchr::memchr3(b'"', b'{', b'}', &bytes[i..]).unwrap_or(bytes.len() - i);
+                } else {
+                    while i < bytes.len() && !STRUCTURAL[usize::from(bytes[i])] {
+                        i += 1;
+                    }
                 }
                 let Some(&b) = bytes.get(i) else { break };
                 i += 1;

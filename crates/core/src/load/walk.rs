@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{malformed, LoadError};
 use super::loader::Loader;
-use super::{archive, cilium_text, detect, json, limits, prometheus, stream, yaml};
+use super::{archive, cilium_text, detect, json, limits, logs, prometheus, stream, yaml};
 use crate::findings::InputNote;
 use crate::model;
 
@@ -88,6 +88,9 @@ pub(super) fn load_path(loader: &mut Loader, path: &Path, explicit: bool) -> Res
         return Ok(());
     }
     if meta.is_file() && !within_total(loader, &shown, meta.len()) {
+        return Ok(());
+    }
+    if meta.is_file() && logs::try_log_file(loader, path, &shown)? {
         return Ok(());
     }
     if meta.is_file() && stream::load_file(loader, path, &shown, meta.len())? {
@@ -231,6 +234,9 @@ pub(super) fn load_content(
     source: &str,
     bytes: &[u8],
 ) -> Result<(), LoadError> {
+    if crate::logs::looks_like_log(logs::head(bytes)) {
+        return logs::load_log(loader, source, bytes);
+    }
     loader.begin_input(source);
     let outer = std::mem::take(&mut loader.tally);
     let result = dispatch(loader, source, bytes);

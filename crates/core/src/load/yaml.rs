@@ -370,7 +370,7 @@ mod tests {
 
     #[test]
     fn text_that_is_not_yaml_is_skipped_unless_it_claims_to_be_kubernetes() {
-        let loaded = run("level=info msg=\"a: b\" x: y: z\n").unwrap();
+        let loaded = run("msg=\"a: b\" x: y: z\n").unwrap();
         assert!(
             loaded.skipped[0].reason.contains("not YAML"),
             "{:?}",

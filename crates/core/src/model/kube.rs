@@ -604,9 +604,27 @@ pub struct Event {
     pub type_: Option<String>,
     #[serde(default)]
     pub count: Option<u32>,
+    /// core/v1 `firstTimestamp`/`lastTimestamp`; events.k8s.io/v1 writes
+    /// `eventTime` (and `deprecatedFirstTimestamp`).
+    #[serde(default)]
+    pub first_timestamp: Option<String>,
+    #[serde(default)]
+    pub last_timestamp: Option<String>,
+    #[serde(default)]
+    pub event_time: Option<String>,
 }
 
 impl Event {
+    /// When the event was first and last seen, as the API wrote them.
+    pub fn times(&self) -> (Option<&str>, Option<&str>) {
+        let first = self
+            .first_timestamp
+            .as_deref()
+            .or(self.event_time.as_deref());
+        let last = self.last_timestamp.as_deref().or(first);
+        (first, last)
+    }
+
     pub fn object(&self) -> &ObjectReference {
         self.regarding.as_ref().unwrap_or(&self.involved_object)
     }

@@ -126,6 +126,10 @@ pub struct Cluster {
     pub metrics: Option<Vec<MetricSample>>,
     pub cilium_status: Option<Vec<CiliumStatusReport>>,
     pub cilium_health: Option<Vec<CiliumHealthReport>>,
+    /// Agent and operator logs read (sysdump `logs-*.log`, saved `kubectl
+    /// logs`): per file its shape and the known signatures it holds, never
+    /// the lines themselves.
+    pub logs: Option<Vec<crate::logs::LogFile>>,
 
     // AWS.
     pub eks: Option<EksCluster>,

@@ -88,6 +88,15 @@ pub static CODES: &[(&str, Status)] = &[
     ("CFG004", Implemented),
     ("CFG005", Implemented),
     ("CFG006", Implemented),
+    ("LOG001", Implemented),
+    ("LOG002", Implemented),
+    ("LOG003", Implemented),
+    ("LOG004", Implemented),
+    ("LOG005", Implemented),
+    ("LOG006", Implemented),
+    ("LOG007", Implemented),
+    ("LOG008", Implemented),
+    ("LOG010", Implemented),
 ];
 
 /// A code's status; None for a code the tool has never had.

@@ -8,6 +8,7 @@ pub(crate) mod cni;
 pub mod codes;
 pub(crate) mod iam;
 pub(crate) mod inputs;
+pub(crate) mod log;
 mod mesh;
 mod ops;
 mod sgp;
@@ -47,6 +48,8 @@ pub enum Area {
     Ops,
     #[serde(rename = "CFG")]
     Cfg,
+    #[serde(rename = "LOG")]
+    Log,
 }
 
 impl Area {
@@ -60,6 +63,7 @@ impl Area {
             Area::Mesh => "Cluster mesh",
             Area::Ops => "Running health and observability",
             Area::Cfg => "Cilium configuration on EKS",
+            Area::Log => "What the agent and operator logs say",
         }
     }
 }
@@ -234,7 +238,7 @@ pub fn find_meta(code: &str) -> Option<&'static RuleMeta> {
 pub fn registry() -> &'static [&'static dyn Rule] {
     static REGISTRY: OnceLock<Vec<&'static dyn Rule>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let areas: [&[&dyn Rule]; 8] = [
+        let areas: [&[&dyn Rule]; 9] = [
             cni::RULES,
             cap::RULES,
             iam::RULES,
@@ -243,6 +247,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
             mesh::RULES,
             ops::RULES,
             cfg::RULES,
+            log::RULES,
         ];
         areas.into_iter().flatten().copied().collect()
     })

@@ -109,6 +109,18 @@ impl Rule for PodsStuckWithoutIp {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
+        let outcome = self.evaluate_rule(cx);
+        crate::rules::log::common::with_signature_evidence(
+            cx,
+            &META,
+            outcome,
+            &[crate::logs::Stream::Log],
+        )
+    }
+}
+
+impl PodsStuckWithoutIp {
+    fn evaluate_rule(&self, cx: &Context) -> Outcome {
         let Some(pods) = cx.cluster.pods.as_deref() else {
             return META.missing("no Pod objects", inputs::PODS);
         };

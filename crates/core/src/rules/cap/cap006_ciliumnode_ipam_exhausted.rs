@@ -34,6 +34,15 @@ impl Rule for CiliumNodeIpamExhausted {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
+        // The agents' exhausted-pool lines (the CAP002 signatures) as evidence.
+        let findings = self.evaluate_rule(cx)?;
+        let seen = crate::rules::log::common::log_sightings(cx, "CAP002");
+        Ok(crate::rules::log::common::append_evidence(findings, &seen))
+    }
+}
+
+impl CiliumNodeIpamExhausted {
+    fn evaluate_rule(&self, cx: &Context) -> Outcome {
         let Some(ipam) = common::ipam(cx)? else {
             return Ok(vec![]);
         };

@@ -43,6 +43,18 @@ impl Rule for EniNeedsAwsOperator {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
+        let outcome = self.evaluate_rule(cx);
+        crate::rules::log::common::with_signature_evidence(
+            cx,
+            &META,
+            outcome,
+            &[crate::logs::Stream::Log],
+        )
+    }
+}
+
+impl EniNeedsAwsOperator {
+    fn evaluate_rule(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
         if !shared::cilium_config_known(c)? {
             return Ok(vec![]);

@@ -56,7 +56,12 @@ impl Rule for Iam001 {
     }
 
     fn check(&self, cx: &Context) -> Outcome {
-        evaluate(cx)
+        crate::rules::log::common::with_signature_evidence(
+            cx,
+            &META,
+            evaluate(cx),
+            &[crate::logs::Stream::Log],
+        )
     }
 }
 
