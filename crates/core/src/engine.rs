@@ -47,6 +47,7 @@ impl Engine<'_> {
         let mut report = rules::evaluate(&cx);
         report.skipped_inputs = loaded.skipped.clone();
         report.input_notes = loaded.notes.clone();
+        locate(&mut report.findings, &loaded.cluster);
         suppress::apply(
             &mut report,
             self.suppressions,
@@ -93,6 +94,58 @@ impl Engine<'_> {
         report.input_notes = notes;
         suppress::apply(&mut report, self.suppressions, &annotated);
         Ok(report)
+    }
+}
+
+/// Give every finding the file its object came from: the declared source
+/// (`preflight`'s IaC file and line), else the input a Kubernetes object was
+/// read from, else the first input read (AWS objects do not remember their
+/// file), at line 1. An archive member points at the archive. Live inputs
+/// have no file, so their findings stay without one.
+pub(crate) fn locate(findings: &mut [crate::findings::Finding], cluster: &Cluster) {
+    use crate::findings::SourceLocation;
+    use crate::model::ObjectKey;
+    let file_of = |index: usize| -> Option<SourceLocation> {
+        let name = cluster.input_files.get(index)?;
+        let file = name.split('!').next().unwrap_or(name);
+        (!file.is_empty() && file != "-").then(|| SourceLocation::new(file, 1))
+    };
+    for finding in findings.iter_mut().filter(|f| f.location.is_none()) {
+        let o = &finding.object;
+        let key = ObjectKey::new(&o.kind, o.namespace.as_deref().unwrap_or(""), &o.name);
+        finding.location = cluster
+            .object_sources
+            .get(&key)
+            .cloned()
+            .or_else(|| object_input(cluster, &key).and_then(|i| file_of(usize::try_from(i).ok()?)))
+            .or_else(|| (0..cluster.input_files.len()).find_map(file_of));
+    }
+}
+
+/// The loader's input index of a typed Kubernetes object.
+fn object_input(c: &Cluster, key: &crate::model::ObjectKey) -> Option<u32> {
+    use crate::model::Meta;
+    fn find<T>(
+        items: &Option<Vec<T>>,
+        meta: impl Fn(&T) -> &Meta,
+        key: &crate::model::ObjectKey,
+    ) -> Option<u32> {
+        items
+            .iter()
+            .flatten()
+            .map(meta)
+            .find(|m| m.name == key.name && m.namespace() == key.namespace)
+            .map(|m| m.input)
+    }
+    match key.kind.as_str() {
+        "Node" => find(&c.nodes, |o| &o.metadata, key),
+        "Pod" => find(&c.pods, |o| &o.metadata, key),
+        "DaemonSet" => find(&c.daemonsets, |o| &o.metadata, key),
+        "Deployment" | "StatefulSet" | "ReplicaSet" => find(&c.deployments, |o| &o.metadata, key),
+        "ServiceAccount" => find(&c.service_accounts, |o| &o.metadata, key),
+        "ConfigMap" => find(&c.config_maps, |o| &o.metadata, key),
+        "NodePool" => find(&c.node_pools, |o| &o.metadata, key),
+        _ => None,
     }
 }
 

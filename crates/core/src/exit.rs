@@ -75,6 +75,7 @@ mod tests {
                 evidence: Vec::new(),
                 remediation: String::new(),
                 docs: String::new(),
+                location: None,
             })
             .collect();
         Report {

@@ -67,7 +67,8 @@ pub const CATALOGUE_CODES: &[&str] = &[
     "SGP001", "SGP002", //
     "MESH001", "MESH002", "MESH003", "MESH004", "MESH005", "MESH006", //
     "OPS001", "OPS002", "OPS003", "OPS004", "OPS005", "OPS006", //
-    "CFG001", "CFG002", "CFG003", "CFG004", "CFG005", "CFG006",
+    "CFG001", "CFG002", "CFG003", "CFG004", "CFG005", "CFG006", //
+    "IAC001", "IAC003", "IAC004", "IAC005",
 ];
 
 /// A config file larger than this is refused before parsing.
@@ -480,6 +481,7 @@ pub fn apply(report: &mut Report, config: &SuppressionConfig, annotated: &Annota
                 reason,
                 severity: f.severity,
                 message: f.message,
+                location: f.location,
             }),
             None => report.findings.push(f),
         }
@@ -696,6 +698,7 @@ ignore:
             evidence: Vec::new(),
             remediation: String::new(),
             docs: String::new(),
+            location: None,
         }
     }
 

@@ -75,6 +75,7 @@ fn finding(
         evidence: Vec::new(),
         remediation: String::new(),
         docs: format!("eks-cilium-doctor explain {rule}"),
+        location: None,
     }
 }
 
@@ -189,6 +190,7 @@ fn sample() -> Report {
             reason: "we raise max-pods in the launch template".into(),
             severity: Severity::Medium,
             message: "max-pods is left at the ENI default in overlay mode.".into(),
+            location: None,
         }],
         unmatched_suppressions: vec![UnmatchedSuppression {
             rule: "CNI002".into(),

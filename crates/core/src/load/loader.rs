@@ -162,6 +162,7 @@ impl<'o> Loader<'o> {
                 .fold(serde_json::Value::Object(Default::default()), helm::merge);
             self.cluster.helm_values = Some(merged);
         }
+        self.cluster.input_files = self.input_names;
         self.cluster.finish();
         Loaded {
             cluster: self.cluster,

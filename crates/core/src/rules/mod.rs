@@ -5,6 +5,7 @@
 pub(crate) mod cap;
 mod cfg;
 pub(crate) mod cni;
+mod iac;
 pub(crate) mod iam;
 pub(crate) mod inputs;
 mod mesh;
@@ -46,6 +47,8 @@ pub enum Area {
     Ops,
     #[serde(rename = "CFG")]
     Cfg,
+    #[serde(rename = "IAC")]
+    Iac,
 }
 
 impl Area {
@@ -59,6 +62,7 @@ impl Area {
             Area::Mesh => "Cluster mesh",
             Area::Ops => "Running health and observability",
             Area::Cfg => "Cilium configuration on EKS",
+            Area::Iac => "Infrastructure code before apply",
         }
     }
 }
@@ -96,6 +100,7 @@ impl RuleMeta {
                 "eks-cilium-doctor explain {} ; {}",
                 self.code, self.docs_url
             ),
+            location: None,
         }
     }
 
@@ -233,7 +238,7 @@ pub fn find_meta(code: &str) -> Option<&'static RuleMeta> {
 pub fn registry() -> &'static [&'static dyn Rule] {
     static REGISTRY: OnceLock<Vec<&'static dyn Rule>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let areas: [&[&dyn Rule]; 8] = [
+        let areas: [&[&dyn Rule]; 9] = [
             cni::RULES,
             cap::RULES,
             iam::RULES,
@@ -242,6 +247,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
             mesh::RULES,
             ops::RULES,
             cfg::RULES,
+            iac::RULES,
         ];
         areas.into_iter().flatten().copied().collect()
     })
@@ -272,8 +278,11 @@ pub fn evaluate(cx: &Context) -> Report {
         cilium_version: c.cilium.version.map(|v| v.to_string()),
         ipam_mode: c.cilium.ipam_mode.clone(),
     };
+    // The IAC rules read infrastructure code: without it (`check`) they
+    // are not run, rather than listed as not evaluated in every report.
     let outcomes = registry()
         .iter()
+        .filter(|rule| rule.meta().area != Area::Iac || c.iac.is_some())
         .map(|rule| (rule.meta().code, rule.check(cx)));
     report_of(
         outcomes,
