@@ -45,7 +45,8 @@ struct Node {
 
 #[derive(Debug, Default)]
 enum NodeKind {
-    Map(Vec<(String, Node)>),
+    /// Key, the line of the key, the value.
+    Map(Vec<(String, u32, Node)>),
     Seq(Vec<Node>),
     #[default]
     Scalar,
@@ -63,9 +64,10 @@ impl<'de> Deserialize<'de> for Inner {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Inner, A::Error> {
                 let mut out = Vec::new();
-                while let Some(key) = map.next_key::<KeyText>()? {
+                while let Some(key) = map.next_key::<serde_saphyr::Spanned<KeyText>>()? {
                     let value: Node = map.next_value()?;
-                    out.push((key.0, value));
+                    let line = u32::try_from(key.referenced.line()).unwrap_or(0);
+                    out.push((key.value.0, line, value));
                 }
                 Ok(Inner(NodeKind::Map(out)))
             }
@@ -147,27 +149,40 @@ impl<'de> Deserialize<'de> for KeyText {
 }
 
 impl Node {
-    /// The line of the deepest node on `path` (keys and indices).
+    /// The line of the deepest node on `path` (keys and indices): the
+    /// key's line for a mapping entry, the item's for a sequence item.
     fn line_of(&self, path: &[&str]) -> u32 {
         let mut node = self;
+        let mut line = self.line;
         for segment in path {
             let next = match &node.kind {
-                NodeKind::Map(entries) => {
-                    entries.iter().find(|(k, _)| k == segment).map(|(_, v)| v)
-                }
-                NodeKind::Seq(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+                NodeKind::Map(entries) => entries
+                    .iter()
+                    .find(|(k, _, _)| k == segment)
+                    .map(|(_, key_line, v)| (*key_line, v)),
+                NodeKind::Seq(items) => segment
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .map(|v| (v.line, v)),
                 NodeKind::Scalar => None,
             };
             match next {
-                Some(n) => node = n,
+                Some((at, n)) => {
+                    node = n;
+                    if at > 0 {
+                        line = at;
+                    }
+                }
                 None => break,
             }
         }
-        node.line.max(1)
+        line.max(1)
     }
 }
 
 /// One parsed ClusterConfig file.
+#[derive(Debug)]
 pub struct EksctlDoc {
     file: String,
     value: Value,
@@ -204,11 +219,41 @@ fn validator() -> Result<&'static jsonschema::Validator, String> {
     static VALIDATOR: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
     VALIDATOR
         .get_or_init(|| {
-            let schema: Value = serde_json::from_str(SCHEMA).map_err(|e| e.to_string())?;
+            let mut schema: Value = serde_json::from_str(SCHEMA).map_err(|e| e.to_string())?;
+            uri_safe_definitions(&mut schema);
             jsonschema::validator_for(&schema).map_err(|e| e.to_string())
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// eksctl names some definitions after Go packages with `|`
+/// (`github.com|aws|aws-sdk-go-v2|aws|arn.ARN`), which is not allowed in a
+/// `$ref` URI: rename those definitions and their references (`|` → `_`),
+/// leaving patterns and descriptions as they are.
+fn uri_safe_definitions(schema: &mut Value) {
+    fn refs(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get_mut("$ref") {
+                    if r.starts_with("#/definitions/") {
+                        *r = r.replace('|', "_");
+                    }
+                }
+                m.values_mut().for_each(refs);
+            }
+            Value::Array(a) => a.iter_mut().for_each(refs),
+            _ => {}
+        }
+    }
+    if let Some(Value::Object(defs)) = schema.get_mut("definitions") {
+        let renamed: serde_json::Map<String, Value> = std::mem::take(defs)
+            .into_iter()
+            .map(|(k, v)| (k.replace('|', "_"), v))
+            .collect();
+        *defs = renamed;
+    }
+    refs(schema);
 }
 
 /// Whether the value at a JSON pointer is an uninterpolated `${VAR}`.
@@ -252,7 +297,26 @@ pub fn parse(shown: &str, bytes: &[u8], options: &LoadOptions) -> Result<EksctlD
             if is_placeholder(&doc.value, &pointer) {
                 return None;
             }
-            let path: Vec<&str> = pointer.split('/').skip(1).collect();
+            let mut path: Vec<&str> = pointer.split('/').skip(1).collect();
+            // An unexpected key (a typo): point at the key itself.
+            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
+                e.kind()
+            {
+                if let Some(key) = unexpected.first() {
+                    let line = {
+                        let mut with_key = path.clone();
+                        with_key.push(key);
+                        doc.lines.line_of(&with_key)
+                    };
+                    let shown_path = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{}.{key}", path.join("."))
+                    };
+                    return Some((line, format!("{shown_path}: {e}")));
+                }
+            }
+            path.retain(|_| true);
             let shown_path = if path.is_empty() {
                 "(top level)".to_string()
             } else {
@@ -567,7 +631,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.starts_with("c.yaml: line 8: does not match eksctl's ClusterConfig schema"),
+            err.starts_with("c.yaml: line 9: does not match eksctl's ClusterConfig schema"),
             "{err}"
         );
         assert!(err.contains("taint"), "{err}");
