@@ -49,7 +49,7 @@ impl Rule for AddonRemovalByDeletion {
                         ObjectRef::global("IacResource", &d.address),
                         format!("{}: deleted objects come back with the next add-on update and leave no rollback", d.detail),
                     )
-                    .with_evidence(format!("{}: {}", d.at, d.detail))
+                    .with_evidence(format!("{} ({})", d.detail, d.address))
                     .with_remediation(
                         "# Instead of deleting aws-node, create the cluster without it (Terraform):\n\
 #   bootstrap_self_managed_addons = false\n\

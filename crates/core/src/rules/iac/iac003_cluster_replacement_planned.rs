@@ -44,7 +44,7 @@ impl Rule for ClusterReplacementPlanned {
                         ObjectRef::global("IacResource", &r.address),
                         "the plan destroys and re-creates the EKS cluster, with every workload in it",
                     )
-                    .with_evidence(format!("{}: {}", r.at, r.detail))
+                    .with_evidence(format!("{}: {}", r.address, r.detail))
                     .with_remediation(
                         "# Do not apply. Restore the attribute that forces the replacement, or ignore it:\n\
 # lifecycle { ignore_changes = [bootstrap_self_managed_addons] }\n\

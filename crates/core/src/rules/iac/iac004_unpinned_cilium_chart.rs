@@ -58,7 +58,7 @@ impl Rule for UnpinnedCiliumChart {
                     ObjectRef::global("IacResource", &release.address),
                     format!("the Cilium chart is not pinned ({written}): each apply may install another Cilium"),
                 )
-                .with_evidence(format!("{}: chart {}, {written}", release.at, release.chart))
+                .with_evidence(format!("{}: chart {}, {written}", release.address, release.chart))
                 .with_remediation(format!(
                     "# Pin the chart to the release you tested, e.g.:\n\
 resource \"helm_release\" \"cilium\" {{\n  chart   = \"{}\"\n  version = \"<X.Y.Z>\"\n}}",

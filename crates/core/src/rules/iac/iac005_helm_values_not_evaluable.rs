@@ -46,7 +46,7 @@ impl Rule for HelmValuesNotEvaluable {
                         ObjectRef::global("IacResource", &u.address),
                         format!("Cilium Helm values cannot be evaluated before apply: {}", u.detail),
                     )
-                    .with_evidence(format!("{}: {}", u.at, u.detail))
+                    .with_evidence(format!("{}: {}", u.address, u.detail))
                     .with_remediation(
                         "# Keep the values literal and set only computed values with `set`:\n\
 values = [file(\"${path.module}/cilium-values.yaml\")]\n\
