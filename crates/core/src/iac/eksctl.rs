@@ -583,7 +583,7 @@ pub fn apply(
                     configuration_values: None,
                     planned: Planned {
                         address: format!("addons (eksctl default: {addon})"),
-                        at: at.clone(),
+                        at: at.clone().with_address(format!("eksctl default add-on {addon}")),
                         detail: format!("{release_text} installs {addon} as an EKS managed add-on unless addonsConfig.disableDefaultAddons is true"),
                     },
                 });
