@@ -316,7 +316,6 @@ pub fn parse(shown: &str, bytes: &[u8], options: &LoadOptions) -> Result<EksctlD
                     return Some((line, format!("{shown_path}: {e}")));
                 }
             }
-            path.retain(|_| true);
             let shown_path = if path.is_empty() {
                 "(top level)".to_string()
             } else {

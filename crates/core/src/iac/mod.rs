@@ -624,9 +624,8 @@ fn assemble(
             *v = crate::load::merge_helm_values(std::mem::take(v), extra);
         }
     }
-    if let (Some(at), Some(v)) = (&cilium_at, &values) {
+    if let (Some(at), Some(_)) = (&cilium_at, &values) {
         // Findings on the Cilium configuration point at the release.
-        let _ = v;
         sources.insert(
             ObjectKey::new("ConfigMap", "kube-system", "cilium-config"),
             at.clone(),

@@ -232,7 +232,7 @@ pub(super) fn read(path: &Path, shown: &str, plan: &mut Plan) -> Result<(), Load
             format!("invalid plan JSON: {e}"),
         )
     };
-    let parsed: PlanJson = if let Some(_) = utf16_units(&head) {
+    let parsed: PlanJson = if utf16_units(&head).is_some() {
         // UTF-16 (a Windows shell redirect): decoded whole, then parsed.
         let bytes = std::fs::read(path).map_err(io)?;
         let units = utf16_units(&bytes).unwrap_or_default();
