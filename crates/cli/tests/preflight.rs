@@ -49,9 +49,18 @@ fn findings_exit_1_and_name_their_line() {
 #[test]
 fn bad_input_exits_2_naming_the_file() {
     for (file, want) in [
-        ("hostile/binary.tfplan", "run `terraform show -json plan.tfplan > plan.json`"),
-        ("hostile/truncated.json", "hostile/truncated.json: line 1 column 5000"),
-        ("hostile/eksctl-taint-typo.yaml", "line 15: does not match eksctl's ClusterConfig schema"),
+        (
+            "hostile/binary.tfplan",
+            "run `terraform show -json plan.tfplan > plan.json`",
+        ),
+        (
+            "hostile/truncated.json",
+            "hostile/truncated.json: line 1 column 5000",
+        ),
+        (
+            "hostile/eksctl-taint-typo.yaml",
+            "line 15: does not match eksctl's ClusterConfig schema",
+        ),
         ("cilium-eni/main.tf", "Terraform HCL: not read yet"),
     ] {
         let (code, out, err) = preflight(&fixtures(), &[file]);
@@ -82,7 +91,10 @@ fn sarif_uris_are_relative_to_the_base_dir() {
     for r in results {
         let physical = &r["locations"][0]["physicalLocation"];
         let uri = physical["artifactLocation"]["uri"].as_str().unwrap();
-        assert!(uri.starts_with("crates/core/tests/fixtures/iac/cilium-eni/"), "{uri}");
+        assert!(
+            uri.starts_with("crates/core/tests/fixtures/iac/cilium-eni/"),
+            "{uri}"
+        );
         assert!(physical["region"]["startLine"].as_u64().unwrap() >= 1);
     }
     let cfg003 = results.iter().find(|r| r["ruleId"] == "CFG003").unwrap();
@@ -90,5 +102,8 @@ fn sarif_uris_are_relative_to_the_base_dir() {
         cfg003["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
         "crates/core/tests/fixtures/iac/cilium-eni/main.tf"
     );
-    assert_eq!(cfg003["locations"][0]["physicalLocation"]["region"]["startLine"], 46);
+    assert_eq!(
+        cfg003["locations"][0]["physicalLocation"]["region"]["startLine"],
+        46
+    );
 }

@@ -98,9 +98,9 @@ impl Engine<'_> {
 }
 
 /// Give every finding the file its object came from: the declared source
-/// (`preflight`'s IaC file and line), else the input a Kubernetes object was
-/// read from, else the first input read (AWS objects do not remember their
-/// file), at line 1. An archive member points at the archive. Live inputs
+/// (`preflight`'s IaC file and line) as its `location`, else as `read_from`
+/// the input a Kubernetes object was read from, else the first input read
+/// (AWS objects do not remember their file), at line 1. An archive member points at the archive. Live inputs
 /// have no file, so their findings stay without one.
 pub(crate) fn locate(findings: &mut [crate::findings::Finding], cluster: &Cluster) {
     use crate::findings::SourceLocation;
@@ -110,15 +110,17 @@ pub(crate) fn locate(findings: &mut [crate::findings::Finding], cluster: &Cluste
         let file = name.split('!').next().unwrap_or(name);
         (!file.is_empty() && file != "-").then(|| SourceLocation::new(file, 1))
     };
-    for finding in findings.iter_mut().filter(|f| f.location.is_none()) {
+    for finding in findings.iter_mut() {
         let o = &finding.object;
         let key = ObjectKey::new(&o.kind, o.namespace.as_deref().unwrap_or(""), &o.name);
-        finding.location = cluster
-            .object_sources
-            .get(&key)
-            .cloned()
-            .or_else(|| object_input(cluster, &key).and_then(|i| file_of(usize::try_from(i).ok()?)))
-            .or_else(|| (0..cluster.input_files.len()).find_map(file_of));
+        if finding.location.is_none() {
+            finding.location = cluster.object_sources.get(&key).cloned();
+        }
+        if finding.location.is_none() {
+            finding.read_from = object_input(cluster, &key)
+                .and_then(|i| file_of(usize::try_from(i).ok()?))
+                .or_else(|| (0..cluster.input_files.len()).find_map(file_of));
+        }
     }
 }
 
@@ -144,6 +146,10 @@ fn object_input(c: &Cluster, key: &crate::model::ObjectKey) -> Option<u32> {
         "Deployment" | "StatefulSet" | "ReplicaSet" => find(&c.deployments, |o| &o.metadata, key),
         "ServiceAccount" => find(&c.service_accounts, |o| &o.metadata, key),
         "ConfigMap" => find(&c.config_maps, |o| &o.metadata, key),
+        "Service" => find(&c.services, |o| &o.metadata, key),
+        "SecurityGroupPolicy" => find(&c.security_group_policies, |o| &o.metadata, key),
+        "CiliumEndpoint" => find(&c.cilium_endpoints, |o| &o.metadata, key),
+        "CiliumNode" => find(&c.cilium_nodes, |o| &o.metadata, key),
         "NodePool" => find(&c.node_pools, |o| &o.metadata, key),
         _ => None,
     }

@@ -76,6 +76,7 @@ mod tests {
                 remediation: String::new(),
                 docs: String::new(),
                 location: None,
+                read_from: None,
             })
             .collect();
         Report {

@@ -99,11 +99,23 @@ pub struct Finding {
     pub remediation: String,
     /// Where to read more (`eks-cilium-doctor explain CODE` and upstream docs).
     pub docs: String,
-    /// The file (and line) the object was read from or is declared in:
-    /// the IaC line for `preflight`, the dump file for `check`. Set by the
-    /// engine after the rules ran (rules do no I/O and know no files).
+    /// Where the object is declared: the IaC file, line and address
+    /// (`preflight`). Set by the engine after the rules ran (rules do no
+    /// I/O) or by an IAC rule from the facts it reads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<SourceLocation>,
+    /// The dump file the object was read from (`check`), line 1: for the
+    /// SARIF physical location only, so the JSON contract does not change
+    /// with the file names a dump was saved under.
+    #[serde(skip)]
+    pub read_from: Option<SourceLocation>,
+}
+
+impl Finding {
+    /// Where the finding is, for formats that need a file (SARIF).
+    pub fn file_location(&self) -> Option<&SourceLocation> {
+        self.location.as_ref().or(self.read_from.as_ref())
+    }
 }
 
 /// Where an object comes from: a file, the 1-based line in it (1 when the
@@ -257,6 +269,8 @@ pub struct Suppressed {
     /// The suppressed finding's location (SARIF needs one on every result).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<SourceLocation>,
+    #[serde(skip)]
+    pub read_from: Option<SourceLocation>,
 }
 
 /// A suppression entry of the config file that matched no finding.
@@ -411,12 +425,13 @@ impl Report {
         let locations = self
             .findings
             .iter_mut()
-            .filter_map(|f| f.location.as_mut())
+            .flat_map(|f| [f.location.as_mut(), f.read_from.as_mut()])
             .chain(
                 self.suppressed
                     .iter_mut()
-                    .filter_map(|s| s.location.as_mut()),
-            );
+                    .flat_map(|s| [s.location.as_mut(), s.read_from.as_mut()]),
+            )
+            .flatten();
         for at in locations {
             at.file = relative_path(&at.file, base, cwd);
         }

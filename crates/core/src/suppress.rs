@@ -482,6 +482,7 @@ pub fn apply(report: &mut Report, config: &SuppressionConfig, annotated: &Annota
                 severity: f.severity,
                 message: f.message,
                 location: f.location,
+                read_from: f.read_from,
             }),
             None => report.findings.push(f),
         }
@@ -699,6 +700,7 @@ ignore:
             remediation: String::new(),
             docs: String::new(),
             location: None,
+            read_from: None,
         }
     }
 

@@ -76,6 +76,7 @@ fn finding(
         remediation: String::new(),
         docs: format!("eks-cilium-doctor explain {rule}"),
         location: None,
+        read_from: None,
     }
 }
 
@@ -191,6 +192,7 @@ fn sample() -> Report {
             severity: Severity::Medium,
             message: "max-pods is left at the ENI default in overlay mode.".into(),
             location: None,
+            read_from: None,
         }],
         unmatched_suppressions: vec![UnmatchedSuppression {
             rule: "CNI002".into(),

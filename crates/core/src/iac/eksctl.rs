@@ -297,7 +297,7 @@ pub fn parse(shown: &str, bytes: &[u8], options: &LoadOptions) -> Result<EksctlD
             if is_placeholder(&doc.value, &pointer) {
                 return None;
             }
-            let mut path: Vec<&str> = pointer.split('/').skip(1).collect();
+            let path: Vec<&str> = pointer.split('/').skip(1).collect();
             // An unexpected key (a typo): point at the key itself.
             if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
                 e.kind()

@@ -188,7 +188,7 @@ fn finding_result(f: &Finding, rules: &RuleTable) -> Value {
         f.severity,
         &f.message,
         &f.object,
-        f.location.as_ref(),
+        f.file_location(),
         rules,
     );
     result["properties"] = json!({
@@ -206,7 +206,7 @@ fn suppressed_result(s: &Suppressed, rules: &RuleTable) -> Value {
         s.severity,
         &s.message,
         &s.object,
-        s.location.as_ref(),
+        s.location.as_ref().or(s.read_from.as_ref()),
         rules,
     );
     result["suppressions"] = json!([{"kind": "external", "justification": s.reason}]);

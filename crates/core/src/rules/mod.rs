@@ -101,6 +101,7 @@ impl RuleMeta {
                 self.code, self.docs_url
             ),
             location: None,
+            read_from: None,
         }
     }
 
