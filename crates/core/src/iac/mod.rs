@@ -33,12 +33,13 @@ use crate::model::ObjectKey;
 use crate::version::Version;
 
 /// A planned value: set in the code, computed only at apply, or not set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "state", content = "value")]
 pub enum Fact<T> {
     Known(T),
     /// "known after apply" (`after_unknown`), or a placeholder (`${VAR}`).
     Unknown,
+    #[default]
     Absent,
 }
 
@@ -114,12 +115,6 @@ pub(crate) struct PlannedCluster {
     pub support_type: Fact<String>,
     pub ip_family: Fact<String>,
     pub planned: Option<Planned>,
-}
-
-impl<T> Default for Fact<T> {
-    fn default() -> Self {
-        Fact::Absent
-    }
 }
 
 #[derive(Debug, Clone)]
