@@ -6,6 +6,7 @@ mod cmd_collect;
 mod cmd_generate;
 mod cmd_mesh;
 mod cmd_plan;
+mod cmd_preflight;
 mod cmd_rules;
 mod cmd_serve;
 mod error;
@@ -66,6 +67,9 @@ enum Command {
     /// Check cluster dumps (kubectl/AWS CLI JSON or YAML, Helm values,
     /// metrics, cilium sysdumps) for every known trap, each with its fix.
     Check(cmd_check::CheckArgs),
+    /// Check infrastructure code before apply (Terraform plan JSON, eksctl
+    /// ClusterConfig) with the same rules, each finding at its file and line.
+    Preflight(cmd_preflight::PreflightArgs),
     /// Read the cluster (Kubernetes API) and its AWS account live,
     /// read-only, into one .tar.gz snapshot that `check` reads.
     Collect(cmd_collect::CollectArgs),
@@ -131,6 +135,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
     // --knowledge DIR is reported rather than silently ignored.
     let done = match cli.command {
         Command::Check(args) => return cmd_check::run(&args, &*load_knowledge(dir)?),
+        Command::Preflight(args) => return cmd_preflight::run(&args, &*load_knowledge(dir)?),
         Command::Mesh(args) => return cmd_mesh::run(&args, &*load_knowledge(dir)?),
         Command::Collect(args) => cmd_collect::run(&args),
         Command::Capacity(args) => cmd_capacity::run(&args, &*load_knowledge(dir)?),

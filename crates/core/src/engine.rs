@@ -58,6 +58,7 @@ impl Engine<'_> {
             options: self.options,
         };
         let mut report = rules::evaluate(&cx);
+        locate(&mut report.findings, cluster);
         suppress::apply(
             &mut report,
             self.suppressions,
@@ -101,6 +102,93 @@ impl Engine<'_> {
         report.input_notes = notes;
         suppress::apply(&mut report, self.suppressions, &annotated);
         Ok(report)
+    }
+}
+
+/// Give every finding the file its object came from: the declared source
+/// (`preflight`'s IaC file and line) as its `location`, else as `read_from`
+/// the input a Kubernetes object was read from, else the first input read
+/// (AWS objects do not remember their file), at line 1. An archive member points at the archive. Live inputs
+/// have no file, so their findings stay without one.
+pub(crate) fn locate(findings: &mut [crate::findings::Finding], cluster: &Cluster) {
+    use crate::findings::SourceLocation;
+    use crate::model::ObjectKey;
+    let file_of = |index: usize| -> Option<SourceLocation> {
+        let name = cluster.input_files.get(index)?;
+        let file = name.split('!').next().unwrap_or(name);
+        (!file.is_empty() && file != "-").then(|| SourceLocation::new(file, 1))
+    };
+    let mut inputs = ObjectInputs::default();
+    for finding in findings.iter_mut() {
+        let o = &finding.object;
+        if finding.location.is_none() && !cluster.object_sources.is_empty() {
+            let key = ObjectKey::new(&o.kind, o.namespace.as_deref().unwrap_or(""), &o.name);
+            finding.location = cluster.object_sources.get(&key).cloned();
+        }
+        if finding.location.is_none() {
+            let namespace = o.namespace.as_deref().unwrap_or("");
+            finding.read_from = inputs
+                .of(cluster, &o.kind, namespace, &o.name)
+                .and_then(|i| file_of(usize::try_from(i).ok()?))
+                .or_else(|| (0..cluster.input_files.len()).find_map(file_of));
+        }
+    }
+}
+
+/// The loader's input index of typed Kubernetes objects, by (namespace,
+/// name), built once per collection a finding names: findings on many pods
+/// cost one pass over the pods, not one per finding.
+#[derive(Default)]
+struct ObjectInputs<'c> {
+    by_collection:
+        std::collections::HashMap<&'static str, std::collections::HashMap<(&'c str, &'c str), u32>>,
+}
+
+impl<'c> ObjectInputs<'c> {
+    fn of(&mut self, c: &'c Cluster, kind: &str, namespace: &str, name: &str) -> Option<u32> {
+        use crate::model::Meta;
+        fn index<'c, T>(
+            items: &'c Option<Vec<T>>,
+            meta: impl Fn(&'c T) -> &'c Meta,
+        ) -> std::collections::HashMap<(&'c str, &'c str), u32> {
+            items
+                .iter()
+                .flatten()
+                .map(meta)
+                .map(|m| ((m.namespace(), m.name.as_str()), m.input))
+                .collect()
+        }
+        let collection: &'static str = match kind {
+            "Deployment" | "StatefulSet" | "ReplicaSet" => "workloads",
+            "Node" => "Node",
+            "Pod" => "Pod",
+            "DaemonSet" => "DaemonSet",
+            "ServiceAccount" => "ServiceAccount",
+            "ConfigMap" => "ConfigMap",
+            "Service" => "Service",
+            "SecurityGroupPolicy" => "SecurityGroupPolicy",
+            "CiliumEndpoint" => "CiliumEndpoint",
+            "CiliumNode" => "CiliumNode",
+            "NodePool" => "NodePool",
+            _ => return None,
+        };
+        let map = self
+            .by_collection
+            .entry(collection)
+            .or_insert_with(|| match collection {
+                "workloads" => index(&c.deployments, |o| &o.metadata),
+                "Node" => index(&c.nodes, |o| &o.metadata),
+                "Pod" => index(&c.pods, |o| &o.metadata),
+                "DaemonSet" => index(&c.daemonsets, |o| &o.metadata),
+                "ServiceAccount" => index(&c.service_accounts, |o| &o.metadata),
+                "ConfigMap" => index(&c.config_maps, |o| &o.metadata),
+                "Service" => index(&c.services, |o| &o.metadata),
+                "SecurityGroupPolicy" => index(&c.security_group_policies, |o| &o.metadata),
+                "CiliumEndpoint" => index(&c.cilium_endpoints, |o| &o.metadata),
+                "CiliumNode" => index(&c.cilium_nodes, |o| &o.metadata),
+                _ => index(&c.node_pools, |o| &o.metadata),
+            });
+        map.get(&(namespace, name)).copied()
     }
 }
 

@@ -75,6 +75,8 @@ mod tests {
                 evidence: Vec::new(),
                 remediation: String::new(),
                 docs: String::new(),
+                location: None,
+                read_from: None,
             })
             .collect();
         Report {

@@ -99,6 +99,59 @@ pub struct Finding {
     pub remediation: String,
     /// Where to read more (`eks-cilium-doctor explain CODE` and upstream docs).
     pub docs: String,
+    /// Where the object is declared: the IaC file, line and address
+    /// (`preflight`). Set by the engine after the rules ran (rules do no
+    /// I/O) or by an IAC rule from the facts it reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<SourceLocation>,
+    /// The dump file the object was read from (`check`), line 1: for the
+    /// SARIF physical location only, so the JSON contract does not change
+    /// with the file names a dump was saved under.
+    #[serde(skip)]
+    pub read_from: Option<SourceLocation>,
+}
+
+impl Finding {
+    /// Where the finding is, for formats that need a file (SARIF).
+    pub fn file_location(&self) -> Option<&SourceLocation> {
+        self.location.as_ref().or(self.read_from.as_ref())
+    }
+}
+
+/// Where an object comes from: a file, the 1-based line in it (1 when the
+/// format has no lines, such as one-line plan JSON), and the IaC address
+/// (`module.eks.aws_eks_addon.this["vpc-cni"]`) when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SourceLocation {
+    pub file: String,
+    pub line: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+impl SourceLocation {
+    pub fn new(file: impl Into<String>, line: u32) -> Self {
+        SourceLocation {
+            file: file.into(),
+            line: line.max(1),
+            address: None,
+        }
+    }
+
+    pub fn with_address(mut self, address: impl Into<String>) -> Self {
+        self.address = Some(address.into());
+        self
+    }
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)?;
+        if let Some(address) = &self.address {
+            write!(f, " ({address})")?;
+        }
+        Ok(())
+    }
 }
 
 impl Finding {
@@ -155,6 +208,36 @@ impl Finding {
     }
 }
 
+/// `file` relative to `base` when it lies under it (both taken from the
+/// working directory when relative), else unchanged: SARIF wants URIs
+/// relative to the repository root (`--base-dir`).
+pub fn relative_path(file: &str, base: &std::path::Path, cwd: &std::path::Path) -> String {
+    let absolute = |p: &std::path::Path| {
+        let joined = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            cwd.join(p)
+        };
+        // Lexically: `a/./b`, `a/x/../b`.
+        let mut out = std::path::PathBuf::new();
+        for part in joined.components() {
+            match part {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                other => out.push(other),
+            }
+        }
+        out
+    };
+    let (file_abs, base_abs) = (absolute(std::path::Path::new(file)), absolute(base));
+    match file_abs.strip_prefix(&base_abs) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => file.to_string(),
+    }
+}
+
 /// A rule that could not run because an input was missing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotEvaluated {
@@ -183,6 +266,11 @@ pub struct Suppressed {
     /// what was hidden.
     pub severity: Severity,
     pub message: String,
+    /// The suppressed finding's location (SARIF needs one on every result).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<SourceLocation>,
+    #[serde(skip)]
+    pub read_from: Option<SourceLocation>,
 }
 
 /// A suppression entry of the config file that matched no finding.
@@ -328,6 +416,26 @@ pub struct Report {
     pub suppressed: Vec<Suppressed>,
     pub unmatched_suppressions: Vec<UnmatchedSuppression>,
     pub summary: Summary,
+}
+
+impl Report {
+    /// Every finding's (and suppressed finding's) file relative to `base`
+    /// ([`relative_path`]).
+    pub fn locations_relative_to(&mut self, base: &std::path::Path, cwd: &std::path::Path) {
+        let locations = self
+            .findings
+            .iter_mut()
+            .flat_map(|f| [f.location.as_mut(), f.read_from.as_mut()])
+            .chain(
+                self.suppressed
+                    .iter_mut()
+                    .flat_map(|s| [s.location.as_mut(), s.read_from.as_mut()]),
+            )
+            .flatten();
+        for at in locations {
+            at.file = relative_path(&at.file, base, cwd);
+        }
+    }
 }
 
 impl Report {

@@ -8,6 +8,7 @@ pub mod exit;
 pub mod findings;
 pub mod generate;
 pub mod hygiene;
+pub mod iac;
 pub mod knowledge;
 pub mod load;
 pub mod logs;

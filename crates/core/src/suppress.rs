@@ -466,6 +466,8 @@ pub fn apply(report: &mut Report, config: &SuppressionConfig, annotated: &Annota
                 reason,
                 severity: f.severity,
                 message: f.message,
+                location: f.location,
+                read_from: f.read_from,
             }),
             None => report.findings.push(f),
         }
@@ -682,6 +684,8 @@ ignore:
             evidence: Vec::new(),
             remediation: String::new(),
             docs: String::new(),
+            location: None,
+            read_from: None,
         }
     }
 

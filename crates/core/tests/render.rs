@@ -75,6 +75,8 @@ fn finding(
         evidence: Vec::new(),
         remediation: String::new(),
         docs: format!("eks-cilium-doctor explain {rule}"),
+        location: None,
+        read_from: None,
     }
 }
 
@@ -189,6 +191,8 @@ fn sample() -> Report {
             reason: "we raise max-pods in the launch template".into(),
             severity: Severity::Medium,
             message: "max-pods is left at the ENI default in overlay mode.".into(),
+            location: None,
+            read_from: None,
         }],
         unmatched_suppressions: vec![UnmatchedSuppression {
             rule: "CNI002".into(),

@@ -3,7 +3,8 @@
 //! insta), `quiet/` must evaluate and produce none. A fixture directory holds
 //! real kubectl / AWS CLI / Helm / metrics files, loaded by the real loaders.
 //! An optional `_options.json` sets check options (`as_of`, `target_kubernetes`,
-//! `target_cilium`, `helm_values` file names).
+//! `target_cilium`, `helm_values` file names, `preflight`: the directory is
+//! infrastructure code, read as `preflight` reads it).
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,8 @@ struct FixtureOptions {
     target_cilium: Option<String>,
     #[serde(default)]
     helm_values: Vec<String>,
+    #[serde(default)]
+    preflight: bool,
 }
 
 fn fixture_root() -> PathBuf {
@@ -48,8 +51,16 @@ fn run_fixture(rule: &dyn Rule, dir: &Path) -> Outcome {
             .collect(),
         ..LoadOptions::default()
     };
-    let loaded = load_paths(&inputs, &load_options)
-        .unwrap_or_else(|e| panic!("{}: fixture does not load: {e}", dir.display()));
+    let loaded = if fixture_options.preflight {
+        let options = doctor_core::iac::IacOptions {
+            helm_values: load_options.helm_values.clone(),
+            ..Default::default()
+        };
+        doctor_core::iac::load(&inputs, &options)
+    } else {
+        load_paths(&inputs, &load_options)
+    }
+    .unwrap_or_else(|e| panic!("{}: fixture does not load: {e}", dir.display()));
     let options = CheckOptions {
         as_of: fixture_options
             .as_of
@@ -68,7 +79,15 @@ fn run_fixture(rule: &dyn Rule, dir: &Path) -> Outcome {
         knowledge: Knowledge::embedded(),
         options: &options,
     };
-    rule.check(&cx)
+    // IAC findings carry their file: relative to the fixtures, so the
+    // snapshots hold no machine's path.
+    rule.check(&cx).map(|mut findings| {
+        let root = fixture_root();
+        for at in findings.iter_mut().filter_map(|f| f.location.as_mut()) {
+            at.file = doctor_core::findings::relative_path(&at.file, &root, &root);
+        }
+        findings
+    })
 }
 
 #[test]

@@ -88,7 +88,7 @@ pub(super) fn merge_layers(layers: Vec<Value>) -> Option<Value> {
 }
 
 /// `helm -f base -f over`: `over` wins.
-fn merge(base: Value, over: Value) -> Value {
+pub(super) fn merge(base: Value, over: Value) -> Value {
     match (base, over) {
         (Value::Object(mut base), Value::Object(over)) => {
             for (key, value) in over {

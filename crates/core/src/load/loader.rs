@@ -72,6 +72,7 @@ impl<'o> Loader<'o> {
         }
         self.iam.finish(&mut self.cluster, &mut self.skipped);
         self.cluster.helm_values = helm_values;
+        self.cluster.input_files = self.input_names;
         self.cluster.finish();
         Loaded {
             cluster: self.cluster,

@@ -56,6 +56,24 @@ use std::path::PathBuf;
 pub use error::{LoadError, LoadOptions, Loaded};
 use loader::Loader;
 
+/// One Cilium Helm values file (YAML or JSON, umbrella `cilium:` unwrapped),
+/// as `--helm-values` reads it: for `preflight`'s release values.
+pub(crate) fn parse_helm_values(
+    source: &str,
+    bytes: &[u8],
+    options: &LoadOptions,
+) -> Result<serde_json::Value, LoadError> {
+    helm::parse_values(source, bytes, options)
+}
+
+/// `helm -f base -f over`: `over` wins, maps merge, `null` deletes.
+pub(crate) fn merge_helm_values(
+    base: serde_json::Value,
+    over: serde_json::Value,
+) -> serde_json::Value {
+    helm::merge(base, over)
+}
+
 /// Load one in-memory input (a file's bytes, a whole snapshot archive,
 /// standard input) named `name` in messages, recognised by its content like
 /// any file, through exactly the path `check snapshot.tar.gz` takes. The

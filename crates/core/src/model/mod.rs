@@ -158,6 +158,21 @@ pub struct Cluster {
     /// mistaken for an empty cluster.
     pub collection_gaps: Vec<crate::snapshot::CollectionGap>,
 
+    /// The name of every input read, by the loader's index (`Meta::input`
+    /// points here): where findings on an object say it was read from.
+    #[serde(skip)]
+    pub input_files: Vec<String>,
+    /// Where objects are declared, by kind/namespace/name (namespace empty
+    /// for AWS and cluster-scoped objects): `preflight` records the IaC
+    /// file and line of each object it plans.
+    #[serde(skip)]
+    pub object_sources: BTreeMap<ObjectKey, crate::findings::SourceLocation>,
+    /// Facts only infrastructure code has (planned replacements, how
+    /// aws-node is removed, the chart pin); `None` outside `preflight`,
+    /// and the IAC rules are then not run at all.
+    #[serde(skip)]
+    pub iac: Option<crate::iac::IacFacts>,
+
     /// Derived Cilium facts, computed by [`Cluster::finish`].
     pub cilium: CiliumSettings,
 }

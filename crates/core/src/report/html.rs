@@ -202,7 +202,7 @@ fn area_key(code: &str, opts: &RenderOptions) -> &'static str {
     area_of(code, opts).map_or("other", area_prefix)
 }
 
-const AREAS: [Area; 9] = [
+const AREAS: [Area; 10] = [
     Area::Cni,
     Area::Cap,
     Area::Iam,
@@ -212,6 +212,7 @@ const AREAS: [Area; 9] = [
     Area::Ops,
     Area::Cfg,
     Area::Log,
+    Area::Iac,
 ];
 
 /// Severity checkboxes and one area at a time, hidden until the script

@@ -129,6 +129,9 @@ fn finding(out: &mut String, f: &Finding) {
     let object = code_span(&f.object.to_string(), false);
     let _ = writeln!(out, "#### {} {}: {object}\n", f.rule, text(f.name));
     let _ = writeln!(out, "{}\n", text(&f.message));
+    if let Some(at) = super::text::declared(f) {
+        let _ = writeln!(out, "At {}\n", code_span(&at.to_string(), false));
+    }
     if !f.evidence.is_empty() {
         out.push_str("**Evidence**\n\n");
         for line in &f.evidence {

@@ -182,6 +182,7 @@ fn area_of(code: &str, opts: &RenderOptions) -> Option<Area> {
         "OPS" => Area::Ops,
         "CFG" => Area::Cfg,
         "LOG" => Area::Log,
+        "IAC" => Area::Iac,
         _ => return None,
     })
 }
@@ -198,6 +199,7 @@ fn area_prefix(area: Area) -> &'static str {
         Area::Ops => "OPS",
         Area::Cfg => "CFG",
         Area::Log => "LOG",
+        Area::Iac => "IAC",
     }
 }
 

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::{object_path, RenderOptions};
-use crate::findings::{Finding, ObjectRef, Report, Severity, Suppressed};
+use crate::findings::{Finding, ObjectRef, Report, Severity, SourceLocation, Suppressed};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -126,14 +126,41 @@ fn descriptor(code: &str, name: &str, severity: Severity, opts: &RenderOptions) 
     d
 }
 
-fn location(object: &ObjectRef) -> Value {
-    json!([{
+/// The object as a logical location and, when its file is known, the
+/// physical location GitHub code scanning requires of every result: the
+/// file as a relative URI (`%`-escaped where a URI needs it) and the line.
+fn location(object: &ObjectRef, at: Option<&SourceLocation>) -> Value {
+    let mut location = json!({
         "logicalLocations": [{
             "name": object.name,
             "fullyQualifiedName": object_path(object),
             "kind": "resource",
         }],
-    }])
+    });
+    if let Some(at) = at {
+        location["physicalLocation"] = json!({
+            "artifactLocation": {"uri": uri_of(&at.file)},
+            "region": {"startLine": at.line.max(1)},
+        });
+    }
+    json!([location])
+}
+
+/// A relative file path as a URI reference: `/` separators, and every byte
+/// outside the unreserved and path characters percent-encoded (a space, `#`,
+/// `?`, `%`, non-ASCII), so `a b/plan#1.json` stays one path.
+pub(crate) fn uri_of(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        let plain = byte.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&byte);
+        if plain {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 fn base_result(
@@ -141,6 +168,7 @@ fn base_result(
     severity: Severity,
     message: &str,
     object: &ObjectRef,
+    at: Option<&SourceLocation>,
     rules: &RuleTable,
 ) -> Value {
     json!({
@@ -148,14 +176,21 @@ fn base_result(
         "ruleIndex": rules.index(rule),
         "level": level(severity),
         "message": {"text": message},
-        "locations": location(object),
+        "locations": location(object, at),
         // Stable identity across runs, since there is no source line to hash.
         "partialFingerprints": {"ruleObject/v1": format!("{rule}|{}", object_path(object))},
     })
 }
 
 fn finding_result(f: &Finding, rules: &RuleTable) -> Value {
-    let mut result = base_result(f.rule, f.severity, &f.message, &f.object, rules);
+    let mut result = base_result(
+        f.rule,
+        f.severity,
+        &f.message,
+        &f.object,
+        f.file_location(),
+        rules,
+    );
     result["properties"] = json!({
         "severity": f.severity,
         "evidence": f.evidence,
@@ -166,7 +201,14 @@ fn finding_result(f: &Finding, rules: &RuleTable) -> Value {
 }
 
 fn suppressed_result(s: &Suppressed, rules: &RuleTable) -> Value {
-    let mut result = base_result(s.rule, s.severity, &s.message, &s.object, rules);
+    let mut result = base_result(
+        s.rule,
+        s.severity,
+        &s.message,
+        &s.object,
+        s.location.as_ref().or(s.read_from.as_ref()),
+        rules,
+    );
     result["suppressions"] = json!([{"kind": "external", "justification": s.reason}]);
     result["properties"] = json!({"severity": s.severity});
     result
@@ -210,5 +252,13 @@ mod tests {
         assert_eq!(level(Severity::Medium), "warning");
         assert_eq!(level(Severity::Low), "note");
         assert_eq!(level(Severity::Info), "note");
+    }
+
+    #[test]
+    fn file_paths_become_relative_uri_references() {
+        assert_eq!(uri_of("infra/plan.json"), "infra/plan.json");
+        assert_eq!(uri_of("a b/plan#1.json"), "a%20b/plan%231.json");
+        assert_eq!(uri_of("dir\\eks.yaml"), "dir/eks.yaml");
+        assert_eq!(uri_of("ü.yaml"), "%C3%BC.yaml");
     }
 }

@@ -84,6 +84,14 @@ fn indented(text: &str, prefix: &str) -> String {
         .collect()
 }
 
+/// Where the object is declared (`preflight`'s file, line and address);
+/// the dump file a `check` finding was read from is left to SARIF and JSON.
+pub(super) fn declared(f: &Finding) -> Option<&crate::findings::SourceLocation> {
+    f.location
+        .as_ref()
+        .filter(|at| at.address.is_some() || at.line > 1)
+}
+
 fn finding(out: &mut String, f: &Finding, paint: &Paint) {
     let head = format!(
         "{} {}",
@@ -92,6 +100,14 @@ fn finding(out: &mut String, f: &Finding, paint: &Paint) {
     );
     let _ = writeln!(out, "  {head} — {}", printable(&f.object.to_string()));
     out.push_str(&indented(&f.message, "    "));
+    if let Some(at) = declared(f) {
+        let _ = writeln!(
+            out,
+            "    {} {}",
+            paint.dim("At:"),
+            printable(&at.to_string())
+        );
+    }
     if !f.evidence.is_empty() {
         let _ = writeln!(out, "    {}", paint.dim("Evidence:"));
         for line in &f.evidence {

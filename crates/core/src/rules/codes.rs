@@ -97,6 +97,13 @@ pub static CODES: &[(&str, Status)] = &[
     ("LOG007", Implemented),
     ("LOG008", Implemented),
     ("LOG010", Implemented),
+    ("IAC001", Implemented),
+    // An obsolete pulumi-eks option (`defaultAddonsToRemove`, gone in v4):
+    // waits for `preflight` to read Pulumi previews.
+    ("IAC002", Status::Planned),
+    ("IAC003", Implemented),
+    ("IAC004", Implemented),
+    ("IAC005", Implemented),
 ];
 
 /// A code's status; None for a code the tool has never had.

@@ -6,6 +6,7 @@ pub(crate) mod cap;
 mod cfg;
 pub(crate) mod cni;
 pub mod codes;
+mod iac;
 pub(crate) mod iam;
 pub(crate) mod inputs;
 pub(crate) mod log;
@@ -50,6 +51,8 @@ pub enum Area {
     Cfg,
     #[serde(rename = "LOG")]
     Log,
+    #[serde(rename = "IAC")]
+    Iac,
 }
 
 impl Area {
@@ -64,6 +67,7 @@ impl Area {
             Area::Ops => "Running health and observability",
             Area::Cfg => "Cilium configuration on EKS",
             Area::Log => "What the agent and operator logs say",
+            Area::Iac => "Infrastructure code before apply",
         }
     }
 }
@@ -101,6 +105,8 @@ impl RuleMeta {
                 "eks-cilium-doctor explain {} ; {}",
                 self.code, self.docs_url
             ),
+            location: None,
+            read_from: None,
         }
     }
 
@@ -238,7 +244,7 @@ pub fn find_meta(code: &str) -> Option<&'static RuleMeta> {
 pub fn registry() -> &'static [&'static dyn Rule] {
     static REGISTRY: OnceLock<Vec<&'static dyn Rule>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let areas: [&[&dyn Rule]; 9] = [
+        let areas: [&[&dyn Rule]; 10] = [
             cni::RULES,
             cap::RULES,
             iam::RULES,
@@ -248,6 +254,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
             ops::RULES,
             cfg::RULES,
             log::RULES,
+            iac::RULES,
         ];
         areas.into_iter().flatten().copied().collect()
     })
@@ -284,8 +291,11 @@ pub fn evaluate(cx: &Context) -> Report {
         cilium_version: c.cilium.version.map(|v| v.to_string()),
         ipam_mode: c.cilium.ipam_mode.clone(),
     };
+    // The IAC rules read infrastructure code: without it (`check`) they
+    // are not run, rather than listed as not evaluated in every report.
     let outcomes = registry()
         .iter()
+        .filter(|rule| rule.meta().area != Area::Iac || c.iac.is_some())
         .map(|rule| (rule.meta().code, rule.check(cx)));
     report_of(
         outcomes,

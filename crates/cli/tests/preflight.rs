@@ -1,0 +1,109 @@
+//! `preflight` through the real binary: exit codes as `check` (0 clean, 1
+//! findings at or above --fail-on, 2 unreadable input), the binary-plan
+//! refusal, SARIF URIs relative to --base-dir, and --eksctl-version.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/iac")
+}
+
+fn preflight(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("eks-cilium-doctor")
+        .unwrap()
+        .current_dir(cwd)
+        .arg("preflight")
+        .args(args)
+        .args(["--as-of", "2026-12-01"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+const LITTLEJO: &str = "littlejo__cilium-eks-cookbook__files_eks-cilium.yaml";
+
+#[test]
+fn findings_exit_1_and_name_their_line() {
+    let (code, out, err) = preflight(&fixtures(), &[LITTLEJO]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("CNI002 vpc-cni-addon-managed"), "{out}");
+    assert!(
+        out.contains(&format!("At: {LITTLEJO}:5 (eksctl default add-on vpc-cni)")),
+        "{out}"
+    );
+    // --fail-on none never fails; an older eksctl has no managed add-on.
+    let (code, _, _) = preflight(&fixtures(), &[LITTLEJO, "--fail-on", "none"]);
+    assert_eq!(code, 0);
+    let (_, out, _) = preflight(&fixtures(), &[LITTLEJO, "--eksctl-version", "0.183.0"]);
+    assert!(!out.contains("CNI002"), "{out}");
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_file() {
+    for (file, want) in [
+        (
+            "hostile/binary.tfplan",
+            "run `terraform show -json plan.tfplan > plan.json`",
+        ),
+        (
+            "hostile/truncated.json",
+            "hostile/truncated.json: line 1 column 5000",
+        ),
+        (
+            "hostile/eksctl-taint-typo.yaml",
+            "line 15: does not match eksctl's ClusterConfig schema",
+        ),
+        ("cilium-eni/main.tf", "Terraform HCL: not read yet"),
+    ] {
+        let (code, out, err) = preflight(&fixtures(), &[file]);
+        assert_eq!(code, 2, "{file}: {out}{err}");
+        assert!(err.contains(want), "{file}: {err}");
+        assert!(!err.contains("panicked"), "{file}: {err}");
+    }
+}
+
+#[test]
+fn sarif_uris_are_relative_to_the_base_dir() {
+    let root = fixtures().join("../../../../..");
+    let plan = fixtures().join("cilium-eni/plan.json");
+    let (code, out, err) = preflight(
+        &std::env::temp_dir(),
+        &[
+            plan.to_str().unwrap(),
+            "--base-dir",
+            root.to_str().unwrap(),
+            "--format",
+            "sarif",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let log: Value = serde_json::from_str(&out).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let physical = &r["locations"][0]["physicalLocation"];
+        let uri = physical["artifactLocation"]["uri"].as_str().unwrap();
+        assert!(
+            uri.starts_with("crates/core/tests/fixtures/iac/cilium-eni/"),
+            "{uri}"
+        );
+        assert!(physical["region"]["startLine"].as_u64().unwrap() >= 1);
+    }
+    let cfg003 = results.iter().find(|r| r["ruleId"] == "CFG003").unwrap();
+    assert_eq!(
+        cfg003["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "crates/core/tests/fixtures/iac/cilium-eni/main.tf"
+    );
+    assert_eq!(
+        cfg003["locations"][0]["physicalLocation"]["region"]["startLine"],
+        46
+    );
+}

@@ -1,0 +1,401 @@
+//! `preflight` on real infrastructure code (`tests/fixtures/iac/`, sources in
+//! its README) and on hostile copies of it: the traps the code plans are
+//! found at their file and line, unknown values never fire, bad input is a
+//! clear error naming the file, and SARIF from `preflight` and `check`
+//! passes the 2.1.0 schema and GitHub code scanning's upload requirements.
+
+use std::path::{Path, PathBuf};
+
+use doctor_core::engine::Engine;
+use doctor_core::findings::Report;
+use doctor_core::iac::{self, IacOptions};
+use doctor_core::knowledge::Knowledge;
+use doctor_core::load::{load_paths, LoadOptions, Loaded};
+use doctor_core::report::{render, Format, RenderOptions};
+use doctor_core::rules::CheckOptions;
+use doctor_core::suppress::SuppressionConfig;
+use doctor_core::version::{Date, Version};
+use serde_json::Value;
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/iac")
+        .join(rel)
+}
+
+fn load(files: &[&str], eksctl: Option<Version>) -> Result<Loaded, String> {
+    let paths: Vec<PathBuf> = files.iter().map(|f| fixture(f)).collect();
+    let options = IacOptions {
+        eksctl_version: eksctl,
+        ..IacOptions::default()
+    };
+    iac::load(&paths, &options).map_err(|e| e.to_string())
+}
+
+fn evaluate(loaded: &Loaded) -> Report {
+    let options = CheckOptions {
+        as_of: "2026-12-01".parse::<Date>().unwrap(),
+        ..CheckOptions::default()
+    };
+    let suppressions = SuppressionConfig::default();
+    let engine = Engine {
+        knowledge: Knowledge::embedded(),
+        options: &options,
+        suppressions: &suppressions,
+    };
+    engine.check(loaded, false).report
+}
+
+fn preflight(files: &[&str]) -> Report {
+    evaluate(&load(files, None).unwrap())
+}
+
+fn codes(report: &Report) -> Vec<&'static str> {
+    report.findings.iter().map(|f| f.rule).collect()
+}
+
+fn finding<'r>(report: &'r Report, code: &str) -> &'r doctor_core::findings::Finding {
+    report
+        .findings
+        .iter()
+        .find(|f| f.rule == code)
+        .unwrap_or_else(|| panic!("no {code} in {:?}", codes(report)))
+}
+
+const TRIPLEAZE: &str = "TripleAze__Production-Grade-Cloud-Native-DevOps-Platform__infra_plan.json";
+const NBIUK: &str = "nbiuk-devops-lab__infrastructure__terraform_tfplan.json";
+const LITTLEJO: &str = "littlejo__cilium-eks-cookbook__files_eks-cilium.yaml";
+
+// ------------------------------------------------------------ Terraform plans
+
+#[test]
+fn a_module_v21_plan_with_the_vpc_cni_addon_fires_cni002_at_its_address() {
+    let r = preflight(&[TRIPLEAZE]);
+    let f = finding(&r, "CNI002");
+    let at = f.location.as_ref().expect("a location");
+    assert!(at.file.ends_with(TRIPLEAZE), "{at}");
+    assert_eq!(at.line, 1, "one-line plan JSON");
+    assert_eq!(
+        at.address.as_deref(),
+        Some("module.eks.aws_eks_addon.this[\"vpc-cni\"]")
+    );
+    // The add-on installs aws-node; nothing patches it off the nodes.
+    assert!(codes(&r).contains(&"CNI001"), "{:?}", codes(&r));
+    assert_eq!(r.cluster.kubernetes_version.as_deref(), Some("1.35"));
+}
+
+#[test]
+fn a_raw_cluster_with_the_provider_default_bootstraps_aws_node() {
+    let loaded = load(&[NBIUK], None).unwrap();
+    let r = evaluate(&loaded);
+    // bootstrap_self_managed_addons = true: EKS installs the self-managed aws-node.
+    let f = finding(&r, "CNI001");
+    assert_eq!(
+        f.location.as_ref().and_then(|a| a.address.as_deref()),
+        Some("aws_eks_cluster.eks")
+    );
+    // Its version is not set, so unknown until apply: never a finding,
+    // the version rules are not evaluated and a note names the field.
+    assert!(
+        !codes(&r).iter().any(|c| c.starts_with("VER00")),
+        "{:?}",
+        codes(&r)
+    );
+    assert!(r.not_evaluated.iter().any(|n| n.rule == "VER001"));
+    assert!(
+        r.input_notes
+            .iter()
+            .any(|n| n.note.contains("version is known only after apply")),
+        "{:#?}",
+        r.input_notes
+    );
+}
+
+#[test]
+fn old_formats_and_encodings_of_real_plans_load() {
+    // Format 0.2 in UTF-16LE with a BOM (a Windows redirect), and format 0.1.
+    for file in [
+        "Anupriya35__aws-kubernetes-cluster__plan.json",
+        "bridgecrewio__checkov__tests_terraform_runner_resources_plan_tfplan.json",
+    ] {
+        let loaded = load(&[file], None).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(loaded.cluster.eks.is_some(), "{file}: the aws_eks_cluster");
+        // Pre-attribute providers: the API default (self-managed add-ons) applies.
+        assert!(
+            loaded
+                .cluster
+                .daemonset("kube-system", "aws-node")
+                .is_some(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn real_helm_values_in_a_plan_are_evaluated_and_point_at_the_release_line() {
+    // csantanapr/terraform-eks-cilium: kubeProxyReplacement without k8sServiceHost.
+    let r = preflight(&["cilium-eni/plan.json"]);
+    let f = finding(&r, "CFG003");
+    let at = f.location.as_ref().unwrap();
+    assert!(at.file.ends_with("cilium-eni/main.tf"), "{at}");
+    assert_eq!(at.line, 46, "resource \"helm_release\" \"cilium\"");
+    assert_eq!(r.cluster.cilium_version.as_deref(), Some("1.15.7"));
+    assert_eq!(r.cluster.ipam_mode.as_deref(), Some("eni"));
+    // bootstrap_self_managed_addons = false and no vpc-cni add-on.
+    assert!(!codes(&r).contains(&"CNI001") && !codes(&r).contains(&"CNI002"));
+}
+
+#[test]
+fn unknown_values_never_fire() {
+    // k8sServiceHost is known only after apply: present, so CFG003 is quiet.
+    let r = preflight(&["cilium-range/plan.json"]);
+    assert!(!codes(&r).contains(&"CFG003"), "{:?}", codes(&r));
+    assert!(codes(&r).contains(&"IAC004"));
+    // All the values unknown: no configuration rule fires, IAC005 says why.
+    let r = preflight(&["cilium-unknown-values/plan.json"]);
+    assert!(
+        !codes(&r)
+            .iter()
+            .any(|c| c.starts_with("CFG") || c.starts_with("CNI")),
+        "{:?}",
+        codes(&r)
+    );
+    assert!(codes(&r).contains(&"IAC005"));
+    assert!(r.not_evaluated.iter().any(|n| n.rule == "CFG003"));
+}
+
+#[test]
+fn check_reports_never_run_the_iac_rules() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/CNI002/fires");
+    let loaded = load_paths(&[dir], &LoadOptions::default()).unwrap();
+    let r = evaluate(&loaded);
+    assert!(!r.evaluated_rules.iter().any(|c| c.starts_with("IAC")));
+    assert!(!r.not_evaluated.iter().any(|n| n.rule.starts_with("IAC")));
+}
+
+// ------------------------------------------------------------ eksctl
+
+#[test]
+fn every_real_eksctl_file_validates_against_the_schema() {
+    for file in [
+        LITTLEJO,
+        "littlejo__cilium-eks-cookbook__files_eks-cilium-prefix.yaml",
+        "littlejo__cilium-eks-cookbook__files_eks-cilium-ipv6.yaml",
+        "littlejo__cilium-eks-cookbook__files_eks-cilium-argo.yaml",
+        "jotak__cilium-eks-setup__eks-config.yaml",
+        "eksctl-highopes",
+    ] {
+        load(&[file], None).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+}
+
+#[test]
+fn eksctl_defaults_decide_the_vpc_cni_by_release() {
+    // eksctl >= 0.184 installs vpc-cni as a managed add-on: CNI002, at the config.
+    let r = preflight(&[LITTLEJO]);
+    let f = finding(&r, "CNI002");
+    let at = f.location.as_ref().unwrap();
+    assert!(at.file.ends_with(LITTLEJO), "{at}");
+    assert_eq!(at.line, 5, "metadata.name");
+    // The node group's agent-not-ready taint is there: CNI004 is quiet.
+    assert!(!codes(&r).contains(&"CNI004"), "{:?}", codes(&r));
+    // eksctl 0.183: self-managed aws-node, no add-on.
+    let r = evaluate(&load(&[LITTLEJO], Some(Version::new(0, 183, 0))).unwrap());
+    assert!(!codes(&r).contains(&"CNI002"), "{:?}", codes(&r));
+    assert!(codes(&r).contains(&"CNI001"), "{:?}", codes(&r));
+}
+
+#[test]
+fn eksctl_files_of_one_cluster_merge() {
+    // highopes: the cluster (disableDefaultAddons: true, coredns) in one
+    // file, its node group in another.
+    let loaded = load(&["eksctl-highopes"], None).unwrap();
+    let c = &loaded.cluster;
+    assert_eq!(c.name.as_deref(), Some("cilium-eks-demo"));
+    let groups = c.nodegroups.as_deref().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].instance_types, ["t3a.large"]);
+    assert_eq!(c.addon_names.as_deref(), Some(&["coredns".to_string()][..]));
+    let r = evaluate(&loaded);
+    assert!(!codes(&r).contains(&"CNI001") && !codes(&r).contains(&"CNI002"));
+    // The node group has no agent-not-ready taint: CNI004 at the node group.
+    let f = finding(&r, "CNI004");
+    let at = f.location.as_ref().unwrap();
+    assert!(
+        at.file
+            .ends_with("highopes__aws-isovalent-demo__nodegroup.yaml"),
+        "{at}"
+    );
+    assert_eq!(at.line, 9);
+}
+
+#[test]
+fn helm_values_placeholders_are_noted() {
+    let options = IacOptions {
+        helm_values: vec![fixture(
+            "highopes__aws-isovalent-demo__cilium-enterprise-values.yaml",
+        )],
+        ..IacOptions::default()
+    };
+    let loaded = iac::load(&[fixture("eksctl-highopes")], &options).unwrap();
+    assert!(loaded
+        .cluster
+        .helm_values
+        .as_ref()
+        .is_some_and(|v| v.get("eni").is_some()));
+}
+
+// ------------------------------------------------------------ hostile input
+
+#[test]
+fn hostile_inputs_are_errors_naming_the_file() {
+    let cases = [
+        ("hostile/truncated.json", "line 1 column 5000"),
+        (
+            "hostile/format-9.json",
+            "format_version \"9.0\" is not supported",
+        ),
+        (
+            "hostile/binary.tfplan",
+            "terraform show -json plan.tfplan > plan.json",
+        ),
+        (
+            "hostile/eksctl-taint-typo.yaml",
+            "line 15: does not match eksctl's ClusterConfig schema",
+        ),
+        ("hostile/eksctl-bad-yaml.yaml", "eksctl-bad-yaml.yaml: line"),
+    ];
+    for (file, want) in cases {
+        let err = load(&[file], None).expect_err(file);
+        assert!(err.contains(file), "{file}: {err}");
+        assert!(err.contains(want), "{file}: {err}");
+    }
+}
+
+#[test]
+fn placeholders_are_unknown_not_errors() {
+    let loaded = load(&["hostile/eksctl-placeholder.yaml"], None).unwrap();
+    // version: ${K8S_VERSION} is unknown: no version, so no version rule fires.
+    assert!(loaded.cluster.kubernetes_version().is_none());
+    let r = evaluate(&loaded);
+    assert!(!codes(&r).iter().any(|c| c.starts_with("VER00")));
+}
+
+#[test]
+fn a_plan_streamed_from_a_large_file_keeps_only_what_it_needs() {
+    // 120,000 unrelated resources around the cluster: read in one pass.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.json");
+    let mut text = String::from(r#"{"format_version":"1.2","resource_changes":["#);
+    for i in 0..120_000 {
+        text.push_str(&format!(
+            r#"{{"address":"aws_s3_object.o[{i}]","mode":"managed","type":"aws_s3_object","name":"o","change":{{"actions":["create"],"after":{{"key":"k{i}","content":"{}"}},"after_unknown":{{}}}}}},"#,
+            "x".repeat(200)
+        ));
+    }
+    text.push_str(r#"{"address":"aws_eks_cluster.c","mode":"managed","type":"aws_eks_cluster","name":"c","change":{"actions":["create"],"after":{"name":"big","version":"1.33"},"after_unknown":{}}}]}"#);
+    std::fs::write(&path, text).unwrap();
+    let loaded = iac::load(&[path], &IacOptions::default()).unwrap();
+    assert_eq!(loaded.cluster.name.as_deref(), Some("big"));
+}
+
+// ------------------------------------------------------------ SARIF
+
+fn sarif_validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(include_str!("schemas/sarif-2.1.0.json")).unwrap();
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
+
+/// GitHub code scanning's upload requirements: every result has a ruleId
+/// listed in `tool.driver.rules`, a message, and a physical location with a
+/// relative URI and a start line of at least 1.
+fn github_problems(log: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for run in log["runs"].as_array().unwrap() {
+        let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        for (i, r) in run["results"].as_array().unwrap().iter().enumerate() {
+            let id = r["ruleId"].as_str().unwrap_or_default();
+            if !rules.contains(&id) {
+                problems.push(format!(
+                    "result {i}: ruleId {id:?} not in tool.driver.rules"
+                ));
+            }
+            if r["message"]["text"].as_str().is_none_or(str::is_empty) {
+                problems.push(format!("result {i}: no message"));
+            }
+            let physical = &r["locations"][0]["physicalLocation"];
+            let uri = physical["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap_or_default();
+            if uri.is_empty() || uri.starts_with('/') || uri.contains("://") {
+                problems.push(format!("result {i}: uri {uri:?} is not a relative path"));
+            }
+            if physical["region"]["startLine"].as_u64().unwrap_or(0) < 1 {
+                problems.push(format!("result {i}: no startLine >= 1"));
+            }
+        }
+    }
+    problems
+}
+
+fn sarif_of(mut report: Report) -> Value {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"));
+    report.locations_relative_to(base, base);
+    serde_json::from_str(&render(&report, Format::Sarif, &RenderOptions::default())).unwrap()
+}
+
+#[test]
+fn sarif_from_preflight_and_check_meets_the_schema_and_github() {
+    let validator = sarif_validator();
+    let check_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/CNI002/fires");
+    let check = evaluate(&load_paths(&[check_dir], &LoadOptions::default()).unwrap());
+    for (what, report) in [
+        (
+            "preflight plan",
+            preflight(&[TRIPLEAZE, "deletes-aws-node/plan.json"]),
+        ),
+        ("preflight eksctl", preflight(&[LITTLEJO])),
+        ("preflight values", preflight(&["cilium-eni/plan.json"])),
+        ("check", check),
+    ] {
+        assert!(!report.findings.is_empty(), "{what}");
+        let log = sarif_of(report);
+        let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{what}: {errors:#?}");
+        let problems = github_problems(&log);
+        assert!(problems.is_empty(), "{what}: {problems:#?}");
+    }
+    // The check: the dump file the object came from.
+    let check_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/CNI002/fires");
+    let log = sarif_of(evaluate(
+        &load_paths(&[check_dir], &LoadOptions::default()).unwrap(),
+    ));
+    let uris: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        uris.iter()
+            .all(|u| u.starts_with("tests/fixtures/CNI002/fires/")),
+        "{uris:?}"
+    );
+    // The requirements test is live: a result without a line is caught.
+    let mut log = sarif_of(preflight(&[LITTLEJO]));
+    log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        0.into();
+    assert!(!github_problems(&log).is_empty());
+}
