@@ -1010,6 +1010,121 @@ def build_knowledge_dates(src):
     return dump_json({"compiled": dates["compiled"], "families": out})
 
 
+# --------------------------------------------------------------------------
+# data/known-issues.json
+
+# How each Cilium-versioned known issue is matched against a cluster: the
+# stable ids of the conditions (besides the version) that must all hold, each
+# checked against the wording of the source entry so that a changed entry
+# stops the build. Entries of these kinds with a Cilium version range must be
+# listed here or in KNOWN_ISSUES_UNMATCHED (with the reason).
+KNOWN_ISSUE_KINDS = ("cilium-regression", "cilium-bug", "cilium-limitation")
+KNOWN_ISSUE_CONDITIONS = {
+    "KI001": ["ipam-eni", "instance-tags-filter"],
+    "KI002": ["ipam-eni"],
+    "KI008": ["chaining-aws-cni"],
+    "KI020": ["ipam-eni"],
+    "KI033": ["ipam-eni"],
+    "KI035": ["ipam-eni"],
+}
+KNOWN_ISSUES_UNMATCHED = {
+    "KI009": "needs L7 policies and an EKS endpoint change, which the snapshot does not show",
+    "KI018": "no Cilium version range (MESH002 checks the cluster id)",
+    "KI019": "no release with the fix identified",
+    "KI021": "needs the instances' metadata options (HttpTokens), not an input",
+}
+# Issues other rules cite (their id, symptom, workaround and sources).
+KNOWN_ISSUES_CITED = ["KI006", "KI008", "KI013", "KI015", "KI018", "KI023", "KI029", "KI030"]
+
+
+def condition_holds(cid, cond):
+    """Check that the source entry's condition still words what `cid` matches."""
+    text = json.dumps(cond)
+    checks = {
+        "ipam-eni": cond.get("ipam") == "eni",
+        "chaining-aws-cni": cond.get("cni_chaining_mode") == "aws-cni",
+        "instance-tags-filter": "instance-tags-filter" in cond.get("operator_flag", ""),
+    }
+    require(cid in checks, f"unknown known-issue condition {cid}")
+    require(checks[cid], f"known issue condition {cid} no longer matches {text}")
+
+
+RELEASE = re.compile(r"\d+\.\d+\.\d+")
+
+
+def release_ranges(issue):
+    """The affected Cilium ranges whose bounds are releases (pre-releases are
+    not told apart by the version parser, so their ranges are left out)."""
+    out = []
+    for r in issue["affected_versions"]:
+        bounds = [r.get("introduced"), r.get("fixed")]
+        if not any(bounds):
+            continue
+        if any(b and not RELEASE.fullmatch(b) for b in bounds):
+            continue
+        out.append({"introduced": bounds[0], "fixed": bounds[1]})
+    return out
+
+
+def urls(issue):
+    return [s for s in issue["sources"] if s.startswith("https://")]
+
+
+def build_known_issues(src):
+    data = load_json(src, "cilium/known_issues.json")
+    by_id = {i["id"]: i for i in data["issues"]}
+    versioned = []
+    for issue in data["issues"]:
+        ranges = release_ranges(issue)
+        if issue["kind"] not in KNOWN_ISSUE_KINDS or not ranges:
+            continue
+        iid = issue["id"]
+        if iid in KNOWN_ISSUES_UNMATCHED:
+            continue
+        require(iid in KNOWN_ISSUE_CONDITIONS,
+                f"known issue {iid} has a Cilium version range but no matching conditions in this script")
+        require(issue["confidence"] in ("high", "medium"), f"{iid}: confidence {issue['confidence']}")
+        for cid in KNOWN_ISSUE_CONDITIONS[iid]:
+            condition_holds(cid, issue["condition"])
+        fixed = (issue.get("fixed_in") or {}).get("cilium") or []
+        versioned.append({
+            "id": iid,
+            "title": issue["title"],
+            "component": issue["component"],
+            "affected": ranges,
+            "conditions": KNOWN_ISSUE_CONDITIONS[iid],
+            "symptom": issue["symptom"],
+            "fixed_in": [v for v in fixed if RELEASE.fullmatch(v)],
+            "release_note": (issue.get("fixed_in") or {}).get("release_note"),
+            "workaround": issue["workaround"],
+            "sources": urls(issue),
+            "confidence": issue["confidence"],
+        })
+    for iid in list(KNOWN_ISSUE_CONDITIONS) + list(KNOWN_ISSUES_UNMATCHED):
+        require(iid in by_id, f"known issue {iid} is gone from known_issues.json")
+    cited = []
+    for iid in KNOWN_ISSUES_CITED:
+        require(iid in by_id, f"cited known issue {iid} is gone from known_issues.json")
+        issue = by_id[iid]
+        cited.append({
+            "id": iid,
+            "title": issue["title"],
+            "symptom": issue["symptom"],
+            "workaround": issue["workaround"],
+            "sources": urls(issue),
+            "confidence": issue["confidence"],
+        })
+    doc = {
+        "sources": {
+            "issues": "cilium/known_issues.json (each entry's own sources: Cilium CHANGELOG.md at the "
+                      "release tags, the issue and PR threads)",
+        },
+        "versioned": versioned,
+        "cited": cited,
+    }
+    return dump_json(doc)
+
+
 def build(src):
     """All generated files, as {relative path: text}."""
     instances, missing_vcpus = build_instances(src)
@@ -1027,6 +1142,7 @@ def build(src):
         "cilium-eks.json": cilium_eks,
         "eks-iam.json": build_eks_iam(src),
         "knowledge-dates.json": build_knowledge_dates(src),
+        "known-issues.json": build_known_issues(src),
         "upstream/eni-max-pods.txt": upstream,
         "SOURCES.md": sources + build_generate_sources(eks_minors),
     }

@@ -9,8 +9,9 @@ use serde::Deserialize;
 use super::files::Source;
 use super::KnowledgeError;
 use crate::knowledge::{
-    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, ControlPlaneRollback,
-    DropReason, EksIam, EksVersion, Hypervisor, InstanceType, KnowledgeDates, PressureMaps,
+    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, CitedIssue,
+    ControlPlaneRollback, DropReason, EksIam, EksVersion, Hypervisor, InstanceType, KnowledgeDates,
+    KnownIssue, PressureMaps,
 };
 use crate::version::Minor;
 
@@ -114,6 +115,19 @@ pub fn eks(src: &Source) -> Result<EksFile, KnowledgeError> {
 }
 
 pub fn cilium(src: &Source) -> Result<CiliumFile, KnowledgeError> {
+    json(src)
+}
+
+/// `data/known-issues.json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownIssuesFile {
+    pub sources: BTreeMap<String, String>,
+    pub versioned: Vec<KnownIssue>,
+    pub cited: Vec<CitedIssue>,
+}
+
+pub fn known_issues(src: &Source) -> Result<KnownIssuesFile, KnowledgeError> {
     json(src)
 }
 
