@@ -603,6 +603,19 @@ def eni_install(eks, minor):
     return flags, al2023.group(1) if al2023 else None
 
 
+def hybrid_nodes_cilium(src):
+    """The Cilium minors AWS supports on EKS Hybrid Nodes, from the EKS user
+    guide's wording (aws/eks_features.json hybrid_nodes)."""
+    facts = load_json(src, "aws/eks_features.json")["hybrid_nodes"]["facts"]
+    fact = [f for f in facts if f["fact"].startswith("Supported Cilium versions")]
+    require(len(fact) == 1, "eks_features.json hybrid_nodes: one 'Supported Cilium versions' fact")
+    m = re.search(r"'Cilium versions ((?:v\d+\.\d+\.x(?:, | and )?)+) are supported for EKS Hybrid Nodes", fact[0]["fact"])
+    require(m, "hybrid nodes Cilium versions wording moved")
+    minors = re.findall(r"v(\d+\.\d+)\.x", m.group(1))
+    require(minors and all(x in CILIUM_MINORS for x in minors), f"hybrid nodes Cilium minors {minors}")
+    return sorted(minors, key=minor_key), fact[0]["source"]
+
+
 def build_cilium_eks(src):
     eks = load_json(src, "cilium/eks.json")
     eni = load_json(src, "cilium/eni_iam.json")
@@ -626,9 +639,12 @@ def build_cilium_eks(src):
         "eni_helm_flags": "cilium/cilium@<minor ref>:Documentation/{gettingstarted,installation}/k8s-install-helm.rst (EKS tab)",
         "kube_proxy_replacement_full": "cilium/cilium@<minor ref>:Documentation/cmdref/cilium-agent.md --kube-proxy-replacement",
     }
+    hybrid, hybrid_source = hybrid_nodes_cilium(src)
+    sources["hybrid_nodes_cilium_minors"] = hybrid_source
     doc = {
         "sources": sources,
         "aws_node_patch": aws_node_patch(eks),
+        "hybrid_nodes_cilium_minors": hybrid,
         "agent_not_ready_taint": taint.group(1),
         "overlay_iptables_flush": flush.group(1),
         "minors": minors,

@@ -332,6 +332,8 @@ impl CiliumEksMinor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CiliumEks {
     pub aws_node_patch: AwsNodePatch,
+    /// The Cilium minors AWS supports on EKS Hybrid Nodes (EKS user guide).
+    pub hybrid_nodes_cilium_minors: Vec<Minor>,
     /// `key=value:Effect` of the taint EKS node groups need.
     pub agent_not_ready_taint: String,
     /// Shell commands that flush the VPC CNI's iptables chains.

@@ -62,6 +62,7 @@ pub struct MetricsFile {
 pub struct CiliumEksFile {
     pub sources: BTreeMap<String, String>,
     pub aws_node_patch: AwsNodePatch,
+    pub hybrid_nodes_cilium_minors: Vec<Minor>,
     pub agent_not_ready_taint: String,
     pub overlay_iptables_flush: String,
     pub minors: Vec<CiliumEksMinor>,
@@ -71,6 +72,7 @@ impl CiliumEksFile {
     pub fn into_facts(self) -> CiliumEks {
         CiliumEks {
             aws_node_patch: self.aws_node_patch,
+            hybrid_nodes_cilium_minors: self.hybrid_nodes_cilium_minors,
             agent_not_ready_taint: self.agent_not_ready_taint,
             overlay_iptables_flush: self.overlay_iptables_flush,
             minors: self.minors,

@@ -10,6 +10,7 @@ mod cfg005_eni_needs_aws_operator;
 mod cfg006_overlay_webhooks_unreachable;
 mod cfg007_al2023_masquerade_interfaces_eth;
 mod cfg008_nodeinit_on_bottlerocket;
+mod cfg009_hybrid_pool_outside_remote_pod_networks;
 mod os_nodes;
 
 pub static RULES: &[&dyn Rule] = &[
@@ -21,4 +22,5 @@ pub static RULES: &[&dyn Rule] = &[
     &cfg006_overlay_webhooks_unreachable::OverlayWebhooksUnreachable,
     &cfg007_al2023_masquerade_interfaces_eth::Al2023MasqueradeInterfacesEth,
     &cfg008_nodeinit_on_bottlerocket::NodeinitOnBottlerocket,
+    &cfg009_hybrid_pool_outside_remote_pod_networks::HybridPoolOutsideRemotePodNetworks,
 ];

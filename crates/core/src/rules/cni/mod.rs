@@ -10,6 +10,7 @@ pub(crate) mod cni005_vpc_cni_leftovers;
 mod cni006_chaining_without_aws_node;
 mod cni007_chaining_with_eni_ipam;
 mod cni008_chaining_aws_node_not_ready;
+mod cni009_hybrid_nodes_cilium_unsupported;
 pub(super) mod shared;
 
 pub static RULES: &[&dyn Rule] = &[
@@ -21,4 +22,5 @@ pub static RULES: &[&dyn Rule] = &[
     &cni006_chaining_without_aws_node::ChainingWithoutAwsNode,
     &cni007_chaining_with_eni_ipam::ChainingWithEniIpam,
     &cni008_chaining_aws_node_not_ready::ChainingAwsNodeNotReady,
+    &cni009_hybrid_nodes_cilium_unsupported::HybridNodesCiliumUnsupported,
 ];
