@@ -84,7 +84,7 @@ pub struct EksCluster {
     #[serde(default, deserialize_with = "null_default")]
     pub tags: BTreeMap<String, String>,
     /// Hybrid Nodes: the on-premises node and pod networks.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_network_config: Option<RemoteNetworkConfig>,
 }
 

@@ -357,7 +357,7 @@ pub struct PodSpec {
     #[serde(default, deserialize_with = "seq")]
     pub init_containers: Vec<Container>,
     /// Boxed: most pods have none.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub affinity: Option<Box<Affinity>>,
 }
 
