@@ -1141,6 +1141,31 @@ def build_known_issues(src):
     return dump_json(doc)
 
 
+def known_issues_sources(src):
+    """SOURCES.md: where known-issues.json and the hybrid-nodes list come from."""
+    doc = json.loads(build_known_issues(src))
+    rows = ["| id | affected | conditions | fixed in | sources |", "|---|---|---|---|---|"]
+    for i in doc["versioned"]:
+        affected = "; ".join(f"{r['introduced'] or '(any)'} to {r['fixed'] or '(not fixed)'}" for r in i["affected"])
+        rows.append(f"| {i['id']} | {affected} | {', '.join(i['conditions'])} | "
+                    f"{', '.join(i['fixed_in']) or '-'} | {' '.join(i['sources'])} |")
+    minors, source = hybrid_nodes_cilium(src)
+    return (
+        "\n## known-issues.json\n\n"
+        "Used by VER012 (`versioned`), the upgrade steps (a step never installs a release in a\n"
+        "`versioned` range) and the rules that cite a problem (`cited`: CNI007 KI023, CNI008 KI008,\n"
+        "MESH002 KI018, CFG007 KI029, CFG008 KI015). Read from `cilium/known_issues.json`; an entry\n"
+        "with a Cilium release range is matched only with the conditions this script names for it\n"
+        "(each checked against the entry's own condition wording), or is listed as not matched with\n"
+        "the reason. Ranges with pre-release bounds are left out (the version parser does not tell\n"
+        "pre-releases apart).\n\n" + "\n".join(rows) + "\n\n"
+        "Not matched: " + "; ".join(f"{k}: {v}" for k, v in KNOWN_ISSUES_UNMATCHED.items()) + ".\n\n"
+        "## cilium-eks.json hybrid_nodes_cilium_minors\n\n"
+        f"{', '.join(minors)}: the minors the EKS user guide supports on EKS Hybrid Nodes, read from\n"
+        f"`aws/eks_features.json` hybrid_nodes ({source}). Used by CNI009.\n"
+    )
+
+
 def build(src):
     """All generated files, as {relative path: text}."""
     instances, missing_vcpus = build_instances(src)
@@ -1160,7 +1185,7 @@ def build(src):
         "knowledge-dates.json": build_knowledge_dates(src),
         "known-issues.json": build_known_issues(src),
         "upstream/eni-max-pods.txt": upstream,
-        "SOURCES.md": sources + build_generate_sources(eks_minors),
+        "SOURCES.md": sources + build_generate_sources(eks_minors) + known_issues_sources(src),
     }
     for minor, keys in helm_keys.items():
         files[f"helm-keys/{minor}.txt"] = "\n".join(keys) + "\n"
