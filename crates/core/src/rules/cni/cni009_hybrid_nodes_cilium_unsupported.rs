@@ -74,8 +74,9 @@ impl Rule for HybridNodesCiliumUnsupported {
             Some(t) => format!(
                 "# Upgrade one minor at a time to {t} (see `eks-cilium-doctor plan upgrade`); for AWS support use AWS's build of that minor (EKS user guide):\n\
 helm get values cilium --namespace {ns} -o yaml > cilium-values.yaml\n\
-helm upgrade cilium cilium/cilium --namespace {ns} --version '~{t}.0' -f cilium-values.yaml",
-                ns = crate::rules::cni::shared::cilium_namespace(c)
+helm upgrade cilium cilium/cilium --namespace {ns} --version {chart} -f cilium-values.yaml",
+                ns = crate::rules::cni::shared::cilium_namespace(c),
+                chart = crate::rules::ver::chart_version(cx.knowledge, t)
             ),
             None => format!(
                 "# Cilium {} is newer than the minors AWS lists for hybrid nodes ({}): check the EKS user guide for a newer list before relying on AWS support",
@@ -141,7 +142,11 @@ mod tests {
             "{}",
             f[0].message
         );
-        assert!(f[0].remediation.contains("'~1.17.0'"));
+        let patch = crate::knowledge::Knowledge::embedded()
+            .cilium_minor("1.17".parse().unwrap())
+            .unwrap()
+            .latest_patch;
+        assert!(f[0].remediation.contains(&format!("--version {patch}")));
     }
 
     #[test]

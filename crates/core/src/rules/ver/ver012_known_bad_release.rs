@@ -114,7 +114,6 @@ fn finding(
     held: Vec<String>,
 ) -> Finding {
     let fix = issue.fix_for(version);
-    let latest = cx.knowledge.cilium_minor(version.minor());
     let mut f = META
         .finding(
             object,
@@ -149,9 +148,9 @@ fn finding(
                 .map(|n| format!(" (release note: \"{n}\")"))
                 .unwrap_or_default();
             fix_lines.push(format!("Fixed in Cilium {v}{note}."));
-            let chart = latest
-                .map(|m| m.latest_patch)
-                .filter(|p| p.minor() == v.minor() && *p >= v)
+            // What an upgrade step would install (never a known-bad release).
+            let chart = super::step_release(cx.knowledge, v.minor())
+                .filter(|p| *p >= v)
                 .unwrap_or(v);
             fix_lines.push(format!(
                 "helm get values cilium --namespace {ns} -o yaml > cilium-values.yaml\n\
