@@ -603,6 +603,19 @@ def eni_install(eks, minor):
     return flags, al2023.group(1) if al2023 else None
 
 
+def hybrid_nodes_cilium(src):
+    """The Cilium minors AWS supports on EKS Hybrid Nodes, from the EKS user
+    guide's wording (aws/eks_features.json hybrid_nodes)."""
+    facts = load_json(src, "aws/eks_features.json")["hybrid_nodes"]["facts"]
+    fact = [f for f in facts if f["fact"].startswith("Supported Cilium versions")]
+    require(len(fact) == 1, "eks_features.json hybrid_nodes: one 'Supported Cilium versions' fact")
+    m = re.search(r"'Cilium versions ((?:v\d+\.\d+\.x(?:, | and )?)+) are supported for EKS Hybrid Nodes", fact[0]["fact"])
+    require(m, "hybrid nodes Cilium versions wording moved")
+    minors = re.findall(r"v(\d+\.\d+)\.x", m.group(1))
+    require(minors and all(x in CILIUM_MINORS for x in minors), f"hybrid nodes Cilium minors {minors}")
+    return sorted(minors, key=minor_key), fact[0]["source"]
+
+
 def build_cilium_eks(src):
     eks = load_json(src, "cilium/eks.json")
     eni = load_json(src, "cilium/eni_iam.json")
@@ -626,9 +639,12 @@ def build_cilium_eks(src):
         "eni_helm_flags": "cilium/cilium@<minor ref>:Documentation/{gettingstarted,installation}/k8s-install-helm.rst (EKS tab)",
         "kube_proxy_replacement_full": "cilium/cilium@<minor ref>:Documentation/cmdref/cilium-agent.md --kube-proxy-replacement",
     }
+    hybrid, hybrid_source = hybrid_nodes_cilium(src)
+    sources["hybrid_nodes_cilium_minors"] = hybrid_source
     doc = {
         "sources": sources,
         "aws_node_patch": aws_node_patch(eks),
+        "hybrid_nodes_cilium_minors": hybrid,
         "agent_not_ready_taint": taint.group(1),
         "overlay_iptables_flush": flush.group(1),
         "minors": minors,
@@ -1134,6 +1150,146 @@ def build_knowledge_dates(src):
     return dump_json({"compiled": dates["compiled"], "families": out})
 
 
+# --------------------------------------------------------------------------
+# data/known-issues.json
+
+# How each Cilium-versioned known issue is matched against a cluster: the
+# stable ids of the conditions (besides the version) that must all hold, each
+# checked against the wording of the source entry so that a changed entry
+# stops the build. Entries of these kinds with a Cilium version range must be
+# listed here or in KNOWN_ISSUES_UNMATCHED (with the reason).
+KNOWN_ISSUE_KINDS = ("cilium-regression", "cilium-bug", "cilium-limitation")
+KNOWN_ISSUE_CONDITIONS = {
+    "KI001": ["ipam-eni", "instance-tags-filter"],
+    "KI002": ["ipam-eni"],
+    "KI008": ["chaining-aws-cni"],
+    "KI020": ["ipam-eni"],
+    "KI033": ["ipam-eni"],
+    "KI035": ["ipam-eni"],
+}
+KNOWN_ISSUES_UNMATCHED = {
+    "KI009": "needs L7 policies and an EKS endpoint change, which the snapshot does not show",
+    "KI018": "no Cilium version range (MESH002 checks the cluster id)",
+    "KI019": "no release with the fix identified",
+    "KI021": "needs the instances' metadata options (HttpTokens), not an input",
+}
+# Issues other rules cite (their id, symptom, workaround and sources).
+KNOWN_ISSUES_CITED = ["KI006", "KI008", "KI013", "KI015", "KI018", "KI023", "KI029", "KI030"]
+
+
+def condition_holds(cid, cond):
+    """Check that the source entry's condition still words what `cid` matches."""
+    text = json.dumps(cond)
+    checks = {
+        "ipam-eni": cond.get("ipam") == "eni",
+        "chaining-aws-cni": cond.get("cni_chaining_mode") == "aws-cni",
+        "instance-tags-filter": "instance-tags-filter" in cond.get("operator_flag", ""),
+    }
+    require(cid in checks, f"unknown known-issue condition {cid}")
+    require(checks[cid], f"known issue condition {cid} no longer matches {text}")
+
+
+RELEASE = re.compile(r"\d+\.\d+\.\d+")
+
+
+def release_ranges(issue):
+    """The affected Cilium ranges whose bounds are releases (pre-releases are
+    not told apart by the version parser, so their ranges are left out)."""
+    out = []
+    for r in issue["affected_versions"]:
+        bounds = [r.get("introduced"), r.get("fixed")]
+        if not any(bounds):
+            continue
+        if any(b and not RELEASE.fullmatch(b) for b in bounds):
+            continue
+        out.append({"introduced": bounds[0], "fixed": bounds[1]})
+    return out
+
+
+def urls(issue):
+    return [s for s in issue["sources"] if s.startswith("https://")]
+
+
+def build_known_issues(src):
+    data = load_json(src, "cilium/known_issues.json")
+    by_id = {i["id"]: i for i in data["issues"]}
+    versioned = []
+    for issue in data["issues"]:
+        ranges = release_ranges(issue)
+        if issue["kind"] not in KNOWN_ISSUE_KINDS or not ranges:
+            continue
+        iid = issue["id"]
+        if iid in KNOWN_ISSUES_UNMATCHED:
+            continue
+        require(iid in KNOWN_ISSUE_CONDITIONS,
+                f"known issue {iid} has a Cilium version range but no matching conditions in this script")
+        require(issue["confidence"] in ("high", "medium"), f"{iid}: confidence {issue['confidence']}")
+        for cid in KNOWN_ISSUE_CONDITIONS[iid]:
+            condition_holds(cid, issue["condition"])
+        fixed = (issue.get("fixed_in") or {}).get("cilium") or []
+        versioned.append({
+            "id": iid,
+            "title": issue["title"],
+            "component": issue["component"],
+            "affected": ranges,
+            "conditions": KNOWN_ISSUE_CONDITIONS[iid],
+            "symptom": issue["symptom"],
+            "fixed_in": [v for v in fixed if RELEASE.fullmatch(v)],
+            "release_note": (issue.get("fixed_in") or {}).get("release_note"),
+            "workaround": issue["workaround"],
+            "sources": urls(issue),
+            "confidence": issue["confidence"],
+        })
+    for iid in list(KNOWN_ISSUE_CONDITIONS) + list(KNOWN_ISSUES_UNMATCHED):
+        require(iid in by_id, f"known issue {iid} is gone from known_issues.json")
+    cited = []
+    for iid in KNOWN_ISSUES_CITED:
+        require(iid in by_id, f"cited known issue {iid} is gone from known_issues.json")
+        issue = by_id[iid]
+        cited.append({
+            "id": iid,
+            "title": issue["title"],
+            "symptom": issue["symptom"],
+            "workaround": issue["workaround"],
+            "sources": urls(issue),
+            "confidence": issue["confidence"],
+        })
+    doc = {
+        "sources": {
+            "issues": "cilium/known_issues.json (each entry's own sources: Cilium CHANGELOG.md at the "
+                      "release tags, the issue and PR threads)",
+        },
+        "versioned": versioned,
+        "cited": cited,
+    }
+    return dump_json(doc)
+
+
+def known_issues_sources(src):
+    """SOURCES.md: where known-issues.json and the hybrid-nodes list come from."""
+    doc = json.loads(build_known_issues(src))
+    rows = ["| id | affected | conditions | fixed in | sources |", "|---|---|---|---|---|"]
+    for i in doc["versioned"]:
+        affected = "; ".join(f"{r['introduced'] or '(any)'} to {r['fixed'] or '(not fixed)'}" for r in i["affected"])
+        rows.append(f"| {i['id']} | {affected} | {', '.join(i['conditions'])} | "
+                    f"{', '.join(i['fixed_in']) or '-'} | {' '.join(i['sources'])} |")
+    minors, source = hybrid_nodes_cilium(src)
+    return (
+        "\n## known-issues.json\n\n"
+        "Used by VER012 (`versioned`), the upgrade steps (a step never installs a release in a\n"
+        "`versioned` range) and the rules that cite a problem (`cited`: CNI007 KI023, CNI008 KI008,\n"
+        "MESH002 KI018, CFG007 KI029, CFG008 KI015). Read from `cilium/known_issues.json`; an entry\n"
+        "with a Cilium release range is matched only with the conditions this script names for it\n"
+        "(each checked against the entry's own condition wording), or is listed as not matched with\n"
+        "the reason. Ranges with pre-release bounds are left out (the version parser does not tell\n"
+        "pre-releases apart).\n\n" + "\n".join(rows) + "\n\n"
+        "Not matched: " + "; ".join(f"{k}: {v}" for k, v in KNOWN_ISSUES_UNMATCHED.items()) + ".\n\n"
+        "## cilium-eks.json hybrid_nodes_cilium_minors\n\n"
+        f"{', '.join(minors)}: the minors the EKS user guide supports on EKS Hybrid Nodes, read from\n"
+        f"`aws/eks_features.json` hybrid_nodes ({source}). Used by CNI009.\n"
+    )
+
+
 def build(src):
     """All generated files, as {relative path: text}."""
     instances, missing_vcpus = build_instances(src)
@@ -1153,8 +1309,12 @@ def build(src):
         "eks-iam.json": build_eks_iam(src),
         "log-signatures.json": log_signatures,
         "knowledge-dates.json": build_knowledge_dates(src),
+        "known-issues.json": build_known_issues(src),
         "upstream/eni-max-pods.txt": upstream,
-        "SOURCES.md": sources + build_generate_sources(eks_minors) + log_sources_section(log_signatures),
+        "SOURCES.md": sources
+        + build_generate_sources(eks_minors)
+        + log_sources_section(log_signatures)
+        + known_issues_sources(src),
     }
     for minor, keys in helm_keys.items():
         files[f"helm-keys/{minor}.txt"] = "\n".join(keys) + "\n"

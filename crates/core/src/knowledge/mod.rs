@@ -332,6 +332,8 @@ impl CiliumEksMinor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CiliumEks {
     pub aws_node_patch: AwsNodePatch,
+    /// The Cilium minors AWS supports on EKS Hybrid Nodes (EKS user guide).
+    pub hybrid_nodes_cilium_minors: Vec<Minor>,
     /// `key=value:Effect` of the taint EKS node groups need.
     pub agent_not_ready_taint: String,
     /// Shell commands that flush the VPC CNI's iptables chains.
@@ -369,6 +371,110 @@ pub struct ControlPlaneRollback {
     pub not_rolled_back: Vec<String>,
     /// As the source records it (`medium`: the page still has TODO markers).
     pub confidence: String,
+}
+
+/// A condition besides the Cilium version that a known issue needs
+/// (`known-issues.json` `conditions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KnownCondition {
+    /// Cilium ENI IPAM (`ipam: eni`).
+    IpamEni,
+    /// `cni-chaining-mode: aws-cni`.
+    ChainingAwsCni,
+    /// The operator's `instance-tags-filter` is set (Helm `eni.instanceTagsFilter`).
+    InstanceTagsFilter,
+}
+
+/// Affected Cilium releases: `introduced` (first affected, `None`: every
+/// earlier release) up to `fixed` (first fixed, exclusive; `None`: not fixed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AffectedRange {
+    pub introduced: Option<Version>,
+    pub fixed: Option<Version>,
+}
+
+impl AffectedRange {
+    pub fn contains(&self, v: Version) -> bool {
+        self.introduced.is_none_or(|i| v >= i) && self.fixed.is_none_or(|f| v < f)
+    }
+
+    /// `1.17.3 up to 1.17.5 (fixed)`, `before 1.8.8`.
+    pub fn describe(&self) -> String {
+        match (self.introduced, self.fixed) {
+            (Some(i), Some(f)) => format!("{i} up to (not including) {f}"),
+            (None, Some(f)) => format!("every release before {f}"),
+            (Some(i), None) => format!("{i} and later (no fixed release known)"),
+            (None, None) => "every release".to_string(),
+        }
+    }
+}
+
+/// A known-bad Cilium release range and what else must hold for it to bite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownIssue {
+    /// `KI001`, … (`cilium/known_issues.json`).
+    pub id: String,
+    pub title: String,
+    pub component: String,
+    pub affected: Vec<AffectedRange>,
+    pub conditions: Vec<KnownCondition>,
+    pub symptom: String,
+    /// The releases with the fix (the first of each affected line).
+    pub fixed_in: Vec<Version>,
+    /// The fix's CHANGELOG wording.
+    pub release_note: Option<String>,
+    pub workaround: String,
+    pub sources: Vec<String>,
+    pub confidence: String,
+}
+
+impl KnownIssue {
+    pub fn affects(&self, v: Version) -> bool {
+        self.affected.iter().any(|r| r.contains(v))
+    }
+
+    /// The fixed release on `v`'s line: the lowest fix at or above `v` in
+    /// the same minor, else the lowest fix above `v`.
+    pub fn fix_for(&self, v: Version) -> Option<Version> {
+        let above = self.fixed_in.iter().copied().filter(|f| *f > v);
+        above
+            .clone()
+            .filter(|f| f.minor() == v.minor())
+            .min()
+            .or_else(|| above.min())
+    }
+}
+
+/// A known problem another rule cites (its symptom, workaround and sources).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CitedIssue {
+    pub id: String,
+    pub title: String,
+    pub symptom: String,
+    pub workaround: String,
+    pub sources: Vec<String>,
+    pub confidence: String,
+}
+
+impl CitedIssue {
+    /// `KI023 (https://github.com/…)`: the id and the first source.
+    pub fn reference(&self) -> String {
+        match self.sources.first() {
+            Some(s) => format!("{} ({s})", self.id),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// `known-issues.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct KnownIssues {
+    pub versioned: Vec<KnownIssue>,
+    pub cited: Vec<CitedIssue>,
 }
 
 /// A family of facts and the date of its newest source.
@@ -445,6 +551,8 @@ pub struct Knowledge {
     pub eks_iam: EksIam,
     pub control_plane_rollback: ControlPlaneRollback,
     pub dates: KnowledgeDates,
+    /// Known-bad releases and combinations (`known-issues.json`).
+    pub known_issues: KnownIssues,
 }
 
 impl Knowledge {
@@ -591,6 +699,20 @@ impl Knowledge {
     pub fn cilium_minors_list(&self) -> String {
         let minors: Vec<String> = self.cilium.iter().map(|c| c.minor.to_string()).collect();
         minors.join(", ")
+    }
+
+    /// A known problem other rules cite, by id (`KI023`).
+    pub fn cited_issue(&self, id: &str) -> Option<&CitedIssue> {
+        self.known_issues.cited.iter().find(|c| c.id == id)
+    }
+
+    /// The known issues whose affected releases hold `v`, whatever their
+    /// conditions.
+    pub fn known_bad(&self, v: Version) -> impl Iterator<Item = &KnownIssue> {
+        self.known_issues
+            .versioned
+            .iter()
+            .filter(move |i| i.affects(v))
     }
 
     /// The kernel series `family` ships for Kubernetes `version`, if known.

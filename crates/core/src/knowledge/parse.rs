@@ -67,6 +67,9 @@ fn load(files: &Files) -> Result<Knowledge, KnowledgeError> {
     let dates = files.get(files::KNOWLEDGE_DATES)?;
     let dates_file = formats::knowledge_dates(&dates)?;
     validate::knowledge_dates(&dates.name, &dates_file)?;
+    let known = files.get(files::KNOWN_ISSUES)?;
+    let known_file = formats::known_issues(&known)?;
+    validate::known_issues(&known.name, &known_file)?;
 
     Ok(Knowledge {
         instances: instance_map,
@@ -80,6 +83,10 @@ fn load(files: &Files) -> Result<Knowledge, KnowledgeError> {
         eks_iam: eks_iam_file.into_facts(),
         control_plane_rollback: eks_file.control_plane_rollback,
         dates: dates_file,
+        known_issues: super::KnownIssues {
+            versioned: known_file.versioned,
+            cited: known_file.cited,
+        },
     })
 }
 

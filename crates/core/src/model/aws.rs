@@ -83,6 +83,25 @@ pub struct EksCluster {
     pub upgrade_policy: Option<UpgradePolicy>,
     #[serde(default, deserialize_with = "null_default")]
     pub tags: BTreeMap<String, String>,
+    /// Hybrid Nodes: the on-premises node and pod networks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_network_config: Option<RemoteNetworkConfig>,
+}
+
+/// `remoteNetworkConfig` of describe-cluster (EKS Hybrid Nodes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteNetworkConfig {
+    #[serde(default, deserialize_with = "null_default")]
+    pub remote_node_networks: Vec<RemoteNetwork>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub remote_pod_networks: Vec<RemoteNetwork>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct RemoteNetwork {
+    #[serde(default, deserialize_with = "null_default")]
+    pub cidrs: Vec<String>,
 }
 
 impl EksCluster {

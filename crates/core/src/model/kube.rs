@@ -254,7 +254,20 @@ pub struct Node {
     pub status: NodeStatus,
 }
 
+/// The label EKS puts on hybrid (on-premises) nodes: `eks.amazonaws.com/compute-type: hybrid`.
+pub const COMPUTE_TYPE_LABEL: &str = "eks.amazonaws.com/compute-type";
+pub const HYBRID_COMPUTE_TYPE: &str = "hybrid";
+
 impl Node {
+    /// An EKS Hybrid Node (on premises, joined with nodeadm).
+    pub fn is_hybrid(&self) -> bool {
+        self.metadata
+            .labels
+            .get(COMPUTE_TYPE_LABEL)
+            .map(String::as_str)
+            == Some(HYBRID_COMPUTE_TYPE)
+    }
+
     /// `node.kubernetes.io/instance-type` (or the beta label).
     pub fn instance_type(&self) -> Option<&str> {
         let l = &self.metadata.labels;
@@ -343,6 +356,64 @@ pub struct PodSpec {
     pub containers: Vec<Container>,
     #[serde(default, deserialize_with = "seq")]
     pub init_containers: Vec<Container>,
+    /// Boxed: most pods have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Box<Affinity>>,
+}
+
+/// `spec.affinity`: only the required node affinity is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Affinity {
+    #[serde(default)]
+    pub node_affinity: Option<NodeAffinity>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct NodeAffinity {
+    #[serde(default, rename = "requiredDuringSchedulingIgnoredDuringExecution")]
+    pub required: Option<NodeSelector>,
+}
+
+/// A required node selector: its terms are ORed, the expressions of a term ANDed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeSelector {
+    #[serde(default, deserialize_with = "seq")]
+    pub node_selector_terms: Vec<NodeSelectorTerm>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeSelectorTerm {
+    #[serde(default, deserialize_with = "seq")]
+    pub match_expressions: Vec<LabelSelectorRequirement>,
+}
+
+impl PodSpec {
+    /// The required node-affinity terms, if any.
+    pub fn required_node_terms(&self) -> &[NodeSelectorTerm] {
+        self.affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .and_then(|n| n.required.as_ref())
+            .map(|r| r.node_selector_terms.as_slice())
+            .unwrap_or_default()
+    }
+
+    /// Whether the required node affinity lets the pod onto a node with
+    /// these labels (no required affinity: yes).
+    pub fn node_affinity_allows(&self, labels: &StringMap) -> bool {
+        let terms = self.required_node_terms();
+        terms.is_empty()
+            || terms.iter().any(|t| {
+                LabelSelector {
+                    match_labels: StringMap::default(),
+                    match_expressions: t.match_expressions.clone(),
+                }
+                .matches(labels)
+            })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -20,7 +20,7 @@ use crate::model::{Cluster, Nodegroup};
 use crate::rules::ver::{
     al2023_nodegroup_command, chart_version, cilium_namespace, cluster_name, family_name,
     family_of_ami_type, flatten_values, helm_upgrade, helm_values_backup, minor_range,
-    tunnel_translation, upgrade_path, Step,
+    step_release, tunnel_translation, upgrade_path, Step,
 };
 use crate::rules::{CheckOptions, Context};
 use crate::suppress::SuppressionConfig;
@@ -241,10 +241,7 @@ pub fn plan_upgrade(
         let step = match planned.step {
             Step::Cilium(to) => {
                 let s = planner.cilium_step(number, c_now, to, k_now, planned.tested);
-                c_now = knowledge
-                    .cilium_minor(to)
-                    .map(|m| m.latest_patch)
-                    .unwrap_or(Version::new(to.major, to.minor, 0));
+                c_now = step_release(knowledge, to).unwrap_or(Version::new(to.major, to.minor, 0));
                 s
             }
             Step::Kubernetes(to) => {
@@ -384,6 +381,22 @@ impl Planner<'_> {
                 ),
                 format!("yq -i 'del(.{})' cilium-values.yaml", m.key),
             ));
+        }
+        if data.is_some() && step_release(self.k, to).is_none() {
+            let issues: Vec<String> = self
+                .k
+                .cilium_minor(to)
+                .map(|d| {
+                    self.k
+                        .known_bad(d.latest_patch)
+                        .map(|i| format!("{} ({})", i.id, i.title))
+                        .collect()
+                })
+                .unwrap_or_default();
+            before.push(Action::note(format!(
+                "Every release of Cilium {to} the tool knows is known-bad: {}. Pick the newest {to} patch released after them (the chart constraint {version} below) and check its release notes",
+                issues.join("; ")
+            )));
         }
         before.extend(self.kernel_check(to, kubernetes));
         before.extend(self.iam_changes(from.minor(), to));
@@ -878,6 +891,38 @@ mod tests {
             )));
         // Without the upgrade policy the AWS default applies and is named.
         assert!(plan.support_type.starts_with("EXTENDED"));
+    }
+
+    #[test]
+    fn a_step_never_lands_on_a_known_bad_release() {
+        // As if 1.17.3 were the latest known patch: KI001 affects it, so the
+        // step installs the release that fixes it (1.17.5) instead.
+        let mut k = Knowledge::embedded().clone();
+        let latest = k.cilium.iter_mut().find(|c| c.minor == m("1.17")).unwrap();
+        latest.latest_patch = "1.17.3".parse().unwrap();
+        let c = typed_cluster(vec![server_version("v1.30.4-eks-1"), agent_ds("1.16.5")]);
+        let plan = plan_upgrade(&c, &k, &request("1.31")).unwrap();
+        let s = steps(&plan);
+        assert!(s.contains("c1.17.5"), "{s}");
+        assert!(!s.contains("c1.17.3"), "{s}");
+        // Nothing outside the known issues: a constraint and a note, no bad pin.
+        k.known_issues.versioned.iter_mut().for_each(|i| {
+            if i.id == "KI001" {
+                i.fixed_in.clear();
+                i.affected[0].fixed = None;
+            }
+        });
+        let plan = plan_upgrade(&c, &k, &request("1.31")).unwrap();
+        let step = plan
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::Cilium)
+            .unwrap();
+        assert!(step.before.iter().any(|a| a.text.contains("known-bad")));
+        assert!(step.run[0]
+            .command
+            .as_deref()
+            .is_some_and(|c| c.contains("'~1.17.0'")));
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use aws_smithy_types::DateTime;
 use doctor_core::model::{Addon, EksCluster, EksIdentity, EksNetworkConfig, EksOidc, EksVpcConfig};
-use doctor_core::model::{Nodegroup, NodegroupTaint, ScalingConfig, UpgradePolicy};
+use doctor_core::model::{
+    Nodegroup, NodegroupTaint, RemoteNetwork, RemoteNetworkConfig, ScalingConfig, UpgradePolicy,
+};
 use doctor_core::version::Date;
 use serde::Serialize;
 use serde_json::json;
@@ -58,6 +60,22 @@ fn cluster(c: &aws_sdk_eks::types::Cluster) -> EksCluster {
             support_type: u.support_type().map(|s| s.as_str().to_string()),
         }),
         tags: tags(c.tags()),
+        remote_network_config: c.remote_network_config().map(|r| RemoteNetworkConfig {
+            remote_node_networks: r
+                .remote_node_networks()
+                .iter()
+                .map(|n| RemoteNetwork {
+                    cidrs: n.cidrs().to_vec(),
+                })
+                .collect(),
+            remote_pod_networks: r
+                .remote_pod_networks()
+                .iter()
+                .map(|n| RemoteNetwork {
+                    cidrs: n.cidrs().to_vec(),
+                })
+                .collect(),
+        }),
     }
 }
 

@@ -14,6 +14,7 @@ pub const METRICS: &str = "metrics.json";
 pub const CILIUM_EKS: &str = "cilium-eks.json";
 pub const EKS_IAM: &str = "eks-iam.json";
 pub const KNOWLEDGE_DATES: &str = "knowledge-dates.json";
+pub const KNOWN_ISSUES: &str = "known-issues.json";
 const HELM_KEYS_DIR: &str = "helm-keys";
 
 /// `helm-keys/<minor>.txt`.
@@ -37,6 +38,7 @@ const EMBEDDED: &[(&str, &str)] = embed![
     "cilium-eks.json",
     "eks-iam.json",
     "knowledge-dates.json",
+    "known-issues.json",
     "helm-keys/1.12.txt",
     "helm-keys/1.13.txt",
     "helm-keys/1.14.txt",
@@ -82,12 +84,13 @@ impl Files {
             CILIUM_EKS,
             EKS_IAM,
             KNOWLEDGE_DATES,
+            KNOWN_ISSUES,
             HELM_KEYS_DIR,
         ];
         if !known.iter().any(|rel| dir.join(rel).exists()) {
             return Err(KnowledgeError(format!(
                 "{shown}: holds none of the knowledge files ({INSTANCES}, {EKS}, {CILIUM}, \
-                 {METRICS}, {CILIUM_EKS}, {EKS_IAM}, {KNOWLEDGE_DATES}, {HELM_KEYS_DIR}/<minor>.txt)"
+                 {METRICS}, {CILIUM_EKS}, {EKS_IAM}, {KNOWLEDGE_DATES}, {KNOWN_ISSUES}, {HELM_KEYS_DIR}/<minor>.txt)"
             )));
         }
         Ok(Files {

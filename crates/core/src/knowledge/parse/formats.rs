@@ -9,8 +9,9 @@ use serde::Deserialize;
 use super::files::Source;
 use super::KnowledgeError;
 use crate::knowledge::{
-    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, ControlPlaneRollback,
-    DropReason, EksIam, EksVersion, Hypervisor, InstanceType, KnowledgeDates, PressureMaps,
+    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, CitedIssue,
+    ControlPlaneRollback, DropReason, EksIam, EksVersion, Hypervisor, InstanceType, KnowledgeDates,
+    KnownIssue, PressureMaps,
 };
 use crate::version::Minor;
 
@@ -61,6 +62,7 @@ pub struct MetricsFile {
 pub struct CiliumEksFile {
     pub sources: BTreeMap<String, String>,
     pub aws_node_patch: AwsNodePatch,
+    pub hybrid_nodes_cilium_minors: Vec<Minor>,
     pub agent_not_ready_taint: String,
     pub overlay_iptables_flush: String,
     pub minors: Vec<CiliumEksMinor>,
@@ -70,6 +72,7 @@ impl CiliumEksFile {
     pub fn into_facts(self) -> CiliumEks {
         CiliumEks {
             aws_node_patch: self.aws_node_patch,
+            hybrid_nodes_cilium_minors: self.hybrid_nodes_cilium_minors,
             agent_not_ready_taint: self.agent_not_ready_taint,
             overlay_iptables_flush: self.overlay_iptables_flush,
             minors: self.minors,
@@ -114,6 +117,19 @@ pub fn eks(src: &Source) -> Result<EksFile, KnowledgeError> {
 }
 
 pub fn cilium(src: &Source) -> Result<CiliumFile, KnowledgeError> {
+    json(src)
+}
+
+/// `data/known-issues.json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownIssuesFile {
+    pub sources: BTreeMap<String, String>,
+    pub versioned: Vec<KnownIssue>,
+    pub cited: Vec<CitedIssue>,
+}
+
+pub fn known_issues(src: &Source) -> Result<KnownIssuesFile, KnowledgeError> {
     json(src)
 }
 

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
 
-use super::formats::{CiliumEksFile, CiliumFile, EksFile, EksIamFile, InstanceRow, MetricsFile};
+use super::formats::{
+    CiliumEksFile, CiliumFile, EksFile, EksIamFile, InstanceRow, KnownIssuesFile, MetricsFile,
+};
 use super::KnowledgeError;
 use crate::knowledge::{
     AmiFamily, CiliumMetrics, CiliumMinor, InstanceType, KnowledgeDates, Metrics, ReservedPurpose,
@@ -580,6 +582,52 @@ pub fn knowledge_dates(file: &str, dates: &KnowledgeDates) -> Result<(), Knowled
         .find(|k| !KNOWLEDGE_FAMILIES.contains(&k.as_str()))
     {
         return Err(fail(file, format!("families: unknown family {extra}")));
+    }
+    Ok(())
+}
+
+/// Every known issue has an id, a source, and ranges that are not empty; the
+/// fixed releases fall at a range's end.
+pub fn known_issues(file: &str, known: &KnownIssuesFile) -> Result<(), KnowledgeError> {
+    sources(file, &known.sources)?;
+    let mut ids = BTreeSet::new();
+    for issue in &known.versioned {
+        let id = &issue.id;
+        if !ids.insert(id.as_str()) {
+            return Err(fail(file, format!("versioned: {id} is listed twice")));
+        }
+        if issue.sources.is_empty() || issue.workaround.trim().is_empty() {
+            return Err(fail(file, format!("{id}: needs sources and a workaround")));
+        }
+        if issue.affected.is_empty() {
+            return Err(fail(file, format!("{id}: no affected releases")));
+        }
+        for r in &issue.affected {
+            match (r.introduced, r.fixed) {
+                (None, None) => {
+                    return Err(fail(file, format!("{id}: a range without bounds")));
+                }
+                (Some(i), Some(f)) if i >= f => {
+                    return Err(fail(file, format!("{id}: range {i}..{f} is empty")));
+                }
+                _ => {}
+            }
+        }
+        if let Some(f) = issue.fixed_in.iter().find(|f| issue.affects(**f)) {
+            return Err(fail(
+                file,
+                format!("{id}: fixed release {f} is in an affected range"),
+            ));
+        }
+    }
+    let mut cited = BTreeSet::new();
+    for issue in &known.cited {
+        if !cited.insert(issue.id.as_str()) || issue.sources.is_empty() {
+            return Err(fail(
+                file,
+                format!("cited: {} is listed twice or has no sources", issue.id),
+            ));
+        }
     }
     Ok(())
 }

@@ -8,6 +8,10 @@ mod cfg003_kpr_without_api_server_host;
 mod cfg004_kpr_with_kube_proxy;
 mod cfg005_eni_needs_aws_operator;
 mod cfg006_overlay_webhooks_unreachable;
+mod cfg007_al2023_masquerade_interfaces_eth;
+mod cfg008_nodeinit_on_bottlerocket;
+mod cfg009_hybrid_pool_outside_remote_pod_networks;
+mod os_nodes;
 
 pub static RULES: &[&dyn Rule] = &[
     &cfg001_eni_mode_needs_native_routing::EniModeNeedsNativeRouting,
@@ -16,4 +20,7 @@ pub static RULES: &[&dyn Rule] = &[
     &cfg004_kpr_with_kube_proxy::KprWithKubeProxy,
     &cfg005_eni_needs_aws_operator::EniNeedsAwsOperator,
     &cfg006_overlay_webhooks_unreachable::OverlayWebhooksUnreachable,
+    &cfg007_al2023_masquerade_interfaces_eth::Al2023MasqueradeInterfacesEth,
+    &cfg008_nodeinit_on_bottlerocket::NodeinitOnBottlerocket,
+    &cfg009_hybrid_pool_outside_remote_pod_networks::HybridPoolOutsideRemotePodNetworks,
 ];

@@ -36,8 +36,10 @@ the affected pods are restarted.",
 stays installed as a rollback path. Do not delete it unless you are sure you will never roll \
 back. If the EKS managed add-on `vpc-cni` is installed, an add-on update can undo the patch: \
 see CNI002. Pods that got their address from the VPC CNI keep it until restarted: see CNI003.",
-    known_limits: "Node affinity and tolerations of aws-node are not evaluated, only its \
-nodeSelector and status. Without nodes in the snapshot, a nodeSelector other than the \
+    known_limits: "EKS Hybrid Nodes: when aws-node's required node affinity keeps it off every \
+hybrid node (`eks.amazonaws.com/compute-type NotIn [hybrid]`) and Cilium's admits no cloud node, \
+the split is the design AWS supports and the rule stays quiet. Otherwise node affinity and \
+tolerations of aws-node are not evaluated, only its nodeSelector and status. Without nodes in the snapshot, a nodeSelector other than the \
 os/arch labels is taken to keep aws-node off every node unless the status says otherwise.",
     docs_url: "https://docs.cilium.io/en/stable/installation/k8s-install-helm/",
 };
@@ -57,6 +59,10 @@ impl Rule for AwsNodeActive {
         let Some(ds) = c.daemonset("kube-system", "aws-node") else {
             return Ok(vec![]);
         };
+        // Hybrid Nodes: aws-node on the cloud nodes is the supported design.
+        if shared::hybrid_split(c).is_some() {
+            return Ok(vec![]);
+        }
         let sched = shared::daemonset_scheduling(ds, c.nodes.as_deref());
         if !sched.can_schedule() {
             return Ok(vec![]);
@@ -131,6 +137,48 @@ mod tests {
             "spec": {"template": {"spec": {"nodeSelector": selector, "containers": [
                 {"name": "aws-node", "image": "602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon-k8s-cni:v1.19.2-eksbuild.1"}]}}},
             "status": {"desiredNumberScheduled": desired, "numberReady": desired}})
+    }
+
+    #[test]
+    fn hybrid_nodes_split_is_the_supported_design() {
+        // EKS Hybrid Nodes: aws-node on cloud nodes (NotIn hybrid), Cilium on hybrid ones.
+        let affinity = |op: &str| {
+            json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                {"matchExpressions": [{"key": "eks.amazonaws.com/compute-type", "operator": op, "values": ["hybrid"]}]}]}}})
+        };
+        let mut aws = aws_node(json!({}), 2);
+        aws["spec"]["template"]["spec"]["affinity"] = affinity("NotIn");
+        let mut agent = cilium_ds();
+        agent["spec"]["template"]["spec"]["affinity"] = affinity("In");
+        let node = |name: &str, hybrid: bool| {
+            let mut labels = json!({"kubernetes.io/os": "linux"});
+            if hybrid {
+                labels["eks.amazonaws.com/compute-type"] = json!("hybrid");
+            }
+            json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels}})
+        };
+        let docs = vec![
+            agent.clone(),
+            config(json!({"ipam": "cluster-pool"})),
+            aws.clone(),
+            node("ip-10-0-1-5.ec2.internal", false),
+            node("mi-0123456789abcdef0", true),
+        ];
+        assert!(check(&AwsNodeActive, &load_cluster(&docs))
+            .unwrap()
+            .is_empty());
+        // Cilium also on the cloud nodes: two CNIs there, CNI001 fires.
+        let docs = vec![
+            cilium_ds(),
+            config(json!({"ipam": "cluster-pool"})),
+            aws,
+            node("ip-10-0-1-5.ec2.internal", false),
+            node("mi-0123456789abcdef0", true),
+        ];
+        assert_eq!(
+            check(&AwsNodeActive, &load_cluster(&docs)).unwrap().len(),
+            1
+        );
     }
 
     #[test]

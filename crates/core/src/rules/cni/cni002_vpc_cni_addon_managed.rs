@@ -30,7 +30,8 @@ aws-node back on every node, where it fights Cilium for ENIs, addresses and rout
 aws-node. Then make sure aws-node is patched off the nodes (CNI001). Remove the add-on from \
 infrastructure code (eksctl `addons:`, Terraform `aws_eks_addon`, CloudFormation) too, or the \
 next apply re-creates it.",
-    known_limits: "Needs the add-on list of the cluster (`aws eks list-addons` or \
+    known_limits: "Quiet on the EKS Hybrid Nodes split AWS supports (aws-node kept off the hybrid \
+nodes by node affinity, Cilium only on them), where the add-on is wanted. Needs the add-on list of the cluster (`aws eks list-addons` or \
 `describe-addon`); self-managed VPC CNI installs are CNI001's concern.",
     docs_url: "https://docs.aws.amazon.com/eks/latest/userguide/eks-add-ons.html",
 };
@@ -62,6 +63,10 @@ impl Rule for VpcCniAddonManaged {
             .iter()
             .find(|a| a.addon_name == VPC_CNI_ADDON);
         if !listed && described.is_none() {
+            return Ok(vec![]);
+        }
+        // Hybrid Nodes: aws-node on the cloud nodes is the supported design.
+        if shared::hybrid_split(c).is_some() {
             return Ok(vec![]);
         }
         let name = shared::cluster_name(c);

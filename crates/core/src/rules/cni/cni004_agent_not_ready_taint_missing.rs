@@ -29,8 +29,9 @@ static META: RuleMeta = RuleMeta {
     what_it_checks: "Where Cilium runs, every EKS managed node group (`aws eks \
 describe-nodegroup` → `taints`) must carry `node.cilium.io/agent-not-ready=true` with effect \
 `NO_EXECUTE`, and every Karpenter NodePool (`spec.template.spec.startupTaints`) the same taint \
-with effect `NoExecute`. The rule fires for each node group or NodePool without it, with the \
-taint present but another effect, or (Karpenter) with the taint under `taints` instead of \
+with effect `NoExecute`. Only the key is matched: Cilium removes the taint by key, so any value \
+and either effect (NoSchedule or NoExecute, a documented trade-off) count. The rule fires for each \
+node group or NodePool without it, or (Karpenter) with the taint under `taints` instead of \
 `startupTaints`. A custom key set with `agent-not-ready-taint-key` in cilium-config is honoured.",
     why_it_matters: "A new node accepts pods as soon as the kubelet is ready, before the Cilium \
 agent has started. Pods scheduled in that window are set up by whatever CNI config is on the \
@@ -46,8 +47,12 @@ taints a daemon removes.",
 Terraform or CloudFormation definitions. The Cilium operator removes the taint from nodes \
 where the agent is ready (`operator.removeNodeTaints`, on by default).",
     known_limits: "Self-managed node groups (Auto Scaling groups without an EKS node group) and \
-Karpenter's older Provisioner API are not checked. The taint value is not compared: Cilium \
-removes the taint by key.",
+Karpenter's older Provisioner API are not checked. The taint value and effect are not compared: \
+Cilium removes the taint by key. Bootstrap exception: a node group or NodePool that hosts what \
+Cilium's own installation depends on (the GitOps controller that installs Cilium, cert-manager \
+with a post-install hook) must not carry the taint, or nothing ever removes it and the first \
+apply times out (cztack#926); annotate that NodePool `eks-cilium-doctor.io/ignore-CNI004: \"bootstrap pool\"` (or add \
+an `ignore` entry with objects `NodePool/NAME`) and keep the taint on every other pool.",
     docs_url: "https://docs.cilium.io/en/stable/installation/taints/",
 };
 
@@ -76,20 +81,14 @@ impl Rule for AgentNotReadyTaintMissing {
         let mut findings = Vec::new();
 
         for ng in c.nodegroups.as_deref().unwrap_or_default() {
-            let same_key: Vec<_> = ng.taints.iter().filter(|t| t.key == key).collect();
-            if same_key.iter().any(|t| t.effect == EKS_NO_EXECUTE) {
+            // Cilium removes the taint by key: any value and effect serve.
+            if ng.taints.iter().any(|t| t.key == key) {
                 continue;
             }
-            let message = match same_key.first() {
-                Some(t) => format!(
-                    "node group {} taints {key} with effect {} instead of {EKS_NO_EXECUTE}",
-                    ng.nodegroup_name, t.effect
-                ),
-                None => format!(
-                    "node group {} lacks the {key}={TAINT_VALUE}:NoExecute taint: pods can start on its new nodes before Cilium is ready",
-                    ng.nodegroup_name
-                ),
-            };
+            let message = format!(
+                "node group {} lacks the {key}={TAINT_VALUE}:NoExecute taint: pods can start on its new nodes before Cilium is ready",
+                ng.nodegroup_name
+            );
             let taints: Vec<String> = ng
                 .taints
                 .iter()
@@ -105,32 +104,13 @@ impl Rule for AgentNotReadyTaintMissing {
             let add = json!({"addOrUpdateTaints": [
                 {"key": key, "value": TAINT_VALUE, "effect": EKS_NO_EXECUTE}
             ]});
-            let wrong: Vec<serde_json::Value> = same_key
-                .iter()
-                .map(|t| {
-                    let mut v = json!({"key": t.key, "effect": t.effect});
-                    if let Some(value) = &t.value {
-                        v["value"] = json!(value);
-                    }
-                    v
-                })
-                .collect();
             let ng_name = &ng.nodegroup_name;
             let update = |payload: &serde_json::Value| {
                 format!(
                     "aws eks update-nodegroup-config --cluster-name {cluster} --nodegroup-name {ng_name} \\\n  --taints '{payload}'"
                 )
             };
-            let mut fix = String::new();
-            if !wrong.is_empty() {
-                // Remove first, then add: correct whether EKS identifies a taint by key or by key and effect.
-                fix.push_str(&format!(
-                    "# Replace the taint with the weaker effect: remove it, wait for the update, add the NO_EXECUTE one.\n{}\n\
-aws eks wait nodegroup-active --cluster-name {cluster} --nodegroup-name {ng_name}\n",
-                    update(&json!({"removeTaints": wrong}))
-                ));
-            }
-            fix.push_str(&update(&add));
+            let mut fix = update(&add);
             fix.push_str(
                 "\n# Add the same taint (effect NoExecute) to the node group in eksctl/Terraform/CloudFormation so the next apply keeps it.",
             );
@@ -170,20 +150,16 @@ aws eks wait nodegroup-active --cluster-name {cluster} --nodegroup-name {ng_name
                 .iter()
                 .filter(|t| t.key == key)
                 .collect();
-            if startup.iter().any(|t| t.effect == K8S_NO_EXECUTE) {
+            if !startup.is_empty() {
                 continue;
             }
             let permanent = spec.taints.iter().find(|t| t.key == key);
             let name = &pool.metadata.name;
-            let message = match (startup.first(), permanent) {
-                (Some(t), _) => format!(
-                    "NodePool {name} has the startup taint {key} with effect {} instead of {K8S_NO_EXECUTE}",
-                    t.effect
-                ),
-                (None, Some(_)) => format!(
+            let message = match permanent {
+                Some(_) => format!(
                     "NodePool {name} has {key} under taints, not startupTaints: Karpenter treats it as permanent"
                 ),
-                (None, None) => format!(
+                None => format!(
                     "NodePool {name} lacks the startup taint {key}={TAINT_VALUE}:NoExecute: pods can start on its new nodes before Cilium is ready"
                 ),
             };
@@ -287,10 +263,9 @@ mod tests {
             ),
         ];
         let f = check(&AgentNotReadyTaintMissing, &load_cluster(&docs)).unwrap();
-        assert_eq!(f.len(), 2);
+        // NO_SCHEDULE with the key counts: Cilium removes the taint by key.
+        assert_eq!(f.len(), 1);
         assert!(f[0].message.contains("node group none lacks"));
-        assert!(f[1].message.contains("NO_SCHEDULE instead of NO_EXECUTE"));
-        assert!(f[1].remediation.contains("removeTaints"));
     }
 
     #[test]
@@ -308,6 +283,10 @@ mod tests {
             pool(
                 "permanent",
                 json!({"taints": [{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NoExecute"}]}),
+            ),
+            pool(
+                "soft",
+                json!({"startupTaints": [{"key": "node.cilium.io/agent-not-ready", "value": "yes", "effect": "NoSchedule"}]}),
             ),
             pool(
                 "bare",

@@ -8,6 +8,9 @@ mod cni003_pods_not_managed_by_cilium;
 mod cni004_agent_not_ready_taint_missing;
 pub(crate) mod cni005_vpc_cni_leftovers;
 mod cni006_chaining_without_aws_node;
+mod cni007_chaining_with_eni_ipam;
+mod cni008_chaining_aws_node_not_ready;
+mod cni009_hybrid_nodes_cilium_unsupported;
 pub(super) mod shared;
 
 pub static RULES: &[&dyn Rule] = &[
@@ -17,4 +20,7 @@ pub static RULES: &[&dyn Rule] = &[
     &cni004_agent_not_ready_taint_missing::AgentNotReadyTaintMissing,
     &cni005_vpc_cni_leftovers::VpcCniLeftovers,
     &cni006_chaining_without_aws_node::ChainingWithoutAwsNode,
+    &cni007_chaining_with_eni_ipam::ChainingWithEniIpam,
+    &cni008_chaining_aws_node_not_ready::ChainingAwsNodeNotReady,
+    &cni009_hybrid_nodes_cilium_unsupported::HybridNodesCiliumUnsupported,
 ];

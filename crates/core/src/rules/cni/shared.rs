@@ -435,6 +435,39 @@ pub(crate) fn nodes_without_cilium(c: &Cluster) -> HashSet<&str> {
         .collect()
 }
 
+/// The EKS Hybrid Nodes design AWS supports: Cilium on the hybrid nodes,
+/// the VPC CNI (aws-node) on the cloud nodes with node affinity that keeps
+/// it off the hybrid ones (`eks.amazonaws.com/compute-type NotIn [hybrid]`).
+/// Returns the evidence when the snapshot shows it: hybrid nodes exist,
+/// aws-node's affinity excludes every one of them, and the Cilium agent's
+/// nodeSelector/affinity admits no cloud node.
+pub(crate) fn hybrid_split(c: &Cluster) -> Option<String> {
+    let nodes = c.nodes.as_deref()?;
+    let (hybrid, cloud): (Vec<&model::Node>, Vec<&model::Node>) =
+        nodes.iter().partition(|n| n.is_hybrid());
+    if hybrid.is_empty() {
+        return None;
+    }
+    let aws_node = c.daemonset("kube-system", "aws-node")?;
+    let agent_key = c.cilium.agent_daemonset.as_ref()?;
+    let agent = c.daemonset(&agent_key.namespace, &agent_key.name)?;
+    let admits = |w: &Workload, n: &model::Node| {
+        let spec = &w.spec.template.spec;
+        node_selector_matches(&spec.node_selector, &n.metadata.labels)
+            && spec.node_affinity_allows(&n.metadata.labels)
+    };
+    if hybrid.iter().any(|n| admits(aws_node, n)) || cloud.iter().any(|n| admits(agent, n)) {
+        return None;
+    }
+    Some(format!(
+        "EKS Hybrid Nodes: {} hybrid node(s) ({}={}) run Cilium, aws-node's node affinity keeps it on the {} cloud node(s) only: the design AWS supports",
+        hybrid.len(),
+        model::COMPUTE_TYPE_LABEL,
+        model::HYBRID_COMPUTE_TYPE,
+        cloud.len()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ pub(crate) enum Feature {
 }
 
 /// A Cilium setting: the `cilium-config` key wins, then the Helm value.
-fn setting(cx: &Context, config_key: &str, helm_path: &str) -> Option<(String, String)> {
+pub(crate) fn setting(cx: &Context, config_key: &str, helm_path: &str) -> Option<(String, String)> {
     if let Some(v) = cx.cluster.cilium.get(config_key) {
         return Some((
             v.trim().to_string(),

@@ -20,19 +20,22 @@ const UNSAFE_OVERRIDE: &str = "allow-unsafe-policy-skb-usage";
 /// Agent defaults when cilium-config does not set them (values.yaml
 /// `cluster.name: default`, `cluster.id: 0`, `clustermesh.maxConnectedClusters: 255`).
 const DEFAULT_NAME: &str = "default";
+/// The known issue of the ENI-mode range (`data/known-issues.json`).
+const KNOWN_ISSUE: &str = "KI018";
 
 static META: RuleMeta = RuleMeta {
     code: "MESH002",
     name: "cluster-identity-invalid",
     severity: Severity::High,
     area: Area::Mesh,
-    summary: "Cluster mesh is enabled but cluster-id is 0/unset, cluster-name is default, or the id is in the range refused in ENI mode",
+    summary: "cluster-id is in the range that drops policy traffic in ENI mode or aws-cni chaining, or cluster mesh is enabled with cluster-id 0/unset or cluster-name default",
     what_it_checks: "When cluster mesh is enabled (a clustermesh-apiserver Deployment or \
 Service exists, cilium-config sets `clustermesh-config`, or the Helm values set \
 `clustermesh.useAPIServer` or `clustermesh.config.enabled`), cilium-config's `cluster-id` must \
 be set and non-zero, `cluster-name` must not be `default`, and with ENI IPAM or aws-cni chaining \
 the id must lie outside 128-255 (and 384-511 when `max-connected-clusters` is 511), the range \
-the chart refuses from 1.16 (cilium/cilium#21330).",
+the chart refuses from 1.16 (cilium/cilium#21330). That range is checked with cluster mesh off \
+too: the bug drops policy-matched traffic in a single cluster.",
     why_it_matters: "Identities and the datapath encode the cluster id: two clusters with id 0 \
 or the same name cannot be told apart, so remote endpoints, global services and policies that \
 select other clusters break. In ENI mode and aws-cni chaining, ids with bit 7 set collide with \
@@ -43,7 +46,7 @@ ENI mode) with `cluster.name` and `cluster.id`. Changing them on a running clust
 identities of all its endpoints: roll out the agents and then restart the workloads in a \
 maintenance window, and re-run `cilium clustermesh connect` for the peers.",
     known_limits: "The rule sees one cluster; duplicated ids or names across clusters are \
-MESH003. An `allow-unsafe-policy-skb-usage: \"true\"` override silences the ENI range check, \
+MESH003. Without cluster mesh, id 0 and the name `default` are fine and not reported. An `allow-unsafe-policy-skb-usage: \"true\"` override silences the ENI range check, \
 as it does for the chart.",
     docs_url: "https://docs.cilium.io/en/stable/network/clustermesh/clustermesh/",
 };
@@ -127,9 +130,9 @@ impl Rule for ClusterIdentityInvalid {
         if !shared::cilium_config_known(c)? {
             return Ok(vec![]);
         }
-        let Some(why_enabled) = mesh_enabled(c) else {
-            return Ok(vec![]);
-        };
+        // Outside cluster mesh only the ENI-mode range matters: it drops
+        // policy-matched traffic in a single cluster too (KI018).
+        let mesh = mesh_enabled(c);
         let (id_text, id_source) = setting(c, "cluster-id", "cluster.id")
             .unwrap_or_else(|| ("0".to_string(), "cluster-id unset (default 0)".to_string()));
         let (name, name_source) = setting(c, "cluster-name", "cluster.name").unwrap_or_else(|| {
@@ -148,13 +151,15 @@ impl Rule for ClusterIdentityInvalid {
         let id: Option<u32> = id_text.trim().parse().ok();
 
         let mut problems = Vec::new();
-        match id {
-            Some(0) => problems.push("cluster-id is 0 (unset)".to_string()),
-            None => problems.push(format!("cluster-id {id_text:?} is not a number")),
-            Some(_) => {}
-        }
-        if name == DEFAULT_NAME {
-            problems.push("cluster-name is \"default\"".to_string());
+        if mesh.is_some() {
+            match id {
+                Some(0) => problems.push("cluster-id is 0 (unset)".to_string()),
+                None => problems.push(format!("cluster-id {id_text:?} is not a number")),
+                Some(_) => {}
+            }
+            if name == DEFAULT_NAME {
+                problems.push("cluster-name is \"default\"".to_string());
+            }
         }
         let eni_like = c.cilium.ipam_is_eni() || c.cilium.chains_aws_cni();
         let unsafe_override = c.cilium.get(UNSAFE_OVERRIDE) == Some("true");
@@ -200,12 +205,22 @@ impl Rule for ClusterIdentityInvalid {
         } else {
             ObjectRef::global("HelmRelease", "cilium")
         };
-        let mut finding = META
-            .finding(
-                object,
+        let (message, mesh_line) = match &mesh {
+            Some(why) => (
                 format!("Cluster mesh is enabled but {}", problems.join("; ")),
-            )
-            .with_evidence(format!("cluster mesh enabled: {why_enabled}"))
+                format!("cluster mesh enabled: {why}"),
+            ),
+            None => (
+                format!(
+                    "{}: policy-matched traffic is dropped even in a single cluster",
+                    problems.join("; ")
+                ),
+                "cluster mesh: not enabled (the id range matters without it too)".to_string(),
+            ),
+        };
+        let mut finding = META
+            .finding(object, message)
+            .with_evidence(mesh_line)
             .with_evidence(format!("cluster-id: {id_text} ({id_source})"))
             .with_evidence(format!("cluster-name: {name} ({name_source})"))
             .with_evidence(format!(
@@ -215,9 +230,13 @@ impl Rule for ClusterIdentityInvalid {
             ));
         if guarded {
             finding = finding.with_evidence(format!("{UNSAFE_OVERRIDE}: not set"));
+            if let Some(issue) = cx.knowledge.cited_issue(KNOWN_ISSUE) {
+                finding =
+                    finding.with_evidence(format!("{}: {}", issue.reference(), issue.symptom));
+            }
         }
         let mut sets = Vec::new();
-        if name == DEFAULT_NAME {
+        if mesh.is_some() && name == DEFAULT_NAME {
             let suggested = c
                 .eks
                 .as_ref()
@@ -318,6 +337,23 @@ mod tests {
         )
         .unwrap()
         .is_empty());
+        // UP31 (cilium#21330): a single cluster in aws-cni chaining with id 200.
+        let data = json!({"cni-chaining-mode": "aws-cni", "cluster-id": "200"});
+        let f = check(&ClusterIdentityInvalid, &load_cluster(&docs(data, false))).unwrap();
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("even in a single cluster"),
+            "{}",
+            f[0].message
+        );
+        assert!(!f[0].message.contains("default"));
+        assert!(f[0].evidence.iter().any(|e| e.contains("KI018")));
+        let data = json!({"cni-chaining-mode": "aws-cni", "cluster-id": "100"});
+        assert!(
+            check(&ClusterIdentityInvalid, &load_cluster(&docs(data, false)))
+                .unwrap()
+                .is_empty()
+        );
         let helm = load_cluster_with_helm(
             &docs(json!({"ipam": "eni"}), false),
             json!({"clustermesh": {"useAPIServer": true}}),

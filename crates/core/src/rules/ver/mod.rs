@@ -17,6 +17,7 @@ mod ver008_cilium_upgrade_skips_minor;
 mod ver009_mixed_cilium_versions;
 pub(crate) mod ver010_node_image_change_on_upgrade;
 pub(crate) mod ver011_knowledge_stale;
+pub(crate) mod ver012_known_bad_release;
 
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -47,6 +48,7 @@ pub static RULES: &[&dyn Rule] = &[
     &ver009_mixed_cilium_versions::Ver009,
     &ver010_node_image_change_on_upgrade::Ver010,
     &ver011_knowledge_stale::Ver011,
+    &ver012_known_bad_release::Ver012,
 ];
 
 /// The Cilium project maintains the three newest minor releases (VER004;
@@ -154,11 +156,32 @@ pub(crate) fn minor_range(minors: &[Minor]) -> String {
     }
 }
 
-/// The chart version to install for a Cilium minor: its latest patch from the
-/// knowledge, else a Helm version constraint on the minor.
+/// The release of a Cilium minor an upgrade step installs: the newest of
+/// the minor's latest known patch and the fixed releases of the known issues
+/// in that minor that no known issue affects (VER012), so a step never lands
+/// on a known-bad release. `None` without data for the minor, or when every
+/// candidate is known-bad.
+pub(crate) fn step_release(k: &Knowledge, minor: Minor) -> Option<Version> {
+    let latest = k.cilium_minor(minor)?.latest_patch;
+    let fixes = k
+        .known_issues
+        .versioned
+        .iter()
+        .flat_map(|i| i.fixed_in.iter().copied())
+        .filter(|v| v.minor() == minor);
+    std::iter::once(latest)
+        .chain(fixes)
+        .filter(|v| k.known_bad(*v).next().is_none())
+        .max()
+}
+
+/// The chart version to install for a Cilium minor: [`step_release`], else
+/// a Helm version constraint on the minor (no data, or only known-bad
+/// releases known: then the newest release outside the known issues is
+/// the user's to pick).
 pub(crate) fn chart_version(k: &Knowledge, minor: Minor) -> String {
-    k.cilium_minor(minor)
-        .map(|m| m.latest_patch.to_string())
+    step_release(k, minor)
+        .map(|v| v.to_string())
         .unwrap_or_else(|| format!("'~{minor}.0'"))
 }
 
