@@ -75,6 +75,40 @@ pub struct CiliumStatusReport {
     /// addresses listed (`router`, `health`, `ingress`, `ns/pod`); `None`
     /// when the output is not verbose.
     pub allocation_owners: Option<Vec<String>>,
+    /// The same list with each address: (address, owner), in the order printed.
+    pub allocations: Vec<(String, String)>,
+    /// `IPAM: IPv4: 6/14 allocated …` → (6, 14).
+    pub ipam_ipv4: Option<(u32, u32)>,
+    /// The devices `KubeProxyReplacement:` (or its verbose `Devices:` line)
+    /// lists: `[ens5 10.0.10.206 fe80::… (Direct Routing), ens6 10.0.10.91]`.
+    pub kpr_devices: Vec<StatusDevice>,
+    /// `Controller Status: 20/21 healthy` → (20, 21).
+    pub controllers: Option<(u32, u32)>,
+    /// Controllers whose consecutive failure count is above zero, as the
+    /// table under `Controller Status:` lists them.
+    pub failing_controllers: Vec<FailingController>,
+    /// The node marked `(localhost)` in the `Cluster health:` table: the
+    /// agent's own node.
+    pub local_node: Option<String>,
+}
+
+/// One device of the kube-proxy-replacement device list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatusDevice {
+    pub name: String,
+    pub addresses: Vec<String>,
+    pub direct_routing: bool,
+}
+
+/// One failing row of `cilium status`'s controller table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FailingController {
+    pub name: String,
+    /// `Last error` column (`3s ago`).
+    pub last_error: String,
+    /// Consecutive failures.
+    pub count: u64,
+    pub message: String,
 }
 
 /// A parsed `cilium-health status` output (one agent).
