@@ -60,13 +60,14 @@ pub const IGNORE_CODE_ANNOTATION_PREFIX: &str = "eks-cilium-doctor.io/ignore-";
 /// a config may name a rule before this build has it.
 pub const CATALOGUE_CODES: &[&str] = &[
     "CNI001", "CNI002", "CNI003", "CNI004", "CNI005", "CNI006", //
-    "CAP001", "CAP002", "CAP003", "CAP004", "CAP005", "CAP006", "CAP007", "CAP008", //
+    "CAP001", "CAP002", "CAP003", "CAP004", "CAP005", "CAP006", "CAP007", "CAP008",
+    "CAP009", //
     "IAM001", "IAM002", "IAM003", "IAM004", "IAM005", "IAM006", "IAM007", //
     "VER001", "VER002", "VER003", "VER004", "VER005", "VER006", "VER007", "VER008", "VER009",
     "VER010", "VER011", //
     "SGP001", "SGP002", //
     "MESH001", "MESH002", "MESH003", "MESH004", "MESH005", "MESH006", //
-    "OPS001", "OPS002", "OPS003", "OPS004", "OPS005", "OPS006", //
+    "OPS001", "OPS002", "OPS003", "OPS004", "OPS005", "OPS006", "OPS007", "OPS008", //
     "CFG001", "CFG002", "CFG003", "CFG004", "CFG005", "CFG006",
 ];
 

@@ -421,7 +421,10 @@ Cluster health:          2/2 reachable   (2024-09-01T10:00:00Z)
         let names: Vec<&str> = r.kpr_devices.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["ens5", "pod-id-link0"], "the one-line list wins");
         assert!(r.kpr_devices[0].direct_routing);
-        assert_eq!(r.kpr_devices[1].addresses, ["169.254.170.23", "fd00:ec2::23"]);
+        assert_eq!(
+            r.kpr_devices[1].addresses,
+            ["169.254.170.23", "fd00:ec2::23"]
+        );
         assert_eq!(r.local_node.as_deref(), Some("ip-10-0-145-10.ec2.internal"));
         assert!(r.unreachable_nodes.is_empty());
         // Cut in the middle of a line: what was read stays, nothing panics.

@@ -8,7 +8,7 @@ pub(crate) mod cni;
 pub(crate) mod iam;
 pub(crate) mod inputs;
 mod mesh;
-mod ops;
+pub(crate) mod ops;
 mod sgp;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -12,6 +12,7 @@ mod cap005_subnet_ip_exhaustion;
 mod cap006_ciliumnode_ipam_exhausted;
 mod cap007_prefix_delegation_unsupported_instance;
 pub(crate) mod cap008_pod_cidr_overlaps_vpc;
+mod cap009_agent_ipam_pool_full;
 
 use super::Rule;
 
@@ -24,4 +25,5 @@ pub static RULES: &[&dyn Rule] = &[
     &cap006_ciliumnode_ipam_exhausted::CiliumNodeIpamExhausted,
     &cap007_prefix_delegation_unsupported_instance::PrefixDelegationUnsupportedInstance,
     &cap008_pod_cidr_overlaps_vpc::PodCidrOverlapsVpc,
+    &cap009_agent_ipam_pool_full::AgentIpamPoolFull,
 ];
