@@ -68,7 +68,8 @@ pub const CATALOGUE_CODES: &[&str] = &[
     "SGP001", "SGP002", //
     "MESH001", "MESH002", "MESH003", "MESH004", "MESH005", "MESH006", //
     "OPS001", "OPS002", "OPS003", "OPS004", "OPS005", "OPS006", "OPS007", "OPS008", //
-    "CFG001", "CFG002", "CFG003", "CFG004", "CFG005", "CFG006",
+    "CFG001", "CFG002", "CFG003", "CFG004", "CFG005", "CFG006", //
+    "CONN001",
 ];
 
 /// A config file larger than this is refused before parsing.

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{
-    archive, cilium_text, dedup, detect, helm, iam, json, limits, malformed, prometheus, stream,
-    yaml, LoadError, LoadOptions, Loaded,
+    archive, cilium_text, dedup, detect, helm, iam, json, junit, limits, malformed, prometheus,
+    stream, yaml, LoadError, LoadOptions, Loaded,
 };
 use crate::findings::{InputNote, SkippedInput};
 use crate::hygiene::escape_control;
@@ -455,6 +455,13 @@ impl<'o> Loader<'o> {
                 model::extend(&mut self.cluster.cilium_health, [report]);
                 self.tally.used += 1;
             }
+            detect::Content::Junit => match junit::parse(source, text) {
+                Ok(report) => {
+                    model::extend(&mut self.cluster.connectivity_tests, [report]);
+                    self.tally.used += 1;
+                }
+                Err(why) => self.tally.note(why),
+            },
             detect::Content::FailedCommand(line) => self
                 .tally
                 .note(format!("capture of a failed command ({line})")),

@@ -32,6 +32,7 @@ mod detect;
 mod helm;
 mod iam;
 mod json;
+mod junit;
 mod kube;
 mod limits;
 mod loader;

@@ -111,6 +111,26 @@ pub struct FailingController {
     pub message: String,
 }
 
+/// A `cilium connectivity test --junit-file` report (cilium-cli's JUnit).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConnectivityTestReport {
+    pub source: String,
+    /// The `Args` property: the command line, `|`-separated.
+    pub args: Option<String>,
+    pub tests: Vec<ConnectivityTest>,
+}
+
+/// One test of the connectivity test (`no-policies`, `to-fqdns`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConnectivityTest {
+    pub name: String,
+    /// `passed`, `failed` or `skipped`.
+    pub status: String,
+    /// The failed actions, one line each, as cilium-cli prints them
+    /// (`no-policies/pod-to-pod/curl-ipv4-0: SRC (IP) -> DST (IP:PORT)`).
+    pub failed_actions: Vec<String>,
+}
+
 /// A parsed `cilium-health status` output (one agent).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CiliumHealthReport {
@@ -160,6 +180,8 @@ pub struct Cluster {
     pub metrics: Option<Vec<MetricSample>>,
     pub cilium_status: Option<Vec<CiliumStatusReport>>,
     pub cilium_health: Option<Vec<CiliumHealthReport>>,
+    /// `cilium connectivity test --junit-file` reports.
+    pub connectivity_tests: Option<Vec<ConnectivityTestReport>>,
 
     // AWS.
     pub eks: Option<EksCluster>,

@@ -202,7 +202,7 @@ fn area_key(code: &str, opts: &RenderOptions) -> &'static str {
     area_of(code, opts).map_or("other", area_prefix)
 }
 
-const AREAS: [Area; 8] = [
+const AREAS: [Area; 9] = [
     Area::Cni,
     Area::Cap,
     Area::Iam,
@@ -211,6 +211,7 @@ const AREAS: [Area; 8] = [
     Area::Mesh,
     Area::Ops,
     Area::Cfg,
+    Area::Conn,
 ];
 
 /// Severity checkboxes and one area at a time, hidden until the script

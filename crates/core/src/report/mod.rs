@@ -181,6 +181,7 @@ fn area_of(code: &str, opts: &RenderOptions) -> Option<Area> {
         "MESH" => Area::Mesh,
         "OPS" => Area::Ops,
         "CFG" => Area::Cfg,
+        "CONN" => Area::Conn,
         _ => return None,
     })
 }
@@ -196,6 +197,7 @@ fn area_prefix(area: Area) -> &'static str {
         Area::Mesh => "MESH",
         Area::Ops => "OPS",
         Area::Cfg => "CFG",
+        Area::Conn => "CONN",
     }
 }
 

@@ -5,6 +5,7 @@
 pub(crate) mod cap;
 mod cfg;
 pub(crate) mod cni;
+mod conn;
 pub(crate) mod iam;
 pub(crate) mod inputs;
 mod mesh;
@@ -46,6 +47,8 @@ pub enum Area {
     Ops,
     #[serde(rename = "CFG")]
     Cfg,
+    #[serde(rename = "CONN")]
+    Conn,
 }
 
 impl Area {
@@ -59,6 +62,7 @@ impl Area {
             Area::Mesh => "Cluster mesh",
             Area::Ops => "Running health and observability",
             Area::Cfg => "Cilium configuration on EKS",
+            Area::Conn => "Connectivity test results",
         }
     }
 }
@@ -233,7 +237,7 @@ pub fn find_meta(code: &str) -> Option<&'static RuleMeta> {
 pub fn registry() -> &'static [&'static dyn Rule] {
     static REGISTRY: OnceLock<Vec<&'static dyn Rule>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let areas: [&[&dyn Rule]; 8] = [
+        let areas: [&[&dyn Rule]; 9] = [
             cni::RULES,
             cap::RULES,
             iam::RULES,
@@ -242,6 +246,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
             mesh::RULES,
             ops::RULES,
             cfg::RULES,
+            conn::RULES,
         ];
         areas.into_iter().flatten().copied().collect()
     })
