@@ -88,15 +88,35 @@ impl Rule for CiliumEnisLeaked {
         if ids.is_empty() {
             return Ok(vec![]);
         }
+        // Instances (from `Cilium-CNI (i-…)`) with several detached ENIs:
+        // the operator kept creating ENIs for them.
+        let mut per_instance: BTreeMap<&str, usize> = BTreeMap::new();
+        for eni in enis
+            .iter()
+            .filter(|e| ids.contains(&e.network_interface_id))
+        {
+            if let Some(i) = eni.cilium_description_instance().filter(|i| !i.is_empty()) {
+                *per_instance.entry(i).or_default() += 1;
+            }
+        }
+        let repeated: Vec<String> = per_instance
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(i, n)| format!("{n} for {i}"))
+            .collect();
         let mut findings = Vec::new();
         for (subnet, lines) in by_subnet {
-            let mut f = META.finding(
-                ObjectRef::global("Subnet", subnet),
-                format!(
-                    "{} ENI(s) created by Cilium's operator are detached (available) in subnet {subnet}, holding addresses no pod can use",
-                    lines.len()
-                ),
+            let mut message = format!(
+                "{} ENI(s) created by Cilium's operator are detached (available) in subnet {subnet}, holding addresses no pod can use",
+                lines.len()
             );
+            if !repeated.is_empty() {
+                message.push_str(&format!(
+                    "; the operator keeps creating ENIs it does not attach ({})",
+                    common::capped(repeated.clone(), 3).join(", ")
+                ));
+            }
+            let mut f = META.finding(ObjectRef::global("Subnet", subnet), message);
             for l in common::capped(lines, 10) {
                 f = f.with_evidence(l);
             }
@@ -114,7 +134,9 @@ impl Rule for CiliumEnisLeaked {
         }
         fix.push_str(
             "# Keep the operator's ENI garbage collection on (Helm): eni.gcInterval: 5m, eni.gcTags\n\
-kubectl -n kube-system logs deploy/cilium-operator --since=24h | grep -E 'Unable to attach ENI|creating new ENI'",
+# Why the operator created them (an instance gone: CAP011; an operator that keeps creating\n\
+# ENIs, as in cilium#15877, needs an operator release with the fix):\n\
+kubectl -n kube-system logs deploy/cilium-operator --since=24h | grep -E 'Unable to attach ENI|creating new ENI|Resolving IP deficit'",
         );
         let total = findings.len();
         Ok(findings
@@ -176,11 +198,31 @@ mod tests {
         let f = fired(outcome(&CiliumEnisLeaked, &c));
         assert_eq!(f.len(), 1);
         assert!(f[0].message.starts_with("2 ENI(s)"), "{}", f[0].message);
+        assert!(!f[0].message.contains("keeps creating"));
         assert!(f[0].evidence[0].contains("eni-leak1 status available, 2 address(es)"));
         assert!(f[0]
             .remediation
             .contains("--network-interface-id eni-leak2"));
         assert!(!f[0].remediation.contains("eni-other"));
+    }
+
+    #[test]
+    fn several_for_one_instance_say_the_operator_keeps_creating_them() {
+        let c = load_cluster(&[
+            config(),
+            json!({"NetworkInterfaces": [
+                eni("eni-a", "available", json!([]), "Cilium-CNI (i-0abc)"),
+                eni("eni-b", "available", json!([]), "Cilium-CNI (i-0abc)"),
+                eni("eni-c", "available", json!([]), "Cilium-CNI (i-0abc)"),
+            ]}),
+        ]);
+        let f = fired(outcome(&CiliumEnisLeaked, &c));
+        assert!(
+            f[0].message
+                .contains("keeps creating ENIs it does not attach (3 for i-0abc)"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]
