@@ -342,6 +342,33 @@ pub struct RouteTable {
     pub vpc_id: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub routes: Vec<Route>,
+    /// Which subnets use the table (`Main: true`: the VPC's main table, for
+    /// subnets with no explicit association).
+    #[serde(default, deserialize_with = "null_default")]
+    pub associations: Vec<RouteTableAssociation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RouteTableAssociation {
+    #[serde(default)]
+    pub main: Option<bool>,
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+}
+
+impl RouteTable {
+    /// A default route to an internet gateway: the subnets using the table
+    /// are public.
+    pub fn routes_to_internet_gateway(&self) -> bool {
+        self.routes.iter().any(|r| {
+            r.destination_cidr_block.as_deref() == Some("0.0.0.0/0")
+                && r.gateway_id
+                    .as_deref()
+                    .is_some_and(|g| g.starts_with("igw-"))
+                && r.state.as_deref() != Some("blackhole")
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -7,8 +7,8 @@ use aws_sdk_ec2::types::Filter;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use doctor_core::model::{
-    CidrBlockAssociation, IpPermission, IpRange, Route, RouteTable, SecurityGroup, Subnet, Tag,
-    UserIdGroupPair, Vpc,
+    CidrBlockAssociation, IpPermission, IpRange, Route, RouteTable, RouteTableAssociation,
+    SecurityGroup, Subnet, Tag, UserIdGroupPair, Vpc,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -70,6 +70,14 @@ fn route_table(x: &aws_sdk_ec2::types::RouteTable) -> RouteTable {
                 vpc_peering_connection_id: s(r.vpc_peering_connection_id()),
                 transit_gateway_id: s(r.transit_gateway_id()),
                 state: r.state().map(|v| v.as_str().to_string()),
+            })
+            .collect(),
+        associations: x
+            .associations()
+            .iter()
+            .map(|a| RouteTableAssociation {
+                main: a.main(),
+                subnet_id: s(a.subnet_id()),
             })
             .collect(),
     }

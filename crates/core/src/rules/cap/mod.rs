@@ -18,6 +18,7 @@ mod cap011_ciliumnode_instance_missing;
 mod cap012_ciliumnode_instance_id_empty;
 mod cap013_eniconfig_ignored;
 mod cap014_pool_addresses_not_on_enis;
+mod cap015_eni_subnet_kind_differs;
 
 use super::Rule;
 
@@ -36,4 +37,5 @@ pub static RULES: &[&dyn Rule] = &[
     &cap012_ciliumnode_instance_id_empty::CiliumNodeInstanceIdEmpty,
     &cap013_eniconfig_ignored::EniConfigIgnored,
     &cap014_pool_addresses_not_on_enis::PoolAddressesNotOnEnis,
+    &cap015_eni_subnet_kind_differs::EniSubnetKindDiffers,
 ];
