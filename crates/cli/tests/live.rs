@@ -175,9 +175,7 @@ fn aws_collection_against_moto() {
         .iter()
         .any(|e| e["Description"] == "Cilium-CNI (i-0deadbeef00000001)"
             && e["Status"] == "available"
-            && e["TagSet"]
-                .to_string()
-                .contains("io.cilium/cilium-managed")));
+            && e["TagSet"].to_string().contains("io.cilium/cilium-managed")));
     let instances = member(&files, "ec2-instances.json");
     assert_eq!(
         instances["Reservations"][0]["Instances"][0]["State"]["Name"],

@@ -159,6 +159,44 @@ mod tests {
     }
 
     #[test]
+    fn the_loader_reads_ours_and_skips_other_junit_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("doctor-junit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("cilium-junit.xml"), FAILED).unwrap();
+        std::fs::write(
+            dir.join("surefire.xml"),
+            r#"<?xml version="1.0"?><testsuite name="com.example.AppTest" tests="1"><testcase name="t"/></testsuite>"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("broken.xml"), "<testsuites><testsuite name=").unwrap();
+        let loaded = crate::load::load_paths(
+            std::slice::from_ref(&dir),
+            &crate::load::LoadOptions::default(),
+        )
+        .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let reports = loaded.cluster.connectivity_tests.unwrap();
+        assert_eq!(reports.len(), 1);
+        assert!(reports[0].source.ends_with("cilium-junit.xml"));
+        let skipped: Vec<(String, String)> = loaded
+            .skipped
+            .iter()
+            .map(|s| (s.path.clone(), s.reason.clone()))
+            .collect();
+        assert!(
+            skipped.iter().any(|(p, r)| p.ends_with("surefire.xml")
+                && r.contains("not cilium-cli's connectivity test")),
+            "{skipped:?}"
+        );
+        assert!(
+            skipped
+                .iter()
+                .any(|(p, r)| p.ends_with("broken.xml") && r.contains("does not parse")),
+            "{skipped:?}"
+        );
+    }
+
+    #[test]
     fn other_junit_and_bad_xml_are_refused_with_a_reason() {
         let maven = r#"<?xml version="1.0"?><testsuite name="com.example.AppTest" tests="1"><testcase name="t" classname="com.example.AppTest"/></testsuite>"#;
         assert!(looks_like(maven));

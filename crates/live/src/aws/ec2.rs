@@ -359,7 +359,10 @@ impl Aws {
             .into_paginator()
             .items()
             .send();
-        if let Some(found) = self.call(EC2_DESCRIBE_INSTANCES, pages.try_collect()).await? {
+        if let Some(found) = self
+            .call(EC2_DESCRIBE_INSTANCES, pages.try_collect())
+            .await?
+        {
             let instances: Vec<Ec2Instance> = found
                 .iter()
                 .flat_map(|r| r.instances())
