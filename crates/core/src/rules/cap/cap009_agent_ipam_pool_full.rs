@@ -138,6 +138,7 @@ kubectl -n kube-system logs deploy/cilium-operator --since=1h | grep -i -E 'eni|
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
     use crate::model::{CiliumStatusReport, Cluster};

@@ -278,6 +278,7 @@ impl Rule for ConnectivityTestFailed {
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
     use crate::model::{ConnectivityTest, ConnectivityTestReport};

@@ -135,6 +135,7 @@ kubectl -n kube-system exec ds/cilium -c cilium-agent -- {cli} status --all-cont
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
     use crate::model::{CiliumStatusReport, Cluster, FailingController};

@@ -110,6 +110,7 @@ hubble observe --to-ip 169.254.170.23 --verdict DROPPED --last 100\n\
 }
 
 #[cfg(test)]
+#[allow(clippy::field_reassign_with_default)]
 mod tests {
     use super::*;
     use crate::model::{CiliumStatusReport, Cluster, StatusDevice};
