@@ -61,7 +61,7 @@ pub const IGNORE_CODE_ANNOTATION_PREFIX: &str = "eks-cilium-doctor.io/ignore-";
 pub const CATALOGUE_CODES: &[&str] = &[
     "CNI001", "CNI002", "CNI003", "CNI004", "CNI005", "CNI006", //
     "CAP001", "CAP002", "CAP003", "CAP004", "CAP005", "CAP006", "CAP007", "CAP008", "CAP009",
-    "CAP010", "CAP011", "CAP012", "CAP013", "CAP014", //
+    "CAP010", "CAP011", "CAP012", "CAP013", "CAP014", "CAP015", //
     "IAM001", "IAM002", "IAM003", "IAM004", "IAM005", "IAM006", "IAM007", //
     "VER001", "VER002", "VER003", "VER004", "VER005", "VER006", "VER007", "VER008", "VER009",
     "VER010", "VER011", //
