@@ -168,6 +168,19 @@ fn aws_collection_against_moto() {
         types["InstanceTypes"][0]["NetworkInfo"]["MaximumNetworkInterfaces"],
         3
     );
+    let enis = member(&files, "ec2-network-interfaces.json");
+    assert!(enis["NetworkInterfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["Description"] == "Cilium-CNI (i-0deadbeef00000001)"
+            && e["Status"] == "available"
+            && e["TagSet"].to_string().contains("io.cilium/cilium-managed")));
+    let instances = member(&files, "ec2-instances.json");
+    assert_eq!(
+        instances["Reservations"][0]["Instances"][0]["State"]["Name"],
+        "running"
+    );
     let tables = member(&files, "ec2-route-tables.json");
     assert!(!tables["RouteTables"].as_array().unwrap().is_empty());
     let groups = member(&files, "ec2-security-groups.json");

@@ -17,6 +17,8 @@ pub mod aws {
     pub const EC2_DESCRIBE_VPCS: &str = "ec2:DescribeVpcs";
     pub const EC2_DESCRIBE_ROUTE_TABLES: &str = "ec2:DescribeRouteTables";
     pub const EC2_DESCRIBE_SECURITY_GROUPS: &str = "ec2:DescribeSecurityGroups";
+    pub const EC2_DESCRIBE_NETWORK_INTERFACES: &str = "ec2:DescribeNetworkInterfaces";
+    pub const EC2_DESCRIBE_INSTANCES: &str = "ec2:DescribeInstances";
     pub const IAM_GET_ROLE: &str = "iam:GetRole";
     pub const IAM_LIST_ROLE_POLICIES: &str = "iam:ListRolePolicies";
     pub const IAM_GET_ROLE_POLICY: &str = "iam:GetRolePolicy";
@@ -38,6 +40,8 @@ pub mod aws {
         EC2_DESCRIBE_VPCS,
         EC2_DESCRIBE_ROUTE_TABLES,
         EC2_DESCRIBE_SECURITY_GROUPS,
+        EC2_DESCRIBE_NETWORK_INTERFACES,
+        EC2_DESCRIBE_INSTANCES,
         IAM_GET_ROLE,
         IAM_LIST_ROLE_POLICIES,
         IAM_GET_ROLE_POLICY,

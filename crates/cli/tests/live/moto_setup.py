@@ -27,6 +27,16 @@ ec2.authorize_security_group_ingress(
     GroupId=sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
                                 "IpRanges": [{"CidrIp": "10.0.0.0/16"}]}])
 
+# One node instance and an ENI Cilium's operator left detached (leaked).
+image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="m5.large",
+                             SubnetId=subnets[0], SecurityGroupIds=[sg])["Instances"][0]["InstanceId"]
+ec2.create_network_interface(
+    SubnetId=subnets[0], Description="Cilium-CNI (i-0deadbeef00000001)", Groups=[sg],
+    TagSpecifications=[{"ResourceType": "network-interface", "Tags": [
+        {"Key": "io.cilium/cilium-managed", "Value": "true"},
+        {"Key": "io.cilium/cluster-name", "Value": "shop-prod"}]}])
+
 ec2_trust = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 node_role = iam.create_role(RoleName="shop-prod-node",

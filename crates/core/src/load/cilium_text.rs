@@ -2,7 +2,9 @@
 //! (agent, `cilium-dbg status [--verbose]`), `cilium-health status`, and the
 //! Go `version.Info{…}` text of a sysdump's `k8s-version-<ts>.txt`.
 
-use crate::model::{CiliumHealthReport, CiliumStatusReport, StatusComponent};
+use crate::model::{
+    CiliumHealthReport, CiliumStatusReport, FailingController, StatusComponent, StatusDevice,
+};
 
 /// Component names `cilium status` prints at the start of a line.
 const STATUS_NAMES: &[&str] = &[
@@ -60,61 +62,110 @@ fn health_row(line: &str) -> Option<String> {
 }
 
 pub(super) fn parse_status(source: &str, text: &str) -> CiliumStatusReport {
+    /// The indented block the parser is in.
+    #[derive(PartialEq)]
+    enum Block {
+        None,
+        Allocations,
+        Health,
+        Controllers,
+        KprDetails,
+    }
     let mut report = CiliumStatusReport {
         source: source.to_string(),
         ..CiliumStatusReport::default()
     };
-    let mut in_health_table = false;
-    let mut in_allocations = false;
+    let mut block = Block::None;
     for line in text.lines() {
         let line = line.trim_end();
         if line.trim().is_empty() {
             continue;
         }
         let indented = line.starts_with([' ', '\t']);
-        if in_allocations && indented {
+        if block == Block::Allocations && indented {
             // `  10.0.1.147 (router)`, `  10.0.1.29  (default/nginx-6f8c...)`
-            if let Some(owner) = allocation_owner(line) {
+            if let Some((address, owner)) = allocation(line) {
                 report
                     .allocation_owners
                     .get_or_insert_with(Vec::new)
-                    .push(owner);
+                    .push(owner.clone());
+                report.allocations.push((address, owner));
             }
             continue;
         }
-        in_allocations = false;
         if line == "Allocated addresses:" {
-            in_allocations = true;
+            block = Block::Allocations;
             report.allocation_owners.get_or_insert_with(Vec::new);
             continue;
         }
         let table_header = line.trim_start().starts_with("Name") && line.contains(" IP ");
-        if in_health_table && (indented || table_header) {
+        if block == Block::Health && (indented || table_header) {
             if !table_header {
+                if line.contains("(localhost)") {
+                    report.local_node = line.split_whitespace().next().map(str::to_string);
+                }
                 report.unreachable_nodes.extend(health_row(line));
             }
             continue;
         }
-        in_health_table = false;
-        // Indented lines detail a section (addresses, controllers, maps…).
+        if block == Block::Controllers && indented {
+            if let Some(failing) = controller_row(line) {
+                report.failing_controllers.push(failing);
+            }
+            continue;
+        }
+        if block == Block::KprDetails && indented {
+            if let Some(devices) = line.trim_start().strip_prefix("Devices:") {
+                if report.kpr_devices.is_empty() {
+                    report.kpr_devices = devices_of(devices);
+                }
+            }
+            continue;
+        }
+        block = Block::None;
+        // Other indented lines detail a section (maps, proxy, encryption…).
         if indented {
+            continue;
+        }
+        if line == "KubeProxyReplacement Details:" {
+            block = Block::KprDetails;
             continue;
         }
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
+        let name = name.trim();
         let value = value.trim();
         let (state, detail) = value
             .split_once(char::is_whitespace)
             .map_or((value, ""), |(s, d)| (s, d.trim()));
-        if name.trim() == "Cluster health" {
-            in_health_table = true;
-            report.cluster_health = state
-                .split_once('/')
-                .and_then(|(ok, total)| Some((ok.parse().ok()?, total.parse().ok()?)));
+        match name {
+            "Cluster health" => {
+                block = Block::Health;
+                report.cluster_health = fraction(state);
+            }
+            "Controller Status" => {
+                block = Block::Controllers;
+                report.controllers = fraction(state);
+            }
+            "KubeProxyReplacement" => {
+                if let Some(list) = detail
+                    .strip_prefix('[')
+                    .map(|l| l.split_once(']').map_or(l, |(inside, _)| inside))
+                {
+                    report.kpr_devices = devices_of(list);
+                }
+            }
+            "IPAM" => {
+                report.ipam_ipv4 = value
+                    .split_once("IPv4:")
+                    .and_then(|(_, rest)| rest.split_whitespace().next())
+                    .and_then(fraction);
+            }
+            _ => {}
         }
         report.components.push(StatusComponent {
-            name: name.trim().to_string(),
+            name: name.to_string(),
             state: state.to_string(),
             detail: detail.to_string(),
         });
@@ -122,13 +173,80 @@ pub(super) fn parse_status(source: &str, text: &str) -> CiliumStatusReport {
     report
 }
 
-/// The owner of one `Allocated addresses:` line: the text in parentheses
-/// after the address.
-fn allocation_owner(line: &str) -> Option<String> {
+/// `6/14` → (6, 14).
+fn fraction(text: &str) -> Option<(u32, u32)> {
+    let (a, b) = text.split_once('/')?;
+    Some((a.parse().ok()?, b.trim_end_matches(',').parse().ok()?))
+}
+
+/// `ens5   10.0.10.206 fe80::… (Direct Routing), ens6   10.0.10.91` → the
+/// devices; a list cut short keeps what it has.
+fn devices_of(list: &str) -> Vec<StatusDevice> {
+    list.split(',')
+        .filter_map(|entry| {
+            let direct_routing = entry.contains("(Direct Routing)");
+            let entry = entry.replace("(Direct Routing)", " ");
+            let mut words = entry.split_whitespace();
+            let name = words.next()?.to_string();
+            Some(StatusDevice {
+                name,
+                addresses: words.map(str::to_string).collect(),
+                direct_routing,
+            })
+        })
+        .collect()
+}
+
+/// `Last success` / `Last error` cell: `never` or `<duration> ago`; the
+/// number of words it takes.
+fn time_cell(words: &[&str]) -> Option<usize> {
+    match words {
+        ["never", ..] => Some(1),
+        [_, "ago", ..] => Some(2),
+        _ => None,
+    }
+}
+
+/// One row of the controller table (`Name  Last success  Last error  Count
+/// Message`): the controller when its consecutive failure count is above
+/// zero. Names can hold spaces (`sync-to-k8s-ciliumendpoint (1234)`).
+fn controller_row(line: &str) -> Option<FailingController> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if words.first() == Some(&"Name") {
+        return None;
+    }
+    for start in 1..words.len() {
+        let Some(success) = time_cell(&words[start..]) else {
+            continue;
+        };
+        let error_at = start + success;
+        let Some(error) = time_cell(&words[error_at..]) else {
+            continue;
+        };
+        let count_at = error_at + error;
+        let Some(count) = words.get(count_at).and_then(|w| w.parse::<u64>().ok()) else {
+            continue;
+        };
+        if count == 0 {
+            return None;
+        }
+        return Some(FailingController {
+            name: words[..start].join(" "),
+            last_error: words[error_at..count_at].join(" "),
+            count,
+            message: words[count_at + 1..].join(" "),
+        });
+    }
+    None
+}
+
+/// One `Allocated addresses:` line: the address and the text in
+/// parentheses after it.
+fn allocation(line: &str) -> Option<(String, String)> {
     let (address, rest) = line.trim().split_once(char::is_whitespace)?;
     address.parse::<std::net::IpAddr>().ok()?;
     let owner = rest.trim().strip_prefix('(')?.split_once(')')?.0.trim();
-    (!owner.is_empty()).then(|| owner.to_string())
+    (!owner.is_empty()).then(|| (address.to_string(), owner.to_string()))
 }
 
 /// Nodes whose host (`unreachable_nodes`) or health endpoint
@@ -250,6 +368,79 @@ Controller Status:      17/17 healthy
         );
         assert!(r.components.iter().any(|c| c.name == "IPv4 BIG TCP"));
         assert_eq!(parse_status("agent", STATUS).allocation_owners, None);
+    }
+
+    #[test]
+    fn verbose_status_facts() {
+        // Shaped after cilium#22601 (controller table) and cilium#34615
+        // (the KubeProxyReplacement device list on EKS with Pod Identity).
+        let text = "\
+KVStore:                 Ok   Disabled
+Kubernetes:              Ok   1.30 (v1.30.3-eks-a18cd3a) [linux/amd64]
+KubeProxyReplacement:    True   [ens5    (Direct Routing), pod-id-link0    169.254.170.23 fd00:ec2::23]
+Cilium:                  Ok   1.16.1 (v1.16.1-68579055)
+Cilium health daemon:    Ok
+IPAM:                    IPv4: 14/14 allocated,
+Allocated addresses:
+  10.0.145.134 (health)
+  10.0.145.20 (router)
+  10.0.145.77 (default/web-1)
+Controller Status:       20/21 healthy
+  Name                                  Last success   Last error   Count   Message
+  bpf-map-sync-cilium_lxc               6s ago         never        0       no error
+  endpoint-2565-regeneration-recovery   never          never        0       no error
+  ipcache-inject-labels                 never          7s ago       8       k8s cache not fully synced
+  sync-to-k8s-ciliumendpoint (1234)     1m2s ago       3s ago       2       timeout
+KubeProxyReplacement Details:
+  Status:                 True
+  Devices:                ens5 10.0.145.10 (Direct Routing)
+Cluster health:          2/2 reachable   (2024-09-01T10:00:00Z)
+  Name                   IP              Node        Endpoints
+  ip-10-0-145-10.ec2.internal (localhost)   10.0.145.10   reachable   reachable
+  ip-10-0-146-11.ec2.internal               10.0.146.11   reachable   reachable
+";
+        let r = parse_status("s", text);
+        assert_eq!(r.ipam_ipv4, Some((14, 14)));
+        assert_eq!(
+            r.allocations[0],
+            ("10.0.145.134".to_string(), "health".to_string())
+        );
+        assert_eq!(r.controllers, Some((20, 21)));
+        assert_eq!(r.failing_controllers.len(), 2);
+        assert_eq!(r.failing_controllers[0].name, "ipcache-inject-labels");
+        assert_eq!(r.failing_controllers[0].last_error, "7s ago");
+        assert_eq!(r.failing_controllers[0].count, 8);
+        assert_eq!(
+            r.failing_controllers[0].message,
+            "k8s cache not fully synced"
+        );
+        assert_eq!(
+            r.failing_controllers[1].name,
+            "sync-to-k8s-ciliumendpoint (1234)"
+        );
+        let names: Vec<&str> = r.kpr_devices.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["ens5", "pod-id-link0"], "the one-line list wins");
+        assert!(r.kpr_devices[0].direct_routing);
+        assert_eq!(
+            r.kpr_devices[1].addresses,
+            ["169.254.170.23", "fd00:ec2::23"]
+        );
+        assert_eq!(r.local_node.as_deref(), Some("ip-10-0-145-10.ec2.internal"));
+        assert!(r.unreachable_nodes.is_empty());
+        // Cut in the middle of a line: what was read stays, nothing panics.
+        for cut in [40, 300, 700, 1000, text.len() - 5] {
+            let mut end = cut.min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let _ = parse_status("cut", &text[..end]);
+        }
+        // The verbose `Devices:` line is read when the one-line list is absent.
+        let r = parse_status(
+            "v",
+            "KubeProxyReplacement:   True\nKubeProxyReplacement Details:\n  Devices:   eth0 10.1.2.3 (Direct Routing), pod-id-link0 169.254.170.23\n",
+        );
+        assert_eq!(r.kpr_devices.len(), 2);
     }
 
     #[test]

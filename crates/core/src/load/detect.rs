@@ -1,7 +1,7 @@
 //! Content recognition: which parser a text goes to, decided from its first
 //! significant bytes and lines, never from its name.
 
-use super::{cilium_text, prometheus};
+use super::{cilium_text, junit, prometheus};
 
 pub(super) fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
@@ -99,6 +99,8 @@ pub(super) enum Content {
     CiliumHealth,
     /// A bugtool capture whose command failed (`> Error while running '…'`).
     FailedCommand(String),
+    /// JUnit XML (`cilium connectivity test --junit-file`, or another tool's).
+    Junit,
     Prometheus,
     /// Anything else: YAML is tried. `kube_like` texts (they have
     /// `apiVersion:`/`kind:` lines or start with `---`) must parse; other
@@ -115,6 +117,9 @@ pub(super) fn content(text: &str) -> Content {
     }
     if looks_like_json(trimmed) {
         return Content::Json;
+    }
+    if junit::looks_like(trimmed) {
+        return Content::Junit;
     }
     if trimmed.starts_with("version.Info{") {
         return Content::GoVersionInfo;

@@ -103,6 +103,7 @@ fn kind_of_plural(plural: &str) -> Option<&'static str> {
         "clusterrolebindings" => "ClusterRoleBinding",
         "namespaces" => "Namespace",
         "nodepools" => "NodePool",
+        "eniconfigs" => "ENIConfig",
         "secrets" => "Secret",
         _ => return None,
     })
@@ -308,9 +309,11 @@ fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>,
         "CiliumEndpoint" => Object::CiliumEndpoint(p(src)?),
         "CiliumNode" => Object::CiliumNode(p(src)?),
         "NodePool" => Object::NodePool(p(src)?),
-        "ClusterRole" | "ClusterRoleBinding" | "CustomResourceDefinition" | "Namespace" => {
-            Object::Presence(ObjectKey::default())
-        }
+        "ClusterRole"
+        | "ClusterRoleBinding"
+        | "CustomResourceDefinition"
+        | "Namespace"
+        | "ENIConfig" => Object::Presence(ObjectKey::default()),
         // Secrets and every other kind are never kept.
         _ => return Ok(None),
     }))
@@ -342,7 +345,11 @@ pub(super) fn mark_listed(cluster: &mut Cluster, kind: &str) -> bool {
         "CiliumEndpoint" => extend(&mut cluster.cilium_endpoints, []),
         "CiliumNode" => extend(&mut cluster.cilium_nodes, []),
         "NodePool" => extend(&mut cluster.node_pools, []),
-        "ClusterRole" | "ClusterRoleBinding" | "CustomResourceDefinition" | "Namespace" => {}
+        "ClusterRole"
+        | "ClusterRoleBinding"
+        | "CustomResourceDefinition"
+        | "Namespace"
+        | "ENIConfig" => {}
         _ => return false,
     }
     true

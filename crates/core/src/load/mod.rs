@@ -39,6 +39,7 @@ mod error;
 mod helm;
 mod iam;
 mod json;
+mod junit;
 mod kube;
 mod limits;
 mod loader;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{malformed, LoadError};
 use super::loader::Loader;
-use super::{archive, cilium_text, detect, json, limits, logs, prometheus, stream, yaml};
+use super::{archive, cilium_text, detect, json, junit, limits, logs, prometheus, stream, yaml};
 use crate::findings::InputNote;
 use crate::model;
 
@@ -297,6 +297,13 @@ fn dispatch(loader: &mut Loader, source: &str, bytes: &[u8]) -> Result<(), LoadE
             model::extend(&mut loader.cluster.cilium_health, [report]);
             loader.tally.used += 1;
         }
+        detect::Content::Junit => match junit::parse(source, text) {
+            Ok(report) => {
+                model::extend(&mut loader.cluster.connectivity_tests, [report]);
+                loader.tally.used += 1;
+            }
+            Err(why) => loader.tally.note(why),
+        },
         detect::Content::FailedCommand(line) => loader
             .tally
             .note(format!("capture of a failed command ({line})")),

@@ -361,6 +361,33 @@ pub struct RouteTable {
     pub vpc_id: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub routes: Vec<Route>,
+    /// Which subnets use the table (`Main: true`: the VPC's main table, for
+    /// subnets with no explicit association).
+    #[serde(default, deserialize_with = "null_default")]
+    pub associations: Vec<RouteTableAssociation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RouteTableAssociation {
+    #[serde(default)]
+    pub main: Option<bool>,
+    #[serde(default)]
+    pub subnet_id: Option<String>,
+}
+
+impl RouteTable {
+    /// A default route to an internet gateway: the subnets using the table
+    /// are public.
+    pub fn routes_to_internet_gateway(&self) -> bool {
+        self.routes.iter().any(|r| {
+            r.destination_cidr_block.as_deref() == Some("0.0.0.0/0")
+                && r.gateway_id
+                    .as_deref()
+                    .is_some_and(|g| g.starts_with("igw-"))
+                && r.state.as_deref() != Some("blackhole")
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -418,6 +445,11 @@ pub struct GroupIdentifier {
 pub struct Ec2Instance {
     #[serde(default)]
     pub instance_id: String,
+    /// `State.Name`: pending, running, shutting-down, terminated, stopping, stopped.
+    #[serde(default)]
+    pub state: Option<InstanceState>,
+    #[serde(default)]
+    pub private_ip_address: Option<String>,
     #[serde(default)]
     pub instance_type: Option<String>,
     #[serde(default)]
@@ -430,6 +462,20 @@ pub struct Ec2Instance {
     pub security_groups: Vec<GroupIdentifier>,
     #[serde(default, deserialize_with = "null_default")]
     pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstanceState {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl Ec2Instance {
+    /// `State.Name`, when the dump has it.
+    pub fn state_name(&self) -> Option<&str> {
+        self.state.as_ref().and_then(|s| s.name.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -464,6 +510,17 @@ pub struct NetworkInterface {
     pub subnet_id: Option<String>,
     #[serde(default)]
     pub interface_type: Option<String>,
+    /// `available` (not attached), `in-use`, `attaching`, `detaching`.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub availability_zone: Option<String>,
+    #[serde(default)]
+    pub private_ip_address: Option<String>,
     #[serde(default)]
     pub attachment: Option<NetworkInterfaceAttachment>,
     #[serde(default, deserialize_with = "null_default")]
@@ -475,6 +532,49 @@ pub struct NetworkInterface {
     pub groups: Vec<GroupIdentifier>,
     #[serde(default, deserialize_with = "null_default")]
     pub tag_set: Vec<Tag>,
+}
+
+/// The tags and description Cilium's operator gives the ENIs it creates
+/// (Helm `eni.gcTags` default `io.cilium/cilium-managed=true`,
+/// `io.cilium/cluster-name=<name>`; description `Cilium-CNI (<instance id>)`,
+/// pkg/aws/eni/node.go).
+pub const CILIUM_ENI_MANAGED_TAG: &str = "io.cilium/cilium-managed";
+pub const CILIUM_ENI_CLUSTER_TAG: &str = "io.cilium/cluster-name";
+pub const CILIUM_ENI_DESCRIPTION_PREFIX: &str = "Cilium-CNI (";
+
+impl NetworkInterface {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tag_set
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.value.as_str())
+    }
+
+    /// Created by Cilium's operator: its GC tag or its description.
+    pub fn created_by_cilium(&self) -> bool {
+        self.tag(CILIUM_ENI_MANAGED_TAG).is_some()
+            || self
+                .description
+                .as_deref()
+                .is_some_and(|d| d.starts_with(CILIUM_ENI_DESCRIPTION_PREFIX))
+    }
+
+    /// The instance of `Cilium-CNI (i-…)`.
+    pub fn cilium_description_instance(&self) -> Option<&str> {
+        self.description
+            .as_deref()?
+            .strip_prefix(CILIUM_ENI_DESCRIPTION_PREFIX)?
+            .strip_suffix(')')
+    }
+
+    /// Every private IPv4 address the ENI holds (`PrivateIpAddresses`, and
+    /// the primary `PrivateIpAddress`).
+    pub fn addresses(&self) -> impl Iterator<Item = &str> {
+        self.private_ip_addresses
+            .iter()
+            .filter_map(|a| a.private_ip_address.as_deref())
+            .chain(self.private_ip_address.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

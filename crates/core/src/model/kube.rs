@@ -817,6 +817,11 @@ pub struct CiliumNodeEniSpec {
     pub use_primary_address: Option<bool>,
     #[serde(default)]
     pub disable_prefix_delegation: Option<bool>,
+    /// `spec.eni.instance-id` (older CiliumNodes; newer ones set `spec.instance-id`).
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    #[serde(default)]
+    pub node_subnet_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -837,6 +842,9 @@ pub struct CiliumNodeIpamSpec {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct CiliumNodeSpec {
+    /// `spec.instance-id`: the EC2 instance the agent found itself on.
+    #[serde(default, rename = "instance-id")]
+    pub instance_id: Option<String>,
     #[serde(default)]
     pub eni: CiliumNodeEniSpec,
     #[serde(default)]
@@ -862,6 +870,44 @@ pub struct CiliumNodeIpamStatus {
 pub struct CiliumNodeStatus {
     #[serde(default)]
     pub ipam: CiliumNodeIpamStatus,
+    /// `status.eni.enis`: the ENIs the operator sees on the instance.
+    #[serde(default)]
+    pub eni: CiliumNodeEniStatus,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct CiliumNodeEniStatus {
+    /// ENI id → the ENI.
+    #[serde(default, deserialize_with = "null_default")]
+    pub enis: BTreeMap<String, CiliumNodeEni>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CiliumNodeEniSubnet {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub cidr: Option<String>,
+}
+
+/// One ENI of `status.eni.enis`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct CiliumNodeEni {
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The ENI's primary address.
+    #[serde(default)]
+    pub ip: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub addresses: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub number: Option<u32>,
+    #[serde(default)]
+    pub subnet: CiliumNodeEniSubnet,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -872,6 +918,24 @@ pub struct CiliumNode {
     pub spec: CiliumNodeSpec,
     #[serde(default)]
     pub status: CiliumNodeStatus,
+}
+
+impl CiliumNode {
+    /// The EC2 instance id: `spec.instance-id`, else `spec.eni.instance-id`;
+    /// `None` when both are absent or empty.
+    pub fn instance_id(&self) -> Option<&str> {
+        self.spec
+            .instance_id
+            .as_deref()
+            .filter(|i| !i.trim().is_empty())
+            .or_else(|| {
+                self.spec
+                    .eni
+                    .instance_id
+                    .as_deref()
+                    .filter(|i| !i.trim().is_empty())
+            })
+    }
 }
 
 // ---------------------------------------------------------------- Karpenter

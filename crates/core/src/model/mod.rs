@@ -75,6 +75,60 @@ pub struct CiliumStatusReport {
     /// addresses listed (`router`, `health`, `ingress`, `ns/pod`); `None`
     /// when the output is not verbose.
     pub allocation_owners: Option<Vec<String>>,
+    /// The same list with each address: (address, owner), in the order printed.
+    pub allocations: Vec<(String, String)>,
+    /// `IPAM: IPv4: 6/14 allocated …` → (6, 14).
+    pub ipam_ipv4: Option<(u32, u32)>,
+    /// The devices `KubeProxyReplacement:` (or its verbose `Devices:` line)
+    /// lists: `[ens5 10.0.10.206 fe80::… (Direct Routing), ens6 10.0.10.91]`.
+    pub kpr_devices: Vec<StatusDevice>,
+    /// `Controller Status: 20/21 healthy` → (20, 21).
+    pub controllers: Option<(u32, u32)>,
+    /// Controllers whose consecutive failure count is above zero, as the
+    /// table under `Controller Status:` lists them.
+    pub failing_controllers: Vec<FailingController>,
+    /// The node marked `(localhost)` in the `Cluster health:` table: the
+    /// agent's own node.
+    pub local_node: Option<String>,
+}
+
+/// One device of the kube-proxy-replacement device list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatusDevice {
+    pub name: String,
+    pub addresses: Vec<String>,
+    pub direct_routing: bool,
+}
+
+/// One failing row of `cilium status`'s controller table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FailingController {
+    pub name: String,
+    /// `Last error` column (`3s ago`).
+    pub last_error: String,
+    /// Consecutive failures.
+    pub count: u64,
+    pub message: String,
+}
+
+/// A `cilium connectivity test --junit-file` report (cilium-cli's JUnit).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConnectivityTestReport {
+    pub source: String,
+    /// The `Args` property: the command line, `|`-separated.
+    pub args: Option<String>,
+    pub tests: Vec<ConnectivityTest>,
+}
+
+/// One test of the connectivity test (`no-policies`, `to-fqdns`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConnectivityTest {
+    pub name: String,
+    /// `passed`, `failed` or `skipped`.
+    pub status: String,
+    /// The failed actions, one line each, as cilium-cli prints them
+    /// (`no-policies/pod-to-pod/curl-ipv4-0: SRC (IP) -> DST (IP:PORT)`).
+    pub failed_actions: Vec<String>,
 }
 
 /// A parsed `cilium-health status` output (one agent).
@@ -130,6 +184,8 @@ pub struct Cluster {
     /// logs`): per file its shape and the known signatures it holds, never
     /// the lines themselves.
     pub logs: Option<Vec<crate::logs::LogFile>>,
+    /// `cilium connectivity test --junit-file` reports.
+    pub connectivity_tests: Option<Vec<ConnectivityTestReport>>,
 
     // AWS.
     pub eks: Option<EksCluster>,

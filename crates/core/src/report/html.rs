@@ -202,7 +202,7 @@ fn area_key(code: &str, opts: &RenderOptions) -> &'static str {
     area_of(code, opts).map_or("other", area_prefix)
 }
 
-const AREAS: [Area; 10] = [
+const AREAS: [Area; 11] = [
     Area::Cni,
     Area::Cap,
     Area::Iam,
@@ -213,6 +213,7 @@ const AREAS: [Area; 10] = [
     Area::Cfg,
     Area::Log,
     Area::Iac,
+    Area::Conn,
 ];
 
 /// Severity checkboxes and one area at a time, hidden until the script

@@ -183,6 +183,7 @@ fn area_of(code: &str, opts: &RenderOptions) -> Option<Area> {
         "CFG" => Area::Cfg,
         "LOG" => Area::Log,
         "IAC" => Area::Iac,
+        "CONN" => Area::Conn,
         _ => return None,
     })
 }
@@ -200,6 +201,7 @@ fn area_prefix(area: Area) -> &'static str {
         Area::Cfg => "CFG",
         Area::Log => "LOG",
         Area::Iac => "IAC",
+        Area::Conn => "CONN",
     }
 }
 

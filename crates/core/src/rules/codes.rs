@@ -53,6 +53,13 @@ pub static CODES: &[(&str, Status)] = &[
     ("CAP006", Implemented),
     ("CAP007", Implemented),
     ("CAP008", Implemented),
+    ("CAP009", Implemented),
+    ("CAP010", Implemented),
+    ("CAP011", Implemented),
+    ("CAP012", Implemented),
+    ("CAP013", Implemented),
+    ("CAP014", Implemented),
+    ("CAP015", Implemented),
     ("IAM001", Implemented),
     ("IAM002", Implemented),
     ("IAM003", Implemented),
@@ -86,6 +93,8 @@ pub static CODES: &[(&str, Status)] = &[
     ("OPS004", Implemented),
     ("OPS005", Implemented),
     ("OPS006", Implemented),
+    ("OPS007", Implemented),
+    ("OPS008", Implemented),
     ("CFG001", Implemented),
     ("CFG002", Implemented),
     ("CFG003", Implemented),
@@ -111,6 +120,7 @@ pub static CODES: &[(&str, Status)] = &[
     ("IAC003", Implemented),
     ("IAC004", Implemented),
     ("IAC005", Implemented),
+    ("CONN001", Implemented),
 ];
 
 /// A code's status; None for a code the tool has never had.

@@ -40,3 +40,10 @@ pub const MESH_VPC: &str =
 pub const MESH_ROUTES: &str =
     "aws ec2 describe-route-tables --filters Name=vpc-id,Values=VPC_ID > ec2-route-tables.json; aws ec2 describe-vpc-peering-connections > ec2-peering.json (in each snapshot)";
 pub const MESH_SECURITY_GROUPS: &str = "aws ec2 describe-instances > ec2-instances.json; aws ec2 describe-security-groups > ec2-security-groups.json; aws ec2 describe-vpcs > ec2-vpcs.json (in each snapshot)";
+pub const CILIUM_NODES: &str = "kubectl get ciliumnodes -o json > ciliumnodes.json";
+pub const NETWORK_INTERFACES: &str =
+    "aws ec2 describe-network-interfaces --filters Name=vpc-id,Values=VPC_ID --output json > ec2-network-interfaces.json";
+pub const INSTANCES: &str =
+    "aws ec2 describe-instances --filters Name=vpc-id,Values=VPC_ID --output json > ec2-instances.json";
+pub const ENI_CONFIGS: &str =
+    "kubectl get eniconfigs.crd.k8s.amazonaws.com -o json > eniconfigs.json (or kubectl get crds -o json > crds.json)";

@@ -6,12 +6,13 @@ pub(crate) mod cap;
 mod cfg;
 pub(crate) mod cni;
 pub mod codes;
+mod conn;
 mod iac;
 pub(crate) mod iam;
 pub(crate) mod inputs;
 pub(crate) mod log;
 mod mesh;
-mod ops;
+pub(crate) mod ops;
 mod sgp;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -53,6 +54,8 @@ pub enum Area {
     Log,
     #[serde(rename = "IAC")]
     Iac,
+    #[serde(rename = "CONN")]
+    Conn,
 }
 
 impl Area {
@@ -68,6 +71,7 @@ impl Area {
             Area::Cfg => "Cilium configuration on EKS",
             Area::Log => "What the agent and operator logs say",
             Area::Iac => "Infrastructure code before apply",
+            Area::Conn => "Connectivity test results",
         }
     }
 }
@@ -244,7 +248,7 @@ pub fn find_meta(code: &str) -> Option<&'static RuleMeta> {
 pub fn registry() -> &'static [&'static dyn Rule] {
     static REGISTRY: OnceLock<Vec<&'static dyn Rule>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let areas: [&[&dyn Rule]; 10] = [
+        let areas: [&[&dyn Rule]; 11] = [
             cni::RULES,
             cap::RULES,
             iam::RULES,
@@ -255,6 +259,7 @@ pub fn registry() -> &'static [&'static dyn Rule] {
             cfg::RULES,
             log::RULES,
             iac::RULES,
+            conn::RULES,
         ];
         areas.into_iter().flatten().copied().collect()
     })

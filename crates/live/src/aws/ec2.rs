@@ -7,8 +7,9 @@ use aws_sdk_ec2::types::Filter;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use doctor_core::model::{
-    CidrBlockAssociation, IpPermission, IpRange, Route, RouteTable, SecurityGroup, Subnet, Tag,
-    UserIdGroupPair, Vpc,
+    CidrBlockAssociation, Ec2Instance, GroupIdentifier, InstanceState, IpPermission, IpRange,
+    Ipv4PrefixSpecification, NetworkInterface, NetworkInterfaceAttachment, PrivateIpAddress, Route,
+    RouteTable, RouteTableAssociation, SecurityGroup, Subnet, Tag, UserIdGroupPair, Vpc,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -72,6 +73,78 @@ fn route_table(x: &aws_sdk_ec2::types::RouteTable) -> RouteTable {
                 state: r.state().map(|v| v.as_str().to_string()),
             })
             .collect(),
+        associations: x
+            .associations()
+            .iter()
+            .map(|a| RouteTableAssociation {
+                main: a.main(),
+                subnet_id: s(a.subnet_id()),
+            })
+            .collect(),
+    }
+}
+
+fn group_identifiers(groups: &[aws_sdk_ec2::types::GroupIdentifier]) -> Vec<GroupIdentifier> {
+    groups
+        .iter()
+        .map(|g| GroupIdentifier {
+            group_id: s(g.group_id()),
+        })
+        .collect()
+}
+
+fn network_interface(x: &aws_sdk_ec2::types::NetworkInterface) -> NetworkInterface {
+    NetworkInterface {
+        network_interface_id: x.network_interface_id().unwrap_or_default().to_string(),
+        subnet_id: s(x.subnet_id()),
+        interface_type: x.interface_type().map(|t| t.as_str().to_string()),
+        status: x.status().map(|t| t.as_str().to_string()),
+        description: s(x.description()),
+        vpc_id: s(x.vpc_id()),
+        availability_zone: s(x.availability_zone()),
+        private_ip_address: s(x.private_ip_address()),
+        attachment: x.attachment().map(|a| NetworkInterfaceAttachment {
+            instance_id: s(a.instance_id()),
+            device_index: a.device_index().and_then(|i| u32::try_from(i).ok()),
+        }),
+        private_ip_addresses: x
+            .private_ip_addresses()
+            .iter()
+            .map(|a| PrivateIpAddress {
+                private_ip_address: s(a.private_ip_address()),
+            })
+            .collect(),
+        ipv4_prefixes: x
+            .ipv4_prefixes()
+            .iter()
+            .map(|p| Ipv4PrefixSpecification {
+                ipv4_prefix: s(p.ipv4_prefix()),
+            })
+            .collect(),
+        groups: group_identifiers(x.groups()),
+        tag_set: tags(x.tag_set()),
+    }
+}
+
+fn ec2_instance(x: &aws_sdk_ec2::types::Instance) -> Ec2Instance {
+    Ec2Instance {
+        instance_id: x.instance_id().unwrap_or_default().to_string(),
+        state: x.state().map(|st| InstanceState {
+            name: st.name().map(|n| n.as_str().to_string()),
+        }),
+        private_ip_address: s(x.private_ip_address()),
+        instance_type: x.instance_type().map(|t| t.as_str().to_string()),
+        subnet_id: s(x.subnet_id()),
+        vpc_id: s(x.vpc_id()),
+        private_dns_name: s(x.private_dns_name()),
+        security_groups: x
+            .security_groups()
+            .iter()
+            .map(|g| GroupIdentifier {
+                group_id: s(g.group_id()),
+            })
+            .collect(),
+        tags: tags(x.tags()),
     }
 }
 
@@ -250,6 +323,57 @@ impl Aws {
                 EC2_DESCRIBE_SECURITY_GROUPS,
                 n,
                 &value,
+            );
+        }
+        Ok(())
+    }
+
+    /// The ENIs and EC2 instances of the cluster VPC, to hold Cilium's IPAM
+    /// view (CiliumNodes) against EC2: leaked ENIs, CiliumNodes whose
+    /// instance is gone, pool addresses on no ENI of the node.
+    pub(super) async fn enis_and_instances(&mut self, id: &str) -> Result<(), LiveError> {
+        let pages = self
+            .ec2
+            .describe_network_interfaces()
+            .filters(in_vpc(id))
+            .into_paginator()
+            .items()
+            .send();
+        if let Some(found) = self
+            .call(EC2_DESCRIBE_NETWORK_INTERFACES, pages.try_collect())
+            .await?
+        {
+            let enis: Vec<NetworkInterface> = found.iter().map(network_interface).collect();
+            let n = enis.len();
+            self.part.put(
+                "ec2-network-interfaces.json".into(),
+                EC2_DESCRIBE_NETWORK_INTERFACES,
+                n,
+                &json!({ "NetworkInterfaces": enis }),
+            );
+        }
+        let pages = self
+            .ec2
+            .describe_instances()
+            .filters(in_vpc(id))
+            .into_paginator()
+            .items()
+            .send();
+        if let Some(found) = self
+            .call(EC2_DESCRIBE_INSTANCES, pages.try_collect())
+            .await?
+        {
+            let instances: Vec<Ec2Instance> = found
+                .iter()
+                .flat_map(|r| r.instances())
+                .map(ec2_instance)
+                .collect();
+            let n = instances.len();
+            self.part.put(
+                "ec2-instances.json".into(),
+                EC2_DESCRIBE_INSTANCES,
+                n,
+                &json!({ "Reservations": [{ "Instances": instances }] }),
             );
         }
         Ok(())

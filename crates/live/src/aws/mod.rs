@@ -327,6 +327,7 @@ pub async fn collect(
     };
     if let Some(vpc) = vpc {
         aws.vpc(&vpc).await?;
+        aws.enis_and_instances(&vpc).await?;
     }
     let types: BTreeSet<String> = nodegroups
         .iter()

@@ -12,6 +12,13 @@ mod cap005_subnet_ip_exhaustion;
 mod cap006_ciliumnode_ipam_exhausted;
 mod cap007_prefix_delegation_unsupported_instance;
 pub(crate) mod cap008_pod_cidr_overlaps_vpc;
+mod cap009_agent_ipam_pool_full;
+mod cap010_cilium_enis_leaked;
+mod cap011_ciliumnode_instance_missing;
+mod cap012_ciliumnode_instance_id_empty;
+mod cap013_eniconfig_ignored;
+mod cap014_pool_addresses_not_on_enis;
+mod cap015_eni_subnet_kind_differs;
 
 use super::Rule;
 
@@ -24,4 +31,11 @@ pub static RULES: &[&dyn Rule] = &[
     &cap006_ciliumnode_ipam_exhausted::CiliumNodeIpamExhausted,
     &cap007_prefix_delegation_unsupported_instance::PrefixDelegationUnsupportedInstance,
     &cap008_pod_cidr_overlaps_vpc::PodCidrOverlapsVpc,
+    &cap009_agent_ipam_pool_full::AgentIpamPoolFull,
+    &cap010_cilium_enis_leaked::CiliumEnisLeaked,
+    &cap011_ciliumnode_instance_missing::CiliumNodeInstanceMissing,
+    &cap012_ciliumnode_instance_id_empty::CiliumNodeInstanceIdEmpty,
+    &cap013_eniconfig_ignored::EniConfigIgnored,
+    &cap014_pool_addresses_not_on_enis::PoolAddressesNotOnEnis,
+    &cap015_eni_subnet_kind_differs::EniSubnetKindDiffers,
 ];

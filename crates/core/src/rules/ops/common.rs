@@ -63,6 +63,31 @@ pub fn display_source(source: &str) -> String {
     }
 }
 
+/// The node a `cilium status` output belongs to: the node its `Cluster
+/// health` table marks `(localhost)`, else the node of the agent pod its
+/// file name carries (`cilium-status-cilium-abcde.txt`, a sysdump's
+/// `cilium-bugtool-cilium-abcde-…`).
+pub fn status_node(c: &Cluster, report: &crate::model::CiliumStatusReport) -> Option<String> {
+    if let Some(node) = &report.local_node {
+        return Some(node.clone());
+    }
+    c.pods
+        .as_deref()?
+        .iter()
+        .filter(|p| is_agent_pod(p) && report.source.contains(p.metadata.name.as_str()))
+        .max_by_key(|p| p.metadata.name.len())
+        .and_then(|p| p.spec.node_name.clone())
+}
+
+/// A `cilium status` output's name for evidence.
+pub fn status_source(report: &crate::model::CiliumStatusReport) -> String {
+    if report.source.is_empty() {
+        "cilium status".to_string()
+    } else {
+        display_source(&report.source)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::display_source;

@@ -1,6 +1,6 @@
 //! OPS rules. One file per rule; list each once in `RULES`, in code order.
 
-mod common;
+pub(crate) mod common;
 mod map_pressure;
 
 mod ops001_conntrack_table_pressure;
@@ -9,6 +9,8 @@ mod ops003_cilium_pods_restarting;
 mod ops004_cilium_agents_not_ready;
 mod ops005_observability_disabled;
 mod ops006_nodes_unreachable;
+mod ops007_controllers_failing;
+mod ops008_pod_identity_link_as_device;
 
 use super::Rule;
 
@@ -19,4 +21,6 @@ pub static RULES: &[&dyn Rule] = &[
     &ops004_cilium_agents_not_ready::CiliumAgentsNotReady,
     &ops005_observability_disabled::ObservabilityDisabled,
     &ops006_nodes_unreachable::NodesUnreachable,
+    &ops007_controllers_failing::ControllersFailing,
+    &ops008_pod_identity_link_as_device::PodIdentityLinkAsDevice,
 ];

@@ -356,7 +356,7 @@ mod tests {
             components: comps,
             cluster_health: Some((1, 3)),
             unreachable_nodes: vec![],
-            allocation_owners: None,
+            ..Default::default()
         }]);
         let Ok(f) = outcome(&CiliumAgentsNotReady, &c) else {
             panic!()

@@ -191,7 +191,7 @@ mod tests {
                 "ip-10-0-10-244.ap-southeast-1.compute.internal".into(),
                 "ip-10-0-10-72.ap-southeast-1.compute.internal".into(),
             ],
-            allocation_owners: None,
+            ..Default::default()
         }]);
         let Ok(f) = outcome(&NodesUnreachable, &c) else {
             panic!()
