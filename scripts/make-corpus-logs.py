@@ -232,7 +232,7 @@ def main():
     cases["UP10"] = ({
         f"{d}/logs-cilium-operator-5f6d8c9b7-h7k2l-cilium-operator-20241015-121000.log": log_file(lines, kubelet=True),
     }, {
-        "id": "UP10", "url": "https://github.com/cilium/cilium/issues/35404", "root_cause_stated": False,
+        "id": "UP10", "url": "https://github.com/cilium/cilium/issues/35404", "root_cause_stated": True,
         "inputs": "the operator log of an extracted sysdump (text-ts with kubelet timestamps) with the thread's warning repeated",
         "diagnosis": [
             {"rule": "LOG007", "severity_at_least": "medium", "mentions_any": ["restart the operator"]},
@@ -350,7 +350,7 @@ def main():
             40, "2023-11-28T09:00:00Z", "2023-11-28T10:00:00Z", node)])),
         "pods.json": kubectl_json({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [stuck_pod("batch-9", "default", node)]}),
     }, {
-        "id": "UP15", "url": "https://github.com/cilium/cilium/issues/29634", "root_cause_stated": False,
+        "id": "UP15", "url": "https://github.com/cilium/cilium/issues/29634", "root_cause_stated": True,
         "inputs": "the FailedCreatePodSandBox Event verbatim from the thread and the stuck pod",
         "diagnosis": [
             {"rule": "CAP002", "severity_at_least": "high", "mentions_any": ["prefix delegation", "prefix"]},
@@ -415,7 +415,7 @@ def main():
         "cilium-config.json": kubectl_json(cilium_config({"ipam": "cluster-pool", "cluster-pool-ipv4-cidr": "100.64.0.0/16", "cluster-pool-ipv4-mask-size": "24", "routing-mode": "tunnel"})),
         "daemonsets.json": kubectl_json(agent_ds("1.19.4")),
     }, {
-        "id": "UP08", "url": "https://github.com/cilium/cilium/issues/46608", "root_cause_stated": False,
+        "id": "UP08", "url": "https://github.com/cilium/cilium/issues/46608", "root_cause_stated": True,
         "inputs": "the CiliumNode with the thread's operator-status error, an agent log (1.19 slog with kubelet timestamps) with the thread's socket error, cilium-config (cluster-pool)",
         "diagnosis": [
             {"rule": "CAP006", "severity_at_least": "high", "mentions_any": ["restart"]},
