@@ -136,59 +136,25 @@ pub(crate) fn locate(findings: &mut [crate::findings::Finding], cluster: &Cluste
 }
 
 /// The loader's input index of typed Kubernetes objects, by (namespace,
-/// name), built once per collection a finding names: findings on many pods
-/// cost one pass over the pods, not one per finding.
+/// name), built once per kind a finding names (`Cluster::metas_of_kind`):
+/// findings on many pods cost one pass over the pods, not one per finding.
 #[derive(Default)]
 struct ObjectInputs<'c> {
-    by_collection:
-        std::collections::HashMap<&'static str, std::collections::HashMap<(&'c str, &'c str), u32>>,
+    by_kind: std::collections::HashMap<String, std::collections::HashMap<(&'c str, &'c str), u32>>,
 }
 
 impl<'c> ObjectInputs<'c> {
     fn of(&mut self, c: &'c Cluster, kind: &str, namespace: &str, name: &str) -> Option<u32> {
-        use crate::model::Meta;
-        fn index<'c, T>(
-            items: &'c Option<Vec<T>>,
-            meta: impl Fn(&'c T) -> &'c Meta,
-        ) -> std::collections::HashMap<(&'c str, &'c str), u32> {
-            items
-                .iter()
-                .flatten()
-                .map(meta)
+        if !self.by_kind.contains_key(kind) {
+            // Only the index's keys borrow from the cluster; `kind` is the
+            // finding's, so the map owns its copy.
+            let index = c
+                .metas_of_kind(kind)?
                 .map(|m| ((m.namespace(), m.name.as_str()), m.input))
-                .collect()
+                .collect();
+            self.by_kind.insert(kind.to_string(), index);
         }
-        let collection: &'static str = match kind {
-            "Deployment" | "StatefulSet" | "ReplicaSet" => "workloads",
-            "Node" => "Node",
-            "Pod" => "Pod",
-            "DaemonSet" => "DaemonSet",
-            "ServiceAccount" => "ServiceAccount",
-            "ConfigMap" => "ConfigMap",
-            "Service" => "Service",
-            "SecurityGroupPolicy" => "SecurityGroupPolicy",
-            "CiliumEndpoint" => "CiliumEndpoint",
-            "CiliumNode" => "CiliumNode",
-            "NodePool" => "NodePool",
-            _ => return None,
-        };
-        let map = self
-            .by_collection
-            .entry(collection)
-            .or_insert_with(|| match collection {
-                "workloads" => index(&c.deployments, |o| &o.metadata),
-                "Node" => index(&c.nodes, |o| &o.metadata),
-                "Pod" => index(&c.pods, |o| &o.metadata),
-                "DaemonSet" => index(&c.daemonsets, |o| &o.metadata),
-                "ServiceAccount" => index(&c.service_accounts, |o| &o.metadata),
-                "ConfigMap" => index(&c.config_maps, |o| &o.metadata),
-                "Service" => index(&c.services, |o| &o.metadata),
-                "SecurityGroupPolicy" => index(&c.security_group_policies, |o| &o.metadata),
-                "CiliumEndpoint" => index(&c.cilium_endpoints, |o| &o.metadata),
-                "CiliumNode" => index(&c.cilium_nodes, |o| &o.metadata),
-                _ => index(&c.node_pools, |o| &o.metadata),
-            });
-        map.get(&(namespace, name)).copied()
+        self.by_kind[kind].get(&(namespace, name)).copied()
     }
 }
 

@@ -301,40 +301,69 @@ impl Cluster {
             .find(|c| c.metadata.namespace() == namespace && c.metadata.name == name)
     }
 
+    /// The metadata of every loaded object of a typed kind; None for a kind
+    /// the model keeps no collection of (those are in [`Cluster::objects`]).
+    /// Kinds that share a collection (workloads, webhooks, policies) are
+    /// told apart by their own `kind`.
+    pub fn metas_of_kind<'a: 'k, 'k>(
+        &'a self,
+        kind: &'k str,
+    ) -> Option<Box<dyn Iterator<Item = &'a Meta> + 'k>> {
+        fn all<'a, T>(
+            items: &'a Option<Vec<T>>,
+            meta: impl Fn(&'a T) -> &'a Meta + 'a,
+        ) -> Box<dyn Iterator<Item = &'a Meta> + 'a> {
+            Box::new(items.iter().flatten().map(meta))
+        }
+        fn of_kind<'a: 'k, 'k, T>(
+            items: &'a Option<Vec<T>>,
+            kind: &'k str,
+            own_kind: impl Fn(&'a T) -> &'a str + 'k,
+            meta: impl Fn(&'a T) -> &'a Meta + 'k,
+        ) -> Box<dyn Iterator<Item = &'a Meta> + 'k> {
+            Box::new(
+                items
+                    .iter()
+                    .flatten()
+                    .filter(move |o| own_kind(o) == kind)
+                    .map(meta),
+            )
+        }
+        Some(match kind {
+            "Node" => all(&self.nodes, |o| &o.metadata),
+            "Pod" => all(&self.pods, |o| &o.metadata),
+            "DaemonSet" => all(&self.daemonsets, |o| &o.metadata),
+            "Deployment" | "StatefulSet" | "ReplicaSet" => {
+                of_kind(&self.deployments, kind, |o| &o.kind, |o| &o.metadata)
+            }
+            "ServiceAccount" => all(&self.service_accounts, |o| &o.metadata),
+            "Service" => all(&self.services, |o| &o.metadata),
+            "ConfigMap" => all(&self.config_maps, |o| &o.metadata),
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => of_kind(
+                &self.webhook_configurations,
+                kind,
+                |o| &o.kind,
+                |o| &o.metadata,
+            ),
+            "Event" => all(&self.events, |o| &o.metadata),
+            "SecurityGroupPolicy" => all(&self.security_group_policies, |o| &o.metadata),
+            "NetworkPolicy" | "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" => {
+                of_kind(&self.network_policies, kind, |o| &o.kind, |o| &o.metadata)
+            }
+            "CiliumEndpoint" => all(&self.cilium_endpoints, |o| &o.metadata),
+            "CiliumNode" => all(&self.cilium_nodes, |o| &o.metadata),
+            "NodePool" => all(&self.node_pools, |o| &o.metadata),
+            _ => return None,
+        })
+    }
+
     /// Whether an object of that kind, namespace and name was loaded.
     /// Typed kinds are looked up in their collection (a key set beside
     /// 150,000 pods would cost tens of MB for lookups no rule makes).
     pub fn has_object(&self, kind: &str, namespace: &str, name: &str) -> bool {
-        fn any<T>(items: &Option<Vec<T>>, found: impl Fn(&T) -> bool) -> bool {
-            items.iter().flatten().any(found)
-        }
-        let is = |m: &Meta| m.namespace() == namespace && m.name == name;
-        match kind {
-            "Node" => any(&self.nodes, |o| is(&o.metadata)),
-            "Pod" => any(&self.pods, |o| is(&o.metadata)),
-            "DaemonSet" => any(&self.daemonsets, |o| is(&o.metadata)),
-            "Deployment" | "StatefulSet" | "ReplicaSet" => {
-                any(&self.deployments, |o| o.kind == kind && is(&o.metadata))
-            }
-            "ServiceAccount" => any(&self.service_accounts, |o| is(&o.metadata)),
-            "Service" => any(&self.services, |o| is(&o.metadata)),
-            "ConfigMap" => any(&self.config_maps, |o| is(&o.metadata)),
-            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => {
-                any(&self.webhook_configurations, |o| {
-                    o.kind == kind && is(&o.metadata)
-                })
-            }
-            "Event" => any(&self.events, |o| is(&o.metadata)),
-            "SecurityGroupPolicy" => any(&self.security_group_policies, |o| is(&o.metadata)),
-            "NetworkPolicy" | "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" => {
-                any(&self.network_policies, |o| {
-                    o.kind == kind && is(&o.metadata)
-                })
-            }
-            "CiliumEndpoint" => any(&self.cilium_endpoints, |o| is(&o.metadata)),
-            "CiliumNode" => any(&self.cilium_nodes, |o| is(&o.metadata)),
-            "NodePool" => any(&self.node_pools, |o| is(&o.metadata)),
-            _ => self
+        match self.metas_of_kind(kind) {
+            Some(mut metas) => metas.any(|m| m.namespace() == namespace && m.name == name),
+            None => self
                 .objects
                 .contains(&ObjectKey::new(kind, namespace, name)),
         }
