@@ -67,8 +67,7 @@ mod tests {
         let findings: Vec<Finding> = severities
             .iter()
             .map(|&severity| Finding {
-                rule: "CNI001",
-                name: "aws-node-active",
+                rule: crate::rules::find_meta("CNI001").expect("a registered code"),
                 severity,
                 object: ObjectRef::global("Node", "n1"),
                 message: String::new(),

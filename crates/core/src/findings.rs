@@ -4,7 +4,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use crate::rules::RuleMeta;
 
 /// Severity, ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -87,10 +90,12 @@ impl fmt::Display for ObjectRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a rule found. It carries its rule's identity and documentation
+/// (`rule`), so no renderer looks a rule up by its code; in JSON the rule
+/// is its `rule` code and `name`, as it always was.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub rule: &'static str,
-    pub name: &'static str,
+    pub rule: &'static RuleMeta,
     pub severity: Severity,
     pub object: ObjectRef,
     pub message: String,
@@ -102,13 +107,44 @@ pub struct Finding {
     /// Where the object is declared: the IaC file, line and address
     /// (`preflight`). Set by the engine after the rules ran (rules do no
     /// I/O) or by an IAC rule from the facts it reads.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<SourceLocation>,
     /// The dump file the object was read from (`check`), line 1: for the
     /// SARIF physical location only, so the JSON contract does not change
     /// with the file names a dump was saved under.
-    #[serde(skip)]
     pub read_from: Option<SourceLocation>,
+}
+
+impl Serialize for Finding {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = 8 + usize::from(self.location.is_some());
+        let mut s = serializer.serialize_struct("Finding", fields)?;
+        s.serialize_field("rule", self.rule.code)?;
+        s.serialize_field("name", self.rule.name)?;
+        s.serialize_field("severity", &self.severity)?;
+        s.serialize_field("object", &self.object)?;
+        s.serialize_field("message", &self.message)?;
+        s.serialize_field("evidence", &self.evidence)?;
+        s.serialize_field("remediation", &self.remediation)?;
+        s.serialize_field("docs", &self.docs)?;
+        match &self.location {
+            Some(location) => s.serialize_field("location", location)?,
+            None => s.skip_field("location")?,
+        }
+        s.end()
+    }
+}
+
+/// A rule as the JSON contract names it: by its code.
+fn rule_code<S: Serializer>(rule: &&'static RuleMeta, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(rule.code)
+}
+
+/// Rules by their codes.
+fn rule_codes<S: Serializer>(
+    rules: &[&'static RuleMeta],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(rules.iter().map(|r| r.code))
 }
 
 impl Finding {
@@ -241,7 +277,8 @@ pub fn relative_path(file: &str, base: &std::path::Path, cwd: &std::path::Path) 
 /// A rule that could not run because an input was missing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotEvaluated {
-    pub rule: &'static str,
+    #[serde(serialize_with = "rule_code")]
+    pub rule: &'static RuleMeta,
     /// The missing input, in words.
     pub missing: String,
     /// The command that would provide it.
@@ -259,7 +296,8 @@ pub struct SkippedInput {
 /// A finding removed by a suppression, kept for the record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Suppressed {
-    pub rule: &'static str,
+    #[serde(serialize_with = "rule_code")]
+    pub rule: &'static RuleMeta,
     pub object: ObjectRef,
     pub reason: String,
     /// The suppressed finding's severity and message, so reports can say
@@ -406,7 +444,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Codes of the rules that ran (with or without findings), in registry
     /// order: lets JUnit report a passing test case per clean rule.
-    pub evaluated_rules: Vec<&'static str>,
+    #[serde(serialize_with = "rule_codes")]
+    pub evaluated_rules: Vec<&'static RuleMeta>,
     pub not_evaluated: Vec<NotEvaluated>,
     pub skipped_inputs: Vec<SkippedInput>,
     /// Inputs that were read, with a note (kind from the file name, overlaps).

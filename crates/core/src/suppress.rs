@@ -428,7 +428,7 @@ fn config_reason(
 ) -> Option<String> {
     let mut reason = None;
     let names = object_names(&f.object);
-    for &i in by_rule.get(f.rule).into_iter().flatten() {
+    for &i in by_rule.get(f.rule.code).into_iter().flatten() {
         let entry = &config.ignore[i];
         let matched: Vec<usize> = if entry.objects.is_empty() {
             vec![0]
@@ -458,7 +458,7 @@ pub fn apply(report: &mut Report, config: &SuppressionConfig, annotated: &Annota
     let mut hits = Hits::new(config);
     for f in std::mem::take(&mut report.findings) {
         let reason = config_reason(&f, config, &by_rule, &mut hits)
-            .or_else(|| annotated.reason(&f.object, f.rule).map(str::to_string));
+            .or_else(|| annotated.reason(&f.object, f.rule.code).map(str::to_string));
         match reason {
             Some(reason) => report.suppressed.push(Suppressed {
                 rule: f.rule,
@@ -497,7 +497,7 @@ fn unmatched(
     config: &SuppressionConfig,
     hits: &Hits,
 ) -> Vec<UnmatchedSuppression> {
-    let not_run = |code: &str| report.not_evaluated.iter().any(|n| n.rule == code);
+    let not_run = |code: &str| report.not_evaluated.iter().any(|n| n.rule.code == code);
     let mut out = Vec::new();
     for (entry, counts) in config.ignore.iter().zip(&hits.0) {
         if not_run(&entry.rule) {
@@ -674,13 +674,12 @@ ignore:
         assert!(!glob_match(&format!("{}b", "*a".repeat(50)), &text));
     }
 
-    fn finding(rule: &'static str, severity: Severity, object: ObjectRef) -> Finding {
+    fn finding(code: &'static str, severity: Severity, object: ObjectRef) -> Finding {
         Finding {
-            rule,
-            name: "test-rule",
+            rule: crate::rules::find_meta(code).expect("a registered code"),
             severity,
             object,
-            message: format!("{rule} fired"),
+            message: format!("{code} fired"),
             evidence: Vec::new(),
             remediation: String::new(),
             docs: String::new(),
@@ -812,7 +811,7 @@ ignore:
             finding("CAP001", Severity::High, node.clone()),
         ]);
         report.not_evaluated.push(NotEvaluated {
-            rule: "IAM003",
+            rule: crate::rules::find_meta("IAM003").expect("a registered code"),
             missing: "IAM role data".into(),
             how_to_provide: None,
         });
@@ -850,7 +849,7 @@ ignore:
         let suppressed: Vec<(&str, &ObjectRef, &str)> = report
             .suppressed
             .iter()
-            .map(|s| (s.rule, &s.object, s.reason.as_str()))
+            .map(|s| (s.rule.code, &s.object, s.reason.as_str()))
             .collect();
         assert_eq!(
             suppressed,

@@ -58,7 +58,7 @@ fn every_mesh_rule_fires_on_its_fixture_and_stays_quiet_on_the_other() {
             Ok(findings) => {
                 assert!(!findings.is_empty(), "{code}: fires/ produced no finding");
                 for f in &findings {
-                    assert_eq!(f.rule, code);
+                    assert_eq!(f.rule.code, code);
                     // Each finding names both clusters.
                     let text = format!("{} {}", f.object, f.message);
                     assert!(
@@ -114,6 +114,6 @@ fn missing_inputs_are_not_evaluated() {
         options: &options,
     });
     assert!(report.findings.is_empty());
-    let missing: Vec<&str> = report.not_evaluated.iter().map(|n| n.rule).collect();
+    let missing: Vec<&str> = report.not_evaluated.iter().map(|n| n.rule.code).collect();
     assert_eq!(missing, vec!["MESH003", "MESH004", "MESH005", "MESH006"]);
 }

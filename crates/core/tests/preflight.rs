@@ -51,14 +51,14 @@ fn preflight(files: &[&str]) -> Report {
 }
 
 fn codes(report: &Report) -> Vec<&'static str> {
-    report.findings.iter().map(|f| f.rule).collect()
+    report.findings.iter().map(|f| f.rule.code).collect()
 }
 
 fn finding<'r>(report: &'r Report, code: &str) -> &'r doctor_core::findings::Finding {
     report
         .findings
         .iter()
-        .find(|f| f.rule == code)
+        .find(|f| f.rule.code == code)
         .unwrap_or_else(|| panic!("no {code} in {:?}", codes(report)))
 }
 
@@ -101,7 +101,7 @@ fn a_raw_cluster_with_the_provider_default_bootstraps_aws_node() {
         "{:?}",
         codes(&r)
     );
-    assert!(r.not_evaluated.iter().any(|n| n.rule == "VER001"));
+    assert!(r.not_evaluated.iter().any(|n| n.rule.code == "VER001"));
     assert!(
         r.input_notes
             .iter()
@@ -161,7 +161,7 @@ fn unknown_values_never_fire() {
         codes(&r)
     );
     assert!(codes(&r).contains(&"IAC005"));
-    assert!(r.not_evaluated.iter().any(|n| n.rule == "CFG003"));
+    assert!(r.not_evaluated.iter().any(|n| n.rule.code == "CFG003"));
 }
 
 #[test]
@@ -169,8 +169,8 @@ fn check_reports_never_run_the_iac_rules() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/CNI002/fires");
     let loaded = load_paths(&[dir], &LoadOptions::default()).unwrap();
     let r = evaluate(&loaded);
-    assert!(!r.evaluated_rules.iter().any(|c| c.starts_with("IAC")));
-    assert!(!r.not_evaluated.iter().any(|n| n.rule.starts_with("IAC")));
+    assert!(!r.evaluated_rules.iter().any(|r| r.code.starts_with("IAC")));
+    assert!(!r.not_evaluated.iter().any(|n| n.rule.code.starts_with("IAC")));
 }
 
 // ------------------------------------------------------------ eksctl

@@ -112,7 +112,7 @@ fn every_rule_fires_on_its_fixture_and_stays_quiet_on_the_other() {
                     }
                 }
                 assert!(
-                    findings.iter().all(|f| f.rule == code),
+                    findings.iter().all(|f| f.rule.code == code),
                     "{code}: finding with another code"
                 );
                 insta::with_settings!({snapshot_suffix => code, prepend_module_to_snapshot => false}, {

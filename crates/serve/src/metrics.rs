@@ -179,7 +179,7 @@ pub fn render(shared: &Shared) -> String {
         .iter()
         .map(|f| {
             (
-                f.rule,
+                f.rule.code,
                 f.severity.as_str(),
                 f.object.namespace.as_deref().unwrap_or(""),
                 f.object.kind.as_str(),

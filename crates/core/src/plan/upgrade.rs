@@ -22,7 +22,7 @@ use crate::rules::ver::{
     family_of_ami_type, flatten_values, helm_upgrade, helm_values_backup, minor_range,
     step_release, tunnel_translation, upgrade_path, Step,
 };
-use crate::rules::{CheckOptions, Context};
+use crate::rules::{Area, CheckOptions, Context};
 use crate::suppress::SuppressionConfig;
 use crate::version::{Date, KernelVersion, Minor, Version};
 
@@ -30,7 +30,7 @@ use crate::version::{Date, KernelVersion, Minor, Version};
 /// the vpc-cni add-on that an add-on update re-applies, and the operator's
 /// IAM actions (they grow with Cilium minors).
 const RELEVANT_RULES: &[&str] = &["CNI002", "IAM001"];
-const RELEVANT_AREA_PREFIX: &str = "VER";
+const RELEVANT_AREA: Area = Area::Ver;
 
 /// The chart keys Cilium's documented pre-flight install sets
 /// (`helm install cilium-preflight ... --set preflight.enabled=true
@@ -178,7 +178,7 @@ pub fn plan_upgrade(
         .check_cluster(cluster)
         .findings
         .into_iter()
-        .filter(|f| f.rule.starts_with(RELEVANT_AREA_PREFIX) || RELEVANT_RULES.contains(&f.rule))
+        .filter(|f| f.rule.area == RELEVANT_AREA || RELEVANT_RULES.contains(&f.rule.code))
         .collect();
     let cx = Context {
         cluster,

@@ -8,9 +8,7 @@
 
 use std::fmt::Write;
 
-use super::{
-    area_of, area_prefix, by_severity, cluster_facts, printable, side_counts, RenderOptions,
-};
+use super::{by_severity, cluster_facts, printable, side_counts, RenderOptions};
 use crate::findings::{Finding, Report, Severity};
 use crate::overview::{NodeCapacity, NodeGroup, Overview, Verdict, VersionCheck};
 use crate::rules::Area;
@@ -38,8 +36,8 @@ fn esc(s: &str) -> String {
     out
 }
 
-pub(super) fn render(report: &Report, opts: &RenderOptions) -> String {
-    document(report, None, opts)
+pub(super) fn render(report: &Report, _opts: &RenderOptions) -> String {
+    document(report, None)
 }
 
 /// The page's Content-Security-Policy, for a server to send as a header
@@ -55,10 +53,10 @@ pub fn content_security_policy() -> String {
 /// The full report page: [`render`]'s sections plus the stale-source
 /// banner, the capacity chart and the versions table of `overview`.
 pub fn page(report: &Report, overview: &Overview) -> String {
-    document(report, Some(overview), &RenderOptions::default())
+    document(report, Some(overview))
 }
 
-fn document(report: &Report, overview: Option<&Overview>, opts: &RenderOptions) -> String {
+fn document(report: &Report, overview: Option<&Overview>) -> String {
     let mut out = String::new();
     head(&mut out, report);
     out.push_str("<body>\n");
@@ -68,7 +66,7 @@ fn document(report: &Report, overview: Option<&Overview>, opts: &RenderOptions) 
         sources(&mut out, o);
     }
     summary(&mut out, report);
-    findings(&mut out, report, opts);
+    findings(&mut out, report);
     if let Some(o) = overview {
         capacity(&mut out, o);
         versions(&mut out, report, o);
@@ -197,11 +195,6 @@ fn summary(out: &mut String, report: &Report) {
     out.push_str("</section>\n");
 }
 
-/// The area a finding filters under: its code prefix, or `other`.
-fn area_key(code: &str, opts: &RenderOptions) -> &'static str {
-    area_of(code, opts).map_or("other", area_prefix)
-}
-
 const AREAS: [Area; 11] = [
     Area::Cni,
     Area::Cap,
@@ -218,7 +211,7 @@ const AREAS: [Area; 11] = [
 
 /// Severity checkboxes and one area at a time, hidden until the script
 /// shows them (without the script they could not work).
-fn filters(out: &mut String, report: &Report, opts: &RenderOptions) {
+fn filters(out: &mut String, report: &Report) {
     if report.findings.is_empty() {
         return;
     }
@@ -239,7 +232,7 @@ fn filters(out: &mut String, report: &Report, opts: &RenderOptions) {
         report
             .findings
             .iter()
-            .filter(|f| area_key(f.rule, opts) == key)
+            .filter(|f| f.rule.area.prefix() == key)
             .count()
     };
     let _ = writeln!(
@@ -247,14 +240,7 @@ fn filters(out: &mut String, report: &Report, opts: &RenderOptions) {
         "<label><input type=\"radio\" name=\"area\" value=\"all\" checked> All ({})</label>",
         report.findings.len()
     );
-    let mut keys: Vec<(&str, String)> = AREAS
-        .iter()
-        .map(|a| (area_prefix(*a), a.title().to_string()))
-        .collect();
-    if count_of("other") > 0 {
-        keys.push(("other", "Other".into()));
-    }
-    for (key, title) in keys {
+    for (key, title) in AREAS.iter().map(|a| (a.prefix(), a.title())) {
         let count = count_of(key);
         let _ = writeln!(
             out,
@@ -269,10 +255,10 @@ fn filters(out: &mut String, report: &Report, opts: &RenderOptions) {
     );
 }
 
-fn findings(out: &mut String, report: &Report, opts: &RenderOptions) {
+fn findings(out: &mut String, report: &Report) {
     out.push_str("<section id=\"findings\">\n<h2>Findings</h2>\n");
     // Inside the section, so the sticky filter bar stays with the findings.
-    filters(out, report, opts);
+    filters(out, report);
     if report.findings.is_empty() {
         out.push_str("<p class=\"empty\">No findings.</p>\n");
     }
@@ -284,15 +270,15 @@ fn findings(out: &mut String, report: &Report, opts: &RenderOptions) {
             group.len()
         );
         for f in group {
-            finding(out, f, opts);
+            finding(out, f);
         }
         out.push_str("</section>\n");
     }
     out.push_str("</section>\n");
 }
 
-fn finding(out: &mut String, f: &Finding, opts: &RenderOptions) {
-    let area = area_key(f.rule, opts);
+fn finding(out: &mut String, f: &Finding) {
+    let area = f.rule.area.prefix();
     let _ = writeln!(
         out,
         "<article class=\"finding sev-{}\" data-severity=\"{}\" data-area=\"{}\">\n\
@@ -301,8 +287,8 @@ fn finding(out: &mut String, f: &Finding, opts: &RenderOptions) {
         f.severity,
         f.severity,
         area,
-        esc(f.rule),
-        esc(f.name),
+        esc(f.rule.code),
+        esc(f.rule.name),
         esc(area),
         f.severity,
         f.severity,
@@ -323,15 +309,13 @@ fn finding(out: &mut String, f: &Finding, opts: &RenderOptions) {
             esc(&f.remediation)
         );
     }
-    if let Some(meta) = (opts.rules)(f.rule) {
-        let _ = writeln!(
-            out,
-            "<details class=\"rule\"><summary>About {}</summary>\n<p><b>Why it matters.</b> {}</p>\n<p><b>How to fix.</b> {}</p></details>",
-            esc(meta.code),
-            esc(meta.why_it_matters),
-            esc(meta.how_to_fix),
-        );
-    }
+    let _ = writeln!(
+        out,
+        "<details class=\"rule\"><summary>About {}</summary>\n<p><b>Why it matters.</b> {}</p>\n<p><b>How to fix.</b> {}</p></details>",
+        esc(f.rule.code),
+        esc(f.rule.why_it_matters),
+        esc(f.rule.how_to_fix),
+    );
     if !f.docs.is_empty() {
         let _ = writeln!(out, "<p class=\"docs\">Docs: {}</p>", linked(&f.docs));
     }
@@ -383,7 +367,7 @@ fn not_evaluated(out: &mut String, report: &Report) {
             let how = how
                 .map(|h| format!("<code>{}</code>", esc(h)))
                 .unwrap_or_default();
-            vec![esc(n.rule), esc(&n.missing), how]
+            vec![esc(n.rule.code), esc(&n.missing), how]
         })
         .collect();
     let columns = ["Rule", "Missing input", "How to provide it"];
@@ -414,7 +398,7 @@ fn suppressed(out: &mut String, report: &Report) {
         .iter()
         .map(|s| {
             vec![
-                esc(s.rule),
+                esc(s.rule.code),
                 esc(s.severity.as_str()),
                 esc(&s.object.to_string()),
                 esc(&s.message),

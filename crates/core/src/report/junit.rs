@@ -4,9 +4,10 @@
 
 use std::fmt::Write;
 
-use super::{area_of, area_prefix, object_path, RenderOptions};
+use super::{object_path, RenderOptions};
 use crate::findings::{Finding, Report};
 use crate::rules::Area;
+use crate::rules::RuleMeta;
 
 enum Outcome {
     Passed,
@@ -27,8 +28,8 @@ struct Case {
     outcome: Outcome,
 }
 
-pub(super) fn render(report: &Report, opts: &RenderOptions) -> String {
-    let mut cases = cases(report, opts);
+pub(super) fn render(report: &Report, _opts: &RenderOptions) -> String {
+    let mut cases = cases(report);
     // Areas in catalogue order, unknown codes last; codes in order within.
     cases.sort_by(|a, b| {
         (a.area.is_none(), a.area, &a.classname).cmp(&(b.area.is_none(), b.area, &b.classname))
@@ -49,41 +50,38 @@ pub(super) fn render(report: &Report, opts: &RenderOptions) -> String {
     out
 }
 
-fn cases(report: &Report, opts: &RenderOptions) -> Vec<Case> {
-    let label = |code: &str| match (opts.rules)(code) {
-        Some(meta) => format!("{} {}", meta.code, meta.name),
-        None => code.to_string(),
-    };
+fn cases(report: &Report) -> Vec<Case> {
+    let label = |rule: &RuleMeta| format!("{} {}", rule.code, rule.name);
     let mut cases: Vec<Case> = report
         .findings
         .iter()
         .map(|f| Case {
-            area: area_of(f.rule, opts),
-            classname: format!("{} {}", f.rule, f.name),
+            area: Some(f.rule.area),
+            classname: label(f.rule),
             name: object_path(&f.object),
             outcome: failure(f),
         })
         .collect();
     cases.extend(report.suppressed.iter().map(|s| Case {
-        area: area_of(s.rule, opts),
+        area: Some(s.rule.area),
         classname: label(s.rule),
         name: object_path(&s.object),
         outcome: Outcome::Skipped {
             message: format!("suppressed: {}", s.reason),
         },
     }));
-    let has_result = |code: &str| {
-        report.findings.iter().any(|f| f.rule == code)
-            || report.suppressed.iter().any(|s| s.rule == code)
+    let has_result = |rule: &RuleMeta| {
+        report.findings.iter().any(|f| f.rule.code == rule.code)
+            || report.suppressed.iter().any(|s| s.rule.code == rule.code)
     };
     cases.extend(
         report
             .evaluated_rules
             .iter()
-            .filter(|code| !has_result(code))
-            .map(|code| Case {
-                area: area_of(code, opts),
-                classname: label(code),
+            .filter(|rule| !has_result(rule))
+            .map(|rule| Case {
+                area: Some(rule.area),
+                classname: label(rule),
                 name: "all objects".to_string(),
                 outcome: Outcome::Passed,
             }),
@@ -94,7 +92,7 @@ fn cases(report: &Report, opts: &RenderOptions) -> Vec<Case> {
             message.push_str(&format!("; provide it with: {how}"));
         }
         Case {
-            area: area_of(n.rule, opts),
+            area: Some(n.rule.area),
             classname: label(n.rule),
             name: "not evaluated".to_string(),
             outcome: Outcome::Skipped { message },
@@ -173,7 +171,7 @@ fn properties(report: &Report) -> String {
 
 fn write_suite(out: &mut String, suite: &[Case], properties: &str) {
     let name = match suite[0].area {
-        Some(area) => format!("{} — {}", area_prefix(area), area.title()),
+        Some(area) => format!("{} — {}", area.prefix(), area.title()),
         None => "Other".to_string(),
     };
     let (failures, skipped) = counts(suite);

@@ -127,7 +127,7 @@ fn findings(out: &mut String, report: &Report) {
 
 fn finding(out: &mut String, f: &Finding) {
     let object = code_span(&f.object.to_string(), false);
-    let _ = writeln!(out, "#### {} {}: {object}\n", f.rule, text(f.name));
+    let _ = writeln!(out, "#### {} {}: {object}\n", f.rule, text(f.rule.name));
     let _ = writeln!(out, "{}\n", text(&f.message));
     if let Some(at) = super::text::declared(f) {
         let _ = writeln!(out, "At {}\n", code_span(&at.to_string(), false));

@@ -19,7 +19,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::findings::{Finding, ObjectRef, Report, Severity};
-use crate::rules::{self, Area, RuleMeta};
 
 /// An output format of `check --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,29 +114,10 @@ impl FromStr for ColorChoice {
     }
 }
 
-/// Where renderers read a rule's documentation (area, summary, docs URL).
-pub type RuleLookup = fn(&str) -> Option<&'static RuleMeta>;
-
-/// The registry, which is where rule documentation lives outside tests.
-fn registry_lookup(code: &str) -> Option<&'static RuleMeta> {
-    rules::find_meta(code)
-}
-
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {
     /// ANSI colour in the text format (see [`ColorChoice::enabled`]).
     pub color: bool,
-    /// Rule documentation; the registry by default, injectable for tests.
-    pub rules: RuleLookup,
-}
-
-impl Default for RenderOptions {
-    fn default() -> Self {
-        RenderOptions {
-            color: false,
-            rules: registry_lookup,
-        }
-    }
 }
 
 /// Render `report` in `format`.
@@ -163,46 +143,6 @@ fn by_severity(report: &Report) -> impl Iterator<Item = (Severity, Vec<&Finding>
             .collect();
         (!group.is_empty()).then_some((sev, group))
     })
-}
-
-/// A rule's area: from its documentation, else from its code's prefix (so
-/// reports stay grouped for codes the registry does not hold).
-fn area_of(code: &str, opts: &RenderOptions) -> Option<Area> {
-    if let Some(meta) = (opts.rules)(code) {
-        return Some(meta.area);
-    }
-    let prefix = code.trim_end_matches(|c: char| c.is_ascii_digit());
-    Some(match prefix {
-        "CNI" => Area::Cni,
-        "CAP" => Area::Cap,
-        "IAM" => Area::Iam,
-        "VER" => Area::Ver,
-        "SGP" => Area::Sgp,
-        "MESH" => Area::Mesh,
-        "OPS" => Area::Ops,
-        "CFG" => Area::Cfg,
-        "LOG" => Area::Log,
-        "IAC" => Area::Iac,
-        "CONN" => Area::Conn,
-        _ => return None,
-    })
-}
-
-/// The area's code prefix (`CNI`, `CAP`, …).
-fn area_prefix(area: Area) -> &'static str {
-    match area {
-        Area::Cni => "CNI",
-        Area::Cap => "CAP",
-        Area::Iam => "IAM",
-        Area::Ver => "VER",
-        Area::Sgp => "SGP",
-        Area::Mesh => "MESH",
-        Area::Ops => "OPS",
-        Area::Cfg => "CFG",
-        Area::Log => "LOG",
-        Area::Iac => "IAC",
-        Area::Conn => "CONN",
-    }
 }
 
 /// `Kind/namespace/name` or `Kind/name`: one token naming the object.
@@ -312,15 +252,6 @@ mod tests {
         assert!(!ColorChoice::Auto.enabled(false, None));
         assert!(ColorChoice::Always.enabled(false, set));
         assert!(!ColorChoice::Never.enabled(true, None));
-    }
-
-    #[test]
-    fn area_falls_back_to_code_prefix() {
-        let opts = RenderOptions::default();
-        assert_eq!(area_of("MESH003", &opts), Some(Area::Mesh));
-        assert_eq!(area_of("CNI001", &opts), Some(Area::Cni));
-        assert_eq!(area_of("XYZ001", &opts), None);
-        assert_eq!(area_prefix(Area::Sgp), "SGP");
     }
 
     #[test]

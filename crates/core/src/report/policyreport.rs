@@ -29,6 +29,7 @@ use serde_json::{json, Map, Value};
 
 use super::RenderOptions;
 use crate::findings::{Finding, ObjectRef, Report, Severity};
+use crate::rules::RuleMeta;
 use crate::version::Date;
 
 pub const API_VERSION: &str = "wgpolicyk8s.io/v1alpha2";
@@ -84,35 +85,25 @@ fn resource(object: &ObjectRef) -> Value {
 }
 
 /// What every result of one report shares.
-struct Common<'a> {
-    opts: &'a RenderOptions,
+struct Common {
     timestamp: Option<Value>,
 }
 
-impl Common<'_> {
+impl Common {
     fn result(
         &self,
-        code: &str,
-        name: &str,
+        rule: &RuleMeta,
         severity: Severity,
         outcome: &str,
         message: &str,
     ) -> Map<String, Value> {
-        let meta = (self.opts.rules)(code);
-        let name = meta.map_or(name, |m| m.name);
         let mut r = Map::new();
         r.insert(
             "policy".into(),
-            json!(if name.is_empty() {
-                code.to_string()
-            } else {
-                format!("{code} {name}")
-            }),
+            json!(format!("{} {}", rule.code, rule.name)),
         );
-        r.insert("rule".into(), json!(code));
-        if let Some(area) = super::area_of(code, self.opts) {
-            r.insert("category".into(), json!(area.title()));
-        }
+        r.insert("rule".into(), json!(rule.code));
+        r.insert("category".into(), json!(rule.area.title()));
         r.insert("result".into(), json!(outcome));
         r.insert("severity".into(), json!(severity.as_str()));
         r.insert("message".into(), json!(message));
@@ -124,13 +115,7 @@ impl Common<'_> {
     }
 
     fn finding(&self, f: &Finding) -> Value {
-        let mut r = self.result(
-            f.rule,
-            f.name,
-            f.severity,
-            result_of(f.severity),
-            &f.message,
-        );
+        let mut r = self.result(f.rule, f.severity, result_of(f.severity), &f.message);
         r.insert("resources".into(), json!([resource(&f.object)]));
         let mut properties = Map::new();
         if !f.evidence.is_empty() {
@@ -185,13 +170,13 @@ fn report_object(
     })
 }
 
-pub(super) fn render<'r>(report: &'r Report, opts: &RenderOptions) -> String {
+pub(super) fn render<'r>(report: &'r Report, _opts: &RenderOptions) -> String {
     let timestamp = report
         .as_of
         .parse::<Date>()
         .ok()
         .map(|d| json!({"seconds": d.days_since_epoch() * 86_400, "nanos": 0}));
-    let common = Common { opts, timestamp };
+    let common = Common { timestamp };
     let mut cluster = Vec::new();
     let mut namespaced: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     let mut place = |object: &'r ObjectRef, result: Value| match object.namespace.as_deref() {
@@ -202,20 +187,19 @@ pub(super) fn render<'r>(report: &'r Report, opts: &RenderOptions) -> String {
         place(&f.object, common.finding(f));
     }
     for s in &report.suppressed {
-        let mut r = common.result(s.rule, "", s.severity, "skip", &s.message);
+        let mut r = common.result(s.rule, s.severity, "skip", &s.message);
         r.insert("resources".into(), json!([resource(&s.object)]));
         r.insert("properties".into(), json!({"suppressed": s.reason}));
         place(&s.object, Value::Object(r));
     }
     for n in &report.not_evaluated {
-        let severity = (opts.rules)(n.rule).map_or(Severity::Info, |m| m.severity);
         let mut properties = Map::new();
         properties.insert("not_evaluated".into(), json!(n.missing));
         if let Some(how) = &n.how_to_provide {
             properties.insert("provide".into(), json!(how));
         }
         let message = format!("not evaluated: missing {}", n.missing);
-        let mut r = common.result(n.rule, "", severity, "skip", &message);
+        let mut r = common.result(n.rule, n.rule.severity, "skip", &message);
         r.insert("properties".into(), Value::Object(properties));
         cluster.push(Value::Object(r));
     }

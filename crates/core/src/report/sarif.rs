@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::{object_path, RenderOptions};
 use crate::findings::{Finding, ObjectRef, Report, Severity, SourceLocation, Suppressed};
+use crate::rules::RuleMeta;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -20,8 +21,8 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-pub(super) fn render(report: &Report, opts: &RenderOptions) -> String {
-    let rules = RuleTable::of(report, opts);
+pub(super) fn render(report: &Report, _opts: &RenderOptions) -> String {
+    let rules = RuleTable::of(report);
     let results: Vec<Value> = report
         .findings
         .iter()
@@ -73,7 +74,7 @@ struct RuleTable {
 }
 
 impl RuleTable {
-    fn of(report: &Report, opts: &RenderOptions) -> RuleTable {
+    fn of(report: &Report) -> RuleTable {
         let mut table = RuleTable {
             codes: Vec::new(),
             descriptors: Vec::new(),
@@ -81,14 +82,12 @@ impl RuleTable {
         let used = report
             .findings
             .iter()
-            .map(|f| (f.rule, f.name, f.severity))
-            .chain(report.suppressed.iter().map(|s| (s.rule, "", s.severity)));
-        for (code, name, severity) in used {
-            if !table.codes.contains(&code) {
-                table.codes.push(code);
-                table
-                    .descriptors
-                    .push(descriptor(code, name, severity, opts));
+            .map(|f| f.rule)
+            .chain(report.suppressed.iter().map(|s| s.rule));
+        for rule in used {
+            if !table.codes.contains(&rule.code) {
+                table.codes.push(rule.code);
+                table.descriptors.push(descriptor(rule));
             }
         }
         table
@@ -102,26 +101,18 @@ impl RuleTable {
     }
 }
 
-fn descriptor(code: &str, name: &str, severity: Severity, opts: &RenderOptions) -> Value {
-    let Some(meta) = (opts.rules)(code) else {
-        // A code the registry does not document: what the finding says.
-        let mut d = json!({"id": code, "defaultConfiguration": {"level": level(severity)}});
-        if !name.is_empty() {
-            d["name"] = json!(name);
-        }
-        return d;
-    };
+fn descriptor(rule: &RuleMeta) -> Value {
     let mut d = json!({
-        "id": meta.code,
-        "name": meta.name,
-        "shortDescription": {"text": meta.summary},
-        "fullDescription": {"text": meta.what_it_checks},
-        "help": {"text": meta.how_to_fix},
-        "defaultConfiguration": {"level": level(meta.severity)},
-        "properties": {"tags": [super::area_prefix(meta.area)], "severity": meta.severity},
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.what_it_checks},
+        "help": {"text": rule.how_to_fix},
+        "defaultConfiguration": {"level": level(rule.severity)},
+        "properties": {"tags": [rule.area.prefix()], "severity": rule.severity},
     });
-    if !meta.docs_url.is_empty() {
-        d["helpUri"] = json!(meta.docs_url);
+    if !rule.docs_url.is_empty() {
+        d["helpUri"] = json!(rule.docs_url);
     }
     d
 }
@@ -184,7 +175,7 @@ fn base_result(
 
 fn finding_result(f: &Finding, rules: &RuleTable) -> Value {
     let mut result = base_result(
-        f.rule,
+        f.rule.code,
         f.severity,
         &f.message,
         &f.object,
@@ -202,7 +193,7 @@ fn finding_result(f: &Finding, rules: &RuleTable) -> Value {
 
 fn suppressed_result(s: &Suppressed, rules: &RuleTable) -> Value {
     let mut result = base_result(
-        s.rule,
+        s.rule.code,
         s.severity,
         &s.message,
         &s.object,
@@ -222,7 +213,7 @@ fn invocation(report: &Report) -> Value {
         if let Some(how) = &n.how_to_provide {
             text.push_str(&format!("; provide it with: {how}"));
         }
-        json!({"level": "note", "message": {"text": text}, "associatedRule": {"id": n.rule}})
+        json!({"level": "note", "message": {"text": text}, "associatedRule": {"id": n.rule.code}})
     });
     let skipped = report.skipped_inputs.iter().map(|s| {
         let text = format!("skipped input {}: {}", s.path, s.reason);

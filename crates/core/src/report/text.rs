@@ -95,8 +95,8 @@ pub(super) fn declared(f: &Finding) -> Option<&crate::findings::SourceLocation> 
 fn finding(out: &mut String, f: &Finding, paint: &Paint) {
     let head = format!(
         "{} {}",
-        paint.severity(f.severity, f.rule),
-        paint.bold(f.name)
+        paint.severity(f.severity, f.rule.code),
+        paint.bold(f.rule.name)
     );
     let _ = writeln!(out, "  {head} — {}", printable(&f.object.to_string()));
     out.push_str(&indented(&f.message, "    "));

@@ -59,6 +59,23 @@ pub enum Area {
 }
 
 impl Area {
+    /// The code prefix (`CNI`, `CAP`, …).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Area::Cni => "CNI",
+            Area::Cap => "CAP",
+            Area::Iam => "IAM",
+            Area::Ver => "VER",
+            Area::Sgp => "SGP",
+            Area::Mesh => "MESH",
+            Area::Ops => "OPS",
+            Area::Cfg => "CFG",
+            Area::Log => "LOG",
+            Area::Iac => "IAC",
+            Area::Conn => "CONN",
+        }
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Area::Cni => "The VPC CNI next to Cilium",
@@ -94,12 +111,18 @@ pub struct RuleMeta {
     pub docs_url: &'static str,
 }
 
+/// A rule shows as its code.
+impl std::fmt::Display for RuleMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
 impl RuleMeta {
     /// A finding of this rule at its default severity.
     pub fn finding(&'static self, object: ObjectRef, message: impl Into<String>) -> Finding {
         Finding {
-            rule: self.code,
-            name: self.name,
+            rule: self,
             severity: self.severity,
             object,
             message: message.into(),
@@ -301,7 +324,7 @@ pub fn evaluate(cx: &Context) -> Report {
     let outcomes = registry()
         .iter()
         .filter(|rule| rule.meta().area != Area::Iac || c.iac.is_some())
-        .map(|rule| (rule.meta().code, rule.check(cx)));
+        .map(|rule| (rule.meta(), rule.check(cx)));
     report_of(
         outcomes,
         cluster,
@@ -335,13 +358,13 @@ pub fn evaluate_mesh(cx: &MeshContext) -> Report {
         .collect();
     let outcomes = mesh_registry()
         .iter()
-        .map(|rule| (rule.meta().code, rule.check(cx)));
+        .map(|rule| (rule.meta(), rule.check(cx)));
     report_of(outcomes, cluster, cx.knowledge, cx.options, gaps)
 }
 
 /// The report of rules' outcomes (code, outcome), findings sorted.
 fn report_of(
-    outcomes: impl Iterator<Item = (&'static str, Outcome)>,
+    outcomes: impl Iterator<Item = (&'static RuleMeta, Outcome)>,
     cluster: ClusterInfo,
     knowledge: &Knowledge,
     options: &CheckOptions,
@@ -350,14 +373,14 @@ fn report_of(
     let mut findings = Vec::new();
     let mut evaluated_rules = Vec::new();
     let mut not_evaluated = Vec::new();
-    for (code, outcome) in outcomes {
+    for (rule, outcome) in outcomes {
         match outcome {
             Ok(mut f) => {
-                evaluated_rules.push(code);
+                evaluated_rules.push(rule);
                 findings.append(&mut f);
             }
             Err(m) => not_evaluated.push(NotEvaluated {
-                rule: code,
+                rule,
                 missing: m.missing,
                 how_to_provide: m.how_to_provide,
             }),
@@ -393,7 +416,7 @@ fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
-            .then_with(|| a.rule.cmp(b.rule))
+            .then_with(|| a.rule.code.cmp(b.rule.code))
             .then_with(|| a.object.cmp(&b.object))
             .then_with(|| a.message.cmp(&b.message))
     });
