@@ -245,7 +245,7 @@ fn filters(out: &mut String, report: &Report) {
         let _ = writeln!(
             out,
             "<label title=\"{}\"><input type=\"radio\" name=\"area\" value=\"{key}\"{}> {key} ({count})</label>",
-            esc(&title),
+            esc(title),
             if count == 0 { " disabled" } else { "" },
         );
     }
