@@ -3,6 +3,7 @@
 //! `check`, `mesh`, `serve` and the plans call it; no front end assembles
 //! a report itself.
 
+use crate::facts::ClusterIdentity;
 use crate::findings::{InputNote, Report, SkippedInput};
 use crate::knowledge::Knowledge;
 use crate::load::Loaded;
@@ -39,12 +40,14 @@ impl Engine<'_> {
     /// Every rule over one cluster, then the suppressions; the report
     /// carries the inputs that were skipped or noted while loading.
     pub fn check(&self, loaded: &Loaded, with_overview: bool) -> Evaluation {
-        let mut report = self.check_cluster(&loaded.cluster);
+        // One context: the overview reads the facts the rules derived.
+        let cx = Context::new(&loaded.cluster, self.knowledge, self.options);
+        let mut report = self.report(&cx);
         report.skipped_inputs = loaded.skipped.clone();
         report.input_notes = loaded.notes.clone();
         Evaluation {
             report,
-            overview: with_overview.then(|| Overview::build(&loaded.cluster, self.knowledge)),
+            overview: with_overview.then(|| Overview::of(&cx)),
         }
     }
 
@@ -52,17 +55,17 @@ impl Engine<'_> {
     /// annotations included): the report without the load's notes, for the
     /// plans, which work on a model.
     pub fn check_cluster(&self, cluster: &Cluster) -> Report {
-        let cx = Context {
-            cluster,
-            knowledge: self.knowledge,
-            options: self.options,
-        };
-        let mut report = rules::evaluate(&cx);
-        locate(&mut report.findings, cluster);
+        self.report(&Context::new(cluster, self.knowledge, self.options))
+    }
+
+    /// The rules, the finding locations and the suppressions, in that order.
+    fn report(&self, cx: &Context) -> Report {
+        let mut report = rules::evaluate(cx);
+        locate(&mut report.findings, cx.cluster);
         suppress::apply(
             &mut report,
             self.suppressions,
-            &AnnotationIndex::from_cluster(cluster),
+            &AnnotationIndex::from_cluster(cx.cluster),
         );
         report
     }
@@ -161,30 +164,24 @@ impl<'c> ObjectInputs<'c> {
 /// What identifies a cluster: the EKS ARN, else account, region and name,
 /// else Cilium's `cluster-name`, else the snapshot's path.
 fn identity(cluster: &Cluster, path: &str) -> (String, Option<String>) {
-    let eks = cluster.eks.as_ref().filter(|e| !e.name.is_empty());
-    if let Some(arn) = eks.and_then(|e| e.arn.as_deref()).filter(|a| !a.is_empty()) {
-        return (arn.to_string(), eks.map(|e| e.name.clone()));
+    let id = ClusterIdentity::of(cluster);
+    let eks_name = cluster
+        .eks
+        .as_ref()
+        .map(|e| e.name.clone())
+        .filter(|n| !n.is_empty());
+    if let (Some(arn), Some(_)) = (&id.arn, &eks_name) {
+        return (arn.clone(), eks_name);
     }
-    if let Some(e) = eks {
-        let arn_parts = cluster.region_and_account();
+    if let Some(name) = eks_name {
+        let at = |part: &Option<String>| part.clone().unwrap_or_else(|| "?".to_string());
         return (
-            format!(
-                "{}/{}/{}",
-                arn_parts.1.as_deref().unwrap_or("?"),
-                arn_parts.0.as_deref().unwrap_or("?"),
-                e.name
-            ),
-            Some(e.name.clone()),
+            format!("{}/{}/{name}", at(&id.account), at(&id.region)),
+            Some(name),
         );
     }
-    if let Some(name) = cluster
-        .cilium
-        .config
-        .as_ref()
-        .and_then(|c| c.get("cluster-name"))
-        .filter(|n| !n.is_empty() && *n != "default")
-    {
-        return (format!("cilium:{name}"), Some(name.clone()));
+    if let Some(name) = id.cilium_name {
+        return (format!("cilium:{name}"), Some(name));
     }
     (path.to_string(), None)
 }

@@ -5,6 +5,7 @@
 pub mod capacity;
 pub mod engine;
 pub mod exit;
+pub mod facts;
 pub mod findings;
 pub mod generate;
 pub mod hygiene;

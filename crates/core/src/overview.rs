@@ -4,7 +4,7 @@
 //! knowledge; the numbers come from the same helpers the CAP and VER rules
 //! use, so the page and the findings cannot disagree.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -175,19 +175,21 @@ impl Verdict {
 }
 
 impl Overview {
+    /// The overview of one cluster on its own (tests, `serve`'s first page).
     pub fn build(cluster: &Cluster, knowledge: &Knowledge) -> Overview {
         // The capacity helpers take a rule context but read no option.
         let options = CheckOptions::default();
-        let cx = Context {
-            cluster,
-            knowledge,
-            options: &options,
-        };
+        Overview::of(&Context::new(cluster, knowledge, &options))
+    }
+
+    /// The overview from an evaluation's context, sharing its facts.
+    pub fn of(cx: &Context) -> Overview {
+        let (cluster, knowledge) = (cx.cluster, cx.knowledge);
         let ipam = common::ipam_of(cluster);
         let nodes = cluster.nodes.as_deref().unwrap_or_default();
         Overview {
             ipam: ipam_view(cluster, &ipam),
-            node_groups: node_groups(&cx, ipam.ok().flatten().as_ref()),
+            node_groups: node_groups(cx, ipam.ok().flatten().as_ref()),
             nodes_total: nodes.len(),
             versions: versions(cluster, knowledge),
             sources: Vec::new(),
@@ -246,17 +248,9 @@ fn node_groups(cx: &Context, ipam: Option<&Ipam>) -> Vec<NodeGroup> {
     let Some(nodes) = cx.cluster.nodes.as_deref() else {
         return Vec::new();
     };
-    let pods = cx.cluster.pods.as_deref().unwrap_or_default();
-    let host_pods = common::host_network_pods_per_node(pods);
-    let mut used: HashMap<&str, u32> = HashMap::new();
-    for p in pods {
-        if !p.spec.host_network && common::pod_is_live(p) {
-            if let Some(n) = p.spec.node_name.as_deref() {
-                *used.entry(n).or_default() += 1;
-            }
-        }
-    }
-    let cilium_nodes = common::cilium_nodes_by_name(cx);
+    let host_pods = cx.facts.host_network_pods_per_node();
+    let used = cx.facts.pod_network_pods_per_node();
+    let cilium_nodes = cx.facts.cilium_nodes_by_name();
     let pools = ip_capacity::EniPools::of(cx);
     let mut groups: BTreeMap<(&'static str, String), Vec<NodeCapacity>> = BTreeMap::new();
     for node in nodes {

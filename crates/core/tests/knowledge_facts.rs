@@ -29,11 +29,7 @@ fn run(code: &str, cluster: &Cluster, as_of: &str) -> Outcome {
         as_of: as_of.parse().unwrap(),
         ..CheckOptions::default()
     };
-    rule.check(&Context {
-        cluster,
-        knowledge: Knowledge::embedded(),
-        options: &options,
-    })
+    rule.check(&Context::new(cluster, Knowledge::embedded(), &options))
 }
 
 fn findings(code: &str, cluster: &Cluster, as_of: &str) -> Vec<Finding> {

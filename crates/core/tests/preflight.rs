@@ -170,7 +170,10 @@ fn check_reports_never_run_the_iac_rules() {
     let loaded = load_paths(&[dir], &LoadOptions::default()).unwrap();
     let r = evaluate(&loaded);
     assert!(!r.evaluated_rules.iter().any(|r| r.code.starts_with("IAC")));
-    assert!(!r.not_evaluated.iter().any(|n| n.rule.code.starts_with("IAC")));
+    assert!(!r
+        .not_evaluated
+        .iter()
+        .any(|n| n.rule.code.starts_with("IAC")));
 }
 
 // ------------------------------------------------------------ eksctl

@@ -74,11 +74,7 @@ fn run_fixture(rule: &dyn Rule, dir: &Path) -> Outcome {
         target_cilium: fixture_options.target_cilium.map(|v| v.parse().unwrap()),
         ..CheckOptions::default()
     };
-    let cx = Context {
-        cluster: &loaded.cluster,
-        knowledge: Knowledge::embedded(),
-        options: &options,
-    };
+    let cx = Context::new(&loaded.cluster, Knowledge::embedded(), &options);
     // IAC findings carry their file: relative to the fixtures, so the
     // snapshots hold no machine's path.
     rule.check(&cx).map(|mut findings| {

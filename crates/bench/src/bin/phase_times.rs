@@ -19,11 +19,7 @@ fn main() {
         .unwrap_or_else(|e| panic!("{e}"));
     println!("load {:.3}", started.elapsed().as_secs_f64());
     let options = CheckOptions::default();
-    let cx = Context {
-        cluster: &loaded.cluster,
-        knowledge: Knowledge::embedded(),
-        options: &options,
-    };
+    let cx = Context::new(&loaded.cluster, Knowledge::embedded(), &options);
     let mut times: Vec<(f64, &str)> = registry()
         .iter()
         .map(|rule| {

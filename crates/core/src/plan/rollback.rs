@@ -60,11 +60,7 @@ pub fn plan_rollback(cluster: &Cluster) -> Result<RollbackPlan, PlanError> {
         ));
     }
     let options = CheckOptions::default();
-    let cx = Context {
-        cluster,
-        knowledge: crate::knowledge::Knowledge::embedded(),
-        options: &options,
-    };
+    let cx = Context::new(cluster, crate::knowledge::Knowledge::embedded(), &options);
     let name = cluster_name(&cx);
     let ns = cilium_namespace(&cx);
     let aws_node = cluster.daemonset("kube-system", "aws-node");

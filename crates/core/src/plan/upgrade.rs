@@ -180,11 +180,7 @@ pub fn plan_upgrade(
         .into_iter()
         .filter(|f| f.rule.area == RELEVANT_AREA || RELEVANT_RULES.contains(&f.rule.code))
         .collect();
-    let cx = Context {
-        cluster,
-        knowledge,
-        options: &options,
-    };
+    let cx = Context::new(cluster, knowledge, &options);
 
     let mut planner = Planner {
         cluster,

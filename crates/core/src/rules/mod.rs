@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use crate::facts::Facts;
 use crate::findings::{
     ClusterInfo, Finding, KnowledgeInfo, NotEvaluated, ObjectRef, Report, Severity, Summary,
 };
@@ -182,11 +183,24 @@ impl Default for CheckOptions {
     }
 }
 
-/// What a rule sees.
+/// What a rule sees: the model, the facts derived from it once, the
+/// knowledge and the options.
 pub struct Context<'a> {
     pub cluster: &'a Cluster,
+    pub facts: Facts<'a>,
     pub knowledge: &'a Knowledge,
     pub options: &'a CheckOptions,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(cluster: &'a Cluster, knowledge: &'a Knowledge, options: &'a CheckOptions) -> Self {
+        Context {
+            cluster,
+            facts: Facts::new(cluster),
+            knowledge,
+            options,
+        }
+    }
 }
 
 /// An input a rule needs is absent: what, in words, and the command that
@@ -492,11 +506,7 @@ mod tests {
                 assert_eq!(cluster.cilium.ipam, Some(Ipam::Eni), "{what}");
             }
             let options = CheckOptions::default();
-            let cx = Context {
-                cluster: &cluster,
-                knowledge: Knowledge::embedded(),
-                options: &options,
-            };
+            let cx = Context::new(&cluster, Knowledge::embedded(), &options);
             for rule in registry() {
                 let code = rule.meta().code;
                 let outcome = rule.check(&cx);

@@ -61,11 +61,7 @@ pub(crate) fn context<'a>(
     knowledge: &'a Knowledge,
     options: &'a CheckOptions,
 ) -> Context<'a> {
-    Context {
-        cluster,
-        knowledge,
-        options,
-    }
+    Context::new(cluster, knowledge, options)
 }
 
 /// `rule` on `cluster` with this knowledge and these options.

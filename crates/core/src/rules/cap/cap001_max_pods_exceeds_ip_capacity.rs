@@ -71,11 +71,11 @@ impl Rule for MaxPodsExceedsIpCapacity {
         let Some(nodes) = cx.cluster.nodes.as_deref() else {
             return META.missing("no Node objects", inputs::NODES);
         };
-        let Some(pods) = cx.cluster.pods.as_deref() else {
+        if cx.cluster.pods.is_none() {
             return META.missing("no Pod objects (host-network pods per node)", inputs::PODS);
-        };
-        let cilium_nodes = common::cilium_nodes_by_name(cx);
-        let host_pods = common::host_network_pods_per_node(pods);
+        }
+        let cilium_nodes = cx.facts.cilium_nodes_by_name();
+        let host_pods = cx.facts.host_network_pods_per_node();
         let pd_on = cx.cluster.cilium.prefix_delegation;
         let pools = ip_capacity::EniPools::of(cx);
 

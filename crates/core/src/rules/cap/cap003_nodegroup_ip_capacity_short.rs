@@ -75,7 +75,7 @@ impl Rule for NodegroupIpCapacityShort {
             return META.missing("no DaemonSets", inputs::DAEMONSETS);
         };
         let nodes = c.nodes.as_deref().unwrap_or_default();
-        let cilium_nodes = common::cilium_nodes_by_name(cx);
+        let cilium_nodes = cx.facts.cilium_nodes_by_name();
         let pd_on = c.cilium.prefix_delegation;
         let pools = ip_capacity::EniPools::of(cx);
 

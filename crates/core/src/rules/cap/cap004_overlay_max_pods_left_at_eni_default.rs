@@ -49,7 +49,7 @@ impl Rule for OverlayMaxPodsLeftAtEniDefault {
         let Some(nodes) = cx.cluster.nodes.as_deref() else {
             return META.missing("no Node objects", inputs::NODES);
         };
-        let cilium_nodes = common::cilium_nodes_by_name(cx);
+        let cilium_nodes = cx.facts.cilium_nodes_by_name();
         let mut unknown: BTreeSet<String> = BTreeSet::new();
         let mut checked = 0usize;
         // (group kind, group, type) → (nodes, max pods, recommended, vcpus, source)

@@ -90,7 +90,7 @@ impl Rule for SubnetIpExhaustion {
         let by_id: HashMap<&str, &Subnet> =
             subnets.iter().map(|s| (s.subnet_id.as_str(), s)).collect();
         let nodes = c.nodes.as_deref().unwrap_or_default();
-        let cilium_nodes = common::cilium_nodes_by_name(cx);
+        let cilium_nodes = cx.facts.cilium_nodes_by_name();
         let pd_on = c.cilium.prefix_delegation;
 
         // Pod subnets configured for Cilium (CiliumNode spec.eni.subnet-ids, operator filter).

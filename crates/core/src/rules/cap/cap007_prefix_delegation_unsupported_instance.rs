@@ -51,7 +51,7 @@ impl Rule for PrefixDelegationUnsupportedInstance {
         if c.nodes.is_none() && c.nodegroups.is_none() {
             return META.missing("no Node objects and no EKS node groups", inputs::NODES);
         }
-        let cilium_nodes = common::cilium_nodes_by_name(cx);
+        let cilium_nodes = cx.facts.cilium_nodes_by_name();
         // instance type → (nodes, node groups)
         let mut uses: BTreeMap<String, (Vec<String>, BTreeSet<String>)> = BTreeMap::new();
         for n in c.nodes.as_deref().unwrap_or_default() {

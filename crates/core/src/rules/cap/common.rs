@@ -1,11 +1,10 @@
 //! Helpers shared by the CAP rules: which IPAM the cluster runs, per-node
-//! facts (instance type, node group, first-interface-index, host-network
-//! pods) and evidence formatting.
+//! facts (instance type, node group, first-interface-index) and evidence
+//! formatting. The per-node counts are the evaluation's [`crate::facts`].
 
 use crate::rules::inputs;
-use std::collections::HashMap;
 
-use crate::model::{CiliumNode, Cluster, Node, Pod};
+use crate::model::{CiliumNode, Cluster, Node};
 use crate::rules::Context;
 use crate::rules::Missing;
 
@@ -34,17 +33,6 @@ pub fn ipam_of(c: &Cluster) -> Result<Option<Ipam>, (&'static str, &'static str)
             inputs::CILIUM_CONFIG,
         )),
     }
-}
-
-/// CiliumNodes by name (a CiliumNode is named after its Kubernetes node).
-pub fn cilium_nodes_by_name<'a>(cx: &Context<'a>) -> HashMap<&'a str, &'a CiliumNode> {
-    cx.cluster
-        .cilium_nodes
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .map(|n| (n.metadata.name.as_str(), n))
-        .collect()
 }
 
 /// The node's EC2 instance type: its label, else the CiliumNode's `spec.eni.instance-type`.
@@ -79,24 +67,6 @@ pub fn first_interface_index(cx: &Context, cn: Option<&CiliumNode>) -> (u32, &'s
         return (i, "Cilium config");
     }
     (0, "Cilium default (unset)")
-}
-
-/// Whether a pod still holds (or will hold) its node slot.
-pub fn pod_is_live(pod: &Pod) -> bool {
-    !matches!(pod.status.phase.as_deref(), Some("Succeeded" | "Failed"))
-}
-
-/// Live host-network pods per node name.
-pub fn host_network_pods_per_node(pods: &[Pod]) -> HashMap<&str, u32> {
-    let mut out: HashMap<&str, u32> = HashMap::new();
-    for p in pods {
-        if p.spec.host_network && pod_is_live(p) {
-            if let Some(n) = p.spec.node_name.as_deref() {
-                *out.entry(n).or_default() += 1;
-            }
-        }
-    }
-    out
 }
 
 /// Evidence lines, at most `max`, then "… and N more".

@@ -1,6 +1,7 @@
 //! CFG006: admission webhooks served from the overlay pod network, which the
 //! EKS control plane cannot reach.
 
+use crate::facts::pod_is_live;
 use crate::rules::inputs;
 use std::collections::{BTreeMap, HashMap};
 
@@ -108,7 +109,7 @@ impl Rule for OverlayWebhooksUnreachable {
             .collect();
         let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
         for p in c.pods.as_deref().unwrap_or_default() {
-            if shared::is_live(p) {
+            if pod_is_live(p) {
                 pods_by_ns
                     .entry(p.metadata.namespace())
                     .or_default()
@@ -130,7 +131,7 @@ impl Rule for OverlayWebhooksUnreachable {
                 .push(w);
         }
 
-        let owners_index = shared::OwnerIndex::new(c);
+        let owners_index = cx.facts.owners();
         let pod_cidr = c
             .cilium
             .get("cluster-pool-ipv4-cidr")

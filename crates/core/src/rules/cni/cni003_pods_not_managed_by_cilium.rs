@@ -1,7 +1,7 @@
 //! CNI003: running pods (not hostNetwork) without a CiliumEndpoint.
 
 use crate::rules::inputs;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use super::shared::{self, CiliumRole};
 use crate::findings::{ObjectRef, Severity};
@@ -81,18 +81,14 @@ impl Rule for PodsNotManagedByCilium {
                 "",
             );
         }
-        let Some(endpoints) = c.cilium_endpoints.as_deref() else {
+        let Some(with_endpoint) = cx.facts.pods_with_endpoint() else {
             return META.missing(
                 "no CiliumEndpoint objects",
                 "kubectl get ciliumendpoints.cilium.io -A -o json > ciliumendpoints.json",
             );
         };
-        let with_endpoint: HashSet<(&str, &str)> = endpoints
-            .iter()
-            .map(|e| (e.metadata.namespace(), e.metadata.name.as_str()))
-            .collect();
         let skipped_nodes = shared::nodes_without_cilium(c);
-        let owners_index = shared::OwnerIndex::new(c);
+        let owners_index = cx.facts.owners();
 
         // namespace -> (running pod-network pods, owner -> unmanaged pods)
         type Owners<'a> = BTreeMap<(String, String), Vec<Unmanaged<'a>>>;

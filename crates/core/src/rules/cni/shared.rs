@@ -3,7 +3,7 @@
 //! command lines the remediations print.
 
 use crate::rules::inputs;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::model::cilium::CiliumPresence;
 use crate::model::{self, Cluster, LabelSelector, NetworkPolicy, Node, Pod, StringMap, Workload};
@@ -107,23 +107,10 @@ pub(crate) fn helm_upgrade(c: &Cluster, sets: &[&str]) -> String {
     cmd
 }
 
-/// The EKS cluster name for AWS CLI commands (describe-cluster, else a
-/// node group's `clusterName`), or a placeholder. `Cluster::name` is not
-/// used: it may be Cilium's `cluster-name`, which is not the EKS name.
+/// The EKS cluster name for AWS CLI commands, or the placeholder
+/// ([`crate::facts::ClusterIdentity::eks_name_for_commands`]).
 pub(crate) fn cluster_name(c: &Cluster) -> String {
-    c.eks
-        .as_ref()
-        .map(|e| e.name.clone())
-        .filter(|n| !n.is_empty())
-        .or_else(|| {
-            c.nodegroups
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .find_map(|ng| ng.cluster_name.clone())
-                .filter(|n| !n.is_empty())
-        })
-        .unwrap_or_else(|| "'<cluster-name>'".to_string())
+    crate::facts::ClusterIdentity::of(c).eks_name_for_commands()
 }
 
 /// `a, b, c and 7 more` (at most `max` names).
@@ -253,63 +240,6 @@ pub(crate) fn container_image<'a>(w: &'a Workload, name: &str) -> Option<&'a str
         .map(|c| c.image.as_str())
 }
 
-/// The controller to restart for a pod: a ReplicaSet belongs to the
-/// Deployment that owns it (from the ReplicaSets in the snapshot), or, without
-/// them, to the Deployment named before the pod's `pod-template-hash`.
-#[derive(Default)]
-pub(crate) struct OwnerIndex<'a> {
-    replica_sets: HashMap<(&'a str, &'a str), &'a str>,
-}
-
-impl<'a> OwnerIndex<'a> {
-    pub fn new(c: &'a Cluster) -> Self {
-        let replica_sets = c
-            .deployments
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .filter(|w| w.kind == "ReplicaSet")
-            .filter_map(|rs| {
-                let owner = rs
-                    .metadata
-                    .owner_references
-                    .iter()
-                    .find(|o| o.kind == "Deployment")?;
-                Some((
-                    (rs.metadata.namespace(), rs.metadata.name.as_str()),
-                    owner.name.as_str(),
-                ))
-            })
-            .collect();
-        OwnerIndex { replica_sets }
-    }
-
-    pub fn owner_of(&self, pod: &Pod) -> (String, String) {
-        let Some(owner) = pod.metadata.owner_references.first() else {
-            return ("Pod".to_string(), pod.metadata.name.clone());
-        };
-        if owner.kind == "ReplicaSet" {
-            if let Some(deployment) = self
-                .replica_sets
-                .get(&(pod.metadata.namespace(), owner.name.as_str()))
-            {
-                return ("Deployment".to_string(), (*deployment).to_string());
-            }
-            if let Some(hash) = pod.metadata.labels.get("pod-template-hash") {
-                if let Some(deployment) = owner
-                    .name
-                    .strip_suffix(hash.as_str())
-                    .and_then(|n| n.strip_suffix('-'))
-                    .filter(|n| !n.is_empty())
-                {
-                    return ("Deployment".to_string(), deployment.to_string());
-                }
-            }
-        }
-        (owner.kind.clone(), owner.name.clone())
-    }
-}
-
 /// The command that recreates the pods of one owner.
 pub(crate) fn restart_command(namespace: &str, kind: &str, name: &str, pods: &[&str]) -> String {
     use crate::hygiene::shell_quote;
@@ -404,11 +334,6 @@ pub(crate) fn format_selector(selector: &LabelSelector) -> String {
     }
 }
 
-/// A pod that still exists as a workload (not Succeeded/Failed).
-pub(crate) fn is_live(pod: &Pod) -> bool {
-    !matches!(pod.status.phase.as_deref(), Some("Succeeded" | "Failed"))
-}
-
 /// A pod on a node where Cilium does not run: EKS Fargate (`fargate-…`
 /// nodes), EKS Auto Mode, or Windows nodes (they keep the VPC CNI).
 pub(crate) fn on_node_without_cilium(pod: &Pod, nodes: &HashSet<&str>) -> bool {
@@ -475,39 +400,6 @@ mod tests {
 
     fn pod(v: serde_json::Value) -> Pod {
         serde_json::from_value(v).unwrap()
-    }
-
-    #[test]
-    fn owner_of_strips_the_template_hash() {
-        let p = pod(
-            json!({"metadata": {"name": "web-5d8f7c9b4-x2k9p", "namespace": "shop",
-            "labels": {"pod-template-hash": "5d8f7c9b4"},
-            "ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d8f7c9b4"}]}}),
-        );
-        assert_eq!(
-            OwnerIndex::default().owner_of(&p),
-            ("Deployment".into(), "web".into())
-        );
-        let bare = pod(json!({"metadata": {"name": "debug", "namespace": "shop"}}));
-        assert_eq!(
-            OwnerIndex::default().owner_of(&bare),
-            ("Pod".into(), "debug".into())
-        );
-        let orphan_rs = pod(json!({"metadata": {"name": "x-abc", "namespace": "shop",
-            "ownerReferences": [{"kind": "ReplicaSet", "name": "x"}]}}));
-        assert_eq!(
-            OwnerIndex::default().owner_of(&orphan_rs),
-            ("ReplicaSet".into(), "x".into())
-        );
-        let c = crate::rules::testing::load_cluster(&[
-            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
-            "metadata": {"name": "x", "namespace": "shop",
-                "ownerReferences": [{"kind": "Deployment", "name": "reports"}]}}),
-        ]);
-        assert_eq!(
-            OwnerIndex::new(&c).owner_of(&orphan_rs),
-            ("Deployment".into(), "reports".into())
-        );
     }
 
     #[test]

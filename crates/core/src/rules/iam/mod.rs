@@ -20,7 +20,6 @@ mod testkit;
 pub(crate) mod trust;
 
 use super::{Context, Rule};
-use crate::model::cilium::helm_get;
 use crate::model::{IamRole, ManagedPolicy, PolicyDocument};
 use crate::rules::inputs;
 use crate::rules::Missing;
@@ -36,12 +35,12 @@ pub static RULES: &[&dyn Rule] = &[
     &iam007_operator_policy_wildcard::Iam007,
 ];
 
-/// The IRSA annotation on a ServiceAccount (irsa.json `service_account_annotation`).
-pub(crate) const IRSA_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
-/// Env var the EKS Pod Identity webhook injects into pods (irsa.json `eks_pod_identity.pod_env_injected`).
-const POD_IDENTITY_ENV: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
-/// Env var the IRSA webhook injects (irsa.json `irsa.pod_env_injected`).
-const IRSA_ENV: &str = "AWS_ROLE_ARN";
+pub(crate) use crate::facts::{Credentials, Operator, IRSA_ANNOTATION};
+
+/// The operator's ServiceAccount and credentials (derived once: [`crate::facts::Facts::operator`]).
+pub(crate) fn operator<'a>(cx: &'a Context) -> Result<&'a Operator, Missing> {
+    cx.facts.operator()
+}
 
 /// `Ok(true)`: Cilium runs ENI IPAM and the IAM rules apply; `Ok(false)`:
 /// the snapshot proves they do not; `Err`: the IPAM mode is unknown.
@@ -56,158 +55,6 @@ pub(crate) fn eni_mode(cx: &Context) -> Result<bool, Missing> {
     Err(Missing::new(
         "the Cilium IPAM mode (ConfigMap kube-system/cilium-config or Helm values)",
         inputs::CILIUM_CONFIG,
-    ))
-}
-
-/// Where the operator's AWS credentials come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Credentials {
-    /// IRSA: the role ARN and where it was read.
-    Irsa { role_arn: String, source: String },
-    /// EKS Pod Identity env seen on the operator pods (the association itself is not visible).
-    PodIdentity { source: String },
-    /// No IRSA or Pod Identity: the operator uses the node instance role.
-    NodeRole { source: String },
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Operator {
-    pub namespace: String,
-    pub service_account: String,
-    pub credentials: Credentials,
-}
-
-impl Operator {
-    pub fn subject(&self) -> String {
-        trust::service_account_subject(&self.namespace, &self.service_account)
-    }
-}
-
-/// Resolve the operator's ServiceAccount and credentials.
-pub(crate) fn operator(cx: &Context) -> Result<Operator, Missing> {
-    let c = cx.cluster;
-    let deployment = c
-        .deployments
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .find(|d| {
-            d.kind != "ReplicaSet"
-                && (d.metadata.name == "cilium-operator"
-                    || d.metadata.labels.get("io.cilium/app").map(String::as_str)
-                        == Some("operator"))
-        });
-    let namespace = deployment
-        .map(|d| d.metadata.namespace().to_string())
-        .filter(|n| !n.is_empty())
-        .or_else(|| {
-            c.cilium
-                .agent_daemonset
-                .as_ref()
-                .map(|k| k.namespace.clone())
-                .filter(|n| !n.is_empty())
-        })
-        .unwrap_or_else(|| "kube-system".to_string());
-    let service_account = deployment
-        .and_then(|d| d.spec.template.spec.service_account_name.clone())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "cilium-operator".to_string());
-    let sa_text = format!("ServiceAccount {namespace}/{service_account}");
-
-    // 1. The ServiceAccount's annotation.
-    let sa = c
-        .service_accounts
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .find(|s| s.metadata.namespace() == namespace && s.metadata.name == service_account);
-    if let Some(arn) = sa
-        .and_then(|s| s.metadata.annotations.get(IRSA_ANNOTATION))
-        .filter(|a| !a.trim().is_empty())
-    {
-        return Ok(Operator {
-            namespace,
-            service_account,
-            credentials: Credentials::Irsa {
-                role_arn: arn.trim().to_string(),
-                source: format!("{sa_text} annotation {IRSA_ANNOTATION}"),
-            },
-        });
-    }
-    // 2. What the webhooks injected into the operator pods.
-    let operator_pods = c.pods.as_deref().unwrap_or_default().iter().filter(|p| {
-        p.metadata.namespace() == namespace
-            && (p.metadata.labels.get("io.cilium/app").map(String::as_str) == Some("operator")
-                || p.metadata.labels.get("name").map(String::as_str) == Some("cilium-operator"))
-    });
-    for pod in operator_pods {
-        for env in pod.spec.containers.iter().flat_map(|c| &c.env) {
-            let value = env.value.as_deref().unwrap_or_default();
-            if env.name == IRSA_ENV && !value.is_empty() {
-                return Ok(Operator {
-                    namespace,
-                    service_account,
-                    credentials: Credentials::Irsa {
-                        role_arn: value.to_string(),
-                        source: format!(
-                            "env {IRSA_ENV} of pod {}/{}",
-                            pod.metadata.namespace(),
-                            pod.metadata.name
-                        ),
-                    },
-                });
-            }
-            if env.name == POD_IDENTITY_ENV {
-                return Ok(Operator {
-                    namespace,
-                    service_account,
-                    credentials: Credentials::PodIdentity {
-                        source: format!(
-                            "env {POD_IDENTITY_ENV} of pod {}/{} (EKS Pod Identity)",
-                            pod.metadata.namespace(),
-                            pod.metadata.name
-                        ),
-                    },
-                });
-            }
-        }
-    }
-    // 3. Helm values that annotate the ServiceAccount.
-    if let Some(values) = c.helm_values.as_ref() {
-        let from_helm = helm_get(values, "eni.iamRole")
-            .and_then(serde_json::Value::as_str)
-            .map(|s| (s, "Helm value eni.iamRole"))
-            .or_else(|| {
-                helm_get(values, "serviceAccounts.operator.annotations")
-                    .and_then(|a| a.get(IRSA_ANNOTATION))
-                    .and_then(serde_json::Value::as_str)
-                    .map(|s| (s, "Helm value serviceAccounts.operator.annotations"))
-            })
-            .filter(|(s, _)| !s.trim().is_empty());
-        if let Some((arn, source)) = from_helm {
-            return Ok(Operator {
-                namespace,
-                service_account,
-                credentials: Credentials::Irsa {
-                    role_arn: arn.trim().to_string(),
-                    source: source.to_string(),
-                },
-            });
-        }
-    }
-    // Nothing: proven only when the ServiceAccount itself was seen.
-    if sa.is_some() {
-        return Ok(Operator {
-            namespace,
-            service_account,
-            credentials: Credentials::NodeRole {
-                source: format!("{sa_text} has no {IRSA_ANNOTATION} annotation"),
-            },
-        });
-    }
-    Err(Missing::new(
-        format!("the operator's {sa_text}"),
-        inputs::KUBE_SYSTEM_IDENTITIES,
     ))
 }
 
@@ -324,9 +171,9 @@ pub(crate) fn operator_roles<'a>(
 
 /// The operator's IRSA role (with a trust policy) in ENI mode; `Ok(None)`
 /// when the IAM rules do not apply or the operator does not use IRSA.
-pub(crate) fn irsa_role<'a>(
-    cx: &Context<'a>,
-) -> Result<Option<(Operator, &'a IamRole, String)>, Missing> {
+pub(crate) fn irsa_role<'c, 'a>(
+    cx: &'c Context<'a>,
+) -> Result<Option<(&'c Operator, &'a IamRole, String)>, Missing> {
     if !eni_mode(cx)? {
         return Ok(None);
     }
@@ -345,21 +192,9 @@ pub(crate) fn irsa_role<'a>(
     Ok(Some((op, role, source)))
 }
 
+/// The EKS cluster name for AWS CLI commands, or the placeholder.
 pub(crate) fn cluster_name(cx: &Context) -> String {
-    // The EKS name first; `default` is Cilium's placeholder `cluster-name`,
-    // not an EKS cluster name.
-    cx.cluster
-        .eks
-        .as_ref()
-        .map(|e| e.name.clone())
-        .filter(|n| !n.is_empty())
-        .or_else(|| {
-            cx.cluster
-                .name
-                .clone()
-                .filter(|n| !n.is_empty() && n != "default")
-        })
-        .unwrap_or_else(|| "<cluster-name>".to_string())
+    cx.facts.identity().eks_name_for_commands()
 }
 
 #[cfg(test)]

@@ -31,11 +31,7 @@ pub(super) fn pair_object(a: &NamedCluster, b: &NamedCluster) -> ObjectRef {
 }
 
 pub(super) fn context<'a>(mcx: &'a MeshContext, c: &'a NamedCluster) -> Context<'a> {
-    Context {
-        cluster: &c.cluster,
-        knowledge: mcx.knowledge,
-        options: mcx.options,
-    }
+    Context::new(&c.cluster, mcx.knowledge, mcx.options)
 }
 
 /// A Cilium setting from cilium-config, else the Helm values, with its source.

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::json;
 
+use crate::facts::pod_is_live;
 use crate::findings::{ObjectRef, Severity};
 use crate::model::{NetworkPolicy, Pod, SecurityGroupPolicy, StringMap};
 use crate::rules::cni::shared::{self, CiliumRole};
@@ -247,7 +248,7 @@ impl Rule for SecurityGroupPolicyIgnored {
         }
         let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
         for pod in c.pods.as_deref().unwrap_or_default() {
-            if shared::is_live(pod) && !pod.spec.host_network {
+            if pod_is_live(pod) && !pod.spec.host_network {
                 pods_by_ns
                     .entry(pod.metadata.namespace())
                     .or_default()

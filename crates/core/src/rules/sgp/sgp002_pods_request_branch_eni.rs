@@ -1,6 +1,7 @@
 //! SGP002: pods that request a branch ENI (security groups for pods) while
 //! Cilium is the primary CNI.
 
+use crate::facts::pod_is_live;
 use crate::rules::inputs;
 use std::collections::{BTreeMap, HashMap};
 
@@ -91,9 +92,9 @@ impl Rule for PodsRequestBranchEni {
         let Some(pods) = c.pods.as_deref() else {
             return META.missing("no Pod objects", inputs::PODS);
         };
-        let owners_index = shared::OwnerIndex::new(c);
+        let owners_index = cx.facts.owners();
         let mut by_ns: BTreeMap<&str, BTreeMap<(String, String), Vec<&Pod>>> = BTreeMap::new();
-        for pod in pods.iter().filter(|p| shared::is_live(p) && pod_asks(p)) {
+        for pod in pods.iter().filter(|p| pod_is_live(p) && pod_asks(p)) {
             by_ns
                 .entry(pod.metadata.namespace())
                 .or_default()

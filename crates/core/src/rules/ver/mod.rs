@@ -119,21 +119,9 @@ pub(crate) fn cilium_namespace(cx: &Context) -> String {
         .unwrap_or_else(|| "kube-system".to_string())
 }
 
+/// The EKS cluster name for AWS CLI commands, or the placeholder.
 pub(crate) fn cluster_name(cx: &Context) -> String {
-    // The EKS name first; `default` is Cilium's placeholder `cluster-name`,
-    // not an EKS cluster name.
-    cx.cluster
-        .eks
-        .as_ref()
-        .map(|e| e.name.clone())
-        .filter(|n| !n.is_empty())
-        .or_else(|| {
-            cx.cluster
-                .name
-                .clone()
-                .filter(|n| !n.is_empty() && n != "default")
-        })
-        .unwrap_or_else(|| "<cluster-name>".to_string())
+    cx.facts.identity().eks_name_for_commands()
 }
 
 /// `1.27, 1.28, 1.29, 1.30` → `1.27–1.30` (the lists are contiguous); otherwise comma-joined.

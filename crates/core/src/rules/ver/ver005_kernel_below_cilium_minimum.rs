@@ -271,7 +271,7 @@ mod tests {
             f[0].message,
             "Node group old: 2 node(s) run kernel 4.14.355 below the 5.4.0 minimum of the running Cilium 1.16"
         );
-        assert!(f[0].remediation.contains("aws eks update-nodegroup-version --cluster-name <cluster-name> --nodegroup-name old --kubernetes-version 1.30"));
+        assert!(f[0].remediation.contains("aws eks update-nodegroup-version --cluster-name '<cluster-name>' --nodegroup-name old --kubernetes-version 1.30"));
         assert!(f[0]
             .evidence
             .iter()
