@@ -83,7 +83,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
         ));
     };
     let op = operator(cx)?;
-    let Some((roles, how)) = operator_roles(cx, &op)? else {
+    let Some((roles, how)) = operator_roles(cx, op)? else {
         return Err(Missing::new(
             "the IAM role of the operator's EKS Pod Identity association",
             format!(

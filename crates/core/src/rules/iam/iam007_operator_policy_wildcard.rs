@@ -47,7 +47,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
         return Ok(Vec::new());
     }
     let op = operator(cx)?;
-    let Some((roles, how)) = operator_roles(cx, &op)? else {
+    let Some((roles, how)) = operator_roles(cx, op)? else {
         return Err(Missing::new(
             "the IAM role of the operator's EKS Pod Identity association",
             format!(
