@@ -3,7 +3,6 @@
 //! scanner: the model keeps the aggregates, never the lines.
 
 use std::io::Read;
-use std::path::Path;
 
 use super::error::{malformed, LoadError};
 use super::loader::Loader;
@@ -36,29 +35,10 @@ pub(super) fn load_log(
     Ok(())
 }
 
-/// A regular file that starts like a Cilium log is streamed from disk,
-/// whatever its size; false when it is not a log.
-pub(super) fn try_log_file(
-    loader: &mut Loader,
-    path: &Path,
-    shown: &str,
-) -> Result<bool, LoadError> {
-    let io = |e: std::io::Error| LoadError::Io {
-        path: shown.to_string(),
-        message: e.to_string(),
-    };
-    let mut file = std::fs::File::open(path).map_err(io)?;
+/// The first bytes of an open file, for recognition; the file reads on
+/// from there.
+pub(super) fn read_head(file: &mut impl Read) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(HEAD_BYTES);
-    (&mut file)
-        .take(HEAD_BYTES as u64)
-        .read_to_end(&mut head)
-        .map_err(io)?;
-    if !logs::looks_like_log(&head) {
-        return Ok(false);
-    }
-    loader.inputs_seen += 1;
-    let cap = loader.options.max_file_bytes;
-    let rest = file.take(cap.saturating_sub(head.len() as u64));
-    load_log(loader, shown, std::io::Cursor::new(head).chain(rest))?;
-    Ok(true)
+    file.take(HEAD_BYTES as u64).read_to_end(&mut head)?;
+    Ok(head)
 }

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
+
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -249,16 +249,9 @@ struct Parsed {
 /// the file must be read whole instead.
 pub(super) fn load_file(
     loader: &mut Loader,
-    path: &Path,
+    file: impl std::io::Read,
     source: &str,
-    len: u64,
 ) -> Result<bool, LoadError> {
-    if len < loader.stream_min_bytes {
-        return Ok(false);
-    }
-    let Ok(file) = std::fs::File::open(path) else {
-        return Ok(false);
-    };
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)

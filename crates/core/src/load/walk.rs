@@ -4,6 +4,7 @@
 //! parser. It feeds the model builder ([`Loader`]); nothing below it calls
 //! back up here (archives get [`load_content`] to read their members).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::error::{malformed, LoadError};
@@ -90,20 +91,62 @@ pub(super) fn load_path(loader: &mut Loader, path: &Path, explicit: bool) -> Res
     if meta.is_file() && !within_total(loader, &shown, meta.len()) {
         return Ok(());
     }
-    if meta.is_file() && logs::try_log_file(loader, path, &shown)? {
-        return Ok(());
-    }
-    if meta.is_file() && stream::load_file(loader, path, &shown, meta.len())? {
-        return Ok(());
-    }
     if !meta.is_file() {
         // A pipe (`<(kubectl …)`): streamed, stopped early when binary.
         let file = std::fs::File::open(path).map_err(io)?;
         return load_reader(loader, &shown, file);
     }
-    let bytes = read_file(loader, path, &shown)?;
+    load_regular_file(loader, path, &shown, meta.len())
+}
+
+/// A regular file, opened once: its head tells a Cilium log (scanned from
+/// there, whatever its size) from a dump (streamed when big, else read
+/// whole). Only a big file the streaming parser refuses is read again, by
+/// the ordinary loader, which says why.
+fn load_regular_file(
+    loader: &mut Loader,
+    path: &Path,
+    shown: &str,
+    len: u64,
+) -> Result<(), LoadError> {
+    let io = |e: std::io::Error| LoadError::Io {
+        path: shown.to_string(),
+        message: e.to_string(),
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let head = logs::read_head(&mut file).map_err(io)?;
+    let cap = loader.options.max_file_bytes;
+    if crate::logs::looks_like_log(&head) {
+        loader.inputs_seen += 1;
+        let rest = file.take(cap.saturating_sub(head.len() as u64));
+        return logs::load_log(loader, shown, std::io::Cursor::new(head).chain(rest));
+    }
+    // One byte over the limit tells a file that grew since it was sized.
+    let rest = file.take(cap.saturating_add(1).saturating_sub(head.len() as u64));
+    let bytes = if len >= loader.stream_min_bytes {
+        if stream::load_file(loader, std::io::Cursor::new(head).chain(rest), shown)? {
+            return Ok(());
+        }
+        read_file(loader, path, shown)?
+    } else {
+        let mut bytes = head;
+        bytes.reserve(
+            usize::try_from(len)
+                .unwrap_or(0)
+                .saturating_sub(bytes.len()),
+        );
+        let mut rest = rest;
+        rest.read_to_end(&mut bytes).map_err(io)?;
+        if bytes.len() as u64 > cap {
+            return Err(LoadError::Io {
+                path: shown.to_string(),
+                message: format!("larger than the {cap} byte limit"),
+            });
+        }
+        bytes
+    };
     loader.inputs_seen += 1;
-    load_bytes(loader, &shown, &bytes)
+    load_bytes(loader, shown, &bytes)
 }
 
 /// One input already in memory: skipped with the reason when over the
