@@ -46,6 +46,16 @@ pub struct ServeArgs {
     /// kept-alive connection stays idle: e.g. 10s.
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = duration)]
     header_timeout: Duration,
+    /// Keep the findings written in the cluster as wgpolicyk8s.io reports
+    /// (those of `check --format policyreport`: the ClusterPolicyReport
+    /// `eks-cilium-doctor` and a PolicyReport of that name in each namespace
+    /// with findings), updated after each evaluation that changes them.
+    /// Needs the wgpolicyk8s.io CRDs and RBAC list, create and patch on
+    /// policyreports and clusterpolicyreports (deploy/rbac-policyreport.yaml,
+    /// or the chart's policyReport.enabled); a failed write is logged and
+    /// counted, and serve goes on.
+    #[arg(long)]
+    policy_report: bool,
     #[command(flatten)]
     evaluation: EvaluationArgs,
 }
@@ -74,17 +84,26 @@ pub(crate) fn duration(text: &str) -> Result<Duration, String> {
 
 pub fn run(args: &ServeArgs, knowledge: Knowledge) -> Result<(), CliError> {
     let suppressions = args.evaluation.suppressions()?;
+    if args.policy_report && args.live_args.skip_kubernetes {
+        return Err(CliError(
+            "--policy-report writes the reports through the Kubernetes API: it cannot go \
+             with --skip-kubernetes"
+                .into(),
+        ));
+    }
     let input = if args.from.is_empty() {
         Input::Live {
             options: args.live_args.options()?,
             aws_interval: args.aws_interval,
             debounce: args.debounce,
             probe_interval: args.probe_interval,
+            policy_report: args.policy_report,
         }
-    } else if args.live_args != LiveArgs::default() {
+    } else if args.live_args != LiveArgs::default() || args.policy_report {
         return Err(CliError(
             "--from serves files: --cluster, --profile, --region, --context, --kubeconfig, \
-             --skip-*, --request-timeout and --deadline are for a live cluster"
+             --skip-*, --request-timeout, --deadline, --log-lines and --policy-report are for \
+             a live cluster"
                 .into(),
         ));
     } else {

@@ -26,6 +26,7 @@ use doctor_core::snapshot::KubernetesSource;
 use crate::aws::FromKubernetes;
 use crate::calls::{KubeKind, Read, KUBE_KINDS};
 use crate::deadline::{describe, kube_call, Calls, Timeouts};
+use crate::logs::{self, LogTail};
 use crate::kube::{failure, read_kind, read_version, resource, settle, strip, Failure};
 use crate::snapshot::Part;
 use crate::{LiveError, Quiet};
@@ -65,6 +66,7 @@ pub struct KubeWatch {
     kinds: Vec<Watched>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     last_event: Arc<Mutex<Option<SystemTime>>>,
+    logs: LogTail,
 }
 
 impl Drop for KubeWatch {
@@ -94,6 +96,7 @@ impl KubeWatch {
         source: KubernetesSource,
         changed: Arc<Notify>,
         timeouts: Timeouts,
+        logs: LogTail,
     ) -> KubeWatch {
         let last_event = Arc::new(Mutex::new(None));
         let mut kinds = Vec::new();
@@ -120,7 +123,13 @@ impl KubeWatch {
             kinds,
             tasks,
             last_event,
+            logs,
         }
+    }
+
+    /// The client the watchers use (`serve --policy-report` writes through it).
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     pub fn source(&self) -> &KubernetesSource {
@@ -149,11 +158,14 @@ impl KubeWatch {
 
     /// The Kubernetes part of a snapshot: the stores of the watched kinds,
     /// plus `/version` and the objects read by name (a few small gets), in
-    /// `collect`'s order. Fails when the API server cannot be reached.
+    /// `collect`'s order, then the log tails of the Cilium pods (read anew
+    /// each time: logs change without an event). Fails when the API server
+    /// cannot be reached.
     pub async fn part(&self) -> Result<(Part, FromKubernetes), LiveError> {
         let mut part = Part::new("kubernetes", Arc::new(Quiet));
         read_version(&self.client, &self.calls, &mut part).await?;
         let mut facts = FromKubernetes::default();
+        let mut pods = Vec::new();
         for kind in KUBE_KINDS {
             let items = match kind.read {
                 Read::Get(_) => {
@@ -186,7 +198,11 @@ impl KubeWatch {
                 }
             };
             facts.learn(kind, &items);
+            if kind.kind == "Pod" {
+                pods = items;
+            }
         }
+        part.append(logs::collect(&self.client, &pods, self.logs, &self.calls).await);
         Ok((part, facts))
     }
 }

@@ -80,6 +80,9 @@ pub enum Input {
         debounce: Duration,
         /// How often the API server is probed (deadline-bound).
         probe_interval: Duration,
+        /// `--policy-report`: keep the wgpolicyk8s.io reports of the last
+        /// evaluation written in the cluster.
+        policy_report: bool,
     },
 }
 
@@ -114,6 +117,15 @@ pub async fn serve(
         },
     };
     let shared = Arc::new(Shared::new(sources));
+    if matches!(
+        input,
+        Input::Live {
+            policy_report: true,
+            ..
+        }
+    ) {
+        shared.policy_report_enabled();
+    }
     let pipeline = Arc::new(pipeline);
     let worker = {
         let shared = shared.clone();
@@ -125,14 +137,18 @@ pub async fn serve(
                     aws_interval,
                     debounce,
                     probe_interval,
+                    policy_report,
                 } => {
                     live::run(
                         shared,
                         pipeline,
                         options,
-                        aws_interval,
-                        debounce,
-                        probe_interval,
+                        live::Timing {
+                            aws_interval,
+                            debounce,
+                            probe_interval,
+                        },
+                        policy_report,
                     )
                     .await
                 }
