@@ -107,15 +107,17 @@ pub(crate) fn targets(pods: &[Value]) -> Vec<Target> {
                     || s["lastState"]["terminated"].is_object()
             });
             for previous in [false, true] {
-                if previous && !restarted {
-                    continue;
-                }
-                out.push(Target {
+                let target = Target {
                     namespace: namespace.to_string(),
                     pod: name.to_string(),
                     container: container.to_string(),
                     previous,
-                });
+                };
+                // A list may name a pod twice (pages of a changing list).
+                if (previous && !restarted) || out.contains(&target) {
+                    continue;
+                }
+                out.push(target);
             }
         }
     }
@@ -251,6 +253,7 @@ mod tests {
             pod("cilium-abcde", &["cilium-agent", "cilium-monitor"], 0),
             pod("cilium-operator-6b9c-x2x", &["cilium-operator"], 3),
             pod("coredns-1", &["coredns"], 9),
+            pod("cilium-abcde", &["cilium-agent"], 0),
         ];
         let got: Vec<(String, bool)> = targets(&pods)
             .into_iter()
