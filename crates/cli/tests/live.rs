@@ -605,14 +605,32 @@ fn log_tails_feed_the_log_rules() {
     // The last line alone (the fatal one) is still LOG001; none at all is not.
     let one = report(
         doctor(None),
-        &["--live", "--skip-aws", "--kubeconfig", kube, "--log-lines", "1"],
+        &[
+            "--live",
+            "--skip-aws",
+            "--kubeconfig",
+            kube,
+            "--log-lines",
+            "1",
+        ],
     );
     assert!(rules(&one).iter().any(|r| r.starts_with("LOG001 ")));
     let off = report(
         doctor(None),
-        &["--live", "--skip-aws", "--kubeconfig", kube, "--log-lines", "0"],
+        &[
+            "--live",
+            "--skip-aws",
+            "--kubeconfig",
+            kube,
+            "--log-lines",
+            "0",
+        ],
     );
-    assert!(!rules(&off).iter().any(|r| r.starts_with("LOG")), "{:?}", rules(&off));
+    assert!(
+        !rules(&off).iter().any(|r| r.starts_with("LOG")),
+        "{:?}",
+        rules(&off)
+    );
 }
 
 /// A 403 on pods/log is a "not collected" entry naming the permission,
@@ -636,7 +654,10 @@ fn denied_and_oversized_log_tails_are_gaps_not_failures() {
         assert_eq!(gap["kind"], "denied");
         assert_eq!(gap["permission"], "get pods/log");
         assert!(
-            gap["call"].as_str().unwrap().starts_with("get pods/log (kube-system/cilium-"),
+            gap["call"]
+                .as_str()
+                .unwrap()
+                .starts_with("get pods/log (kube-system/cilium-"),
             "{gap}"
         );
     }
@@ -653,7 +674,13 @@ fn denied_and_oversized_log_tails_are_gaps_not_failures() {
     };
     let snapshot = dir2.path().join("snap.tar.gz");
     let out = doctor(None)
-        .args(["collect", "--skip-aws", "--log-lines", "1000000", "--kubeconfig"])
+        .args([
+            "collect",
+            "--skip-aws",
+            "--log-lines",
+            "1000000",
+            "--kubeconfig",
+        ])
         .arg(&kubeconfig2)
         .arg("-o")
         .arg(&snapshot)
@@ -670,5 +697,8 @@ fn denied_and_oversized_log_tails_are_gaps_not_failures() {
     let gaps = member(&files, "manifest.json")["gaps"].clone();
     assert_eq!(gaps.as_array().unwrap().len(), 1, "{gaps}");
     assert_eq!(gaps[0]["kind"], "truncated");
-    assert_eq!(gaps[0]["call"], "get pods/log (kube-system/cilium-269cf, cilium-agent)");
+    assert_eq!(
+        gaps[0]["call"],
+        "get pods/log (kube-system/cilium-269cf, cilium-agent)"
+    );
 }

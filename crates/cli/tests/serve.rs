@@ -342,7 +342,9 @@ fn keeps_the_last_report_when_aws_cannot_be_read() {
 /// the object, or None.
 fn stored_report(api: &str, plural: &str, namespace: Option<&str>) -> Option<Value> {
     let path = match namespace {
-        Some(ns) => format!("{api}/apis/wgpolicyk8s.io/v1alpha2/namespaces/{ns}/{plural}/eks-cilium-doctor"),
+        Some(ns) => {
+            format!("{api}/apis/wgpolicyk8s.io/v1alpha2/namespaces/{ns}/{plural}/eks-cilium-doctor")
+        }
         None => format!("{api}/apis/wgpolicyk8s.io/v1alpha2/{plural}/eks-cilium-doctor"),
     };
     let (status, _, body) = get(&path);
@@ -385,8 +387,12 @@ fn serve_keeps_the_policy_reports_current() {
     let namespaced = stored_report(&api, "policyreports", Some("kube-system"))
         .expect("the kube-system PolicyReport");
     assert!(result_rules(&namespaced).contains(&"CNI001".to_string()));
-    let cluster = stored_report(&api, "clusterpolicyreports", None).expect("the ClusterPolicyReport");
-    assert_eq!(cluster["metadata"]["labels"]["app.kubernetes.io/managed-by"], "eks-cilium-doctor");
+    let cluster =
+        stored_report(&api, "clusterpolicyreports", None).expect("the ClusterPolicyReport");
+    assert_eq!(
+        cluster["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "eks-cilium-doctor"
+    );
 
     // What is written holds the served evaluation: a result per finding
     // (its rule and message) and per rule not evaluated. (The JSON of the
@@ -398,10 +404,16 @@ fn serve_keeps_the_policy_reports_current() {
     let mut reports = 0;
     for plural in ["clusterpolicyreports", "policyreports"] {
         let (_, _, list) = get(&format!("{api}/apis/wgpolicyk8s.io/v1alpha2/{plural}"));
-        for report in serde_json::from_str::<Value>(&list).unwrap()["items"].as_array().unwrap() {
+        for report in serde_json::from_str::<Value>(&list).unwrap()["items"]
+            .as_array()
+            .unwrap()
+        {
             reports += 1;
             written.extend(report["results"].as_array().unwrap().iter().map(|r| {
-                (r["rule"].as_str().unwrap().to_string(), r["message"].as_str().unwrap().to_string())
+                (
+                    r["rule"].as_str().unwrap().to_string(),
+                    r["message"].as_str().unwrap().to_string(),
+                )
             }));
         }
     }
@@ -409,7 +421,12 @@ fn serve_keeps_the_policy_reports_current() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["message"].as_str().unwrap().to_string()))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     expected.extend(served["not_evaluated"].as_array().unwrap().iter().map(|n| {
         (
@@ -432,7 +449,10 @@ fn serve_keeps_the_policy_reports_current() {
 
     // The cluster changes: aws-node goes; the next evaluation's report has no CNI001.
     let aws_node = format!("{api}/apis/apps/v1/namespaces/kube-system/daemonsets/aws-node");
-    assert_eq!(agent().delete(&aws_node).call().unwrap().status().as_u16(), 200);
+    assert_eq!(
+        agent().delete(&aws_node).call().unwrap().status().as_u16(),
+        200
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let now = stored_report(&api, "policyreports", Some("kube-system")).unwrap();
@@ -447,7 +467,10 @@ fn serve_keeps_the_policy_reports_current() {
             assert_eq!(fail, counted, "the summary follows the results");
             break;
         }
-        assert!(Instant::now() < deadline, "CNI001 still in the report: {now}");
+        assert!(
+            Instant::now() < deadline,
+            "CNI001 still in the report: {now}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let after = get(&metrics).2;
@@ -471,8 +494,14 @@ fn serve_keeps_the_policy_reports_current() {
         .send(r#"{"metadata":{"annotations":{"example.com/touched":"1"}}}"#)
         .unwrap();
     assert!(touched.status().is_success(), "{}", touched.status());
-    let again = wait_for(&metrics, "another evaluation", |_, m| evaluations(m) > before);
-    assert_eq!(writes(&again), writes(&after), "nothing changed, nothing written");
+    let again = wait_for(&metrics, "another evaluation", |_, m| {
+        evaluations(m) > before
+    });
+    assert_eq!(
+        writes(&again),
+        writes(&after),
+        "nothing changed, nothing written"
+    );
     terminate(&mut server);
 }
 
@@ -501,10 +530,15 @@ fn a_failed_policy_report_write_is_told_and_serve_goes_on() {
     let (status, _, ready) = get(&format!("{}/readyz", server.url));
     assert_eq!(status, 200);
     assert!(
-        ready.starts_with("ready\npolicy report not written: list clusterpolicyreports.wgpolicyk8s.io: HTTP 404"),
+        ready.starts_with(
+            "ready\npolicy report not written: list clusterpolicyreports.wgpolicyk8s.io: HTTP 404"
+        ),
         "{ready}"
     );
-    assert!(ready.contains("CRD (wgpolicyk8s.io/v1alpha2) is not installed"), "{ready}");
+    assert!(
+        ready.contains("CRD (wgpolicyk8s.io/v1alpha2) is not installed"),
+        "{ready}"
+    );
     let (status, _, json) = get(&format!("{}/api/v1/report", server.url));
     assert_eq!(status, 200);
     assert!(json.contains("\"CNI001\""));

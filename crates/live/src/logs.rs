@@ -126,7 +126,10 @@ pub(crate) fn targets(pods: &[Value]) -> Vec<Target> {
 
 /// What one tail gave.
 enum Tail {
-    Text { bytes: Vec<u8>, cut: bool },
+    Text {
+        bytes: Vec<u8>,
+        cut: bool,
+    },
     /// No such instance (400 on `previous`) or pod (404): nothing to say.
     None,
     Gap(GapKind, String),
@@ -263,7 +266,10 @@ mod tests {
             got,
             [
                 ("cilium-abcde/cilium-agent".to_string(), false),
-                ("cilium-operator-6b9c-x2x/cilium-operator".to_string(), false),
+                (
+                    "cilium-operator-6b9c-x2x/cilium-operator".to_string(),
+                    false
+                ),
                 ("cilium-operator-6b9c-x2x/cilium-operator".to_string(), true),
             ]
         );

@@ -194,7 +194,9 @@ impl ReportWriter {
             }
         }
         for desired in wanted {
-            let namespace = desired["metadata"]["namespace"].as_str().map(str::to_string);
+            let namespace = desired["metadata"]["namespace"]
+                .as_str()
+                .map(str::to_string);
             match current.remove(&namespace) {
                 Some(now) if content(&now) == content(desired) => written.unchanged += 1,
                 Some(now) => {
@@ -251,8 +253,8 @@ impl ReportWriter {
         let api = self.api(kind, namespace);
         let params = PostParams::default();
         kube_call(&self.calls, &call, || api.create(&params, &object))
-        .await
-        .map_err(|e| failed(&call, kind, "create", e))?;
+            .await
+            .map_err(|e| failed(&call, kind, "create", e))?;
         Ok(())
     }
 
@@ -272,8 +274,8 @@ impl ReportWriter {
         let params = PatchParams::default();
         let patch = Patch::Merge(patch);
         kube_call(&self.calls, &call, || api.patch(NAME, &params, &patch))
-        .await
-        .map_err(|e| failed(&call, kind, "patch", e))?;
+            .await
+            .map_err(|e| failed(&call, kind, "patch", e))?;
         Ok(())
     }
 }

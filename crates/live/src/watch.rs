@@ -26,8 +26,8 @@ use doctor_core::snapshot::KubernetesSource;
 use crate::aws::FromKubernetes;
 use crate::calls::{KubeKind, Read, KUBE_KINDS};
 use crate::deadline::{describe, kube_call, Calls, Timeouts};
-use crate::logs::{self, LogTail};
 use crate::kube::{failure, read_kind, read_version, resource, settle, strip, Failure};
+use crate::logs::{self, LogTail};
 use crate::snapshot::Part;
 use crate::{LiveError, Quiet};
 

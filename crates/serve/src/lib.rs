@@ -67,6 +67,8 @@ impl Pipeline {
 }
 
 /// What to evaluate.
+// Built once per process: the size of the live variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Input {
     /// Dumps, directories or snapshots, loaded once.

@@ -64,10 +64,7 @@ pub async fn run(
     // `--policy-report` needs the Kubernetes side (the CLI refuses it with
     // --skip-kubernetes).
     let mut writer = match (&watch, policy_report) {
-        (Some(watch), true) => Some(ReportWriter::new(
-            watch.client().clone(),
-            options.timeouts,
-        )),
+        (Some(watch), true) => Some(ReportWriter::new(watch.client().clone(), options.timeouts)),
         _ => None,
     };
     let mut probe_due = Instant::now() + probe_interval;
