@@ -38,6 +38,12 @@ pub struct ServeArgs {
     /// it (and every watch) answers again.
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = duration)]
     probe_interval: Duration,
+    /// How long the log tails read (--log-lines) are used for while the
+    /// Cilium containers stay the same: each evaluation would otherwise
+    /// read every agent's log again. A new Cilium pod or a restart reads
+    /// them at once.
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = duration)]
+    log_interval: Duration,
     /// Most HTTP connections open at once; a new one closes the oldest.
     /// Lowered to fit the file-descriptor limit (RLIMIT_NOFILE less 64).
     #[arg(long, default_value_t = 1024, value_name = "N")]
@@ -92,8 +98,12 @@ pub fn run(args: &ServeArgs, knowledge: Knowledge) -> Result<(), CliError> {
         ));
     }
     let input = if args.from.is_empty() {
+        let mut options = args.live_args.options()?;
+        if let Some(k) = &mut options.kubernetes {
+            k.logs.refresh = args.log_interval;
+        }
         Input::Live {
-            options: args.live_args.options()?,
+            options,
             aws_interval: args.aws_interval,
             debounce: args.debounce,
             probe_interval: args.probe_interval,

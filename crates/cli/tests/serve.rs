@@ -550,3 +550,26 @@ fn a_failed_policy_report_write_is_told_and_serve_goes_on() {
         .collect();
     assert_eq!(told.len(), 1, "told once: {told:?}");
 }
+
+/// Issue 14 in `serve`: the operator's previous instance logged LOG001's
+/// signature (the real fixture, served by kmock_server.py's pods/log
+/// reaction); the rule fires from the live tail.
+#[test]
+fn serve_reads_the_log_tails() {
+    let dir = common::temp_dir("serve-logs");
+    let fires = format!(
+        "kube-system/cilium-operator-7d9f15c6b8-hmqtx/cilium-operator/previous={}",
+        common::core_fixture(
+            "LOG001/fires/logs-cilium-operator-7b9c5d6f8-m2vxp-cilium-operator-20260101-100000.log"
+        )
+    );
+    let Some((_kmock, _, kubeconfig)) = kmock(dir.path(), &["--log", &fires]) else {
+        return;
+    };
+    let mut server = serve(&["--kubeconfig", kubeconfig.to_str().unwrap(), "--skip-aws"]);
+    let metrics = wait_for(&format!("{}/metrics", server.url), "LOG001", |_, m| {
+        m.contains("eks_cilium_doctor_finding{rule=\"LOG001\",")
+    });
+    promtool_check_metrics(&metrics);
+    terminate(&mut server);
+}

@@ -10,7 +10,12 @@
 //! simply no tail; any other failure is a gap too, never the end of the
 //! run. Memory is bounded: at most [`LogTail::max_bytes`] per container
 //! (asked of the server with `limitBytes`, and enforced while reading),
-//! and a tail cut there is said by a gap.
+//! and a tail cut there is said by a gap; at most
+//! [`LogTail::max_total_bytes`] for all tails of one collection (operators
+//! first), the tails past it not read and said by one gap.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use futures::AsyncReadExt;
@@ -34,18 +39,29 @@ pub struct LogTail {
     pub lines: u32,
     /// Most bytes kept per container instance.
     pub max_bytes: usize,
+    /// Most bytes of all tails of one collection.
+    pub max_total_bytes: usize,
+    /// `serve`: how long the tails read stay in use while the Cilium
+    /// containers stay the same (a new pod or restart reads them at once).
+    pub refresh: Duration,
 }
 
 /// `--log-lines`' default.
 pub const DEFAULT_LINES: u32 = 2_000;
 /// 2,000 lines of JSON logs with long error values stay well under this.
 pub const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// Sixteen full tails; a few hundred agents' usual 2,000 lines.
+pub const DEFAULT_MAX_TOTAL_BYTES: usize = 64 * 1024 * 1024;
+/// `serve --log-interval`'s default.
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(300);
 
 impl Default for LogTail {
     fn default() -> Self {
         LogTail {
             lines: DEFAULT_LINES,
             max_bytes: DEFAULT_MAX_BYTES,
+            max_total_bytes: DEFAULT_MAX_TOTAL_BYTES,
+            refresh: DEFAULT_REFRESH,
         }
     }
 }
@@ -53,10 +69,10 @@ impl Default for LogTail {
 /// One container instance to tail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
-    pub namespace: String,
-    pub pod: String,
-    pub container: String,
-    pub previous: bool,
+    pub(crate) namespace: String,
+    pub(crate) pod: String,
+    pub(crate) container: String,
+    pub(crate) previous: bool,
 }
 
 impl Target {
@@ -121,6 +137,9 @@ pub(crate) fn targets(pods: &[Value]) -> Vec<Target> {
             }
         }
     }
+    // Operators first: one of them holds the allocator's errors of the
+    // whole cluster, each agent only its node's.
+    out.sort_by_key(|t| t.container != "cilium-operator");
     out
 }
 
@@ -132,24 +151,46 @@ enum Tail {
     },
     /// No such instance (400 on `previous`) or pod (404): nothing to say.
     None,
+    /// Not read: the total cap was reached.
+    OverTotal,
     Gap(GapKind, String),
 }
 
 /// The tails of the Cilium containers of `pods`, into a part of their own.
 pub(crate) async fn collect(client: &Client, pods: &[Value], tail: LogTail, calls: &Calls) -> Part {
+    read_tails(client, targets(pods), tail, calls).await
+}
+
+/// The tails of `targets`, into a part of their own.
+pub(crate) async fn read_tails(
+    client: &Client,
+    targets: Vec<Target>,
+    tail: LogTail,
+    calls: &Calls,
+) -> Part {
     let mut part = Part::new("kubernetes", calls.progress.clone());
     if tail.lines == 0 {
         return part;
     }
     let stamp = stamp();
-    let reads = stream::iter(targets(pods))
+    let total = AtomicUsize::new(0);
+    let total = &total;
+    let reads = stream::iter(targets)
         .map(|target| async move {
+            // Reads in flight may pass the cap by at most CONCURRENT tails.
+            if total.load(Ordering::Relaxed) >= tail.max_total_bytes {
+                return (target, Tail::OverTotal);
+            }
             let got = read(client, &target, tail, calls).await;
+            if let Tail::Text { bytes, .. } = &got {
+                total.fetch_add(bytes.len(), Ordering::Relaxed);
+            }
             (target, got)
         })
         .buffered(CONCURRENT)
         .collect::<Vec<_>>()
         .await;
+    let mut over = 0;
     for (target, got) in reads {
         let call = target.call();
         match got {
@@ -173,8 +214,21 @@ pub(crate) async fn collect(client: &Client, pods: &[Value], tail: LogTail, call
                 part.put_bytes(target.file(&stamp), &call, lines, bytes);
             }
             Tail::None => {}
+            Tail::OverTotal => over += 1,
             Tail::Gap(kind, why) => part.gap(&call, kind, POD_LOGS, &why),
         }
+    }
+    if over > 0 {
+        part.gap(
+            "get pods/log",
+            GapKind::Truncated,
+            "",
+            &format!(
+                "{over} container logs not read: the tails read reached {} bytes, the cap \
+                 of one collection (lower --log-lines to read more containers)",
+                tail.max_total_bytes
+            ),
+        );
     }
     part
 }
@@ -265,14 +319,106 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("cilium-abcde/cilium-agent".to_string(), false),
                 (
                     "cilium-operator-6b9c-x2x/cilium-operator".to_string(),
                     false
                 ),
                 ("cilium-operator-6b9c-x2x/cilium-operator".to_string(), true),
+                ("cilium-abcde/cilium-agent".to_string(), false),
             ]
         );
+    }
+
+    /// A recorded API server: every `pods/NAME/log` request is answered
+    /// with `lines` lines (cut to `limitBytes`, as the kubelet does), after
+    /// checking the query kube-rs built.
+    fn recorded(line_bytes: usize, lines: usize) -> Client {
+        let service = tower::service_fn(
+            move |request: http::Request<kube::client::Body>| async move {
+                let uri = request.uri().to_string();
+                assert!(
+                    uri.starts_with("/api/v1/namespaces/kube-system/pods/"),
+                    "{uri}"
+                );
+                assert!(
+                    uri.contains("/log?") && uri.contains("tailLines=2000"),
+                    "{uri}"
+                );
+                let limit: usize = uri
+                    .split(['?', '&'])
+                    .find_map(|p| p.strip_prefix("limitBytes="))
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let line = format!(
+                    "level=info msg=\"{}\" subsys=daemon\n",
+                    "x".repeat(line_bytes - 32)
+                );
+                let mut body = line.repeat(lines).into_bytes();
+                body.truncate(limit);
+                Ok::<_, std::convert::Infallible>(
+                    http::Response::builder()
+                        .status(200)
+                        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                        .unwrap(),
+                )
+            },
+        );
+        Client::new(service, "default")
+    }
+
+    fn agents(n: usize) -> Vec<Value> {
+        (0..n)
+            .map(|i| pod(&format!("cilium-a{i:04}"), &["cilium-agent"], 0))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_tails_of_one_collection_stop_at_the_total_cap() {
+        // Six agents logging 1 MiB each; a total cap below one tail: the
+        // four read at once are kept, the two after them are not read.
+        let client = recorded(1024, 1024);
+        let calls = Calls::new(
+            crate::Timeouts::default(),
+            std::sync::Arc::new(crate::Quiet),
+        );
+        let tail = LogTail {
+            max_total_bytes: 512 * 1024,
+            ..LogTail::default()
+        };
+        let part = collect(&client, &agents(6), tail, &calls).await;
+        assert_eq!(part.files.len(), 4);
+        assert!(part.files.iter().all(|(_, b)| b.len() == 1024 * 1024));
+        assert_eq!(part.gaps.len(), 1, "{:?}", part.gaps);
+        assert_eq!(part.gaps[0].kind, GapKind::Truncated);
+        assert!(
+            part.gaps[0]
+                .message
+                .starts_with("2 container logs not read"),
+            "{:?}",
+            part.gaps
+        );
+
+        // A tail over the per-container cap keeps its whole lines, and says so.
+        let tail = LogTail {
+            max_bytes: 10 * 1024 + 100,
+            ..LogTail::default()
+        };
+        let part = collect(&client, &agents(1), tail, &calls).await;
+        assert_eq!(part.files[0].1.len(), 10 * 1024);
+        assert_eq!(part.gaps[0].kind, GapKind::Truncated);
+        assert_eq!(
+            part.gaps[0].call,
+            "get pods/log (kube-system/cilium-a0000, cilium-agent)"
+        );
+
+        // --log-lines 0: no call at all (any call would have given a one-line tail).
+        let off = LogTail {
+            lines: 0,
+            ..LogTail::default()
+        };
+        let part = collect(&recorded(1024, 1), &agents(3), off, &calls).await;
+        assert!(part.files.is_empty() && part.gaps.is_empty());
     }
 
     #[test]

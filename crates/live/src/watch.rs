@@ -10,7 +10,7 @@
 //! or a permission granted later shows up by itself.
 
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
@@ -27,7 +27,7 @@ use crate::aws::FromKubernetes;
 use crate::calls::{KubeKind, Read, KUBE_KINDS};
 use crate::deadline::{describe, kube_call, Calls, Timeouts};
 use crate::kube::{failure, read_kind, read_version, resource, settle, strip, Failure};
-use crate::logs::{self, LogTail};
+use crate::logs::{self, LogTail, Target};
 use crate::snapshot::Part;
 use crate::{LiveError, Quiet};
 
@@ -67,6 +67,8 @@ pub struct KubeWatch {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     last_event: Arc<Mutex<Option<SystemTime>>>,
     logs: LogTail,
+    /// The last tails read, of which containers, and when.
+    tails: Mutex<Option<(Instant, Vec<Target>, Part)>>,
 }
 
 impl Drop for KubeWatch {
@@ -124,6 +126,7 @@ impl KubeWatch {
             tasks,
             last_event,
             logs,
+            tails: Mutex::new(None),
         }
     }
 
@@ -202,8 +205,24 @@ impl KubeWatch {
                 pods = items;
             }
         }
-        part.append(logs::collect(&self.client, &pods, self.logs, &self.calls).await);
+        part.append(self.tails(&pods).await);
         Ok((part, facts))
+    }
+
+    /// The log tails of the Cilium containers of `pods`: those read last
+    /// while they are younger than `--log-interval` and of the same
+    /// containers (a new pod or a restart reads them all again), else read
+    /// now. Each evaluation would otherwise read every agent's log again.
+    async fn tails(&self, pods: &[Value]) -> Part {
+        let targets = logs::targets(pods);
+        if let Some((at, of, part)) = &*lock(&self.tails) {
+            if *of == targets && at.elapsed() < self.logs.refresh {
+                return part.clone();
+            }
+        }
+        let part = logs::read_tails(&self.client, targets.clone(), self.logs, &self.calls).await;
+        *lock(&self.tails) = Some((Instant::now(), targets, part.clone()));
+        part
     }
 }
 
