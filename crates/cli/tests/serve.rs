@@ -573,3 +573,42 @@ fn serve_reads_the_log_tails() {
     promtool_check_metrics(&metrics);
     terminate(&mut server);
 }
+
+/// RBAC without the writes: the 403 is told with the verb to grant and
+/// where it is granted.
+#[test]
+fn a_denied_policy_report_write_names_the_permission() {
+    let dir = common::temp_dir("serve-policyreport-403");
+    let Some((_kmock, _api, kubeconfig)) = kmock(
+        dir.path(),
+        &[
+            "--policy-reports",
+            "--deny",
+            "wgpolicyk8s.io/v1alpha2/clusterpolicyreports",
+        ],
+    ) else {
+        return;
+    };
+    let mut server = serve(&[
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--skip-aws",
+        "--policy-report",
+    ]);
+    let ready = wait_for(
+        &format!("{}/readyz", server.url),
+        "a denied write",
+        |s, r| s == 200 && r.contains("policy report not written"),
+    );
+    assert!(
+        ready.contains(
+            "list clusterpolicyreports.wgpolicyk8s.io: HTTP 403 Forbidden: wgpolicyk8s.io/v1alpha2/\
+             clusterpolicyreports is forbidden"
+        ) && ready.contains(
+            "; grant list clusterpolicyreports.wgpolicyk8s.io (the chart's policyReport.enabled, \
+             or deploy/rbac-policyreport.yaml)"
+        ),
+        "{ready}"
+    );
+    terminate(&mut server);
+}
