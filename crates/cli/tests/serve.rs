@@ -612,3 +612,27 @@ fn a_denied_policy_report_write_names_the_permission() {
     );
     terminate(&mut server);
 }
+
+/// `--policy-report` writes through the Kubernetes API: refused with files
+/// or without Kubernetes, before anything listens.
+#[test]
+fn policy_report_needs_a_live_cluster() {
+    let demo = here("../../examples/demo");
+    let stderr =
+        common::usage_error(&["serve", "--from", demo.to_str().unwrap(), "--policy-report"]);
+    assert!(
+        stderr.contains("--log-lines and --policy-report are for a live cluster"),
+        "{stderr}"
+    );
+    let stderr = common::usage_error(&[
+        "serve",
+        "--skip-kubernetes",
+        "--cluster",
+        "shop-prod",
+        "--policy-report",
+    ]);
+    assert!(
+        stderr.contains("cannot go with --skip-kubernetes"),
+        "{stderr}"
+    );
+}
