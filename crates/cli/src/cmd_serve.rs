@@ -38,6 +38,12 @@ pub struct ServeArgs {
     /// it (and every watch) answers again.
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = duration)]
     probe_interval: Duration,
+    /// How long the log tails read (--log-lines) are used for while the
+    /// Cilium containers stay the same: each evaluation would otherwise
+    /// read every agent's log again. A new Cilium pod or a restart reads
+    /// them at once.
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = duration)]
+    log_interval: Duration,
     /// Most HTTP connections open at once; a new one closes the oldest.
     /// Lowered to fit the file-descriptor limit (RLIMIT_NOFILE less 64).
     #[arg(long, default_value_t = 1024, value_name = "N")]
@@ -46,6 +52,16 @@ pub struct ServeArgs {
     /// kept-alive connection stays idle: e.g. 10s.
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = duration)]
     header_timeout: Duration,
+    /// Keep the findings written in the cluster as wgpolicyk8s.io reports
+    /// (those of `check --format policyreport`: the ClusterPolicyReport
+    /// `eks-cilium-doctor` and a PolicyReport of that name in each namespace
+    /// with findings), updated after each evaluation that changes them.
+    /// Needs the wgpolicyk8s.io CRDs and RBAC list, create and patch on
+    /// policyreports and clusterpolicyreports (deploy/rbac-policyreport.yaml,
+    /// or the chart's policyReport.enabled); a failed write is logged and
+    /// counted, and serve goes on.
+    #[arg(long)]
+    policy_report: bool,
     #[command(flatten)]
     evaluation: EvaluationArgs,
 }
@@ -74,17 +90,30 @@ pub(crate) fn duration(text: &str) -> Result<Duration, String> {
 
 pub fn run(args: &ServeArgs, knowledge: Knowledge) -> Result<(), CliError> {
     let suppressions = args.evaluation.suppressions()?;
+    if args.policy_report && args.live_args.skip_kubernetes {
+        return Err(CliError(
+            "--policy-report writes the reports through the Kubernetes API: it cannot go \
+             with --skip-kubernetes"
+                .into(),
+        ));
+    }
     let input = if args.from.is_empty() {
+        let mut options = args.live_args.options()?;
+        if let Some(k) = &mut options.kubernetes {
+            k.logs.refresh = args.log_interval;
+        }
         Input::Live {
-            options: args.live_args.options()?,
+            options,
             aws_interval: args.aws_interval,
             debounce: args.debounce,
             probe_interval: args.probe_interval,
+            policy_report: args.policy_report,
         }
-    } else if args.live_args != LiveArgs::default() {
+    } else if args.live_args != LiveArgs::default() || args.policy_report {
         return Err(CliError(
             "--from serves files: --cluster, --profile, --region, --context, --kubeconfig, \
-             --skip-*, --request-timeout and --deadline are for a live cluster"
+             --skip-*, --request-timeout, --deadline, --log-lines and --policy-report are for \
+             a live cluster"
                 .into(),
         ));
     } else {

@@ -13,6 +13,7 @@ use doctor_live::aws::AwsOptions;
 use doctor_live::deadline::seconds;
 use doctor_live::kube::KubeOptions;
 use doctor_live::kubeconfig;
+use doctor_live::logs::LogTail;
 use doctor_live::{LiveOptions, Progress, Quiet, Snapshot, Timeouts};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -53,6 +54,12 @@ pub struct LiveArgs {
     /// one AWS read.
     #[arg(long, value_name = "DURATION", value_parser = crate::cmd_serve::duration)]
     pub deadline: Option<Duration>,
+    /// Last lines read of each cilium-agent and cilium-operator container
+    /// and of its previous instance (RBAC `get pods/log`), scanned by the
+    /// LOG rules as a sysdump's logs are (default 2000, at most 4 MiB per
+    /// container); 0 reads no logs.
+    #[arg(long, value_name = "N")]
+    pub log_lines: Option<u32>,
 }
 
 impl LiveArgs {
@@ -107,6 +114,10 @@ impl LiveArgs {
         KubeOptions {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
+            logs: LogTail {
+                lines: self.log_lines.unwrap_or(doctor_live::logs::DEFAULT_LINES),
+                ..LogTail::default()
+            },
         }
     }
 

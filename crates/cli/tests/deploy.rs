@@ -49,7 +49,7 @@ fn template(values: &Value) -> String {
     .1
 }
 
-/// Every option on: IRSA, AWS, ServiceMonitor, PrometheusRule.
+/// Every option on: IRSA, AWS, ServiceMonitor, PrometheusRule, PolicyReports.
 fn everything() -> Value {
     json!({
         "clusterName": "shop-prod",
@@ -57,6 +57,7 @@ fn everything() -> Value {
         "serviceAccount": { "roleArn": "arn:aws:iam::111122223333:role/eks-cilium-doctor" },
         "serviceMonitor": { "enabled": true },
         "prometheusRule": { "enabled": true },
+        "policyReport": { "enabled": true },
     })
 }
 
@@ -198,6 +199,11 @@ fn the_deployment_runs_non_root_on_a_read_only_root_filesystem() {
             .success();
         let account = find(&objects, "ServiceAccount");
         assert_eq!(pod["serviceAccountName"], account["metadata"]["name"]);
+        assert_eq!(
+            args.contains(&"--policy-report"),
+            values == everything(),
+            "--policy-report only with policyReport.enabled: {args:?}"
+        );
         if values == everything() {
             assert!(args.contains(&"--cluster=shop-prod"), "{args:?}");
             assert_eq!(
@@ -224,6 +230,41 @@ fn the_cluster_role_is_deploy_rbac_yaml() {
     let binding = find(&objects, "ClusterRoleBinding");
     assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
     assert_eq!(binding["subjects"][0]["kind"], "ServiceAccount");
+}
+
+/// `policyReport.enabled` adds the rules of deploy/rbac-policyreport.yaml
+/// (list, create, patch on the two wgpolicyk8s.io kinds) and nothing else;
+/// off (the default), no rule names wgpolicyk8s.io.
+#[test]
+fn the_policy_report_rules_are_granted_only_when_enabled() {
+    if !helm_available() {
+        return;
+    }
+    let read = |path: &str| -> Value {
+        let text = std::fs::read_to_string(root().join(path)).unwrap();
+        serde_saphyr::from_str(&text).unwrap()
+    };
+    let rbac = read("deploy/rbac.yaml");
+    let writes = read("deploy/rbac-policyreport.yaml");
+    let rules_with = |values: Value| -> Value {
+        let objects = objects(&template(&values));
+        find(&objects, "ClusterRole")["rules"].clone()
+    };
+    let off = rules_with(json!({}));
+    assert_eq!(off, rbac["rules"]);
+    assert!(!off.to_string().contains("wgpolicyk8s.io"), "{off}");
+    let on = rules_with(json!({ "policyReport": { "enabled": true } }));
+    let mut expected = rbac["rules"].as_array().unwrap().clone();
+    expected.extend(writes["rules"].as_array().unwrap().iter().cloned());
+    assert_eq!(on, Value::Array(expected));
+    assert_eq!(
+        writes["rules"],
+        json!([{
+            "apiGroups": ["wgpolicyk8s.io"],
+            "resources": ["clusterpolicyreports", "policyreports"],
+            "verbs": ["list", "create", "patch"],
+        }])
+    );
 }
 
 #[test]

@@ -530,3 +530,175 @@ fn report_with(mut cmd: Command) -> Value {
     report.as_object_mut().unwrap().remove("skipped_inputs");
     report
 }
+
+const OPERATOR: &str = "kube-system/cilium-operator-7d9f15c6b8-hmqtx/cilium-operator";
+
+/// Issue 14: log tails read live. kmock serves `pods/NAME/log` (through a
+/// reaction in kmock_server.py: its emulator alone would answer the pod
+/// object) with the kubelet's `tailLines`/`limitBytes`/`previous`
+/// semantics; the operator's previous instance logged the real LOG001
+/// fixture (cilium#33597's "Unable to start eni allocator"), its current
+/// one the quiet fixture. `collect` stores the tails under sysdump names,
+/// and LOG001 fires from them through `check`, as from `check --live`.
+#[test]
+fn log_tails_feed_the_log_rules() {
+    let dir = temp_dir("live-logs");
+    let fires = format!(
+        "{OPERATOR}/previous={}",
+        common::core_fixture(
+            "LOG001/fires/logs-cilium-operator-7b9c5d6f8-m2vxp-cilium-operator-20260101-100000.log"
+        )
+    );
+    let quiet = format!(
+        "{OPERATOR}={}",
+        common::core_fixture(
+            "LOG001/quiet/logs-cilium-operator-76c6d95785-jzz9l-cilium-operator-20221110-185842.log"
+        )
+    );
+    let Some((_kmock, _, kubeconfig)) = kmock(dir.path(), &["--log", &fires, "--log", &quiet])
+    else {
+        return;
+    };
+    let kube = kubeconfig.to_str().unwrap();
+    let snapshot = dir.path().join("snap.tar.gz");
+    let out = doctor(None)
+        .args(["collect", "--skip-aws", "--kubeconfig", kube, "-o"])
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let files = members(&snapshot);
+    let logs: Vec<&(String, Vec<u8>)> = files.iter().filter(|(n, _)| n.ends_with(".log")).collect();
+    let names: Vec<&str> = logs.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(logs.len(), 2, "the operator's two instances: {names:?}");
+    let previous = logs
+        .iter()
+        .find(|(n, _)| {
+            n.starts_with("logs-cilium-operator-7d9f15c6b8-hmqtx-cilium-operator-")
+                && n.ends_with("-prev.log")
+        })
+        .unwrap_or_else(|| panic!("{names:?}"));
+    assert!(String::from_utf8_lossy(&previous.1).contains("Unable to start eni allocator"));
+    let manifest = member(&files, "manifest.json");
+    assert!(
+        manifest["files"].as_array().unwrap().iter().any(|f| f["call"]
+            == "get pods/log (kube-system/cilium-operator-7d9f15c6b8-hmqtx, cilium-operator, previous)"
+            && f["items"] == 3),
+        "{}",
+        manifest["files"]
+    );
+    // Agents that never restarted: no previous instance asked, no gap.
+    assert_eq!(manifest["gaps"], serde_json::json!([]));
+
+    let from_archive = report(doctor(None), &[snapshot.to_str().unwrap()]);
+    let fired = rules(&from_archive);
+    assert!(
+        fired.iter().any(|r| r.starts_with("LOG001 ")),
+        "LOG001 from the collected tail: {fired:?}"
+    );
+    let live = report(
+        doctor(None),
+        &["--live", "--skip-aws", "--kubeconfig", kube],
+    );
+    assert_eq!(rules(&live), fired, "check --live reads the same tails");
+
+    // The last line alone (the fatal one) is still LOG001; none at all is not.
+    let one = report(
+        doctor(None),
+        &[
+            "--live",
+            "--skip-aws",
+            "--kubeconfig",
+            kube,
+            "--log-lines",
+            "1",
+        ],
+    );
+    assert!(rules(&one).iter().any(|r| r.starts_with("LOG001 ")));
+    let off = report(
+        doctor(None),
+        &[
+            "--live",
+            "--skip-aws",
+            "--kubeconfig",
+            kube,
+            "--log-lines",
+            "0",
+        ],
+    );
+    assert!(
+        !rules(&off).iter().any(|r| r.starts_with("LOG")),
+        "{:?}",
+        rules(&off)
+    );
+}
+
+/// A 403 on pods/log is a "not collected" entry naming the permission,
+/// and the run goes on; a tail over the 4 MiB cap is cut there, whole
+/// lines kept, and said so.
+#[test]
+fn denied_and_oversized_log_tails_are_gaps_not_failures() {
+    let dir = temp_dir("live-logs-denied");
+    let Some((_kmock, _, kubeconfig)) = kmock(dir.path(), &["--deny-logs"]) else {
+        return;
+    };
+    let kube = kubeconfig.to_str().unwrap();
+    let denied = report(
+        doctor(None),
+        &["--live", "--skip-aws", "--kubeconfig", kube],
+    );
+    let gaps = denied["collection_gaps"].as_array().unwrap();
+    // Four agent pods (the demo lists cilium-rvz58 twice: one tail) and two operators.
+    assert_eq!(gaps.len(), 6, "{gaps:?}");
+    for gap in gaps {
+        assert_eq!(gap["kind"], "denied");
+        assert_eq!(gap["permission"], "get pods/log");
+        assert!(
+            gap["call"]
+                .as_str()
+                .unwrap()
+                .starts_with("get pods/log (kube-system/cilium-"),
+            "{gap}"
+        );
+    }
+    assert!(rules(&denied).iter().any(|r| r.starts_with("CNI001 ")));
+
+    // 5 MiB of agent log lines.
+    let big = dir.path().join("big.log");
+    let line = "level=info msg=\"Policy imported via API\" subsys=daemon\n";
+    std::fs::write(&big, line.repeat(5 * 1024 * 1024 / line.len() + 1)).unwrap();
+    let agent = format!("kube-system/cilium-269cf/cilium-agent={}", big.display());
+    let dir2 = temp_dir("live-logs-big");
+    let Some((_kmock2, _, kubeconfig2)) = kmock(dir2.path(), &["--log", &agent]) else {
+        return;
+    };
+    let snapshot = dir2.path().join("snap.tar.gz");
+    let out = doctor(None)
+        .args([
+            "collect",
+            "--skip-aws",
+            "--log-lines",
+            "1000000",
+            "--kubeconfig",
+        ])
+        .arg(&kubeconfig2)
+        .arg("-o")
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let files = members(&snapshot);
+    let (_, tail) = files
+        .iter()
+        .find(|(n, _)| n.starts_with("logs-cilium-269cf-cilium-agent-"))
+        .expect("the agent's tail");
+    assert!(tail.len() <= 4 * 1024 * 1024 && tail.len() > 4 * 1024 * 1024 - line.len());
+    assert!(tail.ends_with(b"\n") && tail.starts_with(line.as_bytes()));
+    let gaps = member(&files, "manifest.json")["gaps"].clone();
+    assert_eq!(gaps.as_array().unwrap().len(), 1, "{gaps}");
+    assert_eq!(gaps[0]["kind"], "truncated");
+    assert_eq!(
+        gaps[0]["call"],
+        "get pods/log (kube-system/cilium-269cf, cilium-agent)"
+    );
+}

@@ -337,3 +337,302 @@ fn keeps_the_last_report_when_aws_cannot_be_read() {
     );
     terminate(&mut server);
 }
+
+/// The doctor's report stored in kmock: `(kind plural, namespace)` →
+/// the object, or None.
+fn stored_report(api: &str, plural: &str, namespace: Option<&str>) -> Option<Value> {
+    let path = match namespace {
+        Some(ns) => {
+            format!("{api}/apis/wgpolicyk8s.io/v1alpha2/namespaces/{ns}/{plural}/eks-cilium-doctor")
+        }
+        None => format!("{api}/apis/wgpolicyk8s.io/v1alpha2/{plural}/eks-cilium-doctor"),
+    };
+    let (status, _, body) = get(&path);
+    (status == 200).then(|| serde_json::from_str(&body).unwrap())
+}
+
+fn result_rules(report: &Value) -> Vec<String> {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Issue 17: `serve --policy-report` writes the reports of `check --format
+/// policyreport` into the cluster and keeps them current. kmock's emulator
+/// stores custom resources it is told about (kmock_server.py
+/// --policy-reports): POST creates, PATCH merges the body into the object
+/// (a JSON merge patch); it serves no PUT, which the writer does not use.
+#[test]
+fn serve_keeps_the_policy_reports_current() {
+    let dir = common::temp_dir("serve-policyreport");
+    let Some((_kmock, api, kubeconfig)) = kmock(dir.path(), &["--policy-reports"]) else {
+        return;
+    };
+    let kube = kubeconfig.to_str().unwrap();
+    let mut server = serve(&[
+        "--kubeconfig",
+        kube,
+        "--skip-aws",
+        "--debounce",
+        "200ms",
+        "--policy-report",
+    ]);
+    let metrics = format!("{}/metrics", server.url);
+    wait_for(&metrics, "a first write", |_, m| {
+        m.contains("eks_cilium_doctor_policy_report_last_success_timestamp_seconds ")
+    });
+    let namespaced = stored_report(&api, "policyreports", Some("kube-system"))
+        .expect("the kube-system PolicyReport");
+    assert!(result_rules(&namespaced).contains(&"CNI001".to_string()));
+    let cluster =
+        stored_report(&api, "clusterpolicyreports", None).expect("the ClusterPolicyReport");
+    assert_eq!(
+        cluster["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "eks-cilium-doctor"
+    );
+
+    // What is written holds the served evaluation: a result per finding
+    // (its rule and message) and per rule not evaluated. (The JSON of the
+    // same cluster read by `check --live` differs here: kmock's pod list
+    // names a demo pod twice, serve's store once.)
+    let (_, _, json) = get(&format!("{}/api/v1/report", server.url));
+    let served: Value = serde_json::from_str(&json).unwrap();
+    let mut written = Vec::new();
+    let mut reports = 0;
+    for plural in ["clusterpolicyreports", "policyreports"] {
+        let (_, _, list) = get(&format!("{api}/apis/wgpolicyk8s.io/v1alpha2/{plural}"));
+        for report in serde_json::from_str::<Value>(&list).unwrap()["items"]
+            .as_array()
+            .unwrap()
+        {
+            reports += 1;
+            written.extend(report["results"].as_array().unwrap().iter().map(|r| {
+                (
+                    r["rule"].as_str().unwrap().to_string(),
+                    r["message"].as_str().unwrap().to_string(),
+                )
+            }));
+        }
+    }
+    let mut expected: Vec<(String, String)> = served["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    expected.extend(served["not_evaluated"].as_array().unwrap().iter().map(|n| {
+        (
+            n["rule"].as_str().unwrap().to_string(),
+            format!("not evaluated: missing {}", n["missing"].as_str().unwrap()),
+        )
+    }));
+    written.sort();
+    expected.sort();
+    assert_eq!(written, expected);
+    let writes = |m: &str| -> u64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix("eks_cilium_doctor_policy_report_writes_total "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let first = writes(&get(&metrics).2);
+    assert_eq!(first, reports, "one write per report");
+
+    // The cluster changes: aws-node goes; the next evaluation's report has no CNI001.
+    let aws_node = format!("{api}/apis/apps/v1/namespaces/kube-system/daemonsets/aws-node");
+    assert_eq!(
+        agent().delete(&aws_node).call().unwrap().status().as_u16(),
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = stored_report(&api, "policyreports", Some("kube-system")).unwrap();
+        if !result_rules(&now).contains(&"CNI001".to_string()) {
+            let fail = now["summary"]["fail"].as_u64().unwrap();
+            let counted = now["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["result"] == "fail")
+                .count() as u64;
+            assert_eq!(fail, counted, "the summary follows the results");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "CNI001 still in the report: {now}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let after = get(&metrics).2;
+    assert!(writes(&after) > first, "{after}");
+    assert!(after.contains("eks_cilium_doctor_policy_report_failing 0\n"));
+    promtool_check_metrics(&after);
+
+    // A change that changes no finding: evaluated again, nothing written.
+    let evaluations = |m: &str| -> u64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix("eks_cilium_doctor_evaluations_total "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let before = evaluations(&after);
+    let pod = format!("{api}/api/v1/namespaces/kube-system/pods/cilium-operator-7d9f15c6b8-hmqtx");
+    let touched = agent()
+        .patch(&pod)
+        .header("Content-Type", "application/merge-patch+json")
+        .send(r#"{"metadata":{"annotations":{"example.com/touched":"1"}}}"#)
+        .unwrap();
+    assert!(touched.status().is_success(), "{}", touched.status());
+    let again = wait_for(&metrics, "another evaluation", |_, m| {
+        evaluations(m) > before
+    });
+    assert_eq!(
+        writes(&again),
+        writes(&after),
+        "nothing changed, nothing written"
+    );
+    terminate(&mut server);
+}
+
+/// Without the wgpolicyk8s.io CRDs (kmock answers 404 for the unknown
+/// resource, as an API server does), a write fails: one line naming the
+/// call and what to install, a metric, a line in /readyz; serve goes on.
+#[test]
+fn a_failed_policy_report_write_is_told_and_serve_goes_on() {
+    let dir = common::temp_dir("serve-policyreport-404");
+    let Some((_kmock, _api, kubeconfig)) = kmock(dir.path(), &[]) else {
+        return;
+    };
+    let mut server = serve(&[
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--skip-aws",
+        "--policy-report",
+    ]);
+    let metrics = format!("{}/metrics", server.url);
+    let failing = wait_for(&metrics, "a failed write", |_, m| {
+        m.contains("eks_cilium_doctor_policy_report_failing 1\n")
+    });
+    promtool_check_metrics(&failing);
+    assert!(failing.contains("eks_cilium_doctor_ready 1\n"));
+    assert!(failing.contains("eks_cilium_doctor_policy_report_errors_total 1\n"));
+    let (status, _, ready) = get(&format!("{}/readyz", server.url));
+    assert_eq!(status, 200);
+    assert!(
+        ready.starts_with(
+            "ready\npolicy report not written: list clusterpolicyreports.wgpolicyk8s.io: HTTP 404"
+        ),
+        "{ready}"
+    );
+    assert!(
+        ready.contains("CRD (wgpolicyk8s.io/v1alpha2) is not installed"),
+        "{ready}"
+    );
+    let (status, _, json) = get(&format!("{}/api/v1/report", server.url));
+    assert_eq!(status, 200);
+    assert!(json.contains("\"CNI001\""));
+    terminate(&mut server);
+    let told: Vec<String> = server
+        .log
+        .iter()
+        .filter(|l| l.starts_with("policy report not written: "))
+        .collect();
+    assert_eq!(told.len(), 1, "told once: {told:?}");
+}
+
+/// Issue 14 in `serve`: the operator's previous instance logged LOG001's
+/// signature (the real fixture, served by kmock_server.py's pods/log
+/// reaction); the rule fires from the live tail.
+#[test]
+fn serve_reads_the_log_tails() {
+    let dir = common::temp_dir("serve-logs");
+    let fires = format!(
+        "kube-system/cilium-operator-7d9f15c6b8-hmqtx/cilium-operator/previous={}",
+        common::core_fixture(
+            "LOG001/fires/logs-cilium-operator-7b9c5d6f8-m2vxp-cilium-operator-20260101-100000.log"
+        )
+    );
+    let Some((_kmock, _, kubeconfig)) = kmock(dir.path(), &["--log", &fires]) else {
+        return;
+    };
+    let mut server = serve(&["--kubeconfig", kubeconfig.to_str().unwrap(), "--skip-aws"]);
+    let metrics = wait_for(&format!("{}/metrics", server.url), "LOG001", |_, m| {
+        m.contains("eks_cilium_doctor_finding{rule=\"LOG001\",")
+    });
+    promtool_check_metrics(&metrics);
+    terminate(&mut server);
+}
+
+/// RBAC without the writes: the 403 is told with the verb to grant and
+/// where it is granted.
+#[test]
+fn a_denied_policy_report_write_names_the_permission() {
+    let dir = common::temp_dir("serve-policyreport-403");
+    let Some((_kmock, _api, kubeconfig)) = kmock(
+        dir.path(),
+        &[
+            "--policy-reports",
+            "--deny",
+            "wgpolicyk8s.io/v1alpha2/clusterpolicyreports",
+        ],
+    ) else {
+        return;
+    };
+    let mut server = serve(&[
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--skip-aws",
+        "--policy-report",
+    ]);
+    let ready = wait_for(
+        &format!("{}/readyz", server.url),
+        "a denied write",
+        |s, r| s == 200 && r.contains("policy report not written"),
+    );
+    assert!(
+        ready.contains(
+            "list clusterpolicyreports.wgpolicyk8s.io: HTTP 403 Forbidden: wgpolicyk8s.io/v1alpha2/\
+             clusterpolicyreports is forbidden"
+        ) && ready.contains(
+            "; grant list clusterpolicyreports.wgpolicyk8s.io (the chart's policyReport.enabled, \
+             or deploy/rbac-policyreport.yaml)"
+        ),
+        "{ready}"
+    );
+    terminate(&mut server);
+}
+
+/// `--policy-report` writes through the Kubernetes API: refused with files
+/// or without Kubernetes, before anything listens.
+#[test]
+fn policy_report_needs_a_live_cluster() {
+    let demo = here("../../examples/demo");
+    let stderr =
+        common::usage_error(&["serve", "--from", demo.to_str().unwrap(), "--policy-report"]);
+    assert!(
+        stderr.contains("--log-lines and --policy-report are for a live cluster"),
+        "{stderr}"
+    );
+    let stderr = common::usage_error(&[
+        "serve",
+        "--skip-kubernetes",
+        "--cluster",
+        "shop-prod",
+        "--policy-report",
+    ]);
+    assert!(
+        stderr.contains("cannot go with --skip-kubernetes"),
+        "{stderr}"
+    );
+}

@@ -84,6 +84,11 @@ pub enum GapKind {
     /// The endpoint does not implement the call (HTTP 404 without a
     /// resource error, e.g. an emulator).
     Unsupported,
+    /// The call gave part of its output (a log tail cut at its byte cap).
+    Truncated,
+    /// The call failed for another reason (a timeout, a 5xx); used where
+    /// the rest of the collection goes on without it (log tails).
+    Failed,
 }
 
 /// One call that gave nothing; the rules that need its output report
@@ -121,6 +126,8 @@ impl CollectionGap {
         let what = match self.kind {
             GapKind::Denied => format!("denied; grant {}", self.permission),
             GapKind::Unsupported => "not supported by the endpoint".to_string(),
+            GapKind::Truncated => "partly collected".to_string(),
+            GapKind::Failed => "failed".to_string(),
         };
         if self.message.is_empty() {
             format!("{} ({what})", self.call)

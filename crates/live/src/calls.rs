@@ -314,3 +314,56 @@ pub const KUBE_KINDS: &[KubeKind] = &[
 
 /// The non-resource URL read for the server version (RBAC `nonResourceURLs`).
 pub const KUBE_VERSION_PATH: &str = "/version";
+
+/// The log subresource read for the log tails (crates/live/src/logs.rs):
+/// `get` on `pods/log`, the only subresource read.
+pub const POD_LOGS: &str = "get pods/log";
+/// `(group, resource, verb)` of [`POD_LOGS`] as RBAC writes it.
+pub const POD_LOGS_GRANT: (&str, &str, &str) = ("", "pods/log", "get");
+/// The containers whose logs are tailed.
+pub const POD_LOG_CONTAINERS: &[&str] = &["cilium-agent", "cilium-operator"];
+
+/// A kind `serve --policy-report` writes: the only writes the doctor makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KubeWrite {
+    pub kind: &'static str,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub plural: &'static str,
+    pub namespaced: bool,
+}
+
+impl KubeWrite {
+    pub fn api_version(&self) -> String {
+        format!("{}/{}", self.group, self.version)
+    }
+
+    /// `VERB plural.group`, as a gap or a log line names what to grant.
+    pub fn permission(&self, verb: &str) -> String {
+        format!("{verb} {}.{}", self.plural, self.group)
+    }
+}
+
+/// Verbs of the written kinds, each one called by crates/live/src/policyreport.rs
+/// (`list` to find the doctor's reports, `create` for a new one, `patch`
+/// for a changed one); nothing else, and no other kind, is written.
+pub const WRITE_VERBS: &[&str] = &["list", "create", "patch"];
+
+/// `serve --policy-report`: the wgpolicyk8s.io reports of
+/// `check --format policyreport`.
+pub const POLICY_REPORT_KINDS: &[KubeWrite] = &[
+    KubeWrite {
+        kind: "ClusterPolicyReport",
+        group: "wgpolicyk8s.io",
+        version: "v1alpha2",
+        plural: "clusterpolicyreports",
+        namespaced: false,
+    },
+    KubeWrite {
+        kind: "PolicyReport",
+        group: "wgpolicyk8s.io",
+        version: "v1alpha2",
+        plural: "policyreports",
+        namespaced: true,
+    },
+];

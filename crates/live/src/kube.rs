@@ -18,6 +18,7 @@ use doctor_core::snapshot::{GapKind, KubernetesSource};
 use crate::aws::FromKubernetes;
 use crate::calls::{KubeKind, Read, KUBE_KINDS, KUBE_VERSION_PATH};
 use crate::deadline::{describe, kube_call, CallError, Calls, Timeouts};
+use crate::logs::{self, LogTail};
 use crate::snapshot::Part;
 use crate::LiveError;
 
@@ -39,6 +40,8 @@ pub struct KubeOptions {
     pub kubeconfig: Option<PathBuf>,
     /// `--context` (else the current context).
     pub context: Option<String>,
+    /// `--log-lines`: the Cilium containers' log tails.
+    pub logs: LogTail,
 }
 
 fn config_error(e: impl std::fmt::Display) -> LiveError {
@@ -127,10 +130,11 @@ pub(crate) fn resource(kind: &KubeKind) -> ApiResource {
     }
 }
 
-/// Collect `/version` and every kind.
+/// Collect `/version`, every kind, and the log tails of the Cilium pods.
 pub async fn collect(
     client: Client,
     calls: Arc<Calls>,
+    tail: LogTail,
 ) -> Result<(Part, FromKubernetes), LiveError> {
     let mut part = Part::new("kubernetes", calls.progress.clone());
     read_version(&client, &calls, &mut part).await?;
@@ -140,11 +144,16 @@ pub async fn collect(
         .collect::<Vec<_>>()
         .await;
     let mut facts = FromKubernetes::default();
+    let mut pods = Vec::new();
     for read in reads {
         let (kind, kind_part, items) = read?;
         facts.learn(kind, &items);
         part.append(kind_part);
+        if kind.kind == "Pod" {
+            pods = items;
+        }
     }
+    part.append(logs::collect(&client, &pods, tail, &calls).await);
     Ok((part, facts))
 }
 

@@ -9,6 +9,8 @@ pub mod calls;
 pub mod deadline;
 pub mod kube;
 pub mod kubeconfig;
+pub mod logs;
+pub mod policyreport;
 pub mod snapshot;
 pub mod watch;
 
@@ -118,7 +120,7 @@ async fn collect_within(
     if let Some(k) = &options.kubernetes {
         calls.set_current("connecting to the API server");
         let (client, source) = kube::connect(k, &options.timeouts).await?;
-        let (part, found) = kube::collect(client, calls.clone()).await?;
+        let (part, found) = kube::collect(client, calls.clone(), k.logs).await?;
         snapshot.manifest.kubernetes = Some(source);
         snapshot.add(part);
         facts = found;

@@ -60,6 +60,17 @@ impl Part {
         self.files.push((entry, bytes));
     }
 
+    /// Add a file holding `bytes` as they are (log tails).
+    pub fn put_bytes(&mut self, file: String, call: &str, items: usize, bytes: Vec<u8>) {
+        let entry = CollectedFile {
+            file,
+            call: call.to_string(),
+            items,
+        };
+        self.progress.collected(self.source, &entry);
+        self.files.push((entry, bytes));
+    }
+
     pub fn gap(&mut self, call: &str, kind: GapKind, permission: &str, message: &str) {
         let gap = CollectionGap {
             source: self.source.to_string(),

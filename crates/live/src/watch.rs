@@ -10,7 +10,7 @@
 //! or a permission granted later shows up by itself.
 
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
@@ -27,6 +27,7 @@ use crate::aws::FromKubernetes;
 use crate::calls::{KubeKind, Read, KUBE_KINDS};
 use crate::deadline::{describe, kube_call, Calls, Timeouts};
 use crate::kube::{failure, read_kind, read_version, resource, settle, strip, Failure};
+use crate::logs::{self, LogTail, Target};
 use crate::snapshot::Part;
 use crate::{LiveError, Quiet};
 
@@ -65,6 +66,9 @@ pub struct KubeWatch {
     kinds: Vec<Watched>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     last_event: Arc<Mutex<Option<SystemTime>>>,
+    logs: LogTail,
+    /// The last tails read, of which containers, and when.
+    tails: Mutex<Option<(Instant, Vec<Target>, Part)>>,
 }
 
 impl Drop for KubeWatch {
@@ -94,6 +98,7 @@ impl KubeWatch {
         source: KubernetesSource,
         changed: Arc<Notify>,
         timeouts: Timeouts,
+        logs: LogTail,
     ) -> KubeWatch {
         let last_event = Arc::new(Mutex::new(None));
         let mut kinds = Vec::new();
@@ -120,7 +125,14 @@ impl KubeWatch {
             kinds,
             tasks,
             last_event,
+            logs,
+            tails: Mutex::new(None),
         }
+    }
+
+    /// The client the watchers use (`serve --policy-report` writes through it).
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     pub fn source(&self) -> &KubernetesSource {
@@ -149,11 +161,14 @@ impl KubeWatch {
 
     /// The Kubernetes part of a snapshot: the stores of the watched kinds,
     /// plus `/version` and the objects read by name (a few small gets), in
-    /// `collect`'s order. Fails when the API server cannot be reached.
+    /// `collect`'s order, then the log tails of the Cilium pods (read anew
+    /// each time: logs change without an event). Fails when the API server
+    /// cannot be reached.
     pub async fn part(&self) -> Result<(Part, FromKubernetes), LiveError> {
         let mut part = Part::new("kubernetes", Arc::new(Quiet));
         read_version(&self.client, &self.calls, &mut part).await?;
         let mut facts = FromKubernetes::default();
+        let mut pods = Vec::new();
         for kind in KUBE_KINDS {
             let items = match kind.read {
                 Read::Get(_) => {
@@ -186,8 +201,28 @@ impl KubeWatch {
                 }
             };
             facts.learn(kind, &items);
+            if kind.kind == "Pod" {
+                pods = items;
+            }
         }
+        part.append(self.tails(&pods).await);
         Ok((part, facts))
+    }
+
+    /// The log tails of the Cilium containers of `pods`: those read last
+    /// while they are younger than `--log-interval` and of the same
+    /// containers (a new pod or a restart reads them all again), else read
+    /// now. Each evaluation would otherwise read every agent's log again.
+    async fn tails(&self, pods: &[Value]) -> Part {
+        let targets = logs::targets(pods);
+        if let Some((at, of, part)) = &*lock(&self.tails) {
+            if *of == targets && at.elapsed() < self.logs.refresh {
+                return part.clone();
+            }
+        }
+        let part = logs::read_tails(&self.client, targets.clone(), self.logs, &self.calls).await;
+        *lock(&self.tails) = Some((Instant::now(), targets, part.clone()));
+        part
     }
 }
 

@@ -6,7 +6,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use doctor_live::calls::{aws, Read, KUBE_KINDS, KUBE_VERSION_PATH};
+use doctor_live::calls::{
+    aws, Read, KUBE_KINDS, KUBE_VERSION_PATH, POD_LOGS, POD_LOGS_GRANT, POLICY_REPORT_KINDS,
+    WRITE_VERBS,
+};
 use serde::Deserialize;
 
 fn repo_file(path: &str) -> String {
@@ -195,9 +198,18 @@ fn cluster_role_grants_exactly_the_kinds_read() {
             }
         }
     }
+    // The log tails (crates/live/src/logs.rs).
+    let (group, resource, verb) = POD_LOGS_GRANT;
+    assert_eq!(POD_LOGS, format!("{verb} {resource}"));
+    needed.insert((
+        group.to_string(),
+        resource.to_string(),
+        verb.to_string(),
+        String::new(),
+    ));
     assert_eq!(
         granted, needed,
-        "rbac.yaml must match calls::KUBE_KINDS exactly"
+        "rbac.yaml must match calls::KUBE_KINDS and POD_LOGS exactly"
     );
     for (group, resource, verb, _) in &granted {
         assert!(
@@ -217,4 +229,74 @@ fn cluster_role_grants_exactly_the_kinds_read() {
     assert_eq!(urls.len(), 1);
     assert_eq!(urls[0].non_resource_urls, [KUBE_VERSION_PATH]);
     assert_eq!(urls[0].verbs, ["get"]);
+}
+
+/// The source of `file` without whitespace (rustfmt splits calls over lines).
+fn squashed_source(file: &str) -> String {
+    repo_file(file)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// The kube-rs `Api` methods `source` calls (`api.NAME(` / `all.NAME(`).
+fn api_methods(source: &str, receivers: &[&str]) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for receiver in receivers {
+        let needle = format!("{receiver}.");
+        for (at, _) in source.match_indices(&needle) {
+            let whole_word = source[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
+            if !whole_word {
+                continue;
+            }
+            let rest = &source[at + needle.len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            if rest[name.len()..].starts_with('(') {
+                seen.insert(name);
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_policy_report_writer_calls_exactly_the_granted_verbs() {
+    let source = squashed_source("crates/live/src/policyreport.rs");
+    let called = api_methods(&source, &["api", "all"]);
+    let verbs: BTreeSet<String> = WRITE_VERBS.iter().map(|v| v.to_string()).collect();
+    assert_eq!(called, verbs, "kube-rs Api calls of policyreport.rs");
+
+    let role: ClusterRole =
+        serde_saphyr::from_str(&repo_file("deploy/rbac-policyreport.yaml")).unwrap();
+    assert_eq!(role.kind, "ClusterRole");
+    let mut needed = BTreeSet::new();
+    for kind in POLICY_REPORT_KINDS {
+        assert_eq!(kind.group, "wgpolicyk8s.io");
+        for verb in WRITE_VERBS {
+            needed.insert((
+                kind.group.to_string(),
+                kind.plural.to_string(),
+                verb.to_string(),
+                String::new(),
+            ));
+        }
+    }
+    assert_eq!(grants(&role.rules), needed, "rbac-policyreport.yaml");
+    assert!(role.rules.iter().all(|r| r.non_resource_urls.is_empty()));
+}
+
+#[test]
+fn the_log_tails_read_pods_log_only() {
+    let source = squashed_source("crates/live/src/logs.rs");
+    assert_eq!(
+        api_methods(&source, &["api"]),
+        BTreeSet::from(["log_stream".to_string()]),
+        "kube-rs Api calls of logs.rs: the pods/log subresource only"
+    );
 }

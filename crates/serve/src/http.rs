@@ -132,7 +132,13 @@ async fn report_page(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     if shared.current().is_some() {
-        with_type(StatusCode::OK, "text/plain; charset=utf-8", "ready\n")
+        // A failing PolicyReport write is told here, but is no reason to
+        // take the server out of its Service.
+        let mut text = "ready\n".to_string();
+        if let Some(error) = shared.policy_report().and_then(|r| r.last_error) {
+            text.push_str(&format!("policy report not written: {error}\n"));
+        }
+        with_type(StatusCode::OK, "text/plain; charset=utf-8", text)
     } else {
         with_type(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -67,6 +67,8 @@ impl Pipeline {
 }
 
 /// What to evaluate.
+// Built once per process: the size of the live variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Input {
     /// Dumps, directories or snapshots, loaded once.
@@ -80,6 +82,9 @@ pub enum Input {
         debounce: Duration,
         /// How often the API server is probed (deadline-bound).
         probe_interval: Duration,
+        /// `--policy-report`: keep the wgpolicyk8s.io reports of the last
+        /// evaluation written in the cluster.
+        policy_report: bool,
     },
 }
 
@@ -114,6 +119,15 @@ pub async fn serve(
         },
     };
     let shared = Arc::new(Shared::new(sources));
+    if matches!(
+        input,
+        Input::Live {
+            policy_report: true,
+            ..
+        }
+    ) {
+        shared.policy_report_enabled();
+    }
     let pipeline = Arc::new(pipeline);
     let worker = {
         let shared = shared.clone();
@@ -125,14 +139,18 @@ pub async fn serve(
                     aws_interval,
                     debounce,
                     probe_interval,
+                    policy_report,
                 } => {
                     live::run(
                         shared,
                         pipeline,
                         options,
-                        aws_interval,
-                        debounce,
-                        probe_interval,
+                        live::Timing {
+                            aws_interval,
+                            debounce,
+                            probe_interval,
+                        },
+                        policy_report,
                     )
                     .await
                 }

@@ -11,8 +11,10 @@ use std::time::{Duration, Instant, SystemTime};
 use futures::FutureExt;
 use tokio::sync::Notify;
 
+use doctor_core::report::{render, Format, RenderOptions};
 use doctor_core::snapshot::AwsSource;
 use doctor_live::aws::{self, FromKubernetes};
+use doctor_live::policyreport::ReportWriter;
 use doctor_live::snapshot::Part;
 use doctor_live::watch::KubeWatch;
 use doctor_live::{kube, LiveOptions, Quiet, Snapshot};
@@ -20,14 +22,28 @@ use doctor_live::{kube, LiveOptions, Quiet, Snapshot};
 use crate::state::{Published, Shared};
 use crate::{Pipeline, ServeError};
 
+/// The intervals of live mode.
+pub struct Timing {
+    /// How often AWS is re-read.
+    pub aws_interval: Duration,
+    /// Quiet time after a Kubernetes change before re-evaluating.
+    pub debounce: Duration,
+    /// How often the API server is probed.
+    pub probe_interval: Duration,
+}
+
 pub async fn run(
     shared: Arc<Shared>,
     pipeline: Arc<Pipeline>,
     options: LiveOptions,
-    aws_interval: Duration,
-    debounce: Duration,
-    probe_interval: Duration,
+    timing: Timing,
+    policy_report: bool,
 ) -> Result<(), ServeError> {
+    let Timing {
+        aws_interval,
+        debounce,
+        probe_interval,
+    } = timing;
     let changed = Arc::new(Notify::new());
     let watch = match &options.kubernetes {
         Some(k) => {
@@ -40,9 +56,16 @@ pub async fn run(
                 source,
                 changed.clone(),
                 options.timeouts,
+                k.logs,
             ))
         }
         None => None,
+    };
+    // `--policy-report` needs the Kubernetes side (the CLI refuses it with
+    // --skip-kubernetes).
+    let mut writer = match (&watch, policy_report) {
+        (Some(watch), true) => Some(ReportWriter::new(watch.client().clone(), options.timeouts)),
+        _ => None,
     };
     let mut probe_due = Instant::now() + probe_interval;
     let mut facts: Option<FromKubernetes> = None;
@@ -145,7 +168,20 @@ pub async fn run(
             snapshot.manifest.aws = Some(source.clone());
             snapshot.add(part.clone());
         }
-        evaluate(&shared, &pipeline, snapshot).await;
+        let rendered = evaluate(&shared, &pipeline, snapshot, writer.is_some()).await;
+        if let (Some(writer), Some(rendered)) = (&mut writer, rendered) {
+            write_report(&shared, writer, &rendered).await;
+        }
+    }
+}
+
+/// `--policy-report`: the evaluation's reports into the cluster. A failed
+/// write is one line on stderr (the call, and what to grant or install),
+/// counted in the metrics and shown by /readyz, and never stops serve.
+async fn write_report(shared: &Shared, writer: &mut ReportWriter, rendered: &str) {
+    match writer.sync(rendered).await {
+        Ok(written) => shared.policy_report_ok(written.writes() as u64, SystemTime::now()),
+        Err(e) => shared.policy_report_failed(&e.to_string()),
     }
 }
 
@@ -164,28 +200,47 @@ async fn probe(shared: &Arc<Shared>, watch: &KubeWatch) {
     }
 }
 
-/// Load and evaluate a snapshot off the async threads; publish it if it loads.
-async fn evaluate(shared: &Arc<Shared>, pipeline: &Arc<Pipeline>, snapshot: Snapshot) {
+/// Load and evaluate a snapshot off the async threads; publish it if it
+/// loads. With `policy_report`, its rendering as `check --format
+/// policyreport` gives it (rendered on the same blocking thread).
+async fn evaluate(
+    shared: &Arc<Shared>,
+    pipeline: &Arc<Pipeline>,
+    snapshot: Snapshot,
+    policy_report: bool,
+) -> Option<String> {
     let started = Instant::now();
     let at = SystemTime::now();
     let pipeline = pipeline.clone();
     let done = tokio::task::spawn_blocking(move || {
         snapshot
             .load(&pipeline.load)
-            .map(|loaded| pipeline.evaluate(loaded))
+            .map(|loaded| {
+                let (report, overview) = pipeline.evaluate(loaded);
+                let rendered = policy_report
+                    .then(|| render(&report, Format::PolicyReport, &RenderOptions::default()));
+                (report, overview, rendered)
+            })
             .map_err(|e| e.to_string())
     })
     .await;
     match done {
-        Ok(Ok((report, overview))) => {
+        Ok(Ok((report, overview, rendered))) => {
             let findings = report.findings.len();
             shared.publish(Published::new(report, overview, at, started.elapsed()));
             eprintln!(
                 "evaluated in {:.3} s: {findings} findings",
                 started.elapsed().as_secs_f64()
             );
+            rendered
         }
-        Ok(Err(why)) => shared.evaluation_failed(&why),
-        Err(e) => shared.evaluation_failed(&e.to_string()),
+        Ok(Err(why)) => {
+            shared.evaluation_failed(&why);
+            None
+        }
+        Err(e) => {
+            shared.evaluation_failed(&e.to_string());
+            None
+        }
     }
 }

@@ -114,6 +114,38 @@ pub fn render(shared: &Shared) -> String {
         "Evaluations that failed (the previous one stayed) since start.",
     );
     w.sample("evaluation_errors_total", &[], shared.evaluation_errors());
+    if let Some(report) = shared.policy_report() {
+        w.family(
+            "policy_report_writes_total",
+            "counter",
+            "PolicyReports created or patched since start (--policy-report).",
+        );
+        w.sample("policy_report_writes_total", &[], report.writes);
+        w.family(
+            "policy_report_errors_total",
+            "counter",
+            "Writes of the PolicyReports that failed since start (--policy-report).",
+        );
+        w.sample("policy_report_errors_total", &[], report.errors);
+        w.family(
+            "policy_report_failing",
+            "gauge",
+            "1 when the last write of the PolicyReports failed (see /readyz for why).",
+        );
+        w.sample(
+            "policy_report_failing",
+            &[],
+            u8::from(report.last_error.is_some()),
+        );
+        if let Some(at) = report.last_success_unix {
+            w.family(
+                "policy_report_last_success_timestamp_seconds",
+                "gauge",
+                "When the cluster last got the PolicyReports of an evaluation (Unix time).",
+            );
+            w.sample("policy_report_last_success_timestamp_seconds", &[], at);
+        }
+    }
 
     let Some(current) = current else {
         return w.out;

@@ -115,12 +115,27 @@ impl SourceStatus {
     }
 }
 
+/// `serve --policy-report`: how the writes of the reports go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyReportStatus {
+    /// Reports created or patched since start.
+    pub writes: u64,
+    /// Syncs that failed since start.
+    pub errors: u64,
+    /// The last sync failed: why (the call and what to grant or install).
+    pub last_error: Option<String>,
+    /// When the cluster last held the reports of an evaluation (Unix time).
+    pub last_success_unix: Option<u64>,
+}
+
 #[derive(Debug)]
 pub struct Shared {
     current: ArcSwapOption<Published>,
     sources: Mutex<Vec<SourceStatus>>,
     evaluations: AtomicU64,
     evaluation_errors: AtomicU64,
+    /// `None` unless `--policy-report`.
+    policy_report: Mutex<Option<PolicyReportStatus>>,
 }
 
 impl Shared {
@@ -130,6 +145,46 @@ impl Shared {
             sources: Mutex::new(sources.iter().map(|s| SourceStatus::new(s)).collect()),
             evaluations: AtomicU64::new(0),
             evaluation_errors: AtomicU64::new(0),
+            policy_report: Mutex::new(None),
+        }
+    }
+
+    fn report_status(&self) -> std::sync::MutexGuard<'_, Option<PolicyReportStatus>> {
+        self.policy_report.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `--policy-report` is on.
+    pub fn policy_report_enabled(&self) {
+        self.report_status().get_or_insert_with(Default::default);
+    }
+
+    /// The policy reports' status; `None` when they are not written.
+    pub fn policy_report(&self) -> Option<PolicyReportStatus> {
+        self.report_status().clone()
+    }
+
+    /// The cluster holds the reports of the last evaluation (`writes` made now).
+    pub fn policy_report_ok(&self, writes: u64, at: SystemTime) {
+        if let Some(status) = &mut *self.report_status() {
+            if status.last_error.take().is_some() {
+                eprintln!("policy report: written again");
+            }
+            status.writes += writes;
+            status.last_success_unix = at
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_secs());
+        }
+    }
+
+    /// A write of the reports failed; told once per distinct error.
+    pub fn policy_report_failed(&self, error: &str) {
+        if let Some(status) = &mut *self.report_status() {
+            if status.last_error.as_deref() != Some(error) {
+                eprintln!("policy report not written: {error} (serve goes on)");
+            }
+            status.errors += 1;
+            status.last_error = Some(error.to_string());
         }
     }
 

@@ -174,6 +174,8 @@ fn not_collected(out: &mut String, report: &Report) {
         let why = match gap.kind {
             GapKind::Denied => "denied",
             GapKind::Unsupported => "not supported by the endpoint",
+            GapKind::Truncated => "partly collected",
+            GapKind::Failed => "failed",
         };
         let _ = writeln!(
             out,
