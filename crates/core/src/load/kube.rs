@@ -10,7 +10,7 @@ use super::loader::Loader;
 use super::one_pass;
 use super::shapes::{Fail, Source};
 use crate::findings::InputNote;
-use crate::model::{self, extend, Cluster, ObjectKey};
+use crate::model::{self, extend, Cluster, Collection, ObjectKey};
 
 /// One object, parsed into the model type of its kind.
 pub(super) enum Object {
@@ -220,37 +220,10 @@ fn convert_once(
     }))
 }
 
-/// The kinds [`parse_kind`] keeps, so a kept object names its kind without
-/// a copy per object ([`kind_name`]).
-const KEPT_KINDS: &[&str] = &[
-    "Node",
-    "Pod",
-    "DaemonSet",
-    "Deployment",
-    "StatefulSet",
-    "ReplicaSet",
-    "ServiceAccount",
-    "Service",
-    "ConfigMap",
-    "ValidatingWebhookConfiguration",
-    "MutatingWebhookConfiguration",
-    "Event",
-    "SecurityGroupPolicy",
-    "NetworkPolicy",
-    "CiliumNetworkPolicy",
-    "CiliumClusterwideNetworkPolicy",
-    "CiliumEndpoint",
-    "CiliumNode",
-    "NodePool",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "CustomResourceDefinition",
-    "Namespace",
-];
-
+/// A kept kind names itself with the table's static name: no copy per object.
 fn kind_name(kind: &str) -> Cow<'static, str> {
-    match KEPT_KINDS.iter().find(|k| **k == kind) {
-        Some(kept) => Cow::Borrowed(kept),
+    match model::kept_kind(kind) {
+        Some((kept, _)) => Cow::Borrowed(kept),
         None => Cow::Owned(kind.to_string()),
     }
 }
@@ -264,22 +237,26 @@ fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>,
         w.kind = kind.to_string();
         Ok(w)
     }
-    Ok(Some(match kind {
-        "Node" => Object::Node(p(src)?),
-        "Pod" => Object::Pod(p(src)?),
-        "DaemonSet" => Object::DaemonSet(workload(src, kind)?),
-        "Deployment" | "StatefulSet" | "ReplicaSet" => Object::Deployment(workload(src, kind)?),
-        "ServiceAccount" => Object::ServiceAccount(p(src)?),
-        "Service" => Object::Service(p(src)?),
-        "ConfigMap" => Object::ConfigMap(p(src)?),
-        "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => {
+    // Secrets and every other kind are never kept.
+    let Some((kind, collection)) = model::kept_kind(kind) else {
+        return Ok(None);
+    };
+    Ok(Some(match collection {
+        Collection::Nodes => Object::Node(p(src)?),
+        Collection::Pods => Object::Pod(p(src)?),
+        Collection::DaemonSets => Object::DaemonSet(workload(src, kind)?),
+        Collection::Workloads => Object::Deployment(workload(src, kind)?),
+        Collection::ServiceAccounts => Object::ServiceAccount(p(src)?),
+        Collection::Services => Object::Service(p(src)?),
+        Collection::ConfigMaps => Object::ConfigMap(p(src)?),
+        Collection::Webhooks => {
             let mut w: model::WebhookConfiguration = p(src)?;
             w.kind = kind.to_string();
             Object::Webhook(w)
         }
-        "Event" => Object::Event(p(src)?),
-        "SecurityGroupPolicy" => Object::SecurityGroupPolicy(p(src)?),
-        "NetworkPolicy" | "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" => {
+        Collection::Events => Object::Event(p(src)?),
+        Collection::SecurityGroupPolicies => Object::SecurityGroupPolicy(p(src)?),
+        Collection::NetworkPolicies => {
             #[derive(Deserialize, Default)]
             #[serde(rename_all = "camelCase")]
             struct Spec {
@@ -306,16 +283,10 @@ fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>,
                     .unwrap_or_default(),
             })
         }
-        "CiliumEndpoint" => Object::CiliumEndpoint(p(src)?),
-        "CiliumNode" => Object::CiliumNode(p(src)?),
-        "NodePool" => Object::NodePool(p(src)?),
-        "ClusterRole"
-        | "ClusterRoleBinding"
-        | "CustomResourceDefinition"
-        | "Namespace"
-        | "ENIConfig" => Object::Presence(ObjectKey::default()),
-        // Secrets and every other kind are never kept.
-        _ => return Ok(None),
+        Collection::CiliumEndpoints => Object::CiliumEndpoint(p(src)?),
+        Collection::CiliumNodes => Object::CiliumNode(p(src)?),
+        Collection::NodePools => Object::NodePool(p(src)?),
+        Collection::Presence => Object::Presence(ObjectKey::default()),
     }))
 }
 
@@ -326,31 +297,25 @@ pub(super) fn mark_listed(cluster: &mut Cluster, kind: &str) -> bool {
     if !cluster.kinds_listed.contains(kind) {
         cluster.kinds_listed.insert(kind.to_string());
     }
-    match kind {
-        "Node" => extend(&mut cluster.nodes, []),
-        "Pod" => extend(&mut cluster.pods, []),
-        "DaemonSet" => extend(&mut cluster.daemonsets, []),
-        "Deployment" | "StatefulSet" | "ReplicaSet" => extend(&mut cluster.deployments, []),
-        "ServiceAccount" => extend(&mut cluster.service_accounts, []),
-        "Service" => extend(&mut cluster.services, []),
-        "ConfigMap" => extend(&mut cluster.config_maps, []),
-        "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => {
-            extend(&mut cluster.webhook_configurations, [])
-        }
-        "Event" => extend(&mut cluster.events, []),
-        "SecurityGroupPolicy" => extend(&mut cluster.security_group_policies, []),
-        "NetworkPolicy" | "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" => {
-            extend(&mut cluster.network_policies, [])
-        }
-        "CiliumEndpoint" => extend(&mut cluster.cilium_endpoints, []),
-        "CiliumNode" => extend(&mut cluster.cilium_nodes, []),
-        "NodePool" => extend(&mut cluster.node_pools, []),
-        "ClusterRole"
-        | "ClusterRoleBinding"
-        | "CustomResourceDefinition"
-        | "Namespace"
-        | "ENIConfig" => {}
-        _ => return false,
+    let Some((_, collection)) = model::kept_kind(kind) else {
+        return false;
+    };
+    match collection {
+        Collection::Nodes => extend(&mut cluster.nodes, []),
+        Collection::Pods => extend(&mut cluster.pods, []),
+        Collection::DaemonSets => extend(&mut cluster.daemonsets, []),
+        Collection::Workloads => extend(&mut cluster.deployments, []),
+        Collection::ServiceAccounts => extend(&mut cluster.service_accounts, []),
+        Collection::Services => extend(&mut cluster.services, []),
+        Collection::ConfigMaps => extend(&mut cluster.config_maps, []),
+        Collection::Webhooks => extend(&mut cluster.webhook_configurations, []),
+        Collection::Events => extend(&mut cluster.events, []),
+        Collection::SecurityGroupPolicies => extend(&mut cluster.security_group_policies, []),
+        Collection::NetworkPolicies => extend(&mut cluster.network_policies, []),
+        Collection::CiliumEndpoints => extend(&mut cluster.cilium_endpoints, []),
+        Collection::CiliumNodes => extend(&mut cluster.cilium_nodes, []),
+        Collection::NodePools => extend(&mut cluster.node_pools, []),
+        Collection::Presence => {}
     }
     true
 }
@@ -467,7 +432,7 @@ mod tests {
 
     #[test]
     fn every_kind_parsed_is_a_kept_kind() {
-        for kind in KEPT_KINDS {
+        for (kind, _) in model::KEPT_KINDS {
             let doc = serde_json::json!({"kind": kind, "metadata": {"name": "x"}});
             assert!(
                 parse_kind(&doc, kind).unwrap().is_some(),
@@ -476,6 +441,21 @@ mod tests {
         }
         let doc = serde_json::json!({"kind": "Secret", "metadata": {"name": "x"}});
         assert!(parse_kind(&doc, "Secret").unwrap().is_none());
+    }
+
+    #[test]
+    fn every_kept_kind_is_listed_and_looked_up_through_its_collection() {
+        let mut cluster = Cluster::default();
+        for (kind, collection) in model::KEPT_KINDS {
+            assert!(mark_listed(&mut cluster, kind), "{kind} is kept but not marked");
+            assert!(matches!(kind_name(kind), Cow::Borrowed(_)), "{kind} copied");
+            assert_eq!(
+                cluster.metas_of_kind(kind).is_some(),
+                *collection != Collection::Presence,
+                "{kind}: typed collections are looked up, presence kinds are not"
+            );
+        }
+        assert!(!mark_listed(&mut cluster, "Secret"));
     }
 
     #[test]

@@ -238,6 +238,68 @@ pub fn extend<T>(slot: &mut Option<Vec<T>>, items: impl IntoIterator<Item = T>) 
     slot.get_or_insert_with(Vec::new).extend(items);
 }
 
+/// Where the model keeps the objects of a kind it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    Nodes,
+    Pods,
+    DaemonSets,
+    /// Deployments, StatefulSets and ReplicaSets, told apart by their `kind`.
+    Workloads,
+    ServiceAccounts,
+    Services,
+    ConfigMaps,
+    /// Validating and mutating webhook configurations, by their `kind`.
+    Webhooks,
+    Events,
+    SecurityGroupPolicies,
+    /// NetworkPolicies and Cilium's (clusterwide) network policies, by their `kind`.
+    NetworkPolicies,
+    CiliumEndpoints,
+    CiliumNodes,
+    NodePools,
+    /// Only that one exists ([`Cluster::objects`]).
+    Presence,
+}
+
+/// Every kind the model keeps, once, with its collection: the loader's
+/// parser, the listed-kind marks and [`Cluster::metas_of_kind`] all read
+/// this table. Secrets and every kind not here are never kept.
+pub static KEPT_KINDS: &[(&str, Collection)] = &[
+    ("Node", Collection::Nodes),
+    ("Pod", Collection::Pods),
+    ("DaemonSet", Collection::DaemonSets),
+    ("Deployment", Collection::Workloads),
+    ("StatefulSet", Collection::Workloads),
+    ("ReplicaSet", Collection::Workloads),
+    ("ServiceAccount", Collection::ServiceAccounts),
+    ("Service", Collection::Services),
+    ("ConfigMap", Collection::ConfigMaps),
+    ("ValidatingWebhookConfiguration", Collection::Webhooks),
+    ("MutatingWebhookConfiguration", Collection::Webhooks),
+    ("Event", Collection::Events),
+    ("SecurityGroupPolicy", Collection::SecurityGroupPolicies),
+    ("NetworkPolicy", Collection::NetworkPolicies),
+    ("CiliumNetworkPolicy", Collection::NetworkPolicies),
+    (
+        "CiliumClusterwideNetworkPolicy",
+        Collection::NetworkPolicies,
+    ),
+    ("CiliumEndpoint", Collection::CiliumEndpoints),
+    ("CiliumNode", Collection::CiliumNodes),
+    ("NodePool", Collection::NodePools),
+    ("ClusterRole", Collection::Presence),
+    ("ClusterRoleBinding", Collection::Presence),
+    ("CustomResourceDefinition", Collection::Presence),
+    ("Namespace", Collection::Presence),
+    ("ENIConfig", Collection::Presence),
+];
+
+/// A kept kind's own (static) name and its collection.
+pub fn kept_kind(kind: &str) -> Option<(&'static str, Collection)> {
+    KEPT_KINDS.iter().find(|(k, _)| *k == kind).copied()
+}
+
 impl Cluster {
     /// Compute the derived facts; call once after all inputs are loaded.
     pub fn finish(&mut self) {
@@ -329,31 +391,32 @@ impl Cluster {
                     .map(meta),
             )
         }
-        Some(match kind {
-            "Node" => all(&self.nodes, |o| &o.metadata),
-            "Pod" => all(&self.pods, |o| &o.metadata),
-            "DaemonSet" => all(&self.daemonsets, |o| &o.metadata),
-            "Deployment" | "StatefulSet" | "ReplicaSet" => {
-                of_kind(&self.deployments, kind, |o| &o.kind, |o| &o.metadata)
-            }
-            "ServiceAccount" => all(&self.service_accounts, |o| &o.metadata),
-            "Service" => all(&self.services, |o| &o.metadata),
-            "ConfigMap" => all(&self.config_maps, |o| &o.metadata),
-            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" => of_kind(
+        let (_, collection) = kept_kind(kind)?;
+        Some(match collection {
+            Collection::Nodes => all(&self.nodes, |o| &o.metadata),
+            Collection::Pods => all(&self.pods, |o| &o.metadata),
+            Collection::DaemonSets => all(&self.daemonsets, |o| &o.metadata),
+            Collection::Workloads => of_kind(&self.deployments, kind, |o| &o.kind, |o| &o.metadata),
+            Collection::ServiceAccounts => all(&self.service_accounts, |o| &o.metadata),
+            Collection::Services => all(&self.services, |o| &o.metadata),
+            Collection::ConfigMaps => all(&self.config_maps, |o| &o.metadata),
+            Collection::Webhooks => of_kind(
                 &self.webhook_configurations,
                 kind,
                 |o| &o.kind,
                 |o| &o.metadata,
             ),
-            "Event" => all(&self.events, |o| &o.metadata),
-            "SecurityGroupPolicy" => all(&self.security_group_policies, |o| &o.metadata),
-            "NetworkPolicy" | "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" => {
+            Collection::Events => all(&self.events, |o| &o.metadata),
+            Collection::SecurityGroupPolicies => {
+                all(&self.security_group_policies, |o| &o.metadata)
+            }
+            Collection::NetworkPolicies => {
                 of_kind(&self.network_policies, kind, |o| &o.kind, |o| &o.metadata)
             }
-            "CiliumEndpoint" => all(&self.cilium_endpoints, |o| &o.metadata),
-            "CiliumNode" => all(&self.cilium_nodes, |o| &o.metadata),
-            "NodePool" => all(&self.node_pools, |o| &o.metadata),
-            _ => return None,
+            Collection::CiliumEndpoints => all(&self.cilium_endpoints, |o| &o.metadata),
+            Collection::CiliumNodes => all(&self.cilium_nodes, |o| &o.metadata),
+            Collection::NodePools => all(&self.node_pools, |o| &o.metadata),
+            Collection::Presence => return None,
         })
     }
 
