@@ -447,7 +447,10 @@ mod tests {
     fn every_kept_kind_is_listed_and_looked_up_through_its_collection() {
         let mut cluster = Cluster::default();
         for (kind, collection) in model::KEPT_KINDS {
-            assert!(mark_listed(&mut cluster, kind), "{kind} is kept but not marked");
+            assert!(
+                mark_listed(&mut cluster, kind),
+                "{kind} is kept but not marked"
+            );
             assert!(matches!(kind_name(kind), Cow::Borrowed(_)), "{kind} copied");
             assert_eq!(
                 cluster.metas_of_kind(kind).is_some(),

@@ -47,3 +47,23 @@ pub const INSTANCES: &str =
     "aws ec2 describe-instances --filters Name=vpc-id,Values=VPC_ID --output json > ec2-instances.json";
 pub const ENI_CONFIGS: &str =
     "kubectl get eniconfigs.crd.k8s.amazonaws.com -o json > eniconfigs.json (or kubectl get crds -o json > crds.json)";
+pub const CILIUM_STATUS: &str = "cilium sysdump, or: kubectl -n kube-system exec ds/cilium -c cilium-agent -- cilium-dbg status --verbose > cilium-status.txt";
+pub const KUBE_SYSTEM_PODS: &str =
+    "kubectl -n kube-system get pods -o json > kube-system-pods.json";
+pub const SERVICES: &str = "kubectl get services -A -o json > services.json";
+pub const CONNECTIVITY_TEST: &str = "cilium connectivity test --junit-file cilium-junit.xml (then add cilium-junit.xml to the inputs)";
+pub const CLUSTER_WORKLOADS: &str =
+    "kubectl get deployments,statefulsets,replicasets -A -o json > workloads.json";
+pub const EVENTS: &str = "kubectl get events -A -o json > events.json";
+pub const CILIUM_ENDPOINTS: &str =
+    "kubectl get ciliumendpoints.cilium.io -A -o json > ciliumendpoints.json";
+pub const ROUTE_TABLES: &str = "aws ec2 describe-route-tables --filters Name=vpc-id,Values=VPC_ID --output json > ec2-route-tables.json";
+pub const OIDC_PROVIDERS: &str =
+    "aws iam list-open-id-connect-providers --output json > oidc-providers.json";
+pub const AGENT_DAEMONSET: &str =
+    "kubectl -n kube-system get daemonset cilium -o json > cilium-ds.json";
+pub const HELM_VALUES: &str = "helm get values cilium --namespace kube-system -o yaml > cilium-values.yaml, then pass --helm-values cilium-values.yaml";
+pub const OPERATOR_DEPLOYMENT: &str =
+    "kubectl -n kube-system get deployment cilium-operator -o json > cilium-operator.json";
+pub const WEBHOOKS: &str = "kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -o json > webhooks.json";
+pub const EKS_CLUSTER: &str = "aws eks describe-cluster --name CLUSTER > cluster.json";

@@ -197,7 +197,7 @@ impl PodsStuckWithoutIp {
         } else if evidence.is_empty() {
             return META.missing(
                 "no Event objects (FailedCreatePodSandBox events carry the IP errors)",
-                "kubectl get events -A -o json > events.json",
+                inputs::EVENTS,
             );
         }
 

@@ -68,7 +68,7 @@ impl Rule for NodegroupIpCapacityShort {
         let Some(workloads) = c.deployments.as_deref() else {
             return META.missing(
                 "no Deployments/StatefulSets/ReplicaSets",
-                "kubectl get deployments,statefulsets,replicasets -A -o json > workloads.json",
+                inputs::CLUSTER_WORKLOADS,
             );
         };
         let Some(daemonsets) = c.daemonsets.as_deref() else {

@@ -2,6 +2,7 @@
 
 use super::common::{self, Ipam};
 use crate::findings::{ObjectRef, Severity};
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct CiliumNodeIpamExhausted;
@@ -47,10 +48,7 @@ impl CiliumNodeIpamExhausted {
             return Ok(vec![]);
         };
         let Some(cilium_nodes) = cx.cluster.cilium_nodes.as_deref() else {
-            return META.missing(
-                "no CiliumNode objects",
-                "kubectl get ciliumnodes -o json > ciliumnodes.json",
-            );
+            return META.missing("no CiliumNode objects", inputs::CILIUM_NODES);
         };
         // Modes whose per-node addresses live in spec.ipam.pool.
         let pool_mode = matches!(&ipam, Ipam::Eni) || matches!(&ipam, Ipam::Other(m) if m == "crd");

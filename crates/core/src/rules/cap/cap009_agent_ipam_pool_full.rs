@@ -2,6 +2,7 @@
 
 use super::common::{self, Ipam};
 use crate::findings::{ObjectRef, Severity};
+use crate::rules::inputs;
 use crate::rules::ops::common as ops;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
@@ -58,7 +59,7 @@ impl Rule for AgentIpamPoolFull {
             }
             return META.missing(
                 "no `cilium status` output with an `IPAM:` line",
-                "cilium sysdump, or: kubectl -n kube-system exec ds/cilium -c cilium-agent -- cilium-dbg status --verbose > cilium-status.txt",
+                inputs::CILIUM_STATUS,
             );
         }
         let ipam = common::ipam_of(c).ok().flatten();

@@ -1,5 +1,6 @@
 //! CAP015 eni-subnet-kind-differs.
 
+use crate::rules::inputs;
 use std::collections::HashMap;
 
 use super::common::{self, Ipam};
@@ -93,7 +94,7 @@ impl Rule for EniSubnetKindDiffers {
         let Some(tables) = c.route_tables.as_deref() else {
             return META.missing(
                 "no EC2 DescribeRouteTables output (with its subnet associations)",
-                "aws ec2 describe-route-tables --filters Name=vpc-id,Values=VPC_ID --output json > ec2-route-tables.json",
+                inputs::ROUTE_TABLES,
             );
         };
         let vpc_main: HashMap<&str, &RouteTable> = tables

@@ -3,6 +3,7 @@
 use crate::findings::{ObjectRef, Severity};
 use crate::model::cilium::image_name;
 use crate::rules::cni::shared;
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct EniNeedsAwsOperator;
@@ -66,7 +67,7 @@ impl EniNeedsAwsOperator {
             return match c.deployments {
                 None => META.missing(
                     "no Deployments (the cilium-operator image)",
-                    "kubectl -n kube-system get deployment cilium-operator -o json > cilium-operator.json",
+                    inputs::OPERATOR_DEPLOYMENT,
                 ),
                 // No operator at all is another problem; nothing to judge here.
                 Some(_) => Ok(vec![]),

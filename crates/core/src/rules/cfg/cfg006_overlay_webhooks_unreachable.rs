@@ -91,14 +91,11 @@ impl Rule for OverlayWebhooksUnreachable {
         let Some(configs) = c.webhook_configurations.as_deref() else {
             return META.missing(
                 "no Validating/MutatingWebhookConfigurations",
-                "kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -o json > webhooks.json",
+                inputs::WEBHOOKS,
             );
         };
         let Some(services) = c.services.as_deref() else {
-            return META.missing(
-                "no Service objects",
-                "kubectl get services -A -o json > services.json",
-            );
+            return META.missing("no Service objects", inputs::SERVICES);
         };
         if c.pods.is_none() && c.deployments.is_none() && c.daemonsets.is_none() {
             return META.missing("no Pod objects (the webhooks' backends)", inputs::PODS);

@@ -82,10 +82,7 @@ impl Rule for PodsNotManagedByCilium {
             );
         }
         let Some(with_endpoint) = cx.facts.pods_with_endpoint() else {
-            return META.missing(
-                "no CiliumEndpoint objects",
-                "kubectl get ciliumendpoints.cilium.io -A -o json > ciliumendpoints.json",
-            );
+            return META.missing("no CiliumEndpoint objects", inputs::CILIUM_ENDPOINTS);
         };
         let skipped_nodes = shared::nodes_without_cilium(c);
         let owners_index = cx.facts.owners();

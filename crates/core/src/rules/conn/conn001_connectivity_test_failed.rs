@@ -2,6 +2,7 @@
 
 use crate::findings::{ObjectRef, Severity};
 use crate::model::{Cluster, IpPermission};
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct ConnectivityTestFailed;
@@ -165,7 +166,7 @@ impl Rule for ConnectivityTestFailed {
         let Some(reports) = c.connectivity_tests.as_deref() else {
             return META.missing(
                 "no `cilium connectivity test` JUnit report",
-                "cilium connectivity test --junit-file cilium-junit.xml (then add cilium-junit.xml to the inputs)",
+                inputs::CONNECTIVITY_TEST,
             );
         };
         let groups = node_groups(c);

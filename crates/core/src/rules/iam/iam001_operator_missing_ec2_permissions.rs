@@ -72,7 +72,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let Some(cilium) = cx.cluster.cilium.version else {
         return Err(Missing::new(
             "the Cilium version (agent image tag)",
-            "kubectl -n kube-system get daemonset cilium -o json > cilium-ds.json",
+            inputs::AGENT_DAEMONSET,
         ));
     };
     let c = cilium.minor();

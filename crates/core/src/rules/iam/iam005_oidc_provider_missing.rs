@@ -4,6 +4,7 @@
 use super::trust::{issuer_host_path, provider_issuer, same_issuer};
 use super::{cluster_name, eni_mode, operator, Credentials};
 use crate::findings::{Finding, ObjectRef, Severity};
+use crate::rules::inputs;
 use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
@@ -58,13 +59,13 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let Some(issuer) = cx.cluster.eks.as_ref().and_then(|e| e.oidc_issuer()) else {
         return Err(Missing::new(
             "the cluster's OIDC issuer (EKS describe-cluster identity.oidc.issuer)",
-            "aws eks describe-cluster --name CLUSTER > cluster.json",
+            inputs::EKS_CLUSTER,
         ));
     };
     let Some(providers) = cx.cluster.oidc_providers.as_deref() else {
         return Err(Missing::new(
             "the IAM OIDC identity providers",
-            "aws iam list-open-id-connect-providers --output json > oidc-providers.json",
+            inputs::OIDC_PROVIDERS,
         ));
     };
     if providers

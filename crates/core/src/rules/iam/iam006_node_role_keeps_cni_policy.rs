@@ -63,7 +63,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let Some(arns) = node_role_arns(cx) else {
         return Err(Missing::new(
             "the node roles (EKS describe-nodegroup nodeRole)",
-            "aws eks describe-nodegroup --cluster-name CLUSTER --nodegroup-name NAME > nodegroup.json",
+            inputs::NODEGROUPS,
         ));
     };
     if cx.cluster.iam_roles.is_none() && !arns.is_empty() {

@@ -3,6 +3,7 @@
 //! logs and Events of the snapshot, how one is quoted, and the finding a
 //! signature gives on its own.
 
+use crate::rules::inputs;
 use std::collections::BTreeMap;
 
 use crate::findings::{Finding, ObjectRef, Severity};
@@ -15,7 +16,7 @@ pub(crate) const LOGS: &str = "a `cilium sysdump` (it holds every agent and oper
 kubectl -n kube-system logs deployment/cilium-operator --timestamps > cilium-operator.log and \
 kubectl -n kube-system logs ds/cilium -c cilium-agent --timestamps > cilium-agent.log \
 (add --previous for a crashed container)";
-pub(crate) const EVENTS: &str = "kubectl get events -A -o json > events.json";
+pub(crate) const EVENTS: &str = inputs::EVENTS;
 
 /// Where a signature was seen.
 #[derive(Debug, Clone, Copy)]

@@ -4,6 +4,7 @@
 use crate::findings::{ObjectRef, Severity};
 use crate::model::Service;
 use crate::rules::cni::shared;
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct ClustermeshApiserverPublic;
@@ -71,10 +72,7 @@ impl Rule for ClustermeshApiserverPublic {
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
         let Some(services) = c.services.as_deref() else {
-            return META.missing(
-                "no Service objects",
-                "kubectl get services -A -o json > services.json",
-            );
+            return META.missing("no Service objects", inputs::SERVICES);
         };
         let mut findings = Vec::new();
         for s in services.iter().filter(|s| is_clustermesh_apiserver(s)) {

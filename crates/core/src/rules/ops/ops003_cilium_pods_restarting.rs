@@ -3,6 +3,7 @@
 use super::common;
 use crate::findings::{ObjectRef, Severity};
 use crate::model::{ContainerStatus, Pod};
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct CiliumPodsRestarting;
@@ -88,10 +89,7 @@ impl Rule for CiliumPodsRestarting {
             if common::cilium_absent(c) {
                 return Ok(vec![]);
             }
-            return META.missing(
-                "no Pod objects",
-                "kubectl -n kube-system get pods -o json > kube-system-pods.json",
-            );
+            return META.missing("no Pod objects", inputs::KUBE_SYSTEM_PODS);
         };
         let threshold = cx.options.restart_threshold;
         let mut agents = Vec::new();

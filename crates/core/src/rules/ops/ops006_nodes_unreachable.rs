@@ -1,5 +1,6 @@
 //! OPS006 nodes-unreachable.
 
+use crate::rules::inputs;
 use std::collections::BTreeSet;
 
 use super::common;
@@ -56,7 +57,7 @@ impl Rule for NodesUnreachable {
             }
             return META.missing(
                 "no `cilium status` / `cilium-health status` output and no cilium_unreachable_nodes metric",
-                "cilium sysdump, or: kubectl -n kube-system exec ds/cilium -c cilium-agent -- cilium-dbg status --verbose > cilium-status.txt",
+                inputs::CILIUM_STATUS,
             );
         }
         let mut lines = Vec::new();

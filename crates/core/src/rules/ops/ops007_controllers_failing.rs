@@ -1,5 +1,6 @@
 //! OPS007 controllers-failing.
 
+use crate::rules::inputs;
 use std::collections::BTreeMap;
 
 use super::common;
@@ -54,7 +55,7 @@ impl Rule for ControllersFailing {
             }
             return META.missing(
                 "no `cilium status` output with a `Controller Status` section",
-                "cilium sysdump, or: kubectl -n kube-system exec ds/cilium -c cilium-agent -- cilium-dbg status --verbose > cilium-status.txt",
+                inputs::CILIUM_STATUS,
             );
         }
         // Controller name → (agents, an example error).

@@ -2,6 +2,7 @@
 
 use super::common;
 use crate::findings::Severity;
+use crate::rules::inputs;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct PodIdentityLinkAsDevice;
@@ -52,7 +53,7 @@ impl Rule for PodIdentityLinkAsDevice {
             }
             return META.missing(
                 "no `cilium status` output (its KubeProxyReplacement device list)",
-                "cilium sysdump, or: kubectl -n kube-system exec ds/cilium -c cilium-agent -- cilium-dbg status --verbose > cilium-status.txt",
+                inputs::CILIUM_STATUS,
             );
         };
         let mut lines = Vec::new();

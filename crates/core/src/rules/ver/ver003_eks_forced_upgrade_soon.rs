@@ -66,7 +66,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let Some(eks) = cx.cluster.eks.as_ref() else {
         return Err(Missing::new(
             "EKS describe-cluster (version and upgrade policy)",
-            "aws eks describe-cluster --name CLUSTER > cluster.json",
+            inputs::EKS_CLUSTER,
         ));
     };
     let version = eks
@@ -75,12 +75,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
         .and_then(|v| v.parse::<Version>().ok())
         .or_else(|| cx.cluster.kubernetes_version())
         .map(Version::minor)
-        .ok_or_else(|| {
-            Missing::new(
-                "the Kubernetes version",
-                "aws eks describe-cluster --name CLUSTER > cluster.json",
-            )
-        })?;
+        .ok_or_else(|| Missing::new("the Kubernetes version", inputs::EKS_CLUSTER))?;
     let Some(calendar) = cx.knowledge.support_calendar(cx.cluster, version) else {
         return Err(Missing::new(
             format!("the EKS support calendar for Kubernetes {version}"),

@@ -86,10 +86,7 @@ fn value_text(v: &serde_json::Value) -> String {
 
 fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let Some(values) = cx.cluster.helm_values.as_ref() else {
-        return Err(Missing::new(
-            "the Cilium Helm values",
-            "helm get values cilium --namespace kube-system -o yaml > cilium-values.yaml, then pass --helm-values cilium-values.yaml",
-        ));
+        return Err(Missing::new("the Cilium Helm values", inputs::HELM_VALUES));
     };
     let running = match running_cilium(cx) {
         Ok(Some(v)) => Some(v.minor()),
