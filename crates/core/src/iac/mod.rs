@@ -17,9 +17,12 @@
 //! and absent values reach the model; an unknown one is left out of it (the
 //! rules that need it are *not evaluated*) and named in an input note.
 
+mod cfn;
 mod eksctl;
 mod helm_values;
+mod located;
 mod plan;
+mod pulumi;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -76,6 +79,17 @@ pub struct ChartRelease {
     pub version: Fact<String>,
 }
 
+/// An obsolete pulumi-eks input, where it is set: for IAC002.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObsoleteOption {
+    pub address: String,
+    pub at: SourceLocation,
+    /// The input (`defaultAddonsToRemove`).
+    pub option: String,
+    /// Its value as written, when known.
+    pub value: Option<String>,
+}
+
 /// Facts only infrastructure code has, for the IAC rules.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IacFacts {
@@ -90,6 +104,8 @@ pub struct IacFacts {
     /// Helm values of the Cilium release that cannot be evaluated before
     /// apply, each with why.
     pub unevaluable_values: Vec<Planned>,
+    /// Inputs of a tool that its newer releases removed (IAC002).
+    pub obsolete_options: Vec<ObsoleteOption>,
 }
 
 /// What `preflight` needs besides the paths.
@@ -115,6 +131,9 @@ pub(crate) struct PlannedCluster {
     pub support_type: Fact<String>,
     pub ip_family: Fact<String>,
     pub planned: Option<Planned>,
+    /// The reader already named each unknown field in a note (with its
+    /// line and why): `assemble` adds none.
+    pub unknown_noted: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -179,7 +198,30 @@ enum Kind {
     TerraformPlan,
     BinaryPlan,
     Eksctl,
+    CloudFormation,
+    Pulumi,
     Other(&'static str),
+}
+
+/// Whether a line of the head starts a top-level CloudFormation section
+/// (YAML templates need not say `AWSTemplateFormatVersion`).
+fn cfn_yaml_section(text: &str) -> bool {
+    let mut section = false;
+    for line in text.lines() {
+        if line.starts_with("apiVersion:") || line.starts_with("kind:") {
+            return false;
+        }
+        let key = line.split(':').next().unwrap_or("");
+        if line.len() > key.len()
+            && matches!(
+                key,
+                "AWSTemplateFormatVersion" | "Resources" | "Parameters" | "Conditions" | "Mappings"
+            )
+        {
+            section = true;
+        }
+    }
+    section
 }
 
 fn sniff(head: &[u8]) -> Kind {
@@ -191,20 +233,29 @@ fn sniff(head: &[u8]) -> Kind {
         None => return Kind::Other("not text (binary data)"),
     };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') && text.contains("\"format_version\"") {
+    let json = trimmed.starts_with('{');
+    if json && text.contains("\"format_version\"") {
         return Kind::TerraformPlan;
     }
     if text.contains("eksctl.io/v1alpha5") && text.contains("ClusterConfig") {
         return Kind::Eksctl;
     }
-    if trimmed.starts_with('{') && text.contains("\"AWSTemplateFormatVersion\"")
-        || text.contains("AWSTemplateFormatVersion")
-        || text.contains("\"Resources\"") && text.contains("\"AWS::")
-    {
-        return Kind::Other("a CloudFormation template: not read yet by preflight");
+    // Pulumi before CloudFormation: a stack export can embed a template.
+    if json && text.contains("urn:pulumi:") {
+        return Kind::Pulumi;
     }
-    if trimmed.starts_with('{') && text.contains("\"steps\"") {
-        return Kind::Other("Pulumi preview JSON: not read yet by preflight");
+    if json && (text.contains("\"AWSTemplateFormatVersion\"") || text.contains("\"Resources\""))
+        || !json && cfn_yaml_section(&text) && text.contains("AWS::")
+    {
+        return Kind::CloudFormation;
+    }
+    if json && text.contains("\"artifacts\"") && text.contains("aws:cloudformation:stack") {
+        return Kind::Other(
+            "a CDK cloud assembly manifest: the templates it lists (*.template.json) are read on their own",
+        );
+    }
+    if json && text.contains("\"steps\"") {
+        return Kind::Other("JSON with `steps` but no Pulumi URN (urn:pulumi:): not a Pulumi preview");
     }
     if text.contains("resource \"") || text.contains("module \"") || text.contains("provider \"") {
         return Kind::Other(
@@ -212,7 +263,9 @@ fn sniff(head: &[u8]) -> Kind {
              terraform show -json plan.tfplan > plan.json` and give plan.json",
         );
     }
-    Kind::Other("not a Terraform plan JSON or an eksctl ClusterConfig")
+    Kind::Other(
+        "not a Terraform plan JSON, an eksctl ClusterConfig, a CloudFormation template or a Pulumi preview/state",
+    )
 }
 
 /// Every file under the paths (directories walked in sorted order).
@@ -269,6 +322,22 @@ fn read_head(path: &Path, shown: &str) -> Result<Vec<u8>, LoadError> {
     Ok(head)
 }
 
+/// A whole IaC text file, or `None` (a skip noted) over the size limit.
+fn read_text_file(path: &Path, shown: &str, plan: &mut Plan) -> Result<Option<Vec<u8>>, LoadError> {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if len > MAX_TEXT_BYTES {
+        plan.skipped.push(SkippedInput {
+            path: shown.to_string(),
+            reason: format!("{len} bytes, over the {MAX_TEXT_BYTES} byte limit"),
+        });
+        return Ok(None);
+    }
+    std::fs::read(path).map(Some).map_err(|e| LoadError::Io {
+        path: shown.to_string(),
+        message: e.to_string(),
+    })
+}
+
 /// Read the IaC under `paths` into the model (see the module docs).
 pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError> {
     if paths.is_empty() {
@@ -279,7 +348,8 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
     for path in files_of(paths)? {
         let shown = path.display().to_string();
         let head = read_head(&path, &shown)?;
-        match sniff(&head) {
+        let kind = sniff(&head);
+        match kind {
             Kind::BinaryPlan => {
                 return Err(LoadError::Malformed {
                     path: shown,
@@ -309,6 +379,17 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
                     message: e.to_string(),
                 })?;
                 eksctl_docs.push(eksctl::parse(&shown, &bytes, &options.load)?);
+                plan.facts.files.push(shown);
+            }
+            Kind::CloudFormation | Kind::Pulumi => {
+                let Some(bytes) = read_text_file(&path, &shown, &mut plan)? else {
+                    continue;
+                };
+                if matches!(kind, Kind::CloudFormation) {
+                    cfn::read(&shown, &bytes, &options.load, &mut plan)?;
+                } else {
+                    pulumi::read(&shown, &bytes, &options.load, &mut plan)?;
+                }
                 plan.facts.files.push(shown);
             }
             Kind::Other(why) => plan.skipped.push(SkippedInput {
@@ -419,7 +500,7 @@ fn assemble(
                 ),
                 ("upgrade_policy.support_type", c.support_type.is_unknown()),
             ] {
-                if unknown {
+                if unknown && !c.unknown_noted {
                     let file = p.at.file.clone();
                     plan.note(
                         &file,
