@@ -245,7 +245,9 @@ impl Template<'_> {
                 &["KubernetesNetworkConfig", "IpFamily"],
             ]
         };
-        let path = |i: usize| -> Vec<&str> { config.into_iter().chain(names[i].iter().copied()).collect() };
+        let path = |i: usize| -> Vec<&str> {
+            config.into_iter().chain(names[i].iter().copied()).collect()
+        };
         PlannedCluster {
             name: self.text(r, &path(0), plan),
             version: self.text(r, &path(1), plan),
@@ -277,8 +279,8 @@ impl Template<'_> {
                 .and_then(|l| l.get("Id").or_else(|| l.get("Name")))
                 .and_then(|id| id.get("Ref"))
             {
-                let data = &self.doc.value["Resources"][lt.as_str()]["Properties"]
-                    ["LaunchTemplateData"];
+                let data =
+                    &self.doc.value["Resources"][lt.as_str()]["Properties"]["LaunchTemplateData"];
                 if let Some(t) = data.get("InstanceType").and_then(Value::as_str) {
                     instance_types.push(t.to_string());
                 }
@@ -412,7 +414,10 @@ pub(super) fn read(
         ));
     };
     if let Some(v) = root.get("AWSTemplateFormatVersion") {
-        let version = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+        let version = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
         if version != FORMAT_VERSION {
             return Err(malformed(
                 shown,
@@ -500,7 +505,12 @@ mod tests {
 
     fn read_text(text: &str) -> Result<Plan, LoadError> {
         let mut plan = Plan::default();
-        read("t.yaml", text.as_bytes(), &LoadOptions::default(), &mut plan)?;
+        read(
+            "t.yaml",
+            text.as_bytes(),
+            &LoadOptions::default(),
+            &mut plan,
+        )?;
         Ok(plan)
     }
 
@@ -515,7 +525,9 @@ mod tests {
         assert_eq!(c.bootstrap_self_managed_addons, Fact::Known(false));
         assert_eq!(c.planned.as_ref().unwrap().at.line, 2);
         assert!(
-            plan.notes.iter().any(|n| n.note.starts_with("line 5: C.Version is Ref V")),
+            plan.notes
+                .iter()
+                .any(|n| n.note.starts_with("line 5: C.Version is Ref V")),
             "{:?}",
             plan.notes
         );

@@ -3,7 +3,9 @@
 //!
 //! Readers, each recognised by content (never by file name):
 //! - Terraform/OpenTofu plan JSON (`terraform show -json plan`), [`plan`];
-//! - eksctl `ClusterConfig` YAML, several files of one cluster merged, [`eksctl`].
+//! - eksctl `ClusterConfig` YAML, several files of one cluster merged, [`eksctl`];
+//! - CloudFormation templates, JSON or YAML, CDK synth output included, [`cfn`];
+//! - Pulumi `preview --json` and `stack export` (experimental), [`pulumi`].
 //!
 //! Every reader turns what the code declares into [`Planned`] facts; this
 //! module then writes those facts as the dumps the cluster would give once
@@ -175,6 +177,9 @@ pub(crate) struct Plan {
     pub cilium: Vec<PlannedCilium>,
     /// aws-node patched off the nodes (`io.cilium/aws-node-enabled`).
     pub aws_node_patched: Option<Planned>,
+    /// DaemonSets the tool removes when it creates the cluster (pulumi-eks
+    /// `defaultAddonsToRemove`): `aws-node`, `kube-proxy`.
+    pub removed_at_creation: Vec<&'static str>,
     pub facts: IacFacts,
     pub notes: Vec<InputNote>,
     pub skipped: Vec<SkippedInput>,
@@ -255,7 +260,9 @@ fn sniff(head: &[u8]) -> Kind {
         );
     }
     if json && text.contains("\"steps\"") {
-        return Kind::Other("JSON with `steps` but no Pulumi URN (urn:pulumi:): not a Pulumi preview");
+        return Kind::Other(
+            "JSON with `steps` but no Pulumi URN (urn:pulumi:): not a Pulumi preview",
+        );
     }
     if text.contains("resource \"") || text.contains("module \"") || text.contains("provider \"") {
         return Kind::Other(
@@ -623,7 +630,9 @@ fn assemble(
         .iter()
         .map(|d| d.detail.clone())
         .collect();
-    let deleted = |what: &str| deletions.iter().any(|d| d.contains(what));
+    let removed = plan.removed_at_creation.clone();
+    let deleted =
+        |what: &str| deletions.iter().any(|d| d.contains(what)) || removed.contains(&what);
     let aws_node_will_exist = self_managed == Fact::Known(true) || vpc_cni_addon.is_some();
     if self_managed.is_unknown() && vpc_cni_addon.is_none() {
         let first = plan.facts.files.first().cloned().unwrap_or_default();
@@ -746,6 +755,23 @@ mod tests {
             matches!(sniff(b"resource \"aws_eks_cluster\" \"x\" {}"), Kind::Other(w) if w.contains("terraform show -json"))
         );
         assert!(matches!(sniff(b"\x00\x01\x02\xff"), Kind::Other(_)));
+        assert_eq!(
+            sniff(b"Parameters:\n  V:\n    Type: String\nResources:\n  C:\n    Type: AWS::EKS::Cluster\n"),
+            Kind::CloudFormation
+        );
+        assert_eq!(
+            sniff(b"{\n \"Resources\": {\"C\": {\"Type\": \"AWS::EKS::Cluster\"}}}"),
+            Kind::CloudFormation
+        );
+        // Kubernetes YAML that mentions AWS:: is not a template.
+        assert!(matches!(
+            sniff(b"apiVersion: v1\nkind: ConfigMap\ndata:\n  Resources: AWS::X\n"),
+            Kind::Other(_)
+        ));
+        assert_eq!(
+            sniff(b"{\"version\": 3, \"deployment\": {\"resources\": [{\"urn\": \"urn:pulumi:s::p::pulumi:pulumi:Stack::p-s\", \"templateBody\": \"{\\\"Resources\\\": 1}\"}]}}"),
+            Kind::Pulumi
+        );
     }
 
     #[test]

@@ -63,6 +63,9 @@ struct Resource<'a> {
     urn: &'a str,
     kind: &'a str,
     inputs: &'a Value,
+    /// A stack export's recorded outputs: what was deployed, read where the
+    /// inputs leave a field to the provider (the EKS version).
+    outputs: &'a Value,
     /// The preview step's operation (`create`, `replace`, …); `None` in a
     /// stack export.
     op: Option<&'a str>,
@@ -77,7 +80,23 @@ impl Resource<'_> {
 
 impl Stack<'_> {
     fn fact<'v>(&self, r: &Resource<'v>, path: &[&str], plan: &mut Plan) -> Fact<&'v Value> {
-        let mut v = r.inputs;
+        match self.fact_in(r, r.inputs, "inputs", path, plan) {
+            Fact::Absent if !r.outputs.is_null() => {
+                self.fact_in(r, r.outputs, "outputs", path, plan)
+            }
+            f => f,
+        }
+    }
+
+    fn fact_in<'v>(
+        &self,
+        r: &Resource<'v>,
+        root: &'v Value,
+        part: &str,
+        path: &[&str],
+        plan: &mut Plan,
+    ) -> Fact<&'v Value> {
+        let mut v = root;
         for key in path {
             if is_unknown(v) {
                 break;
@@ -91,7 +110,9 @@ impl Stack<'_> {
             return Fact::Absent;
         }
         if is_unknown(v) {
-            let line = self.doc.line(&format!("{}/{}", r.pointer, path.join("/")));
+            let line = self
+                .doc
+                .line(&format!("{}/{part}/{}", r.pointer, path.join("/")));
             plan.note(
                 self.shown,
                 format!(
@@ -140,6 +161,9 @@ impl Stack<'_> {
                     unknown_noted: true,
                 };
                 plan.clusters.push(cluster);
+                // pulumi-aws 6 `defaultAddonsToRemoves`, which pulumi-eks
+                // v1 to v3 pass their `defaultAddonsToRemove` to.
+                self.removed_addons(r, "defaultAddonsToRemoves", plan);
                 if matches!(r.op, Some("replace" | "create-replacement")) {
                     plan.facts
                         .cluster_replacements
@@ -223,8 +247,9 @@ impl Stack<'_> {
                 self.helm(r, at, plan)
             }
             "eks:index:Cluster" => {
+                self.removed_addons(r, "defaultAddonsToRemove", plan);
                 if let Some(v) = r.inputs.get("defaultAddonsToRemove") {
-                    let pointer = format!("{}/defaultAddonsToRemove", r.pointer);
+                    let pointer = format!("{}/inputs/defaultAddonsToRemove", r.pointer);
                     let value = (!is_unknown(v)).then(|| v.to_string());
                     plan.facts.obsolete_options.push(ObsoleteOption {
                         address: r.urn.to_string(),
@@ -236,6 +261,24 @@ impl Stack<'_> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The default add-ons an input removes at cluster creation.
+    fn removed_addons(&self, r: &Resource, input: &str, plan: &mut Plan) {
+        if let Fact::Known(Value::Array(names)) =
+            self.fact_in(r, r.inputs, "inputs", &[input], plan)
+        {
+            for name in names.iter().filter_map(Value::as_str) {
+                let daemonset = match name {
+                    "vpc-cni" => "aws-node",
+                    "kube-proxy" => "kube-proxy",
+                    _ => continue,
+                };
+                if !plan.removed_at_creation.contains(&daemonset) {
+                    plan.removed_at_creation.push(daemonset);
+                }
+            }
         }
     }
 
@@ -355,22 +398,30 @@ pub(super) fn read(
     let read_one = |pointer: String, r: &Value, op: Option<&str>, plan: &mut Plan| {
         let state = if op.is_some() { &r["newState"] } else { r };
         let (Some(urn), Some(kind)) = (
-            r.get("urn").or_else(|| state.get("urn")).and_then(Value::as_str),
+            r.get("urn")
+                .or_else(|| state.get("urn"))
+                .and_then(Value::as_str),
             state.get("type").and_then(Value::as_str),
         ) else {
             return;
         };
         static EMPTY: Value = Value::Null;
-        let inputs_pointer = if op.is_some() {
-            format!("{pointer}/newState/inputs")
+        let state_pointer = if op.is_some() {
+            format!("{pointer}/newState")
         } else {
-            format!("{pointer}/inputs")
+            pointer
         };
         let resource = Resource {
-            pointer: inputs_pointer,
+            pointer: state_pointer,
             urn,
             kind,
             inputs: state.get("inputs").unwrap_or(&EMPTY),
+            // A preview's outputs are the provider's guesses: inputs only.
+            outputs: if op.is_some() {
+                &EMPTY
+            } else {
+                state.get("outputs").unwrap_or(&EMPTY)
+            },
             op,
         };
         stack.resource(&resource, plan);
@@ -387,7 +438,15 @@ pub(super) fn read(
         for (i, step) in steps.iter().enumerate() {
             let op = step.get("op").and_then(Value::as_str).unwrap_or("");
             // Deleted, discarded or only read: not part of the stack to be.
-            if matches!(op, "delete" | "discard" | "read" | "delete-replaced" | "read-discard" | "remove-pending-replace") {
+            if matches!(
+                op,
+                "delete"
+                    | "discard"
+                    | "read"
+                    | "delete-replaced"
+                    | "read-discard"
+                    | "remove-pending-replace"
+            ) {
                 continue;
             }
             read_one(format!("/steps/{i}"), step, Some(op), plan);
@@ -442,7 +501,12 @@ mod tests {
 
     fn read_text(text: &str) -> Result<Plan, LoadError> {
         let mut plan = Plan::default();
-        read("p.json", text.as_bytes(), &LoadOptions::default(), &mut plan)?;
+        read(
+            "p.json",
+            text.as_bytes(),
+            &LoadOptions::default(),
+            &mut plan,
+        )?;
         Ok(plan)
     }
 
@@ -463,7 +527,10 @@ mod tests {
         let e = read_text("{\n\"version\": 9,\n\"deployment\": {\"resources\": []}}\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("p.json") && e.contains("line 2") && e.contains("version 9"), "{e}");
+        assert!(
+            e.contains("p.json") && e.contains("line 2") && e.contains("version 9"),
+            "{e}"
+        );
         let e = read_text("{\"steps\": 3}").unwrap_err().to_string();
         assert!(e.contains("not a list"), "{e}");
     }

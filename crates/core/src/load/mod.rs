@@ -70,15 +70,20 @@ pub(crate) fn parse_helm_values(
 /// One YAML (or JSON) document of `source` into `T`, under the loader's
 /// YAML limits; a syntax error or a second document is
 /// [`LoadError::Malformed`] naming the file and line.
-pub(crate) fn parse_yaml_one<T>(source: &str, text: &str, options: &LoadOptions) -> Result<T, LoadError>
+pub(crate) fn parse_yaml_one<T>(
+    source: &str,
+    text: &str,
+    options: &LoadOptions,
+) -> Result<T, LoadError>
 where
     T: for<'de> serde::Deserialize<'de> + Send,
 {
-    let docs: Vec<T> = yaml::parse_stream(source, text, options)?.map_err(|e| LoadError::Malformed {
-        path: source.to_string(),
-        location: e.location,
-        message: e.message,
-    })?;
+    let docs: Vec<T> =
+        yaml::parse_stream(source, text, options)?.map_err(|e| LoadError::Malformed {
+            path: source.to_string(),
+            location: e.location,
+            message: e.message,
+        })?;
     let count = docs.len();
     let mut docs = docs.into_iter();
     match (docs.next(), count) {
