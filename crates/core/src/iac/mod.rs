@@ -21,6 +21,7 @@
 
 mod cfn;
 mod eksctl;
+mod hcl;
 mod helm_values;
 mod located;
 mod plan;
@@ -205,6 +206,7 @@ enum Kind {
     Eksctl,
     CloudFormation,
     Pulumi,
+    Hcl,
     Other(&'static str),
 }
 
@@ -227,6 +229,18 @@ fn cfn_yaml_section(text: &str) -> bool {
         }
     }
     section
+}
+
+/// Whether a line of the head opens a top-level Terraform block
+/// (`resource "…" "…" {`, `module "…" {`, `terraform {`, …).
+fn hcl_blocks(text: &str) -> bool {
+    text.lines().any(|line| {
+        let word = line.split([' ', '{']).next().unwrap_or("");
+        matches!(
+            word,
+            "resource" | "module" | "provider" | "data" | "variable" | "output" | "locals" | "terraform"
+        ) && line.trim_end().ends_with('{')
+    })
 }
 
 fn sniff(head: &[u8]) -> Kind {
@@ -264,11 +278,8 @@ fn sniff(head: &[u8]) -> Kind {
             "JSON with `steps` but no Pulumi URN (urn:pulumi:): not a Pulumi preview",
         );
     }
-    if text.contains("resource \"") || text.contains("module \"") || text.contains("provider \"") {
-        return Kind::Other(
-            "Terraform HCL: not read yet by preflight; run `terraform plan -out=plan.tfplan && \
-             terraform show -json plan.tfplan > plan.json` and give plan.json",
-        );
+    if !json && hcl_blocks(&text) {
+        return Kind::Hcl;
     }
     Kind::Other(
         "not a Terraform plan JSON, an eksctl ClusterConfig, a CloudFormation template or a Pulumi preview/state",
@@ -352,6 +363,8 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
     }
     let mut plan = Plan::default();
     let mut eksctl_docs = Vec::new();
+    let mut hcl_files = Vec::new();
+    let mut plan_dirs = Vec::new();
     for path in files_of(paths)? {
         let shown = path.display().to_string();
         let head = read_head(&path, &shown)?;
@@ -370,6 +383,7 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
             }
             Kind::TerraformPlan => {
                 plan::read(&path, &shown, &mut plan)?;
+                plan_dirs.push(path.parent().map(Path::to_path_buf).unwrap_or_default());
                 plan.facts.files.push(shown);
             }
             Kind::Eksctl => {
@@ -399,11 +413,29 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
                 }
                 plan.facts.files.push(shown);
             }
+            Kind::Hcl => hcl_files.push((path, shown)),
             Kind::Other(why) => plan.skipped.push(SkippedInput {
                 path: crate::hygiene::escape_control(&shown).into_owned(),
                 reason: why.to_string(),
             }),
         }
+    }
+    // HCL is read where no plan exists: beside a plan, the plan's values
+    // are used (and the sources give its lines).
+    for (path, shown) in hcl_files {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if plan_dirs.contains(&dir) {
+            plan.skipped.push(SkippedInput {
+                path: crate::hygiene::escape_control(&shown).into_owned(),
+                reason: "Terraform HCL beside a plan JSON: the plan's values are read (the sources give its lines)".into(),
+            });
+            continue;
+        }
+        let Some(bytes) = read_text_file(&path, &shown, &mut plan)? else {
+            continue;
+        };
+        hcl::read(&shown, &path, &bytes, &mut plan)?;
+        plan.facts.files.push(shown);
     }
     if !eksctl_docs.is_empty() {
         eksctl::apply(eksctl_docs, options.eksctl_version, &mut plan)?;
@@ -751,9 +783,7 @@ mod tests {
             sniff(b"apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n"),
             Kind::Eksctl
         );
-        assert!(
-            matches!(sniff(b"resource \"aws_eks_cluster\" \"x\" {}"), Kind::Other(w) if w.contains("terraform show -json"))
-        );
+        assert_eq!(sniff(b"resource \"aws_eks_cluster\" \"x\" {\n}\n"), Kind::Hcl);
         assert!(matches!(sniff(b"\x00\x01\x02\xff"), Kind::Other(_)));
         assert_eq!(
             sniff(b"Parameters:\n  V:\n    Type: String\nResources:\n  C:\n    Type: AWS::EKS::Cluster\n"),
