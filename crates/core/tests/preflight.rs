@@ -617,3 +617,179 @@ fn pulumi_eks_default_addons_to_remove_is_obsolete_but_honoured() {
     let c = codes(&r);
     assert!(!c.contains(&"IAC002") && !c.contains(&"CNI001"), "{c:?}");
 }
+
+// -------------------------------------------------- Terraform HCL sources
+
+fn load_with(files: &[&str], by: iac::CiliumInstall) -> Result<Loaded, String> {
+    let paths: Vec<PathBuf> = files.iter().map(|f| fixture(f)).collect();
+    let options = IacOptions {
+        cilium_installed_by: by,
+        ..IacOptions::default()
+    };
+    iac::load(&paths, &options).map_err(|e| e.to_string())
+}
+
+fn at_line(r: &Report, code: &str) -> (String, u32) {
+    let at = finding(r, code).location.clone().expect("a location");
+    let file = at.file.rsplit('/').take(2).collect::<Vec<_>>();
+    (format!("{}/{}", file[1], file[0]), at.line)
+}
+
+#[test]
+fn hcl_resources_are_read_literally_and_point_at_their_lines() {
+    // paulofponciano/EKS-Cilium: a raw aws_eks_cluster without
+    // bootstrap_self_managed_addons (EKS bootstraps aws-node), the
+    // kube-proxy add-on, and a Cilium helm_release with kube-proxy
+    // replacement and no API server address.
+    let loaded = load(&["hcl-paulofponciano"], None).unwrap();
+    let n = notes(&loaded);
+    assert!(
+        n.iter().any(|n| n.starts_with(
+            "line 14: aws_eks_cluster.eks_cluster: version is `var.k8s_version`, not a literal"
+        )),
+        "{n:#?}"
+    );
+    let r = evaluate(&loaded);
+    assert_eq!(
+        at_line(&r, "CNI001"),
+        ("hcl-paulofponciano/eks.tf".into(), 11)
+    );
+    assert_eq!(
+        at_line(&r, "CFG004"),
+        ("hcl-paulofponciano/eks_addons.tf".into(), 44)
+    );
+    assert_eq!(
+        at_line(&r, "CFG003"),
+        ("hcl-paulofponciano/helm_cilium.tf".into(), 1)
+    );
+    assert!(
+        r.not_evaluated.iter().any(|m| m.rule == "VER003"),
+        "the version is a variable: VER003 not evaluated"
+    );
+}
+
+#[test]
+fn hcl_module_defaults_follow_the_major_version() {
+    // v19 (~> 19.13): EKS bootstraps aws-node and the module adds the
+    // vpc-cni add-on from cluster_addons: CNI002 at the add-on's key.
+    let file = "hcl/mattbrandman__ekstesting__terraform_main.tf";
+    let r = preflight(&[file]);
+    let f = finding(&r, "CNI002");
+    let at = f.location.as_ref().unwrap();
+    assert_eq!(at.line, line_of(file, "vpc-cni"), "{at}");
+    assert!(codes(&r).contains(&"CNI001"), "{:?}", codes(&r));
+    // v19 (~> 19.0) without add-ons: the self-managed aws-node (CNI001) at
+    // the module block.
+    let file = "hcl/alleaffengaffen__cucumber__eks.tf";
+    let r = preflight(&[file]);
+    assert_eq!(
+        finding(&r, "CNI001").location.as_ref().unwrap().line,
+        line_of(file, "module \"eks\"")
+    );
+}
+
+#[test]
+fn hcl_values_files_and_blueprint_addons_are_read() {
+    // ovaleanu/cilium-eks: Cilium through aws-ia/eks-blueprints-addon with
+    // templatefile() values beside the .tf: `tunnel` on the 1.15 chart
+    // (VER007), aws-node and kube-proxy deleted by local-exec (IAC001), and
+    // prefix delegation on Xen instance types (CAP007).
+    let r = preflight(&["hcl-ovaleanu"]);
+    let c = codes(&r);
+    assert!(c.contains(&"VER007"), "{c:?}");
+    assert_eq!(at_line(&r, "VER007"), ("hcl-ovaleanu/cilium.tf".into(), 74));
+    assert_eq!(c.iter().filter(|c| **c == "IAC001").count(), 2, "{c:?}");
+    assert!(c.contains(&"CAP007"), "{c:?}");
+    assert!(!c.contains(&"CNI001"), "aws-node is deleted: {c:?}");
+    // csantanapr: file() values read; the kube-proxy add-on behind a
+    // conditional count is not assumed to exist.
+    let loaded = load(&["hcl-csantanapr"], None).unwrap();
+    assert_eq!(
+        loaded.cluster.helm_values.as_ref().unwrap()["ipam"]["mode"],
+        "eni"
+    );
+    let r = evaluate(&loaded);
+    assert!(!codes(&r).contains(&"CFG004"), "{:?}", codes(&r));
+    assert!(notes(&loaded)
+        .iter()
+        .any(|n| n.contains("count is `var.remove_kube_proxy ? 0 : 1`")));
+}
+
+#[test]
+fn hcl_beside_a_plan_is_not_read_twice() {
+    let loaded = load(&["cilium-eni"], None).unwrap();
+    assert!(
+        loaded
+            .skipped
+            .iter()
+            .any(|s| s.path.ends_with("cilium-eni/main.tf")
+                && s.reason.contains("beside a plan JSON")),
+        "{:?}",
+        loaded.skipped
+    );
+}
+
+#[test]
+fn an_unread_patch_or_a_missing_cluster_never_fires_on_aws_node() {
+    // littlejo: aws-node patched by local-exec with a patch built from a
+    // local: where aws-node runs is unknown.
+    let loaded = load(&["hcl/littlejo__terraform-eks-cilium__main.tf"], None).unwrap();
+    assert!(
+        notes(&loaded)
+            .iter()
+            .any(|n| n.contains("patch that is not literal")),
+        "{:?}",
+        notes(&loaded)
+    );
+    assert!(!codes(&evaluate(&loaded)).contains(&"CNI001"));
+    // METR: only the Cilium release (chaining), no cluster: CNI006 is not
+    // evaluated rather than claiming aws-node is missing.
+    let r = preflight(&["hcl/METR__inspect-action__terraform_modules_eks_main.tf"]);
+    assert!(!codes(&r).contains(&"CNI006"), "{:?}", codes(&r));
+    assert!(r.not_evaluated.iter().any(|m| m.rule == "CNI006"));
+}
+
+#[test]
+fn hostile_hcl_is_an_error_naming_file_and_line() {
+    let e = load(&["hostile/hcl-truncated.tf"], None).unwrap_err();
+    assert!(
+        e.contains("hcl-truncated.tf") && e.contains("line ") && e.contains("invalid HCL"),
+        "{e}"
+    );
+}
+
+// ------------------------------------------ who installs Cilium (issue #16)
+
+#[test]
+fn cilium_installed_by_decides_whether_cilium_rules_apply() {
+    // A plan that installs no Cilium: by default Cilium is assumed primary
+    // (noted), so the managed vpc-cni add-on is CNI002.
+    let r = preflight(&[TRIPLEAZE]);
+    assert!(codes(&r).contains(&"CNI002"));
+    let loaded = load_with(&[TRIPLEAZE], iac::CiliumInstall::None).unwrap();
+    assert!(
+        notes(&loaded)
+            .iter()
+            .any(|n| n.starts_with("--cilium-installed-by none")),
+        "{:?}",
+        notes(&loaded)
+    );
+    let r = evaluate(&loaded);
+    for code in ["CNI001", "CNI002"] {
+        assert!(!codes(&r).contains(&code), "{:?}", codes(&r));
+    }
+    let loaded = load_with(&[TRIPLEAZE], iac::CiliumInstall::Other).unwrap();
+    assert!(codes(&evaluate(&loaded)).contains(&"CNI002"));
+    // The cilium Terraform provider installs Cilium: named in the note.
+    let loaded = load(&["hcl/tf-cilium__terraform-eks-cilium__main.tf"], None).unwrap();
+    assert!(
+        notes(&loaded)
+            .iter()
+            .any(|n| n.contains("cilium.this (the cilium Terraform provider) installs Cilium")),
+        "{:?}",
+        notes(&loaded)
+    );
+    // A release found wins over `none`.
+    let loaded = load_with(&["cilium-eni/plan.json"], iac::CiliumInstall::None).unwrap();
+    assert!(loaded.cluster.helm_values.is_some());
+}

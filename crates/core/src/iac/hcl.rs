@@ -183,11 +183,19 @@ impl File<'_> {
                 Ok(n.as_u64()
                     .map(Value::from)
                     .or_else(|| n.as_i64().map(Value::from))
-                    .or_else(|| n.as_f64().and_then(serde_json::Number::from_f64).map(Value::Number))
+                    .or_else(|| {
+                        n.as_f64()
+                            .and_then(serde_json::Number::from_f64)
+                            .map(Value::Number)
+                    })
                     .unwrap_or(Value::Null))
             }
             Expression::String(s) => Ok(Value::String(s.value().clone())),
-            Expression::Array(a) => a.iter().map(|e| self.literal(e)).collect::<Result<_, _>>().map(Value::Array),
+            Expression::Array(a) => a
+                .iter()
+                .map(|e| self.literal(e))
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
             Expression::Object(o) => {
                 let mut map = Map::new();
                 for (k, v) in o.iter() {
@@ -207,14 +215,22 @@ impl File<'_> {
                 for element in h.template.iter() {
                     match element.as_literal() {
                         Some(s) => out.push_str(s.value()),
-                        None => return Err(format!("a heredoc with interpolations (`{}`)", self.source_of(expr))),
+                        None => {
+                            return Err(format!(
+                                "a heredoc with interpolations (`{}`)",
+                                self.source_of(expr)
+                            ))
+                        }
                     }
                 }
                 // `<<-` strips the common indentation.
                 if let Some(indent) = h.indent() {
                     out = out
                         .lines()
-                        .map(|l| l.get(indent.min(l.len() - l.trim_start().len())..).unwrap_or(l))
+                        .map(|l| {
+                            l.get(indent.min(l.len() - l.trim_start().len())..)
+                                .unwrap_or(l)
+                        })
                         .collect::<Vec<_>>()
                         .join("\n")
                         + if out.ends_with('\n') { "\n" } else { "" };
@@ -279,11 +295,42 @@ impl File<'_> {
         let address = format!("{kind}.{name}");
         let body = &block.body;
         let at = self.at(block.span(), &address);
-        if body.get_attribute("count").is_some() || body.get_attribute("for_each").is_some() {
+        let commands = matches!(
+            kind,
+            "null_resource"
+                | "terraform_data"
+                | "kubernetes_job"
+                | "kubernetes_job_v1"
+                | "kubectl_manifest"
+                | "kubernetes_manifest"
+                | "kubernetes_daemon_set_v1"
+                | "kubernetes_daemonset"
+                | "cilium"
+        );
+        if let Some(count) = body.get_attribute("count") {
+            match self.literal(&count.value) {
+                Ok(Value::Number(n)) if n.as_u64() == Some(0) => return,
+                Ok(_) => {}
+                // A command is in the code either way (IAC001 is about the
+                // code); a cluster part may or may not be created.
+                Err(_) if commands => {}
+                Err(what) => {
+                    plan.note(
+                        self.shown,
+                        format!(
+                            "line {}: {address}: count is {what}: whether it is created is known only at plan time, it is not read",
+                            at.line
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+        if body.get_attribute("for_each").is_some() {
             plan.note(
                 self.shown,
                 format!(
-                    "line {}: {address}: count/for_each are not expanded: read as one resource",
+                    "line {}: {address}: for_each is not expanded: read as one resource",
                     at.line
                 ),
             );
@@ -369,9 +416,20 @@ impl File<'_> {
                 };
                 plan.nodegroups.push(group);
             }
-            "helm_release" => self.helm_release(block, &address, at, plan),
-            "null_resource" | "terraform_data" | "kubernetes_job" | "kubernetes_job_v1"
-            | "kubectl_manifest" | "kubernetes_manifest" | "kubernetes_daemon_set_v1"
+            "helm_release" => self.helm_release(block, &address, "version", at, plan),
+            // The littlejo/cilium provider (the cilium CLI as a library).
+            "cilium" => {
+                plan.cilium_other = Some(planned(format!(
+                    "resource {address} (the cilium Terraform provider)"
+                )));
+            }
+            "null_resource"
+            | "terraform_data"
+            | "kubernetes_job"
+            | "kubernetes_job_v1"
+            | "kubectl_manifest"
+            | "kubernetes_manifest"
+            | "kubernetes_daemon_set_v1"
             | "kubernetes_daemonset" => {
                 let body_text = block.span().and_then(|s| self.text.get(s)).unwrap_or("");
                 let (deleted, patched) = command_effects(body_text);
@@ -382,6 +440,8 @@ impl File<'_> {
                 }
                 if patched {
                     plan.aws_node_patched = Some(planned(format!("{kind} patches aws-node")));
+                } else if patches_aws_node(body_text) {
+                    plan.aws_node_patch_unknown = Some(planned(format!("{kind} patches aws-node")));
                 }
             }
             _ => {}
@@ -391,10 +451,26 @@ impl File<'_> {
     fn module(&self, block: &Block, name: &str, plan: &mut Plan) {
         let body = &block.body;
         let address = format!("module.{name}");
-        let Some(Ok(Value::String(source))) = body.get_attribute("source").map(|a| self.literal(&a.value))
+        let Some(Ok(Value::String(source))) =
+            body.get_attribute("source").map(|a| self.literal(&a.value))
         else {
             return;
         };
+        // aws-ia/eks-blueprints-addon: a helm_release with the module's
+        // inputs (terraform-aws-eks-blueprints-addon variables.tf).
+        if source.contains("eks-blueprints-addon") && !source.contains("eks-blueprints-addons") {
+            let at = self.at(block.span(), &address);
+            self.helm_release(block, &address, "chart_version", at, plan);
+            return;
+        }
+        if source.contains("helm-cilium") || source.ends_with("/cilium") {
+            plan.cilium_other = Some(Planned {
+                address: address.clone(),
+                at: self.at(block.span(), &address),
+                detail: format!("module {address} ({source})"),
+            });
+            return;
+        }
         let m = eks_module();
         let is_eks = source == m.module_source
             || source.ends_with(&format!("//{}", m.module_source))
@@ -403,7 +479,10 @@ impl File<'_> {
             return;
         }
         let at = self.at(block.span(), &address);
-        let constraint = match body.get_attribute("version").map(|a| self.literal(&a.value)) {
+        let constraint = match body
+            .get_attribute("version")
+            .map(|a| self.literal(&a.value))
+        {
             Some(Ok(Value::String(v))) => Some(v),
             _ => None,
         };
@@ -432,44 +511,87 @@ impl File<'_> {
                 planned: Some(Planned {
                     address,
                     at,
-                    detail: format!("module terraform-aws-modules/eks {}", constraint.unwrap_or_default()),
+                    detail: format!(
+                        "module terraform-aws-modules/eks {}",
+                        constraint.unwrap_or_default()
+                    ),
                 }),
                 unknown_noted: true,
             });
             return;
         };
         fn input<'a>(behaviour: &'a Major, field: &'a str) -> &'a str {
-            behaviour.inputs.get(field).map(String::as_str).unwrap_or(field)
+            behaviour
+                .inputs
+                .get(field)
+                .map(String::as_str)
+                .unwrap_or(field)
         }
         let input = |field: &'static str| input(behaviour, field);
-        let bootstrap = match (&behaviour.bootstrap_self_managed_addons, body.get_attribute("bootstrap_self_managed_addons")) {
-            (Bootstrap { hardcoded: Some(b), .. }, given) => {
+        let bootstrap = match (
+            &behaviour.bootstrap_self_managed_addons,
+            body.get_attribute("bootstrap_self_managed_addons"),
+        ) {
+            (
+                Bootstrap {
+                    hardcoded: Some(b), ..
+                },
+                given,
+            ) => {
                 if given.is_some() {
                     plan.note(self.shown, format!("line {}: {address}: bootstrap_self_managed_addons is ignored by terraform-aws-modules/eks v{major} (hard-coded {b}; {})", self.line_of(given.and_then(Span::span)), behaviour.source));
                 }
                 Fact::Known(*b)
             }
-            (Bootstrap { input: Some(i), default, .. }, Some(a)) if a.key.as_str() == i => {
-                match boolean(self.fact_of(a, i, &address, plan)) {
-                    Fact::Absent => default.map_or(Fact::Absent, Fact::Known),
-                    f => f,
-                }
-            }
+            (
+                Bootstrap {
+                    input: Some(i),
+                    default,
+                    ..
+                },
+                Some(a),
+            ) if a.key.as_str() == i => match boolean(self.fact_of(a, i, &address, plan)) {
+                Fact::Absent => default.map_or(Fact::Absent, Fact::Known),
+                f => f,
+            },
             (b, _) => b.default.map_or(Fact::Absent, Fact::Known),
         };
-        if let Bootstrap { input: Some(i), input_from: Some(from), .. } = &behaviour.bootstrap_self_managed_addons {
+        if let Bootstrap {
+            input: Some(i),
+            input_from: Some(from),
+            ..
+        } = &behaviour.bootstrap_self_managed_addons
+        {
             if body.get_attribute(i).is_some() {
-                let note = format!("line {}: {address}: {i} exists from terraform-aws-modules/eks {from} on", at.line);
+                let note = format!(
+                    "line {}: {address}: {i} exists from terraform-aws-modules/eks {from} on",
+                    at.line
+                );
                 if constraint.as_deref().is_some_and(|c| {
-                    let min = c.split(',').filter_map(|p| p.trim().trim_start_matches(['~', '>', '=', ' ']).parse::<Version>().ok()).next();
+                    let min = c
+                        .split(',')
+                        .filter_map(|p| {
+                            p.trim()
+                                .trim_start_matches(['~', '>', '=', ' '])
+                                .parse::<Version>()
+                                .ok()
+                        })
+                        .next();
                     min.is_some_and(|v| v < from.parse().unwrap_or(v))
                 }) {
                     plan.note(self.shown, note);
                 }
             }
         }
-        let upgrade = match body.get_attribute(input("upgrade_policy")).map(|a| self.fact_of(a, input("upgrade_policy"), &address, plan)) {
-            Some(Fact::Known(v)) => text_of(v.get("support_type").cloned().map_or(Fact::Absent, Fact::Known)),
+        let upgrade = match body
+            .get_attribute(input("upgrade_policy"))
+            .map(|a| self.fact_of(a, input("upgrade_policy"), &address, plan))
+        {
+            Some(Fact::Known(v)) => text_of(
+                v.get("support_type")
+                    .cloned()
+                    .map_or(Fact::Absent, Fact::Known),
+            ),
             Some(Fact::Unknown) => Fact::Unknown,
             _ => Fact::Absent,
         };
@@ -518,20 +640,40 @@ impl File<'_> {
                             ObjectKey::Expression(e) => match self.literal(e) {
                                 Ok(Value::String(s)) => s,
                                 _ => {
-                                    self.unknown_note(a.span(), &address, &format!("a key of {addons_input}"), &format!("`{}`", self.source_of(e)), plan);
+                                    self.unknown_note(
+                                        a.span(),
+                                        &address,
+                                        &format!("a key of {addons_input}"),
+                                        &format!("`{}`", self.source_of(e)),
+                                        plan,
+                                    );
                                     continue;
                                 }
                             },
                         };
                         let entry = self.literal(v.expr()).unwrap_or(Value::Null);
-                        let name = entry.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or(key.clone());
+                        let name = entry
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .unwrap_or(key.clone());
                         let line = self.line_of(v.expr().span().or(a.span()));
                         plan.addons.push(PlannedAddon {
-                            version: text_of(entry.get("addon_version").cloned().map_or(Fact::Absent, Fact::Known)),
-                            configuration_values: entry.get("configuration_values").and_then(Value::as_str).map(str::to_string),
+                            version: text_of(
+                                entry
+                                    .get("addon_version")
+                                    .cloned()
+                                    .map_or(Fact::Absent, Fact::Known),
+                            ),
+                            configuration_values: entry
+                                .get("configuration_values")
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
                             planned: Planned {
                                 address: format!("{address}.{addons_input}[\"{key}\"]"),
-                                at: SourceLocation::new(self.shown, line).with_address(format!("{address}.aws_eks_addon.this[\"{key}\"]")),
+                                at: SourceLocation::new(self.shown, line).with_address(format!(
+                                    "{address}.aws_eks_addon.this[\"{key}\"]"
+                                )),
                                 detail: format!("module input {addons_input} key {key}"),
                             },
                             name,
@@ -540,7 +682,13 @@ impl File<'_> {
                 }
                 other => {
                     let _ = line;
-                    self.unknown_note(a.span(), &address, addons_input, &format!("`{}`", self.source_of(other)), plan);
+                    self.unknown_note(
+                        a.span(),
+                        &address,
+                        addons_input,
+                        &format!("`{}`", self.source_of(other)),
+                        plan,
+                    );
                 }
             }
         }
@@ -559,7 +707,13 @@ impl File<'_> {
                         self.module_nodegroup(&address, &key, v.expr(), plan);
                     }
                 }
-                other => self.unknown_note(a.span(), &address, "eks_managed_node_groups", &format!("`{}`", self.source_of(other)), plan),
+                other => self.unknown_note(
+                    a.span(),
+                    &address,
+                    "eks_managed_node_groups",
+                    &format!("`{}`", self.source_of(other)),
+                    plan,
+                ),
             }
         }
     }
@@ -568,14 +722,22 @@ impl File<'_> {
         let address = format!("{module}.eks_managed_node_groups[\"{key}\"]");
         let at = self.at(expr.span(), &address);
         let Expression::Object(o) = expr else {
-            self.unknown_note(expr.span(), module, &format!("eks_managed_node_groups[\"{key}\"]"), &format!("`{}`", self.source_of(expr)), plan);
+            self.unknown_note(
+                expr.span(),
+                module,
+                &format!("eks_managed_node_groups[\"{key}\"]"),
+                &format!("`{}`", self.source_of(expr)),
+                plan,
+            );
             return;
         };
         let field = |name: &str, plan: &mut Plan| -> Fact<Value> {
             for (k, v) in o.iter() {
                 let matches = match k {
                     ObjectKey::Ident(i) => i.as_str() == name,
-                    ObjectKey::Expression(e) => self.literal(e).ok().as_ref().and_then(Value::as_str) == Some(name),
+                    ObjectKey::Expression(e) => {
+                        self.literal(e).ok().as_ref().and_then(Value::as_str) == Some(name)
+                    }
                 };
                 if matches {
                     return match self.literal(v.expr()) {
@@ -590,7 +752,12 @@ impl File<'_> {
             }
             Fact::Absent
         };
-        let size = |name: &str, plan: &mut Plan| field(name, plan).known().and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+        let size = |name: &str, plan: &mut Plan| {
+            field(name, plan)
+                .known()
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+        };
         // Taints: a map of {key, value, effect} (v19+) or a list of them.
         let taints = match field("taints", plan) {
             Fact::Known(Value::Object(m)) => m.values().cloned().collect(),
@@ -606,11 +773,18 @@ impl File<'_> {
             ))
         })
         .collect();
-        let name = field("name", plan).known().and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| key.to_string());
+        let name = field("name", plan)
+            .known()
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| key.to_string());
         let group = PlannedNodegroup {
             name,
             instance_types: strings(&field("instance_types", plan)),
-            ami_type: field("ami_type", plan).known().and_then(Value::as_str).map(str::to_string),
+            ami_type: field("ami_type", plan)
+                .known()
+                .and_then(Value::as_str)
+                .map(str::to_string),
             min_size: size("min_size", plan),
             max_size: size("max_size", plan),
             desired_size: size("desired_size", plan),
@@ -652,11 +826,24 @@ impl File<'_> {
         Some(match std::fs::metadata(&path) {
             Ok(m) if m.len() > 16 * 1024 * 1024 => Err(format!("{rel}: over 16 MiB")),
             Ok(_) => std::fs::read_to_string(&path).map_err(|e| format!("{rel}: {e}")),
-            Err(_) => Err(format!("`{}` (the file {rel} is not beside the .tf)", self.source_of(expr))),
+            Err(_) => Err(format!(
+                "`{}` (the file {rel} is not beside the .tf)",
+                self.source_of(expr)
+            )),
         })
     }
 
-    fn helm_release(&self, block: &Block, address: &str, at: SourceLocation, plan: &mut Plan) {
+    /// A `helm_release`, or a module that wraps one with the same inputs
+    /// (aws-ia/eks-blueprints-addon: `chart`, `chart_version`, `values`,
+    /// `set`), whose version input is `version_attr`.
+    fn helm_release(
+        &self,
+        block: &Block,
+        address: &str,
+        version_attr: &str,
+        at: SourceLocation,
+        plan: &mut Plan,
+    ) {
         let body = &block.body;
         let chart = match self.literal_attr(body, "chart") {
             Some(Value::String(c)) => c,
@@ -670,7 +857,7 @@ impl File<'_> {
             address: address.to_string(),
             at: at.clone(),
             chart,
-            version: self.text(body, "version", address, plan),
+            version: self.text(body, version_attr, address, plan),
         };
         let mut values = Values::default();
         let mut unevaluable = Vec::new();
@@ -684,10 +871,15 @@ impl File<'_> {
                             (_, Some(read)) => read,
                             (Err(_), None) => match item {
                                 Expression::FuncCall(call)
-                                    if matches!(call.name.name.as_str(), "yamlencode" | "jsonencode") =>
+                                    if matches!(
+                                        call.name.name.as_str(),
+                                        "yamlencode" | "jsonencode"
+                                    ) =>
                                 {
                                     match call.args.iter().next().map(|e| self.literal(e)) {
-                                        Some(Ok(v)) => Ok(serde_json::to_string(&v).unwrap_or_default()),
+                                        Some(Ok(v)) => {
+                                            Ok(serde_json::to_string(&v).unwrap_or_default())
+                                        }
                                         Some(Err(w)) => Err(w),
                                         None => Err(format!("`{}`", self.source_of(item))),
                                     }
@@ -702,11 +894,15 @@ impl File<'_> {
                                     unevaluable.push(format!("values[{i}]: {why}"));
                                 }
                             }
-                            Err(what) => unevaluable.push(format!("values[{i}] is {what}: not evaluated from HCL")),
+                            Err(what) => unevaluable
+                                .push(format!("values[{i}] is {what}: not evaluated from HCL")),
                         }
                     }
                 }
-                other => unevaluable.push(format!("values is `{}`: not evaluated from HCL", self.source_of(other))),
+                other => unevaluable.push(format!(
+                    "values is `{}`: not evaluated from HCL",
+                    self.source_of(other)
+                )),
             }
         }
         for key in ["set", "set_list", "set_sensitive"] {
@@ -721,7 +917,9 @@ impl File<'_> {
                     },
                     None => Fact::Absent,
                 };
-                let kind = self.literal_attr(&b.body, "type").and_then(|v| v.as_str().map(str::to_string));
+                let kind = self
+                    .literal_attr(&b.body, "type")
+                    .and_then(|v| v.as_str().map(str::to_string));
                 items.push((name, value, kind));
             }
             if let Some(a) = body.get_attribute(key) {
@@ -737,21 +935,33 @@ impl File<'_> {
                                 Err(_) => {
                                     // Name literal, value computed: keep the key.
                                     let name = match e {
-                                        Expression::Object(o) => o.iter().find_map(|(k, v)| match k {
-                                            ObjectKey::Ident(i) if i.as_str() == "name" => self.literal(v.expr()).ok(),
-                                            _ => None,
-                                        }),
+                                        Expression::Object(o) => {
+                                            o.iter().find_map(|(k, v)| match k {
+                                                ObjectKey::Ident(i) if i.as_str() == "name" => {
+                                                    self.literal(v.expr()).ok()
+                                                }
+                                                _ => None,
+                                            })
+                                        }
                                         _ => None,
                                     };
                                     match name {
-                                        Some(n) => items.push((Fact::Known(n), Fact::Unknown, None)),
-                                        None => unevaluable.push(format!("{key}: `{}` is not evaluated from HCL", self.source_of(e))),
+                                        Some(n) => {
+                                            items.push((Fact::Known(n), Fact::Unknown, None))
+                                        }
+                                        None => unevaluable.push(format!(
+                                            "{key}: `{}` is not evaluated from HCL",
+                                            self.source_of(e)
+                                        )),
                                     }
                                 }
                             }
                         }
                     }
-                    other => unevaluable.push(format!("`{key}` is `{}`: not evaluated from HCL", self.source_of(other))),
+                    other => unevaluable.push(format!(
+                        "`{key}` is `{}`: not evaluated from HCL",
+                        self.source_of(other)
+                    )),
                 }
             }
             for (i, (name, value, kind)) in items.into_iter().enumerate() {
@@ -803,8 +1013,18 @@ impl File<'_> {
     }
 
     fn literal_attr(&self, body: &Body, attr: &str) -> Option<Value> {
-        body.get_attribute(attr).and_then(|a| self.literal(&a.value).ok())
+        body.get_attribute(attr)
+            .and_then(|a| self.literal(&a.value).ok())
     }
+}
+
+/// A command that patches the aws-node DaemonSet (`kubectl -n kube-system
+/// patch daemonset aws-node ...`), whatever the patch.
+fn patches_aws_node(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.contains("patch") && l.contains("aws-node") && !l.contains("delete")
+    })
 }
 
 fn text_of(f: Fact<Value>) -> Fact<String> {
@@ -830,27 +1050,47 @@ fn boolean(f: Fact<Value>) -> Fact<bool> {
 fn strings(f: &Fact<Value>) -> Vec<String> {
     f.known()
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn labels(f: &Fact<Value>) -> BTreeMap<String, String> {
     f.known()
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Read one `.tf` file into `plan`.
-pub(super) fn read(shown: &str, path: &Path, bytes: &[u8], plan: &mut Plan) -> Result<(), LoadError> {
-    let text = std::str::from_utf8(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)).map_err(|e| LoadError::Malformed {
-        path: shown.to_string(),
-        location: None,
-        message: format!("not UTF-8 text (byte {})", e.valid_up_to()),
-    })?;
+pub(super) fn read(
+    shown: &str,
+    path: &Path,
+    bytes: &[u8],
+    plan: &mut Plan,
+) -> Result<(), LoadError> {
+    let text =
+        std::str::from_utf8(bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)).map_err(|e| {
+            LoadError::Malformed {
+                path: shown.to_string(),
+                location: None,
+                message: format!("not UTF-8 text (byte {})", e.valid_up_to()),
+            }
+        })?;
     let body = hcl::edit::parser::parse_body(text).map_err(|e| LoadError::Malformed {
         path: shown.to_string(),
-        location: Some(format!("line {} column {}", e.location().line(), e.location().column())),
+        location: Some(format!(
+            "line {} column {}",
+            e.location().line(),
+            e.location().column()
+        )),
         message: format!("invalid HCL: {}", e.message()),
     })?;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -893,21 +1133,39 @@ mod tests {
     #[test]
     fn module_defaults_follow_the_major() {
         let v19 = read_text("module \"eks\" {\n  source  = \"terraform-aws-modules/eks/aws\"\n  version = \"~> 19.0\"\n  cluster_version = \"1.27\"\n  cluster_addons = {\n    vpc-cni = {}\n  }\n}\n").unwrap();
-        assert_eq!(v19.clusters[0].bootstrap_self_managed_addons, Fact::Known(true));
+        assert_eq!(
+            v19.clusters[0].bootstrap_self_managed_addons,
+            Fact::Known(true)
+        );
         assert_eq!(v19.clusters[0].version, Fact::Known("1.27".into()));
         assert_eq!(v19.addons[0].name, "vpc-cni");
         assert_eq!(v19.addons[0].planned.at.line, 6);
         let v21 = read_text("module \"eks\" {\n  source  = \"terraform-aws-modules/eks/aws\"\n  version = \"~> 21.0\"\n  kubernetes_version = var.v\n}\n").unwrap();
-        assert_eq!(v21.clusters[0].bootstrap_self_managed_addons, Fact::Known(false));
+        assert_eq!(
+            v21.clusters[0].bootstrap_self_managed_addons,
+            Fact::Known(false)
+        );
         assert_eq!(v21.clusters[0].version, Fact::Unknown);
-        assert!(v21.notes.iter().any(|n| n.note.starts_with("line 4: module.eks: kubernetes_version is `var.v`, not a literal")), "{:?}", v21.notes);
+        assert!(
+            v21.notes.iter().any(|n| n
+                .note
+                .starts_with("line 4: module.eks: kubernetes_version is `var.v`, not a literal")),
+            "{:?}",
+            v21.notes
+        );
         let open = read_text("module \"eks\" {\n  source  = \"terraform-aws-modules/eks/aws\"\n  version = \">= 19\"\n}\n").unwrap();
-        assert_eq!(open.clusters[0].bootstrap_self_managed_addons, Fact::Unknown);
+        assert_eq!(
+            open.clusters[0].bootstrap_self_managed_addons,
+            Fact::Unknown
+        );
     }
 
     #[test]
     fn bad_hcl_names_the_line() {
-        let e = read_text("resource \"aws_eks_cluster\" \"x\" {\n  name = \"a\"\n  version = \n}\n").unwrap_err().to_string();
+        let e =
+            read_text("resource \"aws_eks_cluster\" \"x\" {\n  name = \"a\"\n  version = \n}\n")
+                .unwrap_err()
+                .to_string();
         assert!(e.contains("main.tf") && e.contains("line 3"), "{e}");
     }
 

@@ -109,6 +109,37 @@ pub struct IacFacts {
     pub unevaluable_values: Vec<Planned>,
     /// Inputs of a tool that its newer releases removed (IAC002).
     pub obsolete_options: Vec<ObsoleteOption>,
+    /// Why the code leaves open whether aws-node will exist (it is left
+    /// out of the model; rules on its absence are not evaluated).
+    pub aws_node_unknown: Option<String>,
+}
+
+/// Who installs Cilium when the inputs hold no Cilium Helm release.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CiliumInstall {
+    /// Not said: a release in the inputs is read; without one, Cilium is
+    /// assumed to be installed as the primary CNI with the chart's
+    /// defaults (an input note says so).
+    #[default]
+    Unsaid,
+    /// A tool whose code is not among the inputs (ArgoCD, Flux, the
+    /// cilium CLI, another pipeline): evaluated as the primary CNI with the
+    /// chart's defaults and `--helm-values`.
+    Other,
+    /// Nobody: this cluster runs no Cilium; the rules about Cilium
+    /// running beside the VPC CNI have nothing to say.
+    None,
+}
+
+impl std::str::FromStr for CiliumInstall {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "other" => Ok(CiliumInstall::Other),
+            "none" => Ok(CiliumInstall::None),
+            _ => Err(format!("{s:?}: expected `other` or `none`")),
+        }
+    }
 }
 
 /// What `preflight` needs besides the paths.
@@ -119,6 +150,8 @@ pub struct IacOptions {
     pub eksctl_version: Option<Version>,
     /// Cilium Helm values files, laid over the release's values in order.
     pub helm_values: Vec<PathBuf>,
+    /// Who installs Cilium when no release is in the inputs.
+    pub cilium_installed_by: CiliumInstall,
     /// Limits of the loaders.
     pub load: LoadOptions,
 }
@@ -178,6 +211,11 @@ pub(crate) struct Plan {
     pub cilium: Vec<PlannedCilium>,
     /// aws-node patched off the nodes (`io.cilium/aws-node-enabled`).
     pub aws_node_patched: Option<Planned>,
+    /// Cilium installed by something other than a Helm release the
+    /// readers understand (the `cilium` Terraform provider, a module).
+    pub cilium_other: Option<Planned>,
+    /// aws-node patched by a command whose patch is not literal.
+    pub aws_node_patch_unknown: Option<Planned>,
     /// DaemonSets the tool removes when it creates the cluster (pulumi-eks
     /// `defaultAddonsToRemove`): `aws-node`, `kube-proxy`.
     pub removed_at_creation: Vec<&'static str>,
@@ -238,7 +276,14 @@ fn hcl_blocks(text: &str) -> bool {
         let word = line.split([' ', '{']).next().unwrap_or("");
         matches!(
             word,
-            "resource" | "module" | "provider" | "data" | "variable" | "output" | "locals" | "terraform"
+            "resource"
+                | "module"
+                | "provider"
+                | "data"
+                | "variable"
+                | "output"
+                | "locals"
+                | "terraform"
         ) && line.trim_end().ends_with('{')
     })
 }
@@ -456,7 +501,7 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
             &options.load,
         )?);
     }
-    assemble(plan, extra_values, &options.load)
+    assemble(plan, extra_values, options)
 }
 
 /// The Cilium image the chart of this version runs, when the version is
@@ -486,8 +531,9 @@ fn daemonset(name: &str, labels: Value, container: &str, image: &str, selector: 
 fn assemble(
     mut plan: Plan,
     extra_values: Vec<Value>,
-    options: &LoadOptions,
+    iac_options: &IacOptions,
 ) -> Result<Loaded, LoadError> {
+    let options = &iac_options.load;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut sources: BTreeMap<ObjectKey, SourceLocation> = BTreeMap::new();
     let mut name = None;
@@ -633,13 +679,16 @@ fn assemble(
         Some(v) => format!("quay.io/cilium/cilium:v{v}"),
         None => "quay.io/cilium/cilium".to_string(),
     };
-    daemonsets.push(daemonset(
-        "cilium",
-        json!({"k8s-app": "cilium"}),
-        "cilium-agent",
-        &image,
-        json!({}),
-    ));
+    let no_cilium = cilium.is_none() && iac_options.cilium_installed_by == CiliumInstall::None;
+    if !no_cilium {
+        daemonsets.push(daemonset(
+            "cilium",
+            json!({"k8s-app": "cilium"}),
+            "cilium-agent",
+            &image,
+            json!({}),
+        ));
+    }
     if let Some(at) = &cilium_at {
         sources.insert(
             ObjectKey::new("DaemonSet", "kube-system", "cilium"),
@@ -648,11 +697,22 @@ fn assemble(
     }
     if cilium.is_none() {
         let first = plan.facts.files.first().cloned().unwrap_or_default();
-        plan.note(
-            &first,
-            "no Cilium Helm release in the inputs: evaluated as if Cilium will be installed as the \
-             primary CNI with the chart's defaults (give its values with --helm-values)",
-        );
+        let note = match (iac_options.cilium_installed_by, &plan.cilium_other) {
+            (CiliumInstall::None, _) => "--cilium-installed-by none: this cluster runs no Cilium; the rules about Cilium have nothing to evaluate".to_string(),
+            (CiliumInstall::Other, _) => "--cilium-installed-by other: Cilium is evaluated as the primary CNI with the chart's defaults (give its values with --helm-values)".to_string(),
+            (CiliumInstall::Unsaid, Some(p)) => format!(
+                "{}:{}: {} installs Cilium, whose values are not read: evaluated as the primary CNI with the chart's defaults (give its values with --helm-values)",
+                p.at.file, p.at.line, p.detail
+            ),
+            (CiliumInstall::Unsaid, None) => "no Cilium Helm release in the inputs: evaluated as if Cilium will be installed as the \
+             primary CNI with the chart's defaults (give its values with --helm-values, or say \
+             --cilium-installed-by none when this cluster runs no Cilium)"
+                .to_string(),
+        };
+        plan.note(&first, note);
+    } else if iac_options.cilium_installed_by == CiliumInstall::None {
+        let first = plan.facts.files.first().cloned().unwrap_or_default();
+        plan.note(&first, "--cilium-installed-by none, but the inputs install Cilium: the release found is evaluated");
     }
     let vpc_cni_addon = plan.addons.iter().find(|a| a.name == "vpc-cni").cloned();
     let kube_proxy_addon = plan.addons.iter().find(|a| a.name == "kube-proxy").cloned();
@@ -666,11 +726,30 @@ fn assemble(
     let deleted =
         |what: &str| deletions.iter().any(|d| d.contains(what)) || removed.contains(&what);
     let aws_node_will_exist = self_managed == Fact::Known(true) || vpc_cni_addon.is_some();
+    let first = plan.facts.files.first().cloned().unwrap_or_default();
     if self_managed.is_unknown() && vpc_cni_addon.is_none() {
-        let first = plan.facts.files.first().cloned().unwrap_or_default();
-        plan.note(&first, "whether EKS installs the self-managed aws-node is known only after apply: aws-node is left out");
+        let why = "whether EKS installs the self-managed aws-node is known only after apply: aws-node is left out";
+        plan.note(&first, why);
+        plan.facts.aws_node_unknown = Some(why.into());
     }
-    if aws_node_will_exist && !deleted("aws-node") {
+    if cluster.is_none() && vpc_cni_addon.is_none() {
+        let why = "no EKS cluster in the inputs: whether aws-node will exist is not known, it is left out";
+        plan.note(&first, why);
+        plan.facts.aws_node_unknown = Some(why.into());
+    }
+    let patch_unknown = plan
+        .aws_node_patch_unknown
+        .clone()
+        .filter(|_| plan.aws_node_patched.is_none() && aws_node_will_exist && !deleted("aws-node"));
+    if let Some(p) = &patch_unknown {
+        let why = format!(
+            "{}: {} with a patch that is not literal: where aws-node will run is not known, it is left out",
+            p.address, p.detail
+        );
+        plan.note(&p.at.file.clone(), why.clone());
+        plan.facts.aws_node_unknown = Some(why);
+    }
+    if aws_node_will_exist && !deleted("aws-node") && patch_unknown.is_none() {
         let selector = if plan.aws_node_patched.is_some() {
             json!({"io.cilium/aws-node-enabled": "true"})
         } else {
@@ -734,6 +813,7 @@ fn assemble(
     // --helm-values files in order.
     let mut values = match &cilium {
         Some(c) => c.values.clone(),
+        None if no_cilium => None,
         None => Some(Value::Object(Default::default())),
     };
     if let Some(v) = values.as_mut() {
@@ -783,7 +863,10 @@ mod tests {
             sniff(b"apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n"),
             Kind::Eksctl
         );
-        assert_eq!(sniff(b"resource \"aws_eks_cluster\" \"x\" {\n}\n"), Kind::Hcl);
+        assert_eq!(
+            sniff(b"resource \"aws_eks_cluster\" \"x\" {\n}\n"),
+            Kind::Hcl
+        );
         assert!(matches!(sniff(b"\x00\x01\x02\xff"), Kind::Other(_)));
         assert_eq!(
             sniff(b"Parameters:\n  V:\n    Type: String\nResources:\n  C:\n    Type: AWS::EKS::Cluster\n"),
