@@ -69,10 +69,7 @@ fn bad_input_exits_2_naming_the_file() {
             "hostile/cfn-bad-version.yaml",
             "hostile/cfn-bad-version.yaml: line 1: AWSTemplateFormatVersion",
         ),
-        (
-            "hostile/cfn-broken.yaml",
-            "hostile/cfn-broken.yaml: line",
-        ),
+        ("hostile/cfn-broken.yaml", "hostile/cfn-broken.yaml: line"),
         (
             "hostile/pulumi-version-4.json",
             "hostile/pulumi-version-4.json: line 2: Pulumi stack export version 4 is not supported",
@@ -91,7 +88,10 @@ fn cilium_installed_by_none_quiets_the_cilium_rules() {
     let (_, out, _) = preflight(&fixtures(), &[plan]);
     assert!(out.contains("CNI002"), "{out}");
     let (_, out, err) = preflight(&fixtures(), &[plan, "--cilium-installed-by", "none"]);
-    assert!(!out.contains("CNI002") && out.contains("--cilium-installed-by none"), "{out}{err}");
+    assert!(
+        !out.contains("CNI002") && out.contains("--cilium-installed-by none"),
+        "{out}{err}"
+    );
     let (code, _, err) = preflight(&fixtures(), &[plan, "--cilium-installed-by", "argo"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("expected `other` or `none`"), "{err}");

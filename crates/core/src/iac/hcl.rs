@@ -295,6 +295,10 @@ impl File<'_> {
         let address = format!("{kind}.{name}");
         let body = &block.body;
         let at = self.at(block.span(), &address);
+        let modelled = matches!(
+            kind,
+            "aws_eks_cluster" | "aws_eks_addon" | "aws_eks_node_group" | "helm_release"
+        );
         let commands = matches!(
             kind,
             "null_resource"
@@ -307,6 +311,9 @@ impl File<'_> {
                 | "kubernetes_daemonset"
                 | "cilium"
         );
+        if !modelled && !commands {
+            return;
+        }
         if let Some(count) = body.get_attribute("count") {
             match self.literal(&count.value) {
                 Ok(Value::Number(n)) if n.as_u64() == Some(0) => return,
