@@ -1290,6 +1290,37 @@ def known_issues_sources(src):
     )
 
 
+# --------------------------------------------------------------------------
+# data/iac-defaults.json
+
+def build_iac_defaults(src):
+    """terraform-aws-modules/eks defaults per major, from
+    scripts/knowledge/terraform-aws-eks.json, each bootstrap fact checked
+    against the shared node_provisioning.json wording."""
+    with open(REPO / "scripts/knowledge/terraform-aws-eks.json", encoding="utf-8") as f:
+        project = json.load(f)
+    shared = load_json(src, "aws/node_provisioning.json")["paths"]["terraform_aws_eks_module"]["facts"]
+    facts = " ".join(f["fact"] for f in shared)
+    require("Default true" in facts, "node_provisioning.json: the provider default of bootstrap_self_managed_addons moved")
+    require("v19.x: no bootstrap_self_managed_addons input" in facts, "node_provisioning.json: the v19 fact moved")
+    require("v20.18.0 (2024-07-15) adds bootstrap_self_managed_addons" in facts, "node_provisioning.json: the v20.18 fact moved")
+    require("bootstrap_self_managed_addons is now hardcoded to false" in facts, "node_provisioning.json: the v21 fact moved")
+    majors = project["majors"]
+    require(majors["19"]["bootstrap_self_managed_addons"] == {"input": None, "default": True}, "v19 bootstrap entry")
+    require(majors["20"]["bootstrap_self_managed_addons"].get("input_from") == "20.18.0", "v20 bootstrap entry")
+    require(majors["21"]["bootstrap_self_managed_addons"].get("hardcoded") is False, "v21 bootstrap entry")
+    doc = {
+        "sources": {
+            "terraform_aws_eks": "scripts/knowledge/terraform-aws-eks.json; ../shared/data/aws/node_provisioning.json paths.terraform_aws_eks_module",
+        },
+        "terraform_aws_eks": {
+            "module_source": project["module_source"],
+            "majors": majors,
+        },
+    }
+    return dump_json(doc)
+
+
 def build(src):
     """All generated files, as {relative path: text}."""
     instances, missing_vcpus = build_instances(src)
@@ -1310,6 +1341,7 @@ def build(src):
         "log-signatures.json": log_signatures,
         "knowledge-dates.json": build_knowledge_dates(src),
         "known-issues.json": build_known_issues(src),
+        "iac-defaults.json": build_iac_defaults(src),
         "upstream/eni-max-pods.txt": upstream,
         "SOURCES.md": sources
         + build_generate_sources(eks_minors)

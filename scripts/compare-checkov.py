@@ -7,8 +7,8 @@ in a directory of real infrastructure code (default: the shared corpus
 
 checkov runs once over the directory, offline (BC_SKIP_MAPPING=TRUE,
 --skip-download); preflight runs once per file, so each row says what that
-file alone gives. A file preflight does not read yet (HCL, CloudFormation,
-Pulumi, CDK sources) shows the reason it was skipped.
+file alone gives. A file preflight does not read (Pulumi and CDK program
+sources, Helm values files on their own) shows the reason it was skipped.
 """
 
 import argparse

@@ -1,12 +1,12 @@
-//! `preflight`: infrastructure code (Terraform plan JSON, eksctl
-//! ClusterConfig) → the cluster model it plans → the same engine, rules,
+//! `preflight`: infrastructure code (Terraform plan JSON or HCL, eksctl
+//! ClusterConfig, CloudFormation/CDK, Pulumi) → the cluster model it plans → the same engine, rules,
 //! suppressions and reports as `check`, before anything is applied.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use doctor_core::engine::Engine;
-use doctor_core::iac::{self, IacOptions};
+use doctor_core::iac::{self, CiliumInstall, IacOptions};
 use doctor_core::knowledge::Knowledge;
 use doctor_core::load::LoadOptions;
 use doctor_core::report::Format;
@@ -19,9 +19,11 @@ use crate::report_args::ReportArgs;
 #[derive(Debug, Args)]
 pub struct PreflightArgs {
     /// Terraform/OpenTofu plan JSON (`terraform show -json plan.tfplan >
-    /// plan.json`) and eksctl ClusterConfig files, or directories of them
-    /// (walked); recognised by content. Files of one eksctl cluster are
-    /// merged.
+    /// plan.json`), Terraform HCL sources where no plan exists (literal
+    /// values only), eksctl ClusterConfig files, CloudFormation templates
+    /// (CDK synth output too) and Pulumi `preview --json` / `stack export`
+    /// (experimental), or directories of them (walked); recognised by
+    /// content. Files of one eksctl cluster are merged.
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
     /// The eksctl release that will run the ClusterConfig files: its
@@ -29,6 +31,13 @@ pub struct PreflightArgs {
     /// Default: the newest behaviour documented.
     #[arg(long, value_name = "X.Y.Z", value_parser = str::parse::<Version>)]
     eksctl_version: Option<Version>,
+    /// Who installs Cilium when the inputs hold no Cilium Helm release:
+    /// `other` (ArgoCD, Flux, the cilium CLI, another pipeline: evaluated
+    /// as the primary CNI with the chart's defaults and --helm-values) or
+    /// `none` (this cluster runs no Cilium). Default: a release in the
+    /// inputs; without one Cilium is assumed primary, and a note says so.
+    #[arg(long, value_name = "other|none", value_parser = str::parse::<CiliumInstall>)]
+    cilium_installed_by: Option<CiliumInstall>,
     /// Report file paths (SARIF `artifactLocation.uri`) relative to DIR,
     /// the repository root code scanning resolves them against. Default:
     /// the working directory.
@@ -47,6 +56,7 @@ pub fn run(args: &PreflightArgs, knowledge: &Knowledge) -> Result<u8, CliError> 
     let options = IacOptions {
         eksctl_version: args.eksctl_version,
         helm_values: args.evaluation.load_options().helm_values,
+        cilium_installed_by: args.cilium_installed_by.unwrap_or_default(),
         load: LoadOptions::default(),
     };
     let loaded = iac::load(&args.paths, &options).map_err(|e| CliError(e.to_string()))?;

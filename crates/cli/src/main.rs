@@ -67,8 +67,9 @@ enum Command {
     /// Check cluster dumps (kubectl/AWS CLI JSON or YAML, Helm values,
     /// metrics, cilium sysdumps) for every known trap, each with its fix.
     Check(cmd_check::CheckArgs),
-    /// Check infrastructure code before apply (Terraform plan JSON, eksctl
-    /// ClusterConfig) with the same rules, each finding at its file and line.
+    /// Check infrastructure code before apply (Terraform plan JSON or HCL,
+    /// eksctl ClusterConfig, CloudFormation/CDK, Pulumi) with the same
+    /// rules, each finding at its file and line.
     Preflight(cmd_preflight::PreflightArgs),
     /// Read the cluster (Kubernetes API) and its AWS account live,
     /// read-only, into one .tar.gz snapshot that `check` reads.

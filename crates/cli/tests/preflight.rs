@@ -61,13 +61,40 @@ fn bad_input_exits_2_naming_the_file() {
             "hostile/eksctl-taint-typo.yaml",
             "line 15: does not match eksctl's ClusterConfig schema",
         ),
-        ("cilium-eni/main.tf", "Terraform HCL: not read yet"),
+        (
+            "hostile/hcl-truncated.tf",
+            "hostile/hcl-truncated.tf: line 66 column 25: invalid HCL",
+        ),
+        (
+            "hostile/cfn-bad-version.yaml",
+            "hostile/cfn-bad-version.yaml: line 1: AWSTemplateFormatVersion",
+        ),
+        ("hostile/cfn-broken.yaml", "hostile/cfn-broken.yaml: line"),
+        (
+            "hostile/pulumi-version-4.json",
+            "hostile/pulumi-version-4.json: line 2: Pulumi stack export version 4 is not supported",
+        ),
     ] {
         let (code, out, err) = preflight(&fixtures(), &[file]);
         assert_eq!(code, 2, "{file}: {out}{err}");
         assert!(err.contains(want), "{file}: {err}");
         assert!(!err.contains("panicked"), "{file}: {err}");
     }
+}
+
+#[test]
+fn cilium_installed_by_none_quiets_the_cilium_rules() {
+    let plan = "TripleAze__Production-Grade-Cloud-Native-DevOps-Platform__infra_plan.json";
+    let (_, out, _) = preflight(&fixtures(), &[plan]);
+    assert!(out.contains("CNI002"), "{out}");
+    let (_, out, err) = preflight(&fixtures(), &[plan, "--cilium-installed-by", "none"]);
+    assert!(
+        !out.contains("CNI002") && out.contains("--cilium-installed-by none"),
+        "{out}{err}"
+    );
+    let (code, _, err) = preflight(&fixtures(), &[plan, "--cilium-installed-by", "argo"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("expected `other` or `none`"), "{err}");
 }
 
 #[test]

@@ -367,6 +367,12 @@ fn sarif_from_preflight_and_check_meets_the_schema_and_github() {
         ),
         ("preflight eksctl", preflight(&[LITTLEJO])),
         ("preflight values", preflight(&["cilium-eni/plan.json"])),
+        (
+            "preflight cloudformation",
+            preflight(&[CFN_ADDONS, CFN_CONTROL_PLANE]),
+        ),
+        ("preflight cdk", preflight(&[CDK_EDISON])),
+        ("preflight pulumi", preflight(&[PULUMI_STACK])),
         ("check", check),
     ] {
         assert!(!report.findings.is_empty(), "{what}");
@@ -401,4 +407,392 @@ fn sarif_from_preflight_and_check_meets_the_schema_and_github() {
     log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
         0.into();
     assert!(!github_problems(&log).is_empty());
+}
+
+// ------------------------------------------- CloudFormation and CDK synth
+
+const CFN_CONTROL_PLANE: &str = "viethuy99__eks-cloudformation-template__03-eks-control-plane.yaml";
+const CFN_ADDONS: &str = "viethuy99__eks-cloudformation-template__05-eks-addons.yaml";
+const CFN_NODEGROUP: &str = "viethuy99__eks-cloudformation-template__06-eks-managed-nodegroup.yaml";
+const CDK_EDISON: &str = "edison0513__eks-cdk-example__cdk.out_EksStack.template.json";
+const CDK_CALICO: &str = "aws-cdk__integ.custom-addons.template.json";
+const PULUMI_STACK: &str =
+    "pulumi__pulumi-eks__tests_testdata_recorded_TestProviderUpgrade_managed-nodegroups_3.0.0_stack.json";
+const PULUMI_PREVIEW: &str =
+    "infracost__infracost__examples_pulumi_aws-ts-ebs_preview-existing.json";
+
+fn notes(loaded: &Loaded) -> Vec<String> {
+    loaded.notes.iter().map(|n| n.note.clone()).collect()
+}
+
+/// The line of the first line of `file` (a fixture) that holds `needle`.
+fn line_of(file: &str, needle: &str) -> u32 {
+    let text = std::fs::read_to_string(fixture(file)).unwrap();
+    let i = text
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in {file}"));
+    u32::try_from(i + 1).unwrap()
+}
+
+#[test]
+fn a_cloudformation_yaml_template_with_short_form_tags_is_read_by_line() {
+    // The control plane: `Version: !Ref ClusterVersion` is unknown until
+    // deploy (never fires, named in a note with its line); no
+    // BootstrapSelfManagedAddons, so EKS bootstraps aws-node (CNI001).
+    let loaded = load(&[CFN_CONTROL_PLANE], None).unwrap();
+    let n = notes(&loaded);
+    let version_line = line_of(CFN_CONTROL_PLANE, "        Ref: ClusterVersion") - 1;
+    assert!(
+        n.iter().any(|n| n
+            == &format!("line {version_line}: EksCluster.Version is Ref ClusterVersion: known only when the stack is deployed; the rules that need it are not evaluated")),
+        "{n:#?}"
+    );
+    let r = evaluate(&loaded);
+    let f = finding(&r, "CNI001");
+    let at = f.location.as_ref().unwrap();
+    assert!(at.file.ends_with(CFN_CONTROL_PLANE), "{at}");
+    assert_eq!(at.line, line_of(CFN_CONTROL_PLANE, "  EksCluster:"));
+    assert!(
+        r.not_evaluated.iter().any(|m| m.rule == "VER003"),
+        "the version is unknown: VER003 not evaluated"
+    );
+    // The add-on stack: the managed vpc-cni add-on, at its resource.
+    let r = preflight(&[CFN_ADDONS]);
+    let f = finding(&r, "CNI002");
+    let at = f.location.as_ref().unwrap();
+    assert_eq!(at.line, line_of(CFN_ADDONS, "  VpcCni:"), "{at}");
+    assert_eq!(at.address.as_deref(), Some("VpcCni"));
+    // The node group stack: instance types and AMI type from parameters
+    // are unknown; the missing agent-not-ready taint is known (CNI004).
+    let loaded = load(&[CFN_NODEGROUP], None).unwrap();
+    let n = notes(&loaded);
+    assert!(
+        n.iter()
+            .any(|n| n.contains("EksManagedNodeGroup.InstanceTypes is Ref NodeInstanceTypes")),
+        "{n:#?}"
+    );
+    let r = evaluate(&loaded);
+    assert_eq!(
+        finding(&r, "CNI004").location.as_ref().unwrap().line,
+        line_of(CFN_NODEGROUP, "  EksManagedNodeGroup:")
+    );
+}
+
+#[test]
+fn cdk_synth_output_is_read_like_cloudformation() {
+    // CDK v2 L2 cluster (Custom::AWSCDK-EKS-Cluster Config), AWS::EKS::Addon
+    // vpc-cni, AWS::EKS::Nodegroup: the same model as a plan.
+    let loaded = load(&[CDK_EDISON], None).unwrap();
+    assert_eq!(
+        loaded.cluster.name.as_deref(),
+        Some("tapnow-staging-cluster")
+    );
+    let r = evaluate(&loaded);
+    let f = finding(&r, "CNI002");
+    assert_eq!(
+        f.location.as_ref().unwrap().line,
+        line_of(CDK_EDISON, "\"vpccni\": {")
+    );
+    // bootstrapSelfManagedAddons false, no add-on: no aws-node, nothing fires.
+    let r = preflight(&[CDK_CALICO]);
+    for code in ["CNI001", "CNI002"] {
+        assert!(!codes(&r).contains(&code), "{:?}", codes(&r));
+    }
+}
+
+#[test]
+fn a_cdk_cilium_helm_chart_gives_its_version_and_values() {
+    let file = "cdk-cilium/eks-cilium.template.json";
+    let loaded = load(&[file], None).unwrap();
+    let values = loaded.cluster.helm_values.as_ref().expect("values");
+    assert_eq!(values["ipam"]["mode"], "eni");
+    let iac = loaded.cluster.iac.as_ref().unwrap();
+    assert_eq!(iac.cilium_releases.len(), 1);
+    assert_eq!(
+        iac.cilium_releases[0].at.line,
+        line_of(file, "\"Cilium5E8A6B3C\": {")
+    );
+    let r = evaluate(&loaded);
+    let c = codes(&r);
+    assert!(c.contains(&"CNI002"), "{c:?}");
+    assert!(!c.contains(&"IAC004") && !c.contains(&"IAC005"), "{c:?}");
+    assert!(
+        !c.contains(&"CNI004"),
+        "the node group has the taint: {c:?}"
+    );
+}
+
+#[test]
+fn cdk_values_with_tokens_are_not_evaluated_and_placeholders_noted() {
+    let r = preflight(&["hostile/cdk-values-token.template.json"]);
+    let f = finding(&r, "IAC005");
+    assert!(
+        f.evidence.iter().any(|e| e.contains("Values is Fn::Join")),
+        "{:?}",
+        f.evidence
+    );
+    let loaded = load(&["hostile/cdk-values-placeholder.template.json"], None).unwrap();
+    assert!(
+        notes(&loaded)
+            .iter()
+            .any(|n| n.contains("uninterpolated ${...} placeholders")),
+        "{:?}",
+        notes(&loaded)
+    );
+}
+
+#[test]
+fn hostile_templates_and_states_are_errors_naming_file_and_line() {
+    for (file, wanted) in [
+        (
+            "hostile/cfn-truncated.template.json",
+            "cfn-truncated.template.json",
+        ),
+        ("hostile/cfn-bad-version.yaml", "line 1"),
+        ("hostile/cfn-broken.yaml", "cfn-broken.yaml: line"),
+        ("hostile/pulumi-version-4.json", "line 2"),
+        (
+            "hostile/pulumi-preview-truncated.json",
+            "pulumi-preview-truncated.json",
+        ),
+    ] {
+        let e = load(&[file], None).unwrap_err();
+        assert!(e.contains(wanted), "{file}: {e}");
+        assert!(
+            e.contains(file.trim_start_matches("hostile/")),
+            "{file}: {e}"
+        );
+    }
+    let e = load(&["hostile/cfn-bad-version.yaml"], None).unwrap_err();
+    assert!(e.contains("2010-09-09"), "{e}");
+}
+
+// ------------------------------------------------------------------ Pulumi
+
+#[test]
+fn a_pulumi_stack_export_fills_the_model_and_says_experimental() {
+    let loaded = load(&[PULUMI_STACK], None).unwrap();
+    // The version is left to the provider in the inputs; the state's
+    // outputs record what was deployed.
+    assert!(
+        notes(&loaded).iter().any(|n| n.contains("experimental")),
+        "{:?}",
+        notes(&loaded)
+    );
+    let r = evaluate(&loaded);
+    assert_eq!(r.cluster.kubernetes_version.as_deref(), Some("1.31"));
+    let f = finding(&r, "CNI002");
+    let at = f.location.as_ref().unwrap();
+    assert!(
+        at.address.as_deref().is_some_and(|a| a.ends_with("aws:eks/addon:Addon::example-managed-nodegroups-vpc-cni")),
+        "{at}"
+    );
+    assert!(at.line > 1);
+}
+
+#[test]
+fn a_pulumi_preview_with_unknowns_never_fires_on_them() {
+    let loaded = load(&[PULUMI_PREVIEW], None).unwrap();
+    let iac = loaded.cluster.iac.as_ref().unwrap();
+    assert_eq!(iac.files.len(), 1);
+    let r = evaluate(&loaded);
+    // A raw aws:eks/cluster:Cluster without bootstrapSelfManagedAddons: EKS
+    // bootstraps aws-node.
+    assert!(codes(&r).contains(&"CNI001"), "{:?}", codes(&r));
+    let at = finding(&r, "CNI004").location.clone().unwrap();
+    assert_eq!(
+        at.address.as_deref(),
+        Some("urn:pulumi:dev::aws-ts-ebs::aws:eks/nodeGroup:NodeGroup::example")
+    );
+}
+
+#[test]
+fn pulumi_eks_default_addons_to_remove_is_obsolete_but_honoured() {
+    let r = preflight(&["pulumi-default-addons/preview.json"]);
+    let c = codes(&r);
+    assert!(c.contains(&"IAC002"), "{c:?}");
+    // The program removes vpc-cni and kube-proxy at creation: no aws-node.
+    assert!(!c.contains(&"CNI001") && !c.contains(&"CNI002"), "{c:?}");
+    // The Cilium values are computed in an apply(): not evaluated.
+    assert!(c.contains(&"IAC005"), "{c:?}");
+    let r = preflight(&["pulumi-v4/preview.json"]);
+    let c = codes(&r);
+    assert!(!c.contains(&"IAC002") && !c.contains(&"CNI001"), "{c:?}");
+}
+
+// -------------------------------------------------- Terraform HCL sources
+
+fn load_with(files: &[&str], by: iac::CiliumInstall) -> Result<Loaded, String> {
+    let paths: Vec<PathBuf> = files.iter().map(|f| fixture(f)).collect();
+    let options = IacOptions {
+        cilium_installed_by: by,
+        ..IacOptions::default()
+    };
+    iac::load(&paths, &options).map_err(|e| e.to_string())
+}
+
+fn at_line(r: &Report, code: &str) -> (String, u32) {
+    let at = finding(r, code).location.clone().expect("a location");
+    let file = at.file.rsplit('/').take(2).collect::<Vec<_>>();
+    (format!("{}/{}", file[1], file[0]), at.line)
+}
+
+#[test]
+fn hcl_resources_are_read_literally_and_point_at_their_lines() {
+    // paulofponciano/EKS-Cilium: a raw aws_eks_cluster without
+    // bootstrap_self_managed_addons (EKS bootstraps aws-node), the
+    // kube-proxy add-on, and a Cilium helm_release with kube-proxy
+    // replacement and no API server address.
+    let loaded = load(&["hcl-paulofponciano"], None).unwrap();
+    let n = notes(&loaded);
+    assert!(
+        n.iter().any(|n| n.starts_with(
+            "line 14: aws_eks_cluster.eks_cluster: version is `var.k8s_version`, not a literal"
+        )),
+        "{n:#?}"
+    );
+    let r = evaluate(&loaded);
+    assert_eq!(
+        at_line(&r, "CNI001"),
+        ("hcl-paulofponciano/eks.tf".into(), 11)
+    );
+    assert_eq!(
+        at_line(&r, "CFG004"),
+        ("hcl-paulofponciano/eks_addons.tf".into(), 44)
+    );
+    assert_eq!(
+        at_line(&r, "CFG003"),
+        ("hcl-paulofponciano/helm_cilium.tf".into(), 1)
+    );
+    assert!(
+        r.not_evaluated.iter().any(|m| m.rule == "VER003"),
+        "the version is a variable: VER003 not evaluated"
+    );
+}
+
+#[test]
+fn hcl_module_defaults_follow_the_major_version() {
+    // v19 (~> 19.13): EKS bootstraps aws-node and the module adds the
+    // vpc-cni add-on from cluster_addons: CNI002 at the add-on's key.
+    let file = "hcl/mattbrandman__ekstesting__terraform_main.tf";
+    let r = preflight(&[file]);
+    let f = finding(&r, "CNI002");
+    let at = f.location.as_ref().unwrap();
+    assert_eq!(at.line, line_of(file, "vpc-cni"), "{at}");
+    assert!(codes(&r).contains(&"CNI001"), "{:?}", codes(&r));
+    // v19 (~> 19.0) without add-ons: the self-managed aws-node (CNI001) at
+    // the module block.
+    let file = "hcl/alleaffengaffen__cucumber__eks.tf";
+    let r = preflight(&[file]);
+    assert_eq!(
+        finding(&r, "CNI001").location.as_ref().unwrap().line,
+        line_of(file, "module \"eks\"")
+    );
+}
+
+#[test]
+fn hcl_values_files_and_blueprint_addons_are_read() {
+    // ovaleanu/cilium-eks: Cilium through aws-ia/eks-blueprints-addon with
+    // templatefile() values beside the .tf: `tunnel` on the 1.15 chart
+    // (VER007), aws-node and kube-proxy deleted by local-exec (IAC001), and
+    // prefix delegation on Xen instance types (CAP007).
+    let r = preflight(&["hcl-ovaleanu"]);
+    let c = codes(&r);
+    assert!(c.contains(&"VER007"), "{c:?}");
+    assert_eq!(at_line(&r, "VER007"), ("hcl-ovaleanu/cilium.tf".into(), 74));
+    assert_eq!(c.iter().filter(|c| **c == "IAC001").count(), 2, "{c:?}");
+    assert!(c.contains(&"CAP007"), "{c:?}");
+    assert!(!c.contains(&"CNI001"), "aws-node is deleted: {c:?}");
+    // csantanapr: file() values read; the kube-proxy add-on behind a
+    // conditional count is not assumed to exist.
+    let loaded = load(&["hcl-csantanapr"], None).unwrap();
+    assert_eq!(
+        loaded.cluster.helm_values.as_ref().unwrap()["ipam"]["mode"],
+        "eni"
+    );
+    let r = evaluate(&loaded);
+    assert!(!codes(&r).contains(&"CFG004"), "{:?}", codes(&r));
+    assert!(notes(&loaded)
+        .iter()
+        .any(|n| n.contains("count is `var.remove_kube_proxy ? 0 : 1`")));
+}
+
+#[test]
+fn hcl_beside_a_plan_is_not_read_twice() {
+    let loaded = load(&["cilium-eni"], None).unwrap();
+    assert!(
+        loaded
+            .skipped
+            .iter()
+            .any(|s| s.path.ends_with("cilium-eni/main.tf")
+                && s.reason.contains("beside a plan JSON")),
+        "{:?}",
+        loaded.skipped
+    );
+}
+
+#[test]
+fn an_unread_patch_or_a_missing_cluster_never_fires_on_aws_node() {
+    // littlejo: aws-node patched by local-exec with a patch built from a
+    // local: where aws-node runs is unknown.
+    let loaded = load(&["hcl/littlejo__terraform-eks-cilium__main.tf"], None).unwrap();
+    assert!(
+        notes(&loaded)
+            .iter()
+            .any(|n| n.contains("patch that is not literal")),
+        "{:?}",
+        notes(&loaded)
+    );
+    assert!(!codes(&evaluate(&loaded)).contains(&"CNI001"));
+    // METR: only the Cilium release (chaining), no cluster: CNI006 is not
+    // evaluated rather than claiming aws-node is missing.
+    let r = preflight(&["hcl/METR__inspect-action__terraform_modules_eks_main.tf"]);
+    assert!(!codes(&r).contains(&"CNI006"), "{:?}", codes(&r));
+    assert!(r.not_evaluated.iter().any(|m| m.rule == "CNI006"));
+}
+
+#[test]
+fn hostile_hcl_is_an_error_naming_file_and_line() {
+    let e = load(&["hostile/hcl-truncated.tf"], None).unwrap_err();
+    assert!(
+        e.contains("hcl-truncated.tf") && e.contains("line ") && e.contains("invalid HCL"),
+        "{e}"
+    );
+}
+
+// ------------------------------------------ who installs Cilium (issue #16)
+
+#[test]
+fn cilium_installed_by_decides_whether_cilium_rules_apply() {
+    // A plan that installs no Cilium: by default Cilium is assumed primary
+    // (noted), so the managed vpc-cni add-on is CNI002.
+    let r = preflight(&[TRIPLEAZE]);
+    assert!(codes(&r).contains(&"CNI002"));
+    let loaded = load_with(&[TRIPLEAZE], iac::CiliumInstall::None).unwrap();
+    assert!(
+        notes(&loaded)
+            .iter()
+            .any(|n| n.starts_with("--cilium-installed-by none")),
+        "{:?}",
+        notes(&loaded)
+    );
+    let r = evaluate(&loaded);
+    for code in ["CNI001", "CNI002"] {
+        assert!(!codes(&r).contains(&code), "{:?}", codes(&r));
+    }
+    let loaded = load_with(&[TRIPLEAZE], iac::CiliumInstall::Other).unwrap();
+    assert!(codes(&evaluate(&loaded)).contains(&"CNI002"));
+    // The cilium Terraform provider installs Cilium: named in the note.
+    let loaded = load(&["hcl/tf-cilium__terraform-eks-cilium__main.tf"], None).unwrap();
+    assert!(
+        notes(&loaded)
+            .iter()
+            .any(|n| n.contains("cilium.this (the cilium Terraform provider) installs Cilium")),
+        "{:?}",
+        notes(&loaded)
+    );
+    // A release found wins over `none`.
+    let loaded = load_with(&["cilium-eni/plan.json"], iac::CiliumInstall::None).unwrap();
+    assert!(loaded.cluster.helm_values.is_some());
 }

@@ -3,7 +3,9 @@
 //!
 //! Readers, each recognised by content (never by file name):
 //! - Terraform/OpenTofu plan JSON (`terraform show -json plan`), [`plan`];
-//! - eksctl `ClusterConfig` YAML, several files of one cluster merged, [`eksctl`].
+//! - eksctl `ClusterConfig` YAML, several files of one cluster merged, [`eksctl`];
+//! - CloudFormation templates, JSON or YAML, CDK synth output included, [`cfn`];
+//! - Pulumi `preview --json` and `stack export` (experimental), [`pulumi`].
 //!
 //! Every reader turns what the code declares into [`Planned`] facts; this
 //! module then writes those facts as the dumps the cluster would give once
@@ -17,9 +19,13 @@
 //! and absent values reach the model; an unknown one is left out of it (the
 //! rules that need it are *not evaluated*) and named in an input note.
 
+mod cfn;
 mod eksctl;
+mod hcl;
 mod helm_values;
+mod located;
 mod plan;
+mod pulumi;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -76,6 +82,17 @@ pub struct ChartRelease {
     pub version: Fact<String>,
 }
 
+/// An obsolete pulumi-eks input, where it is set: for IAC002.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObsoleteOption {
+    pub address: String,
+    pub at: SourceLocation,
+    /// The input (`defaultAddonsToRemove`).
+    pub option: String,
+    /// Its value as written, when known.
+    pub value: Option<String>,
+}
+
 /// Facts only infrastructure code has, for the IAC rules.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IacFacts {
@@ -90,6 +107,39 @@ pub struct IacFacts {
     /// Helm values of the Cilium release that cannot be evaluated before
     /// apply, each with why.
     pub unevaluable_values: Vec<Planned>,
+    /// Inputs of a tool that its newer releases removed (IAC002).
+    pub obsolete_options: Vec<ObsoleteOption>,
+    /// Why the code leaves open whether aws-node will exist (it is left
+    /// out of the model; rules on its absence are not evaluated).
+    pub aws_node_unknown: Option<String>,
+}
+
+/// Who installs Cilium when the inputs hold no Cilium Helm release.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CiliumInstall {
+    /// Not said: a release in the inputs is read; without one, Cilium is
+    /// assumed to be installed as the primary CNI with the chart's
+    /// defaults (an input note says so).
+    #[default]
+    Unsaid,
+    /// A tool whose code is not among the inputs (ArgoCD, Flux, the
+    /// cilium CLI, another pipeline): evaluated as the primary CNI with the
+    /// chart's defaults and `--helm-values`.
+    Other,
+    /// Nobody: this cluster runs no Cilium; the rules about Cilium
+    /// running beside the VPC CNI have nothing to say.
+    None,
+}
+
+impl std::str::FromStr for CiliumInstall {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "other" => Ok(CiliumInstall::Other),
+            "none" => Ok(CiliumInstall::None),
+            _ => Err(format!("{s:?}: expected `other` or `none`")),
+        }
+    }
 }
 
 /// What `preflight` needs besides the paths.
@@ -100,6 +150,8 @@ pub struct IacOptions {
     pub eksctl_version: Option<Version>,
     /// Cilium Helm values files, laid over the release's values in order.
     pub helm_values: Vec<PathBuf>,
+    /// Who installs Cilium when no release is in the inputs.
+    pub cilium_installed_by: CiliumInstall,
     /// Limits of the loaders.
     pub load: LoadOptions,
 }
@@ -115,6 +167,9 @@ pub(crate) struct PlannedCluster {
     pub support_type: Fact<String>,
     pub ip_family: Fact<String>,
     pub planned: Option<Planned>,
+    /// The reader already named each unknown field in a note (with its
+    /// line and why): `assemble` adds none.
+    pub unknown_noted: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +211,14 @@ pub(crate) struct Plan {
     pub cilium: Vec<PlannedCilium>,
     /// aws-node patched off the nodes (`io.cilium/aws-node-enabled`).
     pub aws_node_patched: Option<Planned>,
+    /// Cilium installed by something other than a Helm release the
+    /// readers understand (the `cilium` Terraform provider, a module).
+    pub cilium_other: Option<Planned>,
+    /// aws-node patched by a command whose patch is not literal.
+    pub aws_node_patch_unknown: Option<Planned>,
+    /// DaemonSets the tool removes when it creates the cluster (pulumi-eks
+    /// `defaultAddonsToRemove`): `aws-node`, `kube-proxy`.
+    pub removed_at_creation: Vec<&'static str>,
     pub facts: IacFacts,
     pub notes: Vec<InputNote>,
     pub skipped: Vec<SkippedInput>,
@@ -179,7 +242,50 @@ enum Kind {
     TerraformPlan,
     BinaryPlan,
     Eksctl,
+    CloudFormation,
+    Pulumi,
+    Hcl,
     Other(&'static str),
+}
+
+/// Whether a line of the head starts a top-level CloudFormation section
+/// (YAML templates need not say `AWSTemplateFormatVersion`).
+fn cfn_yaml_section(text: &str) -> bool {
+    let mut section = false;
+    for line in text.lines() {
+        if line.starts_with("apiVersion:") || line.starts_with("kind:") {
+            return false;
+        }
+        let key = line.split(':').next().unwrap_or("");
+        if line.len() > key.len()
+            && matches!(
+                key,
+                "AWSTemplateFormatVersion" | "Resources" | "Parameters" | "Conditions" | "Mappings"
+            )
+        {
+            section = true;
+        }
+    }
+    section
+}
+
+/// Whether a line of the head opens a top-level Terraform block
+/// (`resource "…" "…" {`, `module "…" {`, `terraform {`, …).
+fn hcl_blocks(text: &str) -> bool {
+    text.lines().any(|line| {
+        let word = line.split([' ', '{']).next().unwrap_or("");
+        matches!(
+            word,
+            "resource"
+                | "module"
+                | "provider"
+                | "data"
+                | "variable"
+                | "output"
+                | "locals"
+                | "terraform"
+        ) && line.trim_end().ends_with('{')
+    })
 }
 
 fn sniff(head: &[u8]) -> Kind {
@@ -191,28 +297,38 @@ fn sniff(head: &[u8]) -> Kind {
         None => return Kind::Other("not text (binary data)"),
     };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') && text.contains("\"format_version\"") {
+    let json = trimmed.starts_with('{');
+    if json && text.contains("\"format_version\"") {
         return Kind::TerraformPlan;
     }
     if text.contains("eksctl.io/v1alpha5") && text.contains("ClusterConfig") {
         return Kind::Eksctl;
     }
-    if trimmed.starts_with('{') && text.contains("\"AWSTemplateFormatVersion\"")
-        || text.contains("AWSTemplateFormatVersion")
-        || text.contains("\"Resources\"") && text.contains("\"AWS::")
+    // Pulumi before CloudFormation: a stack export can embed a template.
+    if json && text.contains("urn:pulumi:") {
+        return Kind::Pulumi;
+    }
+    if json && (text.contains("\"AWSTemplateFormatVersion\"") || text.contains("\"Resources\""))
+        || !json && cfn_yaml_section(&text) && text.contains("AWS::")
     {
-        return Kind::Other("a CloudFormation template: not read yet by preflight");
+        return Kind::CloudFormation;
     }
-    if trimmed.starts_with('{') && text.contains("\"steps\"") {
-        return Kind::Other("Pulumi preview JSON: not read yet by preflight");
-    }
-    if text.contains("resource \"") || text.contains("module \"") || text.contains("provider \"") {
+    if json && text.contains("\"artifacts\"") && text.contains("aws:cloudformation:stack") {
         return Kind::Other(
-            "Terraform HCL: not read yet by preflight; run `terraform plan -out=plan.tfplan && \
-             terraform show -json plan.tfplan > plan.json` and give plan.json",
+            "a CDK cloud assembly manifest: the templates it lists (*.template.json) are read on their own",
         );
     }
-    Kind::Other("not a Terraform plan JSON or an eksctl ClusterConfig")
+    if json && text.contains("\"steps\"") {
+        return Kind::Other(
+            "JSON with `steps` but no Pulumi URN (urn:pulumi:): not a Pulumi preview",
+        );
+    }
+    if !json && hcl_blocks(&text) {
+        return Kind::Hcl;
+    }
+    Kind::Other(
+        "not a Terraform plan JSON, an eksctl ClusterConfig, a CloudFormation template or a Pulumi preview/state",
+    )
 }
 
 /// Every file under the paths (directories walked in sorted order).
@@ -269,6 +385,22 @@ fn read_head(path: &Path, shown: &str) -> Result<Vec<u8>, LoadError> {
     Ok(head)
 }
 
+/// A whole IaC text file, or `None` (a skip noted) over the size limit.
+fn read_text_file(path: &Path, shown: &str, plan: &mut Plan) -> Result<Option<Vec<u8>>, LoadError> {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if len > MAX_TEXT_BYTES {
+        plan.skipped.push(SkippedInput {
+            path: shown.to_string(),
+            reason: format!("{len} bytes, over the {MAX_TEXT_BYTES} byte limit"),
+        });
+        return Ok(None);
+    }
+    std::fs::read(path).map(Some).map_err(|e| LoadError::Io {
+        path: shown.to_string(),
+        message: e.to_string(),
+    })
+}
+
 /// Read the IaC under `paths` into the model (see the module docs).
 pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError> {
     if paths.is_empty() {
@@ -276,10 +408,13 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
     }
     let mut plan = Plan::default();
     let mut eksctl_docs = Vec::new();
+    let mut hcl_files = Vec::new();
+    let mut plan_dirs = Vec::new();
     for path in files_of(paths)? {
         let shown = path.display().to_string();
         let head = read_head(&path, &shown)?;
-        match sniff(&head) {
+        let kind = sniff(&head);
+        match kind {
             Kind::BinaryPlan => {
                 return Err(LoadError::Malformed {
                     path: shown,
@@ -293,6 +428,7 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
             }
             Kind::TerraformPlan => {
                 plan::read(&path, &shown, &mut plan)?;
+                plan_dirs.push(path.parent().map(Path::to_path_buf).unwrap_or_default());
                 plan.facts.files.push(shown);
             }
             Kind::Eksctl => {
@@ -311,11 +447,40 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
                 eksctl_docs.push(eksctl::parse(&shown, &bytes, &options.load)?);
                 plan.facts.files.push(shown);
             }
+            Kind::CloudFormation | Kind::Pulumi => {
+                let Some(bytes) = read_text_file(&path, &shown, &mut plan)? else {
+                    continue;
+                };
+                if matches!(kind, Kind::CloudFormation) {
+                    cfn::read(&shown, &bytes, &options.load, &mut plan)?;
+                } else {
+                    pulumi::read(&shown, &bytes, &options.load, &mut plan)?;
+                }
+                plan.facts.files.push(shown);
+            }
+            Kind::Hcl => hcl_files.push((path, shown)),
             Kind::Other(why) => plan.skipped.push(SkippedInput {
                 path: crate::hygiene::escape_control(&shown).into_owned(),
                 reason: why.to_string(),
             }),
         }
+    }
+    // HCL is read where no plan exists: beside a plan, the plan's values
+    // are used (and the sources give its lines).
+    for (path, shown) in hcl_files {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if plan_dirs.contains(&dir) {
+            plan.skipped.push(SkippedInput {
+                path: crate::hygiene::escape_control(&shown).into_owned(),
+                reason: "Terraform HCL beside a plan JSON: the plan's values are read (the sources give its lines)".into(),
+            });
+            continue;
+        }
+        let Some(bytes) = read_text_file(&path, &shown, &mut plan)? else {
+            continue;
+        };
+        hcl::read(&shown, &path, &bytes, &mut plan)?;
+        plan.facts.files.push(shown);
     }
     if !eksctl_docs.is_empty() {
         eksctl::apply(eksctl_docs, options.eksctl_version, &mut plan)?;
@@ -336,7 +501,7 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
             &options.load,
         )?);
     }
-    assemble(plan, extra_values, &options.load)
+    assemble(plan, extra_values, options)
 }
 
 /// The Cilium image the chart of this version runs, when the version is
@@ -366,8 +531,9 @@ fn daemonset(name: &str, labels: Value, container: &str, image: &str, selector: 
 fn assemble(
     mut plan: Plan,
     extra_values: Vec<Value>,
-    options: &LoadOptions,
+    iac_options: &IacOptions,
 ) -> Result<Loaded, LoadError> {
+    let options = &iac_options.load;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut sources: BTreeMap<ObjectKey, SourceLocation> = BTreeMap::new();
     let mut name = None;
@@ -419,7 +585,7 @@ fn assemble(
                 ),
                 ("upgrade_policy.support_type", c.support_type.is_unknown()),
             ] {
-                if unknown {
+                if unknown && !c.unknown_noted {
                     let file = p.at.file.clone();
                     plan.note(
                         &file,
@@ -513,13 +679,16 @@ fn assemble(
         Some(v) => format!("quay.io/cilium/cilium:v{v}"),
         None => "quay.io/cilium/cilium".to_string(),
     };
-    daemonsets.push(daemonset(
-        "cilium",
-        json!({"k8s-app": "cilium"}),
-        "cilium-agent",
-        &image,
-        json!({}),
-    ));
+    let no_cilium = cilium.is_none() && iac_options.cilium_installed_by == CiliumInstall::None;
+    if !no_cilium {
+        daemonsets.push(daemonset(
+            "cilium",
+            json!({"k8s-app": "cilium"}),
+            "cilium-agent",
+            &image,
+            json!({}),
+        ));
+    }
     if let Some(at) = &cilium_at {
         sources.insert(
             ObjectKey::new("DaemonSet", "kube-system", "cilium"),
@@ -528,11 +697,22 @@ fn assemble(
     }
     if cilium.is_none() {
         let first = plan.facts.files.first().cloned().unwrap_or_default();
-        plan.note(
-            &first,
-            "no Cilium Helm release in the inputs: evaluated as if Cilium will be installed as the \
-             primary CNI with the chart's defaults (give its values with --helm-values)",
-        );
+        let note = match (iac_options.cilium_installed_by, &plan.cilium_other) {
+            (CiliumInstall::None, _) => "--cilium-installed-by none: this cluster runs no Cilium; the rules about Cilium have nothing to evaluate".to_string(),
+            (CiliumInstall::Other, _) => "--cilium-installed-by other: Cilium is evaluated as the primary CNI with the chart's defaults (give its values with --helm-values)".to_string(),
+            (CiliumInstall::Unsaid, Some(p)) => format!(
+                "{}:{}: {} installs Cilium, whose values are not read: evaluated as the primary CNI with the chart's defaults (give its values with --helm-values)",
+                p.at.file, p.at.line, p.detail
+            ),
+            (CiliumInstall::Unsaid, None) => "no Cilium Helm release in the inputs: evaluated as if Cilium will be installed as the \
+             primary CNI with the chart's defaults (give its values with --helm-values, or say \
+             --cilium-installed-by none when this cluster runs no Cilium)"
+                .to_string(),
+        };
+        plan.note(&first, note);
+    } else if iac_options.cilium_installed_by == CiliumInstall::None {
+        let first = plan.facts.files.first().cloned().unwrap_or_default();
+        plan.note(&first, "--cilium-installed-by none, but the inputs install Cilium: the release found is evaluated");
     }
     let vpc_cni_addon = plan.addons.iter().find(|a| a.name == "vpc-cni").cloned();
     let kube_proxy_addon = plan.addons.iter().find(|a| a.name == "kube-proxy").cloned();
@@ -542,13 +722,34 @@ fn assemble(
         .iter()
         .map(|d| d.detail.clone())
         .collect();
-    let deleted = |what: &str| deletions.iter().any(|d| d.contains(what));
+    let removed = plan.removed_at_creation.clone();
+    let deleted =
+        |what: &str| deletions.iter().any(|d| d.contains(what)) || removed.contains(&what);
     let aws_node_will_exist = self_managed == Fact::Known(true) || vpc_cni_addon.is_some();
+    let first = plan.facts.files.first().cloned().unwrap_or_default();
     if self_managed.is_unknown() && vpc_cni_addon.is_none() {
-        let first = plan.facts.files.first().cloned().unwrap_or_default();
-        plan.note(&first, "whether EKS installs the self-managed aws-node is known only after apply: aws-node is left out");
+        let why = "whether EKS installs the self-managed aws-node is known only after apply: aws-node is left out";
+        plan.note(&first, why);
+        plan.facts.aws_node_unknown = Some(why.into());
     }
-    if aws_node_will_exist && !deleted("aws-node") {
+    if cluster.is_none() && vpc_cni_addon.is_none() {
+        let why = "no EKS cluster in the inputs: whether aws-node will exist is not known, it is left out";
+        plan.note(&first, why);
+        plan.facts.aws_node_unknown = Some(why.into());
+    }
+    let patch_unknown = plan
+        .aws_node_patch_unknown
+        .clone()
+        .filter(|_| plan.aws_node_patched.is_none() && aws_node_will_exist && !deleted("aws-node"));
+    if let Some(p) = &patch_unknown {
+        let why = format!(
+            "{}: {} with a patch that is not literal: where aws-node will run is not known, it is left out",
+            p.address, p.detail
+        );
+        plan.note(&p.at.file.clone(), why.clone());
+        plan.facts.aws_node_unknown = Some(why);
+    }
+    if aws_node_will_exist && !deleted("aws-node") && patch_unknown.is_none() {
         let selector = if plan.aws_node_patched.is_some() {
             json!({"io.cilium/aws-node-enabled": "true"})
         } else {
@@ -612,6 +813,7 @@ fn assemble(
     // --helm-values files in order.
     let mut values = match &cilium {
         Some(c) => c.values.clone(),
+        None if no_cilium => None,
         None => Some(Value::Object(Default::default())),
     };
     if let Some(v) = values.as_mut() {
@@ -661,10 +863,28 @@ mod tests {
             sniff(b"apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n"),
             Kind::Eksctl
         );
-        assert!(
-            matches!(sniff(b"resource \"aws_eks_cluster\" \"x\" {}"), Kind::Other(w) if w.contains("terraform show -json"))
+        assert_eq!(
+            sniff(b"resource \"aws_eks_cluster\" \"x\" {\n}\n"),
+            Kind::Hcl
         );
         assert!(matches!(sniff(b"\x00\x01\x02\xff"), Kind::Other(_)));
+        assert_eq!(
+            sniff(b"Parameters:\n  V:\n    Type: String\nResources:\n  C:\n    Type: AWS::EKS::Cluster\n"),
+            Kind::CloudFormation
+        );
+        assert_eq!(
+            sniff(b"{\n \"Resources\": {\"C\": {\"Type\": \"AWS::EKS::Cluster\"}}}"),
+            Kind::CloudFormation
+        );
+        // Kubernetes YAML that mentions AWS:: is not a template.
+        assert!(matches!(
+            sniff(b"apiVersion: v1\nkind: ConfigMap\ndata:\n  Resources: AWS::X\n"),
+            Kind::Other(_)
+        ));
+        assert_eq!(
+            sniff(b"{\"version\": 3, \"deployment\": {\"resources\": [{\"urn\": \"urn:pulumi:s::p::pulumi:pulumi:Stack::p-s\", \"templateBody\": \"{\\\"Resources\\\": 1}\"}]}}"),
+            Kind::Pulumi
+        );
     }
 
     #[test]

@@ -391,7 +391,7 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 
 /// Whether a command deletes aws-node or kube-proxy, or patches aws-node
 /// off the nodes with Cilium's documented nodeSelector.
-fn command_effects(text: &str) -> (Vec<&'static str>, bool) {
+pub(super) fn command_effects(text: &str) -> (Vec<&'static str>, bool) {
     let lower = text.to_ascii_lowercase();
     let mut deleted = Vec::new();
     for what in ["aws-node", "kube-proxy"] {
@@ -470,6 +470,7 @@ impl PlanFile<'_> {
                     support_type: text(field(upgrade, upgrade_unknown, "support_type")),
                     ip_family: text(field(network, network_unknown, "ip_family")),
                     planned: Some(planned(format!("actions {}", actions.join(", ")))),
+                    unknown_noted: false,
                 });
                 if deleting && creating {
                     let paths = serde_json::to_string(&rc.change.replace_paths).unwrap_or_default();

@@ -67,6 +67,40 @@ pub(crate) fn parse_helm_values(
     helm::parse_values(source, bytes, options)
 }
 
+/// One YAML (or JSON) document of `source` into `T`, under the loader's
+/// YAML limits; a syntax error or a second document is
+/// [`LoadError::Malformed`] naming the file and line.
+pub(crate) fn parse_yaml_one<T>(
+    source: &str,
+    text: &str,
+    options: &LoadOptions,
+) -> Result<T, LoadError>
+where
+    T: for<'de> serde::Deserialize<'de> + Send,
+{
+    let docs: Vec<T> =
+        yaml::parse_stream(source, text, options)?.map_err(|e| LoadError::Malformed {
+            path: source.to_string(),
+            location: e.location,
+            message: e.message,
+        })?;
+    let count = docs.len();
+    let mut docs = docs.into_iter();
+    match (docs.next(), count) {
+        (Some(doc), 1) => Ok(doc),
+        (None, _) => Err(LoadError::Malformed {
+            path: source.to_string(),
+            location: None,
+            message: "empty document".into(),
+        }),
+        (Some(_), n) => Err(LoadError::Malformed {
+            path: source.to_string(),
+            location: None,
+            message: format!("{n} YAML documents where one was expected"),
+        }),
+    }
+}
+
 /// `helm -f base -f over`: `over` wins, maps merge, `null` deletes.
 pub(crate) fn merge_helm_values(
     base: serde_json::Value,

@@ -114,9 +114,7 @@ pub static CODES: &[(&str, Status)] = &[
     ("LOG008", Implemented),
     ("LOG010", Implemented),
     ("IAC001", Implemented),
-    // An obsolete pulumi-eks option (`defaultAddonsToRemove`, gone in v4):
-    // waits for `preflight` to read Pulumi previews.
-    ("IAC002", Status::Planned),
+    ("IAC002", Implemented),
     ("IAC003", Implemented),
     ("IAC004", Implemented),
     ("IAC005", Implemented),

@@ -44,6 +44,14 @@ impl Rule for ChainingWithoutAwsNode {
             CiliumRole::Absent | CiliumRole::Primary => return Ok(vec![]),
         }
         shared::need_daemonsets(c)?;
+        // Infrastructure code that leaves aws-node's existence open
+        // (no cluster in the inputs, a value known only after apply).
+        if let Some(why) = c.iac.as_ref().and_then(|i| i.aws_node_unknown.as_ref()) {
+            return Err(crate::rules::Missing::new(
+                why.clone(),
+                "give the infrastructure code that creates the EKS cluster, or plan JSON",
+            ));
+        }
         let object = ObjectRef::new("DaemonSet", Some("kube-system"), "aws-node");
         let chaining = format!(
             "cni-chaining-mode: {} ({})",

@@ -8,12 +8,14 @@ use crate::iac::IacFacts;
 use crate::model::Cluster;
 
 mod iac001_addon_removal_by_deletion;
+mod iac002_obsolete_pulumi_option;
 mod iac003_cluster_replacement_planned;
 mod iac004_unpinned_cilium_chart;
 mod iac005_helm_values_not_evaluable;
 
 pub static RULES: &[&dyn Rule] = &[
     &iac001_addon_removal_by_deletion::AddonRemovalByDeletion,
+    &iac002_obsolete_pulumi_option::ObsoletePulumiOption,
     &iac003_cluster_replacement_planned::ClusterReplacementPlanned,
     &iac004_unpinned_cilium_chart::UnpinnedCiliumChart,
     &iac005_helm_values_not_evaluable::HelmValuesNotEvaluable,
@@ -23,7 +25,7 @@ pub static RULES: &[&dyn Rule] = &[
 fn facts(c: &Cluster) -> Result<&IacFacts, Missing> {
     c.iac.as_ref().ok_or_else(|| {
         Missing::new(
-            "no infrastructure code (Terraform plan JSON, eksctl ClusterConfig)",
+            "no infrastructure code (Terraform plan JSON, eksctl ClusterConfig, CloudFormation, Pulumi)",
             "eks-cilium-doctor preflight plan.json cluster.yaml",
         )
     })
