@@ -454,7 +454,7 @@ fn a_cloudformation_yaml_template_with_short_form_tags_is_read_by_line() {
     assert!(at.file.ends_with(CFN_CONTROL_PLANE), "{at}");
     assert_eq!(at.line, line_of(CFN_CONTROL_PLANE, "  EksCluster:"));
     assert!(
-        r.not_evaluated.iter().any(|m| m.rule == "VER003"),
+        r.not_evaluated.iter().any(|m| m.rule.code == "VER003"),
         "the version is unknown: VER003 not evaluated"
     );
     // The add-on stack: the managed vpc-cni add-on, at its resource.
@@ -666,7 +666,7 @@ fn hcl_resources_are_read_literally_and_point_at_their_lines() {
         ("hcl-paulofponciano/helm_cilium.tf".into(), 1)
     );
     assert!(
-        r.not_evaluated.iter().any(|m| m.rule == "VER003"),
+        r.not_evaluated.iter().any(|m| m.rule.code == "VER003"),
         "the version is a variable: VER003 not evaluated"
     );
 }
@@ -749,7 +749,7 @@ fn an_unread_patch_or_a_missing_cluster_never_fires_on_aws_node() {
     // evaluated rather than claiming aws-node is missing.
     let r = preflight(&["hcl/METR__inspect-action__terraform_modules_eks_main.tf"]);
     assert!(!codes(&r).contains(&"CNI006"), "{:?}", codes(&r));
-    assert!(r.not_evaluated.iter().any(|m| m.rule == "CNI006"));
+    assert!(r.not_evaluated.iter().any(|m| m.rule.code == "CNI006"));
 }
 
 #[test]
