@@ -189,6 +189,64 @@ impl<R: Read> Scan<R> {
         }
     }
 
+    /// The indentation of the line the current byte opens: `Some(n)` when
+    /// only `n` spaces precede it on its line (looked at 256 bytes back at
+    /// most, so one-line JSON costs nothing).
+    fn line_indent(&self) -> Option<usize> {
+        let from = self.pos.saturating_sub(256);
+        let line = &self.buf[from..self.pos];
+        let start = line.iter().rposition(|&b| b == b'\n')? + 1;
+        let indent = &line[start..];
+        indent.iter().all(|&b| b == b' ').then_some(indent.len())
+    }
+
+    /// Skip one indented object that opens its line at column `indent`:
+    /// kubectl's `-o json` (4 spaces a level) closes it on the next line of
+    /// `indent` spaces and `}`. JSON strings hold no raw newline, so that
+    /// line is structure; should it close something else, the text cut is
+    /// not one JSON value, serde_json refuses it and the file is read the
+    /// ordinary way. One substring search per item instead of a byte scan.
+    fn skip_indented_object(&mut self, indent: usize) -> Result<(), Bail> {
+        let mut close = Vec::with_capacity(indent + 2);
+        close.push(b'\n');
+        close.resize(indent + 1, b' ');
+        close.push(b'}');
+        let finder = memchr::memmem::Finder::new(&close);
+        let mut from = self.pos + 1;
+        loop {
+            if let Some(at) = finder.find(&self.buf[from..]) {
+                self.pos = from + at + close.len();
+                return Ok(());
+            }
+            // Look again from where a match could still start.
+            let searched = self.buf.len().saturating_sub(close.len() - 1).max(from);
+            let offset = searched - self.pos;
+            if !self.fill()? {
+                return Err(Bail);
+            }
+            from = self.pos + offset;
+        }
+    }
+
+    /// Cut one item of the `items` array: by its indentation when it opens
+    /// an indented line, else by [`Scan::skip_value`].
+    fn cut_item(&mut self) -> Result<&[u8], Bail> {
+        // An object that opens an indented line and breaks the line after
+        // its `{`, as `json.MarshalIndent` writes it.
+        let indent = match self.peek()? {
+            Some(b'{') if self.buf.get(self.pos + 1) == Some(&b'\n') => self.line_indent(),
+            _ => None,
+        };
+        let Some(indent) = indent else {
+            return self.cut_value(usize::MAX);
+        };
+        self.mark = Some(self.pos);
+        let result = self.skip_indented_object(indent);
+        let start = self.mark.take().ok_or(Bail)?;
+        result?;
+        Ok(&self.buf[start..self.pos])
+    }
+
     /// Skip one value and return its text.
     fn cut_value(&mut self, max: usize) -> Result<&[u8], Bail> {
         self.mark = Some(self.pos);
@@ -434,7 +492,7 @@ fn cut_batches<R: Read>(scan: &mut Scan<R>, jobs: &mpsc::SyncSender<Batch>) -> R
     }
     loop {
         scan.peek_token()?.ok_or(Bail)?;
-        let item = scan.cut_value(usize::MAX)?;
+        let item = scan.cut_item()?;
         batch.text.extend_from_slice(item);
         batch.ends.push(batch.text.len());
         let last = match scan.peek_token()? {
@@ -545,6 +603,43 @@ mod tests {
         }
         assert!(!streams(r#"{"items":[{"kind":"Pod"}],"items":[]}"#));
         assert!(!streams(r#"{"items":[{"kind":"Pod"}]} x"#));
+    }
+
+    /// kubectl's `-o json`: 4 spaces a level, items cut by their indentation.
+    fn kubectl_pretty(value: &serde_json::Value) -> String {
+        use serde::Serialize;
+        let mut out = Vec::new();
+        let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+        value.serialize(&mut ser).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn indented_lists_are_cut_by_their_indentation() {
+        let items: Vec<serde_json::Value> = (0..2000)
+            .map(|i| {
+                serde_json::json!({"kind": "Pod",
+                    "metadata": {"name": format!("p{i}"), "namespace": "ns",
+                        "labels": {"app": "web", "brace": "}\n    }"}},
+                    "spec": {"nodeName": format!("n{}", i % 7), "containers": [{"name": "c"}], "x": {}},
+                    "status": {"podIP": format!("10.0.{}.{}", i / 250, i % 250)}})
+            })
+            .collect();
+        let list = kubectl_pretty(
+            &serde_json::json!({"apiVersion": "v1", "items": items, "kind": "List"}),
+        );
+        assert!(list.contains("\n        {\n            \"kind\": \"Pod\""));
+        assert!(streams(&list));
+        let (streamed, whole) = both(&list);
+        assert_eq!(streamed, whole);
+        // Indentation that lies (an inner object closed at the item's
+        // column) is not one value when cut: the file is read whole, same result.
+        let lying = "{\"items\": [\n    {\n        \"kind\": \"Pod\",\n        \"metadata\": {\"name\": \"a\", \"labels\": {\n    }},\n        \"spec\": {}\n    }\n], \"kind\": \"List\"}";
+        assert!(!streams(lying));
+        let (streamed, whole) = both(lying);
+        assert_eq!(streamed, whole);
+        assert!(whole.contains("name: \"a\""), "{whole}");
     }
 
     #[test]
