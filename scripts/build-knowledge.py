@@ -1174,7 +1174,10 @@ KNOWN_ISSUES_UNMATCHED = {
     "KI021": "needs the instances' metadata options (HttpTokens), not an input",
 }
 # Issues other rules cite (their id, symptom, workaround and sources).
-KNOWN_ISSUES_CITED = ["KI006", "KI008", "KI013", "KI015", "KI018", "KI023", "KI029", "KI030"]
+KNOWN_ISSUES_CITED = ["KI006", "KI008", "KI013", "KI015", "KI016", "KI017", "KI018", "KI019", "KI023",
+                      "KI029", "KI030"]
+# The project's own cited issues (KP ids), each with its public sources.
+KNOWN_ISSUES_EXTRA = REPO / "scripts" / "knowledge" / "known-issues.json"
 
 
 def condition_holds(cid, cond):
@@ -1254,10 +1257,24 @@ def build_known_issues(src):
             "sources": urls(issue),
             "confidence": issue["confidence"],
         })
+    extra = json.loads(KNOWN_ISSUES_EXTRA.read_text())
+    for issue in extra["issues"]:
+        iid = issue["id"]
+        require(iid.startswith("KP"), f"{KNOWN_ISSUES_EXTRA.name}: {iid} is not a KP id")
+        require(iid not in by_id, f"{KNOWN_ISSUES_EXTRA.name}: {iid} collides with a shared id")
+        require(urls(issue), f"{KNOWN_ISSUES_EXTRA.name}: {iid} has no public source")
+        cited.append({
+            "id": iid,
+            "title": issue["title"],
+            "symptom": issue["symptom"],
+            "workaround": issue["workaround"],
+            "sources": urls(issue),
+            "confidence": issue["confidence"],
+        })
     doc = {
         "sources": {
             "issues": "cilium/known_issues.json (each entry's own sources: Cilium CHANGELOG.md at the "
-                      "release tags, the issue and PR threads)",
+                      "release tags, the issue and PR threads); KP ids: scripts/knowledge/known-issues.json",
         },
         "versioned": versioned,
         "cited": cited,

@@ -45,6 +45,8 @@ pub static CODES: &[(&str, Status)] = &[
     ("CNI007", Implemented),
     ("CNI008", Implemented),
     ("CNI009", Implemented),
+    ("CNI010", Implemented),
+    ("CNI011", Implemented),
     ("CAP001", Implemented),
     ("CAP002", Implemented),
     ("CAP003", Implemented),
