@@ -1180,6 +1180,30 @@ KNOWN_ISSUES_CITED = ["KI006", "KI008", "KI013", "KI015", "KI016", "KI017", "KI0
 KNOWN_ISSUES_EXTRA = REPO / "scripts" / "knowledge" / "known-issues.json"
 
 
+# Cited issues about a node OS or kernel: the platform the rule matches,
+# read from the shared entry's `affected_other` (and its Cilium range),
+# checked against the entry's condition wording.
+def known_issue_platform(issue):
+    other = (issue.get("affected_other") or {}).get("bottlerocket")
+    if not other:
+        return None
+    cond = json.dumps(issue.get("condition", {}))
+    require("Bottlerocket" in cond, f"{issue['id']}: affected_other.bottlerocket but no Bottlerocket condition")
+    platform = {"os": "Bottlerocket"}
+    if other.get("fixed"):
+        require(RELEASE.fullmatch(other["fixed"]), f"{issue['id']}: Bottlerocket fix {other['fixed']!r}")
+        platform["os_fixed"] = other["fixed"]
+    if other.get("version"):
+        platform["os_version"] = other["version"]
+    if other.get("kernel"):
+        require(other["kernel"] in cond, f"{issue['id']}: kernel {other['kernel']} not in the condition")
+        platform["kernel"] = other["kernel"]
+    introduced = [r["introduced"] for r in issue["affected_versions"] if r.get("introduced")]
+    if introduced:
+        platform["cilium_introduced"] = introduced[0]
+    return platform
+
+
 def condition_holds(cid, cond):
     """Check that the source entry's condition still words what `cid` matches."""
     text = json.dumps(cond)
@@ -1249,14 +1273,18 @@ def build_known_issues(src):
     for iid in KNOWN_ISSUES_CITED:
         require(iid in by_id, f"cited known issue {iid} is gone from known_issues.json")
         issue = by_id[iid]
-        cited.append({
+        entry = {
             "id": iid,
             "title": issue["title"],
             "symptom": issue["symptom"],
             "workaround": issue["workaround"],
             "sources": urls(issue),
             "confidence": issue["confidence"],
-        })
+        }
+        platform = known_issue_platform(issue)
+        if platform:
+            entry["platform"] = platform
+        cited.append(entry)
     extra = json.loads(KNOWN_ISSUES_EXTRA.read_text())
     for issue in extra["issues"]:
         iid = issue["id"]

@@ -458,6 +458,29 @@ pub struct CitedIssue {
     pub workaround: String,
     pub sources: Vec<String>,
     pub confidence: String,
+    /// The node OS or kernel the issue is about, when it is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<IssuePlatform>,
+}
+
+/// The node platform of a cited issue (`affected_other` of the shared entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuePlatform {
+    /// The OS family (`Bottlerocket`).
+    pub os: String,
+    /// The first OS release without the problem.
+    #[serde(default)]
+    pub os_fixed: Option<String>,
+    /// The OS release the problem was reported on.
+    #[serde(default)]
+    pub os_version: Option<String>,
+    /// The kernel release the problem was reported on.
+    #[serde(default)]
+    pub kernel: Option<String>,
+    /// The first Cilium release reported affected.
+    #[serde(default)]
+    pub cilium_introduced: Option<String>,
 }
 
 impl CitedIssue {

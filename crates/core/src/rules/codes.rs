@@ -106,6 +106,8 @@ pub static CODES: &[(&str, Status)] = &[
     ("CFG007", Implemented),
     ("CFG008", Implemented),
     ("CFG009", Implemented),
+    ("CFG010", Implemented),
+    ("CFG011", Implemented),
     ("LOG001", Implemented),
     ("LOG002", Implemented),
     ("LOG003", Implemented),
