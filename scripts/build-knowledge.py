@@ -658,6 +658,28 @@ def build_cilium_eks(src):
 IRSA_PLACEHOLDERS = ["$account_id", "$oidc_provider", "$namespace", "$service_account"]
 
 
+def pod_identity_agent(src):
+    """Where the EKS Pod Identity agent listens and what pods are given, from
+    aws/eks_features.json pod_identity_agent (the EKS user guide's words)."""
+    facts = load_json(src, "aws/eks_features.json")["pod_identity_agent"]["facts"]
+    listen = next((f for f in facts if "uses port 80 and port 2703" in f["fact"]), None)
+    require(listen, "eks_features.json pod_identity_agent: the listen fact moved")
+    require("hostNetwork" in listen["fact"], "pod identity agent: hostNetwork no longer stated")
+    for address in ("169.254.170.23", "[fd00:ec2::23]"):
+        require(address in listen["fact"], f"pod identity agent: {address} no longer stated")
+    env = next((f for f in facts if "AWS_CONTAINER_CREDENTIALS_FULL_URI=" in f["fact"]), None)
+    require(env, "eks_features.json pod_identity_agent: the env fact moved")
+    uri = re.search(r"AWS_CONTAINER_CREDENTIALS_FULL_URI=(\S+)", env["fact"]).group(1)
+    return {
+        "host_network": True,
+        "addresses": ["169.254.170.23", "fd00:ec2::23"],
+        "ports": [80, 2703],
+        "credentials_env": "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "credentials_uri": uri,
+        "source": listen["source"],
+    }
+
+
 def build_eks_iam(src):
     irsa = load_json(src, "aws/irsa.json")
     template = irsa["irsa"]["trust_policy_template_as_documented"]
@@ -668,11 +690,14 @@ def build_eks_iam(src):
     annotation = irsa["irsa"]["service_account_annotation"].split(":", 1)[0]
     require(annotation == "eks.amazonaws.com/role-arn", f"IRSA annotation {annotation}")
     pod_identity = irsa["eks_pod_identity"]
+    agent = pod_identity_agent(src)
     doc = {
         "sources": {
             "irsa": source_ref(irsa["irsa"]["source"]),
             "pod_identity": source_ref(pod_identity["source"]),
+            "pod_identity_agent": agent.pop("source"),
         },
+        "pod_identity_agent": agent,
         "irsa_trust_policy_template": template,
         "irsa_service_account_annotation": annotation,
         "pod_identity_trust_policy": pod_identity["trust_policy_as_documented"],

@@ -355,6 +355,23 @@ pub struct EksIam {
     pub irsa_service_account_annotation: String,
     /// The EKS Pod Identity trust policy.
     pub pod_identity_trust_policy: serde_json::Value,
+    /// Where the EKS Pod Identity agent serves credentials.
+    pub pod_identity_agent: PodIdentityAgent,
+}
+
+/// The EKS Pod Identity agent: a hostNetwork DaemonSet on link-local
+/// addresses (the EKS user guide).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodIdentityAgent {
+    pub host_network: bool,
+    /// 169.254.170.23 and fd00:ec2::23.
+    pub addresses: Vec<String>,
+    /// 80 (credentials) and 2703 (probes).
+    pub ports: Vec<u16>,
+    /// The env var pods are given (`AWS_CONTAINER_CREDENTIALS_FULL_URI`).
+    pub credentials_env: String,
+    pub credentials_uri: String,
 }
 
 /// EKS's in-place control-plane version rollback (`eks.json`).

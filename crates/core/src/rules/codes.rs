@@ -97,6 +97,7 @@ pub static CODES: &[(&str, Status)] = &[
     ("OPS006", Implemented),
     ("OPS007", Implemented),
     ("OPS008", Implemented),
+    ("OPS009", Implemented),
     ("CFG001", Implemented),
     ("CFG002", Implemented),
     ("CFG003", Implemented),
