@@ -13,6 +13,9 @@ mod cfg008_nodeinit_on_bottlerocket;
 mod cfg009_hybrid_pool_outside_remote_pod_networks;
 mod cfg010_agent_config_init_crashloop;
 mod cfg011_kernel_cilium_complexity;
+mod cfg012_competing_default_routes;
+mod cfg013_local_rule_missing;
+mod cfg014_eni_egress_rules_vpc_only;
 mod os_nodes;
 
 pub static RULES: &[&dyn Rule] = &[
@@ -27,4 +30,7 @@ pub static RULES: &[&dyn Rule] = &[
     &cfg009_hybrid_pool_outside_remote_pod_networks::HybridPoolOutsideRemotePodNetworks,
     &cfg010_agent_config_init_crashloop::AgentConfigInitCrashloop,
     &cfg011_kernel_cilium_complexity::KernelCiliumComplexity,
+    &cfg012_competing_default_routes::CompetingDefaultRoutes,
+    &cfg013_local_rule_missing::LocalRuleMissing,
+    &cfg014_eni_egress_rules_vpc_only::EniEgressRulesVpcOnly,
 ];
