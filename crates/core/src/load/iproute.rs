@@ -31,7 +31,8 @@ fn rule_line(line: &str) -> Option<IpRule> {
     let mut words = rest.split_whitespace().peekable();
     let mut rule = IpRule {
         priority,
-        line: line.trim().to_string(),
+        // iproute2 puts a tab after the priority; evidence reads better with spaces.
+        line: line.split_whitespace().collect::<Vec<_>>().join(" "),
         ..IpRule::default()
     };
     if words.peek() == Some(&"not") {

@@ -296,7 +296,11 @@ fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>,
             let egress = policy::egress(kind, &specs);
             let selector = specs
                 .iter()
-                .find_map(|s| s.pod_selector.clone().or_else(|| s.endpoint_selector.clone()))
+                .find_map(|s| {
+                    s.pod_selector
+                        .clone()
+                        .or_else(|| s.endpoint_selector.clone())
+                })
                 .unwrap_or_default();
             Object::NetworkPolicy(model::NetworkPolicy {
                 kind: kind.to_string(),

@@ -108,10 +108,15 @@ impl Rule for AgentConfigInitCrashloop {
             return Ok(vec![]);
         }
         let via_service = c.cilium.config.is_some() && c.cilium.k8s_service_host.is_none();
-        let bottlerocket_fix = cx
-            .knowledge
-            .cited_issue(ISSUE)
-            .and_then(|i| i.platform.as_ref()?.os_fixed.as_deref()?.parse::<Version>().ok().map(|v| (i, v)));
+        let bottlerocket_fix = cx.knowledge.cited_issue(ISSUE).and_then(|i| {
+            i.platform
+                .as_ref()?
+                .os_fixed
+                .as_deref()?
+                .parse::<Version>()
+                .ok()
+                .map(|v| (i, v))
+        });
         let mut findings = Vec::new();
         for (pod, status) in stuck {
             let node = node_os(c, pod);

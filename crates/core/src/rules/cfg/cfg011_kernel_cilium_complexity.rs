@@ -195,21 +195,35 @@ mod tests {
 
     #[test]
     fn fires_high_with_timeouts_medium_without() {
-        let f = check(&KernelCiliumComplexity, &cluster("1.11.5", "5.15.102", true)).unwrap();
+        let f = check(
+            &KernelCiliumComplexity,
+            &cluster("1.11.5", "5.15.102", true),
+        )
+        .unwrap();
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity, Severity::High);
         assert!(f[0].message.contains("kernel 5.15.102"));
-        let f = check(&KernelCiliumComplexity, &cluster("1.11.5", "5.15.102", false)).unwrap();
+        let f = check(
+            &KernelCiliumComplexity,
+            &cluster("1.11.5", "5.15.102", false),
+        )
+        .unwrap();
         assert_eq!(f[0].severity, Severity::Medium);
     }
 
     #[test]
     fn quiet_on_other_kernels_or_minors() {
-        assert!(check(&KernelCiliumComplexity, &cluster("1.11.5", "5.15.108", true))
-            .unwrap()
-            .is_empty());
-        assert!(check(&KernelCiliumComplexity, &cluster("1.13.3", "5.15.102", true))
-            .unwrap()
-            .is_empty());
+        assert!(check(
+            &KernelCiliumComplexity,
+            &cluster("1.11.5", "5.15.108", true)
+        )
+        .unwrap()
+        .is_empty());
+        assert!(check(
+            &KernelCiliumComplexity,
+            &cluster("1.13.3", "5.15.102", true)
+        )
+        .unwrap()
+        .is_empty());
     }
 }

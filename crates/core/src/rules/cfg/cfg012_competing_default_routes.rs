@@ -70,7 +70,8 @@ impl Rule for CompetingDefaultRoutes {
                 by_metric.entry(r.metric.unwrap_or(0)).or_default().push(r);
             }
             for (metric, routes) in by_metric {
-                let mut devices: Vec<&str> = routes.iter().filter_map(|r| r.dev.as_deref()).collect();
+                let mut devices: Vec<&str> =
+                    routes.iter().filter_map(|r| r.dev.as_deref()).collect();
                 devices.sort_unstable();
                 devices.dedup();
                 if devices.len() < 2 {
@@ -121,11 +122,9 @@ mod tests {
     use serde_json::json;
 
     fn cluster(routes: &str) -> crate::model::Cluster {
-        let mut c = load_cluster(&[
-            json!({"apiVersion": "v1", "kind": "ConfigMap",
+        let mut c = load_cluster(&[json!({"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": "cilium-config", "namespace": "kube-system"},
-                "data": {"ipam": "eni", "routing-mode": "native"}}),
-        ]);
+                "data": {"ipam": "eni", "routing-mode": "native"}})]);
         c.ip_routes = Some(vec![crate::model::IpRouteList {
             source: "cilium-bugtool-cilium-7xk2p-20240212-101500/cmd/ip--4-r.md".into(),
             routes: routes
@@ -134,8 +133,14 @@ mod tests {
                     let w: Vec<&str> = l.split_whitespace().collect();
                     Some(IpRoute {
                         destination: w.first()?.to_string(),
-                        dev: w.iter().position(|x| *x == "dev").map(|i| w[i + 1].to_string()),
-                        metric: w.iter().position(|x| *x == "metric").and_then(|i| w[i + 1].parse().ok()),
+                        dev: w
+                            .iter()
+                            .position(|x| *x == "dev")
+                            .map(|i| w[i + 1].to_string()),
+                        metric: w
+                            .iter()
+                            .position(|x| *x == "metric")
+                            .and_then(|i| w[i + 1].parse().ok()),
                         line: l.to_string(),
                         ..IpRoute::default()
                     })
@@ -165,8 +170,11 @@ mod tests {
         )
         .unwrap()
         .is_empty());
-        assert!(check(&CompetingDefaultRoutes, &cluster("default via 10.0.0.1 dev eth0"))
-            .unwrap()
-            .is_empty());
+        assert!(check(
+            &CompetingDefaultRoutes,
+            &cluster("default via 10.0.0.1 dev eth0")
+        )
+        .unwrap()
+        .is_empty());
     }
 }

@@ -129,11 +129,9 @@ mod tests {
     use serde_json::json;
 
     fn cluster(rules: &[(u32, &str, Option<&str>, &str)]) -> crate::model::Cluster {
-        let mut c = load_cluster(&[
-            json!({"apiVersion": "v1", "kind": "ConfigMap",
+        let mut c = load_cluster(&[json!({"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": "cilium-config", "namespace": "kube-system"},
-                "data": {"ipam": "eni"}}),
-        ]);
+                "data": {"ipam": "eni"}})]);
         c.ip_rules = Some(vec![IpRuleList {
             source: "cilium-bugtool-cilium-9dd2k-20240301-081500/cmd/ip--d-rule.md".into(),
             rules: rules
@@ -155,7 +153,10 @@ mod tests {
     fn fires_without_the_local_rule() {
         let f = check(
             &LocalRuleMissing,
-            &cluster(&[(32766, "all", None, "main"), (32767, "all", None, "default")]),
+            &cluster(&[
+                (32766, "all", None, "main"),
+                (32767, "all", None, "default"),
+            ]),
         )
         .unwrap();
         assert_eq!(f.len(), 1);

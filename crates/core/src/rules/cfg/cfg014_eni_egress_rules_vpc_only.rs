@@ -140,11 +140,9 @@ mod tests {
     }
 
     fn cluster(rules: Vec<IpRule>) -> crate::model::Cluster {
-        let mut c = load_cluster(&[
-            json!({"apiVersion": "v1", "kind": "ConfigMap",
+        let mut c = load_cluster(&[json!({"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": "cilium-config", "namespace": "kube-system"},
-                "data": {"ipam": "eni", "enable-ipv4-masquerade": "true"}}),
-        ]);
+                "data": {"ipam": "eni", "enable-ipv4-masquerade": "true"}})]);
         c.ip_rules = Some(vec![IpRuleList {
             source: "ip--d-rule.md".into(),
             rules,

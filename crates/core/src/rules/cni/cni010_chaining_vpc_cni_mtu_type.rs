@@ -50,11 +50,19 @@ with another cause are reported too; the Events are quoted so the reader can tel
 
 /// The VPC CNI version and where it was read.
 fn vpc_cni_version(c: &Cluster) -> Option<(Version, String)> {
-    let addon = c.addons.as_deref().unwrap_or_default().iter().find_map(|a| {
-        let text = a.addon_version.as_deref()?;
-        (a.addon_name == "vpc-cni")
-            .then(|| text.parse().ok().map(|v| (v, format!("add-on vpc-cni {text}"))))?
-    });
+    let addon = c
+        .addons
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find_map(|a| {
+            let text = a.addon_version.as_deref()?;
+            (a.addon_name == "vpc-cni").then(|| {
+                text.parse()
+                    .ok()
+                    .map(|v| (v, format!("add-on vpc-cni {text}")))
+            })?
+        });
     addon.or_else(|| {
         let ds = c.daemonset("kube-system", "aws-node")?;
         let image = shared::container_image(ds, "aws-node")?;

@@ -95,7 +95,11 @@ impl Rule for ChainingKprProbe {
             f = f.with_evidence(format!("Helm values: upgradeCompatibility: {v:?}"));
         }
         f = f.with_evidence(format!("{}: {}", issue.reference(), issue.symptom));
-        let set = if c.cilium.version.is_some_and(|v| v.minor() >= crate::version::Minor::new(1, 14)) {
+        let set = if c
+            .cilium
+            .version
+            .is_some_and(|v| v.minor() >= crate::version::Minor::new(1, 14))
+        {
             "--set kubeProxyReplacement=false"
         } else {
             "--set kubeProxyReplacement=disabled"

@@ -134,7 +134,12 @@ impl Rule for PodIdentityEgressBlocked {
                 .collect();
             let peers: Vec<&str> = selecting
                 .iter()
-                .flat_map(|p| p.egress.as_ref().map(|e| e.peers.as_slice()).unwrap_or_default())
+                .flat_map(|p| {
+                    p.egress
+                        .as_ref()
+                        .map(|e| e.peers.as_slice())
+                        .unwrap_or_default()
+                })
                 .map(String::as_str)
                 .collect();
             let cidr_peers: Vec<&str> = peers
@@ -248,15 +253,21 @@ mod tests {
             "spec": {"endpointSelector": {}, "egress": [
                 {"toCIDR": ["0.0.0.0/0"]},
                 {"toEntities": ["host"], "toPorts": [{"ports": [{"port": "80", "protocol": "TCP"}]}]}]}});
-        assert!(check(&PodIdentityEgressBlocked, &cluster(cnp, true)).unwrap().is_empty());
-        assert!(check(&PodIdentityEgressBlocked, &cluster(np_ipblock(), false))
+        assert!(check(&PodIdentityEgressBlocked, &cluster(cnp, true))
             .unwrap()
             .is_empty());
+        assert!(
+            check(&PodIdentityEgressBlocked, &cluster(np_ipblock(), false))
+                .unwrap()
+                .is_empty()
+        );
         let ingress_only = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": "ingress", "namespace": "apps"},
             "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{}]}});
-        assert!(check(&PodIdentityEgressBlocked, &cluster(ingress_only, true))
-            .unwrap()
-            .is_empty());
+        assert!(
+            check(&PodIdentityEgressBlocked, &cluster(ingress_only, true))
+                .unwrap()
+                .is_empty()
+        );
     }
 }
