@@ -1123,6 +1123,10 @@ used by `generate trust-policy`.
   names the role.
 - `pod_identity_trust_policy`: the EKS Pod Identity trust policy
   (`pods.eks.amazonaws.com`, `sts:AssumeRole` and `sts:TagSession`).
+- `pod_identity_agent`: where the EKS Pod Identity agent serves credentials
+  (hostNetwork, 169.254.170.23 and fd00:ec2::23, ports 80 and 2703) and the
+  env var pods are given, from `aws/eks_features.json` `pod_identity_agent`
+  (the same user guide page); used by OPS009.
 
 ## cilium-eks.json
 
@@ -1348,7 +1352,10 @@ def known_issues_sources(src):
         "\n## known-issues.json\n\n"
         "Used by VER012 (`versioned`), the upgrade steps (a step never installs a release in a\n"
         "`versioned` range) and the rules that cite a problem (`cited`: CNI007 KI023, CNI008 KI008,\n"
-        "MESH002 KI018, CFG007 KI029, CFG008 KI015). Read from `cilium/known_issues.json`; an entry\n"
+        "CNI010 KI006, CNI011 KP001, MESH002 KI018, CFG007 KI029, CFG008 KI015, CFG010 KI016,\n"
+        "CFG011 KI017, CFG012 and CFG013 KI030, CFG014 KI019, OPS009 KI013; KI016 and KI017 carry\n"
+        "the node platform of their `affected_other`). Read from `cilium/known_issues.json` (KP ids:\n"
+        "`scripts/knowledge/known-issues.json`, the project's own, each with its public sources); an entry\n"
         "with a Cilium release range is matched only with the conditions this script names for it\n"
         "(each checked against the entry's own condition wording), or is listed as not matched with\n"
         "the reason. Ranges with pre-release bounds are left out (the version parser does not tell\n"
