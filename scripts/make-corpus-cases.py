@@ -691,6 +691,95 @@ def up53():
     write_dir(FIXTURES / "OPS009" / "quiet", dict(files, **{"networkpolicies.json": kubectl_json(klist([policy, allow]))}))
 
 
+# ------------------------------------------------------------------ quiet clusters
+
+def quiet_case(name, inputs, prefixes):
+    return json.dumps({"id": name, "inputs": inputs,
+                       "quiet": {"severity_below": "medium", "rules_prefix": prefixes}}, indent=2) + "\n"
+
+
+def quiet_eni_routing():
+    """ENI mode on the EKS AL2023 AMI with masquerading off (the 1.18 chart's
+    ENI default): one DHCP default route, the local rule, Cilium's rules for
+    pods on two ENIs without `to` (what it installs without masquerading);
+    a Pod Identity pod whose namespace allows the host entity."""
+    ts = "20260210-120000"
+    config = dict(ENI_DATA, **{"enable-ipv4-masquerade": "false"})
+    routes = ("default via 10.0.0.1 dev ens5 proto dhcp src 10.0.1.12 metric 512 \n"
+              "10.0.0.0/20 dev ens5 proto kernel scope link src 10.0.1.12 metric 512 \n"
+              "10.0.0.2 dev ens5 proto dhcp scope link src 10.0.1.12 metric 512 \n")
+    rules = healthy_rules({"11": ["10.0.4.73", "10.0.5.190"], "12": ["10.0.9.22"]}, to=None)
+    files = routing_sysdump("quiet/eni-routing-healthy", ts, "1.18.7", "Amazon Linux 2023.9.20260120",
+                            "6.12.58-82.121.amzn2023.x86_64", "v1.33.5-eks-3025e55",
+                            {"cilium-4hz8q": routes, "cilium-w2t7c": routes},
+                            {"cilium-4hz8q": rules, "cilium-w2t7c": rules}, config=config)
+    del files
+    node_name = "ip-10-0-1-12.us-west-2.compute.internal"
+    env = [{"name": "AWS_CONTAINER_CREDENTIALS_FULL_URI", "value": "http://169.254.170.23/v1/credentials"},
+           {"name": "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+            "value": "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"}]
+    app = pod("s3-exporter-6d9f7c5b8-kq2xv", "observability", node_name, {"app": "s3-exporter"},
+              [{"name": "exporter", "image": "ghcr.io/example/s3-exporter:1.3.0", "env": env}], ip="10.0.4.73",
+              sa="s3-exporter")
+    policies = klist([
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta("default-egress", "observability"),
+         "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]}},
+        {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+         "metadata": meta("allow-eks-pod-identity-agent", "observability"),
+         "spec": {"endpointSelector": {"matchLabels": {"app": "s3-exporter"}},
+                  "egress": [{"toEntities": ["host"], "toPorts": [{"ports": [{"port": "80", "protocol": "TCP"}]}]}]}},
+    ])
+    extra = CORPUS / "quiet" / "eni-routing-healthy" / "input"
+    (extra / "workloads.json").write_text(kubectl_json(klist([app, pod_identity_agent_ds()])))
+    (extra / "policies.json").write_text(kubectl_json(policies))
+    (CORPUS / "quiet" / "eni-routing-healthy" / "case.json").write_text(quiet_case(
+        "eni-routing-healthy",
+        "a cilium sysdump zip of two healthy ENI-mode nodes on the EKS AL2023 AMI (Cilium 1.18.7, masquerading off): one "
+        "default route, the local rule, per-endpoint rules for pods on two ENIs; a Pod Identity pod whose egress policy "
+        "allows the host entity on TCP 80",
+        ["CFG01", "OPS009"]))
+
+
+def quiet_chaining():
+    """aws-cni chaining after a VPC CNI upgrade that went well: no sandbox
+    failures, kube-proxy replacement disabled, every config init completed."""
+    config = cilium_config({"cni-chaining-mode": "aws-cni", "cni-exclusive": "false",
+                            "enable-ipv4-masquerade": "false", "routing-mode": "native",
+                            "enable-endpoint-routes": "true", "ipam": "cluster-pool",
+                            "kube-proxy-replacement": "false", "cluster-name": "default"})
+    nodes = [node(f"ip-10-20-{n}-14.us-west-2.compute.internal", "Amazon Linux 2", "5.10.240-238.955.amzn2.x86_64",
+                  "v1.31.13-eks-113cf36", internal_ip=f"10.20.{n}.14") for n in (1, 2)]
+    image = "quay.io/cilium/cilium:v1.17.9"
+    agents = [pod(f"cilium-{s}", "kube-system", n["metadata"]["name"], {"k8s-app": "cilium"},
+                  [{"name": "cilium-agent", "image": image}], ip=n["status"]["addresses"][0]["address"],
+                  host_network=True, sa="cilium",
+                  init_statuses=[{"name": "config", "image": image, "imageID": "", "ready": True, "restartCount": 0,
+                                  "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}])
+              for s, n in zip(("x8p2d", "m4k7q"), nodes)]
+    events = klist([
+        event("default", "web-6b7d9c8f5-p2x7k", "Scheduled",
+              f"Successfully assigned default/web-6b7d9c8f5-p2x7k to {nodes[0]['metadata']['name']}",
+              etype="Normal", component="default-scheduler"),
+        event("default", "web-6b7d9c8f5-p2x7k", "Pulled",
+              "Container image \"nginx:1.27\" already present on machine", etype="Normal",
+              host=nodes[0]["metadata"]["name"]),
+    ])
+    root = CORPUS / "quiet" / "chaining-healthy"
+    write_dir(root / "input", {
+        "cilium-config.json": kubectl_json(config),
+        "daemonsets.json": kubectl_json(klist([cilium_ds("1.17.9", 2, 2), aws_node_ds("v1.20.4-eksbuild.1", 2, 2)])),
+        "eks-addon-vpc-cni.json": json.dumps(addon("vpc-cni", "v1.20.4-eksbuild.1"), indent=4) + "\n",
+        "events.json": kubectl_json(events),
+        "nodes.json": kubectl_json(klist(nodes)),
+        "pods.json": kubectl_json(klist(agents)),
+    })
+    (root / "case.json").write_text(quiet_case(
+        "chaining-healthy",
+        "aws-cni chaining on a current VPC CNI add-on (v1.20.4-eksbuild.1) with kube-proxy replacement off, "
+        "agents whose config init completed, only routine Events",
+        ["CNI01", "CFG010", "CFG011"]))
+
+
 def main():
     up26()
     up29()
@@ -701,6 +790,8 @@ def main():
     up47()
     up48()
     up53()
+    quiet_eni_routing()
+    quiet_chaining()
 
 
 if __name__ == "__main__":
