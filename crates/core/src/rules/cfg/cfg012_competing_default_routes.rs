@@ -66,7 +66,15 @@ impl Rule for CompetingDefaultRoutes {
         let mut findings = Vec::new();
         for list in lists {
             let mut by_metric: BTreeMap<u32, Vec<&IpRoute>> = BTreeMap::new();
-            for r in list.routes.iter().filter(|r| r.destination == "default") {
+            // IPv4 only: an `ip -6 r` capture's router-advertised defaults
+            // (`via fe80::1`) share a metric by design.
+            let ipv4 = |r: &&IpRoute| !r.via.as_deref().is_some_and(|v| v.contains(':'));
+            for r in list
+                .routes
+                .iter()
+                .filter(|r| r.destination == "default")
+                .filter(ipv4)
+            {
                 by_metric.entry(r.metric.unwrap_or(0)).or_default().push(r);
             }
             for (metric, routes) in by_metric {
@@ -133,6 +141,10 @@ mod tests {
                     let w: Vec<&str> = l.split_whitespace().collect();
                     Some(IpRoute {
                         destination: w.first()?.to_string(),
+                        via: w
+                            .iter()
+                            .position(|x| *x == "via")
+                            .map(|i| w[i + 1].to_string()),
                         dev: w
                             .iter()
                             .position(|x| *x == "dev")
@@ -173,6 +185,12 @@ mod tests {
         assert!(check(
             &CompetingDefaultRoutes,
             &cluster("default via 10.0.0.1 dev eth0")
+        )
+        .unwrap()
+        .is_empty());
+        assert!(check(
+            &CompetingDefaultRoutes,
+            &cluster("default via fe80::1 dev ens5 proto ra metric 1024\ndefault via fe80::1 dev ens6 proto ra metric 1024")
         )
         .unwrap()
         .is_empty());
