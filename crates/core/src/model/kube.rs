@@ -853,6 +853,9 @@ pub struct CiliumNodeIpamSpec {
     /// Allocatable addresses (keys are the IPs).
     #[serde(default, deserialize_with = "null_default")]
     pub pool: KeySet,
+    /// `spec.ipam.podCIDRs`: the node CIDRs cluster-pool IPAM gave the node.
+    #[serde(default, rename = "podCIDRs", deserialize_with = "null_default")]
+    pub pod_cidrs: Vec<String>,
     #[serde(default)]
     pub pre_allocate: Option<u32>,
     #[serde(default)]
