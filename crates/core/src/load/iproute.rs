@@ -59,7 +59,28 @@ fn is_address(word: &str) -> bool {
     addr.parse::<std::net::IpAddr>().is_ok()
 }
 
+/// Words of an `ip neigh` line (`10.0.0.1 dev eth0 lladdr 0a:… REACHABLE`),
+/// which otherwise reads like a route.
+const NEIGHBOUR_WORDS: [&str; 10] = [
+    "lladdr",
+    "REACHABLE",
+    "STALE",
+    "DELAY",
+    "PROBE",
+    "FAILED",
+    "INCOMPLETE",
+    "PERMANENT",
+    "NOARP",
+    "router",
+];
+
 fn route_line(line: &str) -> Option<IpRoute> {
+    if line
+        .split_whitespace()
+        .any(|w| NEIGHBOUR_WORDS.contains(&w))
+    {
+        return None;
+    }
     let mut words = line.split_whitespace().peekable();
     let mut destination = words.next()?.to_string();
     if ROUTE_TYPES.contains(&destination.as_str()) {
@@ -80,6 +101,7 @@ fn route_line(line: &str) -> Option<IpRoute> {
             "via" => route.via = Some(words.next()?.to_string()),
             "dev" => route.dev = Some(words.next()?.to_string()),
             "proto" => route.proto = Some(words.next()?.to_string()),
+            "table" => route.table = Some(words.next()?.to_string()),
             "metric" => route.metric = Some(words.next()?.parse().ok()?),
             _ => {}
         }
@@ -154,6 +176,13 @@ mod tests {
         assert_eq!(routes.routes[0].dev.as_deref(), Some("eth0"));
         assert_eq!(routes.routes[0].metric, Some(202));
         assert_eq!(routes.routes[1].metric, None);
+        // `ip route show table all` names the table of routes outside main.
+        let all = parse_routes(
+            "ip--4-route-show-table-all.md",
+            "default via 10.0.0.1 dev ens6 table 11 proto kernel\nlocal 10.0.1.12 dev ens5 table local proto kernel scope host src 10.0.1.12\n",
+        );
+        assert_eq!(all.routes[0].table.as_deref(), Some("11"));
+        assert_eq!(all.routes[1].destination, "local 10.0.1.12");
     }
 
     #[test]
@@ -175,6 +204,9 @@ mod tests {
             "Linux lima 5.15.74 #1 SMP aarch64 GNU/Linux\n",
             "",
             "default\n",
+            // `ip -4 n` of the same real sysdump: neighbours, not routes.
+            "192.168.5.2 dev eth0 lladdr 52:55:55:12:34:56 REACHABLE\n",
+            "fe80::2 dev eth0 lladdr 52:55:55:12:34:56 router STALE\n",
         ] {
             assert!(!is_rules(text), "{text:?}");
             assert!(!is_routes(text), "{text:?}");

@@ -171,6 +171,8 @@ pub struct IpRoute {
     pub via: Option<String>,
     pub dev: Option<String>,
     pub proto: Option<String>,
+    /// `table`, when printed (`ip route show table all`); None: the main table.
+    pub table: Option<String>,
     /// `metric`; None when not printed (the kernel's 0).
     pub metric: Option<u32>,
     pub line: String,

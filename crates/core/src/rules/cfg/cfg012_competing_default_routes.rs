@@ -35,8 +35,8 @@ interface (e.g. `/etc/systemd/network/05-ens5.network` with `[Match] Name=ens5` 
 `[DHCP] RouteMetric=` below the others) and make networkd ignore the rest \
 (`ManageForeignRoutes=no`, `ManageForeignRoutingPolicyRules=no` in networkd.conf), then \
 restart the node's agent.",
-    known_limits: "Only the main table of the `ip -4 r` capture is read (IPv6 routes and other \
-tables are not). Nodes without a sysdump capture are not judged.",
+    known_limits: "Only IPv4 default routes of the main table are compared (IPv6 routes and \
+Cilium's per-ENI tables of `ip route show table all` are not). Nodes without a sysdump capture are not judged.",
     docs_url: "https://docs.cilium.io/en/stable/network/concepts/ipam/eni/",
 };
 
@@ -73,6 +73,7 @@ impl Rule for CompetingDefaultRoutes {
                 .routes
                 .iter()
                 .filter(|r| r.destination == "default")
+                .filter(|r| r.table.as_deref().is_none_or(|t| t == "main"))
                 .filter(ipv4)
             {
                 by_metric.entry(r.metric.unwrap_or(0)).or_default().push(r);
@@ -145,6 +146,10 @@ mod tests {
                             .iter()
                             .position(|x| *x == "via")
                             .map(|i| w[i + 1].to_string()),
+                        table: w
+                            .iter()
+                            .position(|x| *x == "table")
+                            .map(|i| w[i + 1].to_string()),
                         dev: w
                             .iter()
                             .position(|x| *x == "dev")
@@ -191,6 +196,13 @@ mod tests {
         assert!(check(
             &CompetingDefaultRoutes,
             &cluster("default via fe80::1 dev ens5 proto ra metric 1024\ndefault via fe80::1 dev ens6 proto ra metric 1024")
+        )
+        .unwrap()
+        .is_empty());
+        // Cilium's per-ENI tables each hold a default route: not the main table.
+        assert!(check(
+            &CompetingDefaultRoutes,
+            &cluster("default via 10.0.0.1 dev ens5\ndefault via 10.0.0.1 dev ens6 table 11 proto kernel")
         )
         .unwrap()
         .is_empty());
