@@ -658,6 +658,28 @@ def build_cilium_eks(src):
 IRSA_PLACEHOLDERS = ["$account_id", "$oidc_provider", "$namespace", "$service_account"]
 
 
+def pod_identity_agent(src):
+    """Where the EKS Pod Identity agent listens and what pods are given, from
+    aws/eks_features.json pod_identity_agent (the EKS user guide's words)."""
+    facts = load_json(src, "aws/eks_features.json")["pod_identity_agent"]["facts"]
+    listen = next((f for f in facts if "uses port 80 and port 2703" in f["fact"]), None)
+    require(listen, "eks_features.json pod_identity_agent: the listen fact moved")
+    require("hostNetwork" in listen["fact"], "pod identity agent: hostNetwork no longer stated")
+    for address in ("169.254.170.23", "[fd00:ec2::23]"):
+        require(address in listen["fact"], f"pod identity agent: {address} no longer stated")
+    env = next((f for f in facts if "AWS_CONTAINER_CREDENTIALS_FULL_URI=" in f["fact"]), None)
+    require(env, "eks_features.json pod_identity_agent: the env fact moved")
+    uri = re.search(r"AWS_CONTAINER_CREDENTIALS_FULL_URI=(\S+)", env["fact"]).group(1)
+    return {
+        "host_network": True,
+        "addresses": ["169.254.170.23", "fd00:ec2::23"],
+        "ports": [80, 2703],
+        "credentials_env": "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "credentials_uri": uri,
+        "source": listen["source"],
+    }
+
+
 def build_eks_iam(src):
     irsa = load_json(src, "aws/irsa.json")
     template = irsa["irsa"]["trust_policy_template_as_documented"]
@@ -668,11 +690,14 @@ def build_eks_iam(src):
     annotation = irsa["irsa"]["service_account_annotation"].split(":", 1)[0]
     require(annotation == "eks.amazonaws.com/role-arn", f"IRSA annotation {annotation}")
     pod_identity = irsa["eks_pod_identity"]
+    agent = pod_identity_agent(src)
     doc = {
         "sources": {
             "irsa": source_ref(irsa["irsa"]["source"]),
             "pod_identity": source_ref(pod_identity["source"]),
+            "pod_identity_agent": agent.pop("source"),
         },
+        "pod_identity_agent": agent,
         "irsa_trust_policy_template": template,
         "irsa_service_account_annotation": annotation,
         "pod_identity_trust_policy": pod_identity["trust_policy_as_documented"],
@@ -1098,6 +1123,10 @@ used by `generate trust-policy`.
   names the role.
 - `pod_identity_trust_policy`: the EKS Pod Identity trust policy
   (`pods.eks.amazonaws.com`, `sts:AssumeRole` and `sts:TagSession`).
+- `pod_identity_agent`: where the EKS Pod Identity agent serves credentials
+  (hostNetwork, 169.254.170.23 and fd00:ec2::23, ports 80 and 2703) and the
+  env var pods are given, from `aws/eks_features.json` `pod_identity_agent`
+  (the same user guide page); used by OPS009.
 
 ## cilium-eks.json
 
@@ -1174,7 +1203,34 @@ KNOWN_ISSUES_UNMATCHED = {
     "KI021": "needs the instances' metadata options (HttpTokens), not an input",
 }
 # Issues other rules cite (their id, symptom, workaround and sources).
-KNOWN_ISSUES_CITED = ["KI006", "KI008", "KI013", "KI015", "KI018", "KI023", "KI029", "KI030"]
+KNOWN_ISSUES_CITED = ["KI006", "KI008", "KI013", "KI015", "KI016", "KI017", "KI018", "KI019", "KI023",
+                      "KI029", "KI030"]
+# The project's own cited issues (KP ids), each with its public sources.
+KNOWN_ISSUES_EXTRA = REPO / "scripts" / "knowledge" / "known-issues.json"
+
+
+# Cited issues about a node OS or kernel: the platform the rule matches,
+# read from the shared entry's `affected_other` (and its Cilium range),
+# checked against the entry's condition wording.
+def known_issue_platform(issue):
+    other = (issue.get("affected_other") or {}).get("bottlerocket")
+    if not other:
+        return None
+    cond = json.dumps(issue.get("condition", {}))
+    require("Bottlerocket" in cond, f"{issue['id']}: affected_other.bottlerocket but no Bottlerocket condition")
+    platform = {"os": "Bottlerocket"}
+    if other.get("fixed"):
+        require(RELEASE.fullmatch(other["fixed"]), f"{issue['id']}: Bottlerocket fix {other['fixed']!r}")
+        platform["os_fixed"] = other["fixed"]
+    if other.get("version"):
+        platform["os_version"] = other["version"]
+    if other.get("kernel"):
+        require(other["kernel"] in cond, f"{issue['id']}: kernel {other['kernel']} not in the condition")
+        platform["kernel"] = other["kernel"]
+    introduced = [r["introduced"] for r in issue["affected_versions"] if r.get("introduced")]
+    if introduced:
+        platform["cilium_introduced"] = introduced[0]
+    return platform
 
 
 def condition_holds(cid, cond):
@@ -1246,6 +1302,24 @@ def build_known_issues(src):
     for iid in KNOWN_ISSUES_CITED:
         require(iid in by_id, f"cited known issue {iid} is gone from known_issues.json")
         issue = by_id[iid]
+        entry = {
+            "id": iid,
+            "title": issue["title"],
+            "symptom": issue["symptom"],
+            "workaround": issue["workaround"],
+            "sources": urls(issue),
+            "confidence": issue["confidence"],
+        }
+        platform = known_issue_platform(issue)
+        if platform:
+            entry["platform"] = platform
+        cited.append(entry)
+    extra = json.loads(KNOWN_ISSUES_EXTRA.read_text())
+    for issue in extra["issues"]:
+        iid = issue["id"]
+        require(iid.startswith("KP"), f"{KNOWN_ISSUES_EXTRA.name}: {iid} is not a KP id")
+        require(iid not in by_id, f"{KNOWN_ISSUES_EXTRA.name}: {iid} collides with a shared id")
+        require(urls(issue), f"{KNOWN_ISSUES_EXTRA.name}: {iid} has no public source")
         cited.append({
             "id": iid,
             "title": issue["title"],
@@ -1257,7 +1331,7 @@ def build_known_issues(src):
     doc = {
         "sources": {
             "issues": "cilium/known_issues.json (each entry's own sources: Cilium CHANGELOG.md at the "
-                      "release tags, the issue and PR threads)",
+                      "release tags, the issue and PR threads); KP ids: scripts/knowledge/known-issues.json",
         },
         "versioned": versioned,
         "cited": cited,
@@ -1278,7 +1352,10 @@ def known_issues_sources(src):
         "\n## known-issues.json\n\n"
         "Used by VER012 (`versioned`), the upgrade steps (a step never installs a release in a\n"
         "`versioned` range) and the rules that cite a problem (`cited`: CNI007 KI023, CNI008 KI008,\n"
-        "MESH002 KI018, CFG007 KI029, CFG008 KI015). Read from `cilium/known_issues.json`; an entry\n"
+        "CNI010 KI006, CNI011 KP001, MESH002 KI018, CFG007 KI029, CFG008 KI015, CFG010 KI016,\n"
+        "CFG011 KI017, CFG012 and CFG013 KI030, CFG014 KI019, OPS009 KI013; KI016 and KI017 carry\n"
+        "the node platform of their `affected_other`). Read from `cilium/known_issues.json` (KP ids:\n"
+        "`scripts/knowledge/known-issues.json`, the project's own, each with its public sources); an entry\n"
         "with a Cilium release range is matched only with the conditions this script names for it\n"
         "(each checked against the entry's own condition wording), or is listed as not matched with\n"
         "the reason. Ranges with pre-release bounds are left out (the version parser does not tell\n"

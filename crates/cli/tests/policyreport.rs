@@ -250,7 +250,8 @@ fn the_demo_is_a_list_of_valid_reports_holding_every_finding() {
     // The rules that were not evaluated are skip results of the cluster
     // report: the demo has no Helm values (VER007), no agent/operator logs
     // (the LOG rules that read only them), no `cilium status` text, no EC2
-    // ENI/instance dumps, no route tables nor ENIConfig list, and no
+    // ENI/instance dumps, no route tables nor ENIConfig list, no nodes'
+    // `ip rule`/`ip route` captures (CFG012-CFG014), and no
     // connectivity-test JUnit.
     let skipped: Vec<&Value> = items[0]["results"]
         .as_array()
@@ -266,8 +267,9 @@ fn the_demo_is_a_list_of_valid_reports_holding_every_finding() {
     assert_eq!(
         codes,
         [
-            "CAP009", "CAP010", "CAP011", "CAP013", "CAP014", "CAP015", "CONN001", "LOG001",
-            "LOG002", "LOG003", "LOG004", "LOG007", "OPS007", "OPS008", "VER007"
+            "CAP009", "CAP010", "CAP011", "CAP013", "CAP014", "CAP015", "CFG012", "CFG013",
+            "CFG014", "CONN001", "LOG001", "LOG002", "LOG003", "LOG004", "LOG007", "OPS007",
+            "OPS008", "VER007"
         ]
     );
     let ver007 = skipped.iter().find(|r| r["rule"] == "VER007").unwrap();

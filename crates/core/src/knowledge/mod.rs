@@ -355,6 +355,23 @@ pub struct EksIam {
     pub irsa_service_account_annotation: String,
     /// The EKS Pod Identity trust policy.
     pub pod_identity_trust_policy: serde_json::Value,
+    /// Where the EKS Pod Identity agent serves credentials.
+    pub pod_identity_agent: PodIdentityAgent,
+}
+
+/// The EKS Pod Identity agent: a hostNetwork DaemonSet on link-local
+/// addresses (the EKS user guide).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodIdentityAgent {
+    pub host_network: bool,
+    /// 169.254.170.23 and fd00:ec2::23.
+    pub addresses: Vec<String>,
+    /// 80 (credentials) and 2703 (probes).
+    pub ports: Vec<u16>,
+    /// The env var pods are given (`AWS_CONTAINER_CREDENTIALS_FULL_URI`).
+    pub credentials_env: String,
+    pub credentials_uri: String,
 }
 
 /// EKS's in-place control-plane version rollback (`eks.json`).
@@ -458,6 +475,29 @@ pub struct CitedIssue {
     pub workaround: String,
     pub sources: Vec<String>,
     pub confidence: String,
+    /// The node OS or kernel the issue is about, when it is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<IssuePlatform>,
+}
+
+/// The node platform of a cited issue (`affected_other` of the shared entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuePlatform {
+    /// The OS family (`Bottlerocket`).
+    pub os: String,
+    /// The first OS release without the problem.
+    #[serde(default)]
+    pub os_fixed: Option<String>,
+    /// The OS release the problem was reported on.
+    #[serde(default)]
+    pub os_version: Option<String>,
+    /// The kernel release the problem was reported on.
+    #[serde(default)]
+    pub kernel: Option<String>,
+    /// The first Cilium release reported affected.
+    #[serde(default)]
+    pub cilium_introduced: Option<String>,
 }
 
 impl CitedIssue {

@@ -1,7 +1,7 @@
 //! Content recognition: which parser a text goes to, decided from its first
 //! significant bytes and lines, never from its name.
 
-use super::{cilium_text, junit, prometheus};
+use super::{cilium_text, iproute, junit, prometheus};
 
 pub(super) fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
@@ -102,6 +102,10 @@ pub(super) enum Content {
     /// JUnit XML (`cilium connectivity test --junit-file`, or another tool's).
     Junit,
     Prometheus,
+    /// `ip rule` output (iproute2).
+    IpRules,
+    /// `ip route` output (iproute2).
+    IpRoutes,
     /// Anything else: YAML is tried. `kube_like` texts (they have
     /// `apiVersion:`/`kind:` lines or start with `---`) must parse; other
     /// texts that are not YAML are skipped rather than failing the load.
@@ -141,6 +145,12 @@ pub(super) fn content(text: &str) -> Content {
     }
     if prometheus::looks_like(text) {
         return Content::Prometheus;
+    }
+    if iproute::is_rules(head) {
+        return Content::IpRules;
+    }
+    if iproute::is_routes(head) {
+        return Content::IpRoutes;
     }
     Content::Text {
         kube_like: kube_like(text),

@@ -257,30 +257,33 @@ fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>,
         Collection::Events => Object::Event(p(src)?),
         Collection::SecurityGroupPolicies => Object::SecurityGroupPolicy(p(src)?),
         Collection::NetworkPolicies => {
-            #[derive(Deserialize, Default)]
-            #[serde(rename_all = "camelCase")]
-            struct Spec {
-                #[serde(default)]
-                pod_selector: Option<model::LabelSelector>,
-                #[serde(default)]
-                endpoint_selector: Option<model::LabelSelector>,
-            }
             #[derive(Deserialize)]
             struct Policy {
                 #[serde(default)]
                 metadata: model::Meta,
                 #[serde(default, deserialize_with = "model::kube::null_default")]
-                spec: Spec,
+                spec: policy::Spec,
+                /// CiliumNetworkPolicy `specs`: several rules in one object.
+                #[serde(default, deserialize_with = "model::kube::null_default")]
+                specs: Vec<policy::Spec>,
             }
             let policy: Policy = p(src)?;
+            let mut specs = vec![policy.spec];
+            specs.extend(policy.specs);
+            let egress = policy::egress(kind, &specs);
+            let selector = specs
+                .iter()
+                .find_map(|s| {
+                    s.pod_selector
+                        .clone()
+                        .or_else(|| s.endpoint_selector.clone())
+                })
+                .unwrap_or_default();
             Object::NetworkPolicy(model::NetworkPolicy {
                 kind: kind.to_string(),
                 metadata: policy.metadata,
-                selector: policy
-                    .spec
-                    .pod_selector
-                    .or(policy.spec.endpoint_selector)
-                    .unwrap_or_default(),
+                selector,
+                egress,
             })
         }
         Collection::CiliumEndpoints => Object::CiliumEndpoint(p(src)?),
@@ -479,5 +482,176 @@ mod tests {
         assert_eq!(kind_from_self_link(""), None);
         assert_eq!(item_kind(Some("PodList")), Some("Pod"));
         assert_eq!(item_kind(Some("List")), None);
+    }
+}
+
+/// The egress side of NetworkPolicy / CiliumNetworkPolicy specs.
+mod policy {
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    use crate::model::{self, PolicyEgress};
+
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct Spec {
+        #[serde(default)]
+        pub pod_selector: Option<model::LabelSelector>,
+        #[serde(default)]
+        pub endpoint_selector: Option<model::LabelSelector>,
+        #[serde(default)]
+        policy_types: Option<Vec<String>>,
+        #[serde(default)]
+        egress: Option<Vec<Value>>,
+        #[serde(default)]
+        egress_deny: Option<Vec<Value>>,
+        #[serde(default)]
+        enable_default_deny: Option<Value>,
+    }
+
+    /// Cilium entities that include the local host.
+    const HOST_ENTITIES: [&str; 3] = ["host", "cluster", "all"];
+    /// NetworkPolicy peer keys and Cilium egress selector keys.
+    const PEER_KEYS: [&str; 12] = [
+        "ipBlock",
+        "podSelector",
+        "namespaceSelector",
+        "toEndpoints",
+        "toCIDR",
+        "toCIDRSet",
+        "toEntities",
+        "toFQDNs",
+        "toServices",
+        "toGroups",
+        "toNodes",
+        "toRequires",
+    ];
+
+    /// The TCP ports a rule opens (`0`: every port), from NetworkPolicy
+    /// `ports` or Cilium `toPorts`; None: the rule names no ports.
+    fn tcp_ports(rule: &Value, kind: &str) -> Option<Vec<u16>> {
+        let entries: Vec<&Value> = if kind == "NetworkPolicy" {
+            rule.get("ports")?.as_array()?.iter().collect()
+        } else {
+            rule.get("toPorts")?
+                .as_array()?
+                .iter()
+                .filter_map(|p| p.get("ports")?.as_array())
+                .flatten()
+                .collect()
+        };
+        let mut out = Vec::new();
+        for e in entries {
+            let protocol = e.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            if !matches!(protocol, "TCP" | "ANY") {
+                continue;
+            }
+            let port = match e.get("port") {
+                None => Some(0),
+                Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+                Some(Value::String(s)) => s.parse::<u16>().ok(),
+                _ => None,
+            };
+            let Some(port) = port else { continue };
+            let end = e
+                .get("endPort")
+                .and_then(Value::as_u64)
+                .and_then(|n| u16::try_from(n).ok());
+            match end {
+                Some(end) if port != 0 && end >= port && end - port < 1024 => {
+                    out.extend(port..=end)
+                }
+                Some(_) if port != 0 => out.push(0),
+                _ => out.push(port),
+            }
+        }
+        Some(out)
+    }
+
+    fn describe(key: &str, value: &Value) -> String {
+        let text = match value {
+            Value::Array(a) => a
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Value::Object(o) if key == "ipBlock" => o
+                .get("cidr")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string(),
+            other => other.to_string(),
+        };
+        format!("{key} {text}")
+    }
+
+    /// The egress side of a policy's specs; None when none restricts egress.
+    pub(super) fn egress(kind: &str, specs: &[Spec]) -> Option<PolicyEgress> {
+        let mut restricts = false;
+        let mut out = PolicyEgress::default();
+        for spec in specs {
+            let rules = spec.egress.as_deref().unwrap_or_default();
+            let enforced = if kind == "NetworkPolicy" {
+                match &spec.policy_types {
+                    Some(types) => types.iter().any(|t| t == "Egress"),
+                    None => spec.egress.is_some(),
+                }
+            } else {
+                let default_deny = spec
+                    .enable_default_deny
+                    .as_ref()
+                    .and_then(|d| d.get("egress"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true);
+                (spec.egress.is_some() || spec.egress_deny.is_some()) && default_deny
+            };
+            if !enforced {
+                continue;
+            }
+            restricts = true;
+            for rule in rules {
+                let peers: Vec<(&str, &Value)> = if kind == "NetworkPolicy" {
+                    rule.get("to")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_object)
+                        .flat_map(|o| o.iter().map(|(k, v)| (k.as_str(), v)))
+                        .filter(|(k, _)| PEER_KEYS.contains(k))
+                        .collect()
+                } else {
+                    rule.as_object()
+                        .into_iter()
+                        .flat_map(|o| o.iter().map(|(k, v)| (k.as_str(), v)))
+                        .filter(|(k, _)| PEER_KEYS.contains(k))
+                        .collect()
+                };
+                for (k, v) in &peers {
+                    out.peers.push(describe(k, v));
+                }
+                let reaches_host = peers.is_empty()
+                    || peers.iter().any(|(k, v)| {
+                        *k == "toEntities"
+                            && v.as_array().is_some_and(|a| {
+                                a.iter()
+                                    .filter_map(Value::as_str)
+                                    .any(|e| HOST_ENTITIES.contains(&e))
+                            })
+                    });
+                if !reaches_host {
+                    continue;
+                }
+                match tcp_ports(rule, kind) {
+                    None => out.allows_host_on.push(0),
+                    Some(ports) => out.allows_host_on.extend(ports),
+                }
+            }
+        }
+        out.allows_host_on.sort_unstable();
+        out.allows_host_on.dedup();
+        restricts.then_some(out)
     }
 }

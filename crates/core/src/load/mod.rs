@@ -38,6 +38,7 @@ mod dispatch;
 mod error;
 mod helm;
 mod iam;
+mod iproute;
 mod json;
 mod junit;
 mod kube;

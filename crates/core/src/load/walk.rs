@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use super::error::{malformed, LoadError};
 use super::loader::Loader;
-use super::{archive, cilium_text, detect, json, junit, limits, logs, prometheus, stream, yaml};
+use super::{
+    archive, cilium_text, detect, iproute, json, junit, limits, logs, prometheus, stream, yaml,
+};
 use crate::findings::InputNote;
 use crate::model;
 
@@ -366,6 +368,16 @@ fn dispatch(loader: &mut Loader, source: &str, bytes: &[u8]) -> Result<(), LoadE
                 model::extend(&mut loader.cluster.metrics, samples.kept);
                 loader.tally.used += 1;
             }
+        }
+        detect::Content::IpRules => {
+            let list = iproute::parse_rules(source, text);
+            model::extend(&mut loader.cluster.ip_rules, [list]);
+            loader.tally.used += 1;
+        }
+        detect::Content::IpRoutes => {
+            let list = iproute::parse_routes(source, text);
+            model::extend(&mut loader.cluster.ip_routes, [list]);
+            loader.tally.used += 1;
         }
         detect::Content::Text { kube_like } => {
             if first_copy(loader, source, bytes) {

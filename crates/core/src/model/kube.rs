@@ -783,6 +783,29 @@ pub struct NetworkPolicy {
     pub metadata: Meta,
     /// `spec.podSelector` (NetworkPolicy) or `spec.endpointSelector` (Cilium).
     pub selector: LabelSelector,
+    /// What the policy does to the selected pods' egress; `None`: it does
+    /// not restrict egress (no egress rules, or default deny turned off).
+    pub egress: Option<PolicyEgress>,
+}
+
+/// The egress side of a policy, reduced to what tells whether the pods it
+/// selects can reach a host-network service (e.g. the EKS Pod Identity
+/// agent on 169.254.170.23:80).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PolicyEgress {
+    /// An allow rule reaches the `host` entity on `port`/TCP: a peerless
+    /// rule (all destinations), or Cilium `toEntities` host, cluster or all.
+    pub allows_host_on: Vec<u16>,
+    /// The allow peers in the policy's words (`ipBlock 0.0.0.0/0`,
+    /// `toEntities world`, `podSelector {}`…), for evidence.
+    pub peers: Vec<String>,
+}
+
+impl PolicyEgress {
+    /// Whether an allow rule lets the selected pods reach the host on TCP `port`.
+    pub fn allows_host(&self, port: u16) -> bool {
+        self.allows_host_on.contains(&port) || self.allows_host_on.contains(&0)
+    }
 }
 
 // ---------------------------------------------------------------- Cilium CRDs
@@ -830,6 +853,9 @@ pub struct CiliumNodeIpamSpec {
     /// Allocatable addresses (keys are the IPs).
     #[serde(default, deserialize_with = "null_default")]
     pub pool: KeySet,
+    /// `spec.ipam.podCIDRs`: the node CIDRs cluster-pool IPAM gave the node.
+    #[serde(default, rename = "podCIDRs", deserialize_with = "null_default")]
+    pub pod_cidrs: Vec<String>,
     #[serde(default)]
     pub pre_allocate: Option<u32>,
     #[serde(default)]

@@ -131,6 +131,53 @@ pub struct ConnectivityTest {
     pub failed_actions: Vec<String>,
 }
 
+/// A node's policy routing rules: `ip rule` / `ip -d rule` as iproute2
+/// prints them (a sysdump's bugtool `cmd/ip-rule.md`, `cmd/ip--d-rule.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IpRuleList {
+    pub source: String,
+    pub rules: Vec<IpRule>,
+}
+
+/// One `ip rule` line: `111:\tfrom 10.0.1.45 to 10.0.0.0/16 lookup 11`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IpRule {
+    pub priority: u32,
+    /// `not` before the selector.
+    pub not: bool,
+    /// `from` (`all` or an address/prefix as printed).
+    pub from: String,
+    /// `to`, when the rule has one.
+    pub to: Option<String>,
+    /// `lookup`/`table` (`local`, `main`, `11`…); None for other actions.
+    pub table: Option<String>,
+    /// The line as printed, for evidence.
+    pub line: String,
+}
+
+/// A node's routes: `ip -4 r` / `ip route` as iproute2 prints them (a
+/// sysdump's bugtool `cmd/ip--4-r.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IpRouteList {
+    pub source: String,
+    pub routes: Vec<IpRoute>,
+}
+
+/// One `ip route` line: `default via 10.0.0.1 dev ens5 proto dhcp src 10.0.1.12 metric 1024`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IpRoute {
+    /// `default` or a prefix (with the route type, e.g. `local`, before it when printed).
+    pub destination: String,
+    pub via: Option<String>,
+    pub dev: Option<String>,
+    pub proto: Option<String>,
+    /// `table`, when printed (`ip route show table all`); None: the main table.
+    pub table: Option<String>,
+    /// `metric`; None when not printed (the kernel's 0).
+    pub metric: Option<u32>,
+    pub line: String,
+}
+
 /// A parsed `cilium-health status` output (one agent).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CiliumHealthReport {
@@ -186,6 +233,10 @@ pub struct Cluster {
     pub logs: Option<Vec<crate::logs::LogFile>>,
     /// `cilium connectivity test --junit-file` reports.
     pub connectivity_tests: Option<Vec<ConnectivityTestReport>>,
+    /// Nodes' `ip rule` outputs (sysdump bugtool captures).
+    pub ip_rules: Option<Vec<IpRuleList>>,
+    /// Nodes' `ip route` outputs (sysdump bugtool captures).
+    pub ip_routes: Option<Vec<IpRouteList>>,
 
     // AWS.
     pub eks: Option<EksCluster>,

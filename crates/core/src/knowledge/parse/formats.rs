@@ -88,6 +88,7 @@ pub struct EksIamFile {
     pub irsa_trust_policy_template: serde_json::Value,
     pub irsa_service_account_annotation: String,
     pub pod_identity_trust_policy: serde_json::Value,
+    pub pod_identity_agent: crate::knowledge::PodIdentityAgent,
 }
 
 impl EksIamFile {
@@ -96,6 +97,7 @@ impl EksIamFile {
             irsa_trust_policy_template: self.irsa_trust_policy_template,
             irsa_service_account_annotation: self.irsa_service_account_annotation,
             pod_identity_trust_policy: self.pod_identity_trust_policy,
+            pod_identity_agent: self.pod_identity_agent,
         }
     }
 }

@@ -40,3 +40,43 @@ pub(crate) fn of_family(c: &Cluster, family: AmiFamily) -> Vec<String> {
 pub(crate) fn known(c: &Cluster) -> bool {
     c.nodes.is_some() || c.nodegroups.is_some()
 }
+
+/// The node a sysdump capture was taken on: the agent pod named in its
+/// bugtool archive (`cilium-bugtool-cilium-x2v9q-<ts>/cmd/ip-rule.md`)
+/// and that pod's node, else the archive's name.
+pub(crate) fn capture_node(c: &Cluster, source: &str) -> Option<String> {
+    let component = source
+        .split(['/', '\\'])
+        .find(|p| p.starts_with("cilium-bugtool-"))?;
+    let pod = c
+        .pods
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| crate::rules::ops::common::is_agent_pod(p))
+        .find(|p| component.contains(&format!("-{}-", p.metadata.name)));
+    Some(match pod.and_then(|p| p.spec.node_name.as_deref()) {
+        Some(node) => node.to_string(),
+        None => component.to_string(),
+    })
+}
+
+/// A capture's place for a message: `node ip-… (cmd/ip-rule.md)` or the file.
+pub(crate) fn capture_place(c: &Cluster, source: &str) -> String {
+    let file = crate::rules::ops::common::display_source(source);
+    match capture_node(c, source) {
+        Some(node) if !file.contains(&node) => format!("{node} ({file})"),
+        _ => file,
+    }
+}
+
+/// The osImage of the node a capture was taken on, when known.
+pub(crate) fn capture_os<'a>(c: &'a Cluster, source: &str) -> Option<&'a str> {
+    let node = capture_node(c, source)?;
+    c.nodes
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|n| n.metadata.name == node)
+        .map(|n| n.status.node_info.os_image.as_str())
+}

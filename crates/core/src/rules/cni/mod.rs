@@ -11,6 +11,8 @@ mod cni006_chaining_without_aws_node;
 mod cni007_chaining_with_eni_ipam;
 mod cni008_chaining_aws_node_not_ready;
 mod cni009_hybrid_nodes_cilium_unsupported;
+mod cni010_chaining_vpc_cni_mtu_type;
+mod cni011_chaining_kpr_probe;
 pub(super) mod shared;
 
 pub static RULES: &[&dyn Rule] = &[
@@ -23,4 +25,6 @@ pub static RULES: &[&dyn Rule] = &[
     &cni007_chaining_with_eni_ipam::ChainingWithEniIpam,
     &cni008_chaining_aws_node_not_ready::ChainingAwsNodeNotReady,
     &cni009_hybrid_nodes_cilium_unsupported::HybridNodesCiliumUnsupported,
+    &cni010_chaining_vpc_cni_mtu_type::ChainingVpcCniMtuType,
+    &cni011_chaining_kpr_probe::ChainingKprProbe,
 ];

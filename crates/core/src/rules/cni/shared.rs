@@ -410,6 +410,7 @@ mod tests {
         );
         let sel = |v: serde_json::Value| -> LabelSelector { serde_json::from_value(v).unwrap() };
         let policy = |kind: &str, ns: Option<&str>, s: LabelSelector| NetworkPolicy {
+            egress: None,
             kind: kind.to_string(),
             metadata: crate::model::Meta {
                 name: "p".into(),

@@ -11,6 +11,7 @@ mod ops005_observability_disabled;
 mod ops006_nodes_unreachable;
 mod ops007_controllers_failing;
 mod ops008_pod_identity_link_as_device;
+mod ops009_pod_identity_egress_blocked;
 
 use super::Rule;
 
@@ -23,4 +24,5 @@ pub static RULES: &[&dyn Rule] = &[
     &ops006_nodes_unreachable::NodesUnreachable,
     &ops007_controllers_failing::ControllersFailing,
     &ops008_pod_identity_link_as_device::PodIdentityLinkAsDevice,
+    &ops009_pod_identity_egress_blocked::PodIdentityEgressBlocked,
 ];
