@@ -44,7 +44,6 @@ pub fn write_report(
     let no_color = std::env::var_os("NO_COLOR");
     let options = RenderOptions {
         color: color.enabled(to_terminal, no_color.as_deref()),
-        ..RenderOptions::default()
     };
     write_output(&render(report, format, &options), path)
 }
