@@ -335,10 +335,15 @@ pub fn evaluate(cx: &Context) -> Report {
     };
     // The IAC rules read infrastructure code: without it (`check`) they
     // are not run, rather than listed as not evaluated in every report.
-    let outcomes = registry()
+    let rules: Vec<&dyn Rule> = registry()
         .iter()
+        .copied()
         .filter(|rule| rule.meta().area != Area::Iac || c.iac.is_some())
-        .map(|rule| (rule.meta(), rule.check(cx)));
+        .collect();
+    let outcomes = rules
+        .iter()
+        .map(|rule| rule.meta())
+        .zip(check_in_parallel(&rules, cx));
     report_of(
         outcomes,
         cluster,
@@ -346,6 +351,41 @@ pub fn evaluate(cx: &Context) -> Report {
         cx.options,
         c.collection_gaps.clone(),
     )
+}
+
+/// Every rule's outcome, in the rules' order. The rules share one context
+/// (its facts are derived once, by whichever rule asks first) and run on
+/// every core: on a 150,000-pod snapshot they take half a second on one.
+fn check_in_parallel(rules: &[&dyn Rule], cx: &Context) -> Vec<Outcome> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(rules.len());
+    if workers <= 1 {
+        return rules.iter().map(|rule| rule.check(cx)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let outcomes: Vec<Mutex<Option<Outcome>>> = rules.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(rule) = rules.get(i) else { return };
+                let outcome = rule.check(cx);
+                *outcomes[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+            });
+        }
+    });
+    outcomes
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every rule ran")
+        })
+        .collect()
 }
 
 /// Evaluate every multi-cluster rule over the clusters of a mesh.
