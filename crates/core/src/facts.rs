@@ -264,17 +264,7 @@ impl Operator {
 /// values that annotate the ServiceAccount, else the node role (proven only
 /// when the ServiceAccount was seen).
 fn derive_operator(c: &Cluster) -> Result<Operator, Missing> {
-    let deployment = c
-        .deployments
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .find(|d| {
-            d.kind != "ReplicaSet"
-                && (d.metadata.name == "cilium-operator"
-                    || d.metadata.labels.get("io.cilium/app").map(String::as_str)
-                        == Some("operator"))
-        });
+    let deployment = c.cilium_operator_deployment();
     let namespace = deployment
         .map(|d| d.metadata.namespace().to_string())
         .filter(|n| !n.is_empty())

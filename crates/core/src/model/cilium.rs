@@ -201,17 +201,7 @@ impl CiliumSettings {
         });
         s.version = main_image.and_then(image_tag).and_then(|t| t.parse().ok());
 
-        let operator = cluster
-            .deployments
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .find(|d| {
-                d.kind != "ReplicaSet"
-                    && (d.metadata.name == "cilium-operator"
-                        || d.metadata.labels.get("io.cilium/app").map(String::as_str)
-                            == Some("operator"))
-            });
+        let operator = cluster.cilium_operator_deployment();
         s.operator_image = operator
             .and_then(|d| d.spec.template.spec.containers.first())
             .map(|c| c.image.clone());

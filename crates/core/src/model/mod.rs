@@ -400,6 +400,21 @@ impl Cluster {
         })
     }
 
+    /// The cilium-operator Deployment: by its name, else its
+    /// `io.cilium/app: operator` label (ReplicaSets are not it).
+    pub fn cilium_operator_deployment(&self) -> Option<&Workload> {
+        self.deployments
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|d| {
+                d.kind != "ReplicaSet"
+                    && (d.metadata.name == "cilium-operator"
+                        || d.metadata.labels.get("io.cilium/app").map(String::as_str)
+                            == Some("operator"))
+            })
+    }
+
     pub fn daemonset(&self, namespace: &str, name: &str) -> Option<&Workload> {
         self.daemonsets
             .as_deref()?

@@ -164,17 +164,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
 
     if let (Some(agent), Some(operator)) = (agent_version, c.cilium.operator_version) {
         if agent != operator {
-            let deploy = c
-                .deployments
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .find(|d| {
-                    d.kind != "ReplicaSet"
-                        && (d.metadata.name == "cilium-operator"
-                            || d.metadata.labels.get("io.cilium/app").map(String::as_str)
-                                == Some("operator"))
-                });
+            let deploy = c.cilium_operator_deployment();
             let (dns, dname) = deploy
                 .map(|d| (d.metadata.namespace().to_string(), d.metadata.name.clone()))
                 .unwrap_or_else(|| (ns.clone(), "cilium-operator".to_string()));
