@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{Action, PlanError};
 use crate::model::{Cluster, Workload};
-use crate::rules::ver::{cilium_namespace, cluster_name, helm_values_backup};
+use crate::rules::ver::{cilium_namespace, helm_values_backup};
 use crate::rules::{CheckOptions, Context};
 
 /// Cilium's documented patch keeps aws-node off every node with this key.
@@ -61,7 +61,7 @@ pub fn plan_rollback(cluster: &Cluster) -> Result<RollbackPlan, PlanError> {
     }
     let options = CheckOptions::default();
     let cx = Context::new(cluster, crate::knowledge::Knowledge::embedded(), &options);
-    let name = cluster_name(&cx);
+    let name = cx.cluster_name();
     let ns = cilium_namespace(&cx);
     let aws_node = cluster.daemonset("kube-system", "aws-node");
     let patched = aws_node.is_some_and(|d| {

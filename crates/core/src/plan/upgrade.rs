@@ -18,9 +18,9 @@ use crate::findings::Finding;
 use crate::knowledge::{AmiFamily, Knowledge};
 use crate::model::{Cluster, Nodegroup};
 use crate::rules::ver::{
-    al2023_nodegroup_command, chart_version, cilium_namespace, cluster_name, family_name,
-    family_of_ami_type, flatten_values, helm_upgrade, helm_values_backup, minor_range,
-    step_release, tunnel_translation, upgrade_path, Step,
+    al2023_nodegroup_command, chart_version, cilium_namespace, family_name, family_of_ami_type,
+    flatten_values, helm_upgrade, helm_values_backup, minor_range, step_release,
+    tunnel_translation, upgrade_path, Step,
 };
 use crate::rules::{Area, CheckOptions, Context};
 use crate::suppress::SuppressionConfig;
@@ -185,7 +185,7 @@ pub fn plan_upgrade(
     let mut planner = Planner {
         cluster,
         k: knowledge,
-        name: cluster_name(&cx),
+        name: cx.cluster_name(),
         ns: cilium_namespace(&cx),
         groups: cluster
             .nodegroups

@@ -193,6 +193,12 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
+    /// The EKS cluster's name for AWS CLI commands in fixes, else the
+    /// shell-quoted placeholder ([`crate::facts::ClusterIdentity::eks_name_for_commands`]).
+    pub fn cluster_name(&self) -> String {
+        self.facts.identity().eks_name_for_commands()
+    }
+
     pub fn new(cluster: &'a Cluster, knowledge: &'a Knowledge, options: &'a CheckOptions) -> Self {
         Context {
             cluster,
@@ -358,7 +364,6 @@ pub fn evaluate(cx: &Context) -> Report {
 /// every core: on a 150,000-pod snapshot they take half a second on one.
 fn check_in_parallel(rules: &[&dyn Rule], cx: &Context) -> Vec<Outcome> {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8)
@@ -367,24 +372,34 @@ fn check_in_parallel(rules: &[&dyn Rule], cx: &Context) -> Vec<Outcome> {
         return rules.iter().map(|rule| rule.check(cx)).collect();
     }
     let next = AtomicUsize::new(0);
-    let outcomes: Vec<Mutex<Option<Outcome>>> = rules.iter().map(|_| Mutex::new(None)).collect();
+    let mut outcomes: Vec<Option<Outcome>> = rules.iter().map(|_| None).collect();
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(rule) = rules.get(i) else { return };
-                let outcome = rule.check(cx);
-                *outcomes[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
-            });
+        let workers: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(rule) = rules.get(i) else {
+                            return done;
+                        };
+                        done.push((i, rule.check(cx)));
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            let done = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (i, outcome) in done {
+                outcomes[i] = Some(outcome);
+            }
         }
     });
     outcomes
         .into_iter()
-        .map(|slot| {
-            slot.into_inner()
-                .unwrap_or_else(|e| e.into_inner())
-                .expect("every rule ran")
-        })
+        .map(|outcome| outcome.expect("every rule ran"))
         .collect()
 }
 

@@ -46,7 +46,7 @@ impl Rule for KprWithoutApiServerHost {
             return Ok(vec![]);
         }
         if let Some(host) = &c.cilium.k8s_service_host {
-            return Ok(ip_literal_host(c, host).into_iter().collect());
+            return Ok(ip_literal_host(cx, host).into_iter().collect());
         }
         // The agent's environment lives in the DaemonSet.
         let Some(agent) = &c.cilium.agent_daemonset else {
@@ -88,7 +88,7 @@ impl Rule for KprWithoutApiServerHost {
         if endpoint.is_none() {
             fix.push_str(&format!(
                 "# The endpoint host: aws eks describe-cluster --name {} --query cluster.endpoint --output text (drop the https://)\n",
-                shared::cluster_name(c)
+                cx.cluster_name()
             ));
         }
         fix.push_str(&shared::helm_upgrade(
@@ -108,7 +108,8 @@ impl Rule for KprWithoutApiServerHost {
 
 /// On EKS, an API server address given as an IP literal: EKS endpoint
 /// addresses change, so agents started later point at a dead address.
-fn ip_literal_host(c: &crate::model::Cluster, host: &str) -> Option<crate::findings::Finding> {
+fn ip_literal_host(cx: &Context, host: &str) -> Option<crate::findings::Finding> {
+    let c = cx.cluster;
     let bare = host.trim().trim_start_matches("https://");
     let addr = bare
         .strip_prefix('[')
@@ -160,7 +161,7 @@ fn ip_literal_host(c: &crate::model::Cluster, host: &str) -> Option<crate::findi
     if endpoint.is_none() {
         fix.push_str(&format!(
             "# The endpoint host: aws eks describe-cluster --name {} --query cluster.endpoint --output text (drop the https://)\n",
-            shared::cluster_name(c)
+            cx.cluster_name()
         ));
     }
     fix.push_str(&shared::helm_upgrade(

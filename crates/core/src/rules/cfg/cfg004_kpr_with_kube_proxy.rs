@@ -123,7 +123,7 @@ impl Rule for KprWithKubeProxy {
             fix.push_str(&format!(
                 "# Remove the managed add-on; this deletes the kube-proxy DaemonSet:\n\
 aws eks delete-addon --cluster-name {} --addon-name {KUBE_PROXY}\n",
-                shared::cluster_name(c)
+                cx.cluster_name()
             ));
         } else {
             fix.push_str(

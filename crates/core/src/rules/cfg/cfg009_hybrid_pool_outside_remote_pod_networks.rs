@@ -89,7 +89,7 @@ impl Rule for HybridPoolOutsideRemotePodNetworks {
         if outside.is_empty() {
             return Ok(vec![]);
         }
-        let name = shared::cluster_name(c);
+        let name = cx.cluster_name();
         let mut all: Vec<String> = remote_text.iter().map(|s| s.to_string()).collect();
         all.extend(outside.iter().cloned());
         let nodes_cidrs: Vec<&str> = remote

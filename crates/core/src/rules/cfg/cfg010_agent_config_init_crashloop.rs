@@ -181,7 +181,7 @@ impl Rule for AgentConfigInitCrashloop {
                 fix.push(format!(
                     "# point the agent at the EKS endpoint instead of the kubernetes Service:\n\
 ENDPOINT=$(aws eks describe-cluster --name {} --query cluster.endpoint --output text | sed 's|https://||')\n{}",
-                    crate::rules::cni::shared::cluster_name(c),
+                    cx.cluster_name(),
                     crate::rules::cni::shared::helm_upgrade(
                         c,
                         &["--set k8sServiceHost=$ENDPOINT", "--set k8sServicePort=443"]

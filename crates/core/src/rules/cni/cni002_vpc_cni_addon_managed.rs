@@ -69,7 +69,7 @@ impl Rule for VpcCniAddonManaged {
         if shared::hybrid_split(c).is_some() {
             return Ok(vec![]);
         }
-        let name = shared::cluster_name(c);
+        let name = cx.cluster_name();
         let mut finding = META.finding(
             ObjectRef::global("EksAddon", VPC_CNI_ADDON),
             "EKS manages the vpc-cni add-on: an add-on update or OVERWRITE conflict resolution \

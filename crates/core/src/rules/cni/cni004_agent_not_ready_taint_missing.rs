@@ -77,7 +77,7 @@ impl Rule for AgentNotReadyTaintMissing {
             .get("agent-not-ready-taint-key")
             .filter(|k| !k.is_empty())
             .unwrap_or(DEFAULT_TAINT_KEY);
-        let cluster = shared::cluster_name(c);
+        let cluster = cx.cluster_name();
         let mut findings = Vec::new();
 
         for ng in c.nodegroups.as_deref().unwrap_or_default() {

@@ -62,7 +62,7 @@ impl Rule for ChainingWithoutAwsNode {
                 "Helm values cni.chainingMode"
             }
         );
-        let name = shared::cluster_name(c);
+        let name = cx.cluster_name();
         let Some(ds) = c.daemonset("kube-system", "aws-node") else {
             let finding = META
                 .finding(

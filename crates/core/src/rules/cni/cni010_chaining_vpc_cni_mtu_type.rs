@@ -152,7 +152,7 @@ aws eks update-addon --cluster-name {} --addon-name vpc-cni --addon-version v1.1
 # or keep the new release and let Cilium rebuild 05-cilium.conflist from the new 10-aws.conflist:\n\
 kubectl -n {} rollout restart daemonset/cilium",
             issue.workaround,
-            shared::cluster_name(c),
+            cx.cluster_name(),
             shared::cilium_namespace(c)
         ))])
     }

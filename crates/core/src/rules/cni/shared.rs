@@ -107,12 +107,6 @@ pub(crate) fn helm_upgrade(c: &Cluster, sets: &[&str]) -> String {
     cmd
 }
 
-/// The EKS cluster name for AWS CLI commands, or the placeholder
-/// ([`crate::facts::ClusterIdentity::eks_name_for_commands`]).
-pub(crate) fn cluster_name(c: &Cluster) -> String {
-    crate::facts::ClusterIdentity::of(c).eks_name_for_commands()
-}
-
 /// `a, b, c and 7 more` (at most `max` names).
 pub(crate) fn sample_list<S: AsRef<str>>(items: &[S], max: usize) -> String {
     let shown: Vec<&str> = items.iter().take(max).map(AsRef::as_ref).collect();

@@ -4,7 +4,7 @@
 
 use super::eni_actions::{allow_policy_document, free_policy_name, wanted_actions};
 use super::policy_eval::missing_actions;
-use super::{cluster_name, eni_mode, operator, operator_roles, role_policies, Credentials};
+use super::{eni_mode, operator, operator_roles, role_policies, Credentials};
 use crate::findings::{Finding, ObjectRef, Severity};
 use crate::rules::inputs;
 use crate::rules::Missing;
@@ -88,7 +88,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
             "the IAM role of the operator's EKS Pod Identity association",
             format!(
                 "aws eks list-pod-identity-associations --cluster-name {} --namespace {} --service-account {}",
-                cluster_name(cx),
+                cx.cluster_name(),
                 op.namespace,
                 op.service_account
             ),

@@ -1,7 +1,7 @@
 //! IAM002 operator-on-node-role: in ENI mode the operator has no IRSA role
 //! and no EKS Pod Identity, so it uses the node instance role.
 
-use super::{cluster_name, eni_mode, operator, Credentials, IRSA_ANNOTATION};
+use super::{eni_mode, operator, Credentials, IRSA_ANNOTATION};
 use crate::findings::{Finding, ObjectRef, Severity};
 use crate::rules::Missing;
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
@@ -55,7 +55,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
         return Ok(Vec::new());
     };
     let c = cx.cluster;
-    let name = cluster_name(cx);
+    let name = cx.cluster_name();
     let (ns, sa) = (op.namespace.as_str(), op.service_account.as_str());
     let mut finding = META
         .finding(

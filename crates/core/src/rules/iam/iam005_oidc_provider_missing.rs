@@ -2,7 +2,7 @@
 //! identity provider, so IRSA cannot work.
 
 use super::trust::{issuer_host_path, provider_issuer, same_issuer};
-use super::{cluster_name, eni_mode, operator, Credentials};
+use super::{eni_mode, operator, Credentials};
 use crate::findings::{Finding, ObjectRef, Severity};
 use crate::rules::inputs;
 use crate::rules::Missing;
@@ -75,7 +75,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     {
         return Ok(Vec::new());
     }
-    let name = cluster_name(cx);
+    let name = cx.cluster_name();
     let mut finding = META
         .finding(
             ObjectRef::global("Cluster", &name),

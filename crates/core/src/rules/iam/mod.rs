@@ -192,11 +192,6 @@ pub(crate) fn irsa_role<'c, 'a>(
     Ok(Some((op, role, source)))
 }
 
-/// The EKS cluster name for AWS CLI commands, or the placeholder.
-pub(crate) fn cluster_name(cx: &Context) -> String {
-    cx.facts.identity().eks_name_for_commands()
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::ver::testkit::*;

@@ -119,11 +119,6 @@ pub(crate) fn cilium_namespace(cx: &Context) -> String {
         .unwrap_or_else(|| "kube-system".to_string())
 }
 
-/// The EKS cluster name for AWS CLI commands, or the placeholder.
-pub(crate) fn cluster_name(cx: &Context) -> String {
-    cx.facts.identity().eks_name_for_commands()
-}
-
 /// `1.27, 1.28, 1.29, 1.30` → `1.27–1.30` (the lists are contiguous); otherwise comma-joined.
 pub(crate) fn minor_range(minors: &[Minor]) -> String {
     match (minors.first(), minors.last()) {
@@ -196,7 +191,7 @@ pub(crate) fn helm_upgrade(k: &Knowledge, namespace: &str, minor: Minor) -> Stri
 /// Render an upgrade path as numbered, copy-pasteable steps.
 pub(super) fn render_path(cx: &Context, from: (Minor, Minor), path: &UpgradePath) -> String {
     let namespace = cilium_namespace(cx);
-    let cluster = cluster_name(cx);
+    let cluster = cx.cluster_name();
     let nodegroups: Vec<&str> = cx
         .cluster
         .nodegroups
@@ -297,7 +292,7 @@ impl NodeSet {
     /// How to replace the nodes of this set with a current AMI of the
     /// cluster's version.
     pub(super) fn roll_command(&self, cx: &Context, kubernetes: Option<Minor>) -> String {
-        let cluster = cluster_name(cx);
+        let cluster = cx.cluster_name();
         match self {
             NodeSet::Nodegroup(n) => match kubernetes {
                 Some(v) => format!(

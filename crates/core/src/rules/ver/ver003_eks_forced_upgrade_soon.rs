@@ -3,7 +3,7 @@
 //! ends within the warning window or has ended; EKS then upgrades the
 //! control plane to the next minor on its own.
 
-use super::{cluster_name, minor_range, render_path, upgrade_path};
+use super::{minor_range, render_path, upgrade_path};
 use crate::rules::inputs;
 use crate::rules::Missing;
 
@@ -101,7 +101,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
         return Ok(Vec::new());
     }
     let next = version.next();
-    let name = cluster_name(cx);
+    let name = cx.cluster_name();
     let when = match days {
         d if d < 0 => format!("ended on {deadline} ({} days ago)", -d),
         0 => format!("ends today ({deadline})"),

@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    cluster_name, family_name, family_of_ami_type, family_of_os_image, sample_names, NodeSet,
-};
+use super::{family_name, family_of_ami_type, family_of_os_image, sample_names, NodeSet};
 use crate::findings::{Finding, Severity};
 use crate::knowledge::AmiFamily;
 use crate::model::{Node, Nodegroup};
@@ -144,7 +142,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
             .push(node);
     }
 
-    let name = cluster_name(cx);
+    let name = cx.cluster_name();
     let mut findings = Vec::new();
     for g in groups.values() {
         let ami_type = g.nodegroup.and_then(|n| n.ami_type.as_deref());
