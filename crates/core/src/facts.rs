@@ -20,11 +20,31 @@ const POD_IDENTITY_ENV: &str = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
 /// Env var the IRSA webhook injects (irsa.json `irsa.pod_env_injected`).
 const IRSA_ENV: &str = "AWS_ROLE_ARN";
 
+/// Cilium's own pods ([`Facts::cilium_pods`]).
+#[derive(Debug, Default)]
+pub struct CiliumPods<'c> {
+    /// Label `k8s-app=cilium`.
+    pub agents: Vec<&'c Pod>,
+    /// Label `io.cilium/app=operator`, or named `cilium-operator-…`.
+    pub operators: Vec<&'c Pod>,
+}
+
+fn is_agent_pod(p: &Pod) -> bool {
+    p.metadata.labels.get("k8s-app").map(String::as_str) == Some("cilium")
+}
+
+fn is_operator_pod(p: &Pod) -> bool {
+    p.metadata.labels.get("io.cilium/app").map(String::as_str) == Some("operator")
+        || p.metadata.name.starts_with("cilium-operator-")
+}
+
 /// The derived facts of one cluster, each computed on first use.
 pub struct Facts<'c> {
     cluster: &'c Cluster,
     host_network_pods: OnceLock<HashMap<&'c str, u32>>,
     pod_network_pods: OnceLock<HashMap<&'c str, u32>>,
+    live_pods_by_namespace: OnceLock<HashMap<&'c str, Vec<&'c Pod>>>,
+    cilium_pods: OnceLock<CiliumPods<'c>>,
     owners: OnceLock<OwnerIndex<'c>>,
     pods_with_endpoint: OnceLock<Option<HashSet<(&'c str, &'c str)>>>,
     cilium_nodes: OnceLock<HashMap<&'c str, &'c CiliumNode>>,
@@ -38,6 +58,8 @@ impl<'c> Facts<'c> {
             cluster,
             host_network_pods: OnceLock::new(),
             pod_network_pods: OnceLock::new(),
+            live_pods_by_namespace: OnceLock::new(),
+            cilium_pods: OnceLock::new(),
             owners: OnceLock::new(),
             pods_with_endpoint: OnceLock::new(),
             cilium_nodes: OnceLock::new(),
@@ -60,6 +82,41 @@ impl<'c> Facts<'c> {
     pub fn pod_network_pods_per_node(&self) -> &HashMap<&'c str, u32> {
         self.pod_network_pods
             .get_or_init(|| live_pods_per_node(self.pods(), false))
+    }
+
+    /// Live pods ([`pod_is_live`]) by namespace, in the snapshot's order.
+    pub fn live_pods_by_namespace(&self) -> &HashMap<&'c str, Vec<&'c Pod>> {
+        self.live_pods_by_namespace.get_or_init(|| {
+            let mut out: HashMap<&str, Vec<&Pod>> = HashMap::new();
+            for pod in self.pods().iter().filter(|p| pod_is_live(p)) {
+                out.entry(pod.metadata.namespace()).or_default().push(pod);
+            }
+            out
+        })
+    }
+
+    /// Cilium's agent and operator pods, in the snapshot's order.
+    pub fn cilium_pods(&self) -> &CiliumPods<'c> {
+        self.cilium_pods.get_or_init(|| {
+            let mut pods = CiliumPods::default();
+            for pod in self.pods() {
+                if is_agent_pod(pod) {
+                    pods.agents.push(pod);
+                } else if is_operator_pod(pod) {
+                    pods.operators.push(pod);
+                }
+            }
+            pods
+        })
+    }
+
+    /// The agent pod running on `node`.
+    pub fn agent_pod_on(&self, node: &str) -> Option<&'c Pod> {
+        self.cilium_pods()
+            .agents
+            .iter()
+            .copied()
+            .find(|p| p.spec.node_name.as_deref() == Some(node))
     }
 
     /// The controller that owns each pod ([`OwnerIndex::owner_of`]).

@@ -303,24 +303,57 @@ pub(super) fn mark_listed(cluster: &mut Cluster, kind: &str) -> bool {
     let Some((_, collection)) = model::kept_kind(kind) else {
         return false;
     };
-    match collection {
-        Collection::Nodes => extend(&mut cluster.nodes, []),
-        Collection::Pods => extend(&mut cluster.pods, []),
-        Collection::DaemonSets => extend(&mut cluster.daemonsets, []),
-        Collection::Workloads => extend(&mut cluster.deployments, []),
-        Collection::ServiceAccounts => extend(&mut cluster.service_accounts, []),
-        Collection::Services => extend(&mut cluster.services, []),
-        Collection::ConfigMaps => extend(&mut cluster.config_maps, []),
-        Collection::Webhooks => extend(&mut cluster.webhook_configurations, []),
-        Collection::Events => extend(&mut cluster.events, []),
-        Collection::SecurityGroupPolicies => extend(&mut cluster.security_group_policies, []),
-        Collection::NetworkPolicies => extend(&mut cluster.network_policies, []),
-        Collection::CiliumEndpoints => extend(&mut cluster.cilium_endpoints, []),
-        Collection::CiliumNodes => extend(&mut cluster.cilium_nodes, []),
-        Collection::NodePools => extend(&mut cluster.node_pools, []),
-        Collection::Presence => {}
+    if let Some(slot) = collection_slot(cluster, collection) {
+        slot.mark_provided();
     }
     true
+}
+
+/// Room for `additional` objects of `kind` in their collection, reserved
+/// before a streamed List's items are added: grown one object at a time, a
+/// collection of 150,000 pods is copied (and fresh memory faulted in) again
+/// at every doubling.
+pub(super) fn reserve(cluster: &mut Cluster, kind: &str, additional: usize) {
+    if let Some(slot) = model::kept_kind(kind).and_then(|(_, c)| collection_slot(cluster, c)) {
+        slot.reserve(additional);
+    }
+}
+
+/// A typed collection, whatever its object type.
+trait Slot {
+    fn mark_provided(&mut self);
+    fn reserve(&mut self, additional: usize);
+}
+
+impl<T> Slot for Option<Vec<T>> {
+    fn mark_provided(&mut self) {
+        self.get_or_insert_with(Vec::new);
+    }
+    fn reserve(&mut self, additional: usize) {
+        self.get_or_insert_with(Vec::new).reserve(additional);
+    }
+}
+
+/// The model's collection of `collection`; none for presence-only kinds.
+fn collection_slot(cluster: &mut Cluster, collection: Collection) -> Option<&mut dyn Slot> {
+    let c = cluster;
+    Some(match collection {
+        Collection::Nodes => &mut c.nodes,
+        Collection::Pods => &mut c.pods,
+        Collection::DaemonSets => &mut c.daemonsets,
+        Collection::Workloads => &mut c.deployments,
+        Collection::ServiceAccounts => &mut c.service_accounts,
+        Collection::Services => &mut c.services,
+        Collection::ConfigMaps => &mut c.config_maps,
+        Collection::Webhooks => &mut c.webhook_configurations,
+        Collection::Events => &mut c.events,
+        Collection::SecurityGroupPolicies => &mut c.security_group_policies,
+        Collection::NetworkPolicies => &mut c.network_policies,
+        Collection::CiliumEndpoints => &mut c.cilium_endpoints,
+        Collection::CiliumNodes => &mut c.cilium_nodes,
+        Collection::NodePools => &mut c.node_pools,
+        Collection::Presence => return None,
+    })
 }
 
 /// `object`, marked with the input it was read from.
@@ -329,7 +362,7 @@ fn from_input<T: model::kube::KubeObject>(mut object: T, input: u32) -> [T; 1] {
     [object]
 }
 
-fn add(cluster: &mut Cluster, kind: &str, object: Object, input: u32) {
+fn add(cluster: &mut Cluster, object: Object, input: u32) {
     let i = input;
     match object {
         Object::Node(o) => extend(&mut cluster.nodes, from_input(o, i)),
@@ -353,7 +386,6 @@ fn add(cluster: &mut Cluster, kind: &str, object: Object, input: u32) {
             cluster.objects.insert(key);
         }
     }
-    mark_listed(cluster, kind);
 }
 
 /// Where an object sits in its input, named in a skip reason; formatted
@@ -379,7 +411,12 @@ impl std::fmt::Display for Position<'_> {
 pub(super) fn apply(loader: &mut Loader, source: &str, what: Position, converted: Converted) {
     match converted {
         Converted::Used { kind, object } => {
-            add(&mut loader.cluster, &kind, *object, loader.current_input);
+            add(&mut loader.cluster, *object, loader.current_input);
+            // Marked once per run of objects of one kind, not per object.
+            if loader.last_listed.as_deref() != Some(&*kind) {
+                mark_listed(&mut loader.cluster, &kind);
+                loader.last_listed = Some(kind);
+            }
             loader.tally.used += 1;
         }
         Converted::Unused(kind) => loader.tally.unused_kind(&kind),

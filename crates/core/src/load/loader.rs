@@ -37,6 +37,8 @@ pub(super) struct Loader<'o> {
     pub(super) stream_min_bytes: u64,
     /// Bytes of input read so far (files and standard input).
     pub(super) total_bytes: u64,
+    /// The kind last marked listed (`Cluster::kinds_listed` only grows).
+    pub(super) last_listed: Option<std::borrow::Cow<'static, str>>,
 }
 
 impl<'o> Loader<'o> {
@@ -57,6 +59,7 @@ impl<'o> Loader<'o> {
             pending_content: None,
             stream_min_bytes: STREAM_MIN_BYTES,
             total_bytes: 0,
+            last_listed: None,
         }
     }
 

@@ -23,8 +23,9 @@ use super::kube::{self, Converted};
 use super::loader::Loader;
 use super::shapes::{Fail, JsonText};
 
-/// Bytes read from the file at a time.
-const CHUNK_BYTES: u64 = 4 << 20;
+/// Bytes read from the file at a time: small next to a batch, since what
+/// is read past a batch's last item is copied to the next buffer.
+const CHUNK_BYTES: u64 = 256 << 10;
 /// Item text handed to a worker at a time.
 const BATCH_BYTES: usize = 2 << 20;
 /// Largest top-level value other than `items` (`metadata`, `kind`) kept.
@@ -228,23 +229,44 @@ impl<R: Read> Scan<R> {
         }
     }
 
-    /// Cut one item of the `items` array: by its indentation when it opens
-    /// an indented line, else by [`Scan::skip_value`].
-    fn cut_item(&mut self) -> Result<&[u8], Bail> {
+    /// Skip one item of the `items` array: by its indentation when it
+    /// opens an indented line, else by [`Scan::skip_value`]. The batch being
+    /// cut holds the mark, so the item's text stays in the buffer.
+    fn skip_item(&mut self) -> Result<(), Bail> {
         // An object that opens an indented line and breaks the line after
         // its `{`, as `json.MarshalIndent` writes it.
         let indent = match self.peek()? {
             Some(b'{') if self.buf.get(self.pos + 1) == Some(&b'\n') => self.line_indent(),
             _ => None,
         };
-        let Some(indent) = indent else {
-            return self.cut_value(usize::MAX);
-        };
-        self.mark = Some(self.pos);
-        let result = self.skip_indented_object(indent);
-        let start = self.mark.take().ok_or(Bail)?;
-        result?;
-        Ok(&self.buf[start..self.pos])
+        match indent {
+            Some(indent) => self.skip_indented_object(indent),
+            None => self.skip_value(),
+        }
+    }
+
+    /// Hand over the buffer from `mark` up to the current byte as a batch,
+    /// going on in a spare buffer with the bytes read past it.
+    fn split_off(
+        &mut self,
+        mark: usize,
+        spare: &mpsc::Receiver<Batch>,
+        seq: usize,
+        spans: Vec<(usize, usize)>,
+    ) -> Batch {
+        let mut next = spare.try_recv().map(|b| b.text).unwrap_or_else(|_| {
+            Vec::with_capacity(BATCH_BYTES + CHUNK_BYTES as usize + (64 << 10))
+        });
+        next.extend_from_slice(&self.buf[self.pos..]);
+        let mut text = std::mem::replace(&mut self.buf, next);
+        text.truncate(self.pos);
+        self.pos = 0;
+        self.mark = None;
+        let spans = spans
+            .into_iter()
+            .map(|(start, end)| (start + mark, end + mark))
+            .collect();
+        Batch { seq, text, spans }
     }
 
     /// Skip one value and return its text.
@@ -260,11 +282,13 @@ impl<R: Read> Scan<R> {
     }
 }
 
-/// Item texts for one worker.
+/// Items for one worker: the read buffer they were cut from (never copied),
+/// and where each item lies in it.
 struct Batch {
     seq: usize,
     text: Vec<u8>,
-    ends: Vec<usize>,
+    /// `(start, end)` of each item in `text`.
+    spans: Vec<(usize, usize)>,
 }
 
 enum Item {
@@ -277,12 +301,16 @@ enum Item {
 type BatchResult = (usize, Result<Vec<Item>, Bail>);
 
 fn convert_batch(batch: &Batch, list_kind: Option<&str>, defer: bool) -> Result<Vec<Item>, Bail> {
-    let text = std::str::from_utf8(&batch.text).map_err(|_| Bail)?;
-    let mut items = Vec::with_capacity(batch.ends.len());
-    let mut start = 0;
-    for &end in &batch.ends {
-        let item = &text[start..end];
-        start = end;
+    let (first, last) = match (batch.spans.first(), batch.spans.last()) {
+        (Some(first), Some(last)) => (first.0, last.1),
+        _ => return Ok(Vec::new()),
+    };
+    // Checked once for the whole batch; the separators between items are
+    // ASCII, so every span lies on character boundaries.
+    let text = std::str::from_utf8(&batch.text[first..last]).map_err(|_| Bail)?;
+    let mut items = Vec::with_capacity(batch.spans.len());
+    for &(start, end) in &batch.spans {
+        let item = text.get(start - first..end - first).ok_or(Bail)?;
         if !item.starts_with('{') {
             serde_json::from_str::<serde::de::IgnoredAny>(item).map_err(|_| Bail)?;
             items.push(Item::NotObject);
@@ -320,15 +348,28 @@ pub(super) fn load_file(
     let item_kind = kube::item_kind(parsed.list_kind.as_deref());
     // Items deferred for want of a kind are converted now; a failure
     // there means the ordinary loader must report it.
-    let mut items = Vec::with_capacity(parsed.items.len());
-    for item in parsed.items {
-        items.push(match item {
-            Item::Deferred(text) => match kube::convert(&JsonText(&text), item_kind) {
-                Ok(converted) => Item::Converted(converted),
+    let mut items = parsed.items;
+    for item in &mut items {
+        if let Item::Deferred(text) = item {
+            match kube::convert(&JsonText(text), item_kind) {
+                Ok(converted) => *item = Item::Converted(converted),
                 Err(_) => return Ok(false),
-            },
-            other => other,
-        });
+            }
+        }
+    }
+    // Items of one List are nearly always of one kind: its collection grows
+    // once, to its final size.
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for item in &items {
+        if let Item::Converted(Converted::Used { kind, .. }) = item {
+            match counts.iter_mut().find(|(k, _)| k == kind) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((kind, 1)),
+            }
+        }
+    }
+    for (kind, n) in counts {
+        kube::reserve(&mut loader.cluster, kind, n);
     }
 
     loader.inputs_seen += 1;
@@ -352,7 +393,7 @@ pub(super) fn load_file(
 fn parse(reader: impl Read, cap: u64, workers: usize) -> Result<Parsed, Bail> {
     let mut scan = Scan {
         reader,
-        buf: Vec::with_capacity(CHUNK_BYTES as usize + 1024),
+        buf: Vec::with_capacity(BATCH_BYTES + CHUNK_BYTES as usize + (64 << 10)),
         pos: 0,
         mark: None,
         read: 0,
@@ -438,24 +479,34 @@ fn stream_items<R: Read>(
     let (job_tx, job_rx) = mpsc::sync_channel::<Batch>(workers * 2);
     let job_rx = Arc::new(Mutex::new(job_rx));
     let (done_tx, done_rx) = mpsc::channel::<BatchResult>();
+    // Parsed batches' buffers go back to the cutter: a fresh 2 MiB buffer per
+    // batch would be faulted in (and zeroed by the kernel) page by page.
+    let (spare_tx, spare_rx) = mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let job_rx = Arc::clone(&job_rx);
             let done_tx = done_tx.clone();
+            let spare_tx = spare_tx.clone();
             scope.spawn(move || loop {
                 let job = match job_rx.lock() {
                     Ok(rx) => rx.recv(),
                     Err(_) => return,
                 };
-                let Ok(batch) = job else { return };
+                let Ok(mut batch) = job else { return };
                 let result = convert_batch(&batch, list_kind, defer);
                 if done_tx.send((batch.seq, result)).is_err() {
                     return;
                 }
+                batch.text.clear();
+                batch.spans.clear();
+                // The cutter may be done already; then the buffer is freed.
+                let _ = spare_tx.send(batch);
             });
         }
         drop(done_tx);
-        let cut = cut_batches(scan, &job_tx);
+        drop(spare_tx);
+        let cut = cut_batches(scan, &job_tx, &spare_rx);
+        drop(spare_rx);
         drop(job_tx);
         let mut results: BTreeMap<usize, Vec<Item>> = BTreeMap::new();
         let mut failed = cut.is_err();
@@ -478,38 +529,44 @@ fn stream_items<R: Read>(
     })
 }
 
-/// Send the items as batches; the number of batches sent.
-fn cut_batches<R: Read>(scan: &mut Scan<R>, jobs: &mpsc::SyncSender<Batch>) -> Result<usize, Bail> {
-    let mut seq = 0;
-    let mut batch = Batch {
-        seq,
-        text: Vec::with_capacity(BATCH_BYTES + 64 * 1024),
-        ends: Vec::new(),
-    };
+/// Send the items as batches; the number of batches sent. A batch is the
+/// read buffer itself: once it holds enough items, the bytes read past the
+/// last one move to a fresh (recycled) buffer and the full one goes to a
+/// worker as it is.
+fn cut_batches<R: Read>(
+    scan: &mut Scan<R>,
+    jobs: &mpsc::SyncSender<Batch>,
+    spare: &mpsc::Receiver<Batch>,
+) -> Result<usize, Bail> {
     if scan.peek_token()? == Some(b']') {
         scan.pos += 1;
         return Ok(0);
     }
+    let mut seq = 0;
+    let mut spans = Vec::new();
     loop {
         scan.peek_token()?.ok_or(Bail)?;
-        let item = scan.cut_item()?;
-        batch.text.extend_from_slice(item);
-        batch.ends.push(batch.text.len());
+        // Relative to the mark: refills move the kept bytes to the front.
+        let start = match scan.mark {
+            Some(mark) => scan.pos - mark,
+            None => {
+                scan.mark = Some(scan.pos);
+                0
+            }
+        };
+        scan.skip_item()?;
+        let mark = scan.mark.ok_or(Bail)?;
+        spans.push((start, scan.pos - mark));
         let last = match scan.peek_token()? {
             Some(b',') => false,
             Some(b']') => true,
             _ => return Err(Bail),
         };
         scan.pos += 1;
-        if batch.text.len() >= BATCH_BYTES || last {
+        if scan.pos - mark >= BATCH_BYTES || last {
             seq += 1;
-            let next = Batch {
-                seq,
-                text: Vec::with_capacity(BATCH_BYTES + 64 * 1024),
-                ends: Vec::new(),
-            };
-            jobs.send(std::mem::replace(&mut batch, next))
-                .map_err(|_| Bail)?;
+            let batch = scan.split_off(mark, spare, seq, std::mem::take(&mut spans));
+            jobs.send(batch).map_err(|_| Bail)?;
         }
         if last {
             return Ok(seq);
@@ -640,6 +697,30 @@ mod tests {
         let (streamed, whole) = both(lying);
         assert_eq!(streamed, whole);
         assert!(whole.contains("name: \"a\""), "{whole}");
+    }
+
+    /// Lists of several batches, and an item larger than a batch: every
+    /// item lands once, in order, whichever buffer it was read into.
+    #[test]
+    fn items_across_batches_and_refills_are_each_read_once() {
+        let pod = |i: usize, pad: usize| {
+            serde_json::json!({"kind": "Pod",
+                "metadata": {"name": format!("p{i}"), "namespace": "ns",
+                    "annotations": {"pad": "é".repeat(pad)}},
+                "spec": {"nodeName": format!("n{}", i % 7)},
+                "status": {"podIP": format!("10.0.{}.{}", i / 250 % 250, i % 250)}})
+        };
+        let mut items: Vec<serde_json::Value> = (0..9000).map(|i| pod(i, 200)).collect();
+        items.insert(4500, pod(99_999, BATCH_BYTES));
+        let list = kubectl_pretty(
+            &serde_json::json!({"apiVersion": "v1", "items": items, "kind": "List"}),
+        );
+        assert!(list.len() > 3 * BATCH_BYTES, "{} bytes", list.len());
+        let parsed = parse(list.as_bytes(), 1 << 30, 2).ok().expect("streams");
+        assert_eq!(parsed.items.len(), 9001);
+        let (streamed, whole) = both(&list);
+        assert_eq!(streamed, whole);
+        assert!(streamed.contains("\"p99999\""));
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl Rule for AgentIpamPoolFull {
                 continue;
             }
             let source = ops::status_source(r);
-            let node = ops::status_node(c, r);
+            let node = ops::status_node(cx, r);
             let own: Vec<&(String, String)> = r
                 .allocations
                 .iter()

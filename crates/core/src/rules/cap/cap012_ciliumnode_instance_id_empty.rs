@@ -82,12 +82,9 @@ impl Rule for CiliumNodeInstanceIdEmpty {
                 }
                 f = f.with_evidence(line);
             }
-            let agent = c
-                .pods
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .find(|p| ops::is_agent_pod(p) && p.spec.node_name.as_deref() == Some(name))
+            let agent = cx
+                .facts
+                .agent_pod_on(name)
                 .map_or("CILIUM_AGENT_POD_ON_THE_NODE", |p| p.metadata.name.as_str());
             findings.push(f.with_remediation(format!(
                 "kubectl -n kube-system delete pod {agent}\n\

@@ -1,7 +1,6 @@
 //! CFG006: admission webhooks served from the overlay pod network, which the
 //! EKS control plane cannot reach.
 
-use crate::facts::pod_is_live;
 use crate::rules::inputs;
 use std::collections::{BTreeMap, HashMap};
 
@@ -104,15 +103,7 @@ impl Rule for OverlayWebhooksUnreachable {
             .iter()
             .map(|s| ((s.metadata.namespace(), s.metadata.name.as_str()), s))
             .collect();
-        let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
-        for p in c.pods.as_deref().unwrap_or_default() {
-            if pod_is_live(p) {
-                pods_by_ns
-                    .entry(p.metadata.namespace())
-                    .or_default()
-                    .push(p);
-            }
-        }
+        let pods_by_ns = cx.facts.live_pods_by_namespace();
         let mut workloads_by_ns: HashMap<&str, Vec<&Workload>> = HashMap::new();
         for w in c
             .deployments

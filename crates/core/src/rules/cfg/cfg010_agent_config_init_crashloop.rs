@@ -6,7 +6,7 @@
 use crate::findings::{ObjectRef, Severity};
 use crate::knowledge::AmiFamily;
 use crate::model::{Cluster, ContainerStatus, Pod};
-use crate::rules::ops::common::{cilium_absent, is_agent_pod};
+use crate::rules::ops::common::cilium_absent;
 use crate::rules::ver::family_of_os_image;
 use crate::rules::{inputs, Area, Context, Missing, Outcome, Rule, RuleMeta};
 use crate::version::Version;
@@ -90,13 +90,15 @@ impl Rule for AgentConfigInitCrashloop {
         if cilium_absent(c) {
             return Ok(vec![]);
         }
-        let Some(pods) = c.pods.as_deref() else {
+        if c.pods.is_none() {
             return Err(Missing::new("the Cilium agent pods", inputs::PODS));
-        };
-        let stuck: Vec<(&Pod, &ContainerStatus)> = pods
+        }
+        let stuck: Vec<(&Pod, &ContainerStatus)> = cx
+            .facts
+            .cilium_pods()
+            .agents
             .iter()
-            .filter(|p| is_agent_pod(p))
-            .filter_map(|p| {
+            .filter_map(|&p| {
                 p.status
                     .init_container_statuses
                     .iter()

@@ -86,7 +86,7 @@ impl Rule for CompetingDefaultRoutes {
                 if devices.len() < 2 {
                     continue;
                 }
-                let place = capture_place(c, &list.source);
+                let place = capture_place(cx, &list.source);
                 let mut f = META
                     .finding(
                         agent_object(c),
@@ -98,7 +98,7 @@ impl Rule for CompetingDefaultRoutes {
                 for r in &routes {
                     f = f.with_evidence(format!("ip route: {}", r.line));
                 }
-                if let Some(os) = capture_os(c, &list.source) {
+                if let Some(os) = capture_os(cx, &list.source) {
                     f = f.with_evidence(format!("osImage: {os}"));
                 }
                 let primary = devices[0];

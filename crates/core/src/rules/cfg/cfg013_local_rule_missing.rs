@@ -69,7 +69,7 @@ impl Rule for LocalRuleMissing {
             {
                 continue;
             }
-            let place = capture_place(c, &list.source);
+            let place = capture_place(cx, &list.source);
             let cilium_rules = list
                 .rules
                 .iter()
@@ -101,7 +101,7 @@ impl Rule for LocalRuleMissing {
                         .collect::<Vec<_>>()
                         .join(" | ")
                 ));
-            if let Some(os) = capture_os(c, &list.source) {
+            if let Some(os) = capture_os(cx, &list.source) {
                 f = f.with_evidence(format!("osImage: {os}"));
             }
             f = f.with_evidence(format!("{}: {}", issue.reference(), issue.symptom));

@@ -92,7 +92,7 @@ impl Rule for EniEgressRulesVpcOnly {
                 .filter(|(t, _)| **t != first_table)
                 .map(|(t, rules)| format!("table {t}: {} pod(s)", rules.len()))
                 .collect();
-            let place = capture_place(c, &list.source);
+            let place = capture_place(cx, &list.source);
             let mut f = META
                 .finding(
                     agent_object(c),

@@ -4,6 +4,7 @@
 use crate::knowledge::AmiFamily;
 use crate::model::Cluster;
 use crate::rules::ver::{family_of_ami_type, family_of_os_image};
+use crate::rules::Context;
 
 /// Names of the nodes (and node groups without nodes in the snapshot) of
 /// `family`, each with what told it (`ip-… (Amazon Linux 2023.6.2024…)`).
@@ -44,17 +45,17 @@ pub(crate) fn known(c: &Cluster) -> bool {
 /// The node a sysdump capture was taken on: the agent pod named in its
 /// bugtool archive (`cilium-bugtool-cilium-x2v9q-<ts>/cmd/ip-rule.md`)
 /// and that pod's node, else the archive's name.
-pub(crate) fn capture_node(c: &Cluster, source: &str) -> Option<String> {
+pub(crate) fn capture_node(cx: &Context, source: &str) -> Option<String> {
     let component = source
         .split(['/', '\\'])
         .find(|p| p.starts_with("cilium-bugtool-"))?;
-    let pod = c
-        .pods
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .filter(|p| crate::rules::ops::common::is_agent_pod(p))
-        .find(|p| component.contains(&format!("-{}-", p.metadata.name)));
+    let pod = cx.facts.cilium_pods().agents.iter().find(|p| {
+        component
+            .match_indices(p.metadata.name.as_str())
+            .any(|(at, name)| {
+                component[..at].ends_with('-') && component[at + name.len()..].starts_with('-')
+            })
+    });
     Some(match pod.and_then(|p| p.spec.node_name.as_deref()) {
         Some(node) => node.to_string(),
         None => component.to_string(),
@@ -62,18 +63,19 @@ pub(crate) fn capture_node(c: &Cluster, source: &str) -> Option<String> {
 }
 
 /// A capture's place for a message: `node ip-… (cmd/ip-rule.md)` or the file.
-pub(crate) fn capture_place(c: &Cluster, source: &str) -> String {
+pub(crate) fn capture_place(cx: &Context, source: &str) -> String {
     let file = crate::rules::ops::common::display_source(source);
-    match capture_node(c, source) {
+    match capture_node(cx, source) {
         Some(node) if !file.contains(&node) => format!("{node} ({file})"),
         _ => file,
     }
 }
 
 /// The osImage of the node a capture was taken on, when known.
-pub(crate) fn capture_os<'a>(c: &'a Cluster, source: &str) -> Option<&'a str> {
-    let node = capture_node(c, source)?;
-    c.nodes
+pub(crate) fn capture_os<'a>(cx: &Context<'a>, source: &str) -> Option<&'a str> {
+    let node = capture_node(cx, source)?;
+    cx.cluster
+        .nodes
         .as_deref()
         .unwrap_or_default()
         .iter()

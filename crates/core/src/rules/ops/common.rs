@@ -1,7 +1,7 @@
 //! Helpers shared by the OPS rules.
 
 use crate::findings::ObjectRef;
-use crate::model::{Cluster, Pod};
+use crate::model::Cluster;
 use crate::rules::Context;
 use crate::version::Minor;
 
@@ -17,17 +17,6 @@ pub fn agent_object(c: &Cluster) -> ObjectRef {
 /// Cilium's agent, and there is no Cilium config or Helm values.
 pub fn cilium_absent(c: &Cluster) -> bool {
     c.cilium.presence == crate::model::cilium::CiliumPresence::Absent
-}
-
-/// An agent pod: label `k8s-app=cilium`.
-pub fn is_agent_pod(p: &Pod) -> bool {
-    p.metadata.labels.get("k8s-app").map(String::as_str) == Some("cilium")
-}
-
-/// An operator pod: label `io.cilium/app=operator`, or named `cilium-operator-…`.
-pub fn is_operator_pod(p: &Pod) -> bool {
-    p.metadata.labels.get("io.cilium/app").map(String::as_str) == Some("operator")
-        || p.metadata.name.starts_with("cilium-operator-")
 }
 
 /// The in-pod debug CLI: `cilium-dbg` from 1.15, `cilium` before
@@ -67,14 +56,15 @@ pub fn display_source(source: &str) -> String {
 /// health` table marks `(localhost)`, else the node of the agent pod its
 /// file name carries (`cilium-status-cilium-abcde.txt`, a sysdump's
 /// `cilium-bugtool-cilium-abcde-…`).
-pub fn status_node(c: &Cluster, report: &crate::model::CiliumStatusReport) -> Option<String> {
+pub fn status_node(cx: &Context, report: &crate::model::CiliumStatusReport) -> Option<String> {
     if let Some(node) = &report.local_node {
         return Some(node.clone());
     }
-    c.pods
-        .as_deref()?
+    cx.facts
+        .cilium_pods()
+        .agents
         .iter()
-        .filter(|p| is_agent_pod(p) && report.source.contains(p.metadata.name.as_str()))
+        .filter(|p| report.source.contains(p.metadata.name.as_str()))
         .max_by_key(|p| p.metadata.name.len())
         .and_then(|p| p.spec.node_name.clone())
 }

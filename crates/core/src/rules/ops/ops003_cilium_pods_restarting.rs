@@ -85,33 +85,27 @@ impl Rule for CiliumPodsRestarting {
 
     fn check(&self, cx: &Context) -> Outcome {
         let c = cx.cluster;
-        let Some(pods) = c.pods.as_deref() else {
+        if c.pods.is_none() {
             if common::cilium_absent(c) {
                 return Ok(vec![]);
             }
             return META.missing("no Pod objects", inputs::KUBE_SYSTEM_PODS);
-        };
-        let threshold = cx.options.restart_threshold;
-        let mut agents = Vec::new();
-        let mut operators = Vec::new();
-        for p in pods {
-            let agent = common::is_agent_pod(p);
-            if !agent && !common::is_operator_pod(p) {
-                continue;
-            }
-            for line in bad_containers(p, threshold) {
-                let b = Bad {
-                    pod: format!("{}/{}", p.metadata.namespace(), p.metadata.name),
-                    node: p.spec.node_name.clone(),
-                    line,
-                };
-                if agent {
-                    agents.push(b);
-                } else {
-                    operators.push(b);
-                }
-            }
         }
+        let threshold = cx.options.restart_threshold;
+        let bad = |pods: &[&Pod]| -> Vec<Bad> {
+            pods.iter()
+                .flat_map(|p| {
+                    bad_containers(p, threshold).into_iter().map(|line| Bad {
+                        pod: format!("{}/{}", p.metadata.namespace(), p.metadata.name),
+                        node: p.spec.node_name.clone(),
+                        line,
+                    })
+                })
+                .collect()
+        };
+        let cilium_pods = cx.facts.cilium_pods();
+        let agents = bad(&cilium_pods.agents);
+        let operators = bad(&cilium_pods.operators);
         let mut findings = Vec::new();
         let cli = common::agent_cli(cx);
         if !agents.is_empty() {

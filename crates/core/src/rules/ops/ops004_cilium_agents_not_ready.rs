@@ -154,12 +154,11 @@ fn not_ready(cx: &Context, ready: u32, desired: u32, cli: &str) -> Finding {
         ));
     // The first bad pod, its failing container, whether it restarted, whether it runs.
     let mut first_bad: Option<(String, String, bool, bool)> = None;
-    let lines: Vec<String> = c
-        .pods
-        .as_deref()
-        .unwrap_or_default()
+    let lines: Vec<String> = cx
+        .facts
+        .cilium_pods()
+        .agents
         .iter()
-        .filter(|p| common::is_agent_pod(p))
         .filter(|p| {
             p.status.phase.as_deref() != Some("Running")
                 || p.status.container_statuses.is_empty()

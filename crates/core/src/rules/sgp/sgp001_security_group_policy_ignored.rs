@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::json;
 
-use crate::facts::pod_is_live;
 use crate::findings::{ObjectRef, Severity};
 use crate::model::{NetworkPolicy, Pod, SecurityGroupPolicy, StringMap};
 use crate::rules::cni::shared::{self, CiliumRole};
@@ -246,15 +245,7 @@ impl Rule for SecurityGroupPolicyIgnored {
         if sgps.is_empty() {
             return Ok(vec![]);
         }
-        let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
-        for pod in c.pods.as_deref().unwrap_or_default() {
-            if pod_is_live(pod) && !pod.spec.host_network {
-                pods_by_ns
-                    .entry(pod.metadata.namespace())
-                    .or_default()
-                    .push(pod);
-            }
-        }
+        let pods_by_ns = cx.facts.live_pods_by_namespace();
         let sa_labels: Option<SaLabels> = c.service_accounts.as_deref().map(|sas| {
             sas.iter()
                 .map(|sa| {
@@ -293,9 +284,16 @@ impl Rule for SecurityGroupPolicyIgnored {
                     shared::format_selector(s)
                 ));
             }
-            let in_ns = pods_by_ns.get(ns).map(Vec::as_slice).unwrap_or_default();
+            // Host-network pods have the node's address, never a branch ENI.
+            let in_ns: Vec<&Pod> = pods_by_ns
+                .get(ns)
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|p| !p.spec.host_network)
+                .collect();
             let selected = if c.pods.is_some() {
-                selected_pods(sgp, in_ns, sa_labels.as_ref())
+                selected_pods(sgp, &in_ns, sa_labels.as_ref())
             } else {
                 None
             };
