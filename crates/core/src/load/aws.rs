@@ -31,6 +31,13 @@ pub(super) fn recognise<D: Doc>(loader: &mut Loader, doc: &D) -> Result<bool, Fa
             &mut cluster.eks_cluster_versions,
             versions.unwrap_or_default(),
         );
+    } else if aws_shape(doc, &["insights"]) {
+        let rows: Option<Vec<model::EksInsight>> = doc.field("insights")?;
+        extend(&mut cluster.eks_insights, rows.unwrap_or_default());
+    } else if aws_shape(doc, &["insight"]) {
+        let mut insight: model::EksInsight = required(doc.field("insight")?, "insight")?;
+        insight.described = true;
+        extend(&mut cluster.eks_insights, [insight]);
     } else if let Some(key) = EC2_KEYS.iter().copied().find(|k| aws_shape(doc, &[k])) {
         ec2(cluster, doc, key)?;
     } else if aws_shape(doc, &["TransitGatewayAttachments"]) {
