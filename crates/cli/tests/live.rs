@@ -272,10 +272,7 @@ fn aws_collection_against_moto() {
         .iter()
         .find(|n| n["rule"] == "VER013")
         .expect("VER013 not evaluated");
-    assert!(
-        ver013.to_string().contains("eks:ListInsights"),
-        "{ver013}"
-    );
+    assert!(ver013.to_string().contains("eks:ListInsights"), "{ver013}");
     let live = report(
         doctor(Some(&endpoint)),
         &[

@@ -945,9 +945,11 @@ mod tests {
         let mut insights: Vec<crate::model::EksInsight> =
             serde_json::from_value(listed["insights"].clone()).unwrap();
         insights.push(
-            serde_json::from_value(serde_json::json!({"id": "w", "name": "Deprecated APIs removed in Kubernetes v1.35",
+            serde_json::from_value(
+                serde_json::json!({"id": "w", "name": "Deprecated APIs removed in Kubernetes v1.35",
                 "category": "UPGRADE_READINESS", "kubernetesVersion": "1.35",
-                "insightStatus": {"status": "WARNING"}}))
+                "insightStatus": {"status": "WARNING"}}),
+            )
             .unwrap(),
         );
         c.eks_insights = Some(insights);
@@ -964,7 +966,9 @@ mod tests {
             .collect();
         assert_eq!(named.len(), 1, "{:?}", step.before);
         assert!(named[0].text.starts_with("Fix the EKS upgrade insight \"Amazon Linux 2 compatibility\" for 1.33, ERROR: The cluster contains legacy Amazon Linux 2 (AL2) nodes."), "{}", named[0].text);
-        assert!(named[0].text.contains("update-cluster-version to 1.33 fails (\"Amazon EKS detected upgrade readiness issues."));
+        assert!(named[0].text.contains(
+            "update-cluster-version to 1.33 fails (\"Amazon EKS detected upgrade readiness issues."
+        ));
         assert_eq!(
             named[0].command.as_deref(),
             Some("aws eks describe-insight --cluster-name '<cluster-name>' --id 58e8cc63-f2f7-4d22-98cf-a5a9c953fd5a")

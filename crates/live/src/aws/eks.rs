@@ -555,9 +555,11 @@ mod tests {
         let text = serde_json::to_vec(&json!({"insights": [insight_summary(&row)]})).unwrap();
         let described = serde_json::to_vec(&json!({"insight": insight(&full)})).unwrap();
         let options = doctor_core::load::LoadOptions::default();
-        let mut loaded = doctor_core::load::load_bytes("eks-insights.json", &text, &options).unwrap();
+        let mut loaded =
+            doctor_core::load::load_bytes("eks-insights.json", &text, &options).unwrap();
         assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
-        let again = doctor_core::load::load_bytes("eks-insight.json", &described, &options).unwrap();
+        let again =
+            doctor_core::load::load_bytes("eks-insight.json", &described, &options).unwrap();
         loaded
             .cluster
             .eks_insights
@@ -569,7 +571,11 @@ mod tests {
         let i = merged[0];
         assert!(i.described);
         assert_eq!(i.status().as_deref(), Some("ERROR"));
-        let d = &i.category_specific_summary.as_ref().unwrap().deprecation_details[0];
+        let d = &i
+            .category_specific_summary
+            .as_ref()
+            .unwrap()
+            .deprecation_details[0];
         assert_eq!(d.client_stats[0].number_of_requests_last30_days, Some(42));
         assert_eq!(
             d.client_stats[0].last_request_time.unwrap().to_string(),

@@ -85,7 +85,12 @@ pub(crate) fn severity_of(status: &str) -> Option<Severity> {
 
 /// "upgrade insight", "configuration insight", … by category.
 pub(crate) fn kind_of(insight: &EksInsight) -> String {
-    match insight.category.as_deref().map(str::to_ascii_uppercase).as_deref() {
+    match insight
+        .category
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         Some("UPGRADE_READINESS") => "upgrade insight".to_string(),
         Some("MISCONFIGURATION") => "configuration insight".to_string(),
         Some("ROLLBACK_READINESS") => "rollback readiness insight".to_string(),
@@ -158,11 +163,18 @@ fn finding(cx: &Context, insight: &EksInsight, status: &str, severity: Severity)
         (None, Some(t)) => f = f.with_evidence(format!("status unchanged since {t}")),
         (None, None) => {}
     }
-    if let Some(d) = insight.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+    if let Some(d) = insight
+        .description
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
         f = f.with_evidence(format!("description: {d}"));
     }
     let summary = insight.category_specific_summary.as_ref();
-    let deprecations = summary.map(|s| s.deprecation_details.as_slice()).unwrap_or_default();
+    let deprecations = summary
+        .map(|s| s.deprecation_details.as_slice())
+        .unwrap_or_default();
     for d in deprecations.iter().take(SHOWN) {
         let mut line = format!(
             "deprecated API {}",
@@ -349,19 +361,31 @@ mod tests {
         let f = fired(run(&Ver013, &c, &k, &options("2026-11-26")));
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity, Severity::Medium);
-        assert_eq!(f[0].object, ObjectRef::global("EksInsight", "Deprecated APIs removed in Kubernetes v1.29"));
+        assert_eq!(
+            f[0].object,
+            ObjectRef::global("EksInsight", "Deprecated APIs removed in Kubernetes v1.29")
+        );
         assert!(f[0].message.starts_with("EKS upgrade insight \"Deprecated APIs removed in Kubernetes v1.29\" for Kubernetes 1.29 is WARNING: Deprecated API usage detected"), "{}", f[0].message);
         let evidence = f[0].evidence.join("\n");
         assert!(evidence.contains("aws eks describe-insight: id f6a11fe4-77f7-48c6-8326-9a13f022ecb3, category UPGRADE_READINESS, Kubernetes version 1.29"), "{evidence}");
-        assert!(evidence.contains("last refreshed 2023-11-16; status unchanged since 2023-10-31"), "{evidence}");
+        assert!(
+            evidence.contains("last refreshed 2023-11-16; status unchanged since 2023-10-31"),
+            "{evidence}"
+        );
         assert!(evidence.contains("deprecated API /apis/flowcontrol.apiserver.k8s.io/v1beta2/flowschemas → /apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas (no longer served from Kubernetes 1.29; replacement served since 1.26)"), "{evidence}");
         assert!(evidence.contains("  called by kube-state-metrics/v2.6.0 (linux/amd64) kube-state-metrics/: 17280 requests in the last 30 days, last on 2023-11-16"), "{evidence}");
         assert!(evidence.contains("see EKS update cluster documentation: https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html"));
         // WARNING does not claim the upgrade is refused.
         assert!(!evidence.contains("fails:"));
-        assert!(f[0].remediation.starts_with("AWS's recommendation: Update manifests and API clients"));
-        assert!(f[0].remediation.contains("off /apis/flowcontrol.apiserver.k8s.io/v1beta2/flowschemas"));
-        assert!(f[0].remediation.contains("aws eks start-insights-refresh --cluster-name prod"));
+        assert!(f[0]
+            .remediation
+            .starts_with("AWS's recommendation: Update manifests and API clients"));
+        assert!(f[0]
+            .remediation
+            .contains("off /apis/flowcontrol.apiserver.k8s.io/v1beta2/flowschemas"));
+        assert!(f[0]
+            .remediation
+            .contains("aws eks start-insights-refresh --cluster-name prod"));
         assert!(f[0].remediation.contains("every 24 hours"));
     }
 
@@ -372,7 +396,10 @@ mod tests {
         let f = fired(run(&Ver013, &c, &k, &options("2026-11-26")));
         assert_eq!(f[0].severity, Severity::High);
         assert!(f[0].evidence.iter().any(|e| e.contains("aws eks update-cluster-version to 1.29 fails: \"Amazon EKS detected upgrade readiness issues.")), "{:?}", f[0].evidence);
-        assert!(f[0].evidence.iter().any(|e| e.ends_with("no client called it in the last 30 days")));
+        assert!(f[0]
+            .evidence
+            .iter()
+            .any(|e| e.ends_with("no client called it in the last 30 days")));
         assert!(f[0].remediation.contains("rather than passing --force"));
         let c = load_cluster(&[eks(), described("UNKNOWN", json!([]))]);
         let f = fired(run(&Ver013, &c, &k, &options("2026-11-26")));
@@ -427,8 +454,14 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].message, "EKS rollback readiness insight \"Add-on version compatibility\" for Kubernetes 1.32 is UNKNOWN");
         assert!(f[0].evidence.iter().any(|e| e == "a rollback-readiness insight that is ERROR or UNKNOWN blocks a control-plane rollback"));
-        assert_eq!(f[1].message, "EKS configuration insight \"Hybrid nodes remote pod network\" is ERROR: x");
-        assert!(!f[1].evidence.iter().any(|e| e.contains("update-cluster-version")));
+        assert_eq!(
+            f[1].message,
+            "EKS configuration insight \"Hybrid nodes remote pod network\" is ERROR: x"
+        );
+        assert!(!f[1]
+            .evidence
+            .iter()
+            .any(|e| e.contains("update-cluster-version")));
     }
 
     #[test]
@@ -439,7 +472,11 @@ mod tests {
             .collect();
         let c = load_cluster(&[eks(), described("ERROR", json!(clients))]);
         let f = fired(run(&Ver013, &c, &k, &options("2026-11-26")));
-        let called = f[0].evidence.iter().filter(|e| e.starts_with("  called by")).count();
+        let called = f[0]
+            .evidence
+            .iter()
+            .filter(|e| e.starts_with("  called by"))
+            .count();
         assert_eq!(called, CLIENTS_SHOWN);
         assert!(f[0].evidence.iter().any(|e| e == "  and 2 more clients"));
     }
