@@ -745,8 +745,8 @@ def build_eks_iam(src):
 # researched in public reports (each with its address).
 LOG_EXTRA = REPO / "scripts" / "knowledge" / "log-signatures.json"
 LOG_STREAMS = {"log", "event"}
-LOG_COMPONENTS = {"agent", "operator", "cni", "kubelet"}
-LOG_RULES = {"CAP002", "IAM001", "CFG005"} | {f"LOG{n:03d}" for n in range(1, 100)}
+LOG_COMPONENTS = {"agent", "operator", "cni", "kubelet", "vpc-resource-controller"}
+LOG_RULES = {"CAP002", "IAM001", "CFG005", "SGP002"} | {f"LOG{n:03d}" for n in range(1, 100)}
 LOG_TEXT_FIELDS = ["cilium_versions", "meaning", "likely_root_cause", "fix", "example", "report"]
 
 

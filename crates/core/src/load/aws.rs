@@ -292,14 +292,19 @@ mod tests {
         assert_eq!(al2.last_refresh_time, day("2025-09-18"));
         assert!(!al2.described);
         // The EKS user guide's describe-insight (AWS CLI v1, epoch seconds).
-        let one = include_str!("../../tests/fixtures/VER013/quiet/eks-insight-deprecated-apis.json");
+        let one =
+            include_str!("../../tests/fixtures/VER013/quiet/eks-insight-deprecated-apis.json");
         let loaded = load_bytes("eks-insight.json", one.as_bytes(), &options).unwrap();
         let insights = loaded.cluster.eks_insights().unwrap();
         let i = insights[0];
         assert!(i.described);
         assert_eq!(i.last_transition_time, day("2023-10-31"));
         assert_eq!(i.additional_info.len(), 2);
-        let details = &i.category_specific_summary.as_ref().unwrap().deprecation_details;
+        let details = &i
+            .category_specific_summary
+            .as_ref()
+            .unwrap()
+            .deprecation_details;
         assert_eq!(details.len(), 2);
         assert_eq!(details[0].stop_serving_version.as_deref(), Some("1.29"));
         assert!(details[0].client_stats.is_empty());
