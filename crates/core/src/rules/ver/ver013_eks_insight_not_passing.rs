@@ -24,12 +24,12 @@ static META: RuleMeta = RuleMeta {
         add-on compatibility details, the affected resources and the links AWS gives. \
         Severity follows the status: ERROR is high, WARNING medium, UNKNOWN (and any status \
         EKS adds later) low. PASSING insights give no finding.",
-    why_it_matters: "EKS refuses `update-cluster-version` while upgrade insights report \
-        blocking issues (unless `--force` is passed), and EKS's own forced upgrade at the end \
-        of support does not wait for them: a deprecated API still called by a controller, \
-        kubelet or kube-proxy skew, AL2 nodes on a version without AL2 AMIs, or an EKS \
-        add-on without a build for the next version break on that upgrade. Rollback-readiness \
-        insights that are ERROR or UNKNOWN block a control-plane rollback.",
+    why_it_matters: "Each insight names something EKS found that breaks on the version it \
+        checks: a deprecated API still called by a controller, kubelet or kube-proxy skew, AL2 \
+        nodes on a version without AL2 AMIs, an EKS add-on without a build for that version. \
+        EKS refuses `update-cluster-version` while upgrade insights report blocking issues \
+        (unless `--force` is passed, which leaves the breakage in place), and \
+        rollback-readiness insights that are ERROR or UNKNOWN block a control-plane rollback.",
     how_to_fix: "Follow the insight's recommendation (quoted in the fix): move each client \
         named in the deprecation details to the replacement API, roll node groups, update the \
         EKS add-ons. EKS refreshes insights about once a day; after the fix, refresh them \
