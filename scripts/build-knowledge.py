@@ -158,8 +158,10 @@ def build_eks(src):
         "al2_last_kubernetes": al2_last,
         "ami_kernels": ami_kernels(amis),
         "control_plane_rollback": control_plane_rollback(load_json(src, "aws/eks_features.json")),
+        "cluster_insights": cluster_insights(load_json(src, "aws/eks_features.json")),
     }
     sources["control_plane_rollback"] = doc["control_plane_rollback"].pop("source")
+    sources["cluster_insights"] = "; ".join(doc["cluster_insights"].pop("sources"))
     return dump_json(doc), calendar
 
 
@@ -189,6 +191,36 @@ def control_plane_rollback(features):
         "not_rolled_back": quoted_items(not_rolled[0]),
         "confidence": section["confidence"].split(" ")[0],
         "source": section["source"],
+    }
+
+
+def cluster_insights(features):
+    """EKS cluster insights (VER013, plan upgrade): the statuses, what
+    blocks an upgrade and a rollback, how often EKS refreshes them, each
+    from the words eks_features.json quotes."""
+    facts = features["cluster_insights"]["facts"]
+    statuses = [re.search(r"Status values: '([A-Z_ |]+)'", f["fact"]) for f in facts]
+    statuses = [(m, f) for m, f in zip(statuses, facts) if m]
+    rollback = [re.search(r"For rollback: ([A-Z]+) and ([A-Z]+) block", f["fact"]) for f in facts]
+    rollback = [m for m in rollback if m]
+    enforcement = [
+        (re.search(r"InvalidStateException '([^']+)'", f["fact"]), f)
+        for f in facts if f["fact"].startswith("Enforcement:")
+    ]
+    refresh = [
+        (re.search(r"refreshes cluster insights every (\d+) hours", f["fact"]), f)
+        for f in facts
+    ]
+    refresh = [(m, f) for m, f in refresh if m]
+    require(len(statuses) == 1 and len(rollback) == 1 and len(enforcement) == 1
+            and enforcement[0][0] and len(refresh) == 1,
+            "eks_features.json cluster_insights: wording moved")
+    return {
+        "statuses": [s.strip() for s in statuses[0][0].group(1).split("|")],
+        "rollback_blocking_statuses": list(rollback[0].groups()),
+        "upgrade_blocked_message": enforcement[0][0].group(1),
+        "refresh_hours": int(refresh[0][0].group(1)),
+        "sources": [statuses[0][1]["source"], enforcement[0][1]["source"], refresh[0][1]["source"]],
     }
 
 
@@ -713,8 +745,8 @@ def build_eks_iam(src):
 # researched in public reports (each with its address).
 LOG_EXTRA = REPO / "scripts" / "knowledge" / "log-signatures.json"
 LOG_STREAMS = {"log", "event"}
-LOG_COMPONENTS = {"agent", "operator", "cni", "kubelet"}
-LOG_RULES = {"CAP002", "IAM001", "CFG005"} | {f"LOG{n:03d}" for n in range(1, 100)}
+LOG_COMPONENTS = {"agent", "operator", "cni", "kubelet", "vpc-resource-controller"}
+LOG_RULES = {"CAP002", "IAM001", "CFG005", "SGP002"} | {f"LOG{n:03d}" for n in range(1, 100)}
 LOG_TEXT_FIELDS = ["cilium_versions", "meaning", "likely_root_cause", "fix", "example", "report"]
 
 
@@ -976,6 +1008,12 @@ awsdocs/amazon-eks-user-guide@4d52b4d05e3478582e7d10a73cbd9ba9194dd5f7:latest/ug
   rolled back) from `control_plane_version_rollback` of
   `aws/eks_features.json`, each number checked in the quoted sentence
   of its source (cited there; confidence as recorded).
+- `cluster_insights`: EKS cluster insights (VER013, `plan upgrade`): the
+  insight statuses, the message UpdateClusterVersion fails with while
+  upgrade insights report blocking issues (`force` overrides it), the
+  statuses that block a control-plane rollback, and how often EKS
+  refreshes insights, from `cluster_insights` of `aws/eks_features.json`
+  (the EKS API reference, the botocore exception page and the user guide).
 
 ## knowledge-dates.json
 

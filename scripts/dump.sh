@@ -51,6 +51,11 @@ done
 for ng in $(aws eks list-nodegroups --cluster-name "$cluster" --query 'nodegroups[]' --output text 2>/dev/null); do
   run "eks-nodegroup-$ng.json" aws eks describe-nodegroup --cluster-name "$cluster" --nodegroup-name "$ng" --output json
 done
+# EKS cluster insights (VER013): every insight, then the details of each one that is not PASSING.
+run eks-insights.json aws eks list-insights --cluster-name "$cluster" --output json
+for id in $(aws eks list-insights --cluster-name "$cluster" --query "insights[?insightStatus.status!='PASSING'].id" --output text 2>/dev/null); do
+  run "eks-insight-$id.json" aws eks describe-insight --cluster-name "$cluster" --id "$id" --output json
+done
 vpc=$(aws eks describe-cluster --name "$cluster" --query 'cluster.resourcesVpcConfig.vpcId' --output text 2>/dev/null)
 if [ -n "$vpc" ] && [ "$vpc" != "None" ]; then
   filter="Name=vpc-id,Values=$vpc"

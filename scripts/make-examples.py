@@ -109,6 +109,37 @@ class Cluster:
             "accessConfig": {"authenticationMode": "API_AND_CONFIG_MAP"},
         }}
 
+    def insights(self):
+        """`aws eks list-insights`: EKS's upgrade checks for the next
+        version, all PASSING (the names, descriptions and reasons are the
+        texts EKS returns, from a real list-insights output; see
+        crates/core/tests/fixtures/VER013/_SOURCES.md)."""
+        major, minor = self.k8s.split(".")
+        target = f"{major}.{int(minor) + 1}"
+        refreshed = "2026-11-25T09:45:21+00:00"
+        checks = [
+            ("kube-proxy version skew",
+             "Checks version of kube-proxy in cluster to see if upgrade would cause non compliance with supported Kubernetes kube-proxy version skew policy.",
+             "kube-proxy versions match the cluster control plane version."),
+            ("Kubelet version skew",
+             "Checks for kubelet versions of worker nodes in the cluster to see if upgrade would cause non compliance with supported Kubernetes kubelet version skew policy.",
+             "Node kubelet versions match the cluster control plane version."),
+            ("Cluster health issues",
+             "Checks for any cluster health issues that prevent successful upgrade to the next Kubernetes version on EKS.",
+             "No cluster health issues detected."),
+            ("EKS add-on version compatibility",
+             "Checks version of installed EKS add-ons to ensure they are compatible with the next version of Kubernetes. ",
+             "All installed EKS add-on versions are compatible with next Kubernetes version."),
+        ]
+        return {"insights": [
+            {"id": f"{i + 1:08x}-5e1f-4c2a-9d3b-{(0x6a7b8c9d0e1f + i):012x}", "name": name,
+             "category": "UPGRADE_READINESS", "kubernetesVersion": target,
+             "lastRefreshTime": refreshed, "lastTransitionTime": "2025-02-11T10:14:36+00:00",
+             "description": description,
+             "insightStatus": {"status": "PASSING", "reason": reason}}
+            for i, (name, description, reason) in enumerate(checks)
+        ]}
+
     def addons(self):
         names = ["coredns", "eks-pod-identity-agent", "kube-proxy"]
         if not self.healthy:
@@ -492,6 +523,7 @@ def build(healthy):
     write(folder, "version.json", c.version())
     write(folder, "eks-cluster.json", c.eks_cluster())
     write(folder, "eks-addons.json", c.addons())
+    write(folder, "eks-insights.json", c.insights())
     for group in c.groups:
         write(folder, f"eks-nodegroup-{group[0]}.json", c.nodegroup(*group))
     write(folder, "ec2-subnets.json", c.subnets())

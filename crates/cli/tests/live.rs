@@ -105,7 +105,11 @@ fn aws_collection_against_moto() {
         .unwrap();
     assert_success(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for call in ["eks:DescribeClusterVersions", "eks:ListAddons"] {
+    for call in [
+        "eks:DescribeClusterVersions",
+        "eks:ListAddons",
+        "eks:ListInsights",
+    ] {
         assert!(
             stderr.contains(&format!(
                 "not collected: {call} (not supported by the endpoint)"
@@ -121,8 +125,8 @@ fn aws_collection_against_moto() {
     assert_eq!(manifest["aws"]["region"], REGION);
     assert_eq!(manifest["aws"]["endpoint"], endpoint.as_str());
     assert!(manifest["kubernetes"].is_null());
-    // moto implements neither DescribeClusterVersions nor EKS add-ons: two
-    // gaps, and the rest goes on.
+    // moto implements neither DescribeClusterVersions, EKS add-ons nor
+    // cluster insights: three gaps, and the rest goes on.
     let gaps: Vec<(&str, &str)> = manifest["gaps"]
         .as_array()
         .unwrap()
@@ -133,10 +137,12 @@ fn aws_collection_against_moto() {
         gaps,
         [
             ("eks:DescribeClusterVersions", "unsupported"),
-            ("eks:ListAddons", "unsupported")
+            ("eks:ListAddons", "unsupported"),
+            ("eks:ListInsights", "unsupported")
         ]
     );
     assert!(files.iter().all(|(n, _)| n != "eks-cluster-versions.json"));
+    assert!(files.iter().all(|(n, _)| !n.starts_with("eks-insight")));
 
     let cluster = member(&files, "eks-cluster.json");
     assert_eq!(cluster["cluster"]["name"], CLUSTER);
@@ -237,7 +243,11 @@ fn aws_collection_against_moto() {
         .collect();
     assert_eq!(
         permissions,
-        ["eks:DescribeClusterVersions", "eks:ListAddons"]
+        [
+            "eks:DescribeClusterVersions",
+            "eks:ListAddons",
+            "eks:ListInsights"
+        ]
     );
     // Without DescribeClusterVersions the embedded calendar decides, and
     // VER003 says so (1.31's extended support ends on the --as-of day).
@@ -255,6 +265,14 @@ fn aws_collection_against_moto() {
         .map(|n| n["rule"].as_str().unwrap())
         .collect();
     assert!(not_evaluated.contains(&"CNI002"), "{not_evaluated:?}");
+    // Without ListInsights VER013 is not evaluated, naming the grant.
+    let ver013 = from_archive["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["rule"] == "VER013")
+        .expect("VER013 not evaluated");
+    assert!(ver013.to_string().contains("eks:ListInsights"), "{ver013}");
     let live = report(
         doctor(Some(&endpoint)),
         &[

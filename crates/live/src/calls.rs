@@ -12,6 +12,8 @@ pub mod aws {
     pub const EKS_DESCRIBE_ADDON: &str = "eks:DescribeAddon";
     pub const EKS_LIST_NODEGROUPS: &str = "eks:ListNodegroups";
     pub const EKS_DESCRIBE_NODEGROUP: &str = "eks:DescribeNodegroup";
+    pub const EKS_LIST_INSIGHTS: &str = "eks:ListInsights";
+    pub const EKS_DESCRIBE_INSIGHT: &str = "eks:DescribeInsight";
     pub const EC2_DESCRIBE_INSTANCE_TYPES: &str = "ec2:DescribeInstanceTypes";
     pub const EC2_DESCRIBE_SUBNETS: &str = "ec2:DescribeSubnets";
     pub const EC2_DESCRIBE_VPCS: &str = "ec2:DescribeVpcs";
@@ -35,6 +37,8 @@ pub mod aws {
         EKS_DESCRIBE_ADDON,
         EKS_LIST_NODEGROUPS,
         EKS_DESCRIBE_NODEGROUP,
+        EKS_LIST_INSIGHTS,
+        EKS_DESCRIBE_INSIGHT,
         EC2_DESCRIBE_INSTANCE_TYPES,
         EC2_DESCRIBE_SUBNETS,
         EC2_DESCRIBE_VPCS,

@@ -143,6 +143,21 @@ fn instance_types_in_batches_and_the_calendar_gap_against_moto() {
         .files
         .iter()
         .all(|(f, _)| f.file != "eks-cluster-versions.json"));
+    // moto lacks ListInsights too: one gap, no insights file, and no
+    // DescribeInsight call (there is no list to describe).
+    let insights: Vec<_> = part
+        .gaps
+        .iter()
+        .filter(|g| g.call == "eks:ListInsights")
+        .collect();
+    assert_eq!(insights.len(), 1, "{:?}", part.gaps);
+    assert_eq!(insights[0].kind, GapKind::Unsupported);
+    assert_eq!(insights[0].permission, "eks:ListInsights");
+    assert!(part.gaps.iter().all(|g| g.call != "eks:DescribeInsight"));
+    assert!(part
+        .files
+        .iter()
+        .all(|(f, _)| !f.file.starts_with("eks-insight")));
     assert!(
         part.gaps
             .iter()

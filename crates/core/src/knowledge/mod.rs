@@ -390,6 +390,22 @@ pub struct ControlPlaneRollback {
     pub confidence: String,
 }
 
+/// EKS cluster insights (`eks.json`, from the EKS API reference and user
+/// guide): VER013 and `plan upgrade`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterInsights {
+    /// `PASSING`, `WARNING`, `ERROR`, `UNKNOWN`.
+    pub statuses: Vec<String>,
+    /// Statuses of rollback-readiness insights that block a rollback.
+    pub rollback_blocking_statuses: Vec<String>,
+    /// UpdateClusterVersion's InvalidStateException while upgrade insights
+    /// report blocking issues (`force` overrides it).
+    pub upgrade_blocked_message: String,
+    /// EKS refreshes insights this often (or on `start-insights-refresh`).
+    pub refresh_hours: u32,
+}
+
 /// A condition besides the Cilium version that a known issue needs
 /// (`known-issues.json` `conditions`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -590,6 +606,7 @@ pub struct Knowledge {
     pub cilium_eks: CiliumEks,
     pub eks_iam: EksIam,
     pub control_plane_rollback: ControlPlaneRollback,
+    pub cluster_insights: ClusterInsights,
     pub dates: KnowledgeDates,
     /// Known-bad releases and combinations (`known-issues.json`).
     pub known_issues: KnownIssues,

@@ -31,6 +31,13 @@ pub(super) fn recognise<D: Doc>(loader: &mut Loader, doc: &D) -> Result<bool, Fa
             &mut cluster.eks_cluster_versions,
             versions.unwrap_or_default(),
         );
+    } else if aws_shape(doc, &["insights"]) {
+        let rows: Option<Vec<model::EksInsight>> = doc.field("insights")?;
+        extend(&mut cluster.eks_insights, rows.unwrap_or_default());
+    } else if aws_shape(doc, &["insight"]) {
+        let mut insight: model::EksInsight = required(doc.field("insight")?, "insight")?;
+        insight.described = true;
+        extend(&mut cluster.eks_insights, [insight]);
     } else if let Some(key) = EC2_KEYS.iter().copied().find(|k| aws_shape(doc, &[k])) {
         ec2(cluster, doc, key)?;
     } else if aws_shape(doc, &["TransitGatewayAttachments"]) {
@@ -267,6 +274,48 @@ mod tests {
             assert_eq!(v.end_of_standard_support_date, day("2026-07-29"), "{text}");
             assert_eq!(v.end_of_extended_support_date, None, "{text}");
         }
+    }
+
+    #[test]
+    fn list_insights_and_describe_insight_as_the_cli_writes_them() {
+        let options = LoadOptions::default();
+        // A real list-insights (AWS CLI v2, a zone east of UTC).
+        let list = include_str!("../../tests/fixtures/VER013/fires/eks-insights.json");
+        let loaded = load_bytes("eks-insights.json", list.as_bytes(), &options).unwrap();
+        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+        let insights = loaded.cluster.eks_insights().unwrap();
+        assert_eq!(insights.len(), 5);
+        let al2 = insights[1];
+        assert_eq!(al2.name.as_deref(), Some("Amazon Linux 2 compatibility"));
+        assert_eq!(al2.status().as_deref(), Some("ERROR"));
+        assert_eq!(al2.kubernetes_minor(), Some(Minor::new(1, 33)));
+        assert_eq!(al2.last_refresh_time, day("2025-09-18"));
+        assert!(!al2.described);
+        // The EKS user guide's describe-insight (AWS CLI v1, epoch seconds).
+        let one =
+            include_str!("../../tests/fixtures/VER013/quiet/eks-insight-deprecated-apis.json");
+        let loaded = load_bytes("eks-insight.json", one.as_bytes(), &options).unwrap();
+        let insights = loaded.cluster.eks_insights().unwrap();
+        let i = insights[0];
+        assert!(i.described);
+        assert_eq!(i.last_transition_time, day("2023-10-31"));
+        assert_eq!(i.additional_info.len(), 2);
+        let details = &i
+            .category_specific_summary
+            .as_ref()
+            .unwrap()
+            .deprecation_details;
+        assert_eq!(details.len(), 2);
+        assert_eq!(details[0].stop_serving_version.as_deref(), Some("1.29"));
+        assert!(details[0].client_stats.is_empty());
+        // A field of the wrong type names its path.
+        let bad = r#"{"insights":[{"id":"x","insightStatus":{"status":7}}]}"#;
+        let loaded = load_bytes("bad.json", bad.as_bytes(), &options);
+        let text = match loaded {
+            Ok(l) => format!("{:?}", l.skipped),
+            Err(e) => e.to_string(),
+        };
+        assert!(text.contains("insights[0].insightStatus.status"), "{text}");
     }
 
     #[test]

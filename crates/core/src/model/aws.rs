@@ -208,6 +208,127 @@ pub struct EksClusterVersion {
     pub kubernetes_patch_version: Option<String>,
 }
 
+/// One EKS cluster insight: a summary row of `aws eks list-insights`
+/// (`.insights[]`) or the full `aws eks describe-insight` (`.insight`), which
+/// adds the recommendation, the affected resources and the category's
+/// details. Dates are the UTC day of their timestamps.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksInsight {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `UPGRADE_READINESS`, `MISCONFIGURATION` or `ROLLBACK_READINESS`.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// The Kubernetes version the insight checks (`1.33`).
+    #[serde(default)]
+    pub kubernetes_version: Option<String>,
+    #[serde(default, deserialize_with = "aws_timestamp")]
+    pub last_refresh_time: Option<Date>,
+    #[serde(default, deserialize_with = "aws_timestamp")]
+    pub last_transition_time: Option<Date>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub insight_status: Option<EksInsightStatus>,
+    #[serde(default)]
+    pub recommendation: Option<String>,
+    /// Link titles to addresses.
+    #[serde(default, deserialize_with = "null_default")]
+    pub additional_info: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub resources: Vec<EksInsightResource>,
+    #[serde(default)]
+    pub category_specific_summary: Option<EksInsightSummary>,
+    /// Read from `describe-insight` (not only a `list-insights` row); set
+    /// by the loader, never read from the input.
+    #[serde(skip)]
+    pub described: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksInsightStatus {
+    /// `PASSING`, `WARNING`, `ERROR` or `UNKNOWN`.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksInsightResource {
+    #[serde(default)]
+    pub insight_status: Option<EksInsightStatus>,
+    #[serde(default)]
+    pub kubernetes_resource_uri: Option<String>,
+    #[serde(default)]
+    pub arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksInsightSummary {
+    #[serde(default, deserialize_with = "null_default")]
+    pub deprecation_details: Vec<EksDeprecationDetail>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub addon_compatibility_details: Vec<EksAddonCompatibility>,
+}
+
+/// A deprecated Kubernetes API still called, as the insight reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksDeprecationDetail {
+    #[serde(default)]
+    pub usage: Option<String>,
+    #[serde(default)]
+    pub replaced_with: Option<String>,
+    #[serde(default)]
+    pub stop_serving_version: Option<String>,
+    #[serde(default)]
+    pub start_serving_replacement_version: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub client_stats: Vec<EksClientStat>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksClientStat {
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub number_of_requests_last30_days: Option<u64>,
+    #[serde(default, deserialize_with = "aws_timestamp")]
+    pub last_request_time: Option<Date>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksAddonCompatibility {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub compatible_versions: Vec<String>,
+}
+
+impl EksInsight {
+    /// The status, upper-cased (`ERROR`); `None` when absent.
+    pub fn status(&self) -> Option<String> {
+        self.insight_status
+            .as_ref()
+            .and_then(|s| s.status.as_deref())
+            .map(str::to_ascii_uppercase)
+    }
+
+    /// The Kubernetes minor the insight checks.
+    pub fn kubernetes_minor(&self) -> Option<Minor> {
+        self.kubernetes_version.as_deref()?.parse().ok()
+    }
+}
+
 /// An AWS timestamp in any spelling a dump has: the CLI's ISO 8601 string
 /// (or boto3's `str()`), epoch seconds (the wire format; the CLI with
 /// `cli_timestamp_format = none`), or placebo's `{"__class__": "datetime",

@@ -247,6 +247,9 @@ pub struct Cluster {
     /// `describe-cluster-versions`: EKS's support calendar, live (see
     /// [`crate::knowledge::Knowledge::support_calendar`]).
     pub eks_cluster_versions: Option<Vec<EksClusterVersion>>,
+    /// `list-insights` rows and `describe-insight` answers (see
+    /// [`Cluster::eks_insights`]).
+    pub eks_insights: Option<Vec<EksInsight>>,
     pub subnets: Option<Vec<Subnet>>,
     pub vpcs: Option<Vec<Vpc>>,
     pub route_tables: Option<Vec<RouteTable>>,
@@ -363,6 +366,28 @@ impl Cluster {
                 .filter(|n| !n.is_empty())
                 .or_else(|| self.cilium.get("cluster-name").map(str::to_string));
         }
+    }
+
+    /// EKS cluster insights, one per id: a `describe-insight` answer wins
+    /// over the `list-insights` row of the same id. `None` when neither
+    /// was provided.
+    pub fn eks_insights(&self) -> Option<Vec<&EksInsight>> {
+        let all = self.eks_insights.as_ref()?;
+        let mut by_id: BTreeMap<&str, &EksInsight> = BTreeMap::new();
+        let mut order: Vec<&str> = Vec::new();
+        for insight in all {
+            match by_id.get(insight.id.as_str()) {
+                Some(kept) if kept.described && !insight.described => {}
+                Some(_) => {
+                    by_id.insert(&insight.id, insight);
+                }
+                None => {
+                    order.push(&insight.id);
+                    by_id.insert(&insight.id, insight);
+                }
+            }
+        }
+        Some(order.iter().map(|id| by_id[id]).collect())
     }
 
     /// The EKS cluster's region and account: from its ARN

@@ -608,6 +608,7 @@ impl Planner<'_> {
             "Every managed node group must run {from} before the control plane moves (EKS refuses otherwise)"
         ))];
         before.extend(self.node_image_changes(from, to, c));
+        before.extend(self.insight_actions(to));
 
         let mut run = vec![
             Action::run(
@@ -650,6 +651,48 @@ impl Planner<'_> {
             ],
             rollback: self.control_plane_rollback(from, to, cilium),
         }
+    }
+
+    /// EKS upgrade insights for `to` that are not PASSING (VER013): each
+    /// to fix before the control plane moves; ERROR ones make
+    /// update-cluster-version fail unless forced.
+    fn insight_actions(&self, to: Minor) -> Vec<Action> {
+        use crate::rules::ver::ver013_eks_insight_not_passing::{kind_of, label};
+        let Some(insights) = self.cluster.eks_insights() else {
+            return Vec::new();
+        };
+        let name = &self.name;
+        insights
+            .into_iter()
+            .filter(|i| i.kubernetes_minor() == Some(to))
+            .filter_map(|i| Some((i.status().filter(|s| s != "PASSING")?, i)))
+            .map(|(status, i)| {
+                let reason = i
+                    .insight_status
+                    .as_ref()
+                    .and_then(|s| s.reason.as_deref())
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default();
+                let upgrade = i.category.as_deref().map(str::to_ascii_uppercase).as_deref()
+                    == Some("UPGRADE_READINESS");
+                let blocks = if upgrade && status == "ERROR" {
+                    format!(
+                        "; until it is fixed, update-cluster-version to {to} fails (\"{}\") unless forced",
+                        self.k.cluster_insights.upgrade_blocked_message
+                    )
+                } else {
+                    String::new()
+                };
+                Action::run(
+                    format!(
+                        "Fix the EKS {} \"{}\" for {to}, {status}{reason}{blocks} (VER013)",
+                        kind_of(i),
+                        label(i)
+                    ),
+                    format!("aws eks describe-insight --cluster-name {name} --id {}", i.id),
+                )
+            })
+            .collect()
     }
 
     /// The way back from a Kubernetes step, as the EKS rollback facts state
@@ -887,6 +930,49 @@ mod tests {
             )));
         // Without the upgrade policy the AWS default applies and is named.
         assert!(plan.support_type.starts_with("EXTENDED"));
+    }
+
+    #[test]
+    fn the_kubernetes_step_names_the_insights_that_block_its_version() {
+        let k = Knowledge::embedded();
+        let mut c = typed_cluster(vec![server_version("v1.32.9-eks-1"), agent_ds("1.18.4")]);
+        // The real list-insights of the VER013 fixture: AL2 compatibility is
+        // ERROR for 1.33; the PASSING ones and other versions stay out.
+        let listed: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/VER013/fires/eks-insights.json"
+        ))
+        .unwrap();
+        let mut insights: Vec<crate::model::EksInsight> =
+            serde_json::from_value(listed["insights"].clone()).unwrap();
+        insights.push(
+            serde_json::from_value(
+                serde_json::json!({"id": "w", "name": "Deprecated APIs removed in Kubernetes v1.35",
+                "category": "UPGRADE_READINESS", "kubernetesVersion": "1.35",
+                "insightStatus": {"status": "WARNING"}}),
+            )
+            .unwrap(),
+        );
+        c.eks_insights = Some(insights);
+        let plan = plan_upgrade(&c, k, &request("1.33")).unwrap();
+        let step = plan
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::Kubernetes && s.after.kubernetes == "1.33")
+            .unwrap();
+        let named: Vec<&Action> = step
+            .before
+            .iter()
+            .filter(|a| a.text.contains("(VER013)"))
+            .collect();
+        assert_eq!(named.len(), 1, "{:?}", step.before);
+        assert!(named[0].text.starts_with("Fix the EKS upgrade insight \"Amazon Linux 2 compatibility\" for 1.33, ERROR: The cluster contains legacy Amazon Linux 2 (AL2) nodes."), "{}", named[0].text);
+        assert!(named[0].text.contains(
+            "update-cluster-version to 1.33 fails (\"Amazon EKS detected upgrade readiness issues."
+        ));
+        assert_eq!(
+            named[0].command.as_deref(),
+            Some("aws eks describe-insight --cluster-name '<cluster-name>' --id 58e8cc63-f2f7-4d22-98cf-a5a9c953fd5a")
+        );
     }
 
     #[test]

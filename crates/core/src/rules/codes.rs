@@ -81,6 +81,7 @@ pub static CODES: &[(&str, Status)] = &[
     ("VER010", Implemented),
     ("VER011", Implemented),
     ("VER012", Implemented),
+    ("VER013", Implemented),
     ("SGP001", Implemented),
     ("SGP002", Implemented),
     ("MESH001", Implemented),

@@ -67,3 +67,6 @@ pub const OPERATOR_DEPLOYMENT: &str =
     "kubectl -n kube-system get deployment cilium-operator -o json > cilium-operator.json";
 pub const WEBHOOKS: &str = "kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -o json > webhooks.json";
 pub const EKS_CLUSTER: &str = "aws eks describe-cluster --name CLUSTER > cluster.json";
+/// EKS cluster insights (VER013).
+pub const EKS_INSIGHTS: &str = "grant eks:ListInsights and eks:DescribeInsight to `collect`/`check --live`, or add \
+    `aws eks list-insights --cluster-name CLUSTER > eks-insights.json` (and `aws eks describe-insight --cluster-name CLUSTER --id ID > eks-insight-ID.json` for each insight that is not PASSING) to the inputs";

@@ -11,7 +11,7 @@ use doctor_core::model::{
 };
 use doctor_core::version::Date;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use super::Aws;
 use crate::calls::aws::*;
@@ -185,6 +185,126 @@ fn cluster_version(v: &aws_sdk_eks::types::ClusterVersionInformation) -> Cluster
     }
 }
 
+/// The status block of an insight as the CLI prints it.
+fn insight_status(s: Option<&aws_sdk_eks::types::InsightStatus>) -> Option<Value> {
+    let s = s?;
+    let mut m = Map::new();
+    put(&mut m, "status", s.status().map(|v| v.as_str()));
+    put(&mut m, "reason", s.reason());
+    Some(Value::Object(m))
+}
+
+fn put(m: &mut Map<String, Value>, key: &str, value: Option<&str>) {
+    if let Some(v) = value {
+        m.insert(key.to_string(), Value::String(v.to_string()));
+    }
+}
+
+fn put_time(m: &mut Map<String, Value>, key: &str, value: Option<&DateTime>) {
+    if let Some(t) = value {
+        m.insert(key.to_string(), Value::String(cli_timestamp(t)));
+    }
+}
+
+/// One `insights[]` row in the shape of `aws eks list-insights --output
+/// json`: the CLI's field names, absent fields left out, CLI timestamps
+/// (keys in name order: the loader reads them by name).
+fn insight_summary(i: &aws_sdk_eks::types::InsightSummary) -> Value {
+    let mut m = Map::new();
+    put(&mut m, "id", i.id());
+    put(&mut m, "name", i.name());
+    put(&mut m, "category", i.category().map(|c| c.as_str()));
+    put(&mut m, "kubernetesVersion", i.kubernetes_version());
+    put_time(&mut m, "lastRefreshTime", i.last_refresh_time());
+    put_time(&mut m, "lastTransitionTime", i.last_transition_time());
+    put(&mut m, "description", i.description());
+    if let Some(s) = insight_status(i.insight_status()) {
+        m.insert("insightStatus".into(), s);
+    }
+    Value::Object(m)
+}
+
+/// The `insight` of `aws eks describe-insight --output json`.
+fn insight(i: &aws_sdk_eks::types::Insight) -> Value {
+    let mut m = Map::new();
+    put(&mut m, "id", i.id());
+    put(&mut m, "name", i.name());
+    put(&mut m, "category", i.category().map(|c| c.as_str()));
+    put(&mut m, "kubernetesVersion", i.kubernetes_version());
+    put_time(&mut m, "lastRefreshTime", i.last_refresh_time());
+    put_time(&mut m, "lastTransitionTime", i.last_transition_time());
+    put(&mut m, "description", i.description());
+    if let Some(s) = insight_status(i.insight_status()) {
+        m.insert("insightStatus".into(), s);
+    }
+    put(&mut m, "recommendation", i.recommendation());
+    if let Some(info) = i.additional_info() {
+        let sorted: BTreeMap<&String, &String> = info.iter().collect();
+        m.insert("additionalInfo".into(), json!(sorted));
+    }
+    let resources: Vec<Value> = i
+        .resources()
+        .iter()
+        .map(|r| {
+            let mut m = Map::new();
+            if let Some(s) = insight_status(r.insight_status()) {
+                m.insert("insightStatus".into(), s);
+            }
+            put(&mut m, "kubernetesResourceUri", r.kubernetes_resource_uri());
+            put(&mut m, "arn", r.arn());
+            Value::Object(m)
+        })
+        .collect();
+    m.insert("resources".into(), Value::Array(resources));
+    if let Some(summary) = i.category_specific_summary() {
+        let deprecations: Vec<Value> = summary
+            .deprecation_details()
+            .iter()
+            .map(|d| {
+                let mut m = Map::new();
+                put(&mut m, "usage", d.usage());
+                put(&mut m, "replacedWith", d.replaced_with());
+                put(&mut m, "stopServingVersion", d.stop_serving_version());
+                put(
+                    &mut m,
+                    "startServingReplacementVersion",
+                    d.start_serving_replacement_version(),
+                );
+                let clients: Vec<Value> = d
+                    .client_stats()
+                    .iter()
+                    .map(|c| {
+                        let mut m = Map::new();
+                        put(&mut m, "userAgent", c.user_agent());
+                        m.insert(
+                            "numberOfRequestsLast30Days".into(),
+                            json!(c.number_of_requests_last30_days()),
+                        );
+                        put_time(&mut m, "lastRequestTime", c.last_request_time());
+                        Value::Object(m)
+                    })
+                    .collect();
+                m.insert("clientStats".into(), Value::Array(clients));
+                Value::Object(m)
+            })
+            .collect();
+        let addons: Vec<Value> = summary
+            .addon_compatibility_details()
+            .iter()
+            .map(|a| json!({"name": a.name(), "compatibleVersions": a.compatible_versions()}))
+            .collect();
+        m.insert(
+            "categorySpecificSummary".into(),
+            json!({"deprecationDetails": deprecations, "addonCompatibilityDetails": addons}),
+        );
+    }
+    Value::Object(m)
+}
+
+/// At most this many insights are described (the non-PASSING ones; EKS
+/// runs a handful of checks per cluster).
+pub(crate) const MAX_DESCRIBED_INSIGHTS: usize = 50;
+
 impl Aws {
     /// describe-cluster-versions with `includeAll`: EKS's support calendar
     /// for every version it knows, the cluster's own even past its support
@@ -211,6 +331,57 @@ impl Aws {
             rows.len(),
             &json!({ "clusterVersions": rows }),
         );
+        Ok(())
+    }
+
+    /// list-insights (every category and status, every page), then
+    /// describe-insight for each insight that is not PASSING (at most
+    /// [`MAX_DESCRIBED_INSIGHTS`]): PASSING insights have nothing to report.
+    pub(super) async fn insights(&mut self, cluster: &str) -> Result<(), LiveError> {
+        let pages = self
+            .eks
+            .list_insights()
+            .cluster_name(cluster)
+            .into_paginator()
+            .items()
+            .send();
+        let Some(found) = self.call(EKS_LIST_INSIGHTS, pages.try_collect()).await? else {
+            return Ok(());
+        };
+        let rows: Vec<Value> = found.iter().map(insight_summary).collect();
+        self.part.put(
+            "eks-insights.json".into(),
+            EKS_LIST_INSIGHTS,
+            rows.len(),
+            &json!({ "insights": rows }),
+        );
+        let failing = found
+            .iter()
+            .filter(|i| {
+                i.insight_status()
+                    .and_then(|s| s.status())
+                    .is_some_and(|s| s.as_str() != "PASSING")
+            })
+            .filter_map(|i| i.id())
+            .take(MAX_DESCRIBED_INSIGHTS);
+        for id in failing {
+            let request = self
+                .eks
+                .describe_insight()
+                .cluster_name(cluster)
+                .id(id)
+                .send();
+            if let Some(output) = self.call(EKS_DESCRIBE_INSIGHT, request).await? {
+                if let Some(found) = output.insight() {
+                    self.part.put(
+                        format!("eks-insight-{id}.json"),
+                        EKS_DESCRIBE_INSIGHT,
+                        1,
+                        &json!({ "insight": insight(found) }),
+                    );
+                }
+            }
+        }
         Ok(())
     }
 
@@ -331,6 +502,85 @@ mod tests {
         // The core loader reads them back as the same UTC day.
         let day = Date::from_timestamp(&t(1_748_476_800, 0)).unwrap();
         assert_eq!(day.to_string(), "2025-05-29");
+    }
+
+    #[test]
+    fn an_insight_is_written_as_the_cli_prints_it_and_read_back_by_the_loader() {
+        use aws_sdk_eks::types::{
+            Category, ClientStat, DeprecationDetail, Insight, InsightCategorySpecificSummary,
+            InsightStatus, InsightStatusValue, InsightSummary,
+        };
+        let status = InsightStatus::builder()
+            .status(InsightStatusValue::Error)
+            .reason("Deprecated API usage detected within last 30 days.")
+            .build();
+        let row = InsightSummary::builder()
+            .id("f6a11fe4-77f7-48c6-8326-9a13f022ecb3")
+            .name("Deprecated APIs removed in Kubernetes v1.29")
+            .category(Category::UpgradeReadiness)
+            .kubernetes_version("1.29")
+            .last_refresh_time(DateTime::from_secs(1_700_157_422))
+            .insight_status(status.clone())
+            .build();
+        assert_eq!(
+            serde_json::to_string(&insight_summary(&row)).unwrap(),
+            r#"{"category":"UPGRADE_READINESS","id":"f6a11fe4-77f7-48c6-8326-9a13f022ecb3","insightStatus":{"reason":"Deprecated API usage detected within last 30 days.","status":"ERROR"},"kubernetesVersion":"1.29","lastRefreshTime":"2023-11-16T17:57:02+00:00","name":"Deprecated APIs removed in Kubernetes v1.29"}"#
+        );
+        let full = Insight::builder()
+            .id("f6a11fe4-77f7-48c6-8326-9a13f022ecb3")
+            .name("Deprecated APIs removed in Kubernetes v1.29")
+            .category(Category::UpgradeReadiness)
+            .kubernetes_version("1.29")
+            .insight_status(status)
+            .recommendation("Update manifests and API clients to use newer Kubernetes APIs if applicable before upgrading to Kubernetes v1.29.")
+            .category_specific_summary(
+                InsightCategorySpecificSummary::builder()
+                    .deprecation_details(
+                        DeprecationDetail::builder()
+                            .usage("/apis/flowcontrol.apiserver.k8s.io/v1beta2/flowschemas")
+                            .replaced_with("/apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas")
+                            .stop_serving_version("1.29")
+                            .client_stats(
+                                ClientStat::builder()
+                                    .user_agent("kube-controller-manager/v1.28.3")
+                                    .number_of_requests_last30_days(42)
+                                    .last_request_time(DateTime::from_secs(1_700_157_422))
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        let text = serde_json::to_vec(&json!({"insights": [insight_summary(&row)]})).unwrap();
+        let described = serde_json::to_vec(&json!({"insight": insight(&full)})).unwrap();
+        let options = doctor_core::load::LoadOptions::default();
+        let mut loaded =
+            doctor_core::load::load_bytes("eks-insights.json", &text, &options).unwrap();
+        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+        let again =
+            doctor_core::load::load_bytes("eks-insight.json", &described, &options).unwrap();
+        loaded
+            .cluster
+            .eks_insights
+            .as_mut()
+            .unwrap()
+            .extend(again.cluster.eks_insights.unwrap());
+        let merged = loaded.cluster.eks_insights().unwrap();
+        assert_eq!(merged.len(), 1);
+        let i = merged[0];
+        assert!(i.described);
+        assert_eq!(i.status().as_deref(), Some("ERROR"));
+        let d = &i
+            .category_specific_summary
+            .as_ref()
+            .unwrap()
+            .deprecation_details[0];
+        assert_eq!(d.client_stats[0].number_of_requests_last30_days, Some(42));
+        assert_eq!(
+            d.client_stats[0].last_request_time.unwrap().to_string(),
+            "2023-11-16"
+        );
     }
 
     #[test]

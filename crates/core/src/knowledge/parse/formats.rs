@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::files::Source;
 use super::KnowledgeError;
 use crate::knowledge::{
-    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, CitedIssue,
+    AmiKernel, AwsNodePatch, CiliumEks, CiliumEksMinor, CiliumMinor, CitedIssue, ClusterInsights,
     ControlPlaneRollback, DropReason, EksIam, EksVersion, Hypervisor, InstanceType, KnowledgeDates,
     KnownIssue, PressureMaps,
 };
@@ -25,6 +25,7 @@ pub struct EksFile {
     pub al2_last_kubernetes: Minor,
     pub ami_kernels: Vec<AmiKernel>,
     pub control_plane_rollback: ControlPlaneRollback,
+    pub cluster_insights: ClusterInsights,
 }
 
 /// `data/cilium.json`.

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::findings::{ObjectRef, Severity};
 use crate::model::{Cluster, Container, Pod, Workload};
 use crate::rules::cni::shared::{self, CiliumRole};
+use crate::rules::log::common::{sightings, Seen};
 use crate::rules::{Area, Context, Outcome, Rule, RuleMeta};
 
 pub struct PodsRequestBranchEni;
@@ -39,9 +40,21 @@ not protect it.",
 (the webhook injects the request; see SGP001) or the workload template itself. Delete or \
 replace the SecurityGroupPolicy, remove the resource from the template, then recreate the pods.",
     known_limits: "The annotation is only visible when the pods were dumped with their \
-annotations. Pods whose owner is not in the snapshot are reported with the owner's name only.",
+annotations. Pods whose owner is not in the snapshot are reported with the owner's name only. \
+The VPC resource controller's SecurityGroupRequested Events (\"Pod will get the following \
+Security Groups\") are quoted as evidence when the Events are in the snapshot; they do not \
+make a finding on their own (the pod may be gone).",
     docs_url: "https://docs.aws.amazon.com/eks/latest/userguide/security-groups-for-pods.html",
 };
+
+/// The Event reason of the VPC resource controller's security group
+/// assignment, with the count of pods when more than one.
+fn events_reason(lines: &[String]) -> String {
+    match lines.len() {
+        1 => "SecurityGroupRequested".to_string(),
+        n => format!("SecurityGroupRequested ({n})"),
+    }
+}
 
 fn requests_pod_eni(containers: &[Container]) -> bool {
     containers.iter().any(|c| {
@@ -125,6 +138,7 @@ impl Rule for PodsRequestBranchEni {
         };
 
         let workloads = workload_index(c);
+        let sightings = sightings(cx, META.code);
         let mut findings = Vec::new();
         for (ns, owners) in by_ns {
             let total: usize = owners.values().map(Vec::len).sum();
@@ -205,6 +219,31 @@ impl Rule for PodsRequestBranchEni {
                     ))
                 }
                 None => {}
+            }
+            // The VPC resource controller's own word that it gave pods of
+            // this namespace a branch ENI (catalogue signature LX007).
+            let requested: Vec<String> = sightings
+                .iter()
+                .filter_map(|s| match s.seen {
+                    Seen::Event(e) => Some(e),
+                    Seen::Log(..) => None,
+                })
+                .filter(|e| e.involved_object.namespace.as_deref() == Some(ns))
+                .map(|e| {
+                    format!(
+                        "{} {}: {}",
+                        e.involved_object.kind.as_deref().unwrap_or("Pod"),
+                        e.involved_object.name.as_deref().unwrap_or("?"),
+                        e.text()
+                    )
+                })
+                .collect();
+            if !requested.is_empty() {
+                finding = finding.with_evidence(format!(
+                    "Events {} from vpc-resource-controller: {}",
+                    events_reason(&requested),
+                    shared::sample_list(&requested, 3)
+                ));
             }
             let sgps = sgps_in(ns);
             if let Some(list) = &sgps {
@@ -289,6 +328,45 @@ mod tests {
             f[0].message
         );
         assert!(f[0].message.ends_with("1 Pending"));
+    }
+
+    /// The VPC resource controller's Event as aws/amazon-vpc-cni-k8s#1569
+    /// quotes it (`kubectl describe pod`), in `kubectl get events -o json`.
+    fn sg_requested(pod: &str, ns: &str) -> serde_json::Value {
+        json!({"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": format!("{pod}.17a2b3c4d5e6f708"), "namespace": ns},
+            "involvedObject": {"kind": "Pod", "namespace": ns, "name": pod},
+            "reason": "SecurityGroupRequested", "type": "Normal",
+            "source": {"component": "vpc-resource-controller"},
+            "message": "Pod will get the following Security Groups [sg-0c9f460bb4a0a1234]"})
+    }
+
+    #[test]
+    fn the_resource_controllers_events_are_quoted() {
+        let mut docs = base();
+        docs.push(pod("ledger-6f7d9-b", "Running", false, true));
+        docs.push(json!({"apiVersion": "v1", "kind": "EventList", "items": [
+            sg_requested("ledger-6f7d9-b", "payments"),
+            sg_requested("other-1", "elsewhere")
+        ]}));
+        let f = check(&PodsRequestBranchEni, &load_cluster(&docs)).unwrap();
+        assert_eq!(f.len(), 1);
+        let quoted: Vec<&String> = f[0]
+            .evidence
+            .iter()
+            .filter(|e| e.starts_with("Events SecurityGroupRequested"))
+            .collect();
+        assert_eq!(
+            quoted,
+            ["Events SecurityGroupRequested from vpc-resource-controller: Pod ledger-6f7d9-b: Pod will get the following Security Groups [sg-0c9f460bb4a0a1234]"]
+        );
+        // The Events alone make no finding (the pods may be gone).
+        let mut docs = base();
+        docs.push(pod("ledger-6f7d9-a", "Running", false, false));
+        docs.push(json!({"apiVersion": "v1", "kind": "EventList", "items": [sg_requested("gone-1", "payments")]}));
+        assert!(check(&PodsRequestBranchEni, &load_cluster(&docs))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod ver009_mixed_cilium_versions;
 pub(crate) mod ver010_node_image_change_on_upgrade;
 pub(crate) mod ver011_knowledge_stale;
 pub(crate) mod ver012_known_bad_release;
+pub(crate) mod ver013_eks_insight_not_passing;
 
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -49,6 +50,7 @@ pub static RULES: &[&dyn Rule] = &[
     &ver010_node_image_change_on_upgrade::Ver010,
     &ver011_knowledge_stale::Ver011,
     &ver012_known_bad_release::Ver012,
+    &ver013_eks_insight_not_passing::Ver013,
 ];
 
 /// The Cilium project maintains the three newest minor releases (VER004;
