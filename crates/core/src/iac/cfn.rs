@@ -254,6 +254,7 @@ impl Template<'_> {
             bootstrap_self_managed_addons: self.boolean(r, &path(2), plan),
             support_type: self.text(r, &path(3), plan),
             ip_family: self.text(r, &path(4), plan),
+            oidc_issuer: Fact::Absent,
             planned: Some(planned),
             unknown_noted: true,
         }

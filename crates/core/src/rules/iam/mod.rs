@@ -132,8 +132,8 @@ pub(crate) fn role_policies<'a>(
 }
 
 /// The roles whose policies the operator's EC2 calls run under: the IRSA
-/// role, or (without IRSA or Pod Identity) the node roles.
-/// `Ok(None)`: Pod Identity, whose role is not visible in a snapshot.
+/// or Pod Identity role, or (without either) the node roles.
+/// `Ok(None)`: Pod Identity whose association was not read with its role.
 pub(crate) fn operator_roles<'a>(
     cx: &Context<'a>,
     op: &Operator,
@@ -146,7 +146,17 @@ pub(crate) fn operator_roles<'a>(
                 format!("IRSA role {role_arn} ({source})"),
             )))
         }
-        Credentials::PodIdentity { .. } => Ok(None),
+        Credentials::PodIdentity {
+            role_arn: Some(role_arn),
+            source,
+        } => {
+            let role = find_role(cx, role_arn)?;
+            Ok(Some((
+                vec![role],
+                format!("EKS Pod Identity role {role_arn} ({source})"),
+            )))
+        }
+        Credentials::PodIdentity { role_arn: None, .. } => Ok(None),
         Credentials::NodeRole { source } => {
             let Some(arns) = node_role_arns(cx) else {
                 return Err(Missing::new(
