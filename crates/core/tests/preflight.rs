@@ -796,3 +796,180 @@ fn cilium_installed_by_decides_whether_cilium_rules_apply() {
     let loaded = load_with(&["cilium-eni/plan.json"], iac::CiliumInstall::None).unwrap();
     assert!(loaded.cluster.helm_values.is_some());
 }
+
+// ------------------------------------------------------------ IAM
+
+fn missing<'r>(report: &'r Report, code: &str) -> Option<&'r str> {
+    report
+        .not_evaluated
+        .iter()
+        .find(|n| n.rule.code == code)
+        .map(|n| n.missing.as_str())
+}
+
+#[test]
+fn a_planned_irsa_role_is_evaluated_like_check_does() {
+    // ovaleanu/cilium-eks: the eks-blueprints-addon module's IRSA role, the
+    // policy passed in `role_policies` (followed through the module input
+    // and `for_each`), the role ARN set through `set_irsa_names` (known
+    // only after apply, followed to module.cilium.aws_iam_role.this[0]).
+    let loaded = load(&["cilium-irsa/plan.json"], None).unwrap();
+    let roles = loaded.cluster.iam_roles.as_deref().unwrap();
+    let role = roles
+        .iter()
+        .find(|r| r.name == "module.cilium.aws_iam_role.this[0]")
+        .unwrap();
+    assert_eq!(role.attached_policy_arns.len(), 1, "{role:?}");
+    assert!(role.trust_policy.is_some());
+    let sa = loaded
+        .cluster
+        .service_accounts
+        .as_deref()
+        .unwrap()
+        .iter()
+        .find(|s| s.metadata.name == "cilium-operator")
+        .unwrap();
+    assert_eq!(
+        sa.metadata
+            .annotations
+            .get("eks.amazonaws.com/role-arn")
+            .map(String::as_str),
+        Some("arn:aws:iam::(known after apply):role/module.cilium.aws_iam_role.this[0]")
+    );
+    let r = evaluate(&loaded);
+    // Its policy lacks ec2:DescribeTags, which ENI GC (on by default) needs.
+    let f = finding(&r, "IAM001");
+    assert!(f.message.contains("ec2:DescribeTags"), "{}", f.message);
+    let at = f.location.as_ref().unwrap();
+    assert!(at.file.ends_with("cilium-irsa/cilium.tf"), "{at}");
+    assert_eq!(
+        at.line,
+        line_of("cilium-irsa/cilium.tf", "module \"cilium\"")
+    );
+    // Trust, subject and provider are right: quiet, and evaluated.
+    for code in ["IAM002", "IAM003", "IAM004", "IAM005"] {
+        assert!(!codes(&r).contains(&code), "{code}: {:?}", codes(&r));
+        assert!(
+            missing(&r, code).is_none(),
+            "{code}: {:?}",
+            missing(&r, code)
+        );
+    }
+}
+
+#[test]
+fn hostile_irsa_plans_fire_on_what_is_known_and_name_what_is_not() {
+    let r = preflight(&["hostile/irsa-wrong-subject.json"]);
+    assert!(finding(&r, "IAM004")
+        .message
+        .contains("system:serviceaccount:kube-system:cilium "));
+    // The trust known only after apply: IAM003/004 not evaluated, noted.
+    let loaded = load(&["hostile/irsa-trust-unknown.json"], None).unwrap();
+    assert!(notes(&loaded).iter().any(|n| n.contains(
+        "module.cilium.aws_iam_role.this[0]: the trust policy is known only after apply"
+    )));
+    let r = evaluate(&loaded);
+    for code in ["IAM003", "IAM004"] {
+        assert!(!codes(&r).contains(&code));
+        assert!(
+            missing(&r, code).unwrap().contains("trust policy"),
+            "{code}"
+        );
+    }
+    // An attachment whose role cannot be followed: the role's documents
+    // are incomplete, IAM001 is not evaluated, naming the attachment.
+    let r = preflight(&["hostile/irsa-role-unfollowed.json"]);
+    assert!(!codes(&r).contains(&"IAM001"));
+    assert!(missing(&r, "IAM001")
+        .unwrap()
+        .contains("aws_iam_role_policy_attachment.additional[\"cilium_policy\"]"));
+}
+
+#[test]
+fn real_plans_with_add_on_roles_gain_no_iam_findings() {
+    // Real plans hold IRSA roles for other add-ons (EBS CSI, Karpenter, the
+    // load balancer controller) and a Pod Identity association: none is the
+    // operator's, nothing fires, and their unknowns are not noted.
+    for file in [TRIPLEAZE, NBIUK] {
+        let loaded = load(&[file], None).unwrap();
+        assert!(
+            loaded
+                .cluster
+                .iam_roles
+                .as_deref()
+                .is_some_and(|r| !r.is_empty()),
+            "{file}"
+        );
+        assert!(
+            !notes(&loaded).iter().any(|n| n.contains("trust policy")),
+            "{file}: {:?}",
+            notes(&loaded)
+        );
+        let r = evaluate(&loaded);
+        assert!(
+            !codes(&r).iter().any(|c| c.starts_with("IAM")),
+            "{file}: {:?}",
+            codes(&r)
+        );
+    }
+}
+
+#[test]
+fn the_chart_creates_the_operator_service_account_from_its_values() {
+    // csantanapr/terraform-eks-cilium: ENI mode, the ENI policy on the node
+    // group role and no IRSA role: the chart's ServiceAccount has no role.
+    let r = preflight(&["cilium-eni/plan.json"]);
+    let f = finding(&r, "IAM002");
+    assert!(f
+        .location
+        .as_ref()
+        .unwrap()
+        .file
+        .ends_with("cilium-eni/main.tf"));
+}
+
+fn load_with_values(file: &str, values: &str) -> Loaded {
+    let options = IacOptions {
+        helm_values: vec![fixture(values)],
+        ..IacOptions::default()
+    };
+    iac::load(&[fixture(file)], &options).unwrap()
+}
+
+#[test]
+fn eksctl_service_accounts_and_pod_identity_associations_give_the_operator_its_role() {
+    // iam.serviceAccounts: eksctl creates the role (its trust at create)
+    // and annotates the ServiceAccount.
+    let loaded = load_with_values("hostile/eksctl-irsa.yaml", "hostile/eni-values.yaml");
+    let role = &loaded.cluster.iam_roles.as_deref().unwrap()[0];
+    assert_eq!(role.name, "iam.serviceAccounts[0]");
+    assert_eq!(role.inline_policies.len(), 1);
+    assert!(role.trust_policy.is_none());
+    let sa = &loaded.cluster.service_accounts.as_deref().unwrap()[0];
+    assert_eq!(sa.metadata.name, "cilium-operator");
+    assert_eq!(
+        sa.metadata
+            .annotations
+            .get("eks.amazonaws.com/role-arn")
+            .map(String::as_str),
+        Some(role.arn.as_str())
+    );
+    let r = evaluate(&loaded);
+    assert!(!codes(&r).contains(&"IAM002") && missing(&r, "IAM002").is_none());
+    assert!(missing(&r, "IAM003")
+        .unwrap()
+        .contains("trust policy of IAM role iam.serviceAccounts[0]"));
+    // iam.podIdentityAssociations: the association carries the role.
+    let loaded = load_with_values(
+        "hostile/eksctl-pod-identity.yaml",
+        "hostile/eni-values.yaml",
+    );
+    let association = &loaded.cluster.pod_identity_associations.as_deref().unwrap()[0];
+    assert_eq!(association.service_account, "cilium-operator");
+    assert_eq!(
+        association.role_arn.as_deref(),
+        Some("arn:aws:iam::(known after apply):role/cilium-operator")
+    );
+    let r = evaluate(&loaded);
+    assert!(!codes(&r).contains(&"IAM002") && missing(&r, "IAM002").is_none());
+}

@@ -205,6 +205,12 @@ pub(crate) fn write_dumps(
             _ => None,
         })
         .collect();
+    let cilium_irsa_roles: Vec<usize> = iam
+        .identities
+        .iter()
+        .filter(|id| id.service_account.contains("cilium") && id.binding == Binding::Irsa)
+        .filter_map(|id| iam.role_index(&id.role))
+        .collect();
     let uses_irsa = iam
         .identities
         .iter()
@@ -249,7 +255,7 @@ pub(crate) fn write_dumps(
     // Roles, with what is put on them.
     let mut roles: Vec<Value> = Vec::new();
     for (index, r) in iam.roles.iter().enumerate() {
-        let noted = cilium_roles.contains(&index);
+        let noted = cilium_irsa_roles.contains(&index);
         let arn = arn_of("role", &r.arn, &r.name, &r.key);
         let mut entry = json!({
             "RoleName": name_of(&r.name, &r.key),
@@ -268,7 +274,7 @@ pub(crate) fn write_dumps(
             Fact::Unknown if noted => notes.push((
                 r.planned.at.file.clone(),
                 format!(
-                    "{}: the trust policy (assume_role_policy) is known only after apply: the rules on it are not evaluated",
+                    "{}: the trust policy is known only after apply: the rules on it are not evaluated",
                     r.key
                 ),
             )),

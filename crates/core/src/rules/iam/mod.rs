@@ -279,6 +279,20 @@ mod tests {
             Credentials::PodIdentity { .. }
         ));
 
+        // An EKS Pod Identity association (describe-pod-identity-association),
+        // with its role: the role the IAM rules read.
+        let mut c = typed_cluster(vec![sa(json!({}))]);
+        c.pod_identity_associations = Some(vec![crate::model::PodIdentityAssociation {
+            namespace: "kube-system".into(),
+            service_account: "cilium-operator".into(),
+            role_arn: Some("arn:aws:iam::111122223333:role/cilium-pi".into()),
+            ..Default::default()
+        }]);
+        let cx = context(&c, &k, &o);
+        assert!(
+            matches!(operator(&cx).unwrap().credentials, Credentials::PodIdentity { role_arn: Some(ref r), .. } if r == "arn:aws:iam::111122223333:role/cilium-pi")
+        );
+
         // Helm eni.iamRole.
         let mut c = typed_cluster(vec![]);
         c.helm_values =
