@@ -973,3 +973,39 @@ fn eksctl_service_accounts_and_pod_identity_associations_give_the_operator_its_r
     let r = evaluate(&loaded);
     assert!(!codes(&r).contains(&"IAM002") && missing(&r, "IAM002").is_none());
 }
+
+#[test]
+fn a_cloudformation_pod_identity_role_is_evaluated() {
+    // AWS::EKS::PodIdentityAssociation naming an AWS::IAM::Role by
+    // Fn::GetAtt, its AWS::IAM::ManagedPolicy attached through `Roles`.
+    let loaded = load(&["hostile/cfn-pod-identity.template.json"], None).unwrap();
+    let association = &loaded.cluster.pod_identity_associations.as_deref().unwrap()[0];
+    assert_eq!(
+        association.role_arn.as_deref(),
+        Some("arn:aws:iam::(known after apply):role/CiliumOperatorRole")
+    );
+    let r = evaluate(&loaded);
+    for code in ["IAM001", "IAM002", "IAM007"] {
+        assert!(!codes(&r).contains(&code), "{code}: {:?}", codes(&r));
+        assert!(
+            missing(&r, code).is_none(),
+            "{code}: {:?}",
+            missing(&r, code)
+        );
+    }
+    let r = preflight(&["hostile/cfn-pod-identity-lacking.template.json"]);
+    let f = finding(&r, "IAM001");
+    assert!(
+        f.message.contains("EKS Pod Identity role") && f.message.contains("ec2:DescribeTags"),
+        "{}",
+        f.message
+    );
+    let at = f.location.as_ref().unwrap();
+    assert_eq!(
+        at.line,
+        line_of(
+            "hostile/cfn-pod-identity-lacking.template.json",
+            "\"CiliumOperatorRole\": {"
+        )
+    );
+}

@@ -29,6 +29,7 @@
 use serde_json::Value;
 
 use super::helm_values::Values;
+use super::iam;
 use super::located::{escape, intrinsic, Located};
 use super::plan::command_effects;
 use super::{
@@ -81,6 +82,49 @@ fn has_intrinsic(v: &Value) -> bool {
         Value::Object(m) => m.values().any(has_intrinsic),
         _ => false,
     }
+}
+
+/// A policy document of a template: known when what decides it (actions,
+/// effects, conditions; for a trust, everything) holds no intrinsic
+/// function; intrinsics in `Resource` (an ARN built with `Fn::Sub`) are
+/// kept as a text that matches no action.
+fn policy_fact(v: Option<&Value>, trust: bool) -> Fact<Value> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Fact::Absent;
+    };
+    if intrinsic(v).is_some() {
+        return Fact::Unknown;
+    }
+    let statements: Vec<&Value> = match v.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    let decided = statements.iter().all(|st| {
+        let keys: &[&str] = if trust {
+            &["Effect", "Action", "NotAction", "Condition", "Principal"]
+        } else {
+            &["Effect", "Action", "NotAction", "Condition"]
+        };
+        keys.iter()
+            .all(|k| st.get(*k).is_none_or(|x| !has_intrinsic(x)))
+    });
+    if !decided {
+        return Fact::Unknown;
+    }
+    fn scrub(v: &Value) -> Value {
+        if intrinsic(v).is_some() {
+            return Value::String(format!("({} when the stack is deployed)", describe(v)));
+        }
+        match v {
+            Value::Array(a) => Value::Array(a.iter().map(scrub).collect()),
+            Value::Object(m) => {
+                Value::Object(m.iter().map(|(k, x)| (k.clone(), scrub(x))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    Fact::Known(scrub(v))
 }
 
 struct Template<'a> {
@@ -196,6 +240,13 @@ impl Template<'_> {
                 });
             }
             "AWS::EKS::Nodegroup" => self.nodegroup(r, at, plan),
+            "AWS::IAM::Role"
+            | "AWS::IAM::Policy"
+            | "AWS::IAM::ManagedPolicy"
+            | "AWS::IAM::OIDCProvider"
+            | "AWS::EKS::PodIdentityAssociation" => {
+                self.iam(r, kind, planned(kind.to_string()), plan)
+            }
             "Custom::AWSCDK-EKS-HelmChart" => self.helm_chart(r, at, plan),
             "Custom::AWSCDK-EKS-KubernetesResource" | "Custom::AWSCDK-EKS-KubernetesPatch" => {
                 let mut texts = Vec::new();
@@ -336,6 +387,145 @@ impl Template<'_> {
                 detail: "AWS::EKS::Nodegroup".into(),
             }),
         });
+    }
+
+    /// A reference to a role or policy: a literal, or `Ref`/`Fn::GetAtt`
+    /// of a resource of this template (its key).
+    fn reference(&self, v: &Value, what: &str) -> iam::Ref {
+        match v {
+            Value::String(s) if s.starts_with("arn:") => iam::Ref::Arn(s.clone()),
+            Value::String(s) => iam::Ref::Name(s.clone()),
+            _ => {
+                let target =
+                    v.get("Ref")
+                        .and_then(Value::as_str)
+                        .or_else(|| match v.get("Fn::GetAtt") {
+                            Some(Value::Array(a)) => a.first().and_then(Value::as_str),
+                            Some(Value::String(s)) => s.split('.').next(),
+                            _ => None,
+                        });
+                match target {
+                    Some(id) if self.doc.value["Resources"].get(id).is_some() => {
+                        iam::Ref::Key(id.to_string())
+                    }
+                    _ => iam::Ref::Unknown(format!("{what} is {}", describe(v))),
+                }
+            }
+        }
+    }
+
+    /// IAM roles and policies, OIDC providers, Pod Identity associations.
+    fn iam(&self, r: &Resource, kind: &str, planned: Planned, plan: &mut Plan) {
+        let text = |key: &str| match r.props.get(key) {
+            Some(Value::String(s)) => Fact::Known(s.clone()),
+            Some(v) if intrinsic(v).is_some() => Fact::Unknown,
+            _ => Fact::Absent,
+        };
+        let id = r.id.to_string();
+        match kind {
+            "AWS::IAM::Role" => {
+                for p in r
+                    .props
+                    .get("Policies")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let name = p.get("PolicyName").and_then(Value::as_str).unwrap_or(r.id);
+                    plan.iam.grants.push((
+                        iam::Ref::Key(id.clone()),
+                        iam::Grant::Inline {
+                            name: name.to_string(),
+                            document: policy_fact(p.get("PolicyDocument"), false),
+                        },
+                        format!("{id}.Policies {name}"),
+                    ));
+                }
+                for arn in r
+                    .props
+                    .get("ManagedPolicyArns")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    plan.iam.grants.push((
+                        iam::Ref::Key(id.clone()),
+                        iam::Grant::Attached(
+                            self.reference(arn, &format!("{id}.ManagedPolicyArns")),
+                        ),
+                        format!("{id}.ManagedPolicyArns"),
+                    ));
+                }
+                plan.iam.roles.push(iam::PlannedRole {
+                    key: id,
+                    name: text("RoleName"),
+                    arn: Fact::Unknown,
+                    trust: policy_fact(r.props.get("AssumeRolePolicyDocument"), true),
+                    planned,
+                });
+            }
+            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
+                let document = policy_fact(r.props.get("PolicyDocument"), false);
+                let roles: Vec<&Value> = r
+                    .props
+                    .get("Roles")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                if kind == "AWS::IAM::ManagedPolicy" {
+                    plan.iam.policies.push(iam::PlannedPolicy {
+                        key: id.clone(),
+                        name: text("ManagedPolicyName"),
+                        arn: Fact::Unknown,
+                        document,
+                    });
+                    for role in roles {
+                        plan.iam.grants.push((
+                            self.reference(role, &format!("{id}.Roles")),
+                            iam::Grant::Attached(iam::Ref::Key(id.clone())),
+                            id.clone(),
+                        ));
+                    }
+                } else {
+                    let name = match text("PolicyName") {
+                        Fact::Known(n) => n,
+                        _ => id.clone(),
+                    };
+                    for role in roles {
+                        plan.iam.grants.push((
+                            self.reference(role, &format!("{id}.Roles")),
+                            iam::Grant::Inline {
+                                name: name.clone(),
+                                document: document.clone(),
+                            },
+                            id.clone(),
+                        ));
+                    }
+                }
+            }
+            "AWS::IAM::OIDCProvider" => plan.iam.oidc_providers.push((text("Url"), planned)),
+            _ => {
+                // AWS::EKS::PodIdentityAssociation
+                let (Fact::Known(ns), Fact::Known(sa)) =
+                    (text("Namespace"), text("ServiceAccount"))
+                else {
+                    return;
+                };
+                let role = r
+                    .props
+                    .get("RoleArn")
+                    .map(|v| self.reference(v, &format!("{id}.RoleArn")))
+                    .unwrap_or_else(|| iam::Ref::Unknown(format!("{id}.RoleArn")));
+                plan.iam.identities.push(iam::PlannedIdentity {
+                    binding: iam::Binding::PodIdentity,
+                    namespace: ns,
+                    service_account: sa,
+                    role,
+                    planned,
+                });
+            }
+        }
     }
 
     fn helm_chart(&self, r: &Resource, at: SourceLocation, plan: &mut Plan) {

@@ -122,10 +122,11 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
                 format!(
                     "Role {} ({}) lacks {} EC2 action(s) Cilium {c} needs in ENI mode: {}",
                     role.name,
-                    if on_node_role {
-                        "node role the cilium-operator runs on"
-                    } else {
-                        "IRSA role of the cilium-operator"
+                    match op.credentials {
+                        Credentials::NodeRole { .. } => "node role the cilium-operator runs on",
+                        Credentials::PodIdentity { .. } =>
+                            "EKS Pod Identity role of the cilium-operator",
+                        Credentials::Irsa { .. } => "IRSA role of the cilium-operator",
                     },
                     names.len(),
                     names.join(", ")
