@@ -1009,3 +1009,108 @@ fn a_cloudformation_pod_identity_role_is_evaluated() {
         )
     );
 }
+
+// ------------------------------------------------------------ memory
+
+/// Write a plan of about `mb` megabytes, streamed to disk: `resource_changes`
+/// of unrelated objects around one cluster, and as large a `prior_state`.
+fn write_big_plan(path: &Path, mb: usize) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let blob = "x".repeat(900);
+    let per = 330 + blob.len();
+    let n = mb * 1024 * 1024 / 2 / per;
+    write!(
+        out,
+        r#"{{"format_version":"1.2","terraform_version":"1.14.3","resource_changes":["#
+    )
+    .unwrap();
+    for i in 0..n {
+        write!(
+            out,
+            r#"{{"address":"aws_s3_object.o[{i}]","mode":"managed","type":"aws_s3_object","name":"o","index":{i},"change":{{"actions":["create"],"before":null,"after":{{"key":"k{i}","content":"{blob}","tags":{{"a":"b"}}}},"after_unknown":{{"id":true,"etag":true}},"before_sensitive":false,"after_sensitive":{{}}}}}},"#
+        )
+        .unwrap();
+    }
+    write!(out, r#"{{"address":"aws_eks_cluster.c","mode":"managed","type":"aws_eks_cluster","name":"c","change":{{"actions":["create"],"after":{{"name":"big","version":"1.33","bootstrap_self_managed_addons":false}},"after_unknown":{{}}}}}}],"prior_state":{{"format_version":"1.0","values":{{"root_module":{{"resources":["#).unwrap();
+    for i in 0..n {
+        if i > 0 {
+            out.write_all(b",").unwrap();
+        }
+        write!(
+            out,
+            r#"{{"address":"aws_s3_object.o[{i}]","mode":"managed","type":"aws_s3_object","name":"o","index":{i},"provider_name":"registry.terraform.io/hashicorp/aws","schema_version":0,"values":{{"key":"k{i}","content":"{blob}","bucket":"b","etag":"e{i}","tags":{{"a":"b"}}}},"sensitive_values":{{}}}}"#
+        )
+        .unwrap();
+    }
+    write!(out, r#"]}}}}}},"configuration":{{"root_module":{{}}}}}}"#).unwrap();
+    out.flush().unwrap();
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in kB.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[test]
+fn a_large_plan_loads_in_bounded_memory() {
+    // The child: load the plan and print this process's peak RSS.
+    if let Ok(path) = std::env::var("PREFLIGHT_RSS_CHILD") {
+        let loaded = iac::load(&[PathBuf::from(path)], &IacOptions::default()).unwrap();
+        assert_eq!(loaded.cluster.name.as_deref(), Some("big"));
+        eprintln!("VmHWM-kB={}", peak_rss_kb().unwrap_or(0));
+        return;
+    }
+    if peak_rss_kb().is_none() {
+        eprintln!("no /proc/self/status here: peak memory is not measured");
+        return;
+    }
+    // 64 MB in CI (some 10 s in a debug build); PREFLIGHT_BIG_PLAN_MB=500 for the size
+    // the issue names.
+    let mb: usize = std::env::var("PREFLIGHT_BIG_PLAN_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big-plan.json");
+    write_big_plan(&path, mb);
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size > (mb as u64) * 1024 * 1024 * 9 / 10, "{size}");
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_large_plan_loads_in_bounded_memory",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("PREFLIGHT_RSS_CHILD", &path)
+        .output()
+        .unwrap();
+    let stdout = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{stdout}");
+    let peak: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM-kB="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak in {stdout}"));
+    // Bounded: far below the file, whatever its size (the test binary
+    // itself takes some 10-20 MB).
+    eprintln!(
+        "plan of {} MB: peak RSS {} MB",
+        size / 1024 / 1024,
+        peak / 1024
+    );
+    assert!(
+        peak < 96 * 1024,
+        "peak RSS {peak} kB for a {size} byte plan"
+    );
+}
