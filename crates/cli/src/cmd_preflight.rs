@@ -38,6 +38,11 @@ pub struct PreflightArgs {
     /// inputs; without one Cilium is assumed primary, and a note says so.
     #[arg(long, value_name = "other|none", value_parser = str::parse::<CiliumInstall>)]
     cilium_installed_by: Option<CiliumInstall>,
+    /// A CloudFormation parameter value, over the template's `Default`, as
+    /// `aws cloudformation deploy --parameter-overrides KEY=VALUE` takes it;
+    /// repeatable. A parameter with neither is unknown (never fires).
+    #[arg(long = "cfn-parameter", value_name = "KEY=VALUE", value_parser = parse_parameter)]
+    cfn_parameters: Vec<(String, String)>,
     /// Report file paths (SARIF `artifactLocation.uri`) relative to DIR,
     /// the repository root code scanning resolves them against. Default:
     /// the working directory.
@@ -49,6 +54,13 @@ pub struct PreflightArgs {
     report: ReportArgs,
 }
 
+fn parse_parameter(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("{text:?}: expected KEY=VALUE")),
+    }
+}
+
 /// Runs the preflight; returns the process exit code (0 or 1).
 pub fn run(args: &PreflightArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
     args.report.destinations()?;
@@ -57,6 +69,7 @@ pub fn run(args: &PreflightArgs, knowledge: &Knowledge) -> Result<u8, CliError> 
         eksctl_version: args.eksctl_version,
         helm_values: args.evaluation.load_options().helm_values,
         cilium_installed_by: args.cilium_installed_by.unwrap_or_default(),
+        cfn_parameters: args.cfn_parameters.iter().cloned().collect(),
         load: LoadOptions::default(),
     };
     let loaded = iac::load(&args.paths, &options).map_err(|e| CliError(e.to_string()))?;

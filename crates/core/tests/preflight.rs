@@ -1114,3 +1114,104 @@ fn a_large_plan_loads_in_bounded_memory() {
         "peak RSS {peak} kB for a {size} byte plan"
     );
 }
+
+// ------------------------------------------------------------ CloudFormation parameters
+
+fn load_cfn(paths: &[PathBuf], parameters: &[(&str, &str)]) -> Loaded {
+    let options = IacOptions {
+        cfn_parameters: parameters
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..IacOptions::default()
+    };
+    iac::load(paths, &options).unwrap()
+}
+
+#[test]
+fn cloudformation_parameters_given_resolve_their_refs() {
+    // viethuy99's control plane: ClusterVersion and ClusterName are
+    // parameters without a Default: unknown, named; given, they are known.
+    let path = fixture(CFN_CONTROL_PLANE);
+    let loaded = load_cfn(std::slice::from_ref(&path), &[]);
+    assert!(loaded.cluster.kubernetes_version().is_none());
+    assert!(notes(&loaded).iter().any(|n| n
+        .contains("without a Default and not given (--cfn-parameter KEY=VALUE)")
+        && n.contains("ClusterVersion")));
+    let loaded = load_cfn(
+        std::slice::from_ref(&path),
+        &[("ClusterVersion", "1.29"), ("ClusterName", "demo")],
+    );
+    assert_eq!(loaded.cluster.name.as_deref(), Some("demo"));
+    let r = evaluate(&loaded);
+    let f = finding(&r, "VER003");
+    assert!(f.message.contains("1.29"), "{}", f.message);
+}
+
+#[test]
+fn nested_stacks_are_read_with_the_parameters_passed_and_conditions_decided() {
+    // A parent (as CDK synth writes nested stacks: a local TemplateURL
+    // beside it) around viethuy99's add-ons template, whose vpc-cni add-on
+    // the parent creates only when its condition holds.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture(CFN_ADDONS),
+        dir.path().join("addons.nested.template.yaml"),
+    )
+    .unwrap();
+    let parent = |with_cni: &str| {
+        format!(
+            r#"{{"AWSTemplateFormatVersion": "2010-09-09",
+ "Parameters": {{"WithVpcCni": {{"Type": "String", "Default": "{with_cni}"}}, "Name": {{"Type": "String", "Default": "nested-demo"}}}},
+ "Conditions": {{"VpcCni": {{"Fn::Equals": [{{"Ref": "WithVpcCni"}}, "yes"]}}, "NoCni": {{"Fn::Not": [{{"Condition": "VpcCni"}}]}}}},
+ "Resources": {{
+  "Cluster": {{"Type": "AWS::EKS::Cluster", "Properties": {{"Name": {{"Ref": "Name"}}, "Version": "1.33", "BootstrapSelfManagedAddons": {{"Fn::If": ["NoCni", false, {{"Ref": "AWS::NoValue"}}]}}}}}},
+  "Addons": {{"Type": "AWS::CloudFormation::Stack", "Condition": "VpcCni", "Properties": {{"TemplateURL": "addons.nested.template.yaml", "Parameters": {{"ClusterName": "nested-demo", "EksVpcCniRoleArn": "arn:aws:iam::111122223333:role/vpc-cni"}}}}}},
+  "Remote": {{"Type": "AWS::CloudFormation::Stack", "Properties": {{"TemplateURL": "https://s3.amazonaws.com/bucket/other.template.json"}}}}
+ }}}}"#
+        )
+    };
+    std::fs::write(dir.path().join("parent.template.json"), parent("yes")).unwrap();
+    // The directory as given: the nested template is read once, through its parent.
+    let loaded = load_cfn(&[dir.path().to_path_buf()], &[]);
+    assert_eq!(loaded.cluster.name.as_deref(), Some("nested-demo"));
+    let n = notes(&loaded);
+    assert!(
+        n.iter()
+            .any(|n| n.contains("nested stack Addons") && n.contains("2 parameter(s) passed")),
+        "{n:?}"
+    );
+    assert!(
+        n.iter()
+            .any(|n| n.contains("nested stack Remote") && n.contains("is remote")),
+        "{n:?}"
+    );
+    assert!(
+        n.iter().any(|n| n.contains("read through its parent")),
+        "{n:?}"
+    );
+    let r = evaluate(&loaded);
+    // The nested stack's vpc-cni add-on, at its line there.
+    let f = finding(&r, "CNI002");
+    let at = f.location.as_ref().unwrap();
+    assert!(at.file.ends_with("addons.nested.template.yaml"), "{at}");
+    assert_eq!(codes(&r).iter().filter(|c| **c == "CNI002").count(), 1);
+    // The condition false: no nested stack, bootstrap false, no aws-node.
+    std::fs::write(dir.path().join("parent.template.json"), parent("no")).unwrap();
+    let loaded = load_cfn(&[dir.path().join("parent.template.json")], &[]);
+    assert!(notes(&loaded)
+        .iter()
+        .any(|n| n.contains("not created (their Condition is false): Addons")));
+    let r = evaluate(&loaded);
+    assert!(
+        !codes(&r).contains(&"CNI001") && !codes(&r).contains(&"CNI002"),
+        "{:?}",
+        codes(&r)
+    );
+    // --cfn-parameter over the Default.
+    let loaded = load_cfn(
+        &[dir.path().join("parent.template.json")],
+        &[("WithVpcCni", "yes")],
+    );
+    assert!(codes(&evaluate(&loaded)).contains(&"CNI002"));
+}

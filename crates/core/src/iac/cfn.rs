@@ -26,6 +26,9 @@
 //! never fires; it is left out of the model (the rules that need it are
 //! *not evaluated*) and named, with its line, in an input note.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
 use serde_json::Value;
 
 use super::helm_values::Values;
@@ -38,6 +41,8 @@ use super::{
 };
 use crate::findings::SourceLocation;
 use crate::load::{LoadError, LoadOptions};
+
+mod resolve;
 
 /// The only template format version CloudFormation defines ("Format
 /// version", AWS CloudFormation User Guide: "The latest template format
@@ -389,6 +394,79 @@ impl Template<'_> {
         });
     }
 
+    /// `AWS::CloudFormation::Stack`: a local `TemplateURL` is read with the
+    /// `Parameters` the stack passes (those known); a remote one is noted.
+    fn nested_stack(
+        &self,
+        id: &str,
+        pointer: &str,
+        resource: &Value,
+        options: &LoadOptions,
+        plan: &mut Plan,
+        depth: u32,
+    ) -> Result<(), LoadError> {
+        let line = self.doc.line(pointer);
+        let url = match resource.pointer("/Properties/TemplateURL") {
+            Some(Value::String(u)) => u.clone(),
+            Some(v) => {
+                plan.note(self.shown, format!("line {line}: nested stack {id}: TemplateURL is {}: known only when the stack is deployed; its resources are not read", describe(v)));
+                return Ok(());
+            }
+            None => return Ok(()),
+        };
+        let Some(path) = local_template(self.shown, &url) else {
+            plan.note(self.shown, format!("line {line}: nested stack {id}: TemplateURL {url} is remote: its resources are not read (give the template itself)"));
+            return Ok(());
+        };
+        if depth >= MAX_NESTING {
+            plan.note(
+                self.shown,
+                format!(
+                    "line {line}: nested stack {id}: nested more than {MAX_NESTING} deep: not read"
+                ),
+            );
+            return Ok(());
+        }
+        let nested_shown = path.display().to_string();
+        let bytes = match std::fs::metadata(&path) {
+            Ok(m) if m.len() > super::MAX_TEXT_BYTES => {
+                plan.note(self.shown, format!("line {line}: nested stack {id}: {nested_shown} is over the size limit: not read"));
+                return Ok(());
+            }
+            _ => std::fs::read(&path).map_err(|e| LoadError::Io {
+                path: nested_shown.clone(),
+                message: format!("nested stack {id} of {} (line {line}): {e}", self.shown),
+            })?,
+        };
+        let mut passed = BTreeMap::new();
+        if let Some(Value::Object(params)) = resource.pointer("/Properties/Parameters") {
+            for (k, v) in params {
+                match v {
+                    Value::String(s) => {
+                        passed.insert(k.clone(), s.clone());
+                    }
+                    Value::Number(n) => {
+                        passed.insert(k.clone(), n.to_string());
+                    }
+                    Value::Bool(b) => {
+                        passed.insert(k.clone(), b.to_string());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        plan.note(
+            self.shown,
+            format!(
+                "line {line}: nested stack {id}: {nested_shown} read with {} parameter(s) passed",
+                passed.len()
+            ),
+        );
+        let doc = parse(&nested_shown, &bytes, options)?;
+        plan.facts.files.push(nested_shown.clone());
+        read_doc(&nested_shown, doc, &passed, options, plan, depth + 1)
+    }
+
     /// A reference to a role or policy: a literal, or `Ref`/`Fn::GetAtt`
     /// of a resource of this template (its key).
     fn reference(&self, v: &Value, what: &str) -> iam::Ref {
@@ -583,12 +661,18 @@ impl Template<'_> {
 }
 
 /// Read one template into `plan`.
+#[cfg(test)]
 pub(super) fn read(
     shown: &str,
     bytes: &[u8],
     options: &LoadOptions,
     plan: &mut Plan,
 ) -> Result<(), LoadError> {
+    let doc = parse(shown, bytes, options)?;
+    read_doc(shown, doc, &BTreeMap::new(), options, plan, 0)
+}
+
+fn parse(shown: &str, bytes: &[u8], options: &LoadOptions) -> Result<Located, LoadError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         malformed(
             shown,
@@ -596,7 +680,79 @@ pub(super) fn read(
             format!("not UTF-8 text (byte {})", e.valid_up_to()),
         )
     })?;
-    let doc = super::located::parse(shown, text, options)?;
+    super::located::parse(shown, text, options)
+}
+
+/// Nested stacks read at most this deep.
+const MAX_NESTING: u32 = 8;
+
+/// A nested stack's `TemplateURL` when it is a local path (CDK synth
+/// writes `*.nested.template.json` beside the parent), resolved against
+/// the parent's directory.
+fn local_template(parent: &str, url: &str) -> Option<PathBuf> {
+    if url.contains("://") || url.starts_with("s3:") {
+        return None;
+    }
+    let base = Path::new(parent).parent().unwrap_or(Path::new(""));
+    Some(base.join(url))
+}
+
+/// The local nested templates a template names.
+fn nested_templates(shown: &str, doc: &Located) -> Vec<PathBuf> {
+    doc.value
+        .get("Resources")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::CloudFormation::Stack"))
+        .filter_map(|r| r.pointer("/Properties/TemplateURL").and_then(Value::as_str))
+        .filter_map(|u| local_template(shown, u))
+        .collect()
+}
+
+/// Read the templates given (each `(path shown, bytes)`): a template that
+/// another one names as its nested stack is read through its parent, with
+/// the parameters the parent passes.
+pub(super) fn read_all(
+    files: Vec<(String, Vec<u8>)>,
+    parameters: &BTreeMap<String, String>,
+    options: &LoadOptions,
+    plan: &mut Plan,
+) -> Result<(), LoadError> {
+    let mut docs = Vec::new();
+    for (shown, bytes) in files {
+        let doc = parse(&shown, &bytes, options)?;
+        docs.push((shown, doc));
+    }
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let nested: Vec<PathBuf> = docs
+        .iter()
+        .flat_map(|(shown, doc)| nested_templates(shown, doc))
+        .filter_map(|p| canonical(&p))
+        .collect();
+    for (shown, doc) in docs {
+        if canonical(Path::new(&shown)).is_some_and(|p| nested.contains(&p)) {
+            plan.note(
+                &shown,
+                "a nested stack of another template given: read through its parent, with the parameters it passes",
+            );
+            continue;
+        }
+        read_doc(&shown, doc, parameters, options, plan, 0)?;
+    }
+    Ok(())
+}
+
+/// Parameters, conditions and nested stacks resolved, then the resources read.
+fn read_doc(
+    shown: &str,
+    mut doc: Located,
+    given: &BTreeMap<String, String>,
+    options: &LoadOptions,
+    plan: &mut Plan,
+    depth: u32,
+) -> Result<(), LoadError> {
+    let skipped_resources = resolve::apply(shown, &mut doc, given, plan);
     let Some(root) = doc.value.as_object() else {
         return Err(malformed(
             shown,
@@ -649,6 +805,9 @@ pub(super) fn read(
     let template = Template { shown, doc: &doc };
     let mut eks = 0;
     for (id, resource) in resources {
+        if skipped_resources.contains(id) {
+            continue;
+        }
         let pointer = format!("/Resources/{}", escape(id));
         let Some(kind) = resource.get("Type").and_then(Value::as_str) else {
             return Err(malformed(
@@ -657,6 +816,10 @@ pub(super) fn read(
                 format!("resource {id} has no `Type` string"),
             ));
         };
+        if kind == "AWS::CloudFormation::Stack" {
+            template.nested_stack(id, &pointer, resource, options, plan, depth)?;
+            continue;
+        }
         if let Some(c) = resource.get("Condition") {
             if kind.starts_with("AWS::EKS::") || kind.starts_with("Custom::AWSCDK-EKS-") {
                 plan.note(

@@ -153,6 +153,9 @@ pub struct IacOptions {
     pub helm_values: Vec<PathBuf>,
     /// Who installs Cilium when no release is in the inputs.
     pub cilium_installed_by: CiliumInstall,
+    /// CloudFormation parameters (`--cfn-parameter KEY=VALUE`), over the
+    /// templates' `Default`s.
+    pub cfn_parameters: BTreeMap<String, String>,
     /// Limits of the loaders.
     pub load: LoadOptions,
 }
@@ -415,6 +418,7 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
     let mut eksctl_docs = Vec::new();
     let mut hcl_files = Vec::new();
     let mut plan_dirs = Vec::new();
+    let mut cfn_files = Vec::new();
     for path in files_of(paths)? {
         let shown = path.display().to_string();
         let head = read_head(&path, &shown)?;
@@ -457,7 +461,8 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
                     continue;
                 };
                 if matches!(kind, Kind::CloudFormation) {
-                    cfn::read(&shown, &bytes, &options.load, &mut plan)?;
+                    // Read once all are known: nested stacks through their parent.
+                    cfn_files.push((shown.clone(), bytes));
                 } else {
                     pulumi::read(&shown, &bytes, &options.load, &mut plan)?;
                 }
@@ -486,6 +491,9 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
         };
         hcl::read(&shown, &path, &bytes, &mut plan)?;
         plan.facts.files.push(shown);
+    }
+    if !cfn_files.is_empty() {
+        cfn::read_all(cfn_files, &options.cfn_parameters, &options.load, &mut plan)?;
     }
     if !eksctl_docs.is_empty() {
         eksctl::apply(eksctl_docs, options.eksctl_version, &mut plan)?;
