@@ -1216,6 +1216,75 @@ fn first_line(command: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn addresses_and_references_resolve_within_their_module_instance() {
+        assert_eq!(
+            without_keys(r#"module.eks.module.node_group["a[b]"].aws_iam_role.this[0]"#),
+            "module.eks.module.node_group.aws_iam_role.this"
+        );
+        assert_eq!(
+            parent_call(r#"module.a["x"].module.b["y"]."#),
+            Some((r#"module.a["x"]."#, "b"))
+        );
+        assert_eq!(parent_call("module.a."), Some(("", "a")));
+        assert_eq!(parent_call(""), None);
+        let keys = [
+            r#"module.ng["a"].aws_iam_role.this[0]"#,
+            r#"module.ng["b"].aws_iam_role.this[0]"#,
+            "module.irsa.aws_iam_role.this[0]",
+            "aws_iam_role.op",
+        ];
+        let refs = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // The same instance's role, not the other instance's.
+        assert_eq!(
+            resolve(
+                keys.iter().copied(),
+                r#"module.ng["b"]."#,
+                "aws_iam_role",
+                &refs(&["aws_iam_role.this[0].name", "aws_iam_role.this[0]"])
+            ),
+            Some(r#"module.ng["b"].aws_iam_role.this[0]"#.to_string())
+        );
+        // The only role inside a called module, for its output.
+        assert_eq!(
+            resolve(
+                keys.iter().copied(),
+                "",
+                "aws_iam_role",
+                &refs(&["module.irsa.iam_role_arn", "module.irsa"])
+            ),
+            Some("module.irsa.aws_iam_role.this[0]".to_string())
+        );
+        // Two roles under module.ng: ambiguous, unresolved.
+        assert_eq!(
+            resolve(
+                keys.iter().copied(),
+                "",
+                "aws_iam_role",
+                &refs(&["module.ng"])
+            ),
+            None
+        );
+        assert_eq!(
+            resolve(
+                keys.iter().copied(),
+                "",
+                "aws_iam_role",
+                &refs(&["aws_iam_role.op"])
+            ),
+            Some("aws_iam_role.op".to_string())
+        );
+        assert_eq!(
+            resolve(
+                keys.iter().copied(),
+                "",
+                "aws_iam_role",
+                &refs(&["var.role", "each.value"])
+            ),
+            None
+        );
+    }
     use super::*;
 
     #[test]
