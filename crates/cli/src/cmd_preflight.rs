@@ -38,6 +38,18 @@ pub struct PreflightArgs {
     /// inputs; without one Cilium is assumed primary, and a note says so.
     #[arg(long, value_name = "other|none", value_parser = str::parse::<CiliumInstall>)]
     cilium_installed_by: Option<CiliumInstall>,
+    /// A CloudFormation parameter value, over the template's `Default`, as
+    /// `aws cloudformation deploy --parameter-overrides KEY=VALUE` takes it;
+    /// repeatable. A parameter with neither is unknown (never fires).
+    #[arg(long = "cfn-parameter", value_name = "KEY=VALUE", value_parser = parse_parameter)]
+    cfn_parameters: Vec<(String, String)>,
+    /// CloudFormation parameter values from a JSON file: the list `aws
+    /// cloudformation create-stack --parameters file://FILE` takes
+    /// (`[{"ParameterKey": …, "ParameterValue": …}]`), or a CodePipeline
+    /// template configuration (`{"Parameters": {KEY: VALUE}}`);
+    /// `--cfn-parameter` wins over it.
+    #[arg(long = "cfn-parameters-file", value_name = "FILE")]
+    cfn_parameters_file: Option<PathBuf>,
     /// Report file paths (SARIF `artifactLocation.uri`) relative to DIR,
     /// the repository root code scanning resolves them against. Default:
     /// the working directory.
@@ -49,6 +61,70 @@ pub struct PreflightArgs {
     report: ReportArgs,
 }
 
+fn parse_parameter(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("{text:?}: expected KEY=VALUE")),
+    }
+}
+
+/// `--cfn-parameters-file`: either shape, every value text.
+fn parameters_file(
+    path: &std::path::Path,
+) -> Result<std::collections::BTreeMap<String, String>, CliError> {
+    use serde_json::Value;
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| CliError(format!("{shown}: {e}")))?;
+    let doc: Value = serde_json::from_str(&text).map_err(|e| {
+        CliError(format!(
+            "{shown}: line {} column {}: not JSON: {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let as_text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let mut out = std::collections::BTreeMap::new();
+    match &doc {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let key = item.get("ParameterKey").and_then(Value::as_str);
+                let value = item.get("ParameterValue").and_then(as_text);
+                match (key, value) {
+                    (Some(k), Some(v)) => {
+                        out.insert(k.to_string(), v);
+                    }
+                    // UsePreviousValue: the deployed stack's, unknown here.
+                    (Some(_), None) if item.get("UsePreviousValue").is_some() => {}
+                    _ => {
+                        return Err(CliError(format!(
+                            "{shown}: entry {i}: expected {{\"ParameterKey\": …, \"ParameterValue\": …}}"
+                        )))
+                    }
+                }
+            }
+        }
+        Value::Object(m) if m.get("Parameters").is_some_and(Value::is_object) => {
+            for (k, v) in m["Parameters"].as_object().into_iter().flatten() {
+                let v = as_text(v).ok_or_else(|| {
+                    CliError(format!("{shown}: Parameters.{k}: expected a string"))
+                })?;
+                out.insert(k.clone(), v);
+            }
+        }
+        _ => {
+            return Err(CliError(format!(
+                "{shown}: expected a list of {{\"ParameterKey\", \"ParameterValue\"}} or {{\"Parameters\": {{…}}}}"
+            )))
+        }
+    }
+    Ok(out)
+}
+
 /// Runs the preflight; returns the process exit code (0 or 1).
 pub fn run(args: &PreflightArgs, knowledge: &Knowledge) -> Result<u8, CliError> {
     args.report.destinations()?;
@@ -57,6 +133,14 @@ pub fn run(args: &PreflightArgs, knowledge: &Knowledge) -> Result<u8, CliError> 
         eksctl_version: args.eksctl_version,
         helm_values: args.evaluation.load_options().helm_values,
         cilium_installed_by: args.cilium_installed_by.unwrap_or_default(),
+        cfn_parameters: {
+            let mut all = match &args.cfn_parameters_file {
+                Some(file) => parameters_file(file)?,
+                None => Default::default(),
+            };
+            all.extend(args.cfn_parameters.iter().cloned());
+            all
+        },
         load: LoadOptions::default(),
     };
     let loaded = iac::load(&args.paths, &options).map_err(|e| CliError(e.to_string()))?;

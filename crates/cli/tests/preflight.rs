@@ -134,3 +134,62 @@ fn sarif_uris_are_relative_to_the_base_dir() {
         46
     );
 }
+
+#[test]
+fn cloudformation_parameters_from_flags_and_files() {
+    // viethuy99's control plane: ClusterVersion has no Default.
+    let template = "viethuy99__eks-cloudformation-template__03-eks-control-plane.yaml";
+    let (_, out, err) = preflight(&fixtures(), &[template, "--format", "json"]);
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert!(
+        report["cluster"]["kubernetes_version"].is_null(),
+        "{}",
+        report["cluster"]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("params.json");
+    std::fs::write(
+        &list,
+        r#"[{"ParameterKey": "ClusterVersion", "ParameterValue": "1.29"}, {"ParameterKey": "ClusterName", "UsePreviousValue": true}]"#,
+    )
+    .unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, r#"{"Parameters": {"ClusterVersion": "1.31"}}"#).unwrap();
+    for (args, want) in [
+        (vec!["--cfn-parameter", "ClusterVersion=1.30"], "1.30"),
+        (
+            vec!["--cfn-parameters-file", list.to_str().unwrap()],
+            "1.29",
+        ),
+        (
+            vec!["--cfn-parameters-file", config.to_str().unwrap()],
+            "1.31",
+        ),
+        (
+            vec![
+                "--cfn-parameters-file",
+                list.to_str().unwrap(),
+                "--cfn-parameter",
+                "ClusterVersion=1.32",
+            ],
+            "1.32",
+        ),
+    ] {
+        let mut all = vec![template, "--format", "json"];
+        all.extend(args.iter().copied());
+        let (_, out, err) = preflight(&fixtures(), &all);
+        let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+        assert_eq!(report["cluster"]["kubernetes_version"], want, "{args:?}");
+    }
+    // A bad file or flag: exit 2 naming it.
+    std::fs::write(&list, r#"[{"Key": "x"}]"#).unwrap();
+    let (code, _, err) = preflight(
+        &fixtures(),
+        &[template, "--cfn-parameters-file", list.to_str().unwrap()],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("params.json: entry 0"), "{err}");
+    let (code, _, err) = preflight(&fixtures(), &[template, "--cfn-parameter", "novalue"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("expected KEY=VALUE"), "{err}");
+}

@@ -297,8 +297,13 @@ impl<'a> OwnerIndex<'a> {
 pub(crate) enum Credentials {
     /// IRSA: the role ARN and where it was read.
     Irsa { role_arn: String, source: String },
-    /// EKS Pod Identity env seen on the operator pods (the association itself is not visible).
-    PodIdentity { source: String },
+    /// EKS Pod Identity: env seen on the operator pods, or an association
+    /// for its ServiceAccount (`role_arn` only when the association is read
+    /// with its role: `describe-pod-identity-association`, or IaC).
+    PodIdentity {
+        source: String,
+        role_arn: Option<String>,
+    },
     /// No IRSA or Pod Identity: the operator uses the node instance role.
     NodeRole { source: String },
 }
@@ -359,7 +364,30 @@ fn derive_operator(c: &Cluster) -> Result<Operator, Missing> {
             },
         });
     }
-    // 2. What the webhooks injected into the operator pods.
+    // 2. An EKS Pod Identity association for the ServiceAccount.
+    let association = c
+        .pod_identity_associations
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|a| a.namespace == namespace && a.service_account == service_account);
+    if let Some(a) = association {
+        return Ok(Operator {
+            namespace,
+            service_account,
+            credentials: Credentials::PodIdentity {
+                source: format!(
+                    "EKS Pod Identity association for {sa_text}{}",
+                    a.role_arn
+                        .as_deref()
+                        .map(|r| format!(" (role {r})"))
+                        .unwrap_or_default()
+                ),
+                role_arn: a.role_arn.clone(),
+            },
+        });
+    }
+    // 3. What the webhooks injected into the operator pods.
     let operator_pods = c.pods.as_deref().unwrap_or_default().iter().filter(|p| {
         p.metadata.namespace() == namespace
             && (p.metadata.labels.get("io.cilium/app").map(String::as_str) == Some("operator")
@@ -392,12 +420,13 @@ fn derive_operator(c: &Cluster) -> Result<Operator, Missing> {
                             pod.metadata.namespace(),
                             pod.metadata.name
                         ),
+                        role_arn: None,
                     },
                 });
             }
         }
     }
-    // 3. Helm values that annotate the ServiceAccount.
+    // 4. Helm values that annotate the ServiceAccount.
     if let Some(values) = c.helm_values.as_ref() {
         let from_helm = helm_get(values, "eni.iamRole")
             .and_then(serde_json::Value::as_str)

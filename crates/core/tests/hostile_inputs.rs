@@ -922,3 +922,54 @@ fn hostile_cilium_logs_are_read_with_counts_or_skipped() {
     );
     assert!(loaded.notes[0].note.contains("not read further"));
 }
+
+#[test]
+fn pod_identity_associations_load_with_and_without_their_role() {
+    // `aws eks describe-pod-identity-association` (the shape of the EKS API
+    // reference's example) and `list-pod-identity-associations` (no role).
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "describe.json",
+        r#"{"association": {"clusterName": "demo", "namespace": "kube-system", "serviceAccount": "cilium-operator",
+            "roleArn": "arn:aws:iam::111122223333:role/cilium-operator", "associationArn": "arn:aws:eks:us-west-2:111122223333:podidentityassociation/demo/a-1",
+            "associationId": "a-1", "tags": {}, "createdAt": "2024-01-01T00:00:00Z", "modifiedAt": "2024-01-01T00:00:00Z"}}"#,
+    );
+    write(
+        dir.path(),
+        "list.json",
+        r#"{"associations": [{"clusterName": "demo", "namespace": "default", "serviceAccount": "app", "associationArn": "x", "associationId": "a-2"}]}"#,
+    );
+    let loaded = load_ok(dir.path());
+    let all = loaded.cluster.pod_identity_associations.unwrap();
+    assert_eq!(all.len(), 2);
+    let operator = all
+        .iter()
+        .find(|a| a.service_account == "cilium-operator")
+        .unwrap();
+    assert_eq!(
+        operator.role_arn.as_deref(),
+        Some("arn:aws:iam::111122223333:role/cilium-operator")
+    );
+    assert!(all
+        .iter()
+        .find(|a| a.service_account == "app")
+        .unwrap()
+        .role_arn
+        .is_none());
+    // A wrong type names the field.
+    write(
+        dir.path(),
+        "describe.json",
+        r#"{"association": {"namespace": 3}}"#,
+    );
+    let loaded = load_ok(dir.path());
+    assert!(
+        loaded
+            .skipped
+            .iter()
+            .any(|s| s.reason.contains("association.namespace")),
+        "{:?}",
+        loaded.skipped
+    );
+}

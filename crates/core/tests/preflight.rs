@@ -796,3 +796,422 @@ fn cilium_installed_by_decides_whether_cilium_rules_apply() {
     let loaded = load_with(&["cilium-eni/plan.json"], iac::CiliumInstall::None).unwrap();
     assert!(loaded.cluster.helm_values.is_some());
 }
+
+// ------------------------------------------------------------ IAM
+
+fn missing<'r>(report: &'r Report, code: &str) -> Option<&'r str> {
+    report
+        .not_evaluated
+        .iter()
+        .find(|n| n.rule.code == code)
+        .map(|n| n.missing.as_str())
+}
+
+#[test]
+fn a_planned_irsa_role_is_evaluated_like_check_does() {
+    // ovaleanu/cilium-eks: the eks-blueprints-addon module's IRSA role, the
+    // policy passed in `role_policies` (followed through the module input
+    // and `for_each`), the role ARN set through `set_irsa_names` (known
+    // only after apply, followed to module.cilium.aws_iam_role.this[0]).
+    let loaded = load(&["cilium-irsa/plan.json"], None).unwrap();
+    let roles = loaded.cluster.iam_roles.as_deref().unwrap();
+    let role = roles
+        .iter()
+        .find(|r| r.name == "module.cilium.aws_iam_role.this[0]")
+        .unwrap();
+    assert_eq!(role.attached_policy_arns.len(), 1, "{role:?}");
+    assert!(role.trust_policy.is_some());
+    let sa = loaded
+        .cluster
+        .service_accounts
+        .as_deref()
+        .unwrap()
+        .iter()
+        .find(|s| s.metadata.name == "cilium-operator")
+        .unwrap();
+    assert_eq!(
+        sa.metadata
+            .annotations
+            .get("eks.amazonaws.com/role-arn")
+            .map(String::as_str),
+        Some("arn:aws:iam::(known after apply):role/module.cilium.aws_iam_role.this[0]")
+    );
+    let r = evaluate(&loaded);
+    // Its policy lacks ec2:DescribeTags, which ENI GC (on by default) needs.
+    let f = finding(&r, "IAM001");
+    assert!(f.message.contains("ec2:DescribeTags"), "{}", f.message);
+    let at = f.location.as_ref().unwrap();
+    assert!(at.file.ends_with("cilium-irsa/cilium.tf"), "{at}");
+    assert_eq!(
+        at.line,
+        line_of("cilium-irsa/cilium.tf", "module \"cilium\"")
+    );
+    // Trust, subject and provider are right: quiet, and evaluated.
+    for code in ["IAM002", "IAM003", "IAM004", "IAM005"] {
+        assert!(!codes(&r).contains(&code), "{code}: {:?}", codes(&r));
+        assert!(
+            missing(&r, code).is_none(),
+            "{code}: {:?}",
+            missing(&r, code)
+        );
+    }
+}
+
+#[test]
+fn hostile_irsa_plans_fire_on_what_is_known_and_name_what_is_not() {
+    let r = preflight(&["hostile/irsa-wrong-subject.json"]);
+    assert!(finding(&r, "IAM004")
+        .message
+        .contains("system:serviceaccount:kube-system:cilium "));
+    // The trust known only after apply: IAM003/004 not evaluated, noted.
+    let loaded = load(&["hostile/irsa-trust-unknown.json"], None).unwrap();
+    assert!(notes(&loaded).iter().any(|n| n.contains(
+        "module.cilium.aws_iam_role.this[0]: the trust policy is known only after apply"
+    )));
+    let r = evaluate(&loaded);
+    for code in ["IAM003", "IAM004"] {
+        assert!(!codes(&r).contains(&code));
+        assert!(
+            missing(&r, code).unwrap().contains("trust policy"),
+            "{code}"
+        );
+    }
+    // An attachment whose role cannot be followed: the role's documents
+    // are incomplete, IAM001 is not evaluated, naming the attachment.
+    let r = preflight(&["hostile/irsa-role-unfollowed.json"]);
+    assert!(!codes(&r).contains(&"IAM001"));
+    assert!(missing(&r, "IAM001")
+        .unwrap()
+        .contains("aws_iam_role_policy_attachment.additional[\"cilium_policy\"]"));
+}
+
+#[test]
+fn real_plans_with_add_on_roles_gain_no_iam_findings() {
+    // Real plans hold IRSA roles for other add-ons (EBS CSI, Karpenter, the
+    // load balancer controller) and a Pod Identity association: none is the
+    // operator's, nothing fires, and their unknowns are not noted.
+    for file in [TRIPLEAZE, NBIUK] {
+        let loaded = load(&[file], None).unwrap();
+        assert!(
+            loaded
+                .cluster
+                .iam_roles
+                .as_deref()
+                .is_some_and(|r| !r.is_empty()),
+            "{file}"
+        );
+        assert!(
+            !notes(&loaded).iter().any(|n| n.contains("trust policy")),
+            "{file}: {:?}",
+            notes(&loaded)
+        );
+        let r = evaluate(&loaded);
+        assert!(
+            !codes(&r).iter().any(|c| c.starts_with("IAM")),
+            "{file}: {:?}",
+            codes(&r)
+        );
+    }
+}
+
+#[test]
+fn the_chart_creates_the_operator_service_account_from_its_values() {
+    // csantanapr/terraform-eks-cilium: ENI mode, the ENI policy on the node
+    // group role and no IRSA role: the chart's ServiceAccount has no role.
+    let r = preflight(&["cilium-eni/plan.json"]);
+    let f = finding(&r, "IAM002");
+    assert!(f
+        .location
+        .as_ref()
+        .unwrap()
+        .file
+        .ends_with("cilium-eni/main.tf"));
+}
+
+fn load_with_values(file: &str, values: &str) -> Loaded {
+    let options = IacOptions {
+        helm_values: vec![fixture(values)],
+        ..IacOptions::default()
+    };
+    iac::load(&[fixture(file)], &options).unwrap()
+}
+
+#[test]
+fn eksctl_service_accounts_and_pod_identity_associations_give_the_operator_its_role() {
+    // iam.serviceAccounts: eksctl creates the role (its trust at create)
+    // and annotates the ServiceAccount.
+    let loaded = load_with_values("hostile/eksctl-irsa.yaml", "hostile/eni-values.yaml");
+    let role = &loaded.cluster.iam_roles.as_deref().unwrap()[0];
+    assert_eq!(role.name, "iam.serviceAccounts[0]");
+    assert_eq!(role.inline_policies.len(), 1);
+    assert!(role.trust_policy.is_none());
+    let sa = &loaded.cluster.service_accounts.as_deref().unwrap()[0];
+    assert_eq!(sa.metadata.name, "cilium-operator");
+    assert_eq!(
+        sa.metadata
+            .annotations
+            .get("eks.amazonaws.com/role-arn")
+            .map(String::as_str),
+        Some(role.arn.as_str())
+    );
+    let r = evaluate(&loaded);
+    assert!(!codes(&r).contains(&"IAM002") && missing(&r, "IAM002").is_none());
+    assert!(missing(&r, "IAM003")
+        .unwrap()
+        .contains("trust policy of IAM role iam.serviceAccounts[0]"));
+    // iam.podIdentityAssociations: the association carries the role.
+    let loaded = load_with_values(
+        "hostile/eksctl-pod-identity.yaml",
+        "hostile/eni-values.yaml",
+    );
+    let association = &loaded.cluster.pod_identity_associations.as_deref().unwrap()[0];
+    assert_eq!(association.service_account, "cilium-operator");
+    assert_eq!(
+        association.role_arn.as_deref(),
+        Some("arn:aws:iam::(known after apply):role/cilium-operator")
+    );
+    let r = evaluate(&loaded);
+    assert!(!codes(&r).contains(&"IAM002") && missing(&r, "IAM002").is_none());
+}
+
+#[test]
+fn a_cloudformation_pod_identity_role_is_evaluated() {
+    // AWS::EKS::PodIdentityAssociation naming an AWS::IAM::Role by
+    // Fn::GetAtt, its AWS::IAM::ManagedPolicy attached through `Roles`.
+    let loaded = load(&["hostile/cfn-pod-identity.template.json"], None).unwrap();
+    let association = &loaded.cluster.pod_identity_associations.as_deref().unwrap()[0];
+    assert_eq!(
+        association.role_arn.as_deref(),
+        Some("arn:aws:iam::(known after apply):role/CiliumOperatorRole")
+    );
+    let r = evaluate(&loaded);
+    for code in ["IAM001", "IAM002", "IAM007"] {
+        assert!(!codes(&r).contains(&code), "{code}: {:?}", codes(&r));
+        assert!(
+            missing(&r, code).is_none(),
+            "{code}: {:?}",
+            missing(&r, code)
+        );
+    }
+    let r = preflight(&["hostile/cfn-pod-identity-lacking.template.json"]);
+    let f = finding(&r, "IAM001");
+    assert!(
+        f.message.contains("EKS Pod Identity role") && f.message.contains("ec2:DescribeTags"),
+        "{}",
+        f.message
+    );
+    let at = f.location.as_ref().unwrap();
+    assert_eq!(
+        at.line,
+        line_of(
+            "hostile/cfn-pod-identity-lacking.template.json",
+            "\"CiliumOperatorRole\": {"
+        )
+    );
+}
+
+// ------------------------------------------------------------ memory
+
+/// Write a plan of about `mb` megabytes, streamed to disk: `resource_changes`
+/// of unrelated objects around one cluster, and as large a `prior_state`.
+fn write_big_plan(path: &Path, mb: usize) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let blob = "x".repeat(900);
+    let per = 330 + blob.len();
+    let n = mb * 1024 * 1024 / 2 / per;
+    write!(
+        out,
+        r#"{{"format_version":"1.2","terraform_version":"1.14.3","resource_changes":["#
+    )
+    .unwrap();
+    for i in 0..n {
+        write!(
+            out,
+            r#"{{"address":"aws_s3_object.o[{i}]","mode":"managed","type":"aws_s3_object","name":"o","index":{i},"change":{{"actions":["create"],"before":null,"after":{{"key":"k{i}","content":"{blob}","tags":{{"a":"b"}}}},"after_unknown":{{"id":true,"etag":true}},"before_sensitive":false,"after_sensitive":{{}}}}}},"#
+        )
+        .unwrap();
+    }
+    write!(out, r#"{{"address":"aws_eks_cluster.c","mode":"managed","type":"aws_eks_cluster","name":"c","change":{{"actions":["create"],"after":{{"name":"big","version":"1.33","bootstrap_self_managed_addons":false}},"after_unknown":{{}}}}}}],"prior_state":{{"format_version":"1.0","values":{{"root_module":{{"resources":["#).unwrap();
+    for i in 0..n {
+        if i > 0 {
+            out.write_all(b",").unwrap();
+        }
+        write!(
+            out,
+            r#"{{"address":"aws_s3_object.o[{i}]","mode":"managed","type":"aws_s3_object","name":"o","index":{i},"provider_name":"registry.terraform.io/hashicorp/aws","schema_version":0,"values":{{"key":"k{i}","content":"{blob}","bucket":"b","etag":"e{i}","tags":{{"a":"b"}}}},"sensitive_values":{{}}}}"#
+        )
+        .unwrap();
+    }
+    write!(out, r#"]}}}}}},"configuration":{{"root_module":{{}}}}}}"#).unwrap();
+    out.flush().unwrap();
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in kB.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+#[test]
+fn a_large_plan_loads_in_bounded_memory() {
+    // The child: load the plan and print this process's peak RSS.
+    if let Ok(path) = std::env::var("PREFLIGHT_RSS_CHILD") {
+        let loaded = iac::load(&[PathBuf::from(path)], &IacOptions::default()).unwrap();
+        assert_eq!(loaded.cluster.name.as_deref(), Some("big"));
+        eprintln!("VmHWM-kB={}", peak_rss_kb().unwrap_or(0));
+        return;
+    }
+    if peak_rss_kb().is_none() {
+        eprintln!("no /proc/self/status here: peak memory is not measured");
+        return;
+    }
+    // 64 MB in CI (some 10 s in a debug build); PREFLIGHT_BIG_PLAN_MB=500 for the size
+    // the issue names.
+    let mb: usize = std::env::var("PREFLIGHT_BIG_PLAN_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big-plan.json");
+    write_big_plan(&path, mb);
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size > (mb as u64) * 1024 * 1024 * 9 / 10, "{size}");
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_large_plan_loads_in_bounded_memory",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("PREFLIGHT_RSS_CHILD", &path)
+        .output()
+        .unwrap();
+    let stdout = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{stdout}");
+    let peak: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM-kB="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak in {stdout}"));
+    // Bounded: far below the file, whatever its size (the test binary
+    // itself takes some 10-20 MB).
+    eprintln!(
+        "plan of {} MB: peak RSS {} MB",
+        size / 1024 / 1024,
+        peak / 1024
+    );
+    assert!(
+        peak < 96 * 1024,
+        "peak RSS {peak} kB for a {size} byte plan"
+    );
+}
+
+// ------------------------------------------------------------ CloudFormation parameters
+
+fn load_cfn(paths: &[PathBuf], parameters: &[(&str, &str)]) -> Loaded {
+    let options = IacOptions {
+        cfn_parameters: parameters
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..IacOptions::default()
+    };
+    iac::load(paths, &options).unwrap()
+}
+
+#[test]
+fn cloudformation_parameters_given_resolve_their_refs() {
+    // viethuy99's control plane: ClusterVersion and ClusterName are
+    // parameters without a Default: unknown, named; given, they are known.
+    let path = fixture(CFN_CONTROL_PLANE);
+    let loaded = load_cfn(std::slice::from_ref(&path), &[]);
+    assert!(loaded.cluster.kubernetes_version().is_none());
+    assert!(notes(&loaded).iter().any(|n| n
+        .contains("without a Default and not given (--cfn-parameter KEY=VALUE)")
+        && n.contains("ClusterVersion")));
+    let loaded = load_cfn(
+        std::slice::from_ref(&path),
+        &[("ClusterVersion", "1.29"), ("ClusterName", "demo")],
+    );
+    assert_eq!(loaded.cluster.name.as_deref(), Some("demo"));
+    let r = evaluate(&loaded);
+    let f = finding(&r, "VER003");
+    assert!(f.message.contains("1.29"), "{}", f.message);
+}
+
+#[test]
+fn nested_stacks_are_read_with_the_parameters_passed_and_conditions_decided() {
+    // A parent (as CDK synth writes nested stacks: a local TemplateURL
+    // beside it) around viethuy99's add-ons template, whose vpc-cni add-on
+    // the parent creates only when its condition holds.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture(CFN_ADDONS),
+        dir.path().join("addons.nested.template.yaml"),
+    )
+    .unwrap();
+    let parent = |with_cni: &str| {
+        format!(
+            r#"{{"AWSTemplateFormatVersion": "2010-09-09",
+ "Parameters": {{"WithVpcCni": {{"Type": "String", "Default": "{with_cni}"}}, "Name": {{"Type": "String", "Default": "nested-demo"}}}},
+ "Conditions": {{"VpcCni": {{"Fn::Equals": [{{"Ref": "WithVpcCni"}}, "yes"]}}, "NoCni": {{"Fn::Not": [{{"Condition": "VpcCni"}}]}}}},
+ "Resources": {{
+  "Cluster": {{"Type": "AWS::EKS::Cluster", "Properties": {{"Name": {{"Ref": "Name"}}, "Version": "1.33", "BootstrapSelfManagedAddons": {{"Fn::If": ["NoCni", false, {{"Ref": "AWS::NoValue"}}]}}}}}},
+  "Addons": {{"Type": "AWS::CloudFormation::Stack", "Condition": "VpcCni", "Properties": {{"TemplateURL": "addons.nested.template.yaml", "Parameters": {{"ClusterName": "nested-demo", "EksVpcCniRoleArn": "arn:aws:iam::111122223333:role/vpc-cni"}}}}}},
+  "Remote": {{"Type": "AWS::CloudFormation::Stack", "Properties": {{"TemplateURL": "https://s3.amazonaws.com/bucket/other.template.json"}}}}
+ }}}}"#
+        )
+    };
+    std::fs::write(dir.path().join("parent.template.json"), parent("yes")).unwrap();
+    // The directory as given: the nested template is read once, through its parent.
+    let loaded = load_cfn(&[dir.path().to_path_buf()], &[]);
+    assert_eq!(loaded.cluster.name.as_deref(), Some("nested-demo"));
+    let n = notes(&loaded);
+    assert!(
+        n.iter()
+            .any(|n| n.contains("nested stack Addons") && n.contains("2 parameter(s) passed")),
+        "{n:?}"
+    );
+    assert!(
+        n.iter()
+            .any(|n| n.contains("nested stack Remote") && n.contains("is remote")),
+        "{n:?}"
+    );
+    assert!(
+        n.iter().any(|n| n.contains("read through its parent")),
+        "{n:?}"
+    );
+    let r = evaluate(&loaded);
+    // The nested stack's vpc-cni add-on, at its line there.
+    let f = finding(&r, "CNI002");
+    let at = f.location.as_ref().unwrap();
+    assert!(at.file.ends_with("addons.nested.template.yaml"), "{at}");
+    assert_eq!(codes(&r).iter().filter(|c| **c == "CNI002").count(), 1);
+    // The condition false: no nested stack, bootstrap false, no aws-node.
+    std::fs::write(dir.path().join("parent.template.json"), parent("no")).unwrap();
+    let loaded = load_cfn(&[dir.path().join("parent.template.json")], &[]);
+    assert!(notes(&loaded)
+        .iter()
+        .any(|n| n.contains("not created (their Condition is false): Addons")));
+    let r = evaluate(&loaded);
+    assert!(
+        !codes(&r).contains(&"CNI001") && !codes(&r).contains(&"CNI002"),
+        "{:?}",
+        codes(&r)
+    );
+    // --cfn-parameter over the Default.
+    let loaded = load_cfn(
+        &[dir.path().join("parent.template.json")],
+        &[("WithVpcCni", "yes")],
+    );
+    assert!(codes(&evaluate(&loaded)).contains(&"CNI002"));
+}

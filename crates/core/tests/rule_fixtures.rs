@@ -4,7 +4,9 @@
 //! real kubectl / AWS CLI / Helm / metrics files, loaded by the real loaders.
 //! An optional `_options.json` sets check options (`as_of`, `target_kubernetes`,
 //! `target_cilium`, `helm_values` file names, `preflight`: the directory is
-//! infrastructure code, read as `preflight` reads it).
+//! infrastructure code, read as `preflight` reads it). An optional `_ref`
+//! names shared inputs instead of copies: one path a line, relative to
+//! `tests/fixtures` (`iac/cilium-eni`), read with the directory's own files.
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +44,19 @@ fn run_fixture(rule: &dyn Rule, dir: &Path) -> Outcome {
             !name.starts_with('_') && !fixture_options.helm_values.iter().any(|h| *h == name)
         })
         .collect();
+    // `_ref`: shared inputs, one path a line relative to the fixtures
+    // directory (a real file or directory several fixtures use).
+    if let Ok(text) = std::fs::read_to_string(dir.join("_ref")) {
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let shared = fixture_root().join(line);
+            assert!(
+                shared.exists(),
+                "{}: _ref names {line}, which does not exist",
+                dir.display()
+            );
+            inputs.push(shared);
+        }
+    }
     inputs.sort();
     let load_options = LoadOptions {
         helm_values: fixture_options

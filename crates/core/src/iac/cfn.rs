@@ -26,9 +26,13 @@
 //! never fires; it is left out of the model (the rules that need it are
 //! *not evaluated*) and named, with its line, in an input note.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
 use serde_json::Value;
 
 use super::helm_values::Values;
+use super::iam;
 use super::located::{escape, intrinsic, Located};
 use super::plan::command_effects;
 use super::{
@@ -37,6 +41,8 @@ use super::{
 };
 use crate::findings::SourceLocation;
 use crate::load::{LoadError, LoadOptions};
+
+mod resolve;
 
 /// The only template format version CloudFormation defines ("Format
 /// version", AWS CloudFormation User Guide: "The latest template format
@@ -81,6 +87,49 @@ fn has_intrinsic(v: &Value) -> bool {
         Value::Object(m) => m.values().any(has_intrinsic),
         _ => false,
     }
+}
+
+/// A policy document of a template: known when what decides it (actions,
+/// effects, conditions; for a trust, everything) holds no intrinsic
+/// function; intrinsics in `Resource` (an ARN built with `Fn::Sub`) are
+/// kept as a text that matches no action.
+fn policy_fact(v: Option<&Value>, trust: bool) -> Fact<Value> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Fact::Absent;
+    };
+    if intrinsic(v).is_some() {
+        return Fact::Unknown;
+    }
+    let statements: Vec<&Value> = match v.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    let decided = statements.iter().all(|st| {
+        let keys: &[&str] = if trust {
+            &["Effect", "Action", "NotAction", "Condition", "Principal"]
+        } else {
+            &["Effect", "Action", "NotAction", "Condition"]
+        };
+        keys.iter()
+            .all(|k| st.get(*k).is_none_or(|x| !has_intrinsic(x)))
+    });
+    if !decided {
+        return Fact::Unknown;
+    }
+    fn scrub(v: &Value) -> Value {
+        if intrinsic(v).is_some() {
+            return Value::String(format!("({} when the stack is deployed)", describe(v)));
+        }
+        match v {
+            Value::Array(a) => Value::Array(a.iter().map(scrub).collect()),
+            Value::Object(m) => {
+                Value::Object(m.iter().map(|(k, x)| (k.clone(), scrub(x))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    Fact::Known(scrub(v))
 }
 
 struct Template<'a> {
@@ -196,6 +245,13 @@ impl Template<'_> {
                 });
             }
             "AWS::EKS::Nodegroup" => self.nodegroup(r, at, plan),
+            "AWS::IAM::Role"
+            | "AWS::IAM::Policy"
+            | "AWS::IAM::ManagedPolicy"
+            | "AWS::IAM::OIDCProvider"
+            | "AWS::EKS::PodIdentityAssociation" => {
+                self.iam(r, kind, planned(kind.to_string()), plan)
+            }
             "Custom::AWSCDK-EKS-HelmChart" => self.helm_chart(r, at, plan),
             "Custom::AWSCDK-EKS-KubernetesResource" | "Custom::AWSCDK-EKS-KubernetesPatch" => {
                 let mut texts = Vec::new();
@@ -254,6 +310,7 @@ impl Template<'_> {
             bootstrap_self_managed_addons: self.boolean(r, &path(2), plan),
             support_type: self.text(r, &path(3), plan),
             ip_family: self.text(r, &path(4), plan),
+            oidc_issuer: Fact::Absent,
             planned: Some(planned),
             unknown_noted: true,
         }
@@ -337,6 +394,218 @@ impl Template<'_> {
         });
     }
 
+    /// `AWS::CloudFormation::Stack`: a local `TemplateURL` is read with the
+    /// `Parameters` the stack passes (those known); a remote one is noted.
+    fn nested_stack(
+        &self,
+        id: &str,
+        pointer: &str,
+        resource: &Value,
+        options: &LoadOptions,
+        plan: &mut Plan,
+        depth: u32,
+    ) -> Result<(), LoadError> {
+        let line = self.doc.line(pointer);
+        let url = match resource.pointer("/Properties/TemplateURL") {
+            Some(Value::String(u)) => u.clone(),
+            Some(v) => {
+                plan.note(self.shown, format!("line {line}: nested stack {id}: TemplateURL is {}: known only when the stack is deployed; its resources are not read", describe(v)));
+                return Ok(());
+            }
+            None => return Ok(()),
+        };
+        let Some(path) = local_template(self.shown, &url) else {
+            plan.note(self.shown, format!("line {line}: nested stack {id}: TemplateURL {url} is remote: its resources are not read (give the template itself)"));
+            return Ok(());
+        };
+        if depth >= MAX_NESTING {
+            plan.note(
+                self.shown,
+                format!(
+                    "line {line}: nested stack {id}: nested more than {MAX_NESTING} deep: not read"
+                ),
+            );
+            return Ok(());
+        }
+        let nested_shown = path.display().to_string();
+        let bytes = match std::fs::metadata(&path) {
+            Ok(m) if m.len() > super::MAX_TEXT_BYTES => {
+                plan.note(self.shown, format!("line {line}: nested stack {id}: {nested_shown} is over the size limit: not read"));
+                return Ok(());
+            }
+            _ => std::fs::read(&path).map_err(|e| LoadError::Io {
+                path: nested_shown.clone(),
+                message: format!("nested stack {id} of {} (line {line}): {e}", self.shown),
+            })?,
+        };
+        let mut passed = BTreeMap::new();
+        if let Some(Value::Object(params)) = resource.pointer("/Properties/Parameters") {
+            for (k, v) in params {
+                match v {
+                    Value::String(s) => {
+                        passed.insert(k.clone(), s.clone());
+                    }
+                    Value::Number(n) => {
+                        passed.insert(k.clone(), n.to_string());
+                    }
+                    Value::Bool(b) => {
+                        passed.insert(k.clone(), b.to_string());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        plan.note(
+            self.shown,
+            format!(
+                "line {line}: nested stack {id}: {nested_shown} read with {} parameter(s) passed",
+                passed.len()
+            ),
+        );
+        let doc = parse(&nested_shown, &bytes, options)?;
+        plan.facts.files.push(nested_shown.clone());
+        read_doc(&nested_shown, doc, &passed, options, plan, depth + 1)
+    }
+
+    /// A reference to a role or policy: a literal, or `Ref`/`Fn::GetAtt`
+    /// of a resource of this template (its key).
+    fn reference(&self, v: &Value, what: &str) -> iam::Ref {
+        match v {
+            Value::String(s) if s.starts_with("arn:") => iam::Ref::Arn(s.clone()),
+            Value::String(s) => iam::Ref::Name(s.clone()),
+            _ => {
+                let target =
+                    v.get("Ref")
+                        .and_then(Value::as_str)
+                        .or_else(|| match v.get("Fn::GetAtt") {
+                            Some(Value::Array(a)) => a.first().and_then(Value::as_str),
+                            Some(Value::String(s)) => s.split('.').next(),
+                            _ => None,
+                        });
+                match target {
+                    Some(id) if self.doc.value["Resources"].get(id).is_some() => {
+                        iam::Ref::Key(id.to_string())
+                    }
+                    _ => iam::Ref::Unknown(format!("{what} is {}", describe(v))),
+                }
+            }
+        }
+    }
+
+    /// IAM roles and policies, OIDC providers, Pod Identity associations.
+    fn iam(&self, r: &Resource, kind: &str, planned: Planned, plan: &mut Plan) {
+        let text = |key: &str| match r.props.get(key) {
+            Some(Value::String(s)) => Fact::Known(s.clone()),
+            Some(v) if intrinsic(v).is_some() => Fact::Unknown,
+            _ => Fact::Absent,
+        };
+        let id = r.id.to_string();
+        match kind {
+            "AWS::IAM::Role" => {
+                for p in r
+                    .props
+                    .get("Policies")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let name = p.get("PolicyName").and_then(Value::as_str).unwrap_or(r.id);
+                    plan.iam.grants.push((
+                        iam::Ref::Key(id.clone()),
+                        iam::Grant::Inline {
+                            name: name.to_string(),
+                            document: policy_fact(p.get("PolicyDocument"), false),
+                        },
+                        format!("{id}.Policies {name}"),
+                    ));
+                }
+                for arn in r
+                    .props
+                    .get("ManagedPolicyArns")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    plan.iam.grants.push((
+                        iam::Ref::Key(id.clone()),
+                        iam::Grant::Attached(
+                            self.reference(arn, &format!("{id}.ManagedPolicyArns")),
+                        ),
+                        format!("{id}.ManagedPolicyArns"),
+                    ));
+                }
+                plan.iam.roles.push(iam::PlannedRole {
+                    key: id,
+                    name: text("RoleName"),
+                    arn: Fact::Unknown,
+                    trust: policy_fact(r.props.get("AssumeRolePolicyDocument"), true),
+                    planned,
+                });
+            }
+            "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
+                let document = policy_fact(r.props.get("PolicyDocument"), false);
+                let roles: Vec<&Value> = r
+                    .props
+                    .get("Roles")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                if kind == "AWS::IAM::ManagedPolicy" {
+                    plan.iam.policies.push(iam::PlannedPolicy {
+                        key: id.clone(),
+                        name: text("ManagedPolicyName"),
+                        arn: Fact::Unknown,
+                        document,
+                    });
+                    for role in roles {
+                        plan.iam.grants.push((
+                            self.reference(role, &format!("{id}.Roles")),
+                            iam::Grant::Attached(iam::Ref::Key(id.clone())),
+                            id.clone(),
+                        ));
+                    }
+                } else {
+                    let name = match text("PolicyName") {
+                        Fact::Known(n) => n,
+                        _ => id.clone(),
+                    };
+                    for role in roles {
+                        plan.iam.grants.push((
+                            self.reference(role, &format!("{id}.Roles")),
+                            iam::Grant::Inline {
+                                name: name.clone(),
+                                document: document.clone(),
+                            },
+                            id.clone(),
+                        ));
+                    }
+                }
+            }
+            "AWS::IAM::OIDCProvider" => plan.iam.oidc_providers.push((text("Url"), planned)),
+            _ => {
+                // AWS::EKS::PodIdentityAssociation
+                let (Fact::Known(ns), Fact::Known(sa)) =
+                    (text("Namespace"), text("ServiceAccount"))
+                else {
+                    return;
+                };
+                let role = r
+                    .props
+                    .get("RoleArn")
+                    .map(|v| self.reference(v, &format!("{id}.RoleArn")))
+                    .unwrap_or_else(|| iam::Ref::Unknown(format!("{id}.RoleArn")));
+                plan.iam.identities.push(iam::PlannedIdentity {
+                    binding: iam::Binding::PodIdentity,
+                    namespace: ns,
+                    service_account: sa,
+                    role,
+                    planned,
+                });
+            }
+        }
+    }
+
     fn helm_chart(&self, r: &Resource, at: SourceLocation, plan: &mut Plan) {
         let chart = match r.props.get("Chart") {
             Some(Value::String(c)) => c.clone(),
@@ -392,12 +661,18 @@ impl Template<'_> {
 }
 
 /// Read one template into `plan`.
+#[cfg(test)]
 pub(super) fn read(
     shown: &str,
     bytes: &[u8],
     options: &LoadOptions,
     plan: &mut Plan,
 ) -> Result<(), LoadError> {
+    let doc = parse(shown, bytes, options)?;
+    read_doc(shown, doc, &BTreeMap::new(), options, plan, 0)
+}
+
+fn parse(shown: &str, bytes: &[u8], options: &LoadOptions) -> Result<Located, LoadError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         malformed(
             shown,
@@ -405,7 +680,79 @@ pub(super) fn read(
             format!("not UTF-8 text (byte {})", e.valid_up_to()),
         )
     })?;
-    let doc = super::located::parse(shown, text, options)?;
+    super::located::parse(shown, text, options)
+}
+
+/// Nested stacks read at most this deep.
+const MAX_NESTING: u32 = 8;
+
+/// A nested stack's `TemplateURL` when it is a local path (CDK synth
+/// writes `*.nested.template.json` beside the parent), resolved against
+/// the parent's directory.
+fn local_template(parent: &str, url: &str) -> Option<PathBuf> {
+    if url.contains("://") || url.starts_with("s3:") {
+        return None;
+    }
+    let base = Path::new(parent).parent().unwrap_or(Path::new(""));
+    Some(base.join(url))
+}
+
+/// The local nested templates a template names.
+fn nested_templates(shown: &str, doc: &Located) -> Vec<PathBuf> {
+    doc.value
+        .get("Resources")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::CloudFormation::Stack"))
+        .filter_map(|r| r.pointer("/Properties/TemplateURL").and_then(Value::as_str))
+        .filter_map(|u| local_template(shown, u))
+        .collect()
+}
+
+/// Read the templates given (each `(path shown, bytes)`): a template that
+/// another one names as its nested stack is read through its parent, with
+/// the parameters the parent passes.
+pub(super) fn read_all(
+    files: Vec<(String, Vec<u8>)>,
+    parameters: &BTreeMap<String, String>,
+    options: &LoadOptions,
+    plan: &mut Plan,
+) -> Result<(), LoadError> {
+    let mut docs = Vec::new();
+    for (shown, bytes) in files {
+        let doc = parse(&shown, &bytes, options)?;
+        docs.push((shown, doc));
+    }
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let nested: Vec<PathBuf> = docs
+        .iter()
+        .flat_map(|(shown, doc)| nested_templates(shown, doc))
+        .filter_map(|p| canonical(&p))
+        .collect();
+    for (shown, doc) in docs {
+        if canonical(Path::new(&shown)).is_some_and(|p| nested.contains(&p)) {
+            plan.note(
+                &shown,
+                "a nested stack of another template given: read through its parent, with the parameters it passes",
+            );
+            continue;
+        }
+        read_doc(&shown, doc, parameters, options, plan, 0)?;
+    }
+    Ok(())
+}
+
+/// Parameters, conditions and nested stacks resolved, then the resources read.
+fn read_doc(
+    shown: &str,
+    mut doc: Located,
+    given: &BTreeMap<String, String>,
+    options: &LoadOptions,
+    plan: &mut Plan,
+    depth: u32,
+) -> Result<(), LoadError> {
+    let skipped_resources = resolve::apply(shown, &mut doc, given, plan);
     let Some(root) = doc.value.as_object() else {
         return Err(malformed(
             shown,
@@ -458,6 +805,9 @@ pub(super) fn read(
     let template = Template { shown, doc: &doc };
     let mut eks = 0;
     for (id, resource) in resources {
+        if skipped_resources.contains(id) {
+            continue;
+        }
         let pointer = format!("/Resources/{}", escape(id));
         let Some(kind) = resource.get("Type").and_then(Value::as_str) else {
             return Err(malformed(
@@ -466,6 +816,10 @@ pub(super) fn read(
                 format!("resource {id} has no `Type` string"),
             ));
         };
+        if kind == "AWS::CloudFormation::Stack" {
+            template.nested_stack(id, &pointer, resource, options, plan, depth)?;
+            continue;
+        }
         if let Some(c) = resource.get("Condition") {
             if kind.starts_with("AWS::EKS::") || kind.starts_with("Custom::AWSCDK-EKS-") {
                 plan.note(

@@ -409,6 +409,140 @@ fn size(v: Option<&Value>) -> Option<u32> {
         .and_then(|n| u32::try_from(n).ok())
 }
 
+/// `iam`: the OIDC provider (`withOIDC`), the IRSA roles eksctl creates
+/// for `serviceAccounts` (and the ServiceAccounts it annotates, unless
+/// `roleOnly`), and `podIdentityAssociations`. eksctl writes each role's
+/// trust itself, for an issuer known only once the cluster exists.
+fn iam_of(doc: &EksctlDoc, plan: &mut Plan) {
+    use super::iam::{Binding, Grant, PlannedIdentity, PlannedRole, Ref};
+    let v = &doc.value;
+    if v.pointer("/iam/withOIDC").and_then(Value::as_bool) == Some(true) {
+        plan.iam.oidc_providers.push((
+            Fact::Unknown,
+            Planned {
+                address: "iam.withOIDC".into(),
+                at: doc.at(&["iam", "withOIDC"]),
+                detail: "eksctl iam.withOIDC".into(),
+            },
+        ));
+    }
+    for (list, sa_key, ns_key) in [
+        ("serviceAccounts", "/metadata/name", "/metadata/namespace"),
+        (
+            "podIdentityAssociations",
+            "/serviceAccountName",
+            "/namespace",
+        ),
+    ] {
+        let pod_identity = list == "podIdentityAssociations";
+        for (i, entry) in v
+            .pointer(&format!("/iam/{list}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let index = i.to_string();
+            let address = format!("iam.{list}[{i}]");
+            let at = doc.at(&["iam", list, &index]);
+            let (Some(sa), ns) = (
+                entry.pointer(sa_key).and_then(Value::as_str),
+                entry
+                    .pointer(ns_key)
+                    .and_then(Value::as_str)
+                    .unwrap_or("default"),
+            ) else {
+                continue;
+            };
+            let planned = Planned {
+                address: address.clone(),
+                at: at.clone(),
+                detail: format!("eksctl {address} {ns}/{sa}"),
+            };
+            let existing = if pod_identity {
+                entry.get("roleARN")
+            } else {
+                entry.get("attachRoleARN")
+            };
+            let role = match existing.map(|a| text_of(Some(a))) {
+                Some(Fact::Known(arn)) => Ref::Arn(arn),
+                Some(_) => Ref::Unknown(format!("{address}.roleARN")),
+                None => {
+                    let (arns_key, doc_key) = if pod_identity {
+                        ("permissionPolicyARNs", "permissionPolicy")
+                    } else {
+                        ("attachPolicyARNs", "attachPolicy")
+                    };
+                    plan.iam.roles.push(PlannedRole {
+                        key: address.clone(),
+                        name: text_of(entry.get("roleName")),
+                        arn: Fact::Unknown,
+                        trust: Fact::Unknown,
+                        planned: planned.clone(),
+                    });
+                    for arn in entry
+                        .get(arns_key)
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        let policy = match text_of(Some(arn)) {
+                            Fact::Known(a) => Ref::Arn(a),
+                            _ => Ref::Unknown(format!("{address}.{arns_key}")),
+                        };
+                        plan.iam.grants.push((
+                            Ref::Key(address.clone()),
+                            Grant::Attached(policy),
+                            format!("{address}.{arns_key}"),
+                        ));
+                    }
+                    if let Some(document) = entry.get(doc_key).filter(|d| !d.is_null()) {
+                        let document = if is_placeholder(document, "") {
+                            Fact::Unknown
+                        } else {
+                            Fact::Known(document.clone())
+                        };
+                        plan.iam.grants.push((
+                            Ref::Key(address.clone()),
+                            Grant::Inline {
+                                name: format!("{address}.{doc_key}"),
+                                document,
+                            },
+                            format!("{address}.{doc_key}"),
+                        ));
+                    }
+                    if let Some(w) = entry.get("wellKnownPolicies").filter(|w| !w.is_null()) {
+                        // eksctl's own policy bundles: their documents are
+                        // eksctl's, not in the file.
+                        plan.iam.grants.push((
+                            Ref::Key(address.clone()),
+                            Grant::Attached(Ref::Unknown(String::new())),
+                            format!("{address}.wellKnownPolicies {}", w),
+                        ));
+                    }
+                    Ref::Key(address.clone())
+                }
+            };
+            let binding = if pod_identity {
+                Binding::PodIdentity
+            } else if entry.get("roleOnly").and_then(Value::as_bool) == Some(true) {
+                // eksctl creates the role only: the ServiceAccount is not
+                // annotated by it.
+                continue;
+            } else {
+                Binding::Irsa
+            };
+            plan.iam.identities.push(PlannedIdentity {
+                binding,
+                namespace: ns.to_string(),
+                service_account: sa.to_string(),
+                role,
+                planned,
+            });
+        }
+    }
+}
+
 /// Merge the files of each cluster and add what they plan to `plan`.
 pub fn apply(
     docs: Vec<EksctlDoc>,
@@ -498,6 +632,7 @@ pub fn apply(
                     },
                 });
             }
+            iam_of(doc, plan);
             for key in ["managedNodeGroups", "nodeGroups"] {
                 for (i, ng) in v
                     .get(key)

@@ -366,6 +366,7 @@ impl File<'_> {
                     ip_family: network.map_or(Fact::Absent, |b| {
                         self.text(&b.body, "ip_family", &address, plan)
                     }),
+                    oidc_issuer: Fact::Absent,
                     planned: Some(planned("aws_eks_cluster".into())),
                     unknown_noted: true,
                 };
@@ -515,6 +516,7 @@ impl File<'_> {
                 bootstrap_self_managed_addons: Fact::Unknown,
                 support_type: Fact::Unknown,
                 ip_family: Fact::Unknown,
+                oidc_issuer: Fact::Absent,
                 planned: Some(Planned {
                     address,
                     at,
@@ -611,6 +613,7 @@ impl File<'_> {
             bootstrap_self_managed_addons: bootstrap,
             support_type: upgrade,
             ip_family,
+            oidc_issuer: Fact::Absent,
             planned: Some(Planned {
                 address: address.clone(),
                 at: at.clone(),

@@ -23,6 +23,7 @@ mod cfn;
 mod eksctl;
 mod hcl;
 mod helm_values;
+mod iam;
 mod located;
 mod plan;
 mod pulumi;
@@ -152,6 +153,9 @@ pub struct IacOptions {
     pub helm_values: Vec<PathBuf>,
     /// Who installs Cilium when no release is in the inputs.
     pub cilium_installed_by: CiliumInstall,
+    /// CloudFormation parameters (`--cfn-parameter KEY=VALUE`), over the
+    /// templates' `Default`s.
+    pub cfn_parameters: BTreeMap<String, String>,
     /// Limits of the loaders.
     pub load: LoadOptions,
 }
@@ -166,6 +170,8 @@ pub(crate) struct PlannedCluster {
     pub bootstrap_self_managed_addons: Fact<bool>,
     pub support_type: Fact<String>,
     pub ip_family: Fact<String>,
+    /// `identity.oidc.issuer`: known for a cluster that exists already.
+    pub oidc_issuer: Fact<String>,
     pub planned: Option<Planned>,
     /// The reader already named each unknown field in a note (with its
     /// line and why): `assemble` adds none.
@@ -219,6 +225,8 @@ pub(crate) struct Plan {
     /// DaemonSets the tool removes when it creates the cluster (pulumi-eks
     /// `defaultAddonsToRemove`): `aws-node`, `kube-proxy`.
     pub removed_at_creation: Vec<&'static str>,
+    /// Roles, policies, OIDC providers and who the roles are for.
+    pub iam: iam::IamPlan,
     pub facts: IacFacts,
     pub notes: Vec<InputNote>,
     pub skipped: Vec<SkippedInput>,
@@ -410,6 +418,7 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
     let mut eksctl_docs = Vec::new();
     let mut hcl_files = Vec::new();
     let mut plan_dirs = Vec::new();
+    let mut cfn_files = Vec::new();
     for path in files_of(paths)? {
         let shown = path.display().to_string();
         let head = read_head(&path, &shown)?;
@@ -452,7 +461,8 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
                     continue;
                 };
                 if matches!(kind, Kind::CloudFormation) {
-                    cfn::read(&shown, &bytes, &options.load, &mut plan)?;
+                    // Read once all are known: nested stacks through their parent.
+                    cfn_files.push((shown.clone(), bytes));
                 } else {
                     pulumi::read(&shown, &bytes, &options.load, &mut plan)?;
                 }
@@ -481,6 +491,9 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
         };
         hcl::read(&shown, &path, &bytes, &mut plan)?;
         plan.facts.files.push(shown);
+    }
+    if !cfn_files.is_empty() {
+        cfn::read_all(cfn_files, &options.cfn_parameters, &options.load, &mut plan)?;
     }
     if !eksctl_docs.is_empty() {
         eksctl::apply(eksctl_docs, options.eksctl_version, &mut plan)?;
@@ -526,6 +539,74 @@ fn daemonset(name: &str, labels: Value, container: &str, image: &str, selector: 
     })
 }
 
+/// The cilium-operator ServiceAccount the chart creates
+/// (`serviceAccounts.operator.create`, default true) with the annotations
+/// it writes: `serviceAccounts.operator.annotations`, and
+/// `eks.amazonaws.com/role-arn` from `eni.iamRole` when `eni.enabled`
+/// (the chart's templates/cilium-operator/serviceaccount.yaml, with
+/// `operator.enabled`). Not written
+/// when the code gives that ServiceAccount a role itself, nor when the role
+/// is known only after apply (then noted: the IAM rules are not evaluated).
+fn operator_service_account(
+    plan: &mut Plan,
+    cilium: &PlannedCilium,
+    values: &Value,
+    files: &mut Vec<(String, Vec<u8>)>,
+    sources: &mut BTreeMap<ObjectKey, SourceLocation>,
+) {
+    let get = |path: &str| crate::model::cilium::helm_get(values, path);
+    if get("serviceAccounts.operator.create").and_then(Value::as_bool) == Some(false)
+        || get("operator.enabled").and_then(Value::as_bool) == Some(false)
+    {
+        return;
+    }
+    let name = get("serviceAccounts.operator.name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("cilium-operator")
+        .to_string();
+    let namespace = "kube-system";
+    if plan.iam.identities.iter().any(|id| {
+        id.binding == iam::Binding::Irsa && id.namespace == namespace && id.service_account == name
+    }) {
+        return;
+    }
+    let mut annotations = match get("serviceAccounts.operator.annotations") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => Default::default(),
+    };
+    if get("eni.enabled").and_then(Value::as_bool) == Some(true) {
+        if let Some(role) = get("eni.iamRole").filter(|r| r.as_str().is_some_and(|r| !r.is_empty()))
+        {
+            annotations.insert(crate::facts::IRSA_ANNOTATION.into(), role.clone());
+        }
+    }
+    let annotation = annotations
+        .get(crate::facts::IRSA_ANNOTATION)
+        .and_then(Value::as_str);
+    if annotation == Some(helm_values::UNKNOWN) {
+        let file = cilium.release.at.file.clone();
+        plan.note(
+            &file,
+            format!(
+                "{}: the operator's IRSA role (Helm value eni.iamRole or serviceAccounts.operator.annotations) is known only after apply and refers to no planned role: the IAM rules on it are not evaluated",
+                cilium.release.address
+            ),
+        );
+        return;
+    }
+    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": name, "namespace": namespace, "annotations": annotations}});
+    files.push((
+        "serviceaccount-cilium-operator.json".into(),
+        sa.to_string().into_bytes(),
+    ));
+    sources.insert(
+        ObjectKey::new("ServiceAccount", namespace, &name),
+        cilium.release.at.clone(),
+    );
+}
+
 /// The planned facts as the dumps the applied cluster would give, read
 /// through `check`'s loaders.
 fn assemble(
@@ -567,6 +648,9 @@ fn assemble(
         }
         if let Some(f) = c.ip_family.known() {
             eks["kubernetesNetworkConfig"] = json!({"ipFamily": f});
+        }
+        if let Some(issuer) = c.oidc_issuer.known() {
+            eks["identity"] = json!({"oidc": {"issuer": issuer}});
         }
         files.push((
             "describe-cluster.json".into(),
@@ -796,6 +880,24 @@ fn assemble(
             sources.insert(ObjectKey::new("DaemonSet", "kube-system", "kube-proxy"), at);
         }
     }
+    // Helm values: the release's (values in order, then set), then
+    // --helm-values files in order.
+    let mut values = match &cilium {
+        Some(c) => c.values.clone(),
+        None if no_cilium => None,
+        None => Some(Value::Object(Default::default())),
+    };
+    if let Some(v) = values.as_mut() {
+        for extra in extra_values {
+            *v = crate::load::merge_helm_values(std::mem::take(v), extra);
+        }
+    }
+    // The operator's ServiceAccount as the chart creates it, unless the
+    // code binds a role to it itself (eksctl, a ServiceAccount resource).
+    if let (Some(c), Some(v)) = (&cilium, &values) {
+        operator_service_account(&mut plan, c, v, &mut files, &mut sources);
+    }
+    iam::write_dumps(&mut plan, &mut files, &mut sources);
     files.push((
         "daemonsets.json".into(),
         json!({"apiVersion": "v1", "kind": "List", "items": daemonsets})
@@ -809,18 +911,6 @@ fn assemble(
         .collect();
     let mut loaded = crate::load::load_files("preflight", refs, options)?;
 
-    // Helm values: the release's (values in order, then set), then
-    // --helm-values files in order.
-    let mut values = match &cilium {
-        Some(c) => c.values.clone(),
-        None if no_cilium => None,
-        None => Some(Value::Object(Default::default())),
-    };
-    if let Some(v) = values.as_mut() {
-        for extra in extra_values {
-            *v = crate::load::merge_helm_values(std::mem::take(v), extra);
-        }
-    }
     if let (Some(at), Some(_)) = (&cilium_at, &values) {
         // Findings on the Cilium configuration point at the release.
         sources.insert(

@@ -26,6 +26,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::helm_values::{self, Values};
+use super::iam;
 use super::{
     ChartRelease, Fact, Plan, Planned, PlannedAddon, PlannedCilium, PlannedCluster,
     PlannedNodegroup,
@@ -45,7 +46,25 @@ const KEPT_TYPES: &[&str] = &[
     "kubernetes_manifest",
     "kubernetes_daemon_set_v1",
     "kubernetes_daemonset",
+    "aws_iam_role",
+    "aws_iam_role_policy",
+    "aws_iam_role_policy_attachment",
+    "aws_iam_policy",
+    "aws_iam_openid_connect_provider",
+    "aws_eks_pod_identity_association",
+    "kubernetes_service_account",
+    "kubernetes_service_account_v1",
 ];
+
+/// Helm values that give the operator's ServiceAccount its IRSA role
+/// (the chart's `eni.iamRole`, or the annotation itself).
+const OPERATOR_ROLE_KEYS: &[&str] = &[
+    "eni.iamRole",
+    "serviceAccounts.operator.annotations.eks\\.amazonaws\\.com/role-arn",
+];
+
+/// Resource types read before the others: what the others refer to.
+const REFERRED_TYPES: &[&str] = &["aws_iam_role", "aws_iam_policy"];
 
 #[derive(Deserialize)]
 struct PlanJson {
@@ -128,6 +147,9 @@ struct ModuleCall {
     version_constraint: Option<String>,
     #[serde(default)]
     module: Option<ConfigModule>,
+    /// The module's inputs as written.
+    #[serde(default)]
+    expressions: Value,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +161,11 @@ struct ConfigResource {
     name: String,
     #[serde(default)]
     provisioners: Vec<Provisioner>,
+    /// The arguments as written (`constant_value` or `references`).
+    #[serde(default)]
+    expressions: Value,
+    #[serde(default)]
+    for_each_expression: Value,
 }
 
 #[derive(Deserialize)]
@@ -252,8 +279,17 @@ pub(super) fn read(path: &Path, shown: &str, plan: &mut Plan) -> Result<(), Load
         parsed
     };
     let mut sources = HclSources::beside(path);
-    let cx = PlanFile { shown };
-    for change in &parsed.resource_changes {
+    let mut expressions = BTreeMap::new();
+    if let Some(config) = &parsed.configuration {
+        config_expressions(&config.root_module, "", &mut expressions);
+    }
+    let cx = PlanFile { shown, expressions };
+    // Roles and policies first: the other resources refer to them.
+    let (referred, rest): (Vec<&ResourceChange>, Vec<&ResourceChange>) = parsed
+        .resource_changes
+        .iter()
+        .partition(|c| REFERRED_TYPES.contains(&c.kind.as_str()));
+    for change in referred.into_iter().chain(rest) {
         cx.change(change, plan, &mut sources);
     }
     if let Some(config) = &parsed.configuration {
@@ -346,6 +382,120 @@ impl HclSources {
 
 struct PlanFile<'a> {
     shown: &'a str,
+    /// The configuration's expressions by resource, module instance keys
+    /// left out (`module.eks.module.node_group.aws_iam_role.this`).
+    expressions: BTreeMap<String, Value>,
+}
+
+/// Every resource's `expressions` under `prefix`, through module calls.
+fn config_expressions(module: &ConfigModule, prefix: &str, out: &mut BTreeMap<String, Value>) {
+    for r in &module.resources {
+        out.insert(format!("{prefix}{}", r.address), r.expressions.clone());
+        if !r.for_each_expression.is_null() {
+            out.insert(
+                format!("{prefix}{}{FOR_EACH}", r.address),
+                r.for_each_expression.clone(),
+            );
+        }
+    }
+    for (name, call) in &module.module_calls {
+        out.insert(
+            format!("{prefix}module.{name}{INPUTS}"),
+            call.expressions.clone(),
+        );
+        if let Some(m) = &call.module {
+            config_expressions(m, &format!("{prefix}module.{name}."), out);
+        }
+    }
+}
+
+/// Key suffixes of [`config_expressions`]: a resource's `for_each`, a
+/// module call's inputs.
+const FOR_EACH: &str = "#for_each";
+const INPUTS: &str = "#inputs";
+
+/// A module instance prefix's parent and the call's name
+/// (`module.a["x"].module.b.` → `module.a["x"].`, `b`).
+fn parent_call(prefix: &str) -> Option<(&str, &str)> {
+    let inner = prefix.strip_suffix('.')?;
+    let at = inner.rfind("module.")?;
+    let call = &inner[at + "module.".len()..];
+    let name = call.split('[').next().unwrap_or(call);
+    Some((&prefix[..at], name))
+}
+
+/// An address without its instance keys (`a["x"].b[0]` → `a.b`).
+fn without_keys(address: &str) -> String {
+    let mut out = String::with_capacity(address.len());
+    let mut depth = 0u32;
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in address.chars() {
+        if depth > 0 {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                ']' if !quoted => depth -= 1,
+                _ => {}
+            }
+            continue;
+        }
+        if c == '[' {
+            depth += 1;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The module instance of a change, as a prefix (`module.x["a"].`), or "".
+fn module_prefix(rc: &ResourceChange) -> String {
+    match rc.module_address.as_deref() {
+        Some(m) if !m.is_empty() => format!("{m}."),
+        _ => String::new(),
+    }
+}
+
+/// The planned resource a reference names, among `keys` (addresses):
+/// the same module instance's `TYPE.NAME[i]`, the only instance of
+/// `TYPE.NAME`, or the only such resource inside a called module
+/// (`module.irsa.iam_role_arn`).
+fn resolve<'k>(
+    keys: impl Iterator<Item = &'k str> + Clone,
+    prefix: &str,
+    kind: &str,
+    references: &[String],
+) -> Option<String> {
+    for r in references {
+        if let Some(rest) = r.strip_prefix("module.") {
+            let module = rest.split(['.', '[']).next().unwrap_or(rest);
+            let under = format!("{prefix}module.{module}");
+            let mut found = keys.clone().filter(|k| {
+                k.strip_prefix(&under)
+                    .is_some_and(|t| t.starts_with('.') || t.starts_with('['))
+                    && k.rsplit('.').nth(1).is_some_and(|t| t == kind)
+            });
+            if let (Some(one), None) = (found.next(), found.next()) {
+                return Some(one.to_string());
+            }
+            continue;
+        }
+        if !r.starts_with(&format!("{kind}.")) {
+            continue;
+        }
+        let full = format!("{prefix}{r}");
+        if let Some(k) = keys.clone().find(|k| *k == full) {
+            return Some(k.to_string());
+        }
+        let open = format!("{full}[");
+        let mut found = keys.clone().filter(|k| k.starts_with(&open));
+        if let (Some(one), None) = (found.next(), found.next()) {
+            return Some(one.to_string());
+        }
+    }
+    None
 }
 
 /// `after[key]` with `after_unknown[key]`: known, unknown or absent.
@@ -469,6 +619,11 @@ impl PlanFile<'_> {
                     bootstrap_self_managed_addons: bootstrap,
                     support_type: text(field(upgrade, upgrade_unknown, "support_type")),
                     ip_family: text(field(network, network_unknown, "ip_family")),
+                    oidc_issuer: {
+                        let (identity, identity_unknown) = first_block(after, unknown, "identity");
+                        let (oidc, oidc_unknown) = first_block(identity, identity_unknown, "oidc");
+                        text(field(oidc, oidc_unknown, "issuer"))
+                    },
                     planned: Some(planned(format!("actions {}", actions.join(", ")))),
                     unknown_noted: false,
                 });
@@ -550,6 +705,14 @@ impl PlanFile<'_> {
                 });
             }
             "helm_release" => self.helm_release(rc, at, plan),
+            "aws_iam_role"
+            | "aws_iam_role_policy"
+            | "aws_iam_role_policy_attachment"
+            | "aws_iam_policy"
+            | "aws_iam_openid_connect_provider"
+            | "aws_eks_pod_identity_association"
+            | "kubernetes_service_account"
+            | "kubernetes_service_account_v1" => self.iam(rc, planned(rc.kind.clone()), plan),
             _ => {
                 // Jobs, manifests, DaemonSets: what they do to aws-node.
                 let body = serde_json::to_string(after).unwrap_or_default();
@@ -623,6 +786,9 @@ impl PlanFile<'_> {
                                 u == &Value::Bool(true)
                                     || u.get("value") == Some(&Value::Bool(true))
                             });
+                        if value_unknown && key == "set" && OPERATOR_ROLE_KEYS.contains(&name) {
+                            self.operator_role(rc, &at, i, name, plan);
+                        }
                         let value = if key == "set_sensitive" {
                             helm_values::SetValue::Sensitive
                         } else if value_unknown {
@@ -672,6 +838,329 @@ impl PlanFile<'_> {
             release,
             values: unevaluable.is_empty().then(|| values.into_value()),
         });
+    }
+
+    /// A Cilium release's `set` of the operator's IRSA role that is known
+    /// only after apply: the role its expression refers to, when it names a
+    /// planned one, annotates the operator's ServiceAccount.
+    fn operator_role(
+        &self,
+        rc: &ResourceChange,
+        at: &SourceLocation,
+        i: usize,
+        name: &str,
+        plan: &mut Plan,
+    ) {
+        // The i-th `set` block of the plan is not always the i-th of the
+        // configuration (dynamic blocks): find it by name.
+        let references = self
+            .expression(rc, &["set"])
+            .and_then(Value::as_array)
+            .and_then(|blocks| {
+                blocks.iter().find(|b| {
+                    b.pointer("/name/constant_value").and_then(Value::as_str) == Some(name)
+                })
+            })
+            .map(|b| strings(b.pointer("/value/references")))
+            // `set = concat(var.set, [for … : {value = aws_iam_role.this[0].arn}])`
+            // (aws-ia/eks-blueprints-addon): one expression for all.
+            .or_else(|| {
+                self.expression(rc, &["set"])
+                    .filter(|e| e.is_object())
+                    .map(|e| strings(e.get("references")))
+            })
+            .unwrap_or_default();
+        let keys: Vec<&str> = plan.iam.roles.iter().map(|r| r.key.as_str()).collect();
+        let (prefix, references) = self.through_inputs(module_prefix(rc), references);
+        let role = match resolve(keys.iter().copied(), &prefix, "aws_iam_role", &references) {
+            Some(k) => iam::Ref::Key(k),
+            None => iam::Ref::Unknown(format!("{}.set[{i}] {name}", rc.address)),
+        };
+        let sa = self
+            .expression(rc, &["set"])
+            .and_then(Value::as_array)
+            .and_then(|blocks| {
+                blocks.iter().find(|b| {
+                    b.pointer("/name/constant_value").and_then(Value::as_str)
+                        == Some("serviceAccounts.operator.name")
+                })
+            })
+            .and_then(|b| b.pointer("/value/constant_value"))
+            .and_then(Value::as_str)
+            .unwrap_or("cilium-operator");
+        plan.iam.identities.push(iam::PlannedIdentity {
+            binding: iam::Binding::Irsa,
+            namespace: "kube-system".into(),
+            service_account: sa.to_string(),
+            role,
+            planned: Planned {
+                address: rc.address.clone(),
+                at: at.clone(),
+                detail: format!("Helm value {name}"),
+            },
+        });
+    }
+
+    /// The expression of argument `path` (`role`, `metadata.0.annotations`)
+    /// of a change's resource in the configuration.
+    fn expression(&self, rc: &ResourceChange, path: &[&str]) -> Option<&Value> {
+        let key = without_keys(&format!("{}{}.{}", module_prefix(rc), rc.kind, rc.name));
+        let mut v = self.expressions.get(&key)?;
+        for p in path {
+            v = match p.parse::<usize>() {
+                Ok(i) => v.get(i)?,
+                Err(_) => v.get(*p)?,
+            };
+        }
+        Some(v)
+    }
+
+    /// A reference from `rc`'s argument to a planned role or policy:
+    /// the literal value, else what the configuration's expression refers to.
+    fn reference(
+        &self,
+        rc: &ResourceChange,
+        value: Fact<&Value>,
+        expression: &[&str],
+        kind: &str,
+        plan: &Plan,
+        literal: fn(String) -> iam::Ref,
+    ) -> Option<iam::Ref> {
+        match value {
+            Fact::Known(Value::String(s)) if !s.is_empty() => Some(literal(s.clone())),
+            Fact::Unknown => {
+                let mut references = strings(
+                    self.expression(rc, expression)
+                        .and_then(|e| e.get("references")),
+                );
+                if references.iter().any(|r| r.starts_with("each.")) {
+                    // `for_each = var.role_policies`: what the map holds.
+                    let key = without_keys(&format!(
+                        "{}{}.{}{FOR_EACH}",
+                        module_prefix(rc),
+                        rc.kind,
+                        rc.name
+                    ));
+                    references =
+                        strings(self.expressions.get(&key).and_then(|e| e.get("references")));
+                }
+                let keys: Vec<&str> = if kind == "aws_iam_role" {
+                    plan.iam.roles.iter().map(|r| r.key.as_str()).collect()
+                } else {
+                    plan.iam.policies.iter().map(|p| p.key.as_str()).collect()
+                };
+                let (prefix, references) = self.through_inputs(module_prefix(rc), references);
+                Some(
+                    match resolve(keys.iter().copied(), &prefix, kind, &references) {
+                        Some(k) => iam::Ref::Key(k),
+                        None => {
+                            iam::Ref::Unknown(format!("{}.{}", rc.address, expression.join(".")))
+                        }
+                    },
+                )
+            }
+            _ => None,
+        }
+    }
+
+    /// References to a module's input variables (`var.role_policies`)
+    /// followed to what the calling module passes (`{ cilium =
+    /// aws_iam_policy.cilium.arn }`), up the module calls.
+    fn through_inputs(
+        &self,
+        mut prefix: String,
+        mut references: Vec<String>,
+    ) -> (String, Vec<String>) {
+        for _ in 0..16 {
+            let Some(var) = references
+                .iter()
+                .find_map(|r| r.strip_prefix("var."))
+                .map(|v| v.split(['.', '[']).next().unwrap_or(v).to_string())
+            else {
+                break;
+            };
+            let Some((parent, call)) = parent_call(&prefix) else {
+                break;
+            };
+            let key = without_keys(&format!("{parent}module.{call}{INPUTS}"));
+            let Some(input) = self.expressions.get(&key).and_then(|e| e.get(&var)) else {
+                break;
+            };
+            references = strings(input.get("references"));
+            prefix = parent.to_string();
+        }
+        (prefix, references)
+    }
+
+    /// IAM roles, policies, OIDC providers, Pod Identity associations and
+    /// IRSA ServiceAccounts.
+    fn iam(&self, rc: &ResourceChange, planned: Planned, plan: &mut Plan) {
+        let (after, unknown) = (&rc.change.after, &rc.change.after_unknown);
+        let owned = |f: Fact<&Value>| match f {
+            Fact::Known(v) => Fact::Known(v.clone()),
+            Fact::Unknown => Fact::Unknown,
+            Fact::Absent => Fact::Absent,
+        };
+        let address = rc.address.clone();
+        match rc.kind.as_str() {
+            "aws_iam_role" => {
+                for (i, block) in after
+                    .get("inline_policy")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
+                    let Some(name) = block.get("name").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    let policy_unknown = unknown
+                        .get("inline_policy")
+                        .and_then(|u| u.get(i))
+                        .is_some_and(|u| {
+                            u == &Value::Bool(true) || u.get("policy") == Some(&Value::Bool(true))
+                        });
+                    let document = match block.get("policy") {
+                        _ if policy_unknown => Fact::Unknown,
+                        Some(Value::String(p)) if !p.is_empty() => {
+                            Fact::Known(Value::String(p.clone()))
+                        }
+                        _ => continue,
+                    };
+                    plan.iam.grants.push((
+                        iam::Ref::Key(address.clone()),
+                        iam::Grant::Inline {
+                            name: name.to_string(),
+                            document,
+                        },
+                        format!("{address}.inline_policy[{i}]"),
+                    ));
+                }
+                for arn in strings(after.get("managed_policy_arns")) {
+                    plan.iam.grants.push((
+                        iam::Ref::Key(address.clone()),
+                        iam::Grant::Attached(iam::Ref::Arn(arn)),
+                        format!("{address}.managed_policy_arns"),
+                    ));
+                }
+                plan.iam.roles.push(iam::PlannedRole {
+                    key: address,
+                    name: text(field(after, unknown, "name")),
+                    arn: text(field(after, unknown, "arn")),
+                    trust: owned(field(after, unknown, "assume_role_policy")),
+                    planned,
+                });
+            }
+            "aws_iam_policy" => plan.iam.policies.push(iam::PlannedPolicy {
+                key: address,
+                name: text(field(after, unknown, "name")),
+                arn: text(field(after, unknown, "arn")),
+                document: owned(field(after, unknown, "policy")),
+            }),
+            "aws_iam_role_policy" | "aws_iam_role_policy_attachment" => {
+                let Some(role) = self.reference(
+                    rc,
+                    field(after, unknown, "role"),
+                    &["role"],
+                    "aws_iam_role",
+                    plan,
+                    iam::Ref::Name,
+                ) else {
+                    return;
+                };
+                let grant = if rc.kind == "aws_iam_role_policy" {
+                    iam::Grant::Inline {
+                        name: match text(field(after, unknown, "name")) {
+                            Fact::Known(n) => n,
+                            _ => address.clone(),
+                        },
+                        document: owned(field(after, unknown, "policy")),
+                    }
+                } else {
+                    match self.reference(
+                        rc,
+                        field(after, unknown, "policy_arn"),
+                        &["policy_arn"],
+                        "aws_iam_policy",
+                        plan,
+                        iam::Ref::Arn,
+                    ) {
+                        Some(policy) => iam::Grant::Attached(policy),
+                        None => return,
+                    }
+                };
+                plan.iam.grants.push((role, grant, address));
+            }
+            "aws_iam_openid_connect_provider" => {
+                let id = match text(field(after, unknown, "arn")) {
+                    Fact::Known(a) => Fact::Known(a),
+                    _ => text(field(after, unknown, "url")),
+                };
+                plan.iam.oidc_providers.push((id, planned));
+            }
+            "aws_eks_pod_identity_association" => {
+                let (Some(ns), Some(sa)) = (
+                    after.get("namespace").and_then(Value::as_str),
+                    after.get("service_account").and_then(Value::as_str),
+                ) else {
+                    return;
+                };
+                let role = self
+                    .reference(
+                        rc,
+                        field(after, unknown, "role_arn"),
+                        &["role_arn"],
+                        "aws_iam_role",
+                        plan,
+                        iam::Ref::Arn,
+                    )
+                    .unwrap_or_else(|| iam::Ref::Unknown(format!("{address}.role_arn")));
+                plan.iam.identities.push(iam::PlannedIdentity {
+                    binding: iam::Binding::PodIdentity,
+                    namespace: ns.to_string(),
+                    service_account: sa.to_string(),
+                    role,
+                    planned,
+                });
+            }
+            _ => {
+                // kubernetes_service_account(_v1): metadata[0].annotations.
+                let (meta, meta_unknown) = first_block(after, unknown, "metadata");
+                let Some(name) = meta.get("name").and_then(Value::as_str) else {
+                    return;
+                };
+                let namespace = meta
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("default");
+                let annotation = crate::facts::IRSA_ANNOTATION;
+                let value = match meta_unknown.get("annotations") {
+                    Some(Value::Bool(true)) => Fact::Unknown,
+                    Some(u) if u.get(annotation) == Some(&Value::Bool(true)) => Fact::Unknown,
+                    _ => match meta.get("annotations").and_then(|a| a.get(annotation)) {
+                        Some(v) => Fact::Known(v),
+                        None => Fact::Absent,
+                    },
+                };
+                let Some(role) = self.reference(
+                    rc,
+                    value,
+                    &["metadata", "0", "annotations"],
+                    "aws_iam_role",
+                    plan,
+                    iam::Ref::Arn,
+                ) else {
+                    return;
+                };
+                plan.iam.identities.push(iam::PlannedIdentity {
+                    binding: iam::Binding::Irsa,
+                    namespace: namespace.to_string(),
+                    service_account: name.to_string(),
+                    role,
+                    planned,
+                });
+            }
+        }
     }
 
     /// `local-exec` provisioners (null_resource, terraform_data) in the
@@ -727,6 +1216,75 @@ fn first_line(command: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn addresses_and_references_resolve_within_their_module_instance() {
+        assert_eq!(
+            without_keys(r#"module.eks.module.node_group["a[b]"].aws_iam_role.this[0]"#),
+            "module.eks.module.node_group.aws_iam_role.this"
+        );
+        assert_eq!(
+            parent_call(r#"module.a["x"].module.b["y"]."#),
+            Some((r#"module.a["x"]."#, "b"))
+        );
+        assert_eq!(parent_call("module.a."), Some(("", "a")));
+        assert_eq!(parent_call(""), None);
+        let keys = [
+            r#"module.ng["a"].aws_iam_role.this[0]"#,
+            r#"module.ng["b"].aws_iam_role.this[0]"#,
+            "module.irsa.aws_iam_role.this[0]",
+            "aws_iam_role.op",
+        ];
+        let refs = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // The same instance's role, not the other instance's.
+        assert_eq!(
+            resolve(
+                keys.iter().copied(),
+                r#"module.ng["b"]."#,
+                "aws_iam_role",
+                &refs(&["aws_iam_role.this[0].name", "aws_iam_role.this[0]"])
+            ),
+            Some(r#"module.ng["b"].aws_iam_role.this[0]"#.to_string())
+        );
+        // The only role inside a called module, for its output.
+        assert_eq!(
+            resolve(
+                keys.iter().copied(),
+                "",
+                "aws_iam_role",
+                &refs(&["module.irsa.iam_role_arn", "module.irsa"])
+            ),
+            Some("module.irsa.aws_iam_role.this[0]".to_string())
+        );
+        // Two roles under module.ng: ambiguous, unresolved.
+        assert_eq!(
+            resolve(
+                keys.iter().copied(),
+                "",
+                "aws_iam_role",
+                &refs(&["module.ng"])
+            ),
+            None
+        );
+        assert_eq!(
+            resolve(
+                keys.iter().copied(),
+                "",
+                "aws_iam_role",
+                &refs(&["aws_iam_role.op"])
+            ),
+            Some("aws_iam_role.op".to_string())
+        );
+        assert_eq!(
+            resolve(
+                keys.iter().copied(),
+                "",
+                "aws_iam_role",
+                &refs(&["var.role", "each.value"])
+            ),
+            None
+        );
+    }
     use super::*;
 
     #[test]

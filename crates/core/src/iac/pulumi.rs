@@ -157,6 +157,7 @@ impl Stack<'_> {
                     bootstrap_self_managed_addons: bootstrap,
                     support_type: self.text(r, &["upgradePolicy", "supportType"], plan),
                     ip_family: self.text(r, &["kubernetesNetworkConfig", "ipFamily"], plan),
+                    oidc_issuer: Fact::Absent,
                     planned: Some(planned(r.kind.to_string())),
                     unknown_noted: true,
                 };

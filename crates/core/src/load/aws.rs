@@ -25,6 +25,17 @@ pub(super) fn recognise<D: Doc>(loader: &mut Loader, doc: &D) -> Result<bool, Fa
     } else if aws_shape(doc, &["addon"]) {
         let addon = required(doc.field("addon")?, "addon")?;
         extend(&mut cluster.addons, [addon]);
+    } else if aws_shape(doc, &["association"]) {
+        // describe-pod-identity-association (with the role).
+        let association = required(doc.field("association")?, "association")?;
+        extend(&mut cluster.pod_identity_associations, [association]);
+    } else if aws_shape(doc, &["associations"]) {
+        // list-pod-identity-associations: who has one, without the role.
+        let associations: Option<Vec<model::PodIdentityAssociation>> = doc.field("associations")?;
+        extend(
+            &mut cluster.pod_identity_associations,
+            associations.unwrap_or_default(),
+        );
     } else if aws_shape(doc, &["clusterVersions"]) {
         let versions: Option<Vec<model::EksClusterVersion>> = doc.field("clusterVersions")?;
         extend(

@@ -376,7 +376,7 @@ fn percent_decode(s: &str) -> Result<String, String> {
 
 /// A policy document given as an object, a JSON string or a URL-encoded
 /// JSON string.
-pub(super) fn policy_document(value: &Value) -> Result<PolicyDocument, String> {
+pub(crate) fn policy_document(value: &Value) -> Result<PolicyDocument, String> {
     let decoded;
     let value = match value {
         Value::String(text) => {

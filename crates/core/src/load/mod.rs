@@ -56,6 +56,7 @@ mod yaml;
 use std::path::PathBuf;
 
 pub use error::{LoadError, LoadOptions, Loaded};
+pub(crate) use iam::policy_document;
 use loader::Loader;
 
 /// One Cilium Helm values file (YAML or JSON, umbrella `cilium:` unwrapped),

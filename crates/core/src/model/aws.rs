@@ -180,6 +180,25 @@ pub struct Addon {
     pub configuration_values: Option<String>,
 }
 
+/// `aws eks describe-pod-identity-association` → `.association`: the IAM
+/// role EKS Pod Identity gives the pods of one ServiceAccount.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodIdentityAssociation {
+    #[serde(default)]
+    pub cluster_name: Option<String>,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub service_account: String,
+    /// Absent when not known (`list-pod-identity-associations` has no
+    /// role; infrastructure code before apply).
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    #[serde(default)]
+    pub association_id: Option<String>,
+}
+
 /// One Kubernetes version of `aws eks describe-cluster-versions`
 /// (`.clusterVersions[]`): EKS's own support calendar, each date the UTC day
 /// of its timestamp.

@@ -262,6 +262,9 @@ pub struct Cluster {
     pub managed_policies: Option<Vec<ManagedPolicy>>,
     /// OIDC provider ARNs.
     pub oidc_providers: Option<Vec<String>>,
+    /// EKS Pod Identity associations (`describe-pod-identity-association`,
+    /// or planned by infrastructure code).
+    pub pod_identity_associations: Option<Vec<PodIdentityAssociation>>,
 
     /// Calls a live collection could not make (from a snapshot's
     /// `manifest.json`): surfaced in the report, so a denied call is never

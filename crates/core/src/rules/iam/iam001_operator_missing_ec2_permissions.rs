@@ -122,10 +122,11 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
                 format!(
                     "Role {} ({}) lacks {} EC2 action(s) Cilium {c} needs in ENI mode: {}",
                     role.name,
-                    if on_node_role {
-                        "node role the cilium-operator runs on"
-                    } else {
-                        "IRSA role of the cilium-operator"
+                    match op.credentials {
+                        Credentials::NodeRole { .. } => "node role the cilium-operator runs on",
+                        Credentials::PodIdentity { .. } =>
+                            "EKS Pod Identity role of the cilium-operator",
+                        Credentials::Irsa { .. } => "IRSA role of the cilium-operator",
                     },
                     names.len(),
                     names.join(", ")
@@ -172,12 +173,20 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
                 "Preferably give the operator its own IRSA role with these actions (IAM002) instead of widening the node role. To unblock now:".to_string(),
             );
         }
-        remediation.push(format!(
-            "cat > {policy_name}.json <<'EOF'\n{}\nEOF\naws iam put-role-policy --role-name {} --policy-name {policy_name} --policy-document file://{policy_name}.json\nkubectl -n {} rollout restart deployment/cilium-operator",
-            allow_policy_document(&names),
-            role.name,
-            op.namespace
-        ));
+        if cx.cluster.iac.is_some() {
+            // preflight: the role is declared in code, not yet in the account.
+            remediation.push(format!(
+                "Add these actions to a policy of this role where the code declares it (At:), then apply; as a policy document:\n{}",
+                allow_policy_document(&names)
+            ));
+        } else {
+            remediation.push(format!(
+                "cat > {policy_name}.json <<'EOF'\n{}\nEOF\naws iam put-role-policy --role-name {} --policy-name {policy_name} --policy-document file://{policy_name}.json\nkubectl -n {} rollout restart deployment/cilium-operator",
+                allow_policy_document(&names),
+                role.name,
+                op.namespace
+            ));
+        }
         findings.push(finding.with_remediation(remediation.join("\n")));
     }
     Ok(findings)

@@ -57,7 +57,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
     let op = operator(cx)?;
     let own = match &op.credentials {
         Credentials::Irsa { role_arn, source } => format!("IRSA role {role_arn} ({source})"),
-        Credentials::PodIdentity { source } => source.clone(),
+        Credentials::PodIdentity { source, .. } => source.clone(),
         Credentials::NodeRole { .. } => return Ok(Vec::new()),
     };
     let Some(arns) = node_role_arns(cx) else {

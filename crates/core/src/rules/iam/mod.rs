@@ -132,8 +132,8 @@ pub(crate) fn role_policies<'a>(
 }
 
 /// The roles whose policies the operator's EC2 calls run under: the IRSA
-/// role, or (without IRSA or Pod Identity) the node roles.
-/// `Ok(None)`: Pod Identity, whose role is not visible in a snapshot.
+/// or Pod Identity role, or (without either) the node roles.
+/// `Ok(None)`: Pod Identity whose association was not read with its role.
 pub(crate) fn operator_roles<'a>(
     cx: &Context<'a>,
     op: &Operator,
@@ -146,7 +146,17 @@ pub(crate) fn operator_roles<'a>(
                 format!("IRSA role {role_arn} ({source})"),
             )))
         }
-        Credentials::PodIdentity { .. } => Ok(None),
+        Credentials::PodIdentity {
+            role_arn: Some(role_arn),
+            source,
+        } => {
+            let role = find_role(cx, role_arn)?;
+            Ok(Some((
+                vec![role],
+                format!("EKS Pod Identity role {role_arn} ({source})"),
+            )))
+        }
+        Credentials::PodIdentity { role_arn: None, .. } => Ok(None),
         Credentials::NodeRole { source } => {
             let Some(arns) = node_role_arns(cx) else {
                 return Err(Missing::new(
@@ -268,6 +278,20 @@ mod tests {
             operator(&cx).unwrap().credentials,
             Credentials::PodIdentity { .. }
         ));
+
+        // An EKS Pod Identity association (describe-pod-identity-association),
+        // with its role: the role the IAM rules read.
+        let mut c = typed_cluster(vec![sa(json!({}))]);
+        c.pod_identity_associations = Some(vec![crate::model::PodIdentityAssociation {
+            namespace: "kube-system".into(),
+            service_account: "cilium-operator".into(),
+            role_arn: Some("arn:aws:iam::111122223333:role/cilium-pi".into()),
+            ..Default::default()
+        }]);
+        let cx = context(&c, &k, &o);
+        assert!(
+            matches!(operator(&cx).unwrap().credentials, Credentials::PodIdentity { role_arn: Some(ref r), .. } if r == "arn:aws:iam::111122223333:role/cilium-pi")
+        );
 
         // Helm eni.iamRole.
         let mut c = typed_cluster(vec![]);
