@@ -5,7 +5,7 @@
 //! routing are the model's own facts ([`crate::model::cilium::CiliumSettings`],
 //! derived when the model is built).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::sync::OnceLock;
 
 use crate::model::cilium::helm_get;

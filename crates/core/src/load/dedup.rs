@@ -3,7 +3,9 @@
 //! (same kind, namespace, name and uid) is kept once, the copy with the
 //! newest `resourceVersion`, and the report says which inputs overlapped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use crate::findings::InputNote;
 use crate::model::kube::KubeObject;

@@ -84,10 +84,7 @@ fn evaluate(cx: &Context) -> Result<Vec<Finding>, Missing> {
             }
         }
     }
-    for pod in c.pods.as_deref().unwrap_or_default() {
-        if pod.metadata.labels.get("k8s-app").map(String::as_str) != Some("cilium") {
-            continue;
-        }
+    for pod in &cx.facts.cilium_pods().agents {
         if let Some(agent) = pod
             .spec
             .containers
