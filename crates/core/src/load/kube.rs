@@ -29,6 +29,7 @@ pub(super) enum Object {
     CiliumEndpoint(model::CiliumEndpoint),
     CiliumNode(model::CiliumNode),
     NodePool(model::NodePool),
+    Ec2NodeClass(model::Ec2NodeClass),
     /// Kinds whose presence is all the rules need (e.g. VPC CNI leftovers).
     Presence(ObjectKey),
 }
@@ -103,6 +104,7 @@ fn kind_of_plural(plural: &str) -> Option<&'static str> {
         "clusterrolebindings" => "ClusterRoleBinding",
         "namespaces" => "Namespace",
         "nodepools" => "NodePool",
+        "ec2nodeclasses" => "EC2NodeClass",
         "eniconfigs" => "ENIConfig",
         "secrets" => "Secret",
         _ => return None,
@@ -289,6 +291,7 @@ fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>,
         Collection::CiliumEndpoints => Object::CiliumEndpoint(p(src)?),
         Collection::CiliumNodes => Object::CiliumNode(p(src)?),
         Collection::NodePools => Object::NodePool(p(src)?),
+        Collection::Ec2NodeClasses => Object::Ec2NodeClass(p(src)?),
         Collection::Presence => Object::Presence(ObjectKey::default()),
     }))
 }
@@ -318,6 +321,7 @@ pub(super) fn mark_listed(cluster: &mut Cluster, kind: &str) -> bool {
         Collection::CiliumEndpoints => extend(&mut cluster.cilium_endpoints, []),
         Collection::CiliumNodes => extend(&mut cluster.cilium_nodes, []),
         Collection::NodePools => extend(&mut cluster.node_pools, []),
+        Collection::Ec2NodeClasses => extend(&mut cluster.ec2_node_classes, []),
         Collection::Presence => {}
     }
     true
@@ -348,6 +352,7 @@ fn add(cluster: &mut Cluster, kind: &str, object: Object, input: u32) {
         Object::CiliumEndpoint(o) => extend(&mut cluster.cilium_endpoints, from_input(o, i)),
         Object::CiliumNode(o) => extend(&mut cluster.cilium_nodes, from_input(o, i)),
         Object::NodePool(o) => extend(&mut cluster.node_pools, from_input(o, i)),
+        Object::Ec2NodeClass(o) => extend(&mut cluster.ec2_node_classes, from_input(o, i)),
         // Typed objects are found in their collections (`Cluster::has_object`).
         Object::Presence(key) => {
             cluster.objects.insert(key);

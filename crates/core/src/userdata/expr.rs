@@ -311,7 +311,10 @@ mod tests {
         assert_eq!(evaluate("2 + 3 * 4", M5), Ok(14));
         assert_eq!(evaluate("(2 + 3) * 4", M5), Ok(20));
         assert_eq!(evaluate("10 - 4 - 3", M5), Ok(3));
-        assert_eq!(evaluate("max_pods > 20 && max_pods < 40 ? 1 : 2", M5), Ok(1));
+        assert_eq!(
+            evaluate("max_pods > 20 && max_pods < 40 ? 1 : 2", M5),
+            Ok(1)
+        );
         assert!(evaluate("math.least(max_pods, 20)", M5).is_err());
         assert!(evaluate("max_pods - 29", M5).is_err());
         assert!(evaluate("max_pods / 0", M5).is_err());

@@ -138,9 +138,9 @@ fn part(body: &str, content_type: Option<&str>, place: &str, out: &mut KubeletMa
 }
 
 fn looks_like_toml(body: &str) -> bool {
-    body.lines().map(str::trim).any(|l| {
-        l.starts_with("[settings") || (l.starts_with("settings.") && l.contains('='))
-    })
+    body.lines()
+        .map(str::trim)
+        .any(|l| l.starts_with("[settings") || (l.starts_with("settings.") && l.contains('=')))
 }
 
 // ---------------------------------------------------------------- MIME
@@ -531,12 +531,7 @@ fn bottlerocket(body: &str, place: &str, out: &mut KubeletMaxPods) {
             let value = v.split('#').next().unwrap_or_default().trim();
             let setting = format!("{place}: settings.kubernetes.max-pods (line {})", i + 1);
             match value.replace('_', "").parse::<u32>() {
-                Ok(n) if n > 0 => {
-                    out.max_pods = Some(Setting {
-                        value: n,
-                        setting,
-                    })
-                }
+                Ok(n) if n > 0 => out.max_pods = Some(Setting { value: n, setting }),
                 _ => out.unreadable.push(format!("{setting} = {value:?}")),
             }
         }
@@ -626,8 +621,8 @@ pub fn effective(
         default
     };
     if launch == (Launch::ManagedNodeGroup { custom_ami: false }) {
-        let cap = crate::capacity::max_pods_cap(it.vcpus)
-            .unwrap_or(crate::capacity::SMALL_NODE_MAX_PODS);
+        let cap =
+            crate::capacity::max_pods_cap(it.vcpus).unwrap_or(crate::capacity::SMALL_NODE_MAX_PODS);
         if value > cap {
             how.push(format!(
                 "the managed node group caps max pods at {cap} ({} vCPUs): {cap}",

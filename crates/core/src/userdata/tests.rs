@@ -77,9 +77,7 @@ fn base64_as_ec2_returns_it() {
     assert_eq!(from_base64(&encoded).unwrap(), parse(AL2023_MIME));
     assert_eq!(from_base64(&wrapped).unwrap(), parse(AL2023_MIME));
     assert!(from_base64("not base64!").is_err());
-    assert!(
-        from_base64(&base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe])).is_err()
-    );
+    assert!(from_base64(&base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe])).is_err());
 }
 
 #[test]
@@ -181,8 +179,7 @@ set -ex
 
     // A bare script without MIME (self-managed node groups), and the
     // profile.d pattern some Terraform modules use.
-    let bare =
-        "#!/bin/bash\n/etc/eks/bootstrap.sh prod --kubelet-extra-args \"--max-pods 110\"\n";
+    let bare = "#!/bin/bash\n/etc/eks/bootstrap.sh prod --kubelet-extra-args \"--max-pods 110\"\n";
     assert_eq!(parse(bare).format, Format::Shell);
     assert_eq!(parse(bare).max_pods.unwrap().value, 110);
     let profile = "#!/bin/bash
@@ -260,15 +257,9 @@ fn defaults_and_the_managed_node_group_cap() {
     // 8 × 29 + 2 = 234, capped at 110 (16 vCPUs) by the MNG, not with a custom AMI.
     let empty = parse("");
     assert_eq!(empty.format, Format::Empty);
-    let mng = effective(
-        &empty,
-        &big,
-        Launch::ManagedNodeGroup { custom_ami: false },
-    )
-    .unwrap();
+    let mng = effective(&empty, &big, Launch::ManagedNodeGroup { custom_ami: false }).unwrap();
     assert_eq!(mng.max_pods, 110);
-    let custom =
-        effective(&empty, &big, Launch::ManagedNodeGroup { custom_ami: true }).unwrap();
+    let custom = effective(&empty, &big, Launch::ManagedNodeGroup { custom_ami: true }).unwrap();
     assert_eq!(custom.max_pods, 234);
     assert!(custom.setting.is_none());
 }
