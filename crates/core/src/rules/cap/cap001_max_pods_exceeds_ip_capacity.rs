@@ -118,6 +118,8 @@ impl Rule for MaxPodsExceedsIpCapacity {
 
         let mut unknown_types: BTreeSet<String> = BTreeSet::new();
         let mut checked = 0usize;
+        // Group and type of every node checked.
+        let mut seen: BTreeSet<(&str, String, String)> = BTreeSet::new();
         // (group kind, group name, instance type) → rows
         let mut groups: BTreeMap<(&str, String, String), Vec<Row>> = BTreeMap::new();
         for node in nodes {
@@ -134,6 +136,8 @@ impl Rule for MaxPodsExceedsIpCapacity {
                 continue;
             };
             checked += 1;
+            let (gkind, gname) = common::node_group(node).unwrap_or(("", ""));
+            seen.insert((gkind, gname.to_string(), itype.to_string()));
             let (fii, fii_source) = common::first_interface_index(cx, cn);
             let node_pd_off = cn.and_then(|c| c.spec.eni.disable_prefix_delegation) == Some(true);
             let cap = pools.node(&limits.it, fii, pd_on && !node_pd_off);
@@ -158,7 +162,7 @@ impl Rule for MaxPodsExceedsIpCapacity {
         }
 
         let pd_key = common::helm_key_exists(cx, "eni.awsEnablePrefixDelegation");
-        let future_findings = future_findings(cx, &future, &groups, &pools, pd_key);
+        let future_findings = future_findings(cx, &future, &groups, &seen, &pools, pd_key);
         let future_checked: usize = future.iter().map(|s| s.types.len()).sum();
         for s in &future {
             unknown_types.extend(s.unknown_types.iter().cloned());
@@ -221,6 +225,26 @@ fn future_host_pods(cx: &Context) -> (u32, String) {
     }
 }
 
+/// first-interface-index of nodes not started yet: the Cilium config's,
+/// else the most restrictive one the running CiliumNodes carry, else 0.
+fn future_first_interface_index(cx: &Context) -> (u32, &'static str) {
+    if let Some(i) = cx.cluster.cilium.first_interface_index {
+        return (i, "Cilium config");
+    }
+    let running = cx
+        .cluster
+        .cilium_nodes
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| c.spec.eni.first_interface_index)
+        .max();
+    match running {
+        Some(i) => (i, "the running CiliumNodes' spec.eni.first-interface-index"),
+        None => common::first_interface_index(cx, None),
+    }
+}
+
 type NodeGroups = BTreeMap<(&'static str, String, String), Vec<Row>>;
 
 /// Findings on the nodes node groups and NodePools will launch; a group and
@@ -229,11 +253,12 @@ fn future_findings(
     cx: &Context,
     sources: &[Source],
     current: &NodeGroups,
+    seen: &BTreeSet<(&str, String, String)>,
     pools: &ip_capacity::EniPools,
     pd_key: bool,
 ) -> Vec<Finding> {
     let pd_on = cx.cluster.cilium.prefix_delegation;
-    let (fii, fii_source) = common::first_interface_index(cx, None);
+    let (fii, fii_source) = future_first_interface_index(cx);
     let (host, host_note) = future_host_pods(cx);
     let mut out = Vec::new();
     for s in sources {
@@ -241,7 +266,10 @@ fn future_findings(
         let mut checked = 0;
         for t in &s.types {
             checked += 1;
-            if current.contains_key(&(s.kind, s.name.clone(), t.instance_type.clone())) {
+            let key = (s.kind, s.name.clone(), t.instance_type.clone());
+            // Reported from the running nodes already; or, where EKS builds
+            // the launch template, running nodes show what new ones get.
+            if current.contains_key(&key) || (!s.authoritative && seen.contains(&key)) {
                 continue;
             }
             let cap = pools.node(&t.limits.it, fii, pd_on);
@@ -332,7 +360,7 @@ fn future_finding(
     let safe = rows.iter().map(|r| r.capacity + host).min().unwrap_or(0);
     let cluster = cx.cluster_name();
     let mut fix = format!(
-        "Cap the kubelet at what Cilium can address on the tightest type ({safe} = pod-IP capacity + {host} host-network pods; `eks-cilium-doctor generate max-pods --for {} --instance-type {}` prints it for one type), then replace the nodes.\n",
+        "Cap the kubelet at what Cilium can address on the tightest type ({safe} = pod-IP capacity + {host} host-network pods; `eks-cilium-doctor generate max-pods --for {} --instance-type {}` prints the setting), then replace the nodes.\n",
         if s.kind == "NodePool" { "karpenter" } else { generate_target(s) },
         types.join(" --instance-type ")
     );

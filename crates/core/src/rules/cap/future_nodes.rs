@@ -46,6 +46,10 @@ pub struct Source<'a> {
     pub types: Vec<TypeMaxPods<'a>>,
     /// Instance types allowed but not evaluated (limits unknown).
     pub unknown_types: BTreeSet<String>,
+    /// Whether the source itself says what new nodes get (a launch template
+    /// version, a NodePool); false for the default EKS builds, where running
+    /// nodes of the group are better evidence.
+    pub authoritative: bool,
 }
 
 /// Every node group and NodePool whose future nodes can be judged; the
@@ -161,6 +165,7 @@ fn nodegroup<'a>(cx: &Context<'a>, ng: &Nodegroup) -> Result<Option<Source<'a>>,
         nodepool_kubelet: false,
         types: Vec::new(),
         unknown_types: BTreeSet::new(),
+        authoritative: lt.is_some(),
     };
     for t in types {
         let Some(limits) = ip_capacity::instance_limits(cx, &t) else {
@@ -252,6 +257,7 @@ fn nodepool<'a>(cx: &Context<'a>, pool: &NodePool) -> Result<Source<'a>, String>
         nodepool_kubelet,
         types: Vec::new(),
         unknown_types: BTreeSet::new(),
+        authoritative: true,
     };
     for t in candidates {
         let Some(limits) = ip_capacity::instance_limits(cx, &t) else {
