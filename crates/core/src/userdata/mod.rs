@@ -538,6 +538,64 @@ fn bottlerocket(body: &str, place: &str, out: &mut KubeletMaxPods) {
     }
 }
 
+// ---------------------------------------------------------------- reduction
+
+impl KubeletMaxPods {
+    /// User data that holds only what this reader found, and that reads
+    /// back to the same max pods: what `collect` writes to a snapshot
+    /// instead of the user data itself, which can hold secrets. `None`
+    /// when the user data said nothing about max pods.
+    pub fn reduced(&self) -> Option<String> {
+        if self.max_pods.is_none()
+            && self.expression.is_none()
+            && !self.use_max_pods_false
+            && self.unreadable.is_empty()
+        {
+            return None;
+        }
+        let from_shell = |s: &str| s.contains("--max-pods") || s.contains("bootstrap.sh");
+        let mut out = String::new();
+        let shell_setting = self
+            .max_pods
+            .as_ref()
+            .is_some_and(|s| from_shell(&s.setting));
+        if self.use_max_pods_false || shell_setting {
+            out.push_str("#!/bin/bash\n/etc/eks/bootstrap.sh CLUSTER");
+            if self.use_max_pods_false {
+                out.push_str(" --use-max-pods false");
+            }
+            if let Some(s) = self.max_pods.as_ref().filter(|_| shell_setting) {
+                out.push_str(&format!(" --kubelet-extra-args '--max-pods={}'", s.value));
+            }
+            out.push('\n');
+            return Some(out);
+        }
+        if self
+            .max_pods
+            .as_ref()
+            .is_some_and(|s| s.setting.contains("settings.kubernetes.max-pods"))
+        {
+            let v = self.max_pods.as_ref().map(|s| s.value).unwrap_or_default();
+            return Some(format!("[settings.kubernetes]\nmax-pods = {v}\n"));
+        }
+        out.push_str("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n");
+        if let Some(e) = &self.expression {
+            let quoted = serde_json::to_string(&e.value).unwrap_or_default();
+            out.push_str(&format!("    maxPodsExpression: {quoted}\n"));
+        }
+        match (&self.max_pods, self.unreadable.first()) {
+            (Some(s), _) => out.push_str(&format!("    config:\n      maxPods: {}\n", s.value)),
+            (None, Some(why)) => {
+                let quoted =
+                    serde_json::to_string(&format!("unreadable: {why}")).unwrap_or_default();
+                out.push_str(&format!("    config:\n      maxPods: {quoted}\n"));
+            }
+            (None, None) => {}
+        }
+        Some(out)
+    }
+}
+
 // ---------------------------------------------------------------- resolution
 
 /// How a node gets launched, which decides the defaults and caps around

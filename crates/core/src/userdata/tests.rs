@@ -289,3 +289,34 @@ fn hostile_and_broken_input() {
         "{u:?}"
     );
 }
+
+#[test]
+fn reduced_user_data_reads_back_the_same() {
+    let it = m5_large();
+    let launch = Launch::ManagedNodeGroup { custom_ami: false };
+    let same = |text: &str| {
+        let u = parse(text);
+        let r = parse(&u.reduced().unwrap());
+        assert_eq!(
+            effective(&u, &it, launch).map(|e| e.max_pods).ok(),
+            effective(&r, &it, launch).map(|e| e.max_pods).ok(),
+            "{text}"
+        );
+        assert_eq!(r.max_pods.map(|s| s.value), u.max_pods.map(|s| s.value));
+        assert_eq!(r.use_max_pods_false, u.use_max_pods_false);
+        assert_eq!(r.unreadable.is_empty(), u.unreadable.is_empty());
+    };
+    same(AL2023_MIME);
+    same("#!/bin/bash\n/etc/eks/bootstrap.sh c --use-max-pods false --kubelet-extra-args '--max-pods=17'\n");
+    same("#!/bin/bash\n/etc/eks/bootstrap.sh c --use-max-pods false\n");
+    same("[settings.kubernetes]\nmax-pods = 58\n");
+    same("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    maxPodsExpression: \"max_pods < 30 ? max_pods : 30\"\n");
+    same("apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      maxPods: ${max_pods}\n");
+    // Nothing of the rest survives (the CA, the endpoint, the script).
+    let r = parse(AL2023_MIME).reduced().unwrap();
+    assert!(
+        !r.contains("certificateAuthority") && !r.contains("shell script"),
+        "{r}"
+    );
+    assert_eq!(parse("#!/bin/bash\necho hi\n").reduced(), None);
+}
