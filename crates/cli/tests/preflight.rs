@@ -134,3 +134,34 @@ fn sarif_uris_are_relative_to_the_base_dir() {
         46
     );
 }
+
+/// JohnMonteir0/eks-with-cilium: the Cilium release (ENI mode, prefix
+/// delegation) and the Karpenter template, copied from realworld/iac, and
+/// that template rendered with t2/t3 types: the template is skipped with
+/// the reason, the rendered NodePool's xen type gets no prefixes and its
+/// Karpenter default max pods exceeds Cilium's pod IPs.
+#[test]
+fn karpenter_manifests_fill_the_future_nodes() {
+    let dir = fixtures().join("hcl-johnmonteir0-karpenter");
+    let (code, out, err) = preflight(&dir, &["helm.tf", "karpenter.tpl.yaml", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let skipped = report["skipped_inputs"].to_string();
+    assert!(
+        skipped.contains("a Karpenter manifest template (${disk_gi}"),
+        "{skipped}"
+    );
+    let (code, out, err) = preflight(&dir, &["helm.tf", "karpenter-rendered.yaml"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("CAP001 max-pods-exceeds-ip-capacity — NodePool bottlerocket"),
+        "{out}"
+    );
+    assert!(
+        out.contains("New t2.medium nodes of Karpenter NodePool bottlerocket will accept 17 pods"),
+        "{out}"
+    );
+    // t3.medium is nitro: prefix delegation gives it room.
+    assert!(!out.contains("t3.medium: max pods"), "{out}");
+    assert!(out.contains("# In EC2NodeClass bottlerocket"), "{out}");
+}

@@ -554,6 +554,7 @@ pub fn apply(
                             at: doc.at(&[key, &index]),
                             detail: format!("eksctl {key}[{i}] {ng_name}"),
                         }),
+                        launch_template: None,
                     });
                 }
             }

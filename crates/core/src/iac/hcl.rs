@@ -420,6 +420,7 @@ impl File<'_> {
                     taints,
                     labels: labels(&self.fact(body, "labels", &address, plan)),
                     planned: Some(planned("aws_eks_node_group".into())),
+                    launch_template: None,
                 };
                 plan.nodegroups.push(group);
             }
@@ -802,6 +803,7 @@ impl File<'_> {
                 at,
                 detail: "module eks_managed_node_groups entry".into(),
             }),
+            launch_template: None,
         };
         plan.nodegroups.push(group);
     }

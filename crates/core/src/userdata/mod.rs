@@ -326,9 +326,9 @@ impl Scalar {
     }
 }
 
-fn yaml_options(len: usize) -> serde_saphyr::Options {
+pub(crate) fn yaml_options(len: usize) -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
-    budget.max_reader_input_bytes = Some(MAX_USER_DATA);
+    budget.max_reader_input_bytes = Some(len.max(MAX_USER_DATA));
     budget.max_depth = 32;
     budget.max_events = len.saturating_mul(2).saturating_add(1024);
     budget.max_nodes = len.saturating_add(1024);
