@@ -470,6 +470,7 @@ fn max_pods(args: &MaxPodsArgs, knowledge: &Knowledge) -> Result<String, CliErro
     };
     let names: Vec<&str> = args.instance_types.iter().map(String::as_str).collect();
     Ok(max_pods::render(
+        knowledge,
         target,
         &m,
         &names,

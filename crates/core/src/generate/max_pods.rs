@@ -6,7 +6,7 @@
 //! the terraform-aws-eks module's `cloudinit_pre_nodeadm`.
 
 use crate::capacity::{self, Capacity, CapacityOptions, Mode};
-use crate::knowledge::InstanceType;
+use crate::knowledge::{InstanceType, Knowledge};
 
 use super::GenerateError;
 
@@ -100,14 +100,41 @@ fn nodeconfig(max_pods: u32, indent: &str) -> String {
     .collect()
 }
 
+impl Target {
+    /// Its entry in `data/eks.json` `max_pods_settings`.
+    pub fn knowledge_key(self) -> &'static str {
+        match self {
+            Target::Nodeadm => "nodeadm",
+            Target::Karpenter => "karpenter",
+            Target::Bottlerocket => "bottlerocket",
+            Target::Eksctl => "eksctl",
+            Target::Terraform => "terraform_aws_eks",
+        }
+    }
+}
+
 /// The snippet for `target`; `name` names the node group / EC2NodeClass.
-pub fn render(target: Target, m: &MaxPods, types: &[&str], name: &str) -> String {
+pub fn render(
+    knowledge: &Knowledge,
+    target: Target,
+    m: &MaxPods,
+    types: &[&str],
+    name: &str,
+) -> String {
     let v = m.max_pods;
+    let setting = knowledge
+        .max_pods_settings
+        .get(target.knowledge_key())
+        .map(|s| format!("# Setting: {} (source: {})\n", s.setting, s.source))
+        .unwrap_or_default();
     let comments = |prefix: &str| -> String {
-        m.explanation
+        let mut out: String = m
+            .explanation
             .iter()
             .map(|l| format!("{prefix} {l}\n"))
-            .collect()
+            .collect();
+        out.push_str(&setting);
+        out
     };
     match target {
         Target::Nodeadm => {
@@ -176,7 +203,6 @@ pub fn render(target: Target, m: &MaxPods, types: &[&str], name: &str) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::knowledge::Knowledge;
     use crate::userdata;
 
     fn options(k: &'static Knowledge, fii: u32) -> CapacityOptions {
@@ -194,18 +220,18 @@ mod tests {
         // (3 - 1) × 9 = 18 pool IPs - router - health = 16, + 2 host-network pods.
         assert_eq!(m.max_pods, 18);
         // The user-data targets parse back to the value with the project's own reader.
-        let nodeadm = render(Target::Nodeadm, &m, &["m5.large"], "ng");
+        let nodeadm = render(k, Target::Nodeadm, &m, &["m5.large"], "ng");
         assert_eq!(userdata::parse(&nodeadm).max_pods.unwrap().value, 18);
-        let br = render(Target::Bottlerocket, &m, &["m5.large"], "ng");
+        let br = render(k, Target::Bottlerocket, &m, &["m5.large"], "ng");
         assert_eq!(userdata::parse(&br).max_pods.unwrap().value, 18);
-        let karpenter = render(Target::Karpenter, &m, &["m5.large"], "default");
+        let karpenter = render(k, Target::Karpenter, &m, &["m5.large"], "default");
         assert!(
             karpenter.contains("  kubelet:\n    maxPods: 18\n"),
             "{karpenter}"
         );
-        let eksctl = render(Target::Eksctl, &m, &["m5.large"], "ng");
+        let eksctl = render(k, Target::Eksctl, &m, &["m5.large"], "ng");
         assert!(eksctl.contains("    instanceType: m5.large\n    maxPodsPerNode: 18\n"));
-        let tf = render(Target::Terraform, &m, &["m5.large"], "ng");
+        let tf = render(k, Target::Terraform, &m, &["m5.large"], "ng");
         assert!(tf.contains("                maxPods: 18\n"), "{tf}");
     }
 

@@ -82,6 +82,7 @@ fn load(files: &Files) -> Result<Knowledge, KnowledgeError> {
         cilium_eks: cilium_eks_file.into_facts(),
         eks_iam: eks_iam_file.into_facts(),
         control_plane_rollback: eks_file.control_plane_rollback,
+        max_pods_settings: eks_file.max_pods_settings,
         dates: dates_file,
         known_issues: super::KnownIssues {
             versioned: known_file.versioned,

@@ -25,6 +25,7 @@ pub struct EksFile {
     pub al2_last_kubernetes: Minor,
     pub ami_kernels: Vec<AmiKernel>,
     pub control_plane_rollback: ControlPlaneRollback,
+    pub max_pods_settings: BTreeMap<String, crate::knowledge::MaxPodsSetting>,
 }
 
 /// `data/cilium.json`.
