@@ -406,12 +406,9 @@ pub fn pool_types(
             continue;
         }
         for r in requirements {
-            match label_of(it, &r.key)? {
-                None => {}
-                Some(v) => {
-                    if !satisfies(&v, r) {
-                        continue 'types;
-                    }
+            if let Some(v) = label_of(it, &r.key)? {
+                if !satisfies(&v, r) {
+                    continue 'types;
                 }
             }
         }
