@@ -165,3 +165,26 @@ fn karpenter_manifests_fill_the_future_nodes() {
     assert!(!out.contains("t3.medium: max pods"), "{out}");
     assert!(out.contains("# In EC2NodeClass bottlerocket"), "{out}");
 }
+
+/// A plan whose node group runs on its own launch template (AL2023 user
+/// data, maxPods 110) and whose Karpenter objects are manifest resources:
+/// both sources of future nodes are judged before anything is applied.
+#[test]
+fn plan_launch_templates_and_karpenter_manifests() {
+    let dir = fixtures().join("karpenter-launch-template");
+    let (code, out, err) = preflight(&dir, &["plan.json"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("New m5.large nodes of node group batch will accept 110 pods"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(launch template ng-batch version 1)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("New c5.large nodes of Karpenter NodePool general will accept 110 pods"),
+        "{out}"
+    );
+    assert!(out.contains("(EC2NodeClass general spec.kubelet)"), "{out}");
+}
