@@ -593,11 +593,16 @@ fn exact_version(version: &Fact<String>) -> Option<String> {
     .then(|| v.to_string())
 }
 
+/// One of the node agents (cilium, aws-node, kube-proxy): each runs on the
+/// host network, as the real DaemonSets do (realworld/kubernetes
+/// aws-samples__hardeneks__aws-node_daemonset.json, the sysdumps'
+/// cilium DaemonSet), so none takes a pod IP.
 fn daemonset(name: &str, labels: Value, container: &str, image: &str, selector: Value) -> Value {
     json!({
         "apiVersion": "apps/v1", "kind": "DaemonSet",
         "metadata": {"name": name, "namespace": "kube-system", "labels": labels},
         "spec": {"template": {"spec": {
+            "hostNetwork": true,
             "nodeSelector": selector,
             "containers": [{"name": container, "image": image}]}}}
     })
