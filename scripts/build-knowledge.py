@@ -159,15 +159,61 @@ def build_eks(src):
         "ami_kernels": ami_kernels(amis),
         "control_plane_rollback": control_plane_rollback(load_json(src, "aws/eks_features.json")),
         "cluster_insights": cluster_insights(load_json(src, "aws/eks_features.json")),
+        "max_pods_settings": max_pods_settings(load_json(src, "aws/node_provisioning.json")),
     }
     sources["control_plane_rollback"] = doc["control_plane_rollback"].pop("source")
     sources["cluster_insights"] = "; ".join(doc["cluster_insights"].pop("sources"))
+    sources["max_pods_settings"] = "../shared/data/aws/node_provisioning.json (each setting's own source below)"
     return dump_json(doc), calendar
 
 
 def quoted_items(fact):
     """The 'quoted' items of a fact, their first sentence each."""
     return [item.split(". ")[0].rstrip(".") for item in re.findall(r"'([^']+)'", fact)]
+
+
+def max_pods_settings(np):
+    """Where each provisioning path sets the kubelet's max pods, each
+    setting checked in the wording of node_provisioning.json, with that
+    fact's source (used by CAP001's fixes and `generate max-pods`)."""
+    paths = np["paths"]
+
+    def fact_with(path, *needles):
+        for f in paths[path]["facts"]:
+            if all(n in f["fact"] for n in needles):
+                return f["source"]
+        raise SourceError(f"node_provisioning.json {path}: no fact with {needles}")
+
+    return {
+        "nodeadm": {
+            "setting": "NodeConfig spec.kubelet.config.maxPods (takes precedence over spec.kubelet.maxPodsExpression)",
+            "source": fact_with("al2023_nodeadm", "Values set for maxPods in the kubelet config will take precedence over the result of the maxPodsExpression"),
+        },
+        "bottlerocket": {
+            "setting": "settings.kubernetes.max-pods",
+            "source": fact_with("bottlerocket", "settings.kubernetes.max-pods (TOML: [settings.kubernetes] max-pods = N)"),
+        },
+        "al2_bootstrap": {
+            "setting": "bootstrap.sh --use-max-pods false --kubelet-extra-args '--max-pods=N'",
+            "source": fact_with("al2_bootstrap_sh", "--kubelet-extra-args '--max-pods=N'", "--use-max-pods false"),
+        },
+        "karpenter": {
+            "setting": "EC2NodeClass spec.kubelet.maxPods (karpenter.k8s.aws/v1; NodePool spec.template.spec.kubelet in v1beta1)",
+            "source": fact_with("karpenter", "v1: kubelet settings live in EC2NodeClass spec.kubelet", "NodePool spec.template.spec.kubelet"),
+        },
+        "eksctl": {
+            "setting": "managedNodeGroups[].maxPodsPerNode / nodeGroups[].maxPodsPerNode",
+            "source": fact_with("eksctl", "maxPodsPerNode"),
+        },
+        "terraform_aws_eks": {
+            "setting": "eks_managed_node_groups cloudinit_pre_nodeadm (content_type application/node.eks.aws)",
+            "source": fact_with("terraform_aws_eks_module", "cloudinit_pre_nodeadm parts with content_type application/node.eks.aws"),
+        },
+        "managed_node_group_cap": {
+            "setting": "EKS managed node groups without a custom AMI cap maxPods at 110 (under 30 vCPUs) or 250",
+            "source": fact_with("eks_managed_node_groups", "110 for instances with less than 30 vCPUs and 250 above 30"),
+        },
+    }
 
 
 def control_plane_rollback(features):
@@ -1002,6 +1048,12 @@ awsdocs/amazon-eks-user-guide@4d52b4d05e3478582e7d10a73cbd9ba9194dd5f7:latest/ug
   and awslabs/amazon-eks-ami@81fec2e895:README.md. Caveat: AL2 publishing
   stopped on 2025-11-26 per the docs, yet the CHANGELOG lists AL2 AMIs in
   v20251209.
+
+- `max_pods_settings`: where each way of provisioning nodes sets the
+  kubelet's max pods (nodeadm, Bottlerocket, AL2 bootstrap.sh, Karpenter,
+  eksctl, terraform-aws-eks) and the managed node group cap, each checked
+  in the wording of `aws/node_provisioning.json` and carrying that fact's
+  source. Used by CAP001's fixes and `generate max-pods`.
 
 - `control_plane_rollback`: EKS's in-place control-plane version rollback
   (N to N-1 within a window after an in-place upgrade, what is and is not

@@ -35,7 +35,7 @@ run k8s-rbac-aws-node.json kubectl get clusterroles,clusterrolebindings -o json
 run k8s-crds.json kubectl get customresourcedefinitions -o json
 run k8s-networkpolicies.json kubectl get networkpolicies -A -o json
 for kind in ciliumnodes ciliumendpoints ciliumnetworkpolicies ciliumclusterwidenetworkpolicies \
-            securitygrouppolicies nodepools.karpenter.sh; do
+            securitygrouppolicies nodepools.karpenter.sh ec2nodeclasses.karpenter.k8s.aws; do
   run "k8s-$kind.json" kubectl get "$kind" -A -o json
 done
 
@@ -50,6 +50,13 @@ for addon in vpc-cni kube-proxy; do
 done
 for ng in $(aws eks list-nodegroups --cluster-name "$cluster" --query 'nodegroups[]' --output text 2>/dev/null); do
   run "eks-nodegroup-$ng.json" aws eks describe-nodegroup --cluster-name "$cluster" --nodegroup-name "$ng" --output json
+  # The node group's own launch template version: the max pods its new nodes get.
+  lt=$(aws eks describe-nodegroup --cluster-name "$cluster" --nodegroup-name "$ng" \
+    --query 'nodegroup.launchTemplate.[id,version]' --output text 2>/dev/null)
+  if [ -n "$lt" ] && [ "$lt" != "None" ] && [ "${lt%%	*}" != "None" ]; then
+    run "ec2-launch-template-$ng.json" aws ec2 describe-launch-template-versions \
+      --launch-template-id "${lt%%	*}" --versions "${lt##*	}" --output json
+  fi
 done
 # EKS cluster insights (VER013): every insight, then the details of each one that is not PASSING.
 run eks-insights.json aws eks list-insights --cluster-name "$cluster" --output json

@@ -167,7 +167,7 @@ fn options(args: &CapacityArgs, cilium: Option<&CiliumMinor>) -> Result<Capacity
     Ok(options)
 }
 
-fn lookup<'k>(
+pub(crate) fn lookup<'k>(
     knowledge: &'k Knowledge,
     name: &str,
 ) -> Result<&'k doctor_core::knowledge::InstanceType, CliError> {

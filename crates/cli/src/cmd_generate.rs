@@ -2,11 +2,13 @@
 //! policies, Helm values, alerting rules, the aws-node patch).
 
 use clap::{Args, Subcommand, ValueEnum};
+use doctor_core::capacity::{self, CapacityOptions, Mode as CapacityMode};
 use doctor_core::generate::alerts::{self, AlertOptions};
 use doctor_core::generate::cidr::Ipv4Net;
 use doctor_core::generate::grafana::{self, DashboardOptions};
 use doctor_core::generate::helm_values::{self, ApiServer, HelmOptions, Mode};
 use doctor_core::generate::iam_policy::{self, FeatureChoice};
+use doctor_core::generate::max_pods::{self, Target};
 use doctor_core::generate::trust_policy::{self, Binding, ServiceAccount};
 use doctor_core::generate::{aws_node, DEFAULT_NAMESPACE, OPERATOR};
 use doctor_core::knowledge::Knowledge;
@@ -39,6 +41,9 @@ enum What {
     /// A Grafana dashboard (JSON) for serve's metrics and the Cilium
     /// metrics the rules watch, with a Prometheus data source variable.
     GrafanaDashboard(GrafanaDashboardArgs),
+    /// The kubelet max pods Cilium ENI mode can give IPs to, as the exact
+    /// setting of nodeadm, Karpenter, Bottlerocket, eksctl or Terraform.
+    MaxPods(MaxPodsArgs),
 }
 
 pub fn run(args: &GenerateArgs, knowledge: &Knowledge) -> Result<(), CliError> {
@@ -51,6 +56,7 @@ pub fn run(args: &GenerateArgs, knowledge: &Knowledge) -> Result<(), CliError> {
             aws_node::disable_aws_node(knowledge, a.cluster_name.as_deref())?
         }
         What::GrafanaDashboard(a) => grafana_dashboard(a, knowledge)?,
+        What::MaxPods(a) => max_pods(a, knowledge)?,
     };
     output::emit(&text)
 }
@@ -372,6 +378,104 @@ fn grafana_dashboard(
     };
     let dashboard = grafana::dashboard(knowledge, &DashboardOptions { cilium })?;
     output::json(&dashboard)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ForArg {
+    /// AL2023 launch template user data: a nodeadm NodeConfig in MIME.
+    Nodeadm,
+    /// Karpenter v1 EC2NodeClass `spec.kubelet.maxPods`.
+    Karpenter,
+    /// Bottlerocket user data `settings.kubernetes.max-pods`.
+    Bottlerocket,
+    /// eksctl `managedNodeGroups[].maxPodsPerNode`.
+    Eksctl,
+    /// terraform-aws-modules/eks `cloudinit_pre_nodeadm`.
+    Terraform,
+}
+
+#[derive(Debug, Args)]
+pub struct MaxPodsArgs {
+    /// Where the setting goes.
+    #[arg(long = "for", value_enum)]
+    target: ForArg,
+    /// EC2 instance type (repeatable: the tightest type sets the value).
+    #[arg(long = "instance-type", value_name = "TYPE", required = true)]
+    instance_types: Vec<String>,
+    /// eni.awsEnablePrefixDelegation is on (nitro instances).
+    #[arg(long)]
+    prefix_delegation: bool,
+    /// The first ENI index whose IPs serve pods (Helm eni.firstInterfaceIndex; default 0).
+    #[arg(long, value_name = "N")]
+    first_interface_index: Option<u32>,
+    /// Pods on the host network, which need no pod IP (default 2).
+    #[arg(long, value_name = "N")]
+    host_network_pods: Option<u32>,
+    /// The Cilium minor whose agent and operator rules apply (default: the newest known).
+    #[arg(long, value_name = "X.Y")]
+    cilium_version: Option<String>,
+    /// Endpoint health checking is off: the agent keeps no health address.
+    #[arg(long)]
+    no_endpoint_health_checking: bool,
+    /// Envoy config is on (Ingress, Gateway API): the agent keeps an ingress address too.
+    #[arg(long)]
+    envoy_config: bool,
+    /// The node group (nodeadm/eksctl/terraform) or EC2NodeClass (karpenter) name.
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+}
+
+fn max_pods(args: &MaxPodsArgs, knowledge: &Knowledge) -> Result<String, CliError> {
+    let cilium = match &args.cilium_version {
+        None => knowledge.newest_cilium(),
+        Some(text) => {
+            let m: Minor = text
+                .parse()
+                .map_err(|e| CliError(format!("--cilium-version: {e}")))?;
+            knowledge
+                .cilium_minor(m)
+                .ok_or_else(|| CliError(format!("unknown Cilium minor {m}")))?
+        }
+    };
+    let mut options = CapacityOptions::new(CapacityMode::CiliumEni);
+    options.prefix_delegation = args.prefix_delegation;
+    options.first_interface_index = args.first_interface_index;
+    options.host_network_pods = args.host_network_pods;
+    options.prefix_delegation_on_bare_metal = cilium.prefix_delegation_on_bare_metal;
+    options.reserved = capacity::reserved_ips(cilium, |key| match key {
+        "enable-endpoint-health-checking" if args.no_endpoint_health_checking => {
+            Some("false".into())
+        }
+        "enable-envoy-config" if args.envoy_config => Some("true".into()),
+        _ => None,
+    });
+    options.check().map_err(CliError)?;
+    let types = args
+        .instance_types
+        .iter()
+        .map(|t| crate::cmd_capacity::lookup(knowledge, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let m = max_pods::compute(&types, &options)?;
+    let target = match args.target {
+        ForArg::Nodeadm => Target::Nodeadm,
+        ForArg::Karpenter => Target::Karpenter,
+        ForArg::Bottlerocket => Target::Bottlerocket,
+        ForArg::Eksctl => Target::Eksctl,
+        ForArg::Terraform => Target::Terraform,
+    };
+    let default_name = if target == Target::Karpenter {
+        "default"
+    } else {
+        "NODEGROUP"
+    };
+    let names: Vec<&str> = args.instance_types.iter().map(String::as_str).collect();
+    Ok(max_pods::render(
+        knowledge,
+        target,
+        &m,
+        &names,
+        args.name.as_deref().unwrap_or(default_name),
+    ))
 }
 
 #[derive(Debug, Args)]

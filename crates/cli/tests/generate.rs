@@ -237,3 +237,133 @@ fn disable_aws_node_prints_the_guide_patch() {
     let err = usage_error(&["generate", "disable-aws-node", "--cluster-name", "bad name"]);
     assert!(err.contains("--cluster-name"), "{err}");
 }
+
+#[test]
+fn max_pods_for_every_provisioning_path() {
+    // m5.large, first-interface-index 1: (3 - 1) × 9 = 18 pool IPs, less
+    // router and health = 16 pod IPs, + 2 host-network pods = 18.
+    let base = [
+        "generate",
+        "max-pods",
+        "--instance-type",
+        "m5.large",
+        "--first-interface-index",
+        "1",
+        "--for",
+    ];
+    let run = |target: &str| {
+        let mut args = base.to_vec();
+        args.push(target);
+        success(&args)
+    };
+    let nodeadm = run("nodeadm");
+    assert!(nodeadm.starts_with("MIME-Version: 1.0\n"), "{nodeadm}");
+    assert!(nodeadm.contains("Content-Type: application/node.eks.aws\n"));
+    assert!(
+        nodeadm.contains("    config:\n      maxPods: 18\n"),
+        "{nodeadm}"
+    );
+    assert!(nodeadm.trim_end().ends_with("--BOUNDARY--"));
+
+    let karpenter: Value = yaml(&run("karpenter"));
+    assert_eq!(karpenter["kind"], "EC2NodeClass");
+    assert_eq!(karpenter["apiVersion"], "karpenter.k8s.aws/v1");
+    assert_eq!(karpenter["spec"]["kubelet"]["maxPods"], 18);
+
+    let br = run("bottlerocket");
+    assert!(
+        br.contains("[settings.kubernetes]\nmax-pods = 18\n"),
+        "{br}"
+    );
+
+    let eksctl: Value = yaml(&run("eksctl"));
+    assert_eq!(eksctl["managedNodeGroups"][0]["maxPodsPerNode"], 18);
+    assert_eq!(eksctl["managedNodeGroups"][0]["instanceType"], "m5.large");
+
+    let tf = run("terraform");
+    assert!(
+        tf.contains("content_type = \"application/node.eks.aws\""),
+        "{tf}"
+    );
+    assert!(tf.contains("instance_types = [\"m5.large\"]"));
+    assert!(tf.contains("                maxPods: 18\n"), "{tf}");
+}
+
+#[test]
+fn max_pods_follows_the_cilium_flags() {
+    let value = |extra: &[&str]| -> u64 {
+        let mut args = vec!["generate", "max-pods", "--for", "karpenter"];
+        args.extend_from_slice(extra);
+        let v: Value = yaml(&success(&args));
+        v["spec"]["kubelet"]["maxPods"].as_u64().unwrap()
+    };
+    // m5.large, first-interface-index 0: 27 pool IPs - 2 + 2 host-network pods.
+    assert_eq!(value(&["--instance-type", "m5.large"]), 27);
+    // No health address: one more pod; Envoy's ingress address: one fewer.
+    assert_eq!(
+        value(&[
+            "--instance-type",
+            "m5.large",
+            "--no-endpoint-health-checking"
+        ]),
+        28
+    );
+    assert_eq!(
+        value(&["--instance-type", "m5.large", "--envoy-config"]),
+        26
+    );
+    assert_eq!(
+        value(&["--instance-type", "m5.large", "--host-network-pods", "4"]),
+        29
+    );
+    // The tightest of several types; prefix delegation up to the 110 guidance.
+    assert_eq!(
+        value(&[
+            "--instance-type",
+            "c5.4xlarge",
+            "--instance-type",
+            "m5.large"
+        ]),
+        27
+    );
+    assert_eq!(
+        value(&["--instance-type", "m5.large", "--prefix-delegation"]),
+        110
+    );
+}
+
+#[test]
+fn max_pods_refuses_bad_input() {
+    let err = usage_error(&[
+        "generate",
+        "max-pods",
+        "--for",
+        "nodeadm",
+        "--instance-type",
+        "m5.lage",
+    ]);
+    assert!(err.contains("unknown instance type \"m5.lage\""), "{err}");
+    assert!(err.contains("m5.large"), "{err}");
+    let err = usage_error(&["generate", "max-pods", "--for", "nodeadm"]);
+    assert!(err.contains("--instance-type"), "{err}");
+    let err = usage_error(&[
+        "generate",
+        "max-pods",
+        "--for",
+        "ansible",
+        "--instance-type",
+        "m5.large",
+    ]);
+    assert!(err.contains("ansible"), "{err}");
+    let err = usage_error(&[
+        "generate",
+        "max-pods",
+        "--for",
+        "nodeadm",
+        "--instance-type",
+        "m5.large",
+        "--cilium-version",
+        "1.99",
+    ]);
+    assert!(err.contains("unknown Cilium minor 1.99"), "{err}");
+}

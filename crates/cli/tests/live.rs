@@ -433,7 +433,13 @@ fn kubernetes_collection_against_kmock() {
         .map(|a| a.as_str().unwrap())
         .collect();
     // Karpenter is not installed in the demo cluster: absent, not an error.
-    assert_eq!(absent, ["NodePool (karpenter.sh/v1): not installed"]);
+    assert_eq!(
+        absent,
+        [
+            "NodePool (karpenter.sh/v1): not installed",
+            "EC2NodeClass (karpenter.k8s.aws/v1): not installed"
+        ]
+    );
     assert_eq!(
         member(&files, "version.json")["serverVersion"]["gitVersion"],
         "v1.32.9-eks-113cf36"

@@ -193,3 +193,57 @@ fn cloudformation_parameters_from_flags_and_files() {
     assert_eq!(code, 2);
     assert!(err.contains("expected KEY=VALUE"), "{err}");
 }
+
+/// JohnMonteir0/eks-with-cilium: the Cilium release (ENI mode, prefix
+/// delegation) and the Karpenter template, copied from realworld/iac, and
+/// that template rendered with t2/t3 types: the template is skipped with
+/// the reason, the rendered NodePool's xen type gets no prefixes and its
+/// Karpenter default max pods exceeds Cilium's pod IPs.
+#[test]
+fn karpenter_manifests_fill_the_future_nodes() {
+    let dir = fixtures().join("hcl-johnmonteir0-karpenter");
+    let (code, out, err) = preflight(&dir, &["helm.tf", "karpenter.tpl.yaml", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let skipped = report["skipped_inputs"].to_string();
+    assert!(
+        skipped.contains("a Karpenter manifest template (${disk_gi}"),
+        "{skipped}"
+    );
+    let (code, out, err) = preflight(&dir, &["helm.tf", "karpenter-rendered.yaml"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("CAP001 max-pods-exceeds-ip-capacity — NodePool bottlerocket"),
+        "{out}"
+    );
+    assert!(
+        out.contains("New t2.medium nodes of Karpenter NodePool bottlerocket will accept 17 pods"),
+        "{out}"
+    );
+    // t3.medium is nitro: prefix delegation gives it room.
+    assert!(!out.contains("t3.medium: max pods"), "{out}");
+    assert!(out.contains("# In EC2NodeClass bottlerocket"), "{out}");
+}
+
+/// A plan whose node group runs on its own launch template (AL2023 user
+/// data, maxPods 110) and whose Karpenter objects are manifest resources:
+/// both sources of future nodes are judged before anything is applied.
+#[test]
+fn plan_launch_templates_and_karpenter_manifests() {
+    let dir = fixtures().join("karpenter-launch-template");
+    let (code, out, err) = preflight(&dir, &["plan.json"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("New m5.large nodes of node group batch will accept 110 pods"),
+        "{out}"
+    );
+    assert!(
+        out.contains("(launch template ng-batch version 1)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("New c5.large nodes of Karpenter NodePool general will accept 110 pods"),
+        "{out}"
+    );
+    assert!(out.contains("(EC2NodeClass general spec.kubelet)"), "{out}");
+}

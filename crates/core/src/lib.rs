@@ -21,4 +21,5 @@ pub mod report;
 pub mod rules;
 pub mod snapshot;
 pub mod suppress;
+pub mod userdata;
 pub mod version;

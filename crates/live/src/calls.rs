@@ -21,6 +21,7 @@ pub mod aws {
     pub const EC2_DESCRIBE_SECURITY_GROUPS: &str = "ec2:DescribeSecurityGroups";
     pub const EC2_DESCRIBE_NETWORK_INTERFACES: &str = "ec2:DescribeNetworkInterfaces";
     pub const EC2_DESCRIBE_INSTANCES: &str = "ec2:DescribeInstances";
+    pub const EC2_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS: &str = "ec2:DescribeLaunchTemplateVersions";
     pub const IAM_GET_ROLE: &str = "iam:GetRole";
     pub const IAM_LIST_ROLE_POLICIES: &str = "iam:ListRolePolicies";
     pub const IAM_GET_ROLE_POLICY: &str = "iam:GetRolePolicy";
@@ -46,6 +47,7 @@ pub mod aws {
         EC2_DESCRIBE_SECURITY_GROUPS,
         EC2_DESCRIBE_NETWORK_INTERFACES,
         EC2_DESCRIBE_INSTANCES,
+        EC2_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS,
         IAM_GET_ROLE,
         IAM_LIST_ROLE_POLICIES,
         IAM_GET_ROLE_POLICY,
@@ -313,6 +315,14 @@ pub const KUBE_KINDS: &[KubeKind] = &[
         "nodepools",
         true,
         "k8s-nodepools.json",
+    ),
+    list(
+        "EC2NodeClass",
+        "karpenter.k8s.aws",
+        "v1",
+        "ec2nodeclasses",
+        true,
+        "k8s-ec2nodeclasses.json",
     ),
 ];
 

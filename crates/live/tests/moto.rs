@@ -102,6 +102,31 @@ fn instance_types_in_batches_and_the_calendar_gap_against_moto() {
     ] {
         std::env::set_var(key, value);
     }
+    // A node group with a launch template whose AL2023 user data sets
+    // maxPods next to things that must not reach the snapshot.
+    let user_data = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"//\"\n\n--//\nContent-Type: application/node.eks.aws\n\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  cluster:\n    certificateAuthority: c2VjcmV0LWNh\n  kubelet:\n    config:\n      maxPods: 18\n--//\nContent-Type: text/x-shellscript\n\n#!/bin/bash\nexport TOKEN=hunter2\n--//--\n";
+    let script = format!(
+        r#"
+import base64, boto3, sys
+kw = dict(endpoint_url=sys.argv[1], region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+ec2 = boto3.client("ec2", **kw); eks = boto3.client("eks", **kw)
+lt = ec2.create_launch_template(LaunchTemplateName="ng-batch", LaunchTemplateData={{"UserData": base64.b64encode({user_data:?}.encode()).decode()}})["LaunchTemplate"]
+ng = eks.describe_nodegroup(clusterName="shop-prod", nodegroupName="general")["nodegroup"]
+eks.create_nodegroup(clusterName="shop-prod", nodegroupName="batch", nodeRole=ng["nodeRole"], subnets=ng["subnets"],
+    instanceTypes=["m5.large"], launchTemplate={{"id": lt["LaunchTemplateId"], "version": "1"}},
+    scalingConfig={{"minSize": 0, "maxSize": 2, "desiredSize": 0}})
+"#
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script, &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // 250 real instance types (the embedded table's first), more than two
     // requests take, and one name no EC2 region has.
     let knowledge = Knowledge::embedded();
@@ -164,6 +189,28 @@ fn instance_types_in_batches_and_the_calendar_gap_against_moto() {
             .all(|g| g.call != "ec2:DescribeInstanceTypes"),
         "{:?}",
         part.gaps
+    );
+
+    // The launch template version, its user data reduced to maxPods.
+    let (_, bytes) = part
+        .files
+        .iter()
+        .find(|(f, _)| f.file == "ec2-launch-template-versions.json")
+        .expect("the launch template versions file");
+    let value: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    let lt = &value["LaunchTemplateVersions"][0];
+    assert_eq!(lt["LaunchTemplateName"], "ng-batch", "{value}");
+    assert_eq!(lt["VersionNumber"], 1);
+    let reduced = lt["LaunchTemplateData"]["UserData"].as_str().unwrap();
+    let u = doctor_core::userdata::from_base64(reduced).unwrap();
+    assert_eq!(u.max_pods.map(|s| s.value), Some(18));
+    let text = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, reduced).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        !text.contains("c2VjcmV0LWNh") && !text.contains("hunter2"),
+        "{text}"
     );
 
     let (entry, bytes) = part

@@ -11,6 +11,7 @@ pub mod cidr;
 pub mod grafana;
 pub mod helm_values;
 pub mod iam_policy;
+pub mod max_pods;
 pub mod trust_policy;
 mod yaml;
 

@@ -391,6 +391,7 @@ impl Template<'_> {
                 at,
                 detail: "AWS::EKS::Nodegroup".into(),
             }),
+            launch_template: None,
         });
     }
 

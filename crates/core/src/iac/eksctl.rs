@@ -689,6 +689,7 @@ pub fn apply(
                             at: doc.at(&[key, &index]),
                             detail: format!("eksctl {key}[{i}] {ng_name}"),
                         }),
+                        launch_template: None,
                     });
                 }
             }

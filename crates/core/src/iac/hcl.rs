@@ -421,6 +421,7 @@ impl File<'_> {
                     taints,
                     labels: labels(&self.fact(body, "labels", &address, plan)),
                     planned: Some(planned("aws_eks_node_group".into())),
+                    launch_template: None,
                 };
                 plan.nodegroups.push(group);
             }
@@ -805,6 +806,7 @@ impl File<'_> {
                 at,
                 detail: "module eks_managed_node_groups entry".into(),
             }),
+            launch_template: None,
         };
         plan.nodegroups.push(group);
     }

@@ -198,6 +198,9 @@ pub(crate) struct PlannedNodegroup {
     pub taints: Vec<(String, Option<String>, String)>,
     pub labels: BTreeMap<String, String>,
     pub planned: Option<Planned>,
+    /// The node group's `launch_template` block, as describe-nodegroup
+    /// writes it (`{name, id, version}`; unknown parts left out).
+    pub launch_template: Option<Value>,
 }
 
 /// The Cilium release with its values as Helm would merge them.
@@ -227,6 +230,12 @@ pub(crate) struct Plan {
     pub removed_at_creation: Vec<&'static str>,
     /// Roles, policies, OIDC providers and who the roles are for.
     pub iam: iam::IamPlan,
+    /// Launch template versions planned, as describe-launch-template-versions
+    /// entries (`aws_launch_template` with its base64 `user_data`).
+    pub launch_templates: Vec<Value>,
+    /// Karpenter NodePools and EC2NodeClasses planned (manifest resources,
+    /// plain manifests).
+    pub kube_objects: Vec<Value>,
     pub facts: IacFacts,
     pub notes: Vec<InputNote>,
     pub skipped: Vec<SkippedInput>,
@@ -253,6 +262,8 @@ enum Kind {
     CloudFormation,
     Pulumi,
     Hcl,
+    /// Karpenter NodePool / EC2NodeClass manifests (YAML or JSON).
+    Karpenter,
     Other(&'static str),
 }
 
@@ -334,9 +345,67 @@ fn sniff(head: &[u8]) -> Kind {
     if !json && hcl_blocks(&text) {
         return Kind::Hcl;
     }
+    if text.contains("karpenter.sh/") || text.contains("karpenter.k8s.aws/") {
+        let kinds = [
+            "kind: NodePool",
+            "kind: EC2NodeClass",
+            "\"NodePool\"",
+            "\"EC2NodeClass\"",
+        ];
+        if kinds.iter().any(|k| text.contains(k)) {
+            return Kind::Karpenter;
+        }
+    }
     Kind::Other(
         "not a Terraform plan JSON, an eksctl ClusterConfig, a CloudFormation template or a Pulumi preview/state",
     )
+}
+
+/// Karpenter NodePools and EC2NodeClasses of a manifest file, for the
+/// loaders (CAP001's future nodes); false when the file is a template whose
+/// placeholders only its renderer fills (skipped with that reason).
+fn karpenter_manifests(shown: &str, bytes: &[u8], plan: &mut Plan) -> Result<bool, LoadError> {
+    let text = String::from_utf8_lossy(bytes);
+    if let Some(at) = text.find("${") {
+        let end = text[at..].find('}').map_or(text.len(), |e| at + e + 1);
+        plan.skipped.push(SkippedInput {
+            path: crate::hygiene::escape_control(shown).into_owned(),
+            reason: format!(
+                "a Karpenter manifest template ({} …): its values are filled when it is rendered (Terraform templatefile()); give the rendered manifests or the plan",
+                crate::hygiene::escape_control(&text[at..end.min(at + 60)])
+            ),
+        });
+        return Ok(false);
+    }
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple_with_options(&text, crate::userdata::yaml_options(text.len()))
+            .map_err(|e| LoadError::Malformed {
+                path: shown.to_string(),
+                location: None,
+                message: format!(
+                    "not valid YAML: {}",
+                    e.to_string().lines().next().unwrap_or_default()
+                ),
+            })?;
+    let mut items = Vec::new();
+    for doc in docs {
+        match doc.get("kind").and_then(Value::as_str) {
+            Some("List") => items.extend(
+                doc.get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            _ => items.push(doc),
+        }
+    }
+    plan.kube_objects.extend(items.into_iter().filter(|o| {
+        matches!(
+            o.get("kind").and_then(Value::as_str),
+            Some("NodePool" | "EC2NodeClass")
+        )
+    }));
+    Ok(true)
 }
 
 /// Every file under the paths (directories walked in sorted order).
@@ -469,6 +538,14 @@ pub fn load(paths: &[PathBuf], options: &IacOptions) -> Result<Loaded, LoadError
                 plan.facts.files.push(shown);
             }
             Kind::Hcl => hcl_files.push((path, shown)),
+            Kind::Karpenter => {
+                let Some(bytes) = read_text_file(&path, &shown, &mut plan)? else {
+                    continue;
+                };
+                if karpenter_manifests(&shown, &bytes, &mut plan)? {
+                    plan.facts.files.push(shown);
+                }
+            }
             Kind::Other(why) => plan.skipped.push(SkippedInput {
                 path: crate::hygiene::escape_control(&shown).into_owned(),
                 reason: why.to_string(),
@@ -529,11 +606,16 @@ fn exact_version(version: &Fact<String>) -> Option<String> {
     .then(|| v.to_string())
 }
 
+/// One of the node agents (cilium, aws-node, kube-proxy): each runs on the
+/// host network, as the real DaemonSets do (realworld/kubernetes
+/// aws-samples__hardeneks__aws-node_daemonset.json, the sysdumps'
+/// cilium DaemonSet), so none takes a pod IP.
 fn daemonset(name: &str, labels: Value, container: &str, image: &str, selector: Value) -> Value {
     json!({
         "apiVersion": "apps/v1", "kind": "DaemonSet",
         "metadata": {"name": name, "namespace": "kube-system", "labels": labels},
         "spec": {"template": {"spec": {
+            "hostNetwork": true,
             "nodeSelector": selector,
             "containers": [{"name": container, "image": image}]}}}
     })
@@ -730,6 +812,9 @@ fn assemble(
         if let Some(a) = &ng.ami_type {
             group["amiType"] = json!(a);
         }
+        if let Some(lt) = &ng.launch_template {
+            group["launchTemplate"] = lt.clone();
+        }
         for (key, value) in [
             ("minSize", ng.min_size),
             ("maxSize", ng.max_size),
@@ -749,6 +834,24 @@ fn assemble(
         if let Some(p) = &ng.planned {
             sources.insert(ObjectKey::new("Nodegroup", "", &ng.name), p.at.clone());
         }
+    }
+
+    // Launch templates and Karpenter objects, in the shapes their CLIs print.
+    if !plan.launch_templates.is_empty() {
+        files.push((
+            "describe-launch-template-versions.json".into(),
+            json!({"LaunchTemplateVersions": plan.launch_templates})
+                .to_string()
+                .into_bytes(),
+        ));
+    }
+    if !plan.kube_objects.is_empty() {
+        files.push((
+            "karpenter-manifests.json".into(),
+            json!({"apiVersion": "v1", "kind": "List", "items": plan.kube_objects})
+                .to_string()
+                .into_bytes(),
+        ));
     }
 
     // The DaemonSets the cluster will run: Cilium's, and aws-node and

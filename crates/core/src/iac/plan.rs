@@ -39,6 +39,7 @@ const KEPT_TYPES: &[&str] = &[
     "aws_eks_cluster",
     "aws_eks_addon",
     "aws_eks_node_group",
+    "aws_launch_template",
     "helm_release",
     "kubernetes_job",
     "kubernetes_job_v1",
@@ -529,6 +530,37 @@ fn first_block<'v>(after: &'v Value, unknown: &'v Value, key: &str) -> (&'v Valu
     )
 }
 
+/// An `aws_eks_node_group` `launch_template` block as describe-nodegroup
+/// writes it; a version known only after apply (`latest_version` of a
+/// launch template the plan creates) is the `$Latest` the plan makes.
+fn launch_template_block(after: &Value, unknown: &Value) -> Option<Value> {
+    let (block, block_unknown) = first_block(after, unknown, "launch_template");
+    if block.is_null() {
+        return None;
+    }
+    let mut out = serde_json::Map::new();
+    for key in ["id", "name", "version"] {
+        if let Fact::Known(v) = text(field(block, block_unknown, key)) {
+            if !v.is_empty() {
+                out.insert(key.into(), Value::String(v));
+            }
+        }
+    }
+    if !out.contains_key("version") {
+        out.insert("version".into(), Value::String("$Latest".into()));
+    }
+    Some(Value::Object(out))
+}
+
+/// Base64 user data that reads as "max pods not readable": the plan knows
+/// the user data only after apply.
+fn unknown_user_data() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(
+        "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      maxPods: \"known only after apply\"\n",
+    )
+}
+
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {
@@ -702,6 +734,7 @@ impl PlanFile<'_> {
                     taints,
                     labels,
                     planned: Some(planned("aws_eks_node_group".into())),
+                    launch_template: launch_template_block(after, unknown),
                 });
             }
             "helm_release" => self.helm_release(rc, at, plan),
@@ -713,19 +746,86 @@ impl PlanFile<'_> {
             | "aws_eks_pod_identity_association"
             | "kubernetes_service_account"
             | "kubernetes_service_account_v1" => self.iam(rc, planned(rc.kind.clone()), plan),
-            _ => {
-                // Jobs, manifests, DaemonSets: what they do to aws-node.
-                let body = serde_json::to_string(after).unwrap_or_default();
-                let (deleted, patched) = command_effects(&body);
-                for what in deleted {
-                    plan.facts
-                        .addon_deletions
-                        .push(planned(format!("{} deletes {what}", rc.kind)));
+            "aws_launch_template" => {
+                let name = match field(after, unknown, "name") {
+                    Fact::Known(Value::String(s)) => s.clone(),
+                    _ => rc.address.clone(),
+                };
+                let known = |key: &str| match field(after, unknown, key) {
+                    Fact::Known(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                    _ => None,
+                };
+                // A plan cannot read user data known only after apply: kept
+                // as unreadable, never as "no max pods".
+                let user_data = match field(after, unknown, "user_data") {
+                    Fact::Unknown => Some(unknown_user_data()),
+                    Fact::Known(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                    _ => None,
+                };
+                let mut data = serde_json::Map::new();
+                for (key, value) in [
+                    ("ImageId", known("image_id")),
+                    ("InstanceType", known("instance_type")),
+                    ("UserData", user_data),
+                ] {
+                    if let Some(v) = value {
+                        data.insert(key.into(), Value::String(v));
+                    }
                 }
-                if patched {
-                    plan.aws_node_patched = Some(planned(format!("{} patches aws-node", rc.kind)));
-                }
+                // The version the plan creates: the node group's `$Latest`.
+                plan.launch_templates.push(serde_json::json!({
+                    "LaunchTemplateName": name,
+                    "VersionNumber": 1,
+                    "DefaultVersion": true,
+                    "LaunchTemplateData": data,
+                }));
             }
+            "kubernetes_manifest" | "kubectl_manifest" => {
+                let objects: Vec<Value> = match rc.kind.as_str() {
+                    "kubernetes_manifest" => after.get("manifest").cloned().into_iter().collect(),
+                    _ => after
+                        .get("yaml_body")
+                        .and_then(Value::as_str)
+                        .and_then(|y| {
+                            serde_saphyr::from_multiple_with_options::<Value>(
+                                y,
+                                crate::userdata::yaml_options(y.len()),
+                            )
+                            .ok()
+                        })
+                        .unwrap_or_default(),
+                };
+                for o in objects {
+                    if matches!(
+                        o.get("kind").and_then(Value::as_str),
+                        Some("NodePool" | "EC2NodeClass")
+                    ) {
+                        plan.kube_objects.push(o);
+                    }
+                }
+                self.manifest_effects(rc, &at, plan);
+            }
+            _ => self.manifest_effects(rc, &at, plan),
+        }
+    }
+
+    /// Jobs, manifests, DaemonSets: what they do to aws-node.
+    fn manifest_effects(&self, rc: &ResourceChange, at: &SourceLocation, plan: &mut Plan) {
+        let after = &rc.change.after;
+        let planned = |detail: String| Planned {
+            address: rc.address.clone(),
+            at: at.clone(),
+            detail,
+        };
+        let body = serde_json::to_string(after).unwrap_or_default();
+        let (deleted, patched) = command_effects(&body);
+        for what in deleted {
+            plan.facts
+                .addon_deletions
+                .push(planned(format!("{} deletes {what}", rc.kind)));
+        }
+        if patched {
+            plan.aws_node_patched = Some(planned(format!("{} patches aws-node", rc.kind)));
         }
     }
 

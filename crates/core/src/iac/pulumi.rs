@@ -242,6 +242,7 @@ impl Stack<'_> {
                     taints,
                     labels,
                     planned: Some(planned(r.kind.to_string())),
+                    launch_template: None,
                 });
             }
             "kubernetes:helm.sh/v3:Release" | "kubernetes:helm.sh/v4:Chart" => {

@@ -67,6 +67,16 @@ pub struct InstanceType {
     pub vcpus: Option<u32>,
 }
 
+/// Where one provisioning path sets the kubelet's max pods
+/// (`data/eks.json` `max_pods_settings`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxPodsSetting {
+    pub setting: String,
+    /// The fact's source (`repo@commit:path` or an address).
+    pub source: String,
+}
+
 /// One Kubernetes minor on EKS: its support calendar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -607,6 +617,9 @@ pub struct Knowledge {
     pub eks_iam: EksIam,
     pub control_plane_rollback: ControlPlaneRollback,
     pub cluster_insights: ClusterInsights,
+    /// Where each provisioning path sets the kubelet's max pods
+    /// (`data/eks.json` `max_pods_settings`), by path.
+    pub max_pods_settings: BTreeMap<String, MaxPodsSetting>,
     pub dates: KnowledgeDates,
     /// Known-bad releases and combinations (`known-issues.json`).
     pub known_issues: KnownIssues,

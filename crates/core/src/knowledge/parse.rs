@@ -83,6 +83,7 @@ fn load(files: &Files) -> Result<Knowledge, KnowledgeError> {
         eks_iam: eks_iam_file.into_facts(),
         control_plane_rollback: eks_file.control_plane_rollback,
         cluster_insights: eks_file.cluster_insights,
+        max_pods_settings: eks_file.max_pods_settings,
         dates: dates_file,
         known_issues: super::KnownIssues {
             versioned: known_file.versioned,

@@ -72,6 +72,7 @@ const EC2_KEYS: &[&str] = &[
     "VpcPeeringConnections",
     "Reservations",
     "InstanceTypes",
+    "LaunchTemplateVersions",
 ];
 
 /// `aws ec2 describe-*` outputs, by their top-level key.
@@ -96,6 +97,16 @@ fn ec2<D: Doc>(cluster: &mut model::Cluster, doc: &D, key: &str) -> Result<(), F
                 reservations.into_iter().flatten().flat_map(|r| r.instances),
             );
         }
+        "LaunchTemplateVersions" => {
+            let versions: Option<Vec<LaunchTemplateVersion>> = doc.field(key)?;
+            extend(
+                &mut cluster.launch_template_versions,
+                versions
+                    .into_iter()
+                    .flatten()
+                    .map(LaunchTemplateVersion::lean),
+            );
+        }
         _ => {
             let types: Option<Vec<InstanceType>> = doc.field(key)?;
             extend(
@@ -109,6 +120,56 @@ fn ec2<D: Doc>(cluster: &mut model::Cluster, doc: &D, key: &str) -> Result<(), F
 
 fn list<T>(slot: &mut Option<Vec<T>>, items: Option<Vec<T>>) {
     extend(slot, items.unwrap_or_default());
+}
+
+/// EC2 DescribeLaunchTemplateVersions entry.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct LaunchTemplateVersion {
+    #[serde(default)]
+    launch_template_id: Option<String>,
+    #[serde(default)]
+    launch_template_name: Option<String>,
+    #[serde(default)]
+    version_number: Option<u64>,
+    #[serde(default)]
+    default_version: Option<bool>,
+    #[serde(default, deserialize_with = "model::kube::null_default")]
+    launch_template_data: LaunchTemplateData,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct LaunchTemplateData {
+    #[serde(default)]
+    image_id: Option<String>,
+    #[serde(default)]
+    instance_type: Option<String>,
+    #[serde(default)]
+    user_data: Option<String>,
+}
+
+impl LaunchTemplateVersion {
+    fn lean(self) -> model::LaunchTemplateVersion {
+        let d = self.launch_template_data;
+        let (user_data, user_data_error) = match d.user_data.as_deref() {
+            None | Some("") => (Default::default(), None),
+            Some(text) => match crate::userdata::from_base64(text) {
+                Ok(u) => (u, None),
+                Err(e) => (Default::default(), Some(e)),
+            },
+        };
+        model::LaunchTemplateVersion {
+            launch_template_id: self.launch_template_id.unwrap_or_default(),
+            launch_template_name: self.launch_template_name.unwrap_or_default(),
+            version_number: self.version_number.unwrap_or_default(),
+            default_version: self.default_version.unwrap_or_default(),
+            image_id: d.image_id.filter(|i| !i.is_empty()),
+            instance_type: d.instance_type.filter(|i| !i.is_empty()),
+            user_data,
+            user_data_error,
+        }
+    }
 }
 
 /// EC2 DescribeInstanceTypes entry (Go SDK dumps write absent structs as null).

@@ -41,6 +41,7 @@ pub(super) fn one_of_each(cluster: &mut Cluster, inputs: &[String]) -> Vec<Input
     keep_newest(&mut c.cilium_endpoints, "CiliumEndpoint", &mut overlaps);
     keep_newest(&mut c.cilium_nodes, "CiliumNode", &mut overlaps);
     keep_newest(&mut c.node_pools, "NodePool", &mut overlaps);
+    keep_newest(&mut c.ec2_node_classes, "EC2NodeClass", &mut overlaps);
     let name = |i: u32| inputs.get(i as usize).map_or("?", String::as_str);
     overlaps
         .into_iter()

@@ -29,6 +29,7 @@ pub(super) enum Object {
     CiliumEndpoint(model::CiliumEndpoint),
     CiliumNode(model::CiliumNode),
     NodePool(model::NodePool),
+    Ec2NodeClass(model::Ec2NodeClass),
     /// Kinds whose presence is all the rules need (e.g. VPC CNI leftovers).
     Presence(ObjectKey),
 }
@@ -103,6 +104,7 @@ fn kind_of_plural(plural: &str) -> Option<&'static str> {
         "clusterrolebindings" => "ClusterRoleBinding",
         "namespaces" => "Namespace",
         "nodepools" => "NodePool",
+        "ec2nodeclasses" => "EC2NodeClass",
         "eniconfigs" => "ENIConfig",
         "secrets" => "Secret",
         _ => return None,
@@ -289,6 +291,7 @@ fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>,
         Collection::CiliumEndpoints => Object::CiliumEndpoint(p(src)?),
         Collection::CiliumNodes => Object::CiliumNode(p(src)?),
         Collection::NodePools => Object::NodePool(p(src)?),
+        Collection::Ec2NodeClasses => Object::Ec2NodeClass(p(src)?),
         Collection::Presence => Object::Presence(ObjectKey::default()),
     }))
 }
@@ -296,7 +299,7 @@ fn parse_kind<S: Source + ?Sized>(src: &S, kind: &str) -> Result<Option<Object>,
 /// A provided list (even empty) marks its typed collection as present;
 /// false when the rules use no collection or presence of that kind.
 pub(super) fn mark_listed(cluster: &mut Cluster, kind: &str) -> bool {
-    // Called for every object: the kind's name is copied once per kind.
+    // The kind's name is copied once per kind.
     if !cluster.kinds_listed.contains(kind) {
         cluster.kinds_listed.insert(kind.to_string());
     }
@@ -352,6 +355,7 @@ fn collection_slot(cluster: &mut Cluster, collection: Collection) -> Option<&mut
         Collection::CiliumEndpoints => &mut c.cilium_endpoints,
         Collection::CiliumNodes => &mut c.cilium_nodes,
         Collection::NodePools => &mut c.node_pools,
+        Collection::Ec2NodeClasses => &mut c.ec2_node_classes,
         Collection::Presence => return None,
     })
 }
@@ -381,6 +385,7 @@ fn add(cluster: &mut Cluster, object: Object, input: u32) {
         Object::CiliumEndpoint(o) => extend(&mut cluster.cilium_endpoints, from_input(o, i)),
         Object::CiliumNode(o) => extend(&mut cluster.cilium_nodes, from_input(o, i)),
         Object::NodePool(o) => extend(&mut cluster.node_pools, from_input(o, i)),
+        Object::Ec2NodeClass(o) => extend(&mut cluster.ec2_node_classes, from_input(o, i)),
         // Typed objects are found in their collections (`Cluster::has_object`).
         Object::Presence(key) => {
             cluster.objects.insert(key);

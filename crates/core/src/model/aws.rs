@@ -162,6 +162,51 @@ pub struct Nodegroup {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub node_role: Option<String>,
+    /// The node group's own launch template, when it has one (EKS builds
+    /// one itself otherwise).
+    #[serde(default)]
+    pub launch_template: Option<NodegroupLaunchTemplate>,
+}
+
+/// describe-nodegroup `launchTemplate`: `{name, version, id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct NodegroupLaunchTemplate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// One `aws ec2 describe-launch-template-versions` entry, its user data
+/// read at load time ([`crate::userdata`]); the user data itself is not kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LaunchTemplateVersion {
+    pub launch_template_id: String,
+    pub launch_template_name: String,
+    pub version_number: u64,
+    pub default_version: bool,
+    /// `LaunchTemplateData.ImageId`: a custom AMI (EKS then neither merges
+    /// its user data nor caps max pods).
+    pub image_id: Option<String>,
+    pub instance_type: Option<String>,
+    /// What the user data says about max pods; `Format::Empty` without user data.
+    pub user_data: crate::userdata::KubeletMaxPods,
+    /// Why the user data could not be read (not base64, not text).
+    pub user_data_error: Option<String>,
+}
+
+impl LaunchTemplateVersion {
+    /// `name version N` for messages.
+    pub fn label(&self) -> String {
+        let name = if self.launch_template_name.is_empty() {
+            &self.launch_template_id
+        } else {
+            &self.launch_template_name
+        };
+        format!("launch template {name} version {}", self.version_number)
+    }
 }
 
 /// `aws eks describe-addon` → `.addon` (list-addons gives names only).

@@ -169,7 +169,8 @@ object!(
     SecurityGroupPolicy,
     CiliumEndpoint,
     CiliumNode,
-    NodePool
+    NodePool,
+    Ec2NodeClass
 );
 object!(kinded Workload, WebhookConfiguration, NetworkPolicy);
 
@@ -973,6 +974,48 @@ pub struct NodePoolTemplateSpec {
     pub taints: Vec<Taint>,
     #[serde(default, deserialize_with = "seq")]
     pub startup_taints: Vec<Taint>,
+    /// The EC2NodeClass the pool's nodes are launched from.
+    #[serde(default, deserialize_with = "null_default")]
+    pub node_class_ref: NodeClassRef,
+    /// Scheduling requirements (`node.kubernetes.io/instance-type In [...]`…).
+    #[serde(default, deserialize_with = "seq")]
+    pub requirements: Vec<NodeSelectorRequirement>,
+    /// karpenter.sh/v1beta1: the kubelet settings lived here (v1 moved them
+    /// to the EC2NodeClass).
+    #[serde(default)]
+    pub kubelet: Option<KarpenterKubelet>,
+}
+
+/// `spec.template.spec.nodeClassRef`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct NodeClassRef {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// One NodePool requirement (a Kubernetes node selector requirement).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeSelectorRequirement {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub operator: String,
+    #[serde(default, deserialize_with = "seq")]
+    pub values: Vec<String>,
+}
+
+/// Karpenter's kubelet settings (EC2NodeClass `spec.kubelet` in v1,
+/// NodePool `spec.template.spec.kubelet` in v1beta1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KarpenterKubelet {
+    #[serde(default)]
+    pub max_pods: Option<u32>,
+    #[serde(default)]
+    pub pods_per_core: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -994,6 +1037,35 @@ pub struct NodePool {
     pub metadata: Meta,
     #[serde(default)]
     pub spec: NodePoolSpec,
+}
+
+/// `EC2NodeClass` `spec.amiSelectorTerms[]` (only the alias matters here).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct AmiSelectorTerm {
+    #[serde(default)]
+    pub alias: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ec2NodeClassSpec {
+    /// v1: the kubelet settings of every node launched from this class.
+    #[serde(default)]
+    pub kubelet: Option<KarpenterKubelet>,
+    /// v1beta1 (and v1, deprecated): `AL2`, `AL2023`, `Bottlerocket`, `Custom`…
+    #[serde(default)]
+    pub ami_family: Option<String>,
+    #[serde(default, deserialize_with = "seq")]
+    pub ami_selector_terms: Vec<AmiSelectorTerm>,
+}
+
+/// karpenter.k8s.aws EC2NodeClass.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Ec2NodeClass {
+    #[serde(default)]
+    pub metadata: Meta,
+    #[serde(default)]
+    pub spec: Ec2NodeClassSpec,
 }
 
 #[cfg(test)]

@@ -215,6 +215,8 @@ pub struct Cluster {
     pub cilium_endpoints: Option<Vec<CiliumEndpoint>>,
     pub cilium_nodes: Option<Vec<CiliumNode>>,
     pub node_pools: Option<Vec<NodePool>>,
+    /// Karpenter EC2NodeClasses (karpenter.k8s.aws).
+    pub ec2_node_classes: Option<Vec<Ec2NodeClass>>,
     /// Objects of the kinds the model does not type (ClusterRoles, CRDs,
     /// Namespaces), by kind/namespace/name; see [`Cluster::has_object`].
     pub objects: BTreeSet<ObjectKey>,
@@ -241,6 +243,9 @@ pub struct Cluster {
     // AWS.
     pub eks: Option<EksCluster>,
     pub nodegroups: Option<Vec<Nodegroup>>,
+    /// `aws ec2 describe-launch-template-versions`: the node groups' launch
+    /// templates, user data read ([`crate::userdata`]).
+    pub launch_template_versions: Option<Vec<LaunchTemplateVersion>>,
     /// Names from `list-addons`.
     pub addon_names: Option<Vec<String>>,
     pub addons: Option<Vec<Addon>>,
@@ -315,6 +320,7 @@ pub enum Collection {
     CiliumEndpoints,
     CiliumNodes,
     NodePools,
+    Ec2NodeClasses,
     /// Only that one exists ([`Cluster::objects`]).
     Presence,
 }
@@ -345,6 +351,7 @@ pub static KEPT_KINDS: &[(&str, Collection)] = &[
     ("CiliumEndpoint", Collection::CiliumEndpoints),
     ("CiliumNode", Collection::CiliumNodes),
     ("NodePool", Collection::NodePools),
+    ("EC2NodeClass", Collection::Ec2NodeClasses),
     ("ClusterRole", Collection::Presence),
     ("ClusterRoleBinding", Collection::Presence),
     ("CustomResourceDefinition", Collection::Presence),
@@ -510,6 +517,7 @@ impl Cluster {
             Collection::CiliumEndpoints => all(&self.cilium_endpoints, |o| &o.metadata),
             Collection::CiliumNodes => all(&self.cilium_nodes, |o| &o.metadata),
             Collection::NodePools => all(&self.node_pools, |o| &o.metadata),
+            Collection::Ec2NodeClasses => all(&self.ec2_node_classes, |o| &o.metadata),
             Collection::Presence => return None,
         })
     }

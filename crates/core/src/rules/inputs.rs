@@ -16,6 +16,10 @@ pub const ADDONS: &str =
     "aws eks list-addons --cluster-name CLUSTER_NAME --output json > addons.json";
 pub const NODEGROUPS: &str =
     "aws eks describe-nodegroup --cluster-name CLUSTER --nodegroup-name NODEGROUP --output json > nodegroup-NODEGROUP.json (one per node group)";
+/// The node groups' launch templates and Karpenter's node classes: the max
+/// pods nodes will get.
+pub const LAUNCH_TEMPLATES: &str =
+    "aws ec2 describe-launch-template-versions --launch-template-id LT_ID --versions VERSION --output json > ec2-launch-template-LT_ID.json (one per node group launch template); kubectl get nodepools.karpenter.sh,ec2nodeclasses.karpenter.k8s.aws -o json > karpenter.json";
 pub const SUBNETS: &str =
     "aws ec2 describe-subnets --filters Name=vpc-id,Values=VPC_ID --output json > ec2-subnets.json";
 /// EKS's own support calendar.

@@ -242,6 +242,58 @@ fn instance_type(x: &aws_sdk_ec2::types::InstanceTypeInfo) -> InstanceType {
     }
 }
 
+/// DescribeLaunchTemplateVersions entry in the AWS CLI shape, its user
+/// data reduced to the max pods settings it holds
+/// ([`doctor_core::userdata::KubeletMaxPods::reduced`]): user data can hold
+/// secrets, and nothing else of it is read.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LaunchTemplateVersion {
+    launch_template_id: Option<String>,
+    launch_template_name: Option<String>,
+    version_number: Option<i64>,
+    default_version: Option<bool>,
+    launch_template_data: LaunchTemplateData,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LaunchTemplateData {
+    image_id: Option<String>,
+    instance_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_data: Option<String>,
+}
+
+fn launch_template_version(v: &aws_sdk_ec2::types::LaunchTemplateVersion) -> LaunchTemplateVersion {
+    use base64::Engine;
+    let data = v.launch_template_data();
+    let user_data = data.and_then(|d| d.user_data()).and_then(|text| {
+        let reduced = match doctor_core::userdata::from_base64(text) {
+            Ok(u) => u.reduced()?,
+            // Kept as unreadable, without the text.
+            Err(why) => format!(
+                "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      maxPods: {}\n",
+                serde_json::to_string(&format!("unreadable: {why}")).unwrap_or_default()
+            ),
+        };
+        Some(base64::engine::general_purpose::STANDARD.encode(reduced))
+    });
+    LaunchTemplateVersion {
+        launch_template_id: s(v.launch_template_id()),
+        launch_template_name: s(v.launch_template_name()),
+        version_number: v.version_number(),
+        default_version: v.default_version(),
+        launch_template_data: LaunchTemplateData {
+            image_id: s(data.and_then(|d| d.image_id())),
+            instance_type: data
+                .and_then(|d| d.instance_type())
+                .map(|t| t.as_str().to_string()),
+            user_data,
+        },
+    }
+}
+
 fn in_vpc(vpc: &str) -> Filter {
     Filter::builder().name("vpc-id").values(vpc).build()
 }
@@ -376,6 +428,53 @@ impl Aws {
                 &json!({ "Reservations": [{ "Instances": instances }] }),
             );
         }
+        Ok(())
+    }
+
+    /// The launch template version each node group uses (the max pods its
+    /// new nodes get), one request per node group, into one file.
+    pub(super) async fn launch_templates(
+        &mut self,
+        nodegroups: &[doctor_core::model::Nodegroup],
+    ) -> Result<(), LiveError> {
+        let mut found = Vec::new();
+        let mut asked = BTreeSet::new();
+        for lt in nodegroups.iter().filter_map(|n| n.launch_template.as_ref()) {
+            let version = lt.version.clone().unwrap_or_else(|| "$Default".into());
+            let key = (lt.id.clone(), lt.name.clone(), version.clone());
+            if !asked.insert(key) {
+                continue;
+            }
+            let mut request = self
+                .ec2
+                .describe_launch_template_versions()
+                .versions(version);
+            request = match (&lt.id, &lt.name) {
+                (Some(id), _) => request.launch_template_id(id),
+                (None, Some(name)) => request.launch_template_name(name),
+                (None, None) => continue,
+            };
+            if let Some(out) = self
+                .call(EC2_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS, request.send())
+                .await?
+            {
+                found.extend(
+                    out.launch_template_versions()
+                        .iter()
+                        .map(launch_template_version),
+                );
+            }
+        }
+        if asked.is_empty() {
+            return Ok(());
+        }
+        let n = found.len();
+        self.part.put(
+            "ec2-launch-template-versions.json".into(),
+            EC2_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS,
+            n,
+            &json!({ "LaunchTemplateVersions": found }),
+        );
         Ok(())
     }
 

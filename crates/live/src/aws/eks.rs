@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use aws_smithy_types::DateTime;
 use doctor_core::model::{Addon, EksCluster, EksIdentity, EksNetworkConfig, EksOidc, EksVpcConfig};
 use doctor_core::model::{
-    Nodegroup, NodegroupTaint, RemoteNetwork, RemoteNetworkConfig, ScalingConfig, UpgradePolicy,
+    Nodegroup, NodegroupLaunchTemplate, NodegroupTaint, RemoteNetwork, RemoteNetworkConfig,
+    ScalingConfig, UpgradePolicy,
 };
 use doctor_core::version::Date;
 use serde::Serialize;
@@ -109,6 +110,11 @@ fn nodegroup(n: &aws_sdk_eks::types::Nodegroup) -> Nodegroup {
             .collect(),
         labels: tags(n.labels()),
         node_role: n.node_role().map(str::to_string),
+        launch_template: n.launch_template().map(|l| NodegroupLaunchTemplate {
+            name: l.name().map(str::to_string),
+            version: l.version().map(str::to_string),
+            id: l.id().map(str::to_string),
+        }),
     }
 }
 

@@ -320,6 +320,7 @@ pub async fn collect(
     aws.addons(&options.cluster).await?;
     let nodegroups = aws.nodegroups(&options.cluster).await?;
     aws.insights(&options.cluster).await?;
+    aws.launch_templates(&nodegroups).await?;
 
     let vpc_config = cluster.map(|c| c.resources_vpc_config).unwrap_or_default();
     let vpc = match vpc_config.vpc_id {

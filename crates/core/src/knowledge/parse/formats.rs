@@ -26,6 +26,7 @@ pub struct EksFile {
     pub ami_kernels: Vec<AmiKernel>,
     pub control_plane_rollback: ControlPlaneRollback,
     pub cluster_insights: ClusterInsights,
+    pub max_pods_settings: BTreeMap<String, crate::knowledge::MaxPodsSetting>,
 }
 
 /// `data/cilium.json`.

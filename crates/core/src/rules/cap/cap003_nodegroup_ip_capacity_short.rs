@@ -4,6 +4,7 @@ use crate::rules::inputs;
 use std::collections::{BTreeSet, HashSet};
 
 use super::common::{self, Ipam};
+use super::future_nodes;
 use super::ip_capacity;
 use crate::findings::{ObjectRef, Severity};
 use crate::model::Workload;
@@ -24,8 +25,10 @@ managed node groups at their maximum size: Σ maxSize × `(ENIs - first-interfac
 (IPv4 per ENI - 1)` (×16 with prefix delegation) minus the addresses the agent takes for \
 itself on every node (router, health, and ingress with Envoy config; from `cilium status \
 --verbose` when the snapshot has it, else from cilium-config), using the smallest instance \
-type when a group has several. Nodes outside managed node groups count with their current \
-capacity.",
+type when a group has several. A node holds no more pods than its kubelet max pods: where the \
+max pods the node group's launch template (or EKS's default, capped at 110/250) gives a type, \
+less the host-network DaemonSets, is below its pod IPs, that is the node's capacity. Nodes \
+outside managed node groups count with their current capacity.",
     why_it_matters: "When demand exceeds what the node groups can ever address, the \
 autoscaler stops at maxSize while pods wait for IPs: scale-ups and rollouts (which \
 briefly need extra replicas) stall.",
@@ -114,6 +117,27 @@ impl Rule for NodegroupIpCapacityShort {
         let mut capacity: u64 = 0;
         // (nodegroup, max size, per-node capacity)
         let mut groups: Vec<(&str, u32, u32)> = Vec::new();
+        // The max pods each node group's nodes get (launch template or EKS
+        // default): a node holds no more pods than that, whatever its IPs.
+        let (future, _) = future_nodes::sources(cx);
+        let host_ds = daemonsets
+            .iter()
+            .filter(|d| d.spec.template.spec.host_network)
+            .count() as u32;
+        let max_pods_of = |ng: &str, t: &str| {
+            future
+                .iter()
+                .filter(|s| s.kind == "Nodegroup" && s.name == ng)
+                .flat_map(|s| s.types.iter().map(move |x| (s, x)))
+                .find(|(_, x)| x.instance_type == t)
+                .map(|(s, x)| {
+                    (
+                        x.max_pods.saturating_sub(host_ds),
+                        s.origin.clone(),
+                        x.max_pods,
+                    )
+                })
+        };
         let ng_names: HashSet<&str> = nodegroups
             .iter()
             .map(|n| n.nodegroup_name.as_str())
@@ -163,9 +187,18 @@ impl Rule for NodegroupIpCapacityShort {
                     continue;
                 };
                 let node_cap = pools.node(&l.it, fii, pd_on);
-                let cap = node_cap.pod_ips.unwrap_or(0);
+                let mut cap = node_cap.pod_ips.unwrap_or(0);
+                let mut formula = ip_capacity::cilium_eni_formula(&node_cap, fii);
+                if let Some((pods, origin, max_pods)) = max_pods_of(name, t) {
+                    if pods < cap {
+                        formula = format!(
+                            "{formula}; but max pods {max_pods} ({origin}) - {host_ds} host-network DaemonSets = {pods} pods per node"
+                        );
+                        cap = pods;
+                    }
+                }
                 if smallest.as_ref().is_none_or(|(c, _)| cap < *c) {
-                    smallest = Some((cap, ip_capacity::cilium_eni_formula(&node_cap, fii)));
+                    smallest = Some((cap, formula));
                 }
             }
             let Some((per_node, formula)) = smallest else {
@@ -361,5 +394,39 @@ mod tests {
         c.instance_types = None;
         c.nodegroups.as_mut().unwrap()[0].instance_types = vec!["zz9.nonexistent".into()];
         assert!(outcome(&NodegroupIpCapacityShort, &c).is_err());
+    }
+
+    #[test]
+    fn launch_template_max_pods_bounds_capacity() {
+        // The launch template sets maxPods 10: 10 - 1 host-network DaemonSet
+        // (cilium) = 9 pods per node, below its 16 pod IPs: 3 × 9 = 27.
+        let mut c = cluster(30);
+        c.nodegroups.as_mut().unwrap()[0].launch_template = Some(
+            serde_json::from_value(json!({"name":"ng-general","version":"1","id":"lt-1"})).unwrap(),
+        );
+        c.launch_template_versions = Some(vec![crate::model::LaunchTemplateVersion {
+            launch_template_id: "lt-1".into(),
+            launch_template_name: "ng-general".into(),
+            version_number: 1,
+            default_version: true,
+            user_data: crate::userdata::parse("[settings.kubernetes]\nmax-pods = 10\n"),
+            ..Default::default()
+        }]);
+        let Ok(f) = outcome(&NodegroupIpCapacityShort, &c) else {
+            panic!()
+        };
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains("(36)") && f[0].message.contains("(27)"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].evidence.iter().any(|e| e.contains("but max pods 10 (launch template ng-general version 1) - 1 host-network DaemonSets = 9 pods per node")),
+            "{:?}",
+            f[0].evidence
+        );
+        // Without the launch template the 16 pod IPs bound it: 48 ≥ 36.
+        assert_eq!(outcome(&NodegroupIpCapacityShort, &cluster(30)), Ok(vec![]));
     }
 }

@@ -2,6 +2,7 @@
 
 pub(crate) mod cidr;
 pub(crate) mod common;
+pub(crate) mod future_nodes;
 pub(crate) mod ip_capacity;
 
 mod cap001_max_pods_exceeds_ip_capacity;
