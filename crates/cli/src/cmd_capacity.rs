@@ -36,6 +36,16 @@ pub struct CapacityArgs {
     /// vpc-cni: use at most N ENIs.
     #[arg(long, value_name = "N")]
     max_enis: Option<u32>,
+    #[command(flatten)]
+    cilium: CiliumEniFlags,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// How Cilium's ENI IPAM is set up on the nodes: `capacity --mode
+/// cilium-eni` and `generate max-pods` take the same flags.
+#[derive(Debug, Args)]
+pub(crate) struct CiliumEniFlags {
     /// cilium-eni: the first ENI index whose IPs serve pods (Helm
     /// eni.firstInterfaceIndex; default 0).
     #[arg(long, value_name = "N")]
@@ -56,8 +66,44 @@ pub struct CapacityArgs {
     /// Envoy L7 load balancer): the agent keeps an ingress address too.
     #[arg(long)]
     envoy_config: bool,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
+}
+
+impl CiliumEniFlags {
+    /// The Cilium minor `--cilium-version` names, else the newest known.
+    pub(crate) fn minor<'k>(&self, knowledge: &'k Knowledge) -> Result<&'k CiliumMinor, CliError> {
+        let Some(text) = &self.cilium_version else {
+            return Ok(knowledge.newest_cilium());
+        };
+        let known = || {
+            let minors: Vec<String> = knowledge
+                .cilium
+                .iter()
+                .map(|c| c.minor.to_string())
+                .collect();
+            minors.join(", ")
+        };
+        let minor: Minor = text
+            .parse()
+            .map_err(|e| CliError(format!("--cilium-version: {e}")))?;
+        knowledge
+            .cilium_minor(minor)
+            .ok_or_else(|| CliError(format!("unknown Cilium minor {minor} (known: {})", known())))
+    }
+
+    /// The flags' settings, with the addresses the agent of `cilium` keeps.
+    pub(crate) fn apply(&self, options: &mut CapacityOptions, cilium: &CiliumMinor) {
+        options.first_interface_index = self.first_interface_index;
+        options.host_network_pods = self.host_network_pods;
+        options.prefix_delegation_on_bare_metal = cilium.prefix_delegation_on_bare_metal;
+        // The agent options the flags stand for; the rest keep Cilium's defaults.
+        options.reserved = capacity::reserved_ips(cilium, |key| match key {
+            "enable-endpoint-health-checking" if self.no_endpoint_health_checking => {
+                Some("false".into())
+            }
+            "enable-envoy-config" if self.envoy_config => Some("true".into()),
+            _ => None,
+        });
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -107,14 +153,15 @@ fn cilium_minor<'k>(
     args: &CapacityArgs,
     knowledge: &'k Knowledge,
 ) -> Result<Option<&'k CiliumMinor>, CliError> {
+    let flags = &args.cilium;
     if args.mode != ModeArg::CiliumEni {
         let misplaced = [
-            ("--cilium-version", args.cilium_version.is_some()),
+            ("--cilium-version", flags.cilium_version.is_some()),
             (
                 "--no-endpoint-health-checking",
-                args.no_endpoint_health_checking,
+                flags.no_endpoint_health_checking,
             ),
-            ("--envoy-config", args.envoy_config),
+            ("--envoy-config", flags.envoy_config),
         ];
         return match misplaced.iter().find(|(_, given)| *given) {
             Some((flag, _)) => Err(CliError(format!(
@@ -124,24 +171,7 @@ fn cilium_minor<'k>(
             None => Ok(None),
         };
     }
-    let Some(text) = &args.cilium_version else {
-        return Ok(Some(knowledge.newest_cilium()));
-    };
-    let known = || {
-        let minors: Vec<String> = knowledge
-            .cilium
-            .iter()
-            .map(|c| c.minor.to_string())
-            .collect();
-        minors.join(", ")
-    };
-    let minor: Minor = text
-        .parse()
-        .map_err(|e| CliError(format!("--cilium-version: {e}")))?;
-    knowledge
-        .cilium_minor(minor)
-        .map(Some)
-        .ok_or_else(|| CliError(format!("unknown Cilium minor {minor} (known: {})", known())))
+    flags.minor(knowledge).map(Some)
 }
 
 fn options(args: &CapacityArgs, cilium: Option<&CiliumMinor>) -> Result<CapacityOptions, CliError> {
@@ -149,19 +179,10 @@ fn options(args: &CapacityArgs, cilium: Option<&CiliumMinor>) -> Result<Capacity
     options.prefix_delegation = args.prefix_delegation;
     options.custom_networking = args.custom_networking;
     options.max_enis = args.max_enis;
-    options.first_interface_index = args.first_interface_index;
-    options.host_network_pods = args.host_network_pods;
-    options.prefix_delegation_on_bare_metal =
-        cilium.is_some_and(|c| c.prefix_delegation_on_bare_metal);
+    options.first_interface_index = args.cilium.first_interface_index;
+    options.host_network_pods = args.cilium.host_network_pods;
     if let Some(minor) = cilium {
-        // The agent options the flags stand for; the rest keep Cilium's defaults.
-        options.reserved = capacity::reserved_ips(minor, |key| match key {
-            "enable-endpoint-health-checking" if args.no_endpoint_health_checking => {
-                Some("false".into())
-            }
-            "enable-envoy-config" if args.envoy_config => Some("true".into()),
-            _ => None,
-        });
+        args.cilium.apply(&mut options, minor);
     }
     options.check().map_err(CliError)?;
     Ok(options)

@@ -2,7 +2,7 @@
 //! policies, Helm values, alerting rules, the aws-node patch).
 
 use clap::{Args, Subcommand, ValueEnum};
-use doctor_core::capacity::{self, CapacityOptions, Mode as CapacityMode};
+use doctor_core::capacity::{CapacityOptions, Mode as CapacityMode};
 use doctor_core::generate::alerts::{self, AlertOptions};
 use doctor_core::generate::cidr::Ipv4Net;
 use doctor_core::generate::grafana::{self, DashboardOptions};
@@ -405,50 +405,18 @@ pub struct MaxPodsArgs {
     /// eni.awsEnablePrefixDelegation is on (nitro instances).
     #[arg(long)]
     prefix_delegation: bool,
-    /// The first ENI index whose IPs serve pods (Helm eni.firstInterfaceIndex; default 0).
-    #[arg(long, value_name = "N")]
-    first_interface_index: Option<u32>,
-    /// Pods on the host network, which need no pod IP (default 2).
-    #[arg(long, value_name = "N")]
-    host_network_pods: Option<u32>,
-    /// The Cilium minor whose agent and operator rules apply (default: the newest known).
-    #[arg(long, value_name = "X.Y")]
-    cilium_version: Option<String>,
-    /// Endpoint health checking is off: the agent keeps no health address.
-    #[arg(long)]
-    no_endpoint_health_checking: bool,
-    /// Envoy config is on (Ingress, Gateway API): the agent keeps an ingress address too.
-    #[arg(long)]
-    envoy_config: bool,
+    #[command(flatten)]
+    cilium: crate::cmd_capacity::CiliumEniFlags,
     /// The node group (nodeadm/eksctl/terraform) or EC2NodeClass (karpenter) name.
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
 }
 
 fn max_pods(args: &MaxPodsArgs, knowledge: &Knowledge) -> Result<String, CliError> {
-    let cilium = match &args.cilium_version {
-        None => knowledge.newest_cilium(),
-        Some(text) => {
-            let m: Minor = text
-                .parse()
-                .map_err(|e| CliError(format!("--cilium-version: {e}")))?;
-            knowledge
-                .cilium_minor(m)
-                .ok_or_else(|| CliError(format!("unknown Cilium minor {m}")))?
-        }
-    };
+    let cilium = args.cilium.minor(knowledge)?;
     let mut options = CapacityOptions::new(CapacityMode::CiliumEni);
     options.prefix_delegation = args.prefix_delegation;
-    options.first_interface_index = args.first_interface_index;
-    options.host_network_pods = args.host_network_pods;
-    options.prefix_delegation_on_bare_metal = cilium.prefix_delegation_on_bare_metal;
-    options.reserved = capacity::reserved_ips(cilium, |key| match key {
-        "enable-endpoint-health-checking" if args.no_endpoint_health_checking => {
-            Some("false".into())
-        }
-        "enable-envoy-config" if args.envoy_config => Some("true".into()),
-        _ => None,
-    });
+    args.cilium.apply(&mut options, cilium);
     options.check().map_err(CliError)?;
     let types = args
         .instance_types
