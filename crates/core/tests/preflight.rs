@@ -209,6 +209,53 @@ fn eksctl_defaults_decide_the_vpc_cni_by_release() {
 }
 
 #[test]
+fn eksctl_max_pods_per_node_is_the_launch_template_eksctl_writes() {
+    // littlejo's prefix-delegation cluster: maxPodsPerNode 110 on t3.medium
+    // (AL2023 by the schema's default): a NodeConfig maxPods in the node
+    // group's launch template.
+    let loaded = load(
+        &["littlejo__cilium-eks-cookbook__files_eks-cilium-prefix.yaml"],
+        None,
+    )
+    .unwrap();
+    let c = &loaded.cluster;
+    let group = &c.nodegroups.as_deref().unwrap()[0];
+    let template = group.launch_template.as_ref().expect("a launch template");
+    let versions = c.launch_template_versions.as_deref().unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].launch_template_name, "eksctl-ng-2");
+    assert_eq!(template.name.as_deref(), Some("eksctl-ng-2"));
+    let set = versions[0]
+        .user_data
+        .max_pods
+        .as_ref()
+        .expect("maxPods read");
+    assert_eq!(set.value, 110);
+    assert!(set.setting.contains("maxPods"), "{}", set.setting);
+    assert_eq!(versions[0].user_data.format.as_str(), "nodeadm NodeConfig");
+}
+
+#[test]
+fn eksctl_max_pods_per_node_over_cilium_pod_ips_fires_cap001_on_future_nodes() {
+    let r = evaluate(&load_with_values(
+        "hostile/eksctl-max-pods.yaml",
+        "hostile/eni-values.yaml",
+    ));
+    let fired: Vec<&str> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.code == "CAP001")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert!(
+        fired[0].contains("ng-2") && fired[0].contains("110"),
+        "{}",
+        fired[0]
+    );
+}
+
+#[test]
 fn eksctl_files_of_one_cluster_merge() {
     // highopes: the cluster (disableDefaultAddons: true, coredns) in one
     // file, its node group in another.

@@ -404,6 +404,67 @@ fn taints(v: Option<&Value>) -> Vec<(String, Option<String>, String)> {
     }
 }
 
+/// `maxPodsPerNode`: eksctl writes it into the user data of the launch
+/// template it creates for the node group, in the form of its AMI family
+/// (node_provisioning.json `eksctl`: "AL2023 -> an extra NodeConfig with
+/// spec.kubelet.config.maxPods; Bottlerocket -> settings.kubernetes.max-pods;
+/// managed AL2 -> script editing /etc/eks/bootstrap.sh KUBELET_EXTRA_ARGS
+/// (skipped when overrideBootstrapCommand is set); self-managed AL2 ->
+/// MAX_PODS variable for the bootstrap template"). That launch template,
+/// as describe-launch-template-versions prints it, joins the plan; the node
+/// group's `launchTemplate` points at it.
+fn max_pods_launch_template(
+    ng: &Value,
+    managed: bool,
+    ng_name: &str,
+    at: SourceLocation,
+    plan: &mut Plan,
+) -> Option<Value> {
+    let max_pods = ng.get("maxPodsPerNode")?.as_u64()?;
+    // The schema's default family (eksctl v1alpha5: `"AmazonLinux2023"` (default)).
+    let family = ng
+        .get("amiFamily")
+        .and_then(Value::as_str)
+        .unwrap_or("AmazonLinux2023");
+    let override_command = ng.get("overrideBootstrapCommand").and_then(Value::as_str);
+    let user_data = match family {
+        "AmazonLinux2023" => format!(
+            "apiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      maxPods: {max_pods}\n"
+        ),
+        "Bottlerocket" | "BottlerocketFips" => {
+            format!("[settings.kubernetes]\nmax-pods = {max_pods}\n")
+        }
+        "AmazonLinux2" => match (managed, override_command) {
+            // eksctl leaves the override as it is: whatever it sets holds.
+            (true, Some(command)) => command.to_string(),
+            _ => format!(
+                "#!/bin/bash\n/etc/eks/bootstrap.sh CLUSTER_NAME --use-max-pods false --kubelet-extra-args '--max-pods={max_pods}'\n"
+            ),
+        },
+        other => {
+            plan.note(
+                &at.file,
+                format!(
+                    "line {}: maxPodsPerNode of node group {ng_name} (amiFamily {other}) is not evaluated: \
+                     only the AL2, AL2023 and Bottlerocket forms are known",
+                    at.line
+                ),
+            );
+            return None;
+        }
+    };
+    let name = format!("eksctl-{ng_name}");
+    plan.launch_templates.push(serde_json::json!({
+        "LaunchTemplateName": name,
+        "VersionNumber": 1,
+        "DefaultVersion": true,
+        "LaunchTemplateData": {
+            "UserData": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, user_data),
+        },
+    }));
+    Some(serde_json::json!({"name": name, "version": "1"}))
+}
+
 fn size(v: Option<&Value>) -> Option<u32> {
     v.and_then(Value::as_u64)
         .and_then(|n| u32::try_from(n).ok())
@@ -675,6 +736,13 @@ pub fn apply(
                                 .collect()
                         })
                         .unwrap_or_default();
+                    let launch_template = max_pods_launch_template(
+                        ng,
+                        key == "managedNodeGroups",
+                        &ng_name,
+                        doc.at(&[key, &index, "maxPodsPerNode"]),
+                        plan,
+                    );
                     plan.nodegroups.push(PlannedNodegroup {
                         name: ng_name.clone(),
                         instance_types,
@@ -689,7 +757,7 @@ pub fn apply(
                             at: doc.at(&[key, &index]),
                             detail: format!("eksctl {key}[{i}] {ng_name}"),
                         }),
-                        launch_template: None,
+                        launch_template,
                     });
                 }
             }
