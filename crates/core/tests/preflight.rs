@@ -256,6 +256,49 @@ fn eksctl_max_pods_per_node_over_cilium_pod_ips_fires_cap001_on_future_nodes() {
 }
 
 #[test]
+fn cloudformation_launch_template_user_data_joins_the_node_group() {
+    // viethuy99's managed node group: its AWS::EC2::LaunchTemplate (named
+    // by !Sub, so by its logical id here) has MIME user data through
+    // !Base64 "Fn::Sub" whose shell part sets no max pods.
+    let loaded = load(
+        &["viethuy99__eks-cloudformation-template__06-eks-managed-nodegroup.yaml"],
+        None,
+    )
+    .unwrap();
+    let c = &loaded.cluster;
+    let versions = c.launch_template_versions.as_deref().expect("versions");
+    assert_eq!(versions.len(), 1);
+    let lt = &versions[0];
+    let group = &c.nodegroups.as_deref().unwrap()[0];
+    assert_eq!(
+        group.launch_template.as_ref().unwrap().name.as_deref(),
+        Some(lt.launch_template_name.as_str())
+    );
+    assert_eq!(lt.user_data.format.as_str(), "MIME multipart", "{lt:?}");
+    assert!(
+        lt.user_data.max_pods.is_none() && lt.image_id.is_none(),
+        "{lt:?}"
+    );
+    assert!(lt.user_data_error.is_none(), "{lt:?}");
+}
+
+#[test]
+fn cloudformation_launch_template_max_pods_over_cilium_pod_ips_fires_cap001() {
+    let r = evaluate(&load_with_values(
+        "hostile/cfn-launch-template-max-pods.yaml",
+        "hostile/eni-values.yaml",
+    ));
+    let f = finding(&r, "CAP001");
+    assert!(
+        f.message.contains("workers")
+            && f.message.contains("110")
+            && f.message.contains("workers-lt"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
 fn eksctl_files_of_one_cluster_merge() {
     // highopes: the cluster (disableDefaultAddons: true, coredns) in one
     // file, its node group in another.

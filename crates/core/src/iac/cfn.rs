@@ -12,7 +12,8 @@
 //! - `AWS::EKS::Nodegroup` (`NodegroupName`, `InstanceTypes`, `AmiType`,
 //!   `ScalingConfig`, `Taints`, `Labels`, `LaunchTemplate`, whose
 //!   `AWS::EC2::LaunchTemplate` in the same template gives the instance
-//!   type when the node group lists none);
+//!   type when the node group lists none, and its `UserData` (`Fn::Base64`
+//!   of a literal or of `Fn::Sub` text) the kubelet's max pods);
 //! - `AWS::EKS::Addon` (`AddonName`, `AddonVersion`, `ConfigurationValues`);
 //! - `Custom::AWSCDK-EKS-HelmChart` (`Chart`, `Version`, `Repository`,
 //!   `Values`: one JSON string, aws-cdk `helm-chart.ts`
@@ -328,19 +329,52 @@ impl Template<'_> {
                 .collect(),
             _ => Vec::new(),
         };
-        if instance_types.is_empty() {
-            // The launch template of this template, when named by Ref.
-            if let Some(Value::String(lt)) = r
-                .props
-                .get("LaunchTemplate")
-                .and_then(|l| l.get("Id").or_else(|| l.get("Name")))
-                .and_then(|id| id.get("Ref"))
-            {
-                let data =
-                    &self.doc.value["Resources"][lt.as_str()]["Properties"]["LaunchTemplateData"];
+        // The launch template of this template, when named by Ref.
+        let mut launch_template = None;
+        if let Some(Value::String(lt)) = r
+            .props
+            .get("LaunchTemplate")
+            .and_then(|l| l.get("Id").or_else(|| l.get("Name")))
+            .and_then(|id| id.get("Ref"))
+        {
+            let props = &self.doc.value["Resources"][lt.as_str()]["Properties"];
+            let data = &props["LaunchTemplateData"];
+            if instance_types.is_empty() {
                 if let Some(t) = data.get("InstanceType").and_then(Value::as_str) {
                     instance_types.push(t.to_string());
                 }
+            }
+            let lt_name = props
+                .get("LaunchTemplateName")
+                .and_then(Value::as_str)
+                .unwrap_or(lt);
+            launch_template = Some(serde_json::json!({"name": lt_name, "version": "1"}));
+            match launch_template_user_data(data.get("UserData")) {
+                Ok(user_data) => {
+                    let mut version = serde_json::Map::new();
+                    if let Some(u) = user_data {
+                        version.insert("UserData".into(), Value::String(u));
+                    }
+                    for key in ["ImageId", "InstanceType"] {
+                        if let Some(v) = data.get(key).filter(|v| v.is_string()) {
+                            version.insert(key.into(), v.clone());
+                        }
+                    }
+                    plan.launch_templates.push(serde_json::json!({
+                        "LaunchTemplateName": lt_name,
+                        "VersionNumber": 1,
+                        "DefaultVersion": true,
+                        "LaunchTemplateData": version,
+                    }));
+                }
+                // Left out: the node group's max pods is then not evaluated.
+                Err(why) => plan.note(
+                    &at.file,
+                    format!(
+                        "line {}: {lt} UserData {why}: the max pods of node group {name}'s new nodes is not evaluated",
+                        at.line
+                    ),
+                ),
             }
         }
         let size = |key: &str| {
@@ -391,7 +425,7 @@ impl Template<'_> {
                 at,
                 detail: "AWS::EKS::Nodegroup".into(),
             }),
-            launch_template: None,
+            launch_template,
         });
     }
 
@@ -662,6 +696,33 @@ impl Template<'_> {
 }
 
 /// Read one template into `plan`.
+/// A launch template's `UserData` as EC2 returns it (base64): `Fn::Base64`
+/// of a literal, or of `Fn::Sub` text (its `${…}` placeholders make the user
+/// data parser leave max pods unknown), or a literal already in base64;
+/// `Ok(None)` without user data, `Err` when only a deployed stack knows it.
+fn launch_template_user_data(value: Option<&Value>) -> Result<Option<String>, &'static str> {
+    use base64::Engine;
+    let encode = |text: &str| base64::engine::general_purpose::STANDARD.encode(text);
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    if let Some(text) = value.as_str() {
+        return Ok(Some(text.to_string()));
+    }
+    match value.get("Fn::Base64") {
+        Some(Value::String(text)) => Ok(Some(encode(text))),
+        Some(inner) => match inner.get("Fn::Sub") {
+            Some(Value::String(text)) => Ok(Some(encode(text))),
+            Some(Value::Array(parts)) => match parts.first() {
+                Some(Value::String(text)) => Ok(Some(encode(text))),
+                _ => Err("is an Fn::Sub without literal text"),
+            },
+            _ => Err("is an intrinsic known only when the stack is deployed"),
+        },
+        None => Err("is an intrinsic known only when the stack is deployed"),
+    }
+}
+
 #[cfg(test)]
 pub(super) fn read(
     shown: &str,
