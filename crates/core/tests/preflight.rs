@@ -1305,3 +1305,121 @@ fn nested_stacks_are_read_with_the_parameters_passed_and_conditions_decided() {
     );
     assert!(codes(&evaluate(&loaded)).contains(&"CNI002"));
 }
+
+// ------------------------------------------------------------ HCL: who gets a role
+
+/// hcl-ovaleanu (real) in a temporary directory, `cilium.tf` edited by
+/// `edit`, read as HCL.
+fn ovaleanu_edited(edit: impl Fn(String) -> String) -> Loaded {
+    let dir = tempfile::tempdir().unwrap();
+    let from = fixture("hcl-ovaleanu");
+    std::fs::create_dir(dir.path().join("helm-values")).unwrap();
+    for rel in ["main.tf", "helm-values/cilium-values.yaml"] {
+        std::fs::copy(from.join(rel), dir.path().join(rel)).unwrap();
+    }
+    let cilium = std::fs::read_to_string(from.join("cilium.tf")).unwrap();
+    std::fs::write(dir.path().join("cilium.tf"), edit(cilium)).unwrap();
+    iac::load(&[dir.path().to_path_buf()], &IacOptions::default()).unwrap()
+}
+
+#[test]
+fn hcl_blueprint_role_counts_only_when_set_irsa_names_puts_it_in_a_value() {
+    // As written, ovaleanu's module.cilium creates an IRSA role for
+    // cilium-operator but sets no value to it: the operator keeps the node
+    // role (IAM002, true), and a note says why the role is unused.
+    let loaded = load(&["hcl-ovaleanu"], None).unwrap();
+    assert!(
+        notes(&loaded).iter().any(
+            |n| n.contains("line 90: module.cilium: creates an IRSA role")
+                && n.contains("names no Helm value in set_irsa_names")
+        ),
+        "{:?}",
+        notes(&loaded)
+    );
+    assert!(codes(&evaluate(&loaded)).contains(&"IAM002"));
+    // With set_irsa_names (as the module's docs show) the ServiceAccount is
+    // annotated with the role, known only after apply: IAM002 is quiet and
+    // the IAM rules on the role are named as not evaluated.
+    let irsa = "  role_policies  = { cilium_policy = aws_iam_policy.cilium.arn }\n";
+    let loaded = ovaleanu_edited(|t| {
+        assert!(t.contains(irsa));
+        t.replace(irsa, &format!("{irsa}  set_irsa_names = [\"serviceAccounts.operator.annotations.eks\\\\.amazonaws\\\\.com/role-arn\"]\n"))
+    });
+    let r = evaluate(&loaded);
+    assert!(!codes(&r).contains(&"IAM002"), "{:?}", codes(&r));
+    assert!(codes(&r).contains(&"VER007"), "the rest is still read");
+    assert!(notes(&loaded)
+        .iter()
+        .any(|n| n.contains("module.cilium: the operator's IRSA role")
+            && n.contains("known only after apply")));
+    assert!(!notes(&loaded).iter().any(|n| n.contains("set_irsa_names:")));
+    // set_irsa_names from a variable: which values hold the role is not
+    // known, so the release's values are not evaluated (never a guess).
+    let loaded =
+        ovaleanu_edited(|t| t.replace(irsa, &format!("{irsa}  set_irsa_names = var.irsa_names\n")));
+    let r = evaluate(&loaded);
+    assert!(!codes(&r).contains(&"IAM002"), "{:?}", codes(&r));
+    assert!(!codes(&r).contains(&"VER007"), "{:?}", codes(&r));
+    let f = finding(&r, "IAC005");
+    assert!(
+        f.evidence
+            .iter()
+            .chain(std::iter::once(&f.message))
+            .any(|e| e.contains("set_irsa_names is not a literal")),
+        "{f:?}"
+    );
+    // create_role = false: no role, no note.
+    let loaded = ovaleanu_edited(|t| t.replace("create_role    = true", "create_role    = false"));
+    assert!(!notes(&loaded).iter().any(|n| n.contains("IRSA role")));
+}
+
+#[test]
+fn hcl_pod_identity_and_annotated_service_accounts_give_the_operator_a_role() {
+    // The same real configuration with the operator's role given the other
+    // ways Terraform code gives it: a Pod Identity association, or a
+    // ServiceAccount the code creates with the IRSA annotation.
+    let pod_identity = r#"
+resource "aws_eks_pod_identity_association" "cilium_operator" {
+  cluster_name    = module.eks.cluster_name
+  namespace       = "kube-system"
+  service_account = "cilium-operator"
+  role_arn        = aws_iam_role.cilium_operator.arn
+}
+"#;
+    let service_account = r#"
+resource "kubernetes_service_account_v1" "cilium_operator" {
+  metadata {
+    name      = "cilium-operator"
+    namespace = "kube-system"
+    annotations = {
+      "eks.amazonaws.com/role-arn" = "arn:aws:iam::111122223333:role/cilium-operator"
+    }
+  }
+}
+"#;
+    for (what, added) in [
+        ("pod identity", pod_identity),
+        ("service account", service_account),
+    ] {
+        let loaded = ovaleanu_edited(|t| t + added);
+        let r = evaluate(&loaded);
+        assert!(!codes(&r).contains(&"IAM002"), "{what}: {:?}", codes(&r));
+    }
+    let loaded = ovaleanu_edited(|t| t + pod_identity);
+    assert_eq!(
+        loaded
+            .cluster
+            .pod_identity_associations
+            .as_ref()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert!(notes(&loaded).iter().any(|n| n.contains(
+        "aws_eks_pod_identity_association.cilium_operator: the role of the Pod Identity association for kube-system/cilium-operator is known only after apply"
+    )), "{:?}", notes(&loaded));
+    // An annotation for another ServiceAccount does not count.
+    let loaded = ovaleanu_edited(|t| {
+        t + &service_account.replace("name      = \"cilium-operator\"", "name      = \"other\"")
+    });
+    assert!(codes(&evaluate(&loaded)).contains(&"IAM002"));
+}

@@ -37,7 +37,7 @@ use super::iam;
 use super::located::{escape, intrinsic, Located};
 use super::plan::command_effects;
 use super::{
-    ChartRelease, Fact, Plan, Planned, PlannedAddon, PlannedCilium, PlannedCluster,
+    AddonDeletion, ChartRelease, Fact, Plan, Planned, PlannedAddon, PlannedCilium, PlannedCluster,
     PlannedNodegroup,
 };
 use crate::findings::SourceLocation;
@@ -264,9 +264,10 @@ impl Template<'_> {
                 let body = texts.join("\n");
                 let (deleted, patched) = command_effects(&body);
                 for what in deleted {
-                    plan.facts
-                        .addon_deletions
-                        .push(planned(format!("{kind} deletes {what}")));
+                    plan.facts.addon_deletions.push(AddonDeletion {
+                        daemonset: what,
+                        planned: planned(format!("{kind} deletes {what}")),
+                    });
                 }
                 if patched {
                     plan.aws_node_patched = Some(planned(format!("{kind} patches aws-node")));

@@ -15,7 +15,13 @@
 //! - `aws_eks_cluster`, `aws_eks_addon`, `aws_eks_node_group`,
 //!   `helm_release` (the Cilium chart: `version`, `values` literal, from
 //!   `file()`/`templatefile()` with a literal path, or `yamlencode()` of a
-//!   literal object; `set`/`set_list`/`set_sensitive` blocks or lists);
+//!   literal object; `set`/`set_list`/`set_sensitive` blocks or lists),
+//!   and aws-ia/eks-blueprints-addon's release with the Helm values its
+//!   `set_irsa_names` gives the role it creates;
+//! - who gets a role: `aws_eks_pod_identity_association` and
+//!   `kubernetes_service_account` with the IRSA annotation (the role by its
+//!   literal ARN, else known only after apply), so IAM002 does not take a
+//!   ServiceAccount with a role for one on the node role;
 //! - commands in `null_resource`/`terraform_data` provisioners, Jobs and
 //!   manifests that delete or patch aws-node.
 //!
@@ -35,8 +41,8 @@ use serde_json::{Map, Value};
 use super::helm_values::{SetValue, Values};
 use super::plan::command_effects;
 use super::{
-    ChartRelease, Fact, Plan, Planned, PlannedAddon, PlannedCilium, PlannedCluster,
-    PlannedNodegroup,
+    iam, AddonDeletion, ChartRelease, Fact, Plan, Planned, PlannedAddon, PlannedCilium,
+    PlannedCluster, PlannedNodegroup,
 };
 use crate::findings::SourceLocation;
 use crate::load::LoadError;
@@ -297,7 +303,13 @@ impl File<'_> {
         let at = self.at(block.span(), &address);
         let modelled = matches!(
             kind,
-            "aws_eks_cluster" | "aws_eks_addon" | "aws_eks_node_group" | "helm_release"
+            "aws_eks_cluster"
+                | "aws_eks_addon"
+                | "aws_eks_node_group"
+                | "helm_release"
+                | "aws_eks_pod_identity_association"
+                | "kubernetes_service_account"
+                | "kubernetes_service_account_v1"
         );
         let commands = matches!(
             kind,
@@ -425,7 +437,35 @@ impl File<'_> {
                 };
                 plan.nodegroups.push(group);
             }
-            "helm_release" => self.helm_release(block, &address, "version", at, plan),
+            "helm_release" => {
+                self.helm_release(block, &address, "version", Ok(Vec::new()), at, plan)
+            }
+            "aws_eks_pod_identity_association" => {
+                let (Fact::Known(namespace), Fact::Known(service_account)) = (
+                    self.text(body, "namespace", &address, plan),
+                    self.text(body, "service_account", &address, plan),
+                ) else {
+                    return;
+                };
+                let role = match self.text(body, "role_arn", &address, plan) {
+                    Fact::Known(arn) => iam::Ref::Arn(arn),
+                    _ => iam::Ref::Unknown(format!("{address}.role_arn")),
+                };
+                plan.iam.identities.push(iam::PlannedIdentity {
+                    binding: iam::Binding::PodIdentity,
+                    namespace,
+                    service_account,
+                    role,
+                    planned: planned("aws_eks_pod_identity_association".into()),
+                });
+            }
+            "kubernetes_service_account" | "kubernetes_service_account_v1" => {
+                if let Some(identity) =
+                    self.irsa_service_account(body, &address, planned(kind.into()), plan)
+                {
+                    plan.iam.identities.push(identity);
+                }
+            }
             // The littlejo/cilium provider (the cilium CLI as a library).
             "cilium" => {
                 plan.cilium_other = Some(planned(format!(
@@ -443,9 +483,10 @@ impl File<'_> {
                 let body_text = block.span().and_then(|s| self.text.get(s)).unwrap_or("");
                 let (deleted, patched) = command_effects(body_text);
                 for what in deleted {
-                    plan.facts
-                        .addon_deletions
-                        .push(planned(format!("{kind} deletes {what}")));
+                    plan.facts.addon_deletions.push(AddonDeletion {
+                        daemonset: what,
+                        planned: planned(format!("{kind} deletes {what}")),
+                    });
                 }
                 if patched {
                     plan.aws_node_patched = Some(planned(format!("{kind} patches aws-node")));
@@ -469,7 +510,8 @@ impl File<'_> {
         // inputs (terraform-aws-eks-blueprints-addon variables.tf).
         if source.contains("eks-blueprints-addon") && !source.contains("eks-blueprints-addons") {
             let at = self.at(block.span(), &address);
-            self.helm_release(block, &address, "chart_version", at, plan);
+            let irsa_names = self.blueprint_irsa_names(body, &address, plan);
+            self.helm_release(block, &address, "chart_version", irsa_names, at, plan);
             return;
         }
         if source.contains("helm-cilium") || source.ends_with("/cilium") {
@@ -848,11 +890,110 @@ impl File<'_> {
     /// A `helm_release`, or a module that wraps one with the same inputs
     /// (aws-ia/eks-blueprints-addon: `chart`, `chart_version`, `values`,
     /// `set`), whose version input is `version_attr`.
+    /// A `kubernetes_service_account` with the IRSA annotation: the role
+    /// by its literal ARN, or known only after apply.
+    fn irsa_service_account(
+        &self,
+        body: &Body,
+        address: &str,
+        planned: Planned,
+        plan: &mut Plan,
+    ) -> Option<iam::PlannedIdentity> {
+        let meta = &body.get_blocks("metadata").next()?.body;
+        let Fact::Known(name) = self.text(meta, "name", address, plan) else {
+            return None;
+        };
+        let namespace = match self.text(meta, "namespace", address, plan) {
+            Fact::Known(ns) => ns,
+            Fact::Absent => "default".into(),
+            Fact::Unknown => return None,
+        };
+        let Expression::Object(annotations) = &meta.get_attribute("annotations")?.value else {
+            return None;
+        };
+        let value = annotations.iter().find_map(|(k, v)| {
+            let key = match k {
+                ObjectKey::Ident(i) => i.as_str().to_string(),
+                ObjectKey::Expression(e) => self.literal(e).ok()?.as_str()?.to_string(),
+            };
+            (key == crate::facts::IRSA_ANNOTATION).then_some(v.expr())
+        })?;
+        let role = match self.literal(value) {
+            Ok(Value::String(arn)) => iam::Ref::Arn(arn),
+            _ => iam::Ref::Unknown(format!(
+                "{address} annotation {}",
+                crate::facts::IRSA_ANNOTATION
+            )),
+        };
+        Some(iam::PlannedIdentity {
+            binding: iam::Binding::Irsa,
+            namespace,
+            service_account: name,
+            role,
+            planned,
+        })
+    }
+
+    /// aws-ia/eks-blueprints-addon puts the ARN of the role it creates
+    /// (`create_role = true`; `create` defaults to true) into each Helm
+    /// value named in `set_irsa_names`. A role made for the release's
+    /// ServiceAccounts (`oidc_providers`) but put in no value is noted: no
+    /// ServiceAccount is then annotated with it.
+    ///
+    /// `Err`: `set_irsa_names` is not a literal, so which values hold the
+    /// role is unknown (the release's values are then not evaluated, as for
+    /// a `set` whose name is not a literal).
+    fn blueprint_irsa_names(
+        &self,
+        body: &Body,
+        address: &str,
+        plan: &mut Plan,
+    ) -> Result<Vec<String>, String> {
+        let creates = |attr: &str, default: bool| match body.get_attribute(attr) {
+            None => Some(default),
+            Some(a) => self.literal(&a.value).ok().and_then(|v| v.as_bool()),
+        };
+        if creates("create", true) != Some(true) || creates("create_role", false) != Some(true) {
+            return Ok(Vec::new());
+        }
+        let line = self.line_of(body.get_attribute("create_role").and_then(|a| a.span()));
+        let names =
+            match self.fact(body, "set_irsa_names", address, plan) {
+                Fact::Known(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                Fact::Unknown => return Err(
+                    "set_irsa_names is not a literal: which Helm values hold the role is not known"
+                        .into(),
+                ),
+                _ => Vec::new(),
+            };
+        if names.is_empty() {
+            // The module's role is for the ServiceAccounts in
+            // `oidc_providers`, each usually a reference or a local.
+            let is_cilium = matches!(self.literal_attr(body, "chart"),
+                Some(Value::String(c)) if c == "cilium" || c.ends_with("/cilium"));
+            if is_cilium && body.get_attribute("oidc_providers").is_some() {
+                plan.note(
+                    self.shown,
+                    format!(
+                        "line {line}: {address}: creates an IRSA role (create_role, oidc_providers) but names no Helm value in set_irsa_names: Cilium's ServiceAccounts are not annotated with it, so it is not used (set set_irsa_names = [\"serviceAccounts.operator.annotations.eks\\\\.amazonaws\\\\.com/role-arn\"])"
+                    ),
+                );
+            }
+        }
+        Ok(names)
+    }
+
+    /// `irsa_names`: Helm values a module sets to the ARN of the role it
+    /// creates (known only after apply).
     fn helm_release(
         &self,
         block: &Block,
         address: &str,
         version_attr: &str,
+        irsa_names: Result<Vec<String>, String>,
         at: SourceLocation,
         plan: &mut Plan,
     ) {
@@ -998,6 +1139,16 @@ impl File<'_> {
                     unevaluable.push(format!("{key}[{i}] {name:?}: {why}"));
                 }
             }
+        }
+        match irsa_names {
+            Ok(names) => {
+                for name in names {
+                    if let Err(why) = values.set(&name, SetValue::Unknown) {
+                        unevaluable.push(format!("set_irsa_names {name:?}: {why}"));
+                    }
+                }
+            }
+            Err(why) => unevaluable.push(why),
         }
         for key in &values.unknown_keys {
             plan.note(self.shown, format!("line {}: {address}: Helm value {key} is not a literal: kept as set, rules that read its value are not evaluated on it", at.line));

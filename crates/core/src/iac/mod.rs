@@ -73,6 +73,15 @@ pub struct Planned {
     pub detail: String,
 }
 
+/// A command in the code that deletes a DaemonSet of EKS's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddonDeletion {
+    /// `aws-node` or `kube-proxy`.
+    pub daemonset: &'static str,
+    #[serde(flatten)]
+    pub planned: Planned,
+}
+
 /// The Cilium Helm release the code installs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChartRelease {
@@ -102,7 +111,7 @@ pub struct IacFacts {
     /// Planned replacements (delete and create) of the EKS cluster.
     pub cluster_replacements: Vec<Planned>,
     /// Provisioners, Jobs or commands that delete aws-node or kube-proxy.
-    pub addon_deletions: Vec<Planned>,
+    pub addon_deletions: Vec<AddonDeletion>,
     /// The Cilium chart releases found.
     pub cilium_releases: Vec<ChartRelease>,
     /// Helm values of the Cilium release that cannot be evaluated before
@@ -903,15 +912,14 @@ fn assemble(
     }
     let vpc_cni_addon = plan.addons.iter().find(|a| a.name == "vpc-cni").cloned();
     let kube_proxy_addon = plan.addons.iter().find(|a| a.name == "kube-proxy").cloned();
-    let deletions: Vec<String> = plan
+    let deletions: Vec<&'static str> = plan
         .facts
         .addon_deletions
         .iter()
-        .map(|d| d.detail.clone())
+        .map(|d| d.daemonset)
         .collect();
     let removed = plan.removed_at_creation.clone();
-    let deleted =
-        |what: &str| deletions.iter().any(|d| d.contains(what)) || removed.contains(&what);
+    let deleted = |what: &str| deletions.contains(&what) || removed.contains(&what);
     let aws_node_will_exist = self_managed == Fact::Known(true) || vpc_cni_addon.is_some();
     let first = plan.facts.files.first().cloned().unwrap_or_default();
     if self_managed.is_unknown() && vpc_cni_addon.is_none() {

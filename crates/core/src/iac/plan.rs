@@ -28,7 +28,7 @@ use serde_json::Value;
 use super::helm_values::{self, Values};
 use super::iam;
 use super::{
-    ChartRelease, Fact, Plan, Planned, PlannedAddon, PlannedCilium, PlannedCluster,
+    AddonDeletion, ChartRelease, Fact, Plan, Planned, PlannedAddon, PlannedCilium, PlannedCluster,
     PlannedNodegroup,
 };
 use crate::findings::SourceLocation;
@@ -820,9 +820,10 @@ impl PlanFile<'_> {
         let body = serde_json::to_string(after).unwrap_or_default();
         let (deleted, patched) = command_effects(&body);
         for what in deleted {
-            plan.facts
-                .addon_deletions
-                .push(planned(format!("{} deletes {what}", rc.kind)));
+            plan.facts.addon_deletions.push(AddonDeletion {
+                daemonset: what,
+                planned: planned(format!("{} deletes {what}", rc.kind)),
+            });
         }
         if patched {
             plan.aws_node_patched = Some(planned(format!("{} patches aws-node", rc.kind)));
@@ -1282,10 +1283,13 @@ impl PlanFile<'_> {
                 }
                 let at = self.at(sources, &r.address, None, &r.kind, &r.name);
                 for what in deleted {
-                    plan.facts.addon_deletions.push(Planned {
-                        address: r.address.clone(),
-                        at: at.clone(),
-                        detail: format!("local-exec `{}` deletes {what}", first_line(command)),
+                    plan.facts.addon_deletions.push(AddonDeletion {
+                        daemonset: what,
+                        planned: Planned {
+                            address: r.address.clone(),
+                            at: at.clone(),
+                            detail: format!("local-exec `{}` deletes {what}", first_line(command)),
+                        },
                     });
                 }
                 if patched {

@@ -26,7 +26,8 @@ self-managed add-ons, keeps it absent and reversible.",
 (`bootstrap_self_managed_addons = false` on `aws_eks_cluster`, eksctl \
 `addonsConfig.disableDefaultAddons: true`) and do not add the vpc-cni add-on; or keep aws-node \
 and patch it off the nodes with Cilium's documented nodeSelector \
-(`io.cilium/aws-node-enabled: \"true\"`), then drop the delete command.",
+(`io.cilium/aws-node-enabled: \"true\"`), and kube-proxy (once Cilium's kube-proxy \
+replacement is on) with a nodeSelector no node carries; then drop the delete command.",
     known_limits: "Reads commands written literally in the configuration (`constant_value`) or in \
 the planned resource; a command built from variables or kept in a script file is not seen. A \
 delete that only runs on destroy is reported too.",
@@ -44,24 +45,38 @@ impl Rule for AddonRemovalByDeletion {
             .addon_deletions
             .iter()
             .map(|d| {
+                let p = &d.planned;
                 let mut f = META
                     .finding(
-                        ObjectRef::global("IacResource", &d.address),
-                        format!("{}: deleted objects come back with the next add-on update and leave no rollback", d.detail),
+                        ObjectRef::global("IacResource", &p.address),
+                        format!("{}: deleted objects come back with the next add-on update and leave no rollback", p.detail),
                     )
-                    .with_evidence(format!("{} ({})", d.detail, d.address))
-                    .with_remediation(
-                        "# Instead of deleting aws-node, create the cluster without it (Terraform):\n\
-#   bootstrap_self_managed_addons = false\n\
-# or keep it and patch it off the nodes:\n\
-kubectl -n kube-system patch daemonset aws-node --type strategic \\\n  \
--p '{\"spec\":{\"template\":{\"spec\":{\"nodeSelector\":{\"io.cilium/aws-node-enabled\":\"true\"}}}}}'",
-                    );
-                f.location = Some(d.at.clone());
+                    .with_evidence(format!("{} ({})", p.detail, p.address))
+                    .with_remediation(remediation(d.daemonset));
+                f.location = Some(p.at.clone());
                 f
             })
             .collect())
     }
+}
+
+/// Keep the DaemonSet off the nodes instead: aws-node with the
+/// nodeSelector Cilium's EKS guide gives, kube-proxy with one no node
+/// carries (as the cilium Terraform provider's `cilium_kubeproxy_free`
+/// does).
+fn remediation(daemonset: &str) -> String {
+    let selector = if daemonset == "aws-node" {
+        r#"{"io.cilium/aws-node-enabled":"true"}"#
+    } else {
+        r#"{"non-existing":"true"}"#
+    };
+    format!(
+        "# Instead of deleting {daemonset}, create the cluster without it (Terraform):\n\
+#   bootstrap_self_managed_addons = false\n\
+# or keep it and patch it off the nodes:\n\
+kubectl -n kube-system patch daemonset {daemonset} --type strategic \\\n  \
+-p '{{\"spec\":{{\"template\":{{\"spec\":{{\"nodeSelector\":{selector}}}}}}}}}'"
+    )
 }
 
 #[cfg(test)]
@@ -78,6 +93,17 @@ mod tests {
         assert_eq!(f.len(), 2, "{f:#?}");
         assert!(f.iter().any(|f| f.message.contains("deletes aws-node")));
         assert!(f.iter().any(|f| f.message.contains("deletes kube-proxy")));
+        // Each fix patches the DaemonSet that is deleted.
+        for f in &f {
+            let ds = if f.message.contains("aws-node") {
+                "aws-node"
+            } else {
+                "kube-proxy"
+            };
+            let fix = &f.remediation;
+            assert!(fix.contains(&format!("patch daemonset {ds} ")), "{fix}");
+            assert!(fix.contains(&format!("Instead of deleting {ds},")), "{fix}");
+        }
         let at = f[0].location.as_ref().unwrap();
         assert!(at.file.ends_with("deletes-aws-node/main.tf"), "{at}");
         // The `resource "kubernetes_job" "this"` line of main.tf.
