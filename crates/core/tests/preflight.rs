@@ -1423,3 +1423,104 @@ resource "kubernetes_service_account_v1" "cilium_operator" {
     });
     assert!(codes(&evaluate(&loaded)).contains(&"IAM002"));
 }
+
+// ------------------------------------------------------------ HCL: launch templates
+
+/// hcl-paulofponciano (real: Cilium 1.15 in ENI mode on an aws_eks_node_group)
+/// with the node group's instance type written literally (it is a variable
+/// there) and given the launch template `launch_template` declares (none
+/// when empty).
+fn paulofponciano_with_launch_template(launch_template: &str) -> Loaded {
+    let dir = tempfile::tempdir().unwrap();
+    let from = fixture("hcl-paulofponciano");
+    for f in ["eks_addons.tf", "helm_cilium.tf"] {
+        std::fs::copy(from.join(f), dir.path().join(f)).unwrap();
+    }
+    let eks = std::fs::read_to_string(from.join("eks.tf")).unwrap();
+    let types = "  instance_types = var.instance_type\n";
+    assert!(eks.contains(types));
+    let block = if launch_template.is_empty() {
+        ""
+    } else {
+        "  launch_template {\n    id      = aws_launch_template.nodes.id\n    version = aws_launch_template.nodes.latest_version\n  }\n"
+    };
+    let eks = eks.replace(
+        types,
+        &format!("  instance_types = [\"m5.large\"]\n{block}"),
+    );
+    std::fs::write(dir.path().join("eks.tf"), eks + launch_template).unwrap();
+    std::fs::write(dir.path().join("al2023.yaml"), NODE_CONFIG_110).unwrap();
+    iac::load(&[dir.path().to_path_buf()], &IacOptions::default()).unwrap()
+}
+
+const NODE_CONFIG_110: &str = "---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n      maxPods: 110\n";
+
+fn node_config_template(max_pods: u32) -> String {
+    format!(
+        r#"
+resource "aws_launch_template" "nodes" {{
+  name = "cilium-nodes"
+  user_data = base64encode(<<-EOT
+    MIME-Version: 1.0
+    Content-Type: multipart/mixed; boundary="BOUNDARY"
+
+    --BOUNDARY
+    Content-Type: application/node.eks.aws
+
+    ---
+    apiVersion: node.eks.aws/v1alpha1
+    kind: NodeConfig
+    spec:
+      kubelet:
+        config:
+          maxPods: {max_pods}
+
+    --BOUNDARY--
+  EOT
+  )
+}}
+"#
+    )
+}
+
+#[test]
+fn hcl_launch_templates_give_the_node_groups_max_pods() {
+    // Without a launch template of its own the group gets EKS's, whose max
+    // pods (29 on m5.large) is over what Cilium ENI mode addresses.
+    let r = evaluate(&paulofponciano_with_launch_template(""));
+    assert!(codes(&r).contains(&"CAP001"), "{:?}", codes(&r));
+    // A NodeConfig that caps the kubelet below Cilium's capacity: quiet.
+    let r = evaluate(&paulofponciano_with_launch_template(&node_config_template(
+        20,
+    )));
+    assert!(!codes(&r).contains(&"CAP001"), "{:?}", codes(&r));
+    assert!(
+        missing(&r, "CAP001").is_none(),
+        "{:?}",
+        missing(&r, "CAP001")
+    );
+    // One that raises it: fires, naming the template.
+    let r = evaluate(&paulofponciano_with_launch_template(&node_config_template(
+        110,
+    )));
+    let f = finding(&r, "CAP001");
+    assert!(f.message.contains("cilium-nodes"), "{}", f.message);
+    // The same user data from a file beside the .tf.
+    let from_file = "\nresource \"aws_launch_template\" \"nodes\" {\n  user_data = filebase64(\"${path.module}/al2023.yaml\")\n}\n";
+    let r = evaluate(&paulofponciano_with_launch_template(from_file));
+    assert!(codes(&r).contains(&"CAP001"), "{:?}", codes(&r));
+    // User data from a variable: noted, and CAP001 not evaluated for it.
+    let loaded = paulofponciano_with_launch_template(
+        "\nresource \"aws_launch_template\" \"nodes\" {\n  user_data = base64encode(var.user_data)\n}\n",
+    );
+    assert!(notes(&loaded).iter().any(|n| n.contains(
+        "aws_launch_template.nodes: user_data is `base64encode(var.user_data)`, not a literal: the max pods of the node groups that use it is not evaluated"
+    )), "{:?}", notes(&loaded));
+    let r = evaluate(&loaded);
+    assert!(!codes(&r).contains(&"CAP001"), "{:?}", codes(&r));
+    assert!(
+        missing(&r, "CAP001").is_some_and(|m| m.contains("aws_launch_template.nodes")),
+        "{:?}",
+        missing(&r, "CAP001")
+    );
+}

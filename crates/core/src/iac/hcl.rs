@@ -12,7 +12,9 @@
 //!   has `bootstrap_self_managed_addons` (default true), v21 hard-codes it
 //!   false. A constraint that spans several majors (`>= 19`) leaves the
 //!   behaviour unknown;
-//! - `aws_eks_cluster`, `aws_eks_addon`, `aws_eks_node_group`,
+//! - `aws_eks_cluster`, `aws_eks_addon`, `aws_eks_node_group` with the
+//!   `aws_launch_template` its `launch_template` block names (user data
+//!   for CAP001's future nodes),
 //!   `helm_release` (the Cilium chart: `version`, `values` literal, from
 //!   `file()`/`templatefile()` with a literal path, or `yamlencode()` of a
 //!   literal object; `set`/`set_list`/`set_sensitive` blocks or lists),
@@ -229,18 +231,9 @@ impl File<'_> {
                         }
                     }
                 }
-                // `<<-` strips the common indentation.
-                if let Some(indent) = h.indent() {
-                    out = out
-                        .lines()
-                        .map(|l| {
-                            l.get(indent.min(l.len() - l.trim_start().len())..)
-                                .unwrap_or(l)
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                        + if out.ends_with('\n') { "\n" } else { "" };
-                }
+                // `<<-`: hcl-edit's parser has already stripped the common
+                // indentation (`h.indent()` says how much); stripping it
+                // again would flatten nested YAML.
                 Ok(Value::String(out))
             }
             Expression::Parenthesis(p) => self.literal(p.inner()),
@@ -310,6 +303,7 @@ impl File<'_> {
                 | "aws_eks_pod_identity_association"
                 | "kubernetes_service_account"
                 | "kubernetes_service_account_v1"
+                | "aws_launch_template"
         );
         let commands = matches!(
             kind,
@@ -433,13 +427,17 @@ impl File<'_> {
                     taints,
                     labels: labels(&self.fact(body, "labels", &address, plan)),
                     planned: Some(planned("aws_eks_node_group".into())),
-                    launch_template: None,
+                    launch_template: body
+                        .get_blocks("launch_template")
+                        .next()
+                        .map(|b| self.launch_template_ref(&b.body)),
                 };
                 plan.nodegroups.push(group);
             }
             "helm_release" => {
                 self.helm_release(block, &address, "version", Ok(Vec::new()), at, plan)
             }
+            "aws_launch_template" => self.launch_template(body, &address, &at, plan),
             "aws_eks_pod_identity_association" => {
                 let (Fact::Known(namespace), Fact::Known(service_account)) = (
                     self.text(body, "namespace", &address, plan),
@@ -890,6 +888,129 @@ impl File<'_> {
     /// A `helm_release`, or a module that wraps one with the same inputs
     /// (aws-ia/eks-blueprints-addon: `chart`, `chart_version`, `values`,
     /// `set`), whose version input is `version_attr`.
+    /// An `aws_launch_template` as the version a node group gets: its id is
+    /// its address (node groups name it by reference), its user data read
+    /// when written literally (a base64 string, `base64encode()` of a
+    /// literal or heredoc, `filebase64()`/`base64encode(file())` of a file
+    /// beside the `.tf`). Other user data is noted and the template left
+    /// out, so its node groups' max pods is not evaluated (never guessed).
+    fn launch_template(&self, body: &Body, address: &str, at: &SourceLocation, plan: &mut Plan) {
+        use base64::Engine;
+        let name = match self.literal_attr(body, "name") {
+            Some(Value::String(n)) => n,
+            _ => address.to_string(),
+        };
+        let mut data = Map::new();
+        if let Some(Value::String(t)) = self.literal_attr(body, "instance_type") {
+            data.insert("InstanceType".into(), Value::String(t));
+        }
+        // Any image_id is a custom AMI, whatever its value.
+        if let Some(a) = body.get_attribute("image_id") {
+            let id = match self.literal(&a.value) {
+                Ok(Value::String(id)) => id,
+                _ => format!("(known after apply: {})", self.source_of(&a.value)),
+            };
+            data.insert("ImageId".into(), Value::String(id));
+        }
+        let encode = |text: String| base64::engine::general_purpose::STANDARD.encode(text);
+        let user_data = match body.get_attribute("user_data").map(|a| &a.value) {
+            None => Ok(None),
+            Some(expr) => match (self.literal(expr), expr) {
+                (Ok(Value::String(b64)), _) => Ok(Some(b64)),
+                (_, Expression::FuncCall(call)) => {
+                    let arg = call.args.iter().next();
+                    match (call.name.name.as_str(), arg) {
+                        ("base64encode", Some(arg)) => {
+                            match (self.literal(arg), self.values_file(arg)) {
+                                (Ok(Value::String(text)), _) => Ok(Some(encode(text))),
+                                (_, Some(read)) => read.map(|t| Some(encode(t))),
+                                _ => Err(format!("is `{}`", self.source_of(expr))),
+                            }
+                        }
+                        ("filebase64", Some(_)) => {
+                            let as_file = Expression::from(hcl::edit::expr::FuncCall::new(
+                                hcl::edit::Ident::new("file"),
+                                call.args.clone(),
+                            ));
+                            match self.values_file(&as_file) {
+                                Some(read) => read.map(|t| Some(encode(t))),
+                                None => Err(format!("is `{}`", self.source_of(expr))),
+                            }
+                        }
+                        _ => Err(format!("is `{}`", self.source_of(expr))),
+                    }
+                }
+                _ => Err(format!("is `{}`", self.source_of(expr))),
+            },
+        };
+        match user_data {
+            Ok(user_data) => {
+                if let Some(u) = user_data {
+                    data.insert("UserData".into(), Value::String(u));
+                }
+                plan.launch_templates.push(serde_json::json!({
+                    "LaunchTemplateId": address,
+                    "LaunchTemplateName": name,
+                    "VersionNumber": 1,
+                    "DefaultVersion": true,
+                    "LaunchTemplateData": data,
+                }));
+            }
+            Err(why) => plan.note(
+                self.shown,
+                format!(
+                    "line {}: {address}: user_data {why}, not a literal: the max pods of the node groups that use it is not evaluated",
+                    at.line
+                ),
+            ),
+        }
+    }
+
+    /// An `aws_eks_node_group`'s `launch_template` block as describe-nodegroup
+    /// prints it: `aws_launch_template.X.id` / `.name` is the template's
+    /// address (its id in [`Self::launch_template`]); `.latest_version` /
+    /// `.default_version` are `$Latest` / `$Default`. Anything else is kept
+    /// as written, which no template matches: not evaluated.
+    fn launch_template_ref(&self, block: &Body) -> Value {
+        let mut out = Map::new();
+        let reference = |attr: &str| {
+            let a = block.get_attribute(attr)?;
+            Some(match self.literal(&a.value) {
+                Ok(Value::String(v)) => Ok(v),
+                Ok(Value::Number(n)) => Ok(n.to_string()),
+                _ => Err(self.source_of(&a.value)),
+            })
+        };
+        let template = |text: &str| -> Option<(String, String)> {
+            let rest = text.strip_prefix("aws_launch_template.")?;
+            let (name, field) = rest.rsplit_once('.')?;
+            let name = name.split('[').next()?;
+            Some((format!("aws_launch_template.{name}"), field.to_string()))
+        };
+        for attr in ["id", "name"] {
+            match reference(attr) {
+                Some(Ok(v)) => {
+                    out.insert(attr.into(), Value::String(v));
+                }
+                Some(Err(text)) => {
+                    let id = template(&text).map_or(text, |(address, _)| address);
+                    out.insert("id".into(), Value::String(id));
+                }
+                None => {}
+            }
+        }
+        let version = match reference("version") {
+            Some(Ok(v)) => v,
+            Some(Err(text)) => match template(&text).map(|(_, f)| f) {
+                Some(f) if f == "default_version" => "$Default".into(),
+                _ => "$Latest".into(),
+            },
+            None => "$Default".into(),
+        };
+        out.insert("version".into(), Value::String(version));
+        Value::Object(out)
+    }
+
     /// A `kubernetes_service_account` with the IRSA annotation: the role
     /// by its literal ARN, or known only after apply.
     fn irsa_service_account(
@@ -1330,6 +1451,16 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(e.contains("main.tf") && e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn indented_heredoc_values_keep_their_nesting() {
+        // `<<-` strips the common indentation once (hcl-edit's parser does).
+        let p = read_text("resource \"helm_release\" \"cilium\" {\n  chart = \"cilium\"\n  values = [<<-EOT\n    eni:\n      enabled: true\n    ipam:\n      mode: eni\n  EOT\n  ]\n}\n").unwrap();
+        let v = p.cilium[0].values.as_ref().unwrap();
+        assert_eq!(v["eni"]["enabled"], Value::Bool(true), "{v}");
+        assert_eq!(v["ipam"]["mode"], "eni", "{v}");
+        assert!(v.get("enabled").is_none(), "{v}");
     }
 
     #[test]
