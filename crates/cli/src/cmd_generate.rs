@@ -384,6 +384,8 @@ fn grafana_dashboard(
 enum ForArg {
     /// AL2023 launch template user data: a nodeadm NodeConfig in MIME.
     Nodeadm,
+    /// Amazon Linux 2 user data: bootstrap.sh `--use-max-pods false --kubelet-extra-args '--max-pods=N'`.
+    Al2,
     /// Karpenter v1 EC2NodeClass `spec.kubelet.maxPods`.
     Karpenter,
     /// Bottlerocket user data `settings.kubernetes.max-pods`.
@@ -426,6 +428,7 @@ fn max_pods(args: &MaxPodsArgs, knowledge: &Knowledge) -> Result<String, CliErro
     let m = max_pods::compute(&types, &options)?;
     let target = match args.target {
         ForArg::Nodeadm => Target::Nodeadm,
+        ForArg::Al2 => Target::Al2,
         ForArg::Karpenter => Target::Karpenter,
         ForArg::Bottlerocket => Target::Bottlerocket,
         ForArg::Eksctl => Target::Eksctl,

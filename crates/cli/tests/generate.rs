@@ -270,6 +270,17 @@ fn max_pods_for_every_provisioning_path() {
     assert_eq!(karpenter["apiVersion"], "karpenter.k8s.aws/v1");
     assert_eq!(karpenter["spec"]["kubelet"]["maxPods"], 18);
 
+    let al2 = run("al2");
+    assert!(al2.starts_with("#!/bin/bash\n"), "{al2}");
+    assert!(
+        al2.contains("/etc/eks/bootstrap.sh CLUSTER_NAME --use-max-pods false --kubelet-extra-args '--max-pods=18'\n"),
+        "{al2}"
+    );
+    assert!(
+        al2.contains("latest/ug/nodes/launch-templates.adoc"),
+        "{al2}"
+    );
+
     let br = run("bottlerocket");
     assert!(
         br.contains("[settings.kubernetes]\nmax-pods = 18\n"),

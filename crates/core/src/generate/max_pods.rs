@@ -14,6 +14,8 @@ use super::GenerateError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Nodeadm,
+    /// Amazon Linux 2: bootstrap.sh flags.
+    Al2,
     Karpenter,
     Bottlerocket,
     Eksctl,
@@ -105,6 +107,7 @@ impl Target {
     pub fn knowledge_key(self) -> &'static str {
         match self {
             Target::Nodeadm => "nodeadm",
+            Target::Al2 => "al2_bootstrap",
             Target::Karpenter => "karpenter",
             Target::Bottlerocket => "bottlerocket",
             Target::Eksctl => "eksctl",
@@ -147,6 +150,16 @@ pub fn render(
             out.push_str(&comments("#"));
             out.push_str(&nodeconfig(v, ""));
             out.push_str("\n--BOUNDARY--\n");
+            out
+        }
+        Target::Al2 => {
+            let mut out = String::from(
+                "#!/bin/bash\n# Amazon Linux 2 launch template user data: bootstrap.sh with the kubelet's max pods.\n",
+            );
+            out.push_str(&comments("#"));
+            out.push_str(&format!(
+                "/etc/eks/bootstrap.sh CLUSTER_NAME --use-max-pods false --kubelet-extra-args '--max-pods={v}'\n"
+            ));
             out
         }
         Target::Karpenter => {

@@ -48,8 +48,9 @@ account for Cilium's first-interface-index, so this is common after moving to Ci
 with `first-interface-index: 1`.",
     how_to_fix: "Make the kubelet limit match what Cilium can address: set max-pods to \
 pod-IP capacity + host-network pods (`eks-cilium-doctor generate max-pods --for \
-nodeadm|karpenter|bottlerocket|eksctl|terraform --instance-type T` prints the setting) in the node bootstrap (AL2023 nodeadm `NodeConfig` \
-`spec.kubelet.config.maxPods`, Karpenter EC2NodeClass `spec.kubelet.maxPods`), and roll \
+nodeadm|al2|karpenter|bottlerocket|eksctl|terraform --instance-type T` prints the setting) in the node bootstrap (AL2023 nodeadm `NodeConfig` \
+`spec.kubelet.config.maxPods`, AL2 `bootstrap.sh --use-max-pods false --kubelet-extra-args \
+'--max-pods=N'`, Karpenter EC2NodeClass `spec.kubelet.maxPods`), and roll \
 the nodes. Or raise the IP capacity: enable prefix delegation \
 (`eni.awsEnablePrefixDelegation=true`, nitro instances; applies to nodes without secondary \
 IPs already, i.e. new nodes), or use instance types with more ENIs/addresses.",
@@ -384,6 +385,7 @@ fn future_finding(
     } else {
         let snippet = match generate_target(s) {
             "bottlerocket" => format!("[settings.kubernetes]\nmax-pods = {safe}"),
+            "al2" => format!("/etc/eks/bootstrap.sh {cluster} --use-max-pods false --kubelet-extra-args '--max-pods={safe}'"),
             _ => common::nodeconfig_max_pods(safe),
         };
         match &s.setting {
@@ -421,8 +423,17 @@ fn generate_target(s: &Source) -> &'static str {
         || s.ami_type
             .as_deref()
             .is_some_and(|a| a.to_ascii_uppercase().starts_with("BOTTLEROCKET"));
+    // AL2_x86_64, AL2_ARM_64, AL2_x86_64_GPU (not AL2023_…), or a
+    // bootstrap.sh script in the user data.
+    let al2 = s.format == Some(Format::Shell)
+        || s.ami_type.as_deref().is_some_and(|a| {
+            let a = a.to_ascii_uppercase();
+            a.starts_with("AL2_")
+        });
     if bottlerocket {
         "bottlerocket"
+    } else if al2 {
+        "al2"
     } else {
         "nodeadm"
     }
@@ -824,6 +835,26 @@ spec:
       maxPods: 110
 --//--
 ";
+
+    #[test]
+    fn an_al2_group_is_told_the_bootstrap_flags_not_a_node_config() {
+        let mut c = empty_cluster();
+        with_nodegroup(&mut c, None);
+        let groups = c.nodegroups.as_mut().unwrap();
+        groups[0].ami_type = Some("AL2_x86_64".into());
+        groups[0].launch_template = None;
+        let Ok(f) = outcome(&MaxPodsExceedsIpCapacity, &c) else {
+            panic!()
+        };
+        assert_eq!(f.len(), 1, "{f:?}");
+        let fix = &f[0].remediation;
+        assert!(fix.contains("--for al2 "), "{fix}");
+        assert!(
+            fix.contains("--use-max-pods false --kubelet-extra-args '--max-pods="),
+            "{fix}"
+        );
+        assert!(!fix.contains("NodeConfig"), "{fix}");
+    }
 
     #[test]
     fn launch_template_max_pods_fires_and_names_the_version() {
