@@ -37,8 +37,8 @@ use super::iam;
 use super::located::{escape, intrinsic, Located};
 use super::plan::command_effects;
 use super::{
-    AddonDeletion, ChartRelease, Fact, Plan, Planned, PlannedAddon, PlannedCilium, PlannedCluster,
-    PlannedNodegroup,
+    is_cilium_chart, AddonDeletion, ChartRelease, Fact, Plan, Planned, PlannedAddon, PlannedCilium,
+    PlannedCluster, PlannedNodegroup,
 };
 use crate::findings::SourceLocation;
 use crate::load::{LoadError, LoadOptions};
@@ -361,12 +361,7 @@ impl Template<'_> {
                             version.insert(key.into(), v.clone());
                         }
                     }
-                    plan.launch_templates.push(serde_json::json!({
-                        "LaunchTemplateName": lt_name,
-                        "VersionNumber": 1,
-                        "DefaultVersion": true,
-                        "LaunchTemplateData": version,
-                    }));
+                    plan.launch_template(None, lt_name, version);
                 }
                 // Left out: the node group's max pods is then not evaluated.
                 Err(why) => plan.note(
@@ -647,7 +642,7 @@ impl Template<'_> {
             Some(Value::String(c)) => c.clone(),
             _ => return,
         };
-        if chart != "cilium" && !chart.ends_with("/cilium") {
+        if !is_cilium_chart(&chart) {
             return;
         }
         let release = ChartRelease {

@@ -454,14 +454,12 @@ fn max_pods_launch_template(
         }
     };
     let name = format!("eksctl-{ng_name}");
-    plan.launch_templates.push(serde_json::json!({
-        "LaunchTemplateName": name,
-        "VersionNumber": 1,
-        "DefaultVersion": true,
-        "LaunchTemplateData": {
-            "UserData": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, user_data),
-        },
-    }));
+    let mut data = serde_json::Map::new();
+    data.insert(
+        "UserData".into(),
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, user_data).into(),
+    );
+    plan.launch_template(None, &name, data);
     Some(serde_json::json!({"name": name, "version": "1"}))
 }
 

@@ -43,8 +43,8 @@ use serde_json::{Map, Value};
 use super::helm_values::{SetValue, Values};
 use super::plan::command_effects;
 use super::{
-    iam, AddonDeletion, ChartRelease, Fact, Plan, Planned, PlannedAddon, PlannedCilium,
-    PlannedCluster, PlannedNodegroup,
+    iam, is_cilium_chart, AddonDeletion, ChartRelease, Fact, Plan, Planned, PlannedAddon,
+    PlannedCilium, PlannedCluster, PlannedNodegroup,
 };
 use crate::findings::SourceLocation;
 use crate::load::LoadError;
@@ -861,6 +861,17 @@ impl File<'_> {
         if fname != "file" && fname != "templatefile" {
             return None;
         }
+        self.file_beside(call, expr)
+    }
+
+    /// The text of the file a call's first argument names, a literal path
+    /// (or `${path.module}/…`) beside the `.tf`; `expr` is the call, for
+    /// messages.
+    fn file_beside(
+        &self,
+        call: &hcl::edit::expr::FuncCall,
+        expr: &Expression,
+    ) -> Option<Result<String, String>> {
         let arg = call.args.iter().next()?;
         let rel = match arg {
             Expression::String(s) => s.value().clone(),
@@ -885,9 +896,6 @@ impl File<'_> {
         })
     }
 
-    /// A `helm_release`, or a module that wraps one with the same inputs
-    /// (aws-ia/eks-blueprints-addon: `chart`, `chart_version`, `values`,
-    /// `set`), whose version input is `version_attr`.
     /// An `aws_launch_template` as the version a node group gets: its id is
     /// its address (node groups name it by reference), its user data read
     /// when written literally (a base64 string, `base64encode()` of a
@@ -927,16 +935,10 @@ impl File<'_> {
                                 _ => Err(format!("is `{}`", self.source_of(expr))),
                             }
                         }
-                        ("filebase64", Some(_)) => {
-                            let as_file = Expression::from(hcl::edit::expr::FuncCall::new(
-                                hcl::edit::Ident::new("file"),
-                                call.args.clone(),
-                            ));
-                            match self.values_file(&as_file) {
-                                Some(read) => read.map(|t| Some(encode(t))),
-                                None => Err(format!("is `{}`", self.source_of(expr))),
-                            }
-                        }
+                        ("filebase64", Some(_)) => match self.file_beside(call, expr) {
+                            Some(read) => read.map(|t| Some(encode(t))),
+                            None => Err(format!("is `{}`", self.source_of(expr))),
+                        },
                         _ => Err(format!("is `{}`", self.source_of(expr))),
                     }
                 }
@@ -948,13 +950,7 @@ impl File<'_> {
                 if let Some(u) = user_data {
                     data.insert("UserData".into(), Value::String(u));
                 }
-                plan.launch_templates.push(serde_json::json!({
-                    "LaunchTemplateId": address,
-                    "LaunchTemplateName": name,
-                    "VersionNumber": 1,
-                    "DefaultVersion": true,
-                    "LaunchTemplateData": data,
-                }));
+                plan.launch_template(Some(address), &name, data);
             }
             Err(why) => plan.note(
                 self.shown,
@@ -1094,7 +1090,7 @@ impl File<'_> {
             // The module's role is for the ServiceAccounts in
             // `oidc_providers`, each usually a reference or a local.
             let is_cilium = matches!(self.literal_attr(body, "chart"),
-                Some(Value::String(c)) if c == "cilium" || c.ends_with("/cilium"));
+                Some(Value::String(c)) if is_cilium_chart(&c));
             if is_cilium && body.get_attribute("oidc_providers").is_some() {
                 plan.note(
                     self.shown,
@@ -1107,8 +1103,11 @@ impl File<'_> {
         Ok(names)
     }
 
-    /// `irsa_names`: Helm values a module sets to the ARN of the role it
-    /// creates (known only after apply).
+    /// A `helm_release`, or a module that wraps one with the same inputs
+    /// (aws-ia/eks-blueprints-addon: `chart`, `chart_version`, `values`,
+    /// `set`), whose version input is `version_attr`; `irsa_names`: Helm
+    /// values the module sets to the ARN of the role it creates (known only
+    /// after apply).
     fn helm_release(
         &self,
         block: &Block,
@@ -1123,8 +1122,7 @@ impl File<'_> {
             Some(Value::String(c)) => c,
             _ => return,
         };
-        let is_cilium = chart == "cilium" || chart.ends_with("/cilium");
-        if !is_cilium {
+        if !is_cilium_chart(&chart) {
             return;
         }
         let release = ChartRelease {

@@ -257,6 +257,33 @@ impl Plan {
             note: crate::hygiene::escape_control(&note.into()).into_owned(),
         });
     }
+
+    /// The one launch template version the code creates (version 1, the
+    /// default), as a describe-launch-template-versions entry; `id` when
+    /// node groups name the template by something other than its name.
+    pub(crate) fn launch_template(
+        &mut self,
+        id: Option<&str>,
+        name: &str,
+        data: serde_json::Map<String, Value>,
+    ) {
+        let mut entry = json!({
+            "LaunchTemplateName": name,
+            "VersionNumber": 1,
+            "DefaultVersion": true,
+            "LaunchTemplateData": data,
+        });
+        if let Some(id) = id {
+            entry["LaunchTemplateId"] = json!(id);
+        }
+        self.launch_templates.push(entry);
+    }
+}
+
+/// The Cilium chart, from its repository (`cilium`, `cilium/cilium`,
+/// `oci://…/cilium`).
+fn is_cilium_chart(chart: &str) -> bool {
+    chart == "cilium" || chart.ends_with("/cilium")
 }
 
 /// Largest IaC file read whole (eksctl YAML; plan JSON is streamed).

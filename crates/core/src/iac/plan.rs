@@ -28,8 +28,8 @@ use serde_json::Value;
 use super::helm_values::{self, Values};
 use super::iam;
 use super::{
-    AddonDeletion, ChartRelease, Fact, Plan, Planned, PlannedAddon, PlannedCilium, PlannedCluster,
-    PlannedNodegroup,
+    is_cilium_chart, AddonDeletion, ChartRelease, Fact, Plan, Planned, PlannedAddon, PlannedCilium,
+    PlannedCluster, PlannedNodegroup,
 };
 use crate::findings::SourceLocation;
 use crate::load::LoadError;
@@ -773,12 +773,7 @@ impl PlanFile<'_> {
                     }
                 }
                 // The version the plan creates: the node group's `$Latest`.
-                plan.launch_templates.push(serde_json::json!({
-                    "LaunchTemplateName": name,
-                    "VersionNumber": 1,
-                    "DefaultVersion": true,
-                    "LaunchTemplateData": data,
-                }));
+                plan.launch_template(None, &name, data);
             }
             "kubernetes_manifest" | "kubectl_manifest" => {
                 let objects: Vec<Value> = match rc.kind.as_str() {
@@ -836,9 +831,9 @@ impl PlanFile<'_> {
             .get("chart")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let is_cilium = chart == "cilium"
-            || chart.ends_with("/cilium")
-            || chart.contains("/cilium-") && chart.ends_with(".tgz");
+        // A plan also names a chart archive on disk (`./charts/cilium-1.16.5.tgz`).
+        let is_cilium =
+            is_cilium_chart(chart) || chart.contains("/cilium-") && chart.ends_with(".tgz");
         if !is_cilium {
             return;
         }

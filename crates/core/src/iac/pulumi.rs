@@ -29,8 +29,8 @@ use serde_json::Value;
 use super::helm_values::{Values, UNKNOWN};
 use super::located::Located;
 use super::{
-    ChartRelease, Fact, ObsoleteOption, Plan, Planned, PlannedAddon, PlannedCilium, PlannedCluster,
-    PlannedNodegroup,
+    is_cilium_chart, ChartRelease, Fact, ObsoleteOption, Plan, Planned, PlannedAddon,
+    PlannedCilium, PlannedCluster, PlannedNodegroup,
 };
 use crate::findings::SourceLocation;
 use crate::load::{LoadError, LoadOptions};
@@ -289,7 +289,7 @@ impl Stack<'_> {
             Some(c) if !is_unknown(&r.inputs["chart"]) => c.to_string(),
             _ => return,
         };
-        if chart != "cilium" && !chart.ends_with("/cilium") {
+        if !is_cilium_chart(&chart) {
             return;
         }
         let release = ChartRelease {

@@ -212,37 +212,36 @@ fn put_time(m: &mut Map<String, Value>, key: &str, value: Option<&DateTime>) {
     }
 }
 
+/// The fields `InsightSummary` and `Insight` share (two SDK types with the
+/// same accessors), under the CLI's names.
+macro_rules! insight_fields {
+    ($i:expr) => {{
+        let i = $i;
+        let mut m = Map::new();
+        put(&mut m, "id", i.id());
+        put(&mut m, "name", i.name());
+        put(&mut m, "category", i.category().map(|c| c.as_str()));
+        put(&mut m, "kubernetesVersion", i.kubernetes_version());
+        put_time(&mut m, "lastRefreshTime", i.last_refresh_time());
+        put_time(&mut m, "lastTransitionTime", i.last_transition_time());
+        put(&mut m, "description", i.description());
+        if let Some(s) = insight_status(i.insight_status()) {
+            m.insert("insightStatus".into(), s);
+        }
+        m
+    }};
+}
+
 /// One `insights[]` row in the shape of `aws eks list-insights --output
 /// json`: the CLI's field names, absent fields left out, CLI timestamps
 /// (keys in name order: the loader reads them by name).
 fn insight_summary(i: &aws_sdk_eks::types::InsightSummary) -> Value {
-    let mut m = Map::new();
-    put(&mut m, "id", i.id());
-    put(&mut m, "name", i.name());
-    put(&mut m, "category", i.category().map(|c| c.as_str()));
-    put(&mut m, "kubernetesVersion", i.kubernetes_version());
-    put_time(&mut m, "lastRefreshTime", i.last_refresh_time());
-    put_time(&mut m, "lastTransitionTime", i.last_transition_time());
-    put(&mut m, "description", i.description());
-    if let Some(s) = insight_status(i.insight_status()) {
-        m.insert("insightStatus".into(), s);
-    }
-    Value::Object(m)
+    Value::Object(insight_fields!(i))
 }
 
 /// The `insight` of `aws eks describe-insight --output json`.
 fn insight(i: &aws_sdk_eks::types::Insight) -> Value {
-    let mut m = Map::new();
-    put(&mut m, "id", i.id());
-    put(&mut m, "name", i.name());
-    put(&mut m, "category", i.category().map(|c| c.as_str()));
-    put(&mut m, "kubernetesVersion", i.kubernetes_version());
-    put_time(&mut m, "lastRefreshTime", i.last_refresh_time());
-    put_time(&mut m, "lastTransitionTime", i.last_transition_time());
-    put(&mut m, "description", i.description());
-    if let Some(s) = insight_status(i.insight_status()) {
-        m.insert("insightStatus".into(), s);
-    }
+    let mut m = insight_fields!(i);
     put(&mut m, "recommendation", i.recommendation());
     if let Some(info) = i.additional_info() {
         let sorted: BTreeMap<&String, &String> = info.iter().collect();
