@@ -1509,6 +1509,21 @@ fn hcl_launch_templates_give_the_node_groups_max_pods() {
     let from_file = "\nresource \"aws_launch_template\" \"nodes\" {\n  user_data = filebase64(\"${path.module}/al2023.yaml\")\n}\n";
     let r = evaluate(&paulofponciano_with_launch_template(from_file));
     assert!(codes(&r).contains(&"CAP001"), "{:?}", codes(&r));
+    // A file that is not there: noted naming it, CAP001 not evaluated.
+    let loaded = paulofponciano_with_launch_template(
+        "\nresource \"aws_launch_template\" \"nodes\" {\n  user_data = filebase64(\"missing.yaml\")\n}\n",
+    );
+    assert!(
+        notes(&loaded)
+            .iter()
+            .any(|n| n.contains("aws_launch_template.nodes: user_data")
+                && n.contains("the file missing.yaml is not beside the .tf")),
+        "{:?}",
+        notes(&loaded)
+    );
+    let r = evaluate(&loaded);
+    assert!(!codes(&r).contains(&"CAP001"), "{:?}", codes(&r));
+    assert!(missing(&r, "CAP001").is_some());
     // User data from a variable: noted, and CAP001 not evaluated for it.
     let loaded = paulofponciano_with_launch_template(
         "\nresource \"aws_launch_template\" \"nodes\" {\n  user_data = base64encode(var.user_data)\n}\n",
